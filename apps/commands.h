@@ -1,0 +1,25 @@
+// The seqlab subcommands. Each add_* function declares one subcommand on the CLI11 app and, when
+// it is chosen, stores what to run in `action`; main() runs it and maps errors to exit codes.
+#pragma once
+
+#include <functional>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace seqlab::apps {
+
+using Action = std::function<int()>;
+
+void add_list_command(CLI::App& app, Action& action);
+void add_data_command(CLI::App& app, Action& action);
+void add_tokenizer_command(CLI::App& app, Action& action);
+void add_score_command(CLI::App& app, Action& action);
+void add_demo_command(CLI::App& app, Action& action);
+
+// Prints `json` as the last line of stdout (the --json contract).
+void print_json(const std::string& json);
+
+}  // namespace seqlab::apps

@@ -1,0 +1,34 @@
+// seqlab: the command-line program. Thin: parse, call the library, map errors to exit codes
+// (0 success, 1 runtime failure, 2 bad usage or bad input).
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "apps/commands.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"seqlab: RNN, reservoir and transformer sequence models under one runner"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Print help for every subcommand");
+  seqlab::apps::Action action;
+  seqlab::apps::add_list_command(app, action);
+  seqlab::apps::add_data_command(app, action);
+  seqlab::apps::add_tokenizer_command(app, action);
+  seqlab::apps::add_score_command(app, action);
+  seqlab::apps::add_demo_command(app, action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int status = app.exit(e);
+    return status == 0 ? 0 : 2;
+  }
+  try {
+    return action ? action() : 0;
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "seqlab: error: %s\n", e.what());
+    return seqlab::exit_status_for(e);
+  }
+}

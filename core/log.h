@@ -1,0 +1,30 @@
+// Machine-readable logs: one JSON object per line, flushed per record, with a wall-clock time.
+#pragma once
+
+#include <fstream>
+#include <string>
+
+#include "core/config.h"
+
+namespace seqlab {
+
+class JsonLinesLog {
+ public:
+  // Appends to `path` (creating parent directories) so a resumed run continues its log.
+  explicit JsonLinesLog(const std::string& path, bool append = true);
+  void write(Json record);  // adds "time" (seconds since the epoch) unless present
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::ofstream out_;
+};
+
+// Reads every record back (skipping a torn last line left by a crash).
+std::vector<Json> read_json_lines(const std::string& path);
+
+// Human-facing messages on stderr, so stdout stays clean for results and --json.
+void log_info(const std::string& message);
+void log_warning(const std::string& message);
+
+}  // namespace seqlab

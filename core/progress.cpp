@@ -1,0 +1,74 @@
+#include "core/progress.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+namespace seqlab {
+
+Progress::Progress(std::string label, int64_t total, std::string unit)
+    : label_(std::move(label)),
+      unit_(std::move(unit)),
+      total_(total),
+      tty_(isatty(STDERR_FILENO) != 0),
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_) {}
+
+Progress::~Progress() { finish(); }
+
+void Progress::advance(int64_t n) {
+  done_ += n;
+  auto now = std::chrono::steady_clock::now();
+  double since_draw = std::chrono::duration<double>(now - last_draw_).count();
+  if (since_draw >= (tty_ ? 0.1 : 10.0)) draw(false);
+}
+
+void Progress::set_status(const std::string& status) { status_ = status; }
+
+void Progress::finish() {
+  if (finished_) return;
+  finished_ = true;
+  draw(true);
+}
+
+std::string Progress::format_duration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  auto s = static_cast<int64_t>(seconds + 0.5);
+  if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60);
+  return fmt::format("{}:{:02}", s / 60, s % 60);
+}
+
+void Progress::draw(bool final) {
+  auto now = std::chrono::steady_clock::now();
+  last_draw_ = now;
+  double elapsed = std::chrono::duration<double>(now - start_).count();
+  double rate = elapsed > 0 ? static_cast<double>(done_) / elapsed : 0.0;
+  std::string counts = total_ > 0 ? fmt::format("{}/{} {}", done_, total_, unit_)
+                                  : fmt::format("{} {}", done_, unit_);
+  std::string rate_text = fmt::format("{:.1f} {}/s", rate, unit_);
+  std::string timing = final ? "in " + format_duration(elapsed)
+                       : total_ > 0 && rate > 0
+                           ? "ETA " + format_duration(static_cast<double>(total_ - done_) / rate)
+                           : format_duration(elapsed);
+  std::string status = status_.empty() ? "" : "  " + status_;
+  if (tty_) {
+    std::string bar;
+    if (total_ > 0) {
+      const int width = 24;
+      int filled = static_cast<int>(width * std::min<double>(1.0, double(done_) / double(total_)));
+      bar = "[" + std::string(filled, '#') + std::string(width - filled, '.') + "] ";
+    }
+    std::fprintf(stderr, "\r\033[2K%s %s%s  %s  %s%s%s", label_.c_str(), bar.c_str(),
+                 counts.c_str(), rate_text.c_str(), timing.c_str(), status.c_str(),
+                 final ? "\n" : "");
+  } else {
+    std::fprintf(stderr, "%s: %s  %s  %s%s\n", label_.c_str(), counts.c_str(), rate_text.c_str(),
+                 timing.c_str(), status.c_str());
+  }
+  std::fflush(stderr);
+}
+
+}  // namespace seqlab

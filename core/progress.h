@@ -1,0 +1,38 @@
+// Progress for long work: on a terminal, one redrawn line with a bar, rate and ETA; when stderr
+// is not a terminal (CI, logs), plain lines at most every few seconds, so logs stay readable.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace seqlab {
+
+class Progress {
+ public:
+  // `total` 0 means unknown (no bar, no ETA). `unit` names what is counted ("pairs", "tok").
+  Progress(std::string label, int64_t total, std::string unit = "it");
+  ~Progress();
+
+  void advance(int64_t n = 1);
+  void set_status(const std::string& status);  // shown after the numbers, e.g. "loss 2.31"
+  void finish();
+
+  int64_t done() const { return done_; }
+  // Formats seconds as "1:02:03" / "2:03".
+  static std::string format_duration(double seconds);
+
+ private:
+  void draw(bool final);
+  std::string label_;
+  std::string unit_;
+  std::string status_;
+  int64_t total_;
+  int64_t done_ = 0;
+  bool tty_;
+  bool finished_ = false;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_draw_;
+};
+
+}  // namespace seqlab

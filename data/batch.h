@@ -1,0 +1,56 @@
+// Batches: padded id tensors with lengths and masks, and length-bucketed batching by token budget
+// (examples of similar length share a batch, so little compute goes to padding), shuffled
+// deterministically from the seed and the epoch.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace seqlab {
+
+struct Example {
+  std::vector<int64_t> source;  // ids without bos/eos
+  std::vector<int64_t> target;  // ids without bos/eos
+};
+
+struct Batch {
+  torch::Tensor source;          // [B, S] int64, padded with Tokenizer::kPad
+  torch::Tensor source_lengths;  // [B] int64
+  torch::Tensor source_mask;     // [B, S] bool, true where real
+  torch::Tensor target_in;       // [B, T] bos y1 .. yn (teacher forcing input)
+  torch::Tensor target_out;      // [B, T] y1 .. yn eos (what the decoder must predict)
+  torch::Tensor target_mask;     // [B, T] bool, true where target_out is real
+  std::vector<int64_t> indices;  // which examples, in batch order
+  int64_t target_tokens = 0;     // real target tokens (eos included)
+
+  int64_t size() const { return static_cast<int64_t>(indices.size()); }
+  Batch to(const torch::Device& device) const;
+};
+
+// Pads the examples at `indices` into a batch.
+Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& indices);
+
+// Groups examples into batches of at most `max_tokens` padded tokens (batch size times the longest
+// source or target, eos included) and at most `max_sentences` examples (0 = no limit).
+class TokenBucketBatcher {
+ public:
+  TokenBucketBatcher(const std::vector<Example>& examples, int64_t max_tokens,
+                     int64_t max_sentences, uint64_t seed);
+
+  // The batches of one epoch: shuffled within equal lengths, bucketed, batch order shuffled.
+  // The same (seed, epoch) gives the same batches.
+  std::vector<std::vector<int64_t>> epoch(int64_t epoch_index) const;
+  // Batches in length order without shuffling (for evaluation).
+  std::vector<std::vector<int64_t>> sorted() const;
+
+ private:
+  std::vector<std::vector<int64_t>> chunk(const std::vector<int64_t>& order) const;
+  std::vector<int64_t> lengths_;  // per example: max(source, target) + 1
+  int64_t max_tokens_;
+  int64_t max_sentences_;
+  uint64_t seed_;
+};
+
+}  // namespace seqlab

@@ -1,0 +1,25 @@
+// Package files without installing anything: `apt-get download` fetches .debs (no dependency
+// trees) into a cache folder that later runs reuse, and `dpkg-deb -x` unpacks one into a folder.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace seqlab {
+
+// Downloads each package (or reuses a .deb already in `download_dir`); returns the .deb paths.
+// InputError naming the package when apt cannot find it.
+std::vector<std::string> download_debs(const std::vector<std::string>& packages,
+                                       const std::string& download_dir);
+
+// Unpacks a .deb's files under `into` (nothing is installed). Error naming the file on failure.
+void unpack_deb(const std::string& deb, const std::string& into);
+
+// Runs a shell command, returning its exit status and combined output.
+struct CommandResult {
+  int status = 0;
+  std::string output;
+};
+CommandResult run_command(const std::string& command);
+
+}  // namespace seqlab

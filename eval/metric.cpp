@@ -1,0 +1,151 @@
+#include "eval/metric.h"
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/utf8.h"
+
+namespace seqlab {
+
+SEQLAB_DEFINE_REGISTRY(MetricRegistry, "metrics");
+
+void check_reference_lengths(const std::vector<std::string>& hypotheses,
+                             const std::vector<std::vector<std::string>>& references) {
+  if (references.empty()) throw InputError("no references given");
+  for (size_t k = 0; k < references.size(); ++k)
+    if (references[k].size() != hypotheses.size())
+      throw InputError(fmt::format(
+          "reference set {} has {} lines but there are {} hypotheses (one line each expected)",
+          k + 1, references[k].size(), hypotheses.size()));
+}
+
+namespace {
+// str.isspace() for the code points Python treats as whitespace.
+bool python_space(char32_t c) {
+  return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
+         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
+         c == 0x202F || c == 0x205F || c == 0x3000;
+}
+}  // namespace
+
+std::vector<std::string> split_whitespace(const std::string& text) {
+  std::vector<std::string> out;
+  std::string current;
+  bool ascii = true;
+  for (unsigned char c : text)
+    if (c >= 0x80) ascii = false;
+  if (ascii) {
+    for (char c : text) {
+      if (python_space(static_cast<unsigned char>(c))) {
+        if (!current.empty()) out.push_back(std::move(current));
+        current.clear();
+      } else {
+        current += c;
+      }
+    }
+  } else {
+    for (char32_t c : utf8_decode(text)) {
+      if (python_space(c)) {
+        if (!current.empty()) out.push_back(std::move(current));
+        current.clear();
+      } else {
+        current += utf8_encode(c);
+      }
+    }
+  }
+  if (!current.empty()) out.push_back(std::move(current));
+  return out;
+}
+
+namespace {
+
+void replace_all(std::string& s, const std::string& from, const std::string& to) {
+  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
+    s.replace(pos, from.size(), to);
+}
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// The character class [\{-\~\[-\` -\&\(-\+\:-\@\/] of mteval-v13a's first rule.
+bool v13a_symbol(char c) {
+  auto u = static_cast<unsigned char>(c);
+  return (u >= 0x7B && u <= 0x7E) || (u >= 0x5B && u <= 0x60) || (u >= 0x20 && u <= 0x26) ||
+         (u >= 0x28 && u <= 0x2B) || (u >= 0x3A && u <= 0x40) || u == 0x2F;
+}
+
+}  // namespace
+
+// The four regular expressions of mteval-v13a applied in order, each as a left-to-right
+// non-overlapping substitution exactly like Python's re.sub:
+//   1. ([\{-\~\[-\` -\&\(-\+\:-\@\/]) -> " \1 "
+//   2. ([^0-9])([\.,])                -> "\1 \2 "
+//   3. ([\.,])([^0-9])                -> " \1 \2"
+//   4. ([0-9])(-)                     -> "\1 \2 "
+std::string tokenize_13a(const std::string& input) {
+  std::string line = input;
+  replace_all(line, "<skipped>", "");
+  replace_all(line, "-\n", "");
+  replace_all(line, "\n", " ");
+  if (line.find('&') != std::string::npos) {
+    replace_all(line, "&quot;", "\"");
+    replace_all(line, "&amp;", "&");
+    replace_all(line, "&lt;", "<");
+    replace_all(line, "&gt;", ">");
+  }
+  line = " " + line + " ";
+  std::string step;
+  for (char c : line) {
+    if (v13a_symbol(c)) {
+      step += ' ';
+      step += c;
+      step += ' ';
+    } else {
+      step += c;
+    }
+  }
+  line.swap(step);
+  step.clear();
+  for (size_t i = 0; i < line.size();) {
+    if (i + 1 < line.size() && !is_digit(line[i]) && (line[i + 1] == '.' || line[i + 1] == ',')) {
+      step += line[i];
+      step += ' ';
+      step += line[i + 1];
+      step += ' ';
+      i += 2;
+    } else {
+      step += line[i++];
+    }
+  }
+  line.swap(step);
+  step.clear();
+  for (size_t i = 0; i < line.size();) {
+    if (i + 1 < line.size() && (line[i] == '.' || line[i] == ',') && !is_digit(line[i + 1])) {
+      step += ' ';
+      step += line[i];
+      step += ' ';
+      step += line[i + 1];
+      i += 2;
+    } else {
+      step += line[i++];
+    }
+  }
+  line.swap(step);
+  step.clear();
+  for (size_t i = 0; i < line.size();) {
+    if (i + 1 < line.size() && is_digit(line[i]) && line[i + 1] == '-') {
+      step += line[i];
+      step += " - ";
+      i += 2;
+    } else {
+      step += line[i++];
+    }
+  }
+  std::string out;
+  for (const auto& token : split_whitespace(step)) {
+    if (!out.empty()) out += ' ';
+    out += token;
+  }
+  return out;
+}
+
+}  // namespace seqlab

@@ -1,0 +1,42 @@
+// Corpus-level text metrics behind one registry ("metrics"): `seqlab score NAME` and validation
+// look them up by name.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/registry.h"
+
+namespace seqlab {
+
+struct MetricScore {
+  double score = 0;       // the headline number, 0-100
+  std::string signature;  // how it was computed (sacreBLEU-style), for reports
+  std::string summary;    // one line a person reads, e.g. "BLEU = 48.53 82.4/50.0/45.5/37.5 ..."
+  Json details;           // everything else, machine-readable
+};
+
+class Metric {
+ public:
+  virtual ~Metric() = default;
+  // references[k][i] is the k-th reference of hypothesis i; an empty reference is skipped (a
+  // variable number of references per hypothesis). InputError when lengths differ.
+  virtual MetricScore corpus_score(const std::vector<std::string>& hypotheses,
+                                   const std::vector<std::vector<std::string>>& references) const = 0;
+};
+
+SEQLAB_DECLARE_REGISTRY(MetricRegistry, std::unique_ptr<Metric>);
+
+// Checks that every reference set has one line per hypothesis.
+void check_reference_lengths(const std::vector<std::string>& hypotheses,
+                             const std::vector<std::vector<std::string>>& references);
+
+// Python's str.split(): splits on Unicode whitespace, dropping empty pieces.
+std::vector<std::string> split_whitespace(const std::string& text);
+
+// sacreBLEU's default 13a tokenizer (mteval-v13a.pl).
+std::string tokenize_13a(const std::string& line);
+
+}  // namespace seqlab

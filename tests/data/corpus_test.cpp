@@ -1,0 +1,105 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "data/parallel_corpus.h"
+#include "data/recipe.h"
+#include "data/ui_message_filter.h"
+#include "tests/test_support.h"
+
+namespace seqlab {
+std::vector<SentencePair> ding_line_pairs(const std::string& line);
+}
+
+using seqlab::SentencePair;
+using Catch::Matchers::Contains;
+namespace fs = std::filesystem;
+
+TEST_CASE("TSV corpora read pairs and report malformed lines by file and line") {
+  seqlab::testing::TempDir dir;
+  seqlab::testing::write_text(dir.file("ok.tsv"), "Open\tOuvrir\r\nClose the window\tFermer la fenêtre\n");
+  auto pairs = seqlab::read_tsv(dir.file("ok.tsv"));
+  REQUIRE(pairs.size() == 2);
+  CHECK(pairs[0].target == "Ouvrir");  // CRLF line endings are accepted
+  CHECK(pairs[1].target == "Fermer la fenêtre");
+
+  seqlab::testing::write_text(dir.file("notab.tsv"), "a\tb\nno tab here\n");
+  CHECK_THROWS_WITH(seqlab::read_tsv(dir.file("notab.tsv")), Contains("notab.tsv:2: no tab"));
+  seqlab::testing::write_text(dir.file("twotabs.tsv"), "a\tb\tc\n");
+  CHECK_THROWS_WITH(seqlab::read_tsv(dir.file("twotabs.tsv")),
+                    Contains("twotabs.tsv:1: more than one tab"));
+  seqlab::testing::write_text(dir.file("empty.tsv"), "a\t\n");
+  CHECK_THROWS_WITH(seqlab::read_tsv(dir.file("empty.tsv")), Contains("empty target"));
+  seqlab::testing::write_text(dir.file("latin1.tsv"), "ok\tfine\ncaf\xE9\tcoffee\n");
+  CHECK_THROWS_WITH(seqlab::read_tsv(dir.file("latin1.tsv")),
+                    Contains("latin1.tsv:2: invalid UTF-8 at byte 4"));
+  CHECK_THROWS_WITH(seqlab::read_tsv(dir.file("missing.tsv")), Contains("missing.tsv"));
+}
+
+TEST_CASE("Moses parallel files pair line i with line i and must match in length") {
+  seqlab::testing::TempDir dir;
+  seqlab::testing::write_text(dir.file("train.en"), "Hello\nGood night\n");
+  seqlab::testing::write_text(dir.file("train.fr"), "Bonjour\nBonne nuit\n");
+  auto pairs = seqlab::read_moses(dir.file("train.en"), dir.file("train.fr"));
+  REQUIRE(pairs.size() == 2);
+  CHECK(pairs[1].source == "Good night");
+  CHECK(pairs[1].target == "Bonne nuit");
+  seqlab::testing::write_text(dir.file("short.fr"), "Bonjour\n");
+  CHECK_THROWS_WITH(seqlab::read_moses(dir.file("train.en"), dir.file("short.fr")),
+                    Contains("has 2 lines") && Contains("has 1"));
+  seqlab::testing::write_text(dir.file("bad.fr"), "Bonjour\n\xC3\x28\n");
+  CHECK_THROWS_WITH(seqlab::read_moses(dir.file("train.en"), dir.file("bad.fr")),
+                    Contains("bad.fr:2: invalid UTF-8"));
+}
+
+TEST_CASE("UI messages with placeholders, markup, accelerators or odd lengths are dropped") {
+  seqlab::UiFilterStats stats;
+  auto keep = [&](const std::string& en, const std::string& fr) {
+    return seqlab::filter_ui_message({"", en, "", {fr}}, stats).has_value();
+  };
+  CHECK(keep("Open the selected file", "Ouvrir le fichier sélectionné"));
+  CHECK_FALSE(keep("Open %s now please", "Ouvrir %s maintenant"));
+  CHECK_FALSE(keep("Delete %1 items now", "Supprimer %1 éléments"));
+  CHECK_FALSE(keep("Show {0} more rows", "Afficher {0} lignes"));
+  CHECK_FALSE(keep("Path is $HOME here", "Le chemin est $HOME"));
+  CHECK_FALSE(keep("Make it <b>bold</b> now", "Mettre en <b>gras</b>"));
+  CHECK_FALSE(keep("_Open the file", "_Ouvrir le fichier"));
+  CHECK_FALSE(keep("Save &As another", "Enregistrer &sous"));
+  CHECK_FALSE(keep("Two words", "Deux mots"));                     // fewer than 3 words
+  CHECK_FALSE(keep("One line\nand another", "Une ligne\net une"));  // multi-line
+  CHECK_FALSE(keep("Open the file", ""));                          // untranslated
+  CHECK_FALSE(keep("a b c", "un deux trois quatre cinq six sept huit neuf dix"));  // ratio
+  CHECK(stats.kept == 1);
+  CHECK(stats.placeholder == 4);
+}
+
+TEST_CASE("Ding dictionary lines give aligned whole-sentence pairs only") {
+  auto pairs = seqlab::ding_line_pairs(
+      "Er kommt morgen. | Sie kommt heute! :: He comes tomorrow. | She comes today!");
+  REQUIRE(pairs.size() == 2);
+  CHECK(pairs[0].source == "He comes tomorrow.");
+  CHECK(pairs[0].target == "Er kommt morgen.");
+  CHECK(seqlab::ding_line_pairs("Haus {n} :: house").empty());
+  CHECK(seqlab::ding_line_pairs("# comment :: line.").empty());
+  CHECK(seqlab::ding_line_pairs("etw. tun. :: to do sth.").empty());
+  CHECK(seqlab::ding_line_pairs("A. | B. :: A.").empty());  // misaligned segments
+}
+
+TEST_CASE("hash splits are deterministic and independent of input order") {
+  std::vector<SentencePair> pairs;
+  for (int i = 0; i < 200; ++i) pairs.push_back({"sentence " + std::to_string(i), "phrase"});
+  auto a = seqlab::split_by_hash(pairs, 20, 10, 5);
+  std::reverse(pairs.begin(), pairs.end());
+  auto b = seqlab::split_by_hash(pairs, 20, 10, 5);
+  REQUIRE(a.test.size() == 10);
+  REQUIRE(a.valid.size() == 20);
+  REQUIRE(a.train.size() == 170);
+  for (size_t i = 0; i < a.test.size(); ++i) CHECK(a.test[i].source == b.test[i].source);
+  for (size_t i = 0; i < a.valid.size(); ++i) CHECK(a.valid[i].source == b.valid[i].source);
+}
+
+TEST_CASE("an unknown corpus or recipe name lists the valid ones") {
+  CHECK_THROWS_WITH(seqlab::prepare_corpus("ui-klingon"), Contains("ding-en-de, ui-de, ui-fr"));
+  CHECK_THROWS_WITH(seqlab::corpus_directory("no-such-corpus"), Contains("recipes: ding-en-de"));
+}

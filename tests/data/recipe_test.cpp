@@ -1,0 +1,130 @@
+// Recipes end to end on small packages built here with dpkg-deb, placed in the package cache so
+// no download happens: the same code path as the real corpora, without the network.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "data/debian_packages.h"
+#include "data/mo_catalog.h"
+#include "data/parallel_corpus.h"
+#include "data/recipe.h"
+#include "tests/test_support.h"
+
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+
+namespace {
+
+const std::vector<std::string> kUiPackages = {"libreoffice-l10n-fr", "gimp-data", "inkscape",
+                                              "evolution-common", "gnucash-common", "gramps"};
+
+void build_deb(const std::string& package, const std::string& mo_bytes, const std::string& cache) {
+  seqlab::testing::TempDir tree;
+  seqlab::testing::write_text(tree.file("DEBIAN/control"),
+                              fmt::format("Package: {}\nVersion: 1.0\nArchitecture: all\n"
+                                          "Maintainer: seqlab tests <tests@localhost>\n"
+                                          "Description: test catalog\n",
+                                          package));
+  std::string mo_dir = package.rfind("libreoffice", 0) == 0
+                           ? "usr/lib/libreoffice/program/resource/fr/LC_MESSAGES"
+                           : "usr/share/locale/fr/LC_MESSAGES";
+  seqlab::testing::write_text(tree.file(mo_dir + "/" + package + ".mo"), mo_bytes);
+  fs::create_directories(cache + "/packages");
+  auto result = seqlab::run_command(fmt::format("dpkg-deb --root-owner-group -b {} {}/packages/{}_1.0_all.deb",
+                                                tree.path(), cache, package));
+  REQUIRE(result.status == 0);
+}
+
+std::string catalog_for(const std::string& package, int messages) {
+  std::vector<seqlab::MoMessage> entries = {{"", "", "", {"Content-Type: text/plain; charset=UTF-8"}}};
+  for (int i = 0; i < messages; ++i)
+    entries.push_back({"ctx", fmt::format("Open document number {} of {}", i, package), "",
+                       {fmt::format("Ouvrir le document numéro {} de {}", i, package)}});
+  entries.push_back({"", "Delete %s now please", "", {"Supprimer %s maintenant"}});  // dropped
+  entries.push_back({"", fmt::format("Open document number 0 of {}", package), "",
+                     {"Ouvrir le doublon numéro zéro"}});  // duplicate English: dropped
+  return seqlab::write_mo(entries);
+}
+
+struct ScopedEnv {
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    const char* old = std::getenv(name);
+    if (old) old_ = old;
+    had_ = old != nullptr;
+    setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (had_) setenv(name_, old_.c_str(), 1);
+    else unsetenv(name_);
+  }
+  const char* name_;
+  std::string old_;
+  bool had_;
+};
+
+size_t leftovers(const std::string& dir) {
+  size_t n = 0;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.path().filename().string().find(".tmp-") != std::string::npos) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("the ui-fr recipe reads package catalogs, cleans, deduplicates and splits") {
+  seqlab::testing::TempDir cache;
+  ScopedEnv env("SEQLAB_DATA", cache.path());
+  for (const auto& package : kUiPackages) build_deb(package, catalog_for(package, 100), cache.path());
+  seqlab::PreparedCorpus corpus = seqlab::prepare_corpus("ui-fr");
+  CHECK(corpus.directory == cache.path() + "/ui-fr");
+  CHECK(corpus.counts.at("pairs") == 600);
+  CHECK(corpus.counts.at("test") == 30);
+  CHECK(corpus.counts.at("valid") == 30);
+  CHECK(corpus.counts.at("train") == 540);
+  CHECK(corpus.counts.at("catalogs") == 6);
+  auto test = seqlab::load_corpus_split("ui-fr", "test");
+  REQUIRE(test.size() == 30);
+  CHECK(test[0].target.find("Ouvrir le document numéro") == 0);
+  CHECK(corpus.meta["filter"]["placeholder"] == 6);
+  CHECK(corpus.meta["filter"]["duplicates"] == 6);
+  CHECK(leftovers(cache.path()) == 0);
+
+  SECTION("the same packages give the same corpus") {
+    auto before = seqlab::read_file(cache.path() + "/ui-fr/test.tsv");
+    seqlab::prepare_corpus("ui-fr");
+    CHECK(seqlab::read_file(cache.path() + "/ui-fr/test.tsv") == before);
+  }
+
+  SECTION("a truncated catalog is an error naming it, and the cached corpus stays intact") {
+    auto before = seqlab::read_file(cache.path() + "/ui-fr/train.tsv");
+    std::string truncated = catalog_for("gramps", 10);
+    truncated.resize(truncated.size() / 2);
+    fs::remove(cache.path() + "/packages/gramps_1.0_all.deb");
+    build_deb("gramps", truncated, cache.path());
+    CHECK_THROWS_WITH(seqlab::prepare_corpus("ui-fr"),
+                      Contains("gramps.mo: truncated .mo file"));
+    CHECK(seqlab::read_file(cache.path() + "/ui-fr/train.tsv") == before);
+    CHECK(leftovers(cache.path()) == 0);
+  }
+}
+
+TEST_CASE("a package apt does not know is an error naming it") {
+  seqlab::testing::TempDir cache;
+  CHECK_THROWS_WITH(seqlab::download_debs({"seqlab-no-such-package-xyz"}, cache.path()),
+                    Contains("'seqlab-no-such-package-xyz' could not be downloaded"));
+  CHECK_THROWS_WITH(seqlab::download_debs({"Bad;Name"}, cache.path()),
+                    Contains("invalid Debian package name"));
+  CHECK(fs::is_empty(cache.path()));
+}
+
+TEST_CASE("an unprepared corpus tells the user which command prepares it") {
+  seqlab::testing::TempDir cache;
+  ScopedEnv env("SEQLAB_DATA", cache.path());
+  CHECK_THROWS_WITH(seqlab::load_corpus_split("ui-de", "train"),
+                    Contains("run `seqlab data prepare ui-de`"));
+}
