@@ -22,14 +22,40 @@ bool has_placeholder(const std::string& s) {
   return false;
 }
 
+// Tags (<b>...</b>) and character entities (&amp; &#169;).
 bool has_markup(const std::string& s) {
   auto open = s.find('<');
-  return open != std::string::npos && s.find('>', open) != std::string::npos;
+  if (open != std::string::npos && s.find('>', open) != std::string::npos) return true;
+  for (size_t amp = s.find('&'); amp != std::string::npos; amp = s.find('&', amp + 1)) {
+    size_t end = amp + 1;
+    while (end < s.size() && (std::isalnum(static_cast<unsigned char>(s[end])) || s[end] == '#'))
+      ++end;
+    if (end > amp + 1 && end < s.size() && s[end] == ';') return true;
+  }
+  return false;
 }
 
-bool has_accelerator(const std::string& s) {
-  return s.find_first_of("_&~") != std::string::npos;
+// A mnemonic mark before a letter: GTK "_Open", Qt/KDE "&Save", LibreOffice "~Print". A lone
+// "&" between words ("Tools & Options") is text, not an accelerator.
+// Removes them, returning how many there were: the message itself is good text.
+int strip_accelerators(std::string& s) {
+  int removed = 0;
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if ((s[i] == '_' || s[i] == '&' || s[i] == '~') && i + 1 < s.size() &&
+        (std::isalnum(static_cast<unsigned char>(s[i + 1])) ||
+         static_cast<unsigned char>(s[i + 1]) >= 0x80)) {
+      ++removed;
+      continue;
+    }
+    out += s[i];
+  }
+  s.swap(out);
+  return removed;
 }
+
+// Left-over plumbing after stripping: snake_case identifiers, "~/" paths. ("Food & Drink" is text.)
+bool has_plumbing(const std::string& s) { return s.find_first_of("_~") != std::string::npos; }
 
 std::string trim(const std::string& s) {
   size_t begin = s.find_first_not_of(" \t");
@@ -84,8 +110,9 @@ std::optional<SentencePair> filter_ui_message(const MoMessage& message, UiFilter
     ++stats.markup;
     return std::nullopt;
   }
-  if (has_accelerator(source) || has_accelerator(target)) {
-    ++stats.accelerator;
+  if (strip_accelerators(source) + strip_accelerators(target) > 0) ++stats.accelerator;
+  if (has_plumbing(source) || has_plumbing(target)) {
+    ++stats.placeholder;
     return std::nullopt;
   }
   source = trim(source);

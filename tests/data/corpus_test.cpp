@@ -64,13 +64,19 @@ TEST_CASE("UI messages with placeholders, markup, accelerators or odd lengths ar
   CHECK_FALSE(keep("Show {0} more rows", "Afficher {0} lignes"));
   CHECK_FALSE(keep("Path is $HOME here", "Le chemin est $HOME"));
   CHECK_FALSE(keep("Make it <b>bold</b> now", "Mettre en <b>gras</b>"));
-  CHECK_FALSE(keep("_Open the file", "_Ouvrir le fichier"));
-  CHECK_FALSE(keep("Save &As another", "Enregistrer &sous"));
+  CHECK_FALSE(keep("Escape &amp; quote", "Échapper &amp; citer"));  // entity
+  CHECK_FALSE(keep("Set the config_key value", "Définir la valeur config_key"));
   CHECK_FALSE(keep("Two words", "Deux mots"));                     // fewer than 3 words
   CHECK_FALSE(keep("One line\nand another", "Une ligne\net une"));  // multi-line
   CHECK_FALSE(keep("Open the file", ""));                          // untranslated
   CHECK_FALSE(keep("a b c", "un deux trois quatre cinq six sept huit neuf dix"));  // ratio
   CHECK(stats.kept == 1);
+  // Accelerator marks are removed, the message kept: "_Open" and "~Ouvrir" are good text.
+  auto pair = seqlab::filter_ui_message({"", "_Open the ~file", "", {"~Ouvrir le &fichier"}}, stats);
+  REQUIRE(pair.has_value());
+  CHECK(pair->source == "Open the file");
+  CHECK(pair->target == "Ouvrir le fichier");
+  CHECK(seqlab::filter_ui_message({"", "Food & Drink here", "", {"Nourriture et boissons"}}, stats));
   CHECK(stats.placeholder == 4);
 }
 
