@@ -5,6 +5,8 @@
 #include <functional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 namespace CLI {
 class App;
 }
@@ -18,6 +20,13 @@ void add_data_command(CLI::App& app, Action& action);
 void add_tokenizer_command(CLI::App& app, Action& action);
 void add_score_command(CLI::App& app, Action& action);
 void add_demo_command(CLI::App& app, Action& action);
+void add_train_command(CLI::App& app, Action& action);
+void add_eval_command(CLI::App& app, Action& action);
+void add_translate_command(CLI::App& app, Action& action);
+
+// Translates a split of the run's corpus, scores it and writes the hypotheses into the run.
+nlohmann::json evaluate_run(const std::string& run_dir, const std::string& split, int64_t beam,
+                            const std::string& device);
 
 // Prints `json` as the last line of stdout (the --json contract).
 void print_json(const std::string& json);

@@ -37,6 +37,22 @@ bool has_markup(const std::string& s) {
 
 // A mnemonic mark before a letter: GTK "_Open", Qt/KDE "&Save", LibreOffice "~Print". A lone
 // "&" between words ("Tools & Options") is text, not an accelerator.
+// An identifier such as "config_key" copied verbatim into the translation is plumbing, not an
+// accelerator: a word with '_' that occurs in both sides.
+bool shares_identifier(const std::string& source, const std::string& target) {
+  size_t start = 0;
+  while (start < source.size()) {
+    size_t end = source.find(' ', start);
+    if (end == std::string::npos) end = source.size();
+    std::string word = source.substr(start, end - start);
+    if (word.size() > 1 && word.find('_') != std::string::npos &&
+        target.find(word) != std::string::npos)
+      return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 // Removes them, returning how many there were: the message itself is good text.
 int strip_accelerators(std::string& s) {
   int removed = 0;
@@ -108,6 +124,10 @@ std::optional<SentencePair> filter_ui_message(const MoMessage& message, UiFilter
   }
   if (has_markup(source) || has_markup(target)) {
     ++stats.markup;
+    return std::nullopt;
+  }
+  if (shares_identifier(source, target)) {
+    ++stats.placeholder;
     return std::nullopt;
   }
   if (strip_accelerators(source) + strip_accelerators(target) > 0) ++stats.accelerator;

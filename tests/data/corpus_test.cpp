@@ -77,7 +77,7 @@ TEST_CASE("UI messages with placeholders, markup, accelerators or odd lengths ar
   CHECK(pair->source == "Open the file");
   CHECK(pair->target == "Ouvrir le fichier");
   CHECK(seqlab::filter_ui_message({"", "Food & Drink here", "", {"Nourriture et boissons"}}, stats));
-  CHECK(stats.placeholder == 4);
+  CHECK(stats.placeholder == 5);  // four placeholders and one copied identifier
 }
 
 TEST_CASE("Ding dictionary lines give aligned whole-sentence pairs only") {

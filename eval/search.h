@@ -1,0 +1,31 @@
+// Decoding over the Decoder interface only: greedy and batched beam search. Neither knows which
+// family it drives; the decoder's state is reordered through Decoder::reorder.
+#pragma once
+
+#include <vector>
+
+#include "models/seq2seq.h"
+
+namespace seqlab {
+
+struct SearchOptions {
+  int64_t beam = 1;             // 1 = greedy
+  double length_penalty = 1.0;  // GNMT alpha (Wu et al. 2016): score / ((5 + len) / 6)^alpha
+  double max_length_ratio = 2.0;  // max output tokens = ratio * source length + max_length_extra
+  int64_t max_length_extra = 10;
+};
+
+struct Hypothesis {
+  std::vector<int64_t> tokens;  // without bos/eos
+  double score = 0;             // sum of log-probabilities (eos included)
+};
+
+// One best hypothesis per source row. Runs under InferenceMode; the model should be in eval().
+std::vector<Hypothesis> greedy_search(Seq2Seq& model, const Source& source,
+                                      const SearchOptions& options);
+std::vector<Hypothesis> beam_search(Seq2Seq& model, const Source& source,
+                                    const SearchOptions& options);
+// Dispatches on options.beam.
+std::vector<Hypothesis> search(Seq2Seq& model, const Source& source, const SearchOptions& options);
+
+}  // namespace seqlab

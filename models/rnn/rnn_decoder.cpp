@@ -1,0 +1,116 @@
+// Recurrent decoder without attention: the 2014 encoder-decoder baseline. The initial state comes
+// from the encoder summary through a learned bridge (tanh(W s), Cho et al. 2014 eq. 4 / Bahdanau
+// et al. 2015 appendix A), and with model.feed_summary the summary is also fed with every input
+// token (Cho et al. 2014), so the whole source is seen at every step without attention.
+#include <torch/torch.h>
+
+#include "models/rnn/recurrent_layer.h"
+#include "models/seq2seq.h"
+
+namespace seqlab {
+namespace {
+
+const bool declared =
+    ConfigSchema::global().add(
+        key_int("model.decoder_layers", 1, "stacked recurrent decoder layers").range(1, 16)) &&
+    ConfigSchema::global().add(key_bool("model.feed_summary", true,
+                                        "feed the source summary with every decoder input "
+                                        "(Cho et al. 2014); false = Sutskever-style init only"));
+
+class RnnDecoderImpl : public DecoderImpl {
+ public:
+  explicit RnnDecoderImpl(const ModelContext& context) {
+    const Config& config = context.config;
+    hidden_dim_ = config.get_int("model.hidden_dim");
+    layers_ = config.get_int("model.decoder_layers");
+    embedding_dim_ = config.get_int("model.embedding_dim");
+    feed_summary_ = config.get_bool("model.feed_summary");
+    tied_ = config.get_bool("model.tie_embeddings");
+    const std::string cell = config.get_string("model.cell");
+    embedding_ = register_module(
+        "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(context.target_vocab,
+                                                                      embedding_dim_)
+                                              .padding_idx(0)));
+    dropout_ = register_module("dropout", torch::nn::Dropout(config.get_number("model.dropout")));
+    int64_t summary_dim = context.memory_dim;
+    bridge_ = register_module("bridge", torch::nn::Linear(summary_dim, layers_ * hidden_dim_));
+    if (cell == "lstm")
+      cell_bridge_ =
+          register_module("cell_bridge", torch::nn::Linear(summary_dim, layers_ * hidden_dim_));
+    rnn_ = register_module(
+        "rnn", RecurrentLayer(cell, embedding_dim_ + (feed_summary_ ? summary_dim : 0), hidden_dim_,
+                              layers_, /*bidirectional=*/false, config.get_number("model.dropout")));
+    // Output: hidden -> embedding width (so it can be tied) -> vocabulary.
+    pre_output_ = register_module("pre_output", torch::nn::Linear(hidden_dim_, embedding_dim_));
+    if (!tied_)
+      output_ = register_module("output", torch::nn::Linear(embedding_dim_, context.target_vocab));
+    else
+      output_bias_ = register_parameter("output_bias", torch::zeros({context.target_vocab}));
+  }
+
+  torch::Tensor forward(const Memory& memory, const torch::Tensor& target_in) override {
+    auto inputs = embed(target_in, memory.summary);            // [B, T, E (+D)]
+    auto [outputs, unused] = rnn_->forward(inputs, initial_state(memory.summary));  // [B, T, H]
+    return logits(outputs);                                    // [B, T, V]
+  }
+
+  DecoderState start(const Memory& memory) override {
+    RecurrentState initial = initial_state(memory.summary);
+    DecoderState state;
+    state["h"] = initial.h.transpose(0, 1).contiguous();  // batch-first [B, L, H]
+    if (initial.c.defined()) state["c"] = initial.c.transpose(0, 1).contiguous();
+    state["summary"] = memory.summary;
+    return state;
+  }
+
+  torch::Tensor step(DecoderState& state, const torch::Tensor& previous) override {
+    auto inputs = embed(previous.unsqueeze(1), state["summary"]);  // [B, 1, E (+D)]
+    RecurrentState current{state["h"].transpose(0, 1).contiguous(),
+                           state.tensors.count("c") ? state["c"].transpose(0, 1).contiguous()
+                                                    : torch::Tensor()};
+    auto [outputs, next] = rnn_->forward(inputs, current);
+    state["h"] = next.h.transpose(0, 1);
+    if (next.c.defined()) state["c"] = next.c.transpose(0, 1);
+    ++state.step;
+    return logits(outputs).squeeze(1);  // [B, V]
+  }
+
+ private:
+  torch::Tensor embed(const torch::Tensor& tokens, const torch::Tensor& summary) {
+    auto embedded = dropout_(embedding_(tokens));  // [B, T, E]
+    if (!feed_summary_) return embedded;
+    auto context = summary.unsqueeze(1).expand({-1, tokens.size(1), -1});  // [B, T, D]
+    return torch::cat({embedded, context}, -1);
+  }
+
+  RecurrentState initial_state(const torch::Tensor& summary) {
+    auto batch = summary.size(0);
+    auto to_layers = [&](const torch::Tensor& flat) {  // [B, L*H] -> [L, B, H]
+      return torch::tanh(flat).view({batch, layers_, hidden_dim_}).transpose(0, 1).contiguous();
+    };
+    RecurrentState state{to_layers(bridge_(summary)), torch::Tensor()};
+    if (cell_bridge_) state.c = to_layers(cell_bridge_(summary));
+    return state;
+  }
+
+  torch::Tensor logits(const torch::Tensor& outputs) {
+    auto hidden = dropout_(pre_output_(dropout_(outputs)));  // [B, T, E]
+    if (tied_) return torch::nn::functional::linear(hidden, embedding_->weight, output_bias_);
+    return output_(hidden);
+  }
+
+  int64_t hidden_dim_, layers_, embedding_dim_;
+  bool feed_summary_, tied_;
+  torch::nn::Embedding embedding_{nullptr};
+  torch::nn::Dropout dropout_{nullptr};
+  torch::nn::Linear bridge_{nullptr}, cell_bridge_{nullptr}, pre_output_{nullptr}, output_{nullptr};
+  torch::Tensor output_bias_;
+  RecurrentLayer rnn_{nullptr};
+};
+
+const bool registered = DecoderRegistry().add(
+    "rnn", [](const ModelContext& c) { return Decoder(std::shared_ptr<DecoderImpl>(std::make_shared<RnnDecoderImpl>(c))); },
+    "RNN/GRU/LSTM decoder without attention, bridged from the encoder summary; Cho et al. 2014");
+
+}  // namespace
+}  // namespace seqlab

@@ -1,0 +1,71 @@
+// Recurrent encoder (Cho et al. 2014; Sutskever et al. 2014; bidirectional as in Bahdanau et al.
+// 2015): embeddings -> a stack of RNN/GRU/LSTM layers over packed sequences, so padding costs
+// nothing and never leaks into the states. Memory.summary is the last layer's final state of both
+// directions.
+#include <torch/torch.h>
+
+#include "models/rnn/recurrent_layer.h"
+#include "models/seq2seq.h"
+
+namespace seqlab {
+namespace {
+
+const bool declared =
+    ConfigSchema::global().add(key_string("model.cell", "gru", "recurrent cell of RNN encoders "
+                                                               "and decoders")
+                                   .one_of({"gru", "lstm", "rnn"})) &&
+    ConfigSchema::global().add(
+        key_int("model.encoder_layers", 1, "stacked recurrent encoder layers").range(1, 16)) &&
+    ConfigSchema::global().add(
+        key_bool("model.bidirectional", true, "read the source in both directions"));
+
+class RnnEncoderImpl : public EncoderImpl {
+ public:
+  explicit RnnEncoderImpl(const ModelContext& context) {
+    const Config& config = context.config;
+    hidden_dim_ = config.get_int("model.hidden_dim");
+    layers_ = config.get_int("model.encoder_layers");
+    directions_ = config.get_bool("model.bidirectional") ? 2 : 1;
+    embedding_ = register_module(
+        "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(
+                                              context.source_vocab,
+                                              config.get_int("model.embedding_dim"))
+                                              .padding_idx(0)));
+    dropout_ = register_module("dropout", torch::nn::Dropout(config.get_number("model.dropout")));
+    rnn_ = register_module(
+        "rnn", RecurrentLayer(config.get_string("model.cell"), config.get_int("model.embedding_dim"),
+                              hidden_dim_, layers_, directions_ == 2,
+                              config.get_number("model.dropout")));
+  }
+
+  Memory forward(const Source& source) override {
+    auto embedded = dropout_(embedding_(source.ids));  // [B, S, E]
+    // An empty source still runs one (padding) step; its mask stays all false.
+    auto lengths = source.lengths.clamp_min(1).to(torch::kCPU);
+    auto packed = torch::nn::utils::rnn::pack_padded_sequence(embedded, lengths,
+                                                              /*batch_first=*/true,
+                                                              /*enforce_sorted=*/false);
+    auto [packed_out, final_state] = rnn_->forward_packed(packed, {});
+    auto [states, unused] = torch::nn::utils::rnn::pad_packed_sequence(
+        packed_out, /*batch_first=*/true, /*padding_value=*/0.0, source.ids.size(1));
+    // h: [layers * dirs, B, H] -> last layer's directions side by side: [B, H * dirs]
+    auto last = final_state.h.view({layers_, directions_, -1, hidden_dim_}).select(0, layers_ - 1);
+    auto summary = last.transpose(0, 1).reshape({last.size(1), directions_ * hidden_dim_});
+    return {dropout_(states), source.mask, summary};
+  }
+
+  int64_t output_dim() const override { return hidden_dim_ * directions_; }
+
+ private:
+  int64_t hidden_dim_, layers_, directions_;
+  torch::nn::Embedding embedding_{nullptr};
+  torch::nn::Dropout dropout_{nullptr};
+  RecurrentLayer rnn_{nullptr};
+};
+
+const bool registered = EncoderRegistry().add(
+    "rnn", [](const ModelContext& c) { return Encoder(std::shared_ptr<EncoderImpl>(std::make_shared<RnnEncoderImpl>(c))); },
+    "RNN/GRU/LSTM encoder (model.cell), optionally bidirectional; Cho et al. 2014");
+
+}  // namespace
+}  // namespace seqlab

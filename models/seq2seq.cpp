@@ -1,0 +1,60 @@
+#include "models/seq2seq.h"
+
+#include <torch/torch.h>
+
+namespace seqlab {
+
+SEQLAB_DEFINE_REGISTRY(EncoderRegistry, "encoders");
+SEQLAB_DEFINE_REGISTRY(DecoderRegistry, "decoders");
+
+namespace {
+const bool declared =
+    ConfigSchema::global().add(key_string("model.encoder", "rnn", "encoder component")
+                                   .names_from([] { return EncoderRegistry().names(); })) &&
+    ConfigSchema::global().add(key_string("model.decoder", "rnn", "decoder component")
+                                   .names_from([] { return DecoderRegistry().names(); })) &&
+    ConfigSchema::global().add(
+        key_int("model.embedding_dim", 256, "token embedding width").range(1, 65536)) &&
+    ConfigSchema::global().add(
+        key_int("model.hidden_dim", 512, "hidden width of encoder and decoder").range(1, 65536)) &&
+    ConfigSchema::global().add(
+        key_number("model.dropout", 0.1, "dropout probability").range(0, 0.95)) &&
+    ConfigSchema::global().add(key_bool(
+        "model.tie_embeddings", false,
+        "share the decoder's input embedding with its output projection (Press and Wolf 2017)"));
+}  // namespace
+
+void DecoderImpl::reorder(DecoderState& state, const torch::Tensor& index) {
+  for (auto& [name, tensor] : state.tensors)
+    if (tensor.defined()) tensor = tensor.index_select(0, index);
+}
+
+Memory DecoderImpl::repeat_memory(const Memory& memory, int64_t times) {
+  auto repeat = [times](const torch::Tensor& t) {
+    return t.defined() ? t.repeat_interleave(times, 0) : t;
+  };
+  return {repeat(memory.states), repeat(memory.mask), repeat(memory.summary)};
+}
+
+Seq2SeqImpl::Seq2SeqImpl(const Config& config, int64_t source_vocab, int64_t target_vocab) {
+  ModelContext context{config, source_vocab, target_vocab};
+  encoder = register_module("encoder",
+                            EncoderRegistry().create(config.get_string("model.encoder"), context));
+  context.memory_dim = encoder->output_dim();
+  decoder = register_module("decoder",
+                            DecoderRegistry().create(config.get_string("model.decoder"), context));
+}
+
+Memory Seq2SeqImpl::encode(const Source& source) { return encoder->forward(source); }
+
+torch::Tensor Seq2SeqImpl::forward(const Source& source, const torch::Tensor& target_in) {
+  return decoder->forward(encode(source), target_in);
+}
+
+int64_t Seq2SeqImpl::parameter_count() const {
+  int64_t total = 0;
+  for (const auto& p : parameters()) total += p.numel();
+  return total;
+}
+
+}  // namespace seqlab

@@ -1,0 +1,86 @@
+// The seam every model family meets at: an encoder turns a source into a Memory, a decoder turns
+// a Memory and target prefixes into next-token logits. Trainer, search and metrics only ever see
+// these interfaces, so any encoder works with any decoder.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+#include "core/config.h"
+#include "core/registry.h"
+
+namespace seqlab {
+
+// What any encoder hands any decoder.
+struct Memory {
+  torch::Tensor states;   // [B, S, D] one vector per source position
+  torch::Tensor mask;     // [B, S] bool, true where real (false = padding)
+  torch::Tensor summary;  // [B, D] one vector for the whole source
+};
+
+// What encoders read: token ids (text) or pixels (images); unused fields stay undefined.
+struct Source {
+  torch::Tensor ids;      // [B, S] int64
+  torch::Tensor lengths;  // [B] int64
+  torch::Tensor mask;     // [B, S] bool
+  torch::Tensor images;   // [B, C, H, W] float
+};
+
+// A decoder's search state: named batch-first tensors, so reordering beams is one generic
+// index_select per tensor. Families with unusual state override reorder().
+struct DecoderState {
+  std::map<std::string, torch::Tensor> tensors;
+  int64_t step = 0;
+  torch::Tensor& operator[](const std::string& name) { return tensors[name]; }
+};
+
+class EncoderImpl : public torch::nn::Module {
+ public:
+  virtual Memory forward(const Source& source) = 0;
+  virtual int64_t output_dim() const = 0;
+};
+TORCH_MODULE(Encoder);
+
+class DecoderImpl : public torch::nn::Module {
+ public:
+  // Teacher forcing: [B, T] target inputs -> [B, T, V] logits.
+  virtual torch::Tensor forward(const Memory& memory, const torch::Tensor& target_in) = 0;
+  // Search: initial state for a batch (or beams laid out as batch rows).
+  virtual DecoderState start(const Memory& memory) = 0;
+  // One token per row ([B] int64) -> [B, V] logits, advancing the state.
+  virtual torch::Tensor step(DecoderState& state, const torch::Tensor& previous) = 0;
+  // Beam bookkeeping: row i of the new state is row index[i] of the old one.
+  virtual void reorder(DecoderState& state, const torch::Tensor& index);
+  // Memory rows must follow beams too: search calls this once after expanding the batch.
+  static Memory repeat_memory(const Memory& memory, int64_t times);
+};
+TORCH_MODULE(Decoder);
+
+// Sizes every component is built from, besides the config.
+struct ModelContext {
+  const Config& config;
+  int64_t source_vocab;
+  int64_t target_vocab;
+  int64_t memory_dim = 0;  // the encoder's output width (filled in before decoders are built)
+};
+
+SEQLAB_DECLARE_REGISTRY(EncoderRegistry, Encoder, const ModelContext&);
+SEQLAB_DECLARE_REGISTRY(DecoderRegistry, Decoder, const ModelContext&);
+
+class Seq2SeqImpl : public torch::nn::Module {
+ public:
+  Seq2SeqImpl(const Config& config, int64_t source_vocab, int64_t target_vocab);
+  torch::Tensor forward(const Source& source, const torch::Tensor& target_in);  // [B, T, V]
+  Memory encode(const Source& source);
+  Encoder encoder{nullptr};
+  Decoder decoder{nullptr};
+  int64_t parameter_count() const;
+};
+TORCH_MODULE(Seq2Seq);
+
+}  // namespace seqlab

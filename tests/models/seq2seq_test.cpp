@@ -1,0 +1,165 @@
+#include <catch2/catch.hpp>
+
+#include <torch/torch.h>
+
+#include "core/config.h"
+#include "data/batch.h"
+#include "eval/search.h"
+#include "models/seq2seq.h"
+#include "core/random.h"
+#include "tokenizers/tokenizer.h"
+
+#include <numeric>
+
+using seqlab::Config;
+using seqlab::Json;
+
+namespace {
+
+Config small_config(const std::string& cell, bool feed_summary = true) {
+  return Config::from_json(Json{{"model",
+                                 {{"cell", cell},
+                                  {"embedding_dim", 16},
+                                  {"hidden_dim", 24},
+                                  {"encoder_layers", 2},
+                                  {"decoder_layers", 2},
+                                  {"dropout", 0.0},
+                                  {"feed_summary", feed_summary}}}});
+}
+
+seqlab::Source source_of(const seqlab::Batch& batch) {
+  return {batch.source, batch.source_lengths, batch.source_mask, {}};
+}
+
+}  // namespace
+
+TEST_CASE("padding a batch does not change a sentence's logits") {
+  for (std::string cell : {"gru", "lstm", "rnn"}) {
+    DYNAMIC_SECTION(cell) {
+      torch::manual_seed(0);
+      seqlab::Seq2Seq model(small_config(cell), 20, 20);
+      model->eval();
+      std::vector<seqlab::Example> examples = {{{5, 6, 7}, {8, 9}},
+                                               {{5, 6, 7, 10, 11, 12, 13}, {8, 9, 10, 11, 12}}};
+      auto alone = seqlab::collate(examples, {0});
+      auto padded = seqlab::collate(examples, {0, 1});
+      torch::NoGradGuard no_grad;
+      auto logits_alone = model->forward(source_of(alone), alone.target_in);     // [1, 3, V]
+      auto logits_padded = model->forward(source_of(padded), padded.target_in);  // [2, 6, V]
+      CHECK(torch::allclose(logits_alone[0], logits_padded[0].slice(0, 0, 3), 1e-5, 1e-6));
+    }
+  }
+}
+
+TEST_CASE("incremental decoding gives the same logits as the full forward pass") {
+  for (std::string cell : {"gru", "lstm", "rnn"}) {
+    for (bool feed : {true, false}) {
+      DYNAMIC_SECTION(cell << (feed ? " feeding the summary" : " init only")) {
+        torch::manual_seed(1);
+        seqlab::Seq2Seq model(small_config(cell, feed), 20, 20);
+        model->eval();
+        std::vector<seqlab::Example> examples = {{{5, 6, 7, 8}, {9, 10, 11}}, {{12, 13}, {14, 15, 16}}};
+        auto batch = seqlab::collate(examples, {0, 1});
+        torch::NoGradGuard no_grad;
+        auto full = model->forward(source_of(batch), batch.target_in);  // [B, T, V]
+        auto memory = model->encode(source_of(batch));
+        auto state = model->decoder->start(memory);
+        for (int64_t t = 0; t < batch.target_in.size(1); ++t) {
+          auto logits = model->decoder->step(state, batch.target_in.select(1, t));
+          CHECK(torch::allclose(logits, full.select(1, t), 1e-5, 1e-5));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("beam search with width 1 equals greedy search") {
+  torch::manual_seed(2);
+  seqlab::Seq2Seq model(small_config("gru"), 30, 30);
+  model->eval();
+  std::vector<seqlab::Example> examples;
+  for (int i = 0; i < 6; ++i) examples.push_back({{4 + i, 5 + i, 6 + i, 7}, {}});
+  auto batch = seqlab::collate(examples, {0, 1, 2, 3, 4, 5});
+  seqlab::SearchOptions options;
+  options.beam = 1;
+  auto greedy = seqlab::greedy_search(model, source_of(batch), options);
+  auto beam = seqlab::beam_search(model, source_of(batch), options);
+  REQUIRE(greedy.size() == beam.size());
+  for (size_t i = 0; i < greedy.size(); ++i) {
+    CHECK(greedy[i].tokens == beam[i].tokens);
+    CHECK(greedy[i].score == Approx(beam[i].score).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("a wider beam never finds a worse-scoring hypothesis without length penalty") {
+  torch::manual_seed(3);
+  seqlab::Seq2Seq model(small_config("gru"), 12, 12);
+  model->eval();
+  std::vector<seqlab::Example> examples;
+  for (int i = 0; i < 8; ++i) examples.push_back({{4 + i % 5, 5, 6 + i % 3}, {}});
+  std::vector<int64_t> all(examples.size());
+  std::iota(all.begin(), all.end(), 0);
+  auto batch = seqlab::collate(examples, all);
+  seqlab::SearchOptions options;
+  options.length_penalty = 0.0;
+  options.max_length_ratio = 3.0;
+  auto greedy = seqlab::greedy_search(model, source_of(batch), options);
+  options.beam = 4;
+  auto beam = seqlab::beam_search(model, source_of(batch), options);
+  for (size_t i = 0; i < greedy.size(); ++i) CHECK(beam[i].score >= greedy[i].score - 1e-5);
+}
+
+TEST_CASE("a tiny GRU encoder-decoder learns to copy sequences") {
+  torch::manual_seed(4);
+  at::set_num_threads(1);
+  Config config = Config::from_json(Json{{"model",
+                                          {{"cell", "gru"},
+                                           {"embedding_dim", 32},
+                                           {"hidden_dim", 64},
+                                           {"dropout", 0.0}}}});
+  const int64_t vocab = 14;
+  seqlab::Seq2Seq model(config, vocab, vocab);
+  torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(3e-3));
+  seqlab::Rng rng(5);
+  auto random_examples = [&](int count) {
+    std::vector<seqlab::Example> out;
+    for (int i = 0; i < count; ++i) {
+      seqlab::Example ex;
+      int64_t length = 3 + static_cast<int64_t>(rng.below(4));
+      for (int64_t t = 0; t < length; ++t) ex.source.push_back(4 + static_cast<int64_t>(rng.below(vocab - 4)));
+      ex.target = ex.source;
+      out.push_back(ex);
+    }
+    return out;
+  };
+  std::vector<int64_t> indices(64);
+  std::iota(indices.begin(), indices.end(), 0);
+  model->train();
+  for (int step = 0; step < 400; ++step) {
+    auto examples = random_examples(64);
+    auto batch = seqlab::collate(examples, indices);
+    auto logits = model->forward(source_of(batch), batch.target_in);
+    auto loss = torch::nn::functional::cross_entropy(
+        logits.reshape({-1, vocab}), batch.target_out.reshape(-1),
+        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(0));
+    optimizer.zero_grad();
+    loss.backward();
+    optimizer.step();
+  }
+  model->eval();
+  auto held_out = random_examples(200);
+  std::vector<int64_t> all(held_out.size());
+  std::iota(all.begin(), all.end(), 0);
+  auto batch = seqlab::collate(held_out, all);
+  auto found = seqlab::greedy_search(model, source_of(batch), {});
+  int exact = 0;
+  for (size_t i = 0; i < held_out.size(); ++i) exact += found[i].tokens == held_out[i].target;
+  CHECK(exact >= 180);  // >= 90% exact copies of unseen sequences
+}
+
+TEST_CASE("an unknown encoder or cell is an error listing the choices") {
+  CHECK_THROWS_WITH(Config::from_json(Json{{"model", {{"encoder", "cnn"}}}}),
+                    Catch::Matchers::Contains("one of: rnn"));
+  CHECK_THROWS_WITH(Config::from_json(Json{{"model", {{"cell", "gruu"}}}}),
+                    Catch::Matchers::Contains("gru, lstm, rnn"));
+}

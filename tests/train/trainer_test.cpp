@@ -1,0 +1,192 @@
+// Training end to end on a small reversal corpus written here, through the real CLI and the
+// library: resume after kill -9 ends with the same weights as an uninterrupted run.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/random.h"
+#include "seqlab_paths.h"
+#include "tests/test_support.h"
+#include "tokenizers/tokenizer.h"
+#include "train/run_directory.h"
+#include "train/trainer.h"
+
+namespace fs = std::filesystem;
+using seqlab::Json;
+
+namespace {
+
+// Sentences of letters and their reversal, as a TSV corpus directory.
+std::string write_reverse_corpus(const seqlab::testing::TempDir& dir) {
+  seqlab::Rng rng(9);
+  auto make = [&](int count) {
+    std::string text;
+    for (int i = 0; i < count; ++i) {
+      std::string source;
+      int64_t length = 3 + static_cast<int64_t>(rng.below(5));
+      for (int64_t t = 0; t < length; ++t) source += static_cast<char>('a' + rng.below(8));
+      text += source + "\t" + std::string(source.rbegin(), source.rend()) + "\n";
+    }
+    return text;
+  };
+  std::string corpus = dir.file("corpus");
+  seqlab::testing::write_text(corpus + "/train.tsv", make(400));
+  seqlab::testing::write_text(corpus + "/valid.tsv", make(40));
+  seqlab::testing::write_text(corpus + "/test.tsv", make(40));
+  return corpus;
+}
+
+std::string write_config(const seqlab::testing::TempDir& dir, const std::string& corpus,
+                         int64_t max_steps) {
+  Json config = {
+      {"run", {{"seed", 3}, {"threads", 1}}},
+      {"data", {{"corpus", corpus}, {"tokenizer", "char"}, {"vocab_size", 0}}},
+      {"model", {{"embedding_dim", 16}, {"hidden_dim", 32}, {"dropout", 0.1}}},
+      {"train",
+       {{"lr", 0.005},
+        {"batch_tokens", 120},
+        {"max_steps", max_steps},
+        {"valid_every", 25},
+        {"valid_bleu_sentences", 10},
+        {"checkpoint_every", 3},
+        {"log_every", 10},
+        {"patience", 0}}},
+      {"eval", {{"beam", 2}}}};
+  std::string path = dir.file("config.json");
+  seqlab::testing::write_text(path, config.dump(2));
+  return path;
+}
+
+std::vector<torch::Tensor> checkpoint_weights(const std::string& run_dir) {
+  auto config = seqlab::Config::from_file(run_dir + "/config.json");
+  auto tokenizer = seqlab::Tokenizer::load(run_dir + "/tokenizer.json");
+  seqlab::Seq2Seq model(config, tokenizer->vocab_size(), tokenizer->vocab_size());
+  torch::serialize::InputArchive archive, model_archive;
+  archive.load_from(run_dir + "/checkpoint.pt");
+  archive.read("model", model_archive);
+  model->load(model_archive);
+  std::vector<torch::Tensor> out;
+  for (const auto& p : model->parameters()) out.push_back(p.detach().clone());
+  return out;
+}
+
+int64_t checkpoint_step(const std::string& run_dir) {
+  torch::serialize::InputArchive archive;
+  archive.load_from(run_dir + "/checkpoint.pt");
+  c10::IValue state;
+  archive.read("state", state);
+  return Json::parse(state.toStringRef())["step"].get<int64_t>();
+}
+
+pid_t spawn_train(const std::string& config, const std::string& out, bool resume) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::string binary = std::string(SEQLAB_BINARY_DIR) + "/bin/seqlab";
+    freopen("/dev/null", "w", stderr);
+    freopen("/dev/null", "w", stdout);
+    if (resume)
+      execl(binary.c_str(), "seqlab", "train", "--config", config.c_str(), "--out", out.c_str(),
+            "--resume", static_cast<char*>(nullptr));
+    else
+      execl(binary.c_str(), "seqlab", "train", "--config", config.c_str(), "--out", out.c_str(),
+            static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+int wait_for(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return status;
+}
+
+}  // namespace
+
+TEST_CASE("resume after kill -9 ends with the same weights as an uninterrupted run") {
+  seqlab::testing::TempDir dir;
+  std::string corpus = write_reverse_corpus(dir);
+  std::string config = write_config(dir, corpus, 60);
+  std::string straight = dir.file("straight"), interrupted = dir.file("interrupted");
+
+  int status = wait_for(spawn_train(config, straight, false));
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+
+  pid_t pid = spawn_train(config, interrupted, false);
+  // Kill it hard once it has written a checkpoint past the first save, mid-training.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  bool killed = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (fs::exists(interrupted + "/checkpoint.pt") && checkpoint_step(interrupted) >= 6) {
+      kill(pid, SIGKILL);
+      killed = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  wait_for(pid);
+  REQUIRE(killed);
+  int64_t killed_at = checkpoint_step(interrupted);
+  INFO("killed after checkpoint at step " << killed_at);
+  CHECK(killed_at < 60);
+
+  status = wait_for(spawn_train(config, interrupted, true));
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  CHECK(checkpoint_step(interrupted) == 60);
+
+  auto a = checkpoint_weights(straight);
+  auto b = checkpoint_weights(interrupted);
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) CHECK(torch::equal(a[i], b[i]));
+}
+
+TEST_CASE("training writes the run directory, logs JSON lines and the run translates") {
+  seqlab::testing::TempDir dir;
+  std::string corpus = write_reverse_corpus(dir);
+  auto config = seqlab::Config::from_file(write_config(dir, corpus, 50));
+  std::string run = dir.file("run");
+  auto result = seqlab::train_model(config, run, false);
+  CHECK(result.steps == 50);
+  for (std::string file : {"config.json", "tokenizer.json", "checkpoint.pt", "best.pt", "metrics.jsonl"})
+    CHECK(fs::exists(run + "/" + file));
+  auto records = seqlab::read_json_lines(run + "/metrics.jsonl");
+  int valid_events = 0, train_events = 0;
+  for (const auto& r : records) {
+    valid_events += r["event"] == "valid";
+    train_events += r["event"] == "train";
+  }
+  CHECK(valid_events == 2);
+  CHECK(train_events == 5);
+  auto loaded = seqlab::load_run(run);
+  auto out = seqlab::translate_sentences(loaded, {"abc", "hgfe"}, seqlab::search_options(loaded.config));
+  CHECK(out.size() == 2);
+}
+
+TEST_CASE("the saved resolved config rebuilds the model with no flags") {
+  seqlab::testing::TempDir dir;
+  std::string corpus = write_reverse_corpus(dir);
+  auto config = seqlab::Config::from_file(write_config(dir, corpus, 3), {"model.cell=lstm"});
+  std::string run = dir.file("run");
+  seqlab::train_model(config, run, false);
+  auto loaded = seqlab::load_run(run);
+  CHECK(loaded.config.get_string("model.cell") == "lstm");
+  CHECK(loaded.config.get_int("train.max_steps") == 3);
+}
+
+TEST_CASE("a missing or foreign run directory is an input error") {
+  seqlab::testing::TempDir dir;
+  CHECK_THROWS_AS(seqlab::load_run(dir.path()), seqlab::InputError);
+}

@@ -1,0 +1,120 @@
+#include "train/run_directory.h"
+
+#include <filesystem>
+#include <numeric>
+
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "core/files.h"
+
+namespace fs = std::filesystem;
+
+namespace seqlab {
+namespace {
+
+const bool declared =
+    ConfigSchema::global().add(key_int("eval.beam", 5, "beam size for eval/translate; 1 = greedy")
+                                   .range(1, 256)) &&
+    ConfigSchema::global().add(key_number("eval.length_penalty", 1.0,
+                                          "GNMT length-penalty alpha (Wu et al. 2016)")
+                                   .range(0, 5)) &&
+    ConfigSchema::global().add(key_number("eval.max_length_ratio", 2.0,
+                                          "max output tokens per source token")
+                                   .range(0.1, 100));
+
+}  // namespace
+
+torch::Device parse_device(const std::string& name) {
+  try {
+    torch::Device device(name);
+    if (device.is_cuda() && !torch::cuda::is_available())
+      throw InputError("device '" + name + "' requested but this LibTorch has no CUDA device");
+    return device;
+  } catch (const c10::Error&) {
+    throw InputError("unknown device '" + name + "'; expected cpu, cuda or cuda:N");
+  }
+}
+
+SearchOptions search_options(const Config& config) {
+  SearchOptions options;
+  options.beam = config.get_int("eval.beam");
+  options.length_penalty = config.get_number("eval.length_penalty");
+  options.max_length_ratio = config.get_number("eval.max_length_ratio");
+  return options;
+}
+
+void save_weights(torch::nn::Module& model, const std::string& path) {
+  torch::serialize::OutputArchive archive;
+  model.save(archive);
+  write_atomic_with(path, [&](const std::string& tmp) { archive.save_to(tmp); });
+}
+
+void load_weights(torch::nn::Module& model, const std::string& path) {
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+    model.load(archive);
+  } catch (const c10::Error& e) {
+    throw InputError(path + ": cannot load weights (corrupt, or from a different model config): " +
+                     std::string(e.what_without_backtrace()).substr(0, 300));
+  }
+}
+
+LoadedRun load_run(const std::string& run_dir, const std::string& device_override) {
+  fs::path dir(run_dir);
+  if (!fs::exists(dir / "config.json") || !fs::exists(dir / "tokenizer.json"))
+    throw InputError(run_dir + " is not a seqlab run directory (no config.json / tokenizer.json; "
+                     "make one with `seqlab train --out DIR`)");
+  LoadedRun run;
+  run.config = Config::from_file((dir / "config.json").string());
+  run.tokenizer = Tokenizer::load((dir / "tokenizer.json").string());
+  run.device = parse_device(device_override.empty() ? run.config.get_string("run.device")
+                                                    : device_override);
+  int64_t vocab = run.tokenizer->vocab_size();
+  run.model = Seq2Seq(run.config, vocab, vocab);
+  std::string weights = fs::exists(dir / "best.pt") ? (dir / "best.pt").string()
+                                                     : (dir / "checkpoint.pt").string();
+  if (!fs::exists(weights)) throw InputError(run_dir + " has no weights (best.pt or checkpoint.pt)");
+  if (weights.size() >= 13 && weights.substr(weights.size() - 13) == "checkpoint.pt") {
+    torch::serialize::InputArchive archive;
+    archive.load_from(weights);
+    torch::serialize::InputArchive model_archive;
+    archive.read("model", model_archive);
+    run.model->load(model_archive);
+  } else {
+    load_weights(*run.model, weights);
+  }
+  run.model->to(run.device);
+  run.model->eval();
+  return run;
+}
+
+std::vector<Example> encode_pairs(const Tokenizer& tokenizer,
+                                  const std::vector<SentencePair>& pairs) {
+  std::vector<Example> examples;
+  examples.reserve(pairs.size());
+  for (const auto& pair : pairs)
+    examples.push_back({tokenizer.encode(pair.source), tokenizer.encode(pair.target)});
+  return examples;
+}
+
+std::vector<std::string> translate_sentences(LoadedRun& run, const std::vector<std::string>& sources,
+                                             const SearchOptions& options, int64_t batch_tokens) {
+  std::vector<Example> examples;
+  for (const auto& s : sources) examples.push_back({run.tokenizer->encode(s), {}});
+  std::vector<std::string> out(sources.size());
+  if (sources.empty()) return out;
+  // Beams multiply the rows: keep the padded token count per batch about the same.
+  TokenBucketBatcher batcher(examples, std::max<int64_t>(64, batch_tokens / options.beam), 0, 0);
+  for (const auto& indices : batcher.sorted()) {
+    Batch batch = collate(examples, indices).to(run.device);
+    Source source{batch.source, batch.source_lengths, batch.source_mask, {}};
+    auto hypotheses = search(run.model, source, options);
+    for (size_t i = 0; i < indices.size(); ++i)
+      out[indices[i]] = run.tokenizer->decode(hypotheses[i].tokens);
+  }
+  return out;
+}
+
+}  // namespace seqlab
