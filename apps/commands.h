@@ -23,6 +23,7 @@ void add_demo_command(CLI::App& app, Action& action);
 void add_train_command(CLI::App& app, Action& action);
 void add_eval_command(CLI::App& app, Action& action);
 void add_translate_command(CLI::App& app, Action& action);
+void add_bench_command(CLI::App& app, Action& action);
 
 // Translates a split of the run's corpus, scores it and writes the hypotheses into the run.
 nlohmann::json evaluate_run(const std::string& run_dir, const std::string& split, int64_t beam,
