@@ -1,0 +1,43 @@
+// Turning scores into attention: masking, softmax and the weighted sum, in one place for every
+// scorer and family. Rows whose keys are all masked get all-zero weights (and a zero context)
+// instead of the NaN a plain softmax would give.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace seqlab {
+
+// scores [..., Tq, Tk], key_mask [B, Tk] bool (true = real) broadcast over the middle dims, or
+// undefined for no mask -> weights of the same shape, rows summing to 1 (0 when fully masked).
+torch::Tensor attention_weights(const torch::Tensor& scores, const torch::Tensor& key_mask);
+
+// Records attention maps when active: every attention module reports its weights as
+// [B, heads, Tq, Tk] under a name. Off by default; when off, report() is one pointer check.
+class AttentionRecorder {
+ public:
+  struct Map {
+    std::string name;       // e.g. "decoder.cross", "layer2.self"
+    torch::Tensor weights;  // [B, heads, Tq, Tk], detached, on CPU
+  };
+  AttentionRecorder();   // becomes the active recorder of this thread
+  ~AttentionRecorder();  // restores the previous one
+  AttentionRecorder(const AttentionRecorder&) = delete;
+  AttentionRecorder& operator=(const AttentionRecorder&) = delete;
+
+  const std::vector<Map>& maps() const { return maps_; }
+  // Concatenates the maps recorded under `name` along Tq (one per decoding step).
+  torch::Tensor stacked(const std::string& name) const;
+
+  static bool active();
+  static void report(const std::string& name, const torch::Tensor& weights);
+
+ private:
+  std::vector<Map> maps_;
+  AttentionRecorder* previous_;
+};
+
+}  // namespace seqlab

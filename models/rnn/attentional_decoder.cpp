@@ -1,0 +1,178 @@
+// Recurrent decoders with attention over the encoder states, any registered scorer by config
+// (model.attention). The style is a named switch, after the two papers:
+//
+//   bahdanau (Bahdanau et al. 2015): attend with the previous state s_{i-1} (eq. 6), feed the
+//     context with the previous token to the cell, s_i = f(s_{i-1}, [E y_{i-1}; c_i]), and predict
+//     from the deep output t_i = tanh(W [s_i; c_i; E y_{i-1}]) (appendix A.2.2, tanh for maxout).
+//   luong (Luong et al. 2015): step the cell first, attend with h_t, form the attentional state
+//     h~_t = tanh(W_c [c_t; h_t]) (eq. 5) and predict from it; with input feeding (section 3.3)
+//     h~_{t-1} joins the next input.
+//
+// The initial state is bridged from the encoder summary as in the no-attention decoder.
+#include <torch/torch.h>
+
+#include "models/attention/attention.h"
+#include "models/attention/scorer.h"
+#include "models/rnn/recurrent_layer.h"
+#include "models/seq2seq.h"
+
+namespace seqlab {
+namespace {
+
+const bool declared =
+    ConfigSchema::global().add(key_string("model.attention", "additive", "attention scorer")
+                                   .names_from([] { return ScorerRegistry().names(); })) &&
+    ConfigSchema::global().add(key_int("model.attention_dim", 0,
+                                       "inner width of additive/concat scorers; 0 = hidden_dim")
+                                   .range(0, 65536)) &&
+    ConfigSchema::global().add(key_bool("model.input_feeding", true,
+                                        "luong: feed the previous attentional state with the "
+                                        "next input (Luong et al. 2015, section 3.3)"));
+
+enum class Style { kBahdanau, kLuong };
+
+class AttentionalDecoderImpl : public DecoderImpl {
+ public:
+  AttentionalDecoderImpl(const ModelContext& context, Style style) : style_(style) {
+    const Config& config = context.config;
+    hidden_dim_ = config.get_int("model.hidden_dim");
+    layers_ = config.get_int("model.decoder_layers");
+    embedding_dim_ = config.get_int("model.embedding_dim");
+    memory_dim_ = context.memory_dim;
+    tied_ = config.get_bool("model.tie_embeddings");
+    input_feeding_ = style == Style::kLuong && config.get_bool("model.input_feeding");
+    const std::string cell = config.get_string("model.cell");
+    embedding_ = register_module(
+        "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(context.target_vocab,
+                                                                      embedding_dim_)
+                                              .padding_idx(0)));
+    dropout_ = register_module("dropout", torch::nn::Dropout(config.get_number("model.dropout")));
+    bridge_ = register_module("bridge", torch::nn::Linear(memory_dim_, layers_ * hidden_dim_));
+    if (cell == "lstm")
+      cell_bridge_ = register_module("cell_bridge", torch::nn::Linear(memory_dim_, layers_ * hidden_dim_));
+    int64_t attention_dim = config.get_int("model.attention_dim");
+    scorer_ = register_module(
+        "scorer", ScorerRegistry().create(config.get_string("model.attention"),
+                                          ScorerDims{hidden_dim_, memory_dim_,
+                                                     attention_dim > 0 ? attention_dim : hidden_dim_}));
+    int64_t input_dim = embedding_dim_;
+    if (style_ == Style::kBahdanau) input_dim += memory_dim_;
+    if (input_feeding_) input_dim += hidden_dim_;
+    rnn_ = register_module("rnn", RecurrentLayer(cell, input_dim, hidden_dim_, layers_, false,
+                                                 config.get_number("model.dropout")));
+    if (style_ == Style::kBahdanau) {
+      combine_ = register_module(
+          "deep_output", torch::nn::Linear(hidden_dim_ + memory_dim_ + embedding_dim_, embedding_dim_));
+    } else {
+      combine_ = register_module("attentional",
+                                 torch::nn::Linear(hidden_dim_ + memory_dim_, hidden_dim_));
+      pre_output_ = register_module("pre_output", torch::nn::Linear(hidden_dim_, embedding_dim_));
+    }
+    if (!tied_)
+      output_ = register_module("output", torch::nn::Linear(embedding_dim_, context.target_vocab));
+    else
+      output_bias_ = register_parameter("output_bias", torch::zeros({context.target_vocab}));
+  }
+
+  torch::Tensor forward(const Memory& memory, const torch::Tensor& target_in) override {
+    DecoderState state = start(memory);
+    auto embedded = dropout_(embedding_(target_in));  // [B, T, E]
+    std::vector<torch::Tensor> features;
+    features.reserve(static_cast<size_t>(target_in.size(1)));
+    for (int64_t t = 0; t < target_in.size(1); ++t)
+      features.push_back(advance(state, embedded.select(1, t)));
+    return logits(torch::stack(features, 1));  // [B, T, V]
+  }
+
+  DecoderState start(const Memory& memory) override {
+    const int64_t batch = memory.summary.size(0);
+    auto to_layers = [&](const torch::Tensor& flat) {  // [B, L*H] -> batch-first [B, L, H]
+      return torch::tanh(flat).view({batch, layers_, hidden_dim_});
+    };
+    DecoderState state;
+    state["h"] = to_layers(bridge_(memory.summary));
+    if (cell_bridge_) state["c"] = to_layers(cell_bridge_(memory.summary));
+    state["states"] = memory.states;                            // [B, S, D]
+    state["keys"] = scorer_->project_keys(memory.states);       // [B, S, *], once per source
+    state["mask"] = memory.mask;                                // [B, S]
+    if (input_feeding_) state["feed"] = torch::zeros({batch, hidden_dim_}, memory.states.options());
+    return state;
+  }
+
+  torch::Tensor step(DecoderState& state, const torch::Tensor& previous) override {
+    auto embedded = dropout_(embedding_(previous));  // [B, E]
+    return logits(advance(state, embedded).unsqueeze(1)).squeeze(1);  // [B, V]
+  }
+
+ private:
+  // Attention of queries [B, H] over the memory: context [B, D] (weights reported when recording).
+  torch::Tensor attend(DecoderState& state, const torch::Tensor& query) {
+    auto scores = scorer_->score(query.unsqueeze(1), state["keys"]);  // [B, 1, S]
+    auto weights = attention_weights(scores, state["mask"]);          // [B, 1, S]
+    if (AttentionRecorder::active()) AttentionRecorder::report("decoder.cross", weights.unsqueeze(1));
+    return torch::bmm(weights, state["states"]).squeeze(1);           // [B, D]
+  }
+
+  // One decoder step from an embedded token [B, E]; returns the pre-output features [B, E].
+  torch::Tensor advance(DecoderState& state, const torch::Tensor& embedded) {
+    RecurrentState current{state["h"].transpose(0, 1).contiguous(),
+                           state.tensors.count("c") ? state["c"].transpose(0, 1).contiguous()
+                                                    : torch::Tensor()};
+    torch::Tensor features;
+    if (style_ == Style::kBahdanau) {
+      auto context = attend(state, current.h[layers_ - 1]);  // from s_{i-1}
+      auto input = torch::cat({embedded, context}, -1).unsqueeze(1);
+      auto [output, next] = rnn_->forward(input, current);
+      store(state, next);
+      auto s = output.squeeze(1);  // [B, H]
+      features = torch::tanh(combine_(dropout_(torch::cat({s, context, embedded}, -1))));
+    } else {
+      auto input = input_feeding_ ? torch::cat({embedded, state["feed"]}, -1) : embedded;
+      auto [output, next] = rnn_->forward(input.unsqueeze(1), current);
+      store(state, next);
+      auto h = output.squeeze(1);  // [B, H]
+      auto context = attend(state, h);
+      auto attentional = torch::tanh(combine_(torch::cat({context, h}, -1)));  // h~_t
+      if (input_feeding_) state["feed"] = attentional;
+      features = pre_output_(dropout_(attentional));
+    }
+    ++state.step;
+    return features;
+  }
+
+  void store(DecoderState& state, const RecurrentState& next) {
+    state["h"] = next.h.transpose(0, 1);
+    if (next.c.defined()) state["c"] = next.c.transpose(0, 1);
+  }
+
+  torch::Tensor logits(const torch::Tensor& features) {
+    auto hidden = dropout_(features);
+    if (tied_) return torch::nn::functional::linear(hidden, embedding_->weight, output_bias_);
+    return output_(hidden);
+  }
+
+  Style style_;
+  int64_t hidden_dim_, layers_, embedding_dim_, memory_dim_;
+  bool tied_, input_feeding_;
+  torch::nn::Embedding embedding_{nullptr};
+  torch::nn::Dropout dropout_{nullptr};
+  torch::nn::Linear bridge_{nullptr}, cell_bridge_{nullptr}, combine_{nullptr},
+      pre_output_{nullptr}, output_{nullptr};
+  torch::Tensor output_bias_;
+  Scorer scorer_{nullptr};
+  RecurrentLayer rnn_{nullptr};
+};
+
+Decoder make(const ModelContext& context, Style style) {
+  return Decoder(std::shared_ptr<DecoderImpl>(std::make_shared<AttentionalDecoderImpl>(context, style)));
+}
+
+const bool registered_bahdanau = DecoderRegistry().add(
+    "bahdanau", [](const ModelContext& c) { return make(c, Style::kBahdanau); },
+    "RNN decoder attending from the previous state, deep output; Bahdanau et al. 2015");
+const bool registered_luong = DecoderRegistry().add(
+    "luong", [](const ModelContext& c) { return make(c, Style::kLuong); },
+    "RNN decoder attending after the cell step, input feeding; Luong et al. 2015");
+
+}  // namespace
+}  // namespace seqlab

@@ -1,0 +1,158 @@
+#include <catch2/catch.hpp>
+
+#include <numeric>
+
+#include <torch/torch.h>
+
+#include "core/config.h"
+#include "core/random.h"
+#include "data/batch.h"
+#include "eval/search.h"
+#include "models/attention/attention.h"
+#include "models/attention/scorer.h"
+#include "models/seq2seq.h"
+
+using seqlab::Config;
+using seqlab::Json;
+
+namespace {
+
+Config attention_config(const std::string& decoder, const std::string& scorer, bool feeding = true,
+                        const std::string& cell = "gru") {
+  return Config::from_json(Json{{"model",
+                                 {{"decoder", decoder},
+                                  {"attention", scorer},
+                                  {"cell", cell},
+                                  {"embedding_dim", 12},
+                                  {"hidden_dim", 16},
+                                  {"decoder_layers", 2},
+                                  {"input_feeding", feeding},
+                                  // dot has no parameters to bridge widths: keep them equal
+                                  {"bidirectional", scorer != "dot"},
+                                  {"dropout", 0.0}}}});
+}
+
+seqlab::Source source_of(const seqlab::Batch& batch) {
+  return {batch.source, batch.source_lengths, batch.source_mask, {}};
+}
+
+std::vector<std::tuple<std::string, bool>> decoder_variants() {
+  return {{"bahdanau", false}, {"luong", true}, {"luong", false}};
+}
+
+}  // namespace
+
+TEST_CASE("attention decoders: incremental steps equal the teacher-forced forward pass") {
+  for (const auto& [decoder, feeding] : decoder_variants()) {
+    for (const auto& scorer : seqlab::ScorerRegistry().names()) {
+      DYNAMIC_SECTION(decoder << (feeding ? "+feeding" : "") << " with " << scorer) {
+        torch::manual_seed(5);
+        seqlab::Seq2Seq model(attention_config(decoder, scorer, feeding), 20, 20);
+        model->eval();
+        std::vector<seqlab::Example> examples = {{{5, 6, 7, 8}, {9, 10, 11}}, {{12, 13}, {14, 15, 16, 17}}};
+        auto batch = seqlab::collate(examples, {0, 1});
+        torch::NoGradGuard no_grad;
+        auto full = model->forward(source_of(batch), batch.target_in);
+        auto state = model->decoder->start(model->encode(source_of(batch)));
+        for (int64_t t = 0; t < batch.target_in.size(1); ++t)
+          CHECK(torch::allclose(model->decoder->step(state, batch.target_in.select(1, t)),
+                                full.select(1, t), 1e-5, 1e-5));
+      }
+    }
+  }
+}
+
+TEST_CASE("attention decoders: padding a batch does not change a sentence's logits") {
+  for (const auto& [decoder, feeding] : decoder_variants()) {
+    DYNAMIC_SECTION(decoder << (feeding ? "+feeding" : "")) {
+      torch::manual_seed(6);
+      seqlab::Seq2Seq model(attention_config(decoder, "additive", feeding, "lstm"), 20, 20);
+      model->eval();
+      std::vector<seqlab::Example> examples = {{{5, 6, 7}, {8, 9}}, {{5, 6, 7, 10, 11, 12}, {8, 9, 10, 11}}};
+      auto alone = seqlab::collate(examples, {0});
+      auto padded = seqlab::collate(examples, {0, 1});
+      torch::NoGradGuard no_grad;
+      auto a = model->forward(source_of(alone), alone.target_in);
+      auto b = model->forward(source_of(padded), padded.target_in);
+      CHECK(torch::allclose(a[0], b[0].slice(0, 0, 3), 1e-5, 1e-6));
+    }
+  }
+}
+
+TEST_CASE("attention decoders: beam 1 equals greedy, and decoding records one map row per step") {
+  for (const auto& [decoder, feeding] : decoder_variants()) {
+    DYNAMIC_SECTION(decoder << (feeding ? "+feeding" : "")) {
+      torch::manual_seed(7);
+      seqlab::Seq2Seq model(attention_config(decoder, "general", feeding), 25, 25);
+      model->eval();
+      std::vector<seqlab::Example> examples = {{{5, 6, 7, 8, 9}, {}}, {{10, 11}, {}}};
+      auto batch = seqlab::collate(examples, {0, 1});
+      seqlab::SearchOptions options;
+      auto greedy = seqlab::greedy_search(model, source_of(batch), options);
+      auto beam = seqlab::beam_search(model, source_of(batch), options);
+      for (size_t i = 0; i < greedy.size(); ++i) CHECK(greedy[i].tokens == beam[i].tokens);
+      seqlab::AttentionRecorder recorder;
+      seqlab::greedy_search(model, source_of(batch), options);
+      auto maps = recorder.stacked("decoder.cross");  // [B, 1, steps, S]
+      REQUIRE(maps.defined());
+      CHECK(maps.size(0) == 2);
+      CHECK(maps.size(3) == 5);
+      CHECK(torch::allclose(maps.sum(-1), torch::ones_like(maps.sum(-1)), 1e-5, 1e-5));
+      CHECK(maps[1].slice(2, 2).abs().max().item<float>() == 0.0f);  // padding of sentence 2
+    }
+  }
+}
+
+TEST_CASE("a GRU with additive attention learns to reverse sequences") {
+  torch::manual_seed(8);
+  at::set_num_threads(1);
+  Config config = Config::from_json(Json{{"model",
+                                          {{"decoder", "bahdanau"},
+                                           {"attention", "additive"},
+                                           {"embedding_dim", 32},
+                                           {"hidden_dim", 64},
+                                           {"dropout", 0.0}}}});
+  const int64_t vocab = 16;
+  seqlab::Seq2Seq model(config, vocab, vocab);
+  torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(5e-3));
+  seqlab::Rng rng(9);
+  auto random_examples = [&](int count) {
+    std::vector<seqlab::Example> out;
+    for (int i = 0; i < count; ++i) {
+      seqlab::Example ex;
+      int64_t length = 5 + static_cast<int64_t>(rng.below(8));  // 5-12
+      for (int64_t t = 0; t < length; ++t) ex.source.push_back(4 + static_cast<int64_t>(rng.below(vocab - 4)));
+      ex.target.assign(ex.source.rbegin(), ex.source.rend());
+      out.push_back(ex);
+    }
+    return out;
+  };
+  std::vector<int64_t> indices(64);
+  std::iota(indices.begin(), indices.end(), 0);
+  model->train();
+  for (int step = 0; step < 800; ++step) {
+    auto batch = seqlab::collate(random_examples(64), indices);
+    auto logits = model->forward(source_of(batch), batch.target_in);
+    auto loss = torch::nn::functional::cross_entropy(
+        logits.reshape({-1, vocab}), batch.target_out.reshape(-1),
+        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(0));
+    optimizer.zero_grad();
+    loss.backward();
+    torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
+    optimizer.step();
+  }
+  model->eval();
+  auto held_out = random_examples(300);
+  std::vector<int64_t> all(held_out.size());
+  std::iota(all.begin(), all.end(), 0);
+  auto found = seqlab::greedy_search(model, source_of(seqlab::collate(held_out, all)), {});
+  int exact = 0;
+  for (size_t i = 0; i < held_out.size(); ++i) exact += found[i].tokens == held_out[i].target;
+  INFO("exact reversals: " << exact << " / 300");
+  CHECK(exact >= 285);  // >= 95% of unseen sequences reversed exactly
+}
+
+TEST_CASE("dot attention between different widths is a clear error") {
+  Config config = Config::from_json(Json{{"model", {{"decoder", "luong"}, {"attention", "dot"}, {"hidden_dim", 8}, {"bidirectional", true}}}});
+  CHECK_THROWS_WITH(seqlab::Seq2Seq(config, 10, 10), Catch::Matchers::Contains("equal query and key widths, got 8 and 16"));
+}

@@ -1,0 +1,128 @@
+// One set of checks run over every registered scorer, so a new variant is tested for free.
+#include <catch2/catch.hpp>
+
+#include <torch/torch.h>
+
+#include "models/attention/attention.h"
+#include "models/attention/scorer.h"
+
+using seqlab::ScorerRegistry;
+
+namespace {
+
+const int64_t kQueryDim = 6, kKeyDim = 6, kHidden = 5;
+
+seqlab::Scorer make(const std::string& name, torch::Dtype dtype = torch::kFloat) {
+  torch::manual_seed(11);
+  auto scorer = ScorerRegistry().create(name, seqlab::ScorerDims{kQueryDim, kKeyDim, kHidden});
+  scorer->to(dtype);
+  return scorer;
+}
+
+torch::Tensor key_mask(const std::vector<int64_t>& lengths, int64_t max_length) {
+  auto lens = torch::tensor(lengths);
+  return torch::arange(max_length).unsqueeze(0) < lens.unsqueeze(1);  // [B, Tk]
+}
+
+}  // namespace
+
+TEST_CASE("every scorer gives [B, Tq, Tk] scores and attention rows that sum to one") {
+  for (const auto& name : ScorerRegistry().names()) {
+    DYNAMIC_SECTION(name) {
+      auto scorer = make(name);
+      auto q = torch::randn({3, 4, kQueryDim});
+      auto k = torch::randn({3, 7, kKeyDim});
+      auto scores = scorer->forward(q, k);
+      CHECK(scores.sizes() == torch::IntArrayRef({3, 4, 7}));
+      auto weights = seqlab::attention_weights(scores, key_mask({7, 5, 2}, 7));
+      CHECK((weights >= 0).all().item<bool>());
+      CHECK(torch::allclose(weights.sum(-1), torch::ones({3, 4}), 1e-5, 1e-6));
+    }
+  }
+}
+
+TEST_CASE("masked positions get exactly zero attention weight") {
+  for (const auto& name : ScorerRegistry().names()) {
+    DYNAMIC_SECTION(name) {
+      auto scorer = make(name);
+      auto scores = scorer->forward(torch::randn({2, 3, kQueryDim}), torch::randn({2, 6, kKeyDim}));
+      auto weights = seqlab::attention_weights(scores, key_mask({4, 1}, 6));
+      CHECK(weights[0].slice(1, 4).abs().max().item<float>() == 0.0f);
+      CHECK(weights[1].slice(1, 1).abs().max().item<float>() == 0.0f);
+      CHECK(torch::allclose(weights[1].select(1, 0), torch::ones({3})));
+    }
+  }
+}
+
+TEST_CASE("a fully masked row gives zero weights, not NaN") {
+  auto scores = torch::randn({2, 3, 4});
+  auto weights = seqlab::attention_weights(scores, key_mask({0, 4}, 4));
+  CHECK_FALSE(torch::isnan(weights).any().item<bool>());
+  CHECK(weights[0].abs().sum().item<float>() == 0.0f);
+  CHECK(torch::allclose(weights[1].sum(-1), torch::ones({3})));
+}
+
+TEST_CASE("padding the keys does not change the attention over the real ones") {
+  for (const auto& name : ScorerRegistry().names()) {
+    DYNAMIC_SECTION(name) {
+      auto scorer = make(name);
+      auto q = torch::randn({1, 3, kQueryDim});
+      auto k = torch::randn({1, 4, kKeyDim});
+      auto padded_k = torch::cat({k, torch::randn({1, 3, kKeyDim}) * 100}, 1);  // junk padding
+      auto alone = seqlab::attention_weights(scorer->forward(q, k), key_mask({4}, 4));
+      auto padded = seqlab::attention_weights(scorer->forward(q, padded_k), key_mask({4}, 7));
+      CHECK(torch::allclose(alone, padded.slice(2, 0, 4), 1e-5, 1e-6));
+    }
+  }
+}
+
+TEST_CASE("scorer gradients match finite differences in double precision") {
+  for (const auto& name : ScorerRegistry().names()) {
+    DYNAMIC_SECTION(name) {
+      auto scorer = make(name, torch::kDouble);
+      auto options = torch::dtype(torch::kDouble);
+      auto q = torch::randn({2, 3, kQueryDim}, options).requires_grad_(true);
+      auto k = torch::randn({2, 5, kKeyDim}, options).requires_grad_(true);
+      auto probe = torch::randn({2, 3, 5}, options);
+      auto mask = key_mask({5, 3}, 5);
+      auto objective = [&](const torch::Tensor& qq, const torch::Tensor& kk) {
+        return (seqlab::attention_weights(scorer->forward(qq, kk), mask) * probe).sum();
+      };
+      objective(q, k).backward();
+      const double eps = 1e-6;
+      torch::NoGradGuard no_grad;
+      for (auto* input : {&q, &k}) {
+        auto flat = input->view(-1);
+        auto grad = input->grad().view(-1);
+        for (int64_t i = 0; i < flat.numel(); i += 3) {
+          double original = flat[i].item<double>();
+          flat[i] = original + eps;
+          double plus = objective(q, k).item<double>();
+          flat[i] = original - eps;
+          double minus = objective(q, k).item<double>();
+          flat[i] = original;
+          CHECK(grad[i].item<double>() == Approx((plus - minus) / (2 * eps)).margin(1e-6));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("the recorder captures maps only while active") {
+  seqlab::AttentionRecorder::report("ignored", torch::ones({1, 1, 1, 2}));
+  {
+    seqlab::AttentionRecorder recorder;
+    CHECK(seqlab::AttentionRecorder::active());
+    seqlab::AttentionRecorder::report("cross", torch::ones({1, 1, 1, 3}));
+    seqlab::AttentionRecorder::report("cross", torch::zeros({1, 1, 1, 3}));
+    REQUIRE(recorder.maps().size() == 2);
+    CHECK(recorder.stacked("cross").sizes() == torch::IntArrayRef({1, 1, 2, 3}));
+  }
+  CHECK_FALSE(seqlab::AttentionRecorder::active());
+}
+
+TEST_CASE("the plug-in example scorer is registered with its help") {
+  CHECK(ScorerRegistry().contains("bilinear_bias"));
+  for (std::string name : {"additive", "dot", "general", "concat", "scaled_dot", "cosine"})
+    CHECK(ScorerRegistry().contains(name));
+}
