@@ -14,6 +14,8 @@
 #include "core/runtime.h"
 #include "data/batch.h"
 #include "eval/search.h"
+#include "models/attention/attention.h"
+#include "models/attention/scorer.h"
 #include "models/seq2seq.h"
 
 namespace seqlab::apps {
@@ -115,6 +117,37 @@ Json bench_decode(const Config& config, int64_t sentences) {
   return result;
 }
 
+// Forward + backward of each registered scorer with masking and the weighted sum, at a fixed size
+// (batch 32, 32 queries of width 256 over 64 keys of width 512, as a bidirectional encoder gives).
+Json bench_attention(int64_t repeats) {
+  const int64_t batch = 32, queries = 32, keys = 64, query_dim = 256, key_dim = 512;
+  Json result = {{"benchmark", "attention"},
+                 {"shape", {{"batch", batch}, {"queries", queries}, {"keys", keys},
+                            {"query_dim", query_dim}, {"key_dim", key_dim}}},
+                 {"threads", at::get_num_threads()}};
+  Json scorers = Json::object();
+  torch::manual_seed(0);
+  auto q = torch::randn({batch, queries, query_dim}).requires_grad_(true);
+  auto k = torch::randn({batch, keys, key_dim}).requires_grad_(true);
+  auto mask = torch::arange(keys).unsqueeze(0) < torch::randint(keys / 2, keys + 1, {batch}).unsqueeze(1);
+  for (const auto& name : ScorerRegistry().names()) {
+    int64_t key_width = name == "dot" ? query_dim : key_dim;  // dot needs equal widths
+    auto keys_in = name == "dot" ? k.narrow(-1, 0, query_dim) : k;
+    auto scorer = ScorerRegistry().create(name, ScorerDims{query_dim, key_width, query_dim});
+    double seconds = 0;
+    for (int64_t r = 0; r < repeats + 2; ++r) {
+      auto start = Clock::now();
+      auto weights = attention_weights(scorer->forward(q, keys_in), mask);  // [B, Tq, Tk]
+      auto context = torch::bmm(weights, keys_in);                         // [B, Tq, Dk]
+      context.sum().backward();
+      if (r >= 2) seconds += std::chrono::duration<double>(Clock::now() - start).count();
+    }
+    scorers[name] = {{"forward_backward_ms", 1000.0 * seconds / double(repeats)}};
+  }
+  result["scorers"] = scorers;
+  return result;
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app, Action& action) {
@@ -130,7 +163,7 @@ void add_bench_command(CLI::App& app, Action& action) {
       ->required()
       ->check(CLI::IsMember({"train", "decode", "attention"}));
   bench->add_option("--threads", args->threads, "CPU threads (default: all cores)");
-  bench->add_option("--steps", args->steps, "train: timed steps");
+  bench->add_option("--steps", args->steps, "train: timed steps; attention: repeats");
   bench->add_option("--sentences", args->sentences, "decode: sentences");
   bench->add_option("--batch-tokens", args->batch_tokens, "train: padded tokens per batch");
   bench->add_option("--set", args->sets, "Override a model key of the benchmark configuration");
@@ -143,7 +176,7 @@ void add_bench_command(CLI::App& app, Action& action) {
       Json result;
       if (args->what == "train") result = bench_train(config, args->batch_tokens, args->steps);
       else if (args->what == "decode") result = bench_decode(config, args->sentences);
-      else throw InputError("bench attention arrives with the attention library (issue 4)");
+      else result = bench_attention(args->steps);
       if (args->json) print_json(result.dump());
       else std::cout << result.dump(2) << "\n";
       return 0;

@@ -9,13 +9,14 @@
 #include "core/runtime.h"
 #include "core/utf8.h"
 #include "data/recipe.h"
+#include "eval/length_buckets.h"
 #include "eval/metric.h"
 #include "train/run_directory.h"
 
 namespace seqlab::apps {
 
 Json evaluate_run(const std::string& run_dir, const std::string& split, int64_t beam,
-                  const std::string& device) {
+                  const std::string& device, int64_t attention_maps) {
   LoadedRun run = load_run(run_dir, device);
   configure_threads(static_cast<int>(run.config.get_int("run.threads")));
   auto pairs = load_corpus_split(run.config.get_string("data.corpus"), split);
@@ -32,20 +33,31 @@ Json evaluate_run(const std::string& run_dir, const std::string& split, int64_t 
   write_file_atomic(fmt::format("{}/{}.beam{}.hyp", run_dir, split, options.beam), text);
   auto bleu = MetricRegistry().create("bleu")->corpus_score(hypotheses, {references});
   auto chrf = MetricRegistry().create("chrf")->corpus_score(hypotheses, {references});
-  return {{"run", run_dir},     {"split", split},       {"beam", options.beam},
-          {"sentences", pairs.size()}, {"bleu", bleu.score}, {"chrf", chrf.score},
-          {"bleu_summary", bleu.summary}};
+  Json result = {{"run", run_dir},     {"split", split},       {"beam", options.beam},
+                 {"sentences", pairs.size()}, {"bleu", bleu.score}, {"chrf", chrf.score},
+                 {"bleu_summary", bleu.summary},
+                 {"bleu_by_source_length", to_json(bleu_by_source_length(sources, hypotheses, references))}};
+  if (attention_maps > 0) {
+    Json maps = Json::array();
+    for (size_t i = 0; i < std::min<size_t>(static_cast<size_t>(attention_maps), sources.size()); ++i)
+      maps.push_back(write_attention_map(
+          run, sources[i], fmt::format("{}/attention/{}-{:03}.png", run_dir, split, i + 1))["png"]);
+    result["attention_maps"] = maps;
+  }
+  return result;
 }
 
 void add_eval_command(CLI::App& app, Action& action) {
   auto* eval = app.add_subcommand("eval", "Translate a split of the run's corpus and score it");
   struct Args {
     std::string run, split = "test", device;
-    int64_t beam = 0;
+    int64_t beam = 0, attention_maps = 0;
     bool json = false;
   };
   auto args = std::make_shared<Args>();
   eval->add_option("--run", args->run, "Run directory")->required();
+  eval->add_option("--attention-maps", args->attention_maps,
+                   "Also draw the attention maps of the first N sentences into RUN/attention/");
   eval->add_option("--split", args->split, "valid or test")->check(CLI::IsMember({"valid", "test"}));
   eval->add_option("--beam", args->beam, "Beam size (default: the run's eval.beam; 1 = greedy)")
       ->check(CLI::Range(1, 256));
@@ -53,7 +65,8 @@ void add_eval_command(CLI::App& app, Action& action) {
   eval->add_flag("--json", args->json, "Print one JSON object");
   eval->callback([&action, args] {
     action = [args] {
-      Json result = evaluate_run(args->run, args->split, args->beam, args->device);
+      Json result =
+          evaluate_run(args->run, args->split, args->beam, args->device, args->attention_maps);
       if (args->json) {
         print_json(result.dump());
       } else {
@@ -62,6 +75,11 @@ void add_eval_command(CLI::App& app, Action& action) {
                                  result["sentences"].get<size_t>(),
                                  result["bleu_summary"].get<std::string>(),
                                  result["chrf"].get<double>());
+        std::cout << "BLEU by source length:";
+        for (const auto& bucket : result["bleu_by_source_length"])
+          std::cout << fmt::format("  {} words: {:.2f} ({})", bucket["words"].get<std::string>(),
+                                   bucket["bleu"].get<double>(), bucket["sentences"].get<size_t>());
+        std::cout << "\n";
       }
       return 0;
     };

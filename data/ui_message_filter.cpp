@@ -100,7 +100,8 @@ size_t count_words(const std::string& text) {
   return words;
 }
 
-std::optional<SentencePair> filter_ui_message(const MoMessage& message, UiFilterStats& stats) {
+std::optional<SentencePair> filter_ui_message(const MoMessage& message, UiFilterStats& stats,
+                                              size_t min_words, size_t max_words) {
   ++stats.seen;
   if (message.id.empty() || message.translations.empty() || message.translations[0].empty()) {
     ++stats.untranslated;
@@ -138,7 +139,7 @@ std::optional<SentencePair> filter_ui_message(const MoMessage& message, UiFilter
   source = trim(source);
   target = trim(target);
   size_t source_words = count_words(source), target_words = count_words(target);
-  if (source_words < 3 || source_words > 40) {
+  if (source_words < min_words || source_words > max_words) {
     ++stats.length;
     return std::nullopt;
   }

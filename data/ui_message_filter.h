@@ -18,7 +18,9 @@ struct UiFilterStats {
   Json to_json() const;
 };
 
-std::optional<SentencePair> filter_ui_message(const MoMessage& message, UiFilterStats& stats);
+// Keeps messages of min_words..max_words English words (3-40 for UI text, longer for dialogue).
+std::optional<SentencePair> filter_ui_message(const MoMessage& message, UiFilterStats& stats,
+                                              size_t min_words = 3, size_t max_words = 40);
 
 // Word count by whitespace.
 size_t count_words(const std::string& text);

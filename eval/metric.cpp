@@ -1,5 +1,7 @@
 #include "eval/metric.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -31,27 +33,19 @@ bool python_space(char32_t c) {
 std::vector<std::string> split_whitespace(const std::string& text) {
   std::vector<std::string> out;
   std::string current;
-  bool ascii = true;
-  for (unsigned char c : text)
-    if (c >= 0x80) ascii = false;
-  if (ascii) {
-    for (char c : text) {
-      if (python_space(static_cast<unsigned char>(c))) {
-        if (!current.empty()) out.push_back(std::move(current));
-        current.clear();
-      } else {
-        current += c;
-      }
+  auto take = [&](char32_t c, const std::string& bytes) {
+    if (python_space(c)) {
+      if (!current.empty()) out.push_back(std::move(current));
+      current.clear();
+    } else {
+      current += bytes;
     }
+  };
+  bool ascii = std::all_of(text.begin(), text.end(), [](char c) { return (c & 0x80) == 0; });
+  if (ascii) {  // the common case, without decoding
+    for (char c : text) take(static_cast<unsigned char>(c), std::string(1, c));
   } else {
-    for (char32_t c : utf8_decode(text)) {
-      if (python_space(c)) {
-        if (!current.empty()) out.push_back(std::move(current));
-        current.clear();
-      } else {
-        current += utf8_encode(c);
-      }
-    }
+    for (char32_t c : utf8_decode(text)) take(c, utf8_encode(c));
   }
   if (!current.empty()) out.push_back(std::move(current));
   return out;

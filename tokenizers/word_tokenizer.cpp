@@ -4,8 +4,7 @@
 // joiner_annotate, so decode(encode(text)) restores the spacing: "l'homme, non !" round-trips.
 #include "core/error.h"
 #include "core/utf8.h"
-#include "tokenizers/tokenizer.h"
-#include "tokenizers/vocabulary.h"
+#include "tokenizers/symbol_tokenizer.h"
 
 namespace seqlab {
 namespace {
@@ -38,28 +37,15 @@ std::vector<std::string> split_words(std::string_view text) {
   return tokens;
 }
 
-class WordTokenizer : public Tokenizer {
+class WordTokenizer : public SymbolTokenizer {
  public:
   std::string kind() const override { return "word"; }
 
-  void train(const std::vector<std::string>& sentences, const TokenizerOptions& options) override {
-    std::vector<std::vector<std::string>> words;
-    words.reserve(sentences.size());
-    for (const auto& s : sentences) words.push_back(split_words(s));
-    vocab_ = Vocabulary::build(words, options.min_frequency, options.vocab_size);
-  }
-
-  std::vector<int64_t> encode(std::string_view text) const override {
-    std::vector<int64_t> ids;
-    for (const auto& w : split_words(text)) ids.push_back(vocab_.id(w));
-    return ids;
-  }
-
-  std::string decode(const std::vector<int64_t>& ids) const override {
+ protected:
+  std::vector<std::string> split(std::string_view text) const override { return split_words(text); }
+  std::string join(const std::vector<std::string>& symbols) const override {
     std::string text;
-    for (int64_t id : ids) {
-      if (id != kUnk && id < kNumSpecial) continue;
-      const std::string& symbol = vocab_.symbol(id);
+    for (const auto& symbol : symbols) {
       if (symbol.rfind(kJoiner, 0) == 0) {
         text += symbol.substr(kJoiner.size());
       } else {
@@ -69,18 +55,6 @@ class WordTokenizer : public Tokenizer {
     }
     return text;
   }
-
-  std::string piece(int64_t id) const override { return vocab_.symbol(id); }
-  int64_t vocab_size() const override { return vocab_.size(); }
-
- protected:
-  Json state() const override { return {{"vocab", vocab_.to_json()}}; }
-  void restore(const Json& state, const std::string& origin) override {
-    vocab_ = Vocabulary::from_json(state.value("vocab", Json()), origin);
-  }
-
- private:
-  Vocabulary vocab_;
 };
 
 const bool registered = TokenizerRegistry().add(

@@ -316,7 +316,8 @@ TrainResult train_model(const Config& requested, const std::string& run_dir, boo
     return std::make_pair(tokens > 0 ? loss_sum / double(tokens) : 0.0, bleu);
   };
 
-  Progress progress("train", max_steps, "steps");
+  // Under a time budget the step limit is rarely what ends training: show time left instead.
+  Progress progress("train", max_minutes > 0 ? 0 : max_steps, "steps");
   progress.advance(state.step);
   model->train();
   double window_loss = 0;
@@ -351,7 +352,8 @@ TrainResult train_model(const Config& requested, const std::string& run_dir, boo
         double loss = window_loss / double(std::max<int64_t>(1, window_tokens));
         log.write({{"event", "train"}, {"step", state.step}, {"epoch", state.epoch}, {"loss", loss},
                    {"lr", lr}, {"tokens_per_s", double(window_tokens) / std::max(1e-9, seconds)}});
-        progress.set_status(fmt::format("loss {:.3f} lr {:.2e}", loss, lr));
+        std::string budget = max_minutes > 0 ? "  time left " + Progress::format_duration(max_minutes * 60 - elapsed()) : "";
+        progress.set_status(fmt::format("loss {:.3f} lr {:.2e}{}", loss, lr, budget));
         window_loss = 0;
         window_tokens = 0;
         window_start = std::chrono::steady_clock::now();

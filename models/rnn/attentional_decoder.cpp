@@ -13,7 +13,7 @@
 
 #include "models/attention/attention.h"
 #include "models/attention/scorer.h"
-#include "models/rnn/recurrent_layer.h"
+#include "models/rnn/decoder_parts.h"
 #include "models/seq2seq.h"
 
 namespace seqlab {
@@ -39,7 +39,6 @@ class AttentionalDecoderImpl : public DecoderImpl {
     layers_ = config.get_int("model.decoder_layers");
     embedding_dim_ = config.get_int("model.embedding_dim");
     memory_dim_ = context.memory_dim;
-    tied_ = config.get_bool("model.tie_embeddings");
     input_feeding_ = style == Style::kLuong && config.get_bool("model.input_feeding");
     const std::string cell = config.get_string("model.cell");
     embedding_ = register_module(
@@ -47,9 +46,7 @@ class AttentionalDecoderImpl : public DecoderImpl {
                                                                       embedding_dim_)
                                               .padding_idx(0)));
     dropout_ = register_module("dropout", torch::nn::Dropout(config.get_number("model.dropout")));
-    bridge_ = register_module("bridge", torch::nn::Linear(memory_dim_, layers_ * hidden_dim_));
-    if (cell == "lstm")
-      cell_bridge_ = register_module("cell_bridge", torch::nn::Linear(memory_dim_, layers_ * hidden_dim_));
+    bridge_ = register_module("bridge", SummaryBridge(memory_dim_, layers_, hidden_dim_, cell == "lstm"));
     int64_t attention_dim = config.get_int("model.attention_dim");
     scorer_ = register_module(
         "scorer", ScorerRegistry().create(config.get_string("model.attention"),
@@ -68,10 +65,8 @@ class AttentionalDecoderImpl : public DecoderImpl {
                                  torch::nn::Linear(hidden_dim_ + memory_dim_, hidden_dim_));
       pre_output_ = register_module("pre_output", torch::nn::Linear(hidden_dim_, embedding_dim_));
     }
-    if (!tied_)
-      output_ = register_module("output", torch::nn::Linear(embedding_dim_, context.target_vocab));
-    else
-      output_bias_ = register_parameter("output_bias", torch::zeros({context.target_vocab}));
+    output_ = register_module("output", OutputLayer(embedding_, context.target_vocab,
+                                                    config.get_bool("model.tie_embeddings")));
   }
 
   torch::Tensor forward(const Memory& memory, const torch::Tensor& target_in) override {
@@ -86,12 +81,8 @@ class AttentionalDecoderImpl : public DecoderImpl {
 
   DecoderState start(const Memory& memory) override {
     const int64_t batch = memory.summary.size(0);
-    auto to_layers = [&](const torch::Tensor& flat) {  // [B, L*H] -> batch-first [B, L, H]
-      return torch::tanh(flat).view({batch, layers_, hidden_dim_});
-    };
     DecoderState state;
-    state["h"] = to_layers(bridge_(memory.summary));
-    if (cell_bridge_) state["c"] = to_layers(cell_bridge_(memory.summary));
+    write_recurrent_state(state, bridge_(memory.summary));
     state["states"] = memory.states;                            // [B, S, D]
     state["keys"] = scorer_->project_keys(memory.states);       // [B, S, *], once per source
     state["mask"] = memory.mask;                                // [B, S]
@@ -115,21 +106,19 @@ class AttentionalDecoderImpl : public DecoderImpl {
 
   // One decoder step from an embedded token [B, E]; returns the pre-output features [B, E].
   torch::Tensor advance(DecoderState& state, const torch::Tensor& embedded) {
-    RecurrentState current{state["h"].transpose(0, 1).contiguous(),
-                           state.tensors.count("c") ? state["c"].transpose(0, 1).contiguous()
-                                                    : torch::Tensor()};
+    RecurrentState current = read_recurrent_state(state);
     torch::Tensor features;
     if (style_ == Style::kBahdanau) {
       auto context = attend(state, current.h[layers_ - 1]);  // from s_{i-1}
       auto input = torch::cat({embedded, context}, -1).unsqueeze(1);
       auto [output, next] = rnn_->forward(input, current);
-      store(state, next);
+      write_recurrent_state(state, next);
       auto s = output.squeeze(1);  // [B, H]
       features = torch::tanh(combine_(dropout_(torch::cat({s, context, embedded}, -1))));
     } else {
       auto input = input_feeding_ ? torch::cat({embedded, state["feed"]}, -1) : embedded;
       auto [output, next] = rnn_->forward(input.unsqueeze(1), current);
-      store(state, next);
+      write_recurrent_state(state, next);
       auto h = output.squeeze(1);  // [B, H]
       auto context = attend(state, h);
       auto attentional = torch::tanh(combine_(torch::cat({context, h}, -1)));  // h~_t
@@ -140,25 +129,18 @@ class AttentionalDecoderImpl : public DecoderImpl {
     return features;
   }
 
-  void store(DecoderState& state, const RecurrentState& next) {
-    state["h"] = next.h.transpose(0, 1);
-    if (next.c.defined()) state["c"] = next.c.transpose(0, 1);
-  }
-
   torch::Tensor logits(const torch::Tensor& features) {
-    auto hidden = dropout_(features);
-    if (tied_) return torch::nn::functional::linear(hidden, embedding_->weight, output_bias_);
-    return output_(hidden);
+    return output_(dropout_(features));
   }
 
   Style style_;
   int64_t hidden_dim_, layers_, embedding_dim_, memory_dim_;
-  bool tied_, input_feeding_;
+  bool input_feeding_;
   torch::nn::Embedding embedding_{nullptr};
   torch::nn::Dropout dropout_{nullptr};
-  torch::nn::Linear bridge_{nullptr}, cell_bridge_{nullptr}, combine_{nullptr},
-      pre_output_{nullptr}, output_{nullptr};
-  torch::Tensor output_bias_;
+  SummaryBridge bridge_{nullptr};
+  torch::nn::Linear combine_{nullptr}, pre_output_{nullptr};
+  OutputLayer output_{nullptr};
   Scorer scorer_{nullptr};
   RecurrentLayer rnn_{nullptr};
 };

@@ -25,6 +25,11 @@ RecurrentLayerImpl::RecurrentLayerImpl(const std::string& cell, int64_t input_di
                                                        .bidirectional(bidirectional)
                                                        .batch_first(true)
                                                        .dropout(between)));
+    // Forget-gate bias 1 (Gers et al. 2000; Jozefowicz et al. 2015): the cell starts out
+    // remembering, which long-range dependencies need to be learnable at all. Gate order i,f,g,o.
+    torch::NoGradGuard no_grad;
+    for (auto& item : lstm_->named_parameters())
+      if (item.key().rfind("bias_ih", 0) == 0) item.value().narrow(0, hidden_dim, hidden_dim).fill_(1.0);
   } else if (cell == "rnn") {
     rnn_ = register_module("rnn", torch::nn::RNN(torch::nn::RNNOptions(input_dim, hidden_dim)
                                                      .num_layers(layers)

@@ -4,7 +4,7 @@
 // token (Cho et al. 2014), so the whole source is seen at every step without attention.
 #include <torch/torch.h>
 
-#include "models/rnn/recurrent_layer.h"
+#include "models/rnn/decoder_parts.h"
 #include "models/seq2seq.h"
 
 namespace seqlab {
@@ -25,7 +25,6 @@ class RnnDecoderImpl : public DecoderImpl {
     layers_ = config.get_int("model.decoder_layers");
     embedding_dim_ = config.get_int("model.embedding_dim");
     feed_summary_ = config.get_bool("model.feed_summary");
-    tied_ = config.get_bool("model.tie_embeddings");
     const std::string cell = config.get_string("model.cell");
     embedding_ = register_module(
         "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(context.target_vocab,
@@ -33,44 +32,33 @@ class RnnDecoderImpl : public DecoderImpl {
                                               .padding_idx(0)));
     dropout_ = register_module("dropout", torch::nn::Dropout(config.get_number("model.dropout")));
     int64_t summary_dim = context.memory_dim;
-    bridge_ = register_module("bridge", torch::nn::Linear(summary_dim, layers_ * hidden_dim_));
-    if (cell == "lstm")
-      cell_bridge_ =
-          register_module("cell_bridge", torch::nn::Linear(summary_dim, layers_ * hidden_dim_));
+    bridge_ = register_module("bridge", SummaryBridge(summary_dim, layers_, hidden_dim_, cell == "lstm"));
     rnn_ = register_module(
         "rnn", RecurrentLayer(cell, embedding_dim_ + (feed_summary_ ? summary_dim : 0), hidden_dim_,
                               layers_, /*bidirectional=*/false, config.get_number("model.dropout")));
     // Output: hidden -> embedding width (so it can be tied) -> vocabulary.
     pre_output_ = register_module("pre_output", torch::nn::Linear(hidden_dim_, embedding_dim_));
-    if (!tied_)
-      output_ = register_module("output", torch::nn::Linear(embedding_dim_, context.target_vocab));
-    else
-      output_bias_ = register_parameter("output_bias", torch::zeros({context.target_vocab}));
+    output_ = register_module("output", OutputLayer(embedding_, context.target_vocab,
+                                                    config.get_bool("model.tie_embeddings")));
   }
 
   torch::Tensor forward(const Memory& memory, const torch::Tensor& target_in) override {
     auto inputs = embed(target_in, memory.summary);            // [B, T, E (+D)]
-    auto [outputs, unused] = rnn_->forward(inputs, initial_state(memory.summary));  // [B, T, H]
+    auto [outputs, unused] = rnn_->forward(inputs, bridge_(memory.summary));  // [B, T, H]
     return logits(outputs);                                    // [B, T, V]
   }
 
   DecoderState start(const Memory& memory) override {
-    RecurrentState initial = initial_state(memory.summary);
     DecoderState state;
-    state["h"] = initial.h.transpose(0, 1).contiguous();  // batch-first [B, L, H]
-    if (initial.c.defined()) state["c"] = initial.c.transpose(0, 1).contiguous();
+    write_recurrent_state(state, bridge_(memory.summary));
     state["summary"] = memory.summary;
     return state;
   }
 
   torch::Tensor step(DecoderState& state, const torch::Tensor& previous) override {
     auto inputs = embed(previous.unsqueeze(1), state["summary"]);  // [B, 1, E (+D)]
-    RecurrentState current{state["h"].transpose(0, 1).contiguous(),
-                           state.tensors.count("c") ? state["c"].transpose(0, 1).contiguous()
-                                                    : torch::Tensor()};
-    auto [outputs, next] = rnn_->forward(inputs, current);
-    state["h"] = next.h.transpose(0, 1);
-    if (next.c.defined()) state["c"] = next.c.transpose(0, 1);
+    auto [outputs, next] = rnn_->forward(inputs, read_recurrent_state(state));
+    write_recurrent_state(state, next);
     ++state.step;
     return logits(outputs).squeeze(1);  // [B, V]
   }
@@ -83,28 +71,17 @@ class RnnDecoderImpl : public DecoderImpl {
     return torch::cat({embedded, context}, -1);
   }
 
-  RecurrentState initial_state(const torch::Tensor& summary) {
-    auto batch = summary.size(0);
-    auto to_layers = [&](const torch::Tensor& flat) {  // [B, L*H] -> [L, B, H]
-      return torch::tanh(flat).view({batch, layers_, hidden_dim_}).transpose(0, 1).contiguous();
-    };
-    RecurrentState state{to_layers(bridge_(summary)), torch::Tensor()};
-    if (cell_bridge_) state.c = to_layers(cell_bridge_(summary));
-    return state;
-  }
-
   torch::Tensor logits(const torch::Tensor& outputs) {
-    auto hidden = dropout_(pre_output_(dropout_(outputs)));  // [B, T, E]
-    if (tied_) return torch::nn::functional::linear(hidden, embedding_->weight, output_bias_);
-    return output_(hidden);
+    return output_(dropout_(pre_output_(dropout_(outputs))));  // [B, T, V]
   }
 
   int64_t hidden_dim_, layers_, embedding_dim_;
-  bool feed_summary_, tied_;
+  bool feed_summary_;
   torch::nn::Embedding embedding_{nullptr};
   torch::nn::Dropout dropout_{nullptr};
-  torch::nn::Linear bridge_{nullptr}, cell_bridge_{nullptr}, pre_output_{nullptr}, output_{nullptr};
-  torch::Tensor output_bias_;
+  SummaryBridge bridge_{nullptr};
+  torch::nn::Linear pre_output_{nullptr};
+  OutputLayer output_{nullptr};
   RecurrentLayer rnn_{nullptr};
 };
 

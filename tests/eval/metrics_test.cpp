@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/error.h"
+#include "eval/length_buckets.h"
 #include "eval/metric.h"
 
 using Catch::Matchers::Contains;
@@ -59,4 +60,20 @@ TEST_CASE("reference files must have one line per hypothesis") {
   CHECK_THROWS_WITH(bleu->corpus_score({"a", "b"}, {{"a"}}),
                     Contains("reference set 1 has 1 lines but there are 2 hypotheses"));
   CHECK_THROWS_WITH(seqlab::MetricRegistry().create("meteor"), Contains("bleu, chrf"));
+}
+
+TEST_CASE("BLEU by source length groups sentences into word-count buckets") {
+  std::vector<std::string> sources = {"a b c", "one two three four five six seven eight nine ten eleven", "x"};
+  std::vector<std::string> hyps = {"the cat sat on the mat", "a b c d", "the cat"};
+  std::vector<std::string> refs = {"the cat sat on the mat", "w x y z", "the cat"};
+  auto buckets = seqlab::bleu_by_source_length(sources, hyps, refs);
+  REQUIRE(buckets.size() == 2);
+  CHECK(buckets[0].min_words == 1);
+  CHECK(buckets[0].sentences == 2);
+  CHECK(buckets[1].min_words == 11);
+  CHECK(buckets[1].sentences == 1);
+  auto alone = seqlab::MetricRegistry().create("bleu")->corpus_score({"a b c d"}, {{"w x y z"}});
+  CHECK(buckets[1].bleu == Approx(alone.score));  // each bucket is scored as its own corpus
+  auto json = seqlab::to_json(buckets);
+  CHECK(json[1]["words"] == "11-20");
 }

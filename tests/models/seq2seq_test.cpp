@@ -163,3 +163,24 @@ TEST_CASE("an unknown encoder or cell is an error listing the choices") {
   CHECK_THROWS_WITH(Config::from_json(Json{{"model", {{"cell", "gruu"}}}}),
                     Catch::Matchers::Contains("gru, lstm, rnn"));
 }
+
+TEST_CASE("tied embeddings share the decoder's input matrix with its output projection") {
+  for (std::string decoder : {"rnn", "bahdanau", "luong"}) {
+    DYNAMIC_SECTION(decoder) {
+      auto base = Json{{"model", {{"decoder", decoder}, {"embedding_dim", 8}, {"hidden_dim", 12}, {"dropout", 0.0}}}};
+      auto tied_json = base;
+      tied_json["model"]["tie_embeddings"] = true;
+      seqlab::Seq2Seq untied(Config::from_json(base), 50, 50);
+      seqlab::Seq2Seq tied(Config::from_json(tied_json), 50, 50);
+      // The untied output has a [V, E] matrix and a bias; the tied one only the bias.
+      CHECK(untied->parameter_count() - tied->parameter_count() == 50 * 8);
+      tied->eval();
+      std::vector<seqlab::Example> examples = {{{5, 6, 7}, {8, 9}}};
+      auto batch = seqlab::collate(examples, {0});
+      torch::NoGradGuard no_grad;
+      auto full = tied->forward(source_of(batch), batch.target_in);
+      auto state = tied->decoder->start(tied->encode(source_of(batch)));
+      CHECK(torch::allclose(tied->decoder->step(state, batch.target_in.select(1, 0)), full.select(1, 0), 1e-5, 1e-5));
+    }
+  }
+}

@@ -14,7 +14,9 @@
 #include <torch/torch.h>
 
 #include "core/config.h"
+#include "core/files.h"
 #include "core/log.h"
+#include "data/debian_packages.h"
 #include "core/random.h"
 #include "seqlab_paths.h"
 #include "tests/test_support.h"
@@ -189,4 +191,50 @@ TEST_CASE("the saved resolved config rebuilds the model with no flags") {
 TEST_CASE("a missing or foreign run directory is an input error") {
   seqlab::testing::TempDir dir;
   CHECK_THROWS_AS(seqlab::load_run(dir.path()), seqlab::InputError);
+}
+
+TEST_CASE("seqlab attend draws a heatmap with rows summing to one; eval and translate run") {
+  seqlab::testing::TempDir dir;
+  std::string corpus = write_reverse_corpus(dir);
+  auto config = seqlab::Config::from_file(write_config(dir, corpus, 30),
+                                          {"model.decoder=bahdanau", "model.attention=additive"});
+  std::string run = dir.file("run");
+  seqlab::train_model(config, run, false);
+  std::string binary = std::string(SEQLAB_BINARY_DIR) + "/bin/seqlab";
+  auto attend = seqlab::run_command(binary + " attend --run " + run + " --text abcd --out " +
+                                    dir.file("map.png") + " --json 2>/dev/null");
+  REQUIRE(attend.status == 0);
+  CHECK(fs::file_size(dir.file("map.png")) > 100);
+  auto json = Json::parse(seqlab::read_file(dir.file("map.json")));
+  CHECK(json["source_tokens"].size() == 4);
+  for (const auto& row : json["weights"]) {
+    double sum = 0;
+    for (double w : row) sum += w;
+    CHECK(sum == Approx(1.0).epsilon(1e-4));
+  }
+  auto eval = seqlab::run_command(binary + " eval --run " + run +
+                                  " --split test --beam 3 --attention-maps 2 --json 2>/dev/null");
+  REQUIRE(eval.status == 0);
+  auto last = eval.output.substr(eval.output.rfind('{'));
+  auto result = Json::parse(last);
+  CHECK(result["beam"] == 3);
+  CHECK(result["sentences"] == 40);
+  CHECK(result["attention_maps"].size() == 2);
+  CHECK(fs::exists(run + "/attention/test-001.png"));
+  CHECK(fs::exists(run + "/test.beam3.hyp"));
+  auto translate = seqlab::run_command("printf 'abc\\nbad \\377\\n' | " + binary + " translate --run " + run);
+  CHECK(translate.status == 2);
+  CHECK_THAT(translate.output, Catch::Matchers::Contains("stdin:2: invalid UTF-8"));
+}
+
+TEST_CASE("seqlab attend on a model without attention explains why it cannot draw") {
+  seqlab::testing::TempDir dir;
+  std::string corpus = write_reverse_corpus(dir);
+  auto config = seqlab::Config::from_file(write_config(dir, corpus, 2));
+  std::string run = dir.file("run");
+  seqlab::train_model(config, run, false);
+  auto attend = seqlab::run_command(std::string(SEQLAB_BINARY_DIR) + "/bin/seqlab attend --run " +
+                                    run + " --text abc --out " + dir.file("map.png"));
+  CHECK(attend.status == 2);
+  CHECK_THAT(attend.output, Catch::Matchers::Contains("has no attention"));
 }

@@ -1,0 +1,144 @@
+#include "eval/heatmap.h"
+
+#include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <stb_easy_font.h>
+#include <stb_image_write.h>
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "core/utf8.h"
+
+namespace seqlab {
+namespace {
+
+constexpr int kCell = 22;       // pixels per attention cell
+constexpr int kTextScale = 2;   // stb_easy_font glyphs are ~6x7 px; drawn twice as large
+constexpr int kPadding = 6;
+
+struct Image {
+  int width, height;
+  std::vector<unsigned char> rgb;
+  Image(int w, int h) : width(w), height(h), rgb(static_cast<size_t>(w * h * 3), 255) {}
+  void set(int x, int y, unsigned char r, unsigned char g, unsigned char b) {
+    if (x < 0 || y < 0 || x >= width || y >= height) return;
+    auto* p = &rgb[static_cast<size_t>((y * width + x) * 3)];
+    p[0] = r;
+    p[1] = g;
+    p[2] = b;
+  }
+};
+
+// Text rasterised into a mask (width x height) by filling stb_easy_font's quads.
+struct TextMask {
+  int width = 0, height = 0;
+  std::vector<unsigned char> on;
+};
+
+TextMask render_text(const std::string& text) {
+  std::vector<char> buffer(text.begin(), text.end());
+  buffer.push_back('\0');
+  TextMask mask;
+  mask.width = stb_easy_font_width(buffer.data()) * kTextScale + 2;
+  mask.height = stb_easy_font_height(buffer.data()) * kTextScale + 2;
+  mask.on.assign(static_cast<size_t>(mask.width * mask.height), 0);
+  std::vector<float> vertices(text.size() * 270 + 64);  // 16 bytes per vertex, 4 per quad
+  int quads = stb_easy_font_print(0, 0, buffer.data(), nullptr, vertices.data(),
+                                  static_cast<int>(vertices.size() * sizeof(float)));
+  for (int q = 0; q < quads; ++q) {
+    const float* v = &vertices[static_cast<size_t>(q * 16)];  // 4 vertices of (x, y, z, color)
+    int x0 = static_cast<int>(v[0]) * kTextScale, y0 = static_cast<int>(v[1]) * kTextScale;
+    int x1 = static_cast<int>(v[8]) * kTextScale, y1 = static_cast<int>(v[9]) * kTextScale;
+    for (int y = std::min(y0, y1); y < std::max(y0, y1); ++y)
+      for (int x = std::min(x0, x1); x < std::max(x0, x1); ++x)
+        if (x >= 0 && y >= 0 && x < mask.width && y < mask.height)
+          mask.on[static_cast<size_t>(y * mask.width + x)] = 1;
+  }
+  return mask;
+}
+
+void draw(Image& image, const TextMask& mask, int left, int top, bool rotated) {
+  for (int y = 0; y < mask.height; ++y)
+    for (int x = 0; x < mask.width; ++x)
+      if (mask.on[static_cast<size_t>(y * mask.width + x)]) {
+        if (rotated)  // 90 degrees counter-clockwise: reads bottom to top
+          image.set(left + y, top + (mask.width - 1 - x), 20, 20, 20);
+        else
+          image.set(left + x, top + y, 20, 20, 20);
+      }
+}
+
+}  // namespace
+
+std::string ascii_label(const std::string& token) {
+  std::string out;
+  for (char32_t c : utf8_decode(token)) {
+    if (c >= 32 && c < 127) {
+      out += static_cast<char>(c);
+    } else if (c == 0x2581) {  // SentencePiece word boundary
+      out += '_';
+    } else if (c >= 0xC0 && c <= 0xFF) {
+      static const char* kLatin1 = "AAAAAAACEEEEIIIIDNOOOOOxOUUUUYTsaaaaaaaceeeeiiiidnooooo/ouuuuyty";
+      out += kLatin1[c - 0xC0];
+    } else if (c == 0x0153) {
+      out += "oe";
+    } else if (c == 0x2019) {
+      out += '\'';
+    } else {
+      out += '?';
+    }
+  }
+  return out;
+}
+
+void write_attention_png(const std::string& path, const torch::Tensor& weights,
+                         const std::vector<std::string>& source_tokens,
+                         const std::vector<std::string>& target_tokens) {
+  if (weights.dim() != 2 || weights.size(0) != static_cast<int64_t>(target_tokens.size()) ||
+      weights.size(1) != static_cast<int64_t>(source_tokens.size()))
+    throw InputError(fmt::format("heatmap: weights of shape {} do not match {} target and {} "
+                                 "source tokens",
+                                 fmt::join(weights.sizes(), "x"), target_tokens.size(),
+                                 source_tokens.size()));
+  std::vector<TextMask> rows, columns;
+  int row_label_width = 0, column_label_height = 0;
+  for (const auto& t : target_tokens) {
+    rows.push_back(render_text(ascii_label(t)));
+    row_label_width = std::max(row_label_width, rows.back().width);
+  }
+  for (const auto& s : source_tokens) {
+    columns.push_back(render_text(ascii_label(s)));
+    column_label_height = std::max(column_label_height, columns.back().width);
+  }
+  const int left = row_label_width + 2 * kPadding, top = column_label_height + 2 * kPadding;
+  const int rows_n = static_cast<int>(target_tokens.size()), cols_n = static_cast<int>(source_tokens.size());
+  Image image(left + cols_n * kCell + kPadding, top + rows_n * kCell + kPadding);
+  auto w = weights.to(torch::kCPU, torch::kFloat).contiguous();
+  auto a = w.accessor<float, 2>();
+  for (int i = 0; i < rows_n; ++i)
+    for (int j = 0; j < cols_n; ++j) {
+      float v = std::clamp(a[i][j], 0.0f, 1.0f);
+      // white -> dark blue
+      auto r = static_cast<unsigned char>(255 - v * 247), g = static_cast<unsigned char>(255 - v * 207),
+           b = static_cast<unsigned char>(255 - v * 148);
+      for (int y = 1; y < kCell; ++y)
+        for (int x = 1; x < kCell; ++x) image.set(left + j * kCell + x, top + i * kCell + y, r, g, b);
+    }
+  for (int i = 0; i < rows_n; ++i)
+    draw(image, rows[static_cast<size_t>(i)], left - kPadding - rows[static_cast<size_t>(i)].width,
+         top + i * kCell + (kCell - rows[static_cast<size_t>(i)].height) / 2 + 1, false);
+  for (int j = 0; j < cols_n; ++j)
+    draw(image, columns[static_cast<size_t>(j)],
+         left + j * kCell + (kCell - columns[static_cast<size_t>(j)].height) / 2 + 1,
+         top - kPadding - columns[static_cast<size_t>(j)].width, true);
+  write_atomic_with(path, [&](const std::string& tmp) {
+    if (!stbi_write_png(tmp.c_str(), image.width, image.height, 3, image.rgb.data(), image.width * 3))
+      throw Error("cannot write PNG " + tmp);
+  });
+}
+
+}  // namespace seqlab

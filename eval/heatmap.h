@@ -1,0 +1,22 @@
+// Attention heatmaps as PNG: source tokens along the top, generated tokens down the left, one
+// cell per weight (white = 0, dark blue = 1). Labels use stb_easy_font (ASCII; accented Latin
+// letters are drawn without their accents, the JSON beside the picture has the exact tokens).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace seqlab {
+
+// weights [Tq, Tk] (rows: generated tokens, columns: source tokens). Throws Error if the file
+// cannot be written; InputError if the label counts do not match the shape.
+void write_attention_png(const std::string& path, const torch::Tensor& weights,
+                         const std::vector<std::string>& source_tokens,
+                         const std::vector<std::string>& target_tokens);
+
+// The label text stb_easy_font can draw: ASCII, accents removed, others '?'.
+std::string ascii_label(const std::string& token);
+
+}  // namespace seqlab
