@@ -238,3 +238,16 @@ TEST_CASE("seqlab attend on a model without attention explains why it cannot dra
   CHECK(attend.status == 2);
   CHECK_THAT(attend.output, Catch::Matchers::Contains("has no attention"));
 }
+
+TEST_CASE("every shipped config preset is valid and builds a model") {
+  size_t checked = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(std::string(SEQLAB_SOURCE_DIR) + "/configs")) {
+    if (entry.path().extension() != ".json") continue;
+    INFO(entry.path().string());
+    auto config = seqlab::Config::from_file(entry.path().string());
+    seqlab::Seq2Seq model(config, 100, 100);
+    CHECK(model->parameter_count() > 0);
+    ++checked;
+  }
+  CHECK(checked >= 5);
+}
