@@ -11,6 +11,7 @@
 #include "models/attention/attention.h"
 #include "models/attention/scorer.h"
 #include "models/seq2seq.h"
+#include "tests/models/toy_tasks.h"
 
 using seqlab::Config;
 using seqlab::Json;
@@ -114,40 +115,11 @@ TEST_CASE("a GRU with additive attention learns to reverse sequences") {
                                            {"dropout", 0.0}}}});
   const int64_t vocab = 16;
   seqlab::Seq2Seq model(config, vocab, vocab);
-  torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(5e-3));
   seqlab::Rng rng(9);
-  auto random_examples = [&](int count) {
-    std::vector<seqlab::Example> out;
-    for (int i = 0; i < count; ++i) {
-      seqlab::Example ex;
-      int64_t length = 5 + static_cast<int64_t>(rng.below(8));  // 5-12
-      for (int64_t t = 0; t < length; ++t) ex.source.push_back(4 + static_cast<int64_t>(rng.below(vocab - 4)));
-      ex.target.assign(ex.source.rbegin(), ex.source.rend());
-      out.push_back(ex);
-    }
-    return out;
-  };
-  std::vector<int64_t> indices(64);
-  std::iota(indices.begin(), indices.end(), 0);
-  model->train();
-  for (int step = 0; step < 800; ++step) {
-    auto batch = seqlab::collate(random_examples(64), indices);
-    auto logits = model->forward(source_of(batch), batch.target_in);
-    auto loss = torch::nn::functional::cross_entropy(
-        logits.reshape({-1, vocab}), batch.target_out.reshape(-1),
-        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(0));
-    optimizer.zero_grad();
-    loss.backward();
-    torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
-    optimizer.step();
-  }
-  model->eval();
-  auto held_out = random_examples(300);
-  std::vector<int64_t> all(held_out.size());
-  std::iota(all.begin(), all.end(), 0);
-  auto found = seqlab::greedy_search(model, source_of(seqlab::collate(held_out, all)), {});
-  int exact = 0;
-  for (size_t i = 0; i < held_out.size(); ++i) exact += found[i].tokens == held_out[i].target;
+  seqlab::testing::train_teacher_forced(
+      model, [&] { return seqlab::testing::random_sequences(rng, 64, 5, 12, vocab, true); }, 800, 5e-3);
+  auto held_out = seqlab::testing::random_sequences(rng, 300, 5, 12, vocab, true);
+  int exact = seqlab::testing::exact_matches(model, held_out);
   INFO("exact reversals: " << exact << " / 300");
   CHECK(exact >= 285);  // >= 95% of unseen sequences reversed exactly
 }

@@ -7,6 +7,7 @@
 #include "eval/search.h"
 #include "models/seq2seq.h"
 #include "core/random.h"
+#include "tests/models/toy_tasks.h"
 #include "tokenizers/tokenizer.h"
 
 #include <numeric>
@@ -119,42 +120,11 @@ TEST_CASE("a tiny GRU encoder-decoder learns to copy sequences") {
                                            {"dropout", 0.0}}}});
   const int64_t vocab = 14;
   seqlab::Seq2Seq model(config, vocab, vocab);
-  torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(3e-3));
   seqlab::Rng rng(5);
-  auto random_examples = [&](int count) {
-    std::vector<seqlab::Example> out;
-    for (int i = 0; i < count; ++i) {
-      seqlab::Example ex;
-      int64_t length = 3 + static_cast<int64_t>(rng.below(4));
-      for (int64_t t = 0; t < length; ++t) ex.source.push_back(4 + static_cast<int64_t>(rng.below(vocab - 4)));
-      ex.target = ex.source;
-      out.push_back(ex);
-    }
-    return out;
-  };
-  std::vector<int64_t> indices(64);
-  std::iota(indices.begin(), indices.end(), 0);
-  model->train();
-  for (int step = 0; step < 400; ++step) {
-    auto examples = random_examples(64);
-    auto batch = seqlab::collate(examples, indices);
-    auto logits = model->forward(source_of(batch), batch.target_in);
-    auto loss = torch::nn::functional::cross_entropy(
-        logits.reshape({-1, vocab}), batch.target_out.reshape(-1),
-        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(0));
-    optimizer.zero_grad();
-    loss.backward();
-    optimizer.step();
-  }
-  model->eval();
-  auto held_out = random_examples(200);
-  std::vector<int64_t> all(held_out.size());
-  std::iota(all.begin(), all.end(), 0);
-  auto batch = seqlab::collate(held_out, all);
-  auto found = seqlab::greedy_search(model, source_of(batch), {});
-  int exact = 0;
-  for (size_t i = 0; i < held_out.size(); ++i) exact += found[i].tokens == held_out[i].target;
-  CHECK(exact >= 180);  // >= 90% exact copies of unseen sequences
+  seqlab::testing::train_teacher_forced(
+      model, [&] { return seqlab::testing::random_sequences(rng, 64, 3, 6, vocab, false); }, 400, 3e-3);
+  auto held_out = seqlab::testing::random_sequences(rng, 200, 3, 6, vocab, false);
+  CHECK(seqlab::testing::exact_matches(model, held_out) >= 180);  // >= 90% of unseen sequences
 }
 
 TEST_CASE("an unknown encoder or cell is an error listing the choices") {

@@ -1,0 +1,61 @@
+#include "tests/models/toy_tasks.h"
+
+#include <numeric>
+
+#include <torch/torch.h>
+
+#include "eval/search.h"
+
+namespace seqlab::testing {
+
+std::vector<Example> random_sequences(Rng& rng, int count, int64_t min_length, int64_t max_length,
+                                      int64_t vocab, bool reverse) {
+  std::vector<Example> out;
+  for (int i = 0; i < count; ++i) {
+    Example ex;
+    int64_t length = min_length + static_cast<int64_t>(rng.below(static_cast<uint64_t>(max_length - min_length + 1)));
+    for (int64_t t = 0; t < length; ++t) ex.source.push_back(4 + static_cast<int64_t>(rng.below(vocab - 4)));
+    ex.target = ex.source;
+    if (reverse) std::reverse(ex.target.begin(), ex.target.end());
+    out.push_back(ex);
+  }
+  return out;
+}
+
+namespace {
+std::vector<int64_t> all_indices(size_t n) {
+  std::vector<int64_t> indices(n);
+  std::iota(indices.begin(), indices.end(), 0);
+  return indices;
+}
+Source source_of(const Batch& batch) { return {batch.source, batch.source_lengths, batch.source_mask, {}}; }
+}  // namespace
+
+void train_teacher_forced(Seq2Seq& model, const std::function<std::vector<Example>()>& next_batch,
+                          int steps, double lr) {
+  torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(lr));
+  model->train();
+  for (int step = 0; step < steps; ++step) {
+    auto examples = next_batch();
+    auto batch = collate(examples, all_indices(examples.size()));
+    auto logits = model->forward(source_of(batch), batch.target_in);
+    auto loss = torch::nn::functional::cross_entropy(
+        logits.reshape({-1, logits.size(-1)}), batch.target_out.reshape(-1),
+        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(0));
+    optimizer.zero_grad();
+    loss.backward();
+    torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
+    optimizer.step();
+  }
+  model->eval();
+}
+
+int exact_matches(Seq2Seq& model, const std::vector<Example>& held_out) {
+  auto batch = collate(held_out, all_indices(held_out.size()));
+  auto found = greedy_search(model, source_of(batch), {});
+  int exact = 0;
+  for (size_t i = 0; i < held_out.size(); ++i) exact += found[i].tokens == held_out[i].target;
+  return exact;
+}
+
+}  // namespace seqlab::testing
