@@ -24,6 +24,10 @@ const bool declared =
         "share the decoder's input embedding with its output projection (Press and Wolf 2017)"));
 }  // namespace
 
+torch::nn::Embedding token_embedding(int64_t vocab, int64_t dim) {
+  return torch::nn::Embedding(torch::nn::EmbeddingOptions(vocab, dim).padding_idx(0));
+}
+
 void DecoderImpl::reorder(DecoderState& state, const torch::Tensor& index) {
   for (auto& [name, tensor] : state.tensors)
     if (tensor.defined()) tensor = tensor.index_select(0, index);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include <torch/nn/module.h>
+#include <torch/nn/modules/embedding.h>
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
@@ -71,6 +72,27 @@ struct ModelContext {
 
 SEQLAB_DECLARE_REGISTRY(EncoderRegistry, Encoder, const ModelContext&);
 SEQLAB_DECLARE_REGISTRY(DecoderRegistry, Decoder, const ModelContext&);
+
+// Registers an encoder / decoder class constructible from a ModelContext: one line per family.
+template <typename Impl>
+bool register_encoder(const std::string& name, const std::string& help) {
+  return EncoderRegistry().add(
+      name,
+      [](const ModelContext& c) { return Encoder(std::shared_ptr<EncoderImpl>(std::make_shared<Impl>(c))); },
+      help);
+}
+template <typename Impl, typename... Extra>
+bool register_decoder(const std::string& name, const std::string& help, Extra... extra) {
+  return DecoderRegistry().add(
+      name,
+      [extra...](const ModelContext& c) {
+        return Decoder(std::shared_ptr<DecoderImpl>(std::make_shared<Impl>(c, extra...)));
+      },
+      help);
+}
+
+// Token embeddings with the padding id's row fixed at zero.
+torch::nn::Embedding token_embedding(int64_t vocab, int64_t dim);
 
 class Seq2SeqImpl : public torch::nn::Module {
  public:

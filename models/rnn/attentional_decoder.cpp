@@ -41,10 +41,7 @@ class AttentionalDecoderImpl : public DecoderImpl {
     memory_dim_ = context.memory_dim;
     input_feeding_ = style == Style::kLuong && config.get_bool("model.input_feeding");
     const std::string cell = config.get_string("model.cell");
-    embedding_ = register_module(
-        "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(context.target_vocab,
-                                                                      embedding_dim_)
-                                              .padding_idx(0)));
+    embedding_ = register_module("embedding", token_embedding(context.target_vocab, embedding_dim_));
     dropout_ = register_module("dropout", torch::nn::Dropout(config.get_number("model.dropout")));
     bridge_ = register_module("bridge", SummaryBridge(memory_dim_, layers_, hidden_dim_, cell == "lstm"));
     int64_t attention_dim = config.get_int("model.attention_dim");
@@ -145,16 +142,13 @@ class AttentionalDecoderImpl : public DecoderImpl {
   RecurrentLayer rnn_{nullptr};
 };
 
-Decoder make(const ModelContext& context, Style style) {
-  return Decoder(std::shared_ptr<DecoderImpl>(std::make_shared<AttentionalDecoderImpl>(context, style)));
-}
-
-const bool registered_bahdanau = DecoderRegistry().add(
-    "bahdanau", [](const ModelContext& c) { return make(c, Style::kBahdanau); },
-    "RNN decoder attending from the previous state, deep output; Bahdanau et al. 2015");
-const bool registered_luong = DecoderRegistry().add(
-    "luong", [](const ModelContext& c) { return make(c, Style::kLuong); },
-    "RNN decoder attending after the cell step, input feeding; Luong et al. 2015");
+const bool registered =
+    register_decoder<AttentionalDecoderImpl>(
+        "bahdanau", "RNN decoder attending from the previous state, deep output; Bahdanau et al. 2015",
+        Style::kBahdanau) &&
+    register_decoder<AttentionalDecoderImpl>(
+        "luong", "RNN decoder attending after the cell step, input feeding; Luong et al. 2015",
+        Style::kLuong);
 
 }  // namespace
 }  // namespace seqlab

@@ -26,10 +26,7 @@ class RnnDecoderImpl : public DecoderImpl {
     embedding_dim_ = config.get_int("model.embedding_dim");
     feed_summary_ = config.get_bool("model.feed_summary");
     const std::string cell = config.get_string("model.cell");
-    embedding_ = register_module(
-        "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(context.target_vocab,
-                                                                      embedding_dim_)
-                                              .padding_idx(0)));
+    embedding_ = register_module("embedding", token_embedding(context.target_vocab, embedding_dim_));
     dropout_ = register_module("dropout", torch::nn::Dropout(config.get_number("model.dropout")));
     int64_t summary_dim = context.memory_dim;
     bridge_ = register_module("bridge", SummaryBridge(summary_dim, layers_, hidden_dim_, cell == "lstm"));
@@ -85,9 +82,8 @@ class RnnDecoderImpl : public DecoderImpl {
   RecurrentLayer rnn_{nullptr};
 };
 
-const bool registered = DecoderRegistry().add(
-    "rnn", [](const ModelContext& c) { return Decoder(std::shared_ptr<DecoderImpl>(std::make_shared<RnnDecoderImpl>(c))); },
-    "RNN/GRU/LSTM decoder without attention, bridged from the encoder summary; Cho et al. 2014");
+const bool registered = register_decoder<RnnDecoderImpl>(
+    "rnn", "RNN/GRU/LSTM decoder without attention, bridged from the encoder summary; Cho et al. 2014");
 
 }  // namespace
 }  // namespace seqlab

@@ -27,10 +27,7 @@ class RnnEncoderImpl : public EncoderImpl {
     layers_ = config.get_int("model.encoder_layers");
     directions_ = config.get_bool("model.bidirectional") ? 2 : 1;
     embedding_ = register_module(
-        "embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(
-                                              context.source_vocab,
-                                              config.get_int("model.embedding_dim"))
-                                              .padding_idx(0)));
+        "embedding", token_embedding(context.source_vocab, config.get_int("model.embedding_dim")));
     dropout_ = register_module("dropout", torch::nn::Dropout(config.get_number("model.dropout")));
     rnn_ = register_module(
         "rnn", RecurrentLayer(config.get_string("model.cell"), config.get_int("model.embedding_dim"),
@@ -63,9 +60,8 @@ class RnnEncoderImpl : public EncoderImpl {
   RecurrentLayer rnn_{nullptr};
 };
 
-const bool registered = EncoderRegistry().add(
-    "rnn", [](const ModelContext& c) { return Encoder(std::shared_ptr<EncoderImpl>(std::make_shared<RnnEncoderImpl>(c))); },
-    "RNN/GRU/LSTM encoder (model.cell), optionally bidirectional; Cho et al. 2014");
+const bool registered = register_encoder<RnnEncoderImpl>(
+    "rnn", "RNN/GRU/LSTM encoder (model.cell), optionally bidirectional; Cho et al. 2014");
 
 }  // namespace
 }  // namespace seqlab
