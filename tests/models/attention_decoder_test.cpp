@@ -104,24 +104,35 @@ TEST_CASE("attention decoders: beam 1 equals greedy, and decoding records one ma
   }
 }
 
-TEST_CASE("a GRU with additive attention learns to reverse sequences") {
-  torch::manual_seed(8);
+TEST_CASE("a GRU with additive attention learns to reverse sequences and without attention fails on long ones") {
   at::set_num_threads(1);
-  Config config = Config::from_json(Json{{"model",
-                                          {{"decoder", "bahdanau"},
-                                           {"attention", "additive"},
-                                           {"embedding_dim", 32},
-                                           {"hidden_dim", 64},
-                                           {"dropout", 0.0}}}});
   const int64_t vocab = 16;
-  seqlab::Seq2Seq model(config, vocab, vocab);
-  seqlab::Rng rng(9);
-  seqlab::testing::train_teacher_forced(
-      model, [&] { return seqlab::testing::random_sequences(rng, 64, 5, 12, vocab, true); }, 800, 5e-3);
-  auto held_out = seqlab::testing::random_sequences(rng, 300, 5, 12, vocab, true);
-  int exact = seqlab::testing::exact_matches(model, held_out);
-  INFO("exact reversals: " << exact << " / 300");
+  auto train_reverser = [&](const std::string& decoder) {
+    torch::manual_seed(8);
+    Config config = Config::from_json(Json{{"model",
+                                            {{"decoder", decoder},
+                                             {"attention", "additive"},
+                                             {"embedding_dim", 32},
+                                             {"hidden_dim", 64},
+                                             {"dropout", 0.0}}}});
+    seqlab::Seq2Seq model(config, vocab, vocab);
+    seqlab::Rng rng(9);
+    seqlab::testing::train_teacher_forced(
+        model, [&] { return seqlab::testing::random_sequences(rng, 64, 5, 12, vocab, true); }, 800, 5e-3);
+    return model;
+  };
+  seqlab::Rng held_out_rng(10);
+  auto held_out = seqlab::testing::random_sequences(held_out_rng, 300, 5, 12, vocab, true);
+  auto long_ones = seqlab::testing::random_sequences(held_out_rng, 200, 10, 12, vocab, true);
+  auto attention = train_reverser("bahdanau");
+  int exact = seqlab::testing::exact_matches(attention, held_out);
+  int attention_long = seqlab::testing::exact_matches(attention, long_ones);
+  auto plain = train_reverser("rnn");  // same size and budget, no attention
+  int plain_long = seqlab::testing::exact_matches(plain, long_ones);
+  INFO("exact reversals: " << exact << " / 300; lengths 10-12: attention " << attention_long
+                           << " / 200, no attention " << plain_long << " / 200");
   CHECK(exact >= 285);  // >= 95% of unseen sequences reversed exactly
+  CHECK(plain_long < attention_long / 2);
 }
 
 TEST_CASE("dot attention between different widths is a clear error") {
