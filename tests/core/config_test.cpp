@@ -95,7 +95,7 @@ TEST_CASE("overrides from --set are typed by the schema and validated") {
              Contains("expected key=value"));
 }
 
-TEST_CASE("includes compose presets; the including file and --set win") {
+TEST_CASE("includes compose presets, and the including file and --set win") {
   auto schema = make_schema();
   seqlab::testing::TempDir dir;
   seqlab::testing::write_text(dir.file("presets/base.json"),

@@ -193,7 +193,7 @@ TEST_CASE("a missing or foreign run directory is an input error") {
   CHECK_THROWS_AS(seqlab::load_run(dir.path()), seqlab::InputError);
 }
 
-TEST_CASE("seqlab attend draws a heatmap with rows summing to one; eval and translate run") {
+TEST_CASE("seqlab attend draws a heatmap with rows summing to one, and eval and translate run") {
   seqlab::testing::TempDir dir;
   std::string corpus = write_reverse_corpus(dir);
   auto config = seqlab::Config::from_file(write_config(dir, corpus, 30),
@@ -215,8 +215,9 @@ TEST_CASE("seqlab attend draws a heatmap with rows summing to one; eval and tran
   auto eval = seqlab::run_command(binary + " eval --run " + run +
                                   " --split test --beam 3 --attention-maps 2 --json 2>/dev/null");
   REQUIRE(eval.status == 0);
-  auto last = eval.output.substr(eval.output.rfind('{'));
-  auto result = Json::parse(last);
+  std::string output = eval.output;
+  while (!output.empty() && output.back() == '\n') output.pop_back();
+  auto result = Json::parse(output.substr(output.rfind('\n') + 1));  // --json: the last line
   CHECK(result["beam"] == 3);
   CHECK(result["sentences"] == 40);
   CHECK(result["attention_maps"].size() == 2);
