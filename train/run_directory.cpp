@@ -50,11 +50,17 @@ void save_weights(torch::nn::Module& model, const std::string& path) {
   write_atomic_with(path, [&](const std::string& tmp) { archive.save_to(tmp); });
 }
 
-void load_weights(torch::nn::Module& model, const std::string& path) {
+void load_weights(torch::nn::Module& model, const std::string& path, const std::string& entry) {
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path);
-    model.load(archive);
+    if (entry.empty()) {
+      model.load(archive);
+    } else {
+      torch::serialize::InputArchive nested;
+      archive.read(entry, nested);
+      model.load(nested);
+    }
   } catch (const c10::Error& e) {
     throw InputError(path + ": cannot load weights (corrupt, or from a different model config): " +
                      std::string(e.what_without_backtrace()).substr(0, 300));
@@ -73,17 +79,14 @@ LoadedRun load_run(const std::string& run_dir, const std::string& device_overrid
                                                     : device_override);
   int64_t vocab = run.tokenizer->vocab_size();
   run.model = Seq2Seq(run.config, vocab, vocab);
-  std::string weights = fs::exists(dir / "best.pt") ? (dir / "best.pt").string()
-                                                     : (dir / "checkpoint.pt").string();
-  if (!fs::exists(weights)) throw InputError(run_dir + " has no weights (best.pt or checkpoint.pt)");
-  if (weights.size() >= 13 && weights.substr(weights.size() - 13) == "checkpoint.pt") {
-    torch::serialize::InputArchive archive;
-    archive.load_from(weights);
-    torch::serialize::InputArchive model_archive;
-    archive.read("model", model_archive);
-    run.model->load(model_archive);
+  // best.pt holds weights alone; a run stopped before its first validation has only the
+  // checkpoint, whose weights sit under "model" beside the optimizer state.
+  if (fs::exists(dir / "best.pt")) {
+    load_weights(*run.model, (dir / "best.pt").string());
+  } else if (fs::exists(dir / "checkpoint.pt")) {
+    load_weights(*run.model, (dir / "checkpoint.pt").string(), "model");
   } else {
-    load_weights(*run.model, weights);
+    throw InputError(run_dir + " has no weights (best.pt or checkpoint.pt)");
   }
   run.model->to(run.device);
   run.model->eval();

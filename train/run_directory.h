@@ -42,8 +42,10 @@ std::vector<std::string> translate_sentences(LoadedRun& run, const std::vector<s
 // Search options from the config's eval.* keys.
 SearchOptions search_options(const Config& config);
 
-// Saves / loads model weights alone (best.pt) in torch's archive format, atomically.
+// Saves model weights alone (best.pt) in torch's archive format, atomically, and loads them back;
+// `entry` names a nested archive (a checkpoint's "model"). InputError for a corrupt or mismatched
+// file.
 void save_weights(torch::nn::Module& model, const std::string& path);
-void load_weights(torch::nn::Module& model, const std::string& path);
+void load_weights(torch::nn::Module& model, const std::string& path, const std::string& entry = "");
 
 }  // namespace seqlab

@@ -193,6 +193,24 @@ TEST_CASE("a missing or foreign run directory is an input error") {
   CHECK_THROWS_AS(seqlab::load_run(dir.path()), seqlab::InputError);
 }
 
+TEST_CASE("a run loads from its checkpoint alone, and corrupt weights are an input error") {
+  seqlab::testing::TempDir dir;
+  std::string corpus = write_reverse_corpus(dir);
+  auto config = seqlab::Config::from_file(write_config(dir, corpus, 3));
+  std::string run = dir.file("run");
+  seqlab::train_model(config, run, false);
+  fs::remove(run + "/best.pt");
+  auto loaded = seqlab::load_run(run);
+  auto expected = checkpoint_weights(run);
+  auto actual = loaded.model->parameters();
+  REQUIRE(actual.size() == expected.size());
+  for (size_t i = 0; i < actual.size(); ++i) CHECK(torch::equal(actual[i], expected[i]));
+  seqlab::testing::write_text(run + "/checkpoint.pt", "not a torch archive");
+  CHECK_THROWS_WITH(seqlab::load_run(run), Catch::Matchers::Contains("checkpoint.pt: cannot load weights"));
+  fs::remove(run + "/checkpoint.pt");
+  CHECK_THROWS_WITH(seqlab::load_run(run), Catch::Matchers::Contains("has no weights"));
+}
+
 TEST_CASE("seqlab attend draws a heatmap with rows summing to one, and eval and translate run") {
   seqlab::testing::TempDir dir;
   std::string corpus = write_reverse_corpus(dir);
