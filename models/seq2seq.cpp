@@ -28,6 +28,30 @@ torch::nn::Embedding token_embedding(int64_t vocab, int64_t dim) {
   return torch::nn::Embedding(torch::nn::EmbeddingOptions(vocab, dim).padding_idx(0));
 }
 
+ScaledEmbeddingImpl::ScaledEmbeddingImpl(int64_t vocab, int64_t dim) : scale_(std::sqrt(double(dim))) {
+  table = register_module("table", token_embedding(vocab, dim));
+  torch::NoGradGuard no_grad;
+  torch::nn::init::normal_(table->weight, 0.0, 1.0 / scale_);
+  table->weight[0].zero_();
+}
+
+torch::Tensor ScaledEmbeddingImpl::forward(const torch::Tensor& ids) { return table(ids) * scale_; }
+
+OutputLayerImpl::OutputLayerImpl(const torch::nn::Embedding& embedding, int64_t vocab, bool tied) {
+  const int64_t width = embedding->options.embedding_dim();
+  if (tied) {
+    embedding_ = embedding;  // shared, registered by the decoder that owns it
+    bias_ = register_parameter("bias", torch::zeros({vocab}));
+  } else {
+    output_ = register_module("projection", torch::nn::Linear(width, vocab));
+  }
+}
+
+torch::Tensor OutputLayerImpl::forward(const torch::Tensor& features) {
+  if (output_) return output_(features);
+  return torch::nn::functional::linear(features, embedding_->weight, bias_);
+}
+
 void DecoderImpl::reorder(DecoderState& state, const torch::Tensor& index) {
   for (auto& [name, tensor] : state.tensors)
     if (tensor.defined()) tensor = tensor.index_select(0, index);
@@ -45,6 +69,7 @@ Seq2SeqImpl::Seq2SeqImpl(const Config& config, int64_t source_vocab, int64_t tar
   encoder = register_module("encoder",
                             EncoderRegistry().create(config.get_string("model.encoder"), context));
   context.memory_dim = encoder->output_dim();
+  context.source_embedding = encoder->shared_embedding();
   decoder = register_module("decoder",
                             DecoderRegistry().create(config.get_string("model.decoder"), context));
 }

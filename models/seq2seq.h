@@ -9,6 +9,7 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
@@ -40,10 +41,42 @@ struct DecoderState {
   torch::Tensor& operator[](const std::string& name) { return tensors[name]; }
 };
 
+// Token embeddings with the padding id's row fixed at zero.
+torch::nn::Embedding token_embedding(int64_t vocab, int64_t dim);
+
+// Transformer-style token embeddings (Vaswani et al. 2017, section 3.4): the table starts at
+// N(0, 1/D) and lookups are multiplied by sqrt(D), so features start at unit scale while a tied
+// output layer (which reads the table unscaled) starts with small logits.
+class ScaledEmbeddingImpl : public torch::nn::Module {
+ public:
+  ScaledEmbeddingImpl(int64_t vocab, int64_t dim);
+  torch::Tensor forward(const torch::Tensor& ids);  // [B, T] -> [B, T, D]
+  torch::nn::Embedding table{nullptr};
+
+ private:
+  double scale_;
+};
+TORCH_MODULE(ScaledEmbedding);
+
+// Features [.., E] -> logits [.., V]; tied: the input embedding's matrix (Press and Wolf 2017).
+class OutputLayerImpl : public torch::nn::Module {
+ public:
+  OutputLayerImpl(const torch::nn::Embedding& embedding, int64_t vocab, bool tied);
+  torch::Tensor forward(const torch::Tensor& features);
+
+ private:
+  torch::nn::Embedding embedding_{nullptr};
+  torch::nn::Linear output_{nullptr};
+  torch::Tensor bias_;
+};
+TORCH_MODULE(OutputLayer);
+
 class EncoderImpl : public torch::nn::Module {
  public:
   virtual Memory forward(const Source& source) = 0;
   virtual int64_t output_dim() const = 0;
+  // Token embeddings a decoder may share (model.transformer.share_embeddings); null if none.
+  virtual ScaledEmbedding shared_embedding() { return nullptr; }
 };
 TORCH_MODULE(Encoder);
 
@@ -68,6 +101,7 @@ struct ModelContext {
   int64_t source_vocab;
   int64_t target_vocab;
   int64_t memory_dim = 0;  // the encoder's output width (filled in before decoders are built)
+  ScaledEmbedding source_embedding{nullptr};  // the encoder's shareable embeddings, if any
 };
 
 SEQLAB_DECLARE_REGISTRY(EncoderRegistry, Encoder, const ModelContext&);
@@ -90,9 +124,6 @@ bool register_decoder(const std::string& name, const std::string& help, Extra...
       },
       help);
 }
-
-// Token embeddings with the padding id's row fixed at zero.
-torch::nn::Embedding token_embedding(int64_t vocab, int64_t dim);
 
 class Seq2SeqImpl : public torch::nn::Module {
  public:

@@ -13,11 +13,15 @@ torch::Tensor attention_weights(const torch::Tensor& scores, const torch::Tensor
   std::vector<int64_t> shape(static_cast<size_t>(scores.dim()), 1);
   shape.front() = key_mask.size(0);
   shape.back() = key_mask.size(1);
-  auto mask = key_mask.view(shape);
-  auto masked = scores.masked_fill(~mask, -std::numeric_limits<float>::infinity());
+  return masked_attention_weights(scores, key_mask.view(shape));
+}
+
+torch::Tensor masked_attention_weights(const torch::Tensor& scores, const torch::Tensor& allowed) {
+  if (!allowed.defined()) return torch::softmax(scores, -1);
+  auto masked = scores.masked_fill(~allowed, -std::numeric_limits<float>::infinity());
   auto weights = torch::softmax(masked, -1);
-  // A row with no real key is all -inf: softmax gives NaN there; make it zero attention.
-  return weights.masked_fill(~mask.any(-1, /*keepdim=*/true), 0.0);
+  // A row with no allowed key is all -inf: softmax gives NaN there; make it zero attention.
+  return weights.masked_fill(~allowed.any(-1, /*keepdim=*/true), 0.0);
 }
 
 AttentionRecorder::AttentionRecorder() : previous_(current_recorder) { current_recorder = this; }

@@ -15,6 +15,10 @@ namespace seqlab {
 // undefined for no mask -> weights of the same shape, rows summing to 1 (0 when fully masked).
 torch::Tensor attention_weights(const torch::Tensor& scores, const torch::Tensor& key_mask);
 
+// The general form: `allowed` is a bool tensor broadcastable to scores (true = may attend), e.g.
+// a key-padding mask combined with a causal one. Rows with nothing allowed get all-zero weights.
+torch::Tensor masked_attention_weights(const torch::Tensor& scores, const torch::Tensor& allowed);
+
 // Records attention maps when active: every attention module reports its weights as
 // [B, heads, Tq, Tk] under a name. Off by default; when off, report() is one pointer check.
 class AttentionRecorder {

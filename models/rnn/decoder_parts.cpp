@@ -18,21 +18,6 @@ RecurrentState SummaryBridgeImpl::forward(const torch::Tensor& summary) {
   return {to_layers(hidden_(summary)), cell_ ? to_layers(cell_(summary)) : torch::Tensor()};
 }
 
-OutputLayerImpl::OutputLayerImpl(const torch::nn::Embedding& embedding, int64_t vocab, bool tied) {
-  const int64_t width = embedding->options.embedding_dim();
-  if (tied) {
-    embedding_ = embedding;  // shared, registered by the decoder that owns it
-    bias_ = register_parameter("bias", torch::zeros({vocab}));
-  } else {
-    output_ = register_module("projection", torch::nn::Linear(width, vocab));
-  }
-}
-
-torch::Tensor OutputLayerImpl::forward(const torch::Tensor& features) {
-  if (output_) return output_(features);
-  return torch::nn::functional::linear(features, embedding_->weight, bias_);
-}
-
 RecurrentState read_recurrent_state(DecoderState& state) {
   auto c = state.tensors.find("c");
   return {state["h"].transpose(0, 1).contiguous(),

@@ -1,6 +1,6 @@
 // Pieces every recurrent decoder has: the bridge from the encoder summary to the initial state,
-// the output layer (optionally tied to the input embedding), and moving the recurrent state in and
-// out of the batch-first DecoderState.
+// and moving the recurrent state in and out of the batch-first DecoderState. (The output layer,
+// shared with the transformer, is in models/seq2seq.h.)
 #pragma once
 
 #include <torch/nn/modules/embedding.h>
@@ -23,19 +23,6 @@ class SummaryBridgeImpl : public torch::nn::Module {
   torch::nn::Linear hidden_{nullptr}, cell_{nullptr};
 };
 TORCH_MODULE(SummaryBridge);
-
-// Features [.., E] -> logits [.., V]; tied: the input embedding's matrix (Press and Wolf 2017).
-class OutputLayerImpl : public torch::nn::Module {
- public:
-  OutputLayerImpl(const torch::nn::Embedding& embedding, int64_t vocab, bool tied);
-  torch::Tensor forward(const torch::Tensor& features);
-
- private:
-  torch::nn::Embedding embedding_{nullptr};
-  torch::nn::Linear output_{nullptr};
-  torch::Tensor bias_;
-};
-TORCH_MODULE(OutputLayer);
 
 // DecoderState keeps h/c batch-first ([B, L, H]) so beams reorder with one index_select.
 RecurrentState read_recurrent_state(DecoderState& state);

@@ -129,7 +129,7 @@ TEST_CASE("a tiny GRU encoder-decoder learns to copy sequences") {
 
 TEST_CASE("an unknown encoder or cell is an error listing the choices") {
   CHECK_THROWS_WITH(Config::from_json(Json{{"model", {{"encoder", "cnn"}}}}),
-                    Catch::Matchers::Contains("one of: rnn"));
+                    Catch::Matchers::Contains("one of: embedding, none, rnn, transformer"));
   CHECK_THROWS_WITH(Config::from_json(Json{{"model", {{"cell", "gruu"}}}}),
                     Catch::Matchers::Contains("gru, lstm, rnn"));
 }

@@ -1,0 +1,96 @@
+// Transformer encoder (Vaswani et al. 2017, section 3.1): scaled token embeddings plus absolute
+// positions (if the positional encoding has them), then layers of self-attention and feed-forward.
+// Memory.summary is the mean of the real positions, so RNN decoders can sit on top of it.
+#include <torch/torch.h>
+
+#include "models/seq2seq.h"
+#include "models/transformer/transformer_layers.h"
+
+namespace seqlab {
+namespace {
+
+class TransformerEncoderImpl : public EncoderImpl {
+ public:
+  explicit TransformerEncoderImpl(const ModelContext& context) : settings_(context.config) {
+    const Config& config = context.config;
+    embedding_ = register_module("embedding", ScaledEmbedding(context.source_vocab, settings_.model_dim));
+    positions_ = register_module(
+        "positions", PositionalRegistry().create(settings_.positional,
+                                                 PositionalContext{config, settings_.model_dim, settings_.heads, false}));
+    dropout_ = register_module("dropout", torch::nn::Dropout(settings_.dropout));
+    layers_ = register_module("layers", torch::nn::ModuleList());
+    for (int64_t i = 0; i < settings_.encoder_layers; ++i)
+      layers_->push_back(TransformerEncoderLayer(config, settings_, positions_, "encoder.layer" + std::to_string(i)));
+    if (settings_.pre_norm())
+      final_norm_ = register_module("final_norm",
+                                    NormRegistry().create(settings_.norm, NormContext{config, settings_.model_dim}));
+  }
+
+  Memory forward(const Source& source) override {
+    const int64_t length = source.ids.size(1);
+    auto positions = position_range(1, length, {}, source.ids.options());  // [1, S]
+    auto x = dropout_(positions_->embed(embedding_(source.ids), positions));
+    for (const auto& layer : *layers_) x = layer->as<TransformerEncoderLayer>()->forward(x, positions, source.mask);
+    if (final_norm_) x = final_norm_(x);
+    return {x, source.mask, masked_mean(x, source.mask)};
+  }
+
+  int64_t output_dim() const override { return settings_.model_dim; }
+  ScaledEmbedding shared_embedding() override { return embedding_; }
+
+ private:
+  TransformerSettings settings_;
+  ScaledEmbedding embedding_{nullptr};
+  PositionalEncoding positions_{nullptr};
+  torch::nn::Dropout dropout_{nullptr};
+  torch::nn::ModuleList layers_{nullptr};
+  Norm final_norm_{nullptr};
+};
+
+// Token embeddings alone (no layers): with a decoder-only transformer this is the usual
+// "source, then target, in one causal sequence" language-model translator.
+class EmbeddingEncoderImpl : public EncoderImpl {
+ public:
+  explicit EmbeddingEncoderImpl(const ModelContext& context)
+      : dim_(context.config.get_int("model.transformer.d_model")) {
+    embedding_ = register_module("embedding", ScaledEmbedding(context.source_vocab, dim_));
+  }
+  Memory forward(const Source& source) override {
+    auto x = embedding_(source.ids);
+    return {x, source.mask, masked_mean(x, source.mask)};
+  }
+  int64_t output_dim() const override { return dim_; }
+  ScaledEmbedding shared_embedding() override { return embedding_; }
+
+ private:
+  int64_t dim_;
+  ScaledEmbedding embedding_{nullptr};
+};
+
+// No source at all: an empty memory, so a decoder-only transformer is a plain language model of
+// the target side.
+class NoEncoderImpl : public EncoderImpl {
+ public:
+  explicit NoEncoderImpl(const ModelContext& context)
+      : dim_(context.config.get_int("model.transformer.d_model")) {}
+  Memory forward(const Source& source) override {
+    const int64_t batch = source.ids.size(0);
+    auto options = torch::TensorOptions().device(source.ids.device());
+    return {torch::zeros({batch, 0, dim_}, options), torch::zeros({batch, 0}, options.dtype(torch::kBool)),
+            torch::zeros({batch, dim_}, options)};
+  }
+  int64_t output_dim() const override { return dim_; }
+
+ private:
+  int64_t dim_;
+};
+
+const bool registered =
+    register_encoder<TransformerEncoderImpl>(
+        "transformer", "Vaswani et al. 2017 encoder; positions, norms and scorer by config") &&
+    register_encoder<EmbeddingEncoderImpl>(
+        "embedding", "token embeddings only (source prefix of a decoder-only transformer)") &&
+    register_encoder<NoEncoderImpl>("none", "no source: an empty memory (language modelling)");
+
+}  // namespace
+}  // namespace seqlab
