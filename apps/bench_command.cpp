@@ -1,6 +1,7 @@
 // seqlab bench: throughput of fixed configurations on synthetic data of realistic lengths, so
 // numbers are comparable across machines and commits (README lists them with the machine).
 #include <chrono>
+#include <numeric>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -23,18 +24,35 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The reference configuration: emb 256, hidden 512, bidirectional GRU, no attention,
-// joint vocabulary 8k.
-Config bench_config(const std::vector<std::string>& sets) {
-  Json json = {{"model",
-                {{"encoder", "rnn"},
-                 {"decoder", "rnn"},
-                 {"cell", "gru"},
-                 {"embedding_dim", 256},
-                 {"hidden_dim", 512},
-                 {"bidirectional", true},
-                 {"dropout", 0.1}}}};
-  return Config::from_json(json, sets, "bench");
+// Reference configurations (joint vocabulary 8k): "gru" is emb 256, hidden 512, bidirectional GRU
+// without attention; "gru-bahdanau" adds additive attention; "transformer" is 3+3 layers,
+// d_model 256, 4 heads, feed-forward 1024 (the README's 20-minute comparison). A file name
+// instead reads the "model" section of a config.
+Config bench_config(const std::string& preset, const std::vector<std::string>& sets) {
+  Json gru = {{"encoder", "rnn"}, {"decoder", "rnn"},     {"cell", "gru"},
+              {"embedding_dim", 256}, {"hidden_dim", 512}, {"bidirectional", true}, {"dropout", 0.1}};
+  Json model;
+  if (preset == "gru") {
+    model = gru;
+  } else if (preset == "gru-bahdanau") {
+    model = gru;
+    model["decoder"] = "bahdanau";
+    model["attention"] = "additive";
+  } else if (preset == "transformer") {
+    model = {{"encoder", "transformer"},
+             {"decoder", "transformer"},
+             {"dropout", 0.1},
+             {"transformer", {{"d_model", 256}, {"heads", 4}, {"ffn_dim", 1024}, {"encoder_layers", 3}, {"decoder_layers", 3}}}};
+  } else {
+    model = Config::from_file(preset).resolved().at("model");
+  }
+  return Config::from_json(Json{{"model", model}}, sets, "bench");
+}
+
+std::string describe(const Config& config, const Seq2Seq& model) {
+  return fmt::format("encoder {}, decoder {}, {:.1f}M parameters, vocab 8000",
+                     config.get_string("model.encoder"), config.get_string("model.decoder"),
+                     double(model->parameter_count()) / 1e6);
 }
 
 // Sentence pairs with UI-corpus-like lengths (5-25 tokens, target ~1.1x source).
@@ -54,15 +72,25 @@ std::vector<Example> synthetic_pairs(int64_t count, int64_t vocab, uint64_t seed
 
 Source source_of(const Batch& batch) { return {batch.source, batch.source_lengths, batch.source_mask, {}}; }
 
-Json bench_train(const Config& config, int64_t batch_tokens, int64_t steps) {
+// Pairs whose source and target both have exactly `length` tokens.
+std::vector<Example> fixed_length_pairs(int64_t count, int64_t length, int64_t vocab, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<Example> out(static_cast<size_t>(count));
+  for (auto& ex : out)
+    for (int64_t t = 0; t < length; ++t) {
+      ex.source.push_back(4 + static_cast<int64_t>(rng.below(vocab - 4)));
+      ex.target.push_back(4 + static_cast<int64_t>(rng.below(vocab - 4)));
+    }
+  return out;
+}
+
+// Timed training steps (forward, backward, clipping, AdamW) over `batches`; the first steps warm
+// up allocators and caches and are not counted. -> target tokens per second, seconds per step.
+std::pair<double, double> time_training(Seq2Seq& model, const std::vector<Example>& examples,
+                                        const std::vector<std::vector<int64_t>>& batches, int64_t steps) {
   const int64_t vocab = 8000;
-  torch::manual_seed(0);
-  Seq2Seq model(config, vocab, vocab);
   model->train();
   torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(1e-3));
-  auto examples = synthetic_pairs(20000, vocab, 1);
-  TokenBucketBatcher batcher(examples, batch_tokens, 0, 1);
-  auto batches = batcher.epoch(0);
   int64_t tokens = 0;
   double seconds = 0;
   for (int64_t s = 0; s < steps + 3; ++s) {
@@ -76,26 +104,85 @@ Json bench_train(const Config& config, int64_t batch_tokens, int64_t steps) {
     loss.backward();
     torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
     optimizer.step();
-    if (s >= 3) {  // the first steps warm up allocators and caches
+    if (s >= 3) {
       seconds += std::chrono::duration<double>(Clock::now() - start).count();
       tokens += batch.target_tokens;
     }
   }
-  return {{"benchmark", "train"},
-          {"model", "gru bidirectional, emb 256, hidden 512, no attention, vocab 8000"},
-          {"batch_tokens", batch_tokens},
-          {"steps", steps},
-          {"threads", at::get_num_threads()},
-          {"target_tokens_per_s", double(tokens) / seconds}};
+  return {double(tokens) / seconds, seconds / double(steps)};
 }
 
-Json bench_decode(const Config& config, int64_t sentences) {
+Json bench_train(const Config& config, int64_t batch_tokens, int64_t steps, const std::vector<int64_t>& lengths) {
   const int64_t vocab = 8000;
   torch::manual_seed(0);
   Seq2Seq model(config, vocab, vocab);
-  model->eval();
-  auto examples = synthetic_pairs(sentences, vocab, 2);
+  Json result = {{"benchmark", "train"},
+                 {"model", describe(config, model)},
+                 {"batch_tokens", batch_tokens},
+                 {"steps", steps},
+                 {"threads", at::get_num_threads()}};
+  if (lengths.empty()) {  // UI-corpus-like lengths
+    auto examples = synthetic_pairs(20000, vocab, 1);
+    TokenBucketBatcher batcher(examples, batch_tokens, 0, 1);
+    result["target_tokens_per_s"] = time_training(model, examples, batcher.epoch(0), steps).first;
+    return result;
+  }
+  // Fixed lengths, about batch_tokens target tokens per batch: how the cost per token grows.
+  Json by_length = Json::array();
+  for (int64_t length : lengths) {
+    int64_t sentences = std::max<int64_t>(1, batch_tokens / length);
+    auto examples = fixed_length_pairs(sentences, length, vocab, 3);
+    std::vector<int64_t> all(static_cast<size_t>(sentences));
+    std::iota(all.begin(), all.end(), 0);
+    auto [tokens_per_s, seconds] = time_training(model, examples, {all}, steps);
+    by_length.push_back({{"length", length}, {"sentences", sentences}, {"target_tokens_per_s", tokens_per_s},
+                         {"ms_per_step", 1000.0 * seconds}});
+  }
+  result["by_length"] = by_length;
+  return result;
+}
+
+// Greedy and beam-5 decoding of an untrained model (so every hypothesis runs to the length limit,
+// 1.2 x source + 2). Transformers are also timed with model.transformer.kv_cache = false, which
+// recomputes the whole prefix at every step: the cache's speed-up.
+Json decode_throughput(const Config& config, const std::vector<Example>& examples, const std::string& suffix,
+                       Json& result);
+
+Json bench_decode(const Config& config, int64_t sentences, const std::vector<int64_t>& lengths) {
+  const int64_t vocab = 8000;
+  auto measure = [&](const std::vector<Example>& examples, Json& into) {
+    decode_throughput(config, examples, "", into);
+    if (config.get_string("model.decoder") != "transformer") return;
+    decode_throughput(config.with("model.transformer.kv_cache=false"), examples, "_no_cache", into);
+    for (std::string name : {"greedy", "beam5"})
+      into[name + "_cache_speedup"] = into[name]["sentences_per_s"].get<double>() /
+                                      into[name + "_no_cache"]["sentences_per_s"].get<double>();
+  };
   Json result = {{"benchmark", "decode"}, {"sentences", sentences}, {"threads", at::get_num_threads()}};
+  if (lengths.empty()) {  // UI-corpus-like sources of 5-25 tokens
+    measure(synthetic_pairs(sentences, vocab, 2), result);
+    return result;
+  }
+  Json by_length = Json::array();
+  for (int64_t length : lengths) {  // sources of exactly `length` tokens
+    Json entry = {{"length", length}};
+    measure(fixed_length_pairs(sentences, length, vocab, 4), entry);
+    result["model"] = entry["model"];
+    entry.erase("model");
+    by_length.push_back(entry);
+  }
+  result["by_length"] = by_length;
+  return result;
+}
+
+Json decode_throughput(const Config& config, const std::vector<Example>& examples, const std::string& suffix,
+                       Json& result) {
+  const int64_t vocab = 8000;
+  const auto sentences = static_cast<int64_t>(examples.size());
+  torch::manual_seed(0);
+  Seq2Seq model(config, vocab, vocab);
+  model->eval();
+  result["model"] = describe(config, model);
   for (int64_t beam : {1, 5}) {
     SearchOptions options;
     options.beam = beam;
@@ -110,7 +197,7 @@ Json bench_decode(const Config& config, int64_t sentences) {
       for (const auto& h : found) produced += static_cast<int64_t>(h.tokens.size());
     }
     double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    std::string name = beam == 1 ? "greedy" : "beam5";
+    std::string name = (beam == 1 ? "greedy" : "beam5") + suffix;
     result[name] = {{"sentences_per_s", double(sentences) / seconds},
                     {"tokens_per_s", double(produced) / seconds}};
   }
@@ -153,7 +240,8 @@ Json bench_attention(int64_t repeats) {
 void add_bench_command(CLI::App& app, Action& action) {
   auto* bench = app.add_subcommand("bench", "Measure training and decoding throughput");
   struct Args {
-    std::string what;
+    std::string what, preset = "gru";
+    std::vector<int64_t> lengths;
     bool json = false;
     int64_t threads = 0, steps = 20, sentences = 500, batch_tokens = 4000;
     std::vector<std::string> sets;
@@ -166,16 +254,21 @@ void add_bench_command(CLI::App& app, Action& action) {
   bench->add_option("--steps", args->steps, "train: timed steps; attention: repeats");
   bench->add_option("--sentences", args->sentences, "decode: sentences");
   bench->add_option("--batch-tokens", args->batch_tokens, "train: padded tokens per batch");
+  bench->add_option("--model", args->preset,
+                    "train/decode: gru, gru-bahdanau, transformer, or a config file's model section");
+  bench->add_option("--lengths", args->lengths,
+                    "train/decode: fixed source (and target) lengths to time instead, e.g. 16,32,64")
+      ->delimiter(',');
   bench->add_option("--set", args->sets, "Override a model key of the benchmark configuration");
   bench->add_flag("--json", args->json, "Print one JSON object");
   bench->callback([&action, args] {
     action = [args] {
       configure_threads(static_cast<int>(args->threads));
       warn_if_slow_blas();
-      Config config = bench_config(args->sets);
+      Config config = bench_config(args->preset, args->sets);
       Json result;
-      if (args->what == "train") result = bench_train(config, args->batch_tokens, args->steps);
-      else if (args->what == "decode") result = bench_decode(config, args->sentences);
+      if (args->what == "train") result = bench_train(config, args->batch_tokens, args->steps, args->lengths);
+      else if (args->what == "decode") result = bench_decode(config, args->sentences, args->lengths);
       else result = bench_attention(args->steps);
       if (args->json) print_json(result.dump());
       else std::cout << result.dump(2) << "\n";

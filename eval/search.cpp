@@ -33,6 +33,14 @@ std::vector<Hypothesis> to_hypotheses(const torch::Tensor& tokens, const torch::
   return out;
 }
 
+// Next-token log-probabilities; padding and bos are never generated (an undertrained model would
+// otherwise emit them).
+torch::Tensor next_log_probs(Seq2Seq& model, DecoderState& state, const torch::Tensor& previous) {
+  auto log_probs = torch::log_softmax(model->decoder->step(state, previous), -1);
+  auto banned = torch::tensor({Tokenizer::kPad, Tokenizer::kBos}, previous.options());
+  return log_probs.index_fill_(-1, banned, -std::numeric_limits<float>::infinity());
+}
+
 }  // namespace
 
 std::vector<Hypothesis> greedy_search(Seq2Seq& model, const Source& source,
@@ -48,7 +56,7 @@ std::vector<Hypothesis> greedy_search(Seq2Seq& model, const Source& source,
   std::vector<torch::Tensor> steps;
   const int64_t limit = max_steps(source, options);
   for (int64_t t = 0; t < limit; ++t) {
-    auto log_probs = torch::log_softmax(model->decoder->step(state, previous), -1);  // [B, V]
+    auto log_probs = next_log_probs(model, state, previous);  // [B, V]
     auto [best, token] = log_probs.max(-1);
     // Finished rows keep emitting eos at no cost.
     token = token.masked_fill(finished, Tokenizer::kEos);
@@ -82,7 +90,7 @@ std::vector<Hypothesis> beam_search(Seq2Seq& model, const Source& source,
   auto row_offset = (torch::arange(batch, long_options) * beam).unsqueeze(1);  // [B, 1]
   const int64_t limit = max_steps(source, options);
   for (int64_t t = 0; t < limit; ++t) {
-    auto log_probs = torch::log_softmax(model->decoder->step(state, previous), -1);  // [B*K, V]
+    auto log_probs = next_log_probs(model, state, previous);  // [B*K, V]
     const int64_t vocab = log_probs.size(-1);
     log_probs = log_probs.view({batch, beam, vocab});
     // A finished beam may only extend with eos, at no cost, so its score is frozen.

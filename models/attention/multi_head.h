@@ -30,6 +30,7 @@ struct MultiHeadOptions {
   int64_t heads = 1;
   std::string scorer = "scaled_dot";
   double dropout = 0.0;      // on the attention weights
+  bool self_attention = false;  // queries, keys and values from one input: one fused projection
   std::string record_name;   // name the weights are reported under when an AttentionRecorder is active
 };
 
@@ -47,12 +48,26 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& positions, const KeyValues& kv,
                         bool causal);
 
+  // Self-attention of x [B, T, model_dim] at positions [B|1, T] with one fused q/k/v projection:
+  // x's keys and values are appended to `kv` (which holds earlier positions' keys and values, or
+  // undefined ones, and the positions and mask of all of them), then x attends over all of it.
+  torch::Tensor self_attention(const torch::Tensor& x, const torch::Tensor& positions, KeyValues& kv,
+                               bool causal);
+
   int64_t heads() const { return heads_; }
 
  private:
-  int64_t heads_, head_dim_;
+  torch::Tensor project_query(const torch::Tensor& x);
+  std::pair<torch::Tensor, torch::Tensor> project_key_value(const torch::Tensor& x);
+  // Per-head keys [B, T, D] -> rotated, scorer-projected [B, H, T, *].
+  torch::Tensor prepare_keys(const torch::Tensor& keys, const torch::Tensor& positions);
+  torch::Tensor attend(const torch::Tensor& queries, const torch::Tensor& positions, const KeyValues& kv,
+                       bool causal);
+
+  int64_t model_dim_, heads_, head_dim_;
   std::string record_name_;
-  torch::nn::Linear query_{nullptr}, key_{nullptr}, value_{nullptr}, output_{nullptr};
+  // Self-attention: in_ [3D, D] projects q, k and v in one GEMM. Otherwise query_ and key_value_.
+  torch::nn::Linear in_{nullptr}, query_{nullptr}, key_value_{nullptr}, output_{nullptr};
   torch::nn::Dropout dropout_{nullptr};
   Scorer scorer_{nullptr};
   PositionalEncoding positions_{nullptr};

@@ -54,6 +54,11 @@ class TransformerDecoderImpl : public DecoderImpl {
   }
 
   torch::Tensor forward(const Memory& memory, const torch::Tensor& target_in) override {
+    return logits(features(memory, target_in));
+  }
+
+  // The last layer's output [B, T, D] for every target position (before the final norm).
+  torch::Tensor features(const Memory& memory, const torch::Tensor& target_in) {
     const int64_t batch = target_in.size(0), length = target_in.size(1);
     if (!settings_.decoder_only) {
       auto positions = position_range(batch, length, {}, target_in.options());
@@ -62,7 +67,7 @@ class TransformerDecoderImpl : public DecoderImpl {
         KeyValues self{{}, {}, positions, {}};
         x = layer(i)->forward(x, positions, self, layer(i)->cross_key_values(memory.states, memory.mask));
       }
-      return logits(x);
+      return x;
     }
     // Decoder-only: [prefix; target] in one causal pass; target positions continue each row's
     // real prefix, so padding inside the prefix never shifts them.
@@ -77,7 +82,7 @@ class TransformerDecoderImpl : public DecoderImpl {
       KeyValues self{{}, {}, positions, mask};
       x = layer(i)->forward(x, positions, self, KeyValues{});
     }
-    return logits(x.narrow(1, prefix_length, length));
+    return x.narrow(1, prefix_length, length);
   }
 
   DecoderState start(const Memory& memory) override {
@@ -123,7 +128,8 @@ class TransformerDecoderImpl : public DecoderImpl {
     if (!settings_.kv_cache) {  // recompute the whole prefix (the benchmark's baseline)
       auto tokens = torch::cat({state["tokens"], previous.unsqueeze(1)}, 1);
       state["tokens"] = tokens;
-      return forward(Memory{state["memory.states"], state["memory.mask"], {}}, tokens).select(1, -1);
+      auto x = features(Memory{state["memory.states"], state["memory.mask"], {}}, tokens);
+      return logits(x.narrow(1, x.size(1) - 1, 1)).squeeze(1);  // only the new position's logits
     }
     auto position = state["next"].unsqueeze(1);  // [B, 1]
     auto positions = torch::cat({state["positions"], position}, 1);

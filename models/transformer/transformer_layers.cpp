@@ -66,8 +66,8 @@ TransformerSettings::TransformerSettings(const Config& c)
 }
 
 FeedForwardImpl::FeedForwardImpl(const TransformerSettings& s) : gelu_(s.activation == "gelu") {
-  in_ = register_module("in", torch::nn::Linear(s.model_dim, s.ffn_dim));
-  out_ = register_module("out", torch::nn::Linear(s.ffn_dim, s.model_dim));
+  in_ = register_module("expand", torch::nn::Linear(s.model_dim, s.ffn_dim));
+  out_ = register_module("contract", torch::nn::Linear(s.ffn_dim, s.model_dim));
   dropout_ = register_module("dropout", torch::nn::Dropout(s.dropout));
 }
 
@@ -84,8 +84,10 @@ ResidualNormImpl::ResidualNormImpl(const Config& config, const TransformerSettin
 }
 
 namespace {
-MultiHeadOptions attention_options(const TransformerSettings& s, int64_t key_dim, const std::string& name) {
+MultiHeadOptions attention_options(const TransformerSettings& s, int64_t key_dim, const std::string& name,
+                                   bool self_attention) {
   MultiHeadOptions o;
+  o.self_attention = self_attention;
   o.model_dim = s.model_dim;
   o.key_dim = key_dim;
   o.heads = s.heads;
@@ -98,7 +100,7 @@ MultiHeadOptions attention_options(const TransformerSettings& s, int64_t key_dim
 
 TransformerEncoderLayerImpl::TransformerEncoderLayerImpl(const Config& config, const TransformerSettings& s,
                                                          PositionalEncoding positions, const std::string& name) {
-  self_ = register_module("self", MultiHeadAttention(attention_options(s, s.model_dim, name + ".self"), positions));
+  self_ = register_module("self_attention", MultiHeadAttention(attention_options(s, s.model_dim, name + ".self", true), positions));
   feed_forward_ = register_module("feed_forward", FeedForward(s));
   self_norm_ = register_module("self_norm", ResidualNorm(config, s));
   feed_forward_norm_ = register_module("feed_forward_norm", ResidualNorm(config, s));
@@ -106,18 +108,18 @@ TransformerEncoderLayerImpl::TransformerEncoderLayerImpl(const Config& config, c
 
 torch::Tensor TransformerEncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& positions,
                                                    const torch::Tensor& mask) {
-  auto h = self_norm_->input(x);
-  auto y = self_norm_->output(x, self_(h, positions, self_->key_values(h, positions, mask), false));
+  KeyValues kv{{}, {}, positions, mask};
+  auto y = self_norm_->output(x, self_->self_attention(self_norm_->input(x), positions, kv, false));
   return feed_forward_norm_->output(y, feed_forward_(feed_forward_norm_->input(y)));
 }
 
 TransformerDecoderLayerImpl::TransformerDecoderLayerImpl(const Config& config, const TransformerSettings& s,
                                                          int64_t memory_dim, PositionalEncoding positions,
                                                          const std::string& name) {
-  self_ = register_module("self", MultiHeadAttention(attention_options(s, s.model_dim, name + ".self"), positions));
+  self_ = register_module("self_attention", MultiHeadAttention(attention_options(s, s.model_dim, name + ".self", true), positions));
   self_norm_ = register_module("self_norm", ResidualNorm(config, s));
   if (memory_dim > 0) {
-    cross_ = register_module("cross", MultiHeadAttention(attention_options(s, memory_dim, name + ".cross"), nullptr));
+    cross_ = register_module("cross_attention", MultiHeadAttention(attention_options(s, memory_dim, name + ".cross", false), nullptr));
     cross_norm_ = register_module("cross_norm", ResidualNorm(config, s));
   }
   feed_forward_ = register_module("feed_forward", FeedForward(s));
@@ -130,12 +132,7 @@ KeyValues TransformerDecoderLayerImpl::cross_key_values(const torch::Tensor& mem
 
 torch::Tensor TransformerDecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& positions,
                                                    KeyValues& self, const KeyValues& cross) {
-  auto h = self_norm_->input(x);
-  // The new positions' keys and values, appended to the earlier ones.
-  auto fresh = self_->key_values(h, positions, torch::Tensor());
-  self.keys = self.keys.defined() ? torch::cat({self.keys, fresh.keys}, 2) : fresh.keys;
-  self.values = self.values.defined() ? torch::cat({self.values, fresh.values}, 2) : fresh.values;
-  auto y = self_norm_->output(x, self_(h, positions, self, true));
+  auto y = self_norm_->output(x, self_->self_attention(self_norm_->input(x), positions, self, true));
   if (cross_) y = cross_norm_->output(y, cross_(cross_norm_->input(y), positions, cross, false));
   return feed_forward_norm_->output(y, feed_forward_(feed_forward_norm_->input(y)));
 }

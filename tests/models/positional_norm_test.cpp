@@ -33,11 +33,18 @@ struct PositionedAttention {
     seqlab::MultiHeadOptions options;
     options.model_dim = options.key_dim = kDim;
     options.heads = kHeads;
+    options.self_attention = true;
     attention = seqlab::MultiHeadAttention(options, positions);
     positions->to(torch::kDouble);
     attention->to(torch::kDouble);
   }
   torch::Tensor operator()(const torch::Tensor& x, const torch::Tensor& p) {
+    auto h = positions->embed(x, p);
+    seqlab::KeyValues kv{{}, {}, p, {}};
+    return attention->self_attention(h, p, kv, causal);
+  }
+  // The same through the separate key/value and query paths (as cross-attention uses them).
+  torch::Tensor unfused(const torch::Tensor& x, const torch::Tensor& p) {
     auto h = positions->embed(x, p);
     return attention->forward(h, p, attention->key_values(h, p, {}), causal);
   }
@@ -78,6 +85,7 @@ TEST_CASE("every positional encoding: shapes, gradients by finite differences, d
         auto y = a(x, p);
         CHECK(y.sizes() == x.sizes());
         CHECK(torch::equal(y, a(x, p)));
+        CHECK(torch::allclose(y, a.unfused(x, p), 1e-12, 1e-12));
         PositionedAttention again(name, causal);
         CHECK(torch::equal(y, again(x, p)));
         auto bias = a.positions->score_bias(p, p);

@@ -246,6 +246,51 @@ TEST_CASE("seqlab attend draws a heatmap with rows summing to one, and eval and 
   CHECK_THAT(translate.output, Catch::Matchers::Contains("stdin:2: invalid UTF-8"));
 }
 
+TEST_CASE("seqlab attend draws every head of every transformer layer, also for a decoder-only model") {
+  for (bool decoder_only : {false, true}) {
+    DYNAMIC_SECTION((decoder_only ? "decoder-only" : "encoder-decoder")) {
+      seqlab::testing::TempDir dir;
+      std::string corpus = write_reverse_corpus(dir);
+      std::vector<std::string> sets = {"model.encoder=transformer", "model.decoder=transformer",
+                                       "model.transformer.d_model=16", "model.transformer.heads=2",
+                                       "model.transformer.ffn_dim=32", "model.transformer.encoder_layers=1",
+                                       "model.transformer.decoder_layers=2"};
+      if (decoder_only) {
+        sets.push_back("model.encoder=embedding");
+        sets.push_back("model.transformer.decoder_only=true");
+      }
+      auto config = seqlab::Config::from_file(write_config(dir, corpus, 20), sets);
+      std::string run = dir.file("run");
+      seqlab::train_model(config, run, false);
+      auto attend = seqlab::run_command(std::string(SEQLAB_BINARY_DIR) + "/bin/seqlab attend --run " + run +
+                                        " --text abcd --out " + dir.file("map.png") + " --json 2>/dev/null");
+      REQUIRE(attend.status == 0);
+      auto json = Json::parse(seqlab::read_file(dir.file("map.json")));
+      std::vector<std::string> expected = decoder_only
+          ? std::vector<std::string>{"decoder.layer0.self", "decoder.layer1.self"}
+          : std::vector<std::string>{"encoder.layer0.self", "decoder.layer0.self", "decoder.layer0.cross",
+                                     "decoder.layer1.self", "decoder.layer1.cross"};
+      std::vector<std::string> names;
+      for (const auto& m : json["maps"]) {
+        names.push_back(m["name"]);
+        CHECK(m["heads"] == 2);
+        CHECK(fs::file_size(m["png"].get<std::string>()) > 100);
+      }
+      CHECK(names == expected);
+      CHECK(json["weights"].size() == json["target_tokens"].size());
+      for (const auto& [name, layer] : json["layers"].items()) {
+        INFO(name);
+        for (const auto& head : layer["weights"])
+          for (const auto& row : head) {
+            double sum = 0;
+            for (double w : row) sum += w;
+            CHECK(sum == Approx(1.0).epsilon(1e-4));
+          }
+      }
+    }
+  }
+}
+
 TEST_CASE("seqlab attend on a model without attention explains why it cannot draw") {
   seqlab::testing::TempDir dir;
   std::string corpus = write_reverse_corpus(dir);
