@@ -127,9 +127,9 @@ Json write_attention_map(LoadedRun& run, const std::string& text, const std::str
   auto stem = std::filesystem::path(out_png).replace_extension("").string();
   for (const auto& m : maps) {
     std::vector<std::string> titles;
-    for (int64_t h = 0; h < m.weights.size(0); ++h) titles.push_back(fmt::format("{} head {}", m.name, h + 1));
+    for (int64_t h = 0; h < m.weights.size(0); ++h) titles.push_back(fmt::format("head {}", h + 1));
     std::string png = fmt::format("{}.{}.png", stem, m.name);
-    write_attention_panels_png(png, m.weights, m.columns, m.rows, titles);
+    write_attention_panels_png(png, m.weights, m.columns, m.rows, titles, m.name);
     layer_maps.push_back({{"name", m.name}, {"heads", m.weights.size(0)}, {"png", png}});
     layer_weights[m.name] = {{"rows", m.rows}, {"columns", m.columns}, {"weights", to_nested(m.weights)}};
   }

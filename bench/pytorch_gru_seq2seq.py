@@ -90,6 +90,27 @@ def collate(pairs, indices):
     return src, torch.tensor(lengths), tin, tout, sum(len(pairs[i][1]) + 1 for i in indices)
 
 
+def time_training(model, forward, pairs, all_batches, steps, vocab):
+    """Target tokens per second of AdamW training steps; forward(model, src, lengths, tin) -> logits.
+    The first three steps warm up and are not counted."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    tokens, seconds = 0, 0.0
+    for step in range(steps + 3):
+        src, lengths, tin, tout, n = collate(pairs, all_batches[step % len(all_batches)])
+        start = time.perf_counter()
+        logits = forward(model, src, lengths, tin)
+        loss = F.cross_entropy(logits.reshape(-1, vocab), tout.reshape(-1), ignore_index=PAD,
+                               label_smoothing=0.1)
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        if step >= 3:
+            seconds += time.perf_counter() - start
+            tokens += n
+    return tokens / seconds
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=2)
@@ -102,24 +123,10 @@ def main():
     pairs = synthetic(20000, vocab, random.Random(1))
     all_batches = batches(pairs, args.batch_tokens)
     random.Random(1).shuffle(all_batches)
-    model = Seq2Seq(vocab)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    tokens, seconds = 0, 0.0
-    for step in range(args.steps + 3):
-        src, lengths, tin, tout, n = collate(pairs, all_batches[step % len(all_batches)])
-        start = time.perf_counter()
-        logits = model(src, lengths, tin)
-        loss = F.cross_entropy(logits.reshape(-1, vocab), tout.reshape(-1), ignore_index=PAD,
-                               label_smoothing=0.1)
-        optimizer.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        if step >= 3:
-            seconds += time.perf_counter() - start
-            tokens += n
+    rate = time_training(Seq2Seq(vocab), lambda m, src, lengths, tin: m(src, lengths, tin), pairs,
+                         all_batches, args.steps, vocab)
     print(json.dumps({"benchmark": "train", "implementation": "python-pytorch",
-                      "threads": args.threads, "target_tokens_per_s": tokens / seconds}))
+                      "threads": args.threads, "target_tokens_per_s": rate}))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from pytorch_gru_seq2seq import BOS, EOS, PAD, batches, collate, synthetic
+from pytorch_gru_seq2seq import BOS, EOS, PAD, batches, collate, synthetic, time_training
 
 
 class Transformer(nn.Module):
@@ -67,21 +67,8 @@ def main():
     all_batches = batches(pairs, args.batch_tokens)
     random.Random(1).shuffle(all_batches)
     model = Transformer(vocab)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    tokens, seconds = 0, 0.0
-    for step in range(args.steps + 3):
-        src, _, tin, tout, n = collate(pairs, all_batches[step % len(all_batches)])
-        start = time.perf_counter()
-        logits = model(src, tin)
-        loss = F.cross_entropy(logits.reshape(-1, vocab), tout.reshape(-1), ignore_index=PAD,
-                               label_smoothing=0.1)
-        optimizer.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        if step >= 3:
-            seconds += time.perf_counter() - start
-            tokens += n
+    rate = time_training(model, lambda m, src, lengths, tin: m(src, tin), pairs, all_batches,
+                         args.steps, vocab)
     # Greedy decoding without a cache, 1.2 x source + 2 steps (an untrained model rarely stops).
     model.eval()
     decode_pairs = synthetic(args.sentences, vocab, random.Random(2))
@@ -98,7 +85,7 @@ def main():
                     break
     decode_seconds = time.perf_counter() - start
     print(json.dumps({"benchmark": "transformer", "implementation": "python-pytorch",
-                      "threads": args.threads, "target_tokens_per_s": tokens / seconds,
+                      "threads": args.threads, "target_tokens_per_s": rate,
                       "greedy_no_cache_sentences_per_s": args.sentences / decode_seconds}))
 
 

@@ -17,11 +17,12 @@ void write_attention_png(const std::string& path, const torch::Tensor& weights,
                          const std::vector<std::string>& target_tokens);
 
 // Several maps over the same tokens side by side (e.g. the heads of one layer), each panel
-// headed by its title (titles empty: no headings). weights [P, Tq, Tk].
+// under its title (none if titles is empty), all under `heading` (none if empty). weights
+// [P, Tq, Tk].
 void write_attention_panels_png(const std::string& path, const torch::Tensor& weights,
                                 const std::vector<std::string>& source_tokens,
                                 const std::vector<std::string>& target_tokens,
-                                const std::vector<std::string>& titles);
+                                const std::vector<std::string>& titles, const std::string& heading);
 
 // The label text stb_easy_font can draw: ASCII, accents removed, others '?'.
 std::string ascii_label(const std::string& token);

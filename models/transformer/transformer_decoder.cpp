@@ -142,7 +142,7 @@ class TransformerDecoderImpl : public DecoderImpl {
       KeyValues cross;
       if (!settings_.decoder_only)
         cross = {state[cache_name(i, "cross.k")], state[cache_name(i, "cross.v")], {}, state["memory.mask"]};
-      x = layer(i)->forward(x, position, self, cross);
+      x = layer(i)->forward(x, position, self, cross, /*causal=*/false);  // one position, after all cached
       state[cache_name(i, "k")] = self.keys;
       state[cache_name(i, "v")] = self.values;
     }

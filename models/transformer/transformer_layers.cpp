@@ -131,8 +131,8 @@ KeyValues TransformerDecoderLayerImpl::cross_key_values(const torch::Tensor& mem
 }
 
 torch::Tensor TransformerDecoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& positions,
-                                                   KeyValues& self, const KeyValues& cross) {
-  auto y = self_norm_->output(x, self_->self_attention(self_norm_->input(x), positions, self, true));
+                                                   KeyValues& self, const KeyValues& cross, bool causal) {
+  auto y = self_norm_->output(x, self_->self_attention(self_norm_->input(x), positions, self, causal));
   if (cross_) y = cross_norm_->output(y, cross_(cross_norm_->input(y), positions, cross, false));
   return feed_forward_norm_->output(y, feed_forward_(feed_forward_norm_->input(y)));
 }

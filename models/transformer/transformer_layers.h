@@ -79,8 +79,10 @@ class TransformerDecoderLayerImpl : public torch::nn::Module {
   // x [B, T, D]: the new positions. `self` holds the keys/values of earlier positions (undefined
   // keys when there are none) and the positions and mask of all of them, the new ones included;
   // the new keys/values are appended to it. cross: undefined keys when there is no cross-attention.
+  // `causal` false is for one new position after cached ones: every cached key is already earlier,
+  // so the causal mask would allow everything and is skipped.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& positions, KeyValues& self,
-                        const KeyValues& cross);
+                        const KeyValues& cross, bool causal = true);
 
  private:
   MultiHeadAttention self_{nullptr}, cross_{nullptr};
