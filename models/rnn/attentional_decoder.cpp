@@ -69,6 +69,16 @@ class AttentionalDecoderImpl : public DecoderImpl {
   torch::Tensor forward(const Memory& memory, const torch::Tensor& target_in) override {
     DecoderState state = start(memory);
     auto embedded = dropout_(embedding_(target_in));  // [B, T, E]
+    if (style_ == Style::kLuong && !input_feeding_) {
+      // Without input feeding no step waits for the previous step's attention: run the cell over
+      // the whole sequence in one call, then attend from every position at once.
+      auto [outputs, unused] = rnn_->forward(embedded, read_recurrent_state(state));  // [B, T, H]
+      auto weights = attention_weights(scorer_->score(outputs, state["keys"]), state["mask"]);  // [B, T, S]
+      if (AttentionRecorder::active()) AttentionRecorder::report("decoder.cross", weights.unsqueeze(1));
+      auto context = torch::bmm(weights, state["states"]);  // [B, T, D]
+      auto attentional = torch::tanh(combine_(torch::cat({context, outputs}, -1)));
+      return logits(pre_output_(dropout_(attentional)));
+    }
     std::vector<torch::Tensor> features;
     features.reserve(static_cast<size_t>(target_in.size(1)));
     for (int64_t t = 0; t < target_in.size(1); ++t)
