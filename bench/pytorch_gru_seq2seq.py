@@ -111,18 +111,29 @@ def time_training(model, forward, pairs, all_batches, steps, vocab):
     return tokens / seconds
 
 
-def main():
+def benchmark_arguments():
+    """The command-line options both benchmark scripts share."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--batch-tokens", type=int, default=4000)
-    args = parser.parse_args()
+    return parser
+
+
+def training_data(args, vocab):
+    """Threads and seed set; the synthetic pairs and their shuffled token-budget batches."""
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    vocab = 8000
     pairs = synthetic(20000, vocab, random.Random(1))
     all_batches = batches(pairs, args.batch_tokens)
     random.Random(1).shuffle(all_batches)
+    return pairs, all_batches
+
+
+def main():
+    args = benchmark_arguments().parse_args()
+    vocab = 8000
+    pairs, all_batches = training_data(args, vocab)
     rate = time_training(Seq2Seq(vocab), lambda m, src, lengths, tin: m(src, lengths, tin), pairs,
                          all_batches, args.steps, vocab)
     print(json.dumps({"benchmark": "train", "implementation": "python-pytorch",

@@ -10,7 +10,6 @@ every step re-runs the decoder over the whole prefix, as seqlab's kv_cache=false
     apt-get install python3-torch      # Debian's PyTorch, the same 1.13 as libtorch-dev
     python3 bench/pytorch_transformer.py --threads 2
 """
-import argparse
 import json
 import math
 import random
@@ -20,7 +19,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from pytorch_gru_seq2seq import BOS, EOS, PAD, batches, collate, synthetic, time_training
+from pytorch_gru_seq2seq import (BOS, EOS, PAD, batches, benchmark_arguments, collate, synthetic,
+                                 time_training, training_data)
 
 
 class Transformer(nn.Module):
@@ -54,18 +54,11 @@ class Transformer(nn.Module):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--batch-tokens", type=int, default=4000)
+    parser = benchmark_arguments()
     parser.add_argument("--sentences", type=int, default=100)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
     vocab = 8000
-    pairs = synthetic(20000, vocab, random.Random(1))
-    all_batches = batches(pairs, args.batch_tokens)
-    random.Random(1).shuffle(all_batches)
+    pairs, all_batches = training_data(args, vocab)
     model = Transformer(vocab)
     rate = time_training(model, lambda m, src, lengths, tin: m(src, tin), pairs, all_batches,
                          args.steps, vocab)
