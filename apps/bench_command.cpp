@@ -26,8 +26,9 @@ using Clock = std::chrono::steady_clock;
 
 // Reference configurations (joint vocabulary 8k): "gru" is emb 256, hidden 512, bidirectional GRU
 // without attention; "gru-bahdanau" adds additive attention; "transformer" is 3+3 layers,
-// d_model 256, 4 heads, feed-forward 1024 (the README's 20-minute comparison). A file name
-// instead reads the "model" section of a config.
+// d_model 256, 4 heads, feed-forward 1024 (the sizes of the README's 20-minute comparison, with
+// separate source, target and output embeddings). A file name instead reads the "model" section
+// of a config.
 Config bench_config(const std::string& preset, const std::vector<std::string>& sets) {
   Json gru = {{"encoder", "rnn"}, {"decoder", "rnn"},     {"cell", "gru"},
               {"embedding_dim", 256}, {"hidden_dim", 512}, {"bidirectional", true}, {"dropout", 0.1}};
@@ -143,39 +144,9 @@ Json bench_train(const Config& config, int64_t batch_tokens, int64_t steps, cons
 }
 
 // Greedy and beam-5 decoding of an untrained model (so every hypothesis runs to the length limit,
-// 1.2 x source + 2). Transformers are also timed with model.transformer.kv_cache = false, which
-// recomputes the whole prefix at every step: the cache's speed-up.
-Json decode_throughput(const Config& config, const std::vector<Example>& examples, const std::string& suffix,
-                       Json& result);
-
-Json bench_decode(const Config& config, int64_t sentences, const std::vector<int64_t>& lengths) {
-  const int64_t vocab = 8000;
-  auto measure = [&](const std::vector<Example>& examples, Json& into) {
-    decode_throughput(config, examples, "", into);
-    if (config.get_string("model.decoder") != "transformer") return;
-    decode_throughput(config.with("model.transformer.kv_cache=false"), examples, "_no_cache", into);
-    for (std::string name : {"greedy", "beam5"})
-      into[name + "_cache_speedup"] = into[name]["sentences_per_s"].get<double>() /
-                                      into[name + "_no_cache"]["sentences_per_s"].get<double>();
-  };
-  Json result = {{"benchmark", "decode"}, {"sentences", sentences}, {"threads", at::get_num_threads()}};
-  if (lengths.empty()) {  // UI-corpus-like sources of 5-25 tokens
-    measure(synthetic_pairs(sentences, vocab, 2), result);
-    return result;
-  }
-  Json by_length = Json::array();
-  for (int64_t length : lengths) {  // sources of exactly `length` tokens
-    Json entry = {{"length", length}};
-    measure(fixed_length_pairs(sentences, length, vocab, 4), entry);
-    result["model"] = entry["model"];
-    entry.erase("model");
-    by_length.push_back(entry);
-  }
-  result["by_length"] = by_length;
-  return result;
-}
-
-Json decode_throughput(const Config& config, const std::vector<Example>& examples, const std::string& suffix,
+// 1.2 x source + 2): sentences and tokens per second into result["greedy" + suffix] and
+// result["beam5" + suffix].
+void decode_throughput(const Config& config, const std::vector<Example>& examples, const std::string& suffix,
                        Json& result) {
   const int64_t vocab = 8000;
   const auto sentences = static_cast<int64_t>(examples.size());
@@ -201,6 +172,34 @@ Json decode_throughput(const Config& config, const std::vector<Example>& example
     result[name] = {{"sentences_per_s", double(sentences) / seconds},
                     {"tokens_per_s", double(produced) / seconds}};
   }
+}
+
+// Transformers are also timed with model.transformer.kv_cache = false, which recomputes the whole
+// prefix at every step: the cache's speed-up.
+Json bench_decode(const Config& config, int64_t sentences, const std::vector<int64_t>& lengths) {
+  const int64_t vocab = 8000;
+  auto measure = [&](const std::vector<Example>& examples, Json& into) {
+    decode_throughput(config, examples, "", into);
+    if (config.get_string("model.decoder") != "transformer") return;
+    decode_throughput(config.with("model.transformer.kv_cache=false"), examples, "_no_cache", into);
+    for (std::string name : {"greedy", "beam5"})
+      into[name + "_cache_speedup"] = into[name]["sentences_per_s"].get<double>() /
+                                      into[name + "_no_cache"]["sentences_per_s"].get<double>();
+  };
+  Json result = {{"benchmark", "decode"}, {"sentences", sentences}, {"threads", at::get_num_threads()}};
+  if (lengths.empty()) {  // UI-corpus-like sources of 5-25 tokens
+    measure(synthetic_pairs(sentences, vocab, 2), result);
+    return result;
+  }
+  Json by_length = Json::array();
+  for (int64_t length : lengths) {  // sources of exactly `length` tokens
+    Json entry = {{"length", length}};
+    measure(fixed_length_pairs(sentences, length, vocab, 4), entry);
+    result["model"] = entry["model"];
+    entry.erase("model");
+    by_length.push_back(entry);
+  }
+  result["by_length"] = by_length;
   return result;
 }
 

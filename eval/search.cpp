@@ -33,11 +33,16 @@ std::vector<Hypothesis> to_hypotheses(const torch::Tensor& tokens, const torch::
   return out;
 }
 
-// Next-token log-probabilities; padding and bos are never generated (an undertrained model would
-// otherwise emit them).
-torch::Tensor next_log_probs(Seq2Seq& model, DecoderState& state, const torch::Tensor& previous) {
+// Tokens search never generates: padding and bos (an undertrained model would otherwise emit
+// them). Built once per search, on the model's device.
+torch::Tensor banned_tokens(const torch::Tensor& like) {
+  return torch::tensor({Tokenizer::kPad, Tokenizer::kBos}, torch::dtype(torch::kInt64)).to(like.device());
+}
+
+// Next-token log-probabilities with the banned tokens at -inf.
+torch::Tensor next_log_probs(Seq2Seq& model, DecoderState& state, const torch::Tensor& previous,
+                             const torch::Tensor& banned) {
   auto log_probs = torch::log_softmax(model->decoder->step(state, previous), -1);
-  auto banned = torch::tensor({Tokenizer::kPad, Tokenizer::kBos}, previous.options());
   return log_probs.index_fill_(-1, banned, -std::numeric_limits<float>::infinity());
 }
 
@@ -55,8 +60,9 @@ std::vector<Hypothesis> greedy_search(Seq2Seq& model, const Source& source,
   auto scores = torch::zeros({batch}, torch::dtype(torch::kFloat).device(device));
   std::vector<torch::Tensor> steps;
   const int64_t limit = max_steps(source, options);
+  const auto banned = banned_tokens(source.ids);
   for (int64_t t = 0; t < limit; ++t) {
-    auto log_probs = next_log_probs(model, state, previous);  // [B, V]
+    auto log_probs = next_log_probs(model, state, previous, banned);  // [B, V]
     auto [best, token] = log_probs.max(-1);
     // Finished rows keep emitting eos at no cost.
     token = token.masked_fill(finished, Tokenizer::kEos);
@@ -89,8 +95,9 @@ std::vector<Hypothesis> beam_search(Seq2Seq& model, const Source& source,
   auto history = torch::empty({batch, beam, 0}, long_options);
   auto row_offset = (torch::arange(batch, long_options) * beam).unsqueeze(1);  // [B, 1]
   const int64_t limit = max_steps(source, options);
+  const auto banned = banned_tokens(source.ids);
   for (int64_t t = 0; t < limit; ++t) {
-    auto log_probs = next_log_probs(model, state, previous);  // [B*K, V]
+    auto log_probs = next_log_probs(model, state, previous, banned);  // [B*K, V]
     const int64_t vocab = log_probs.size(-1);
     log_probs = log_probs.view({batch, beam, vocab});
     // A finished beam may only extend with eos, at no cost, so its score is frozen.

@@ -54,8 +54,6 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
   torch::Tensor self_attention(const torch::Tensor& x, const torch::Tensor& positions, KeyValues& kv,
                                bool causal);
 
-  int64_t heads() const { return heads_; }
-
  private:
   torch::Tensor project_query(const torch::Tensor& x);
   std::pair<torch::Tensor, torch::Tensor> project_key_value(const torch::Tensor& x);

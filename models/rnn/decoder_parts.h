@@ -3,7 +3,6 @@
 // shared with the transformer, is in models/seq2seq.h.)
 #pragma once
 
-#include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 
 #include "models/rnn/recurrent_layer.h"

@@ -62,12 +62,7 @@ class TransformerDecoderImpl : public DecoderImpl {
     const int64_t batch = target_in.size(0), length = target_in.size(1);
     if (!settings_.decoder_only) {
       auto positions = position_range(batch, length, {}, target_in.options());
-      auto x = embed_tokens(target_in, positions);
-      for (int64_t i = 0; i < layer_count(); ++i) {
-        KeyValues self{{}, {}, positions, {}};
-        x = layer(i)->forward(x, positions, self, layer(i)->cross_key_values(memory.states, memory.mask));
-      }
-      return x;
+      return run_layers(embed_tokens(target_in, positions), positions, {}, &memory, nullptr);
     }
     // Decoder-only: [prefix; target] in one causal pass; target positions continue each row's
     // real prefix, so padding inside the prefix never shifts them.
@@ -78,11 +73,7 @@ class TransformerDecoderImpl : public DecoderImpl {
     auto mask = torch::cat({memory.mask, torch::ones({batch, length}, memory.mask.options())}, 1);
     auto x = torch::cat({embed_prefix(memory.states, positions.narrow(1, 0, prefix_length)),
                          embed_tokens(target_in, positions.narrow(1, prefix_length, length))}, 1);
-    for (int64_t i = 0; i < layer_count(); ++i) {
-      KeyValues self{{}, {}, positions, mask};
-      x = layer(i)->forward(x, positions, self, KeyValues{});
-    }
-    return x.narrow(1, prefix_length, length);
+    return run_layers(x, positions, mask, nullptr, nullptr).narrow(1, prefix_length, length);
   }
 
   DecoderState start(const Memory& memory) override {
@@ -112,15 +103,7 @@ class TransformerDecoderImpl : public DecoderImpl {
     state["positions"] = positions;
     state["mask"] = memory.mask;
     state["next"] = memory.mask.sum(1);
-    if (prefix_length > 0) {
-      auto x = embed_prefix(memory.states, positions);
-      for (int64_t i = 0; i < layer_count(); ++i) {
-        KeyValues self{{}, {}, positions, memory.mask};
-        x = layer(i)->forward(x, positions, self, KeyValues{});
-        state[cache_name(i, "k")] = self.keys;
-        state[cache_name(i, "v")] = self.values;
-      }
-    }
+    if (prefix_length > 0) run_layers(embed_prefix(memory.states, positions), positions, memory.mask, nullptr, &state);
     return state;
   }
 
@@ -160,6 +143,23 @@ class TransformerDecoderImpl : public DecoderImpl {
   static torch::Tensor cached(const DecoderState& state, const std::string& name) {
     auto it = state.tensors.find(name);
     return it == state.tensors.end() ? torch::Tensor() : it->second;
+  }
+
+  // Every layer over all positions of x at once (causal self-attention over x itself, with key
+  // mask `mask`; cross-attention over `memory` unless null). With `cache`, each layer's keys and
+  // values are kept there for later steps.
+  torch::Tensor run_layers(torch::Tensor x, const torch::Tensor& positions, const torch::Tensor& mask,
+                           const Memory* memory, DecoderState* cache) {
+    for (int64_t i = 0; i < layer_count(); ++i) {
+      KeyValues self{{}, {}, positions, mask};
+      x = layer(i)->forward(x, positions, self,
+                            memory ? layer(i)->cross_key_values(memory->states, memory->mask) : KeyValues{});
+      if (cache) {
+        (*cache)[cache_name(i, "k")] = self.keys;
+        (*cache)[cache_name(i, "v")] = self.values;
+      }
+    }
+    return x;
   }
 
   torch::Tensor embed_tokens(const torch::Tensor& ids, const torch::Tensor& positions) {
