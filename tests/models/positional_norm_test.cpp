@@ -100,6 +100,19 @@ TEST_CASE("every positional encoding: shapes, gradients by finite differences, d
   }
 }
 
+TEST_CASE("multi-head attention rejects heads that do not divide the width, and narrower self-attention keys") {
+  seqlab::MultiHeadOptions options;
+  options.model_dim = 10;
+  options.key_dim = 10;
+  options.heads = 4;
+  CHECK_THROWS_WITH(seqlab::MultiHeadAttention(options, nullptr), Catch::Matchers::Contains("d_model = 10 is not divisible by heads = 4"));
+  options.heads = 2;
+  options.key_dim = 6;
+  options.self_attention = true;
+  CHECK_THROWS_WITH(seqlab::MultiHeadAttention(options, nullptr),
+                    Catch::Matchers::Contains("self-attention needs keys as wide as queries, got 6 and 10"));
+}
+
 TEST_CASE("rotary, ALiBi and T5 relative scores depend only on the offset between positions") {
   torch::manual_seed(22);
   auto q = torch::randn({1, kHeads, 1, kDim / kHeads}, torch::kDouble);

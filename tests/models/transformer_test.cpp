@@ -211,6 +211,8 @@ TEST_CASE("transformer: d_model must divide by heads, learned positions stop at 
                     Catch::Matchers::Contains("d_model = 16 is not divisible by model.transformer.heads = 3"));
   CHECK_THROWS_WITH(seqlab::Seq2Seq(transformer_config("rotary", {{"transformer", {{"heads", 16}}}}), 20, 20),
                     Catch::Matchers::Contains("must be even"));
+  CHECK_THROWS_WITH(seqlab::Seq2Seq(transformer_config("relative", {{"positional", {{"buckets", 2}}}}), 20, 20),
+                    Catch::Matchers::Contains("an encoder needs model.positional.buckets >= 4"));
   auto batch = toy_batch();
   Json short_table = {{"positional", {{"max_length", 4}}}};
   seqlab::Seq2Seq strict(transformer_config("learned", short_table), 20, 20);
@@ -234,6 +236,8 @@ TEST_CASE("transformer: shared embeddings are one table, owned by the encoder") 
   CHECK_THROWS_WITH(
       seqlab::Seq2Seq(transformer_config("sinusoidal", {{"encoder", "rnn"}, {"transformer", {{"share_embeddings", true}}}}), 20, 20),
       Catch::Matchers::Contains("needs an encoder with token embeddings"));
+  CHECK_THROWS_WITH(seqlab::Seq2Seq(transformer_config("sinusoidal", {{"transformer", {{"share_embeddings", true}}}}), 20, 30),
+                    Catch::Matchers::Contains("the encoder's embeddings are 20 x 16, the decoder needs 30 x 16"));
 }
 
 TEST_CASE("transformer and RNN pieces mix: a transformer encoder under a Bahdanau GRU decoder, and back") {
