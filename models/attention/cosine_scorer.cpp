@@ -3,6 +3,7 @@
 // is not flat at initialisation.
 #include <torch/torch.h>
 
+#include "models/attention/attention.h"
 #include "models/attention/scorer.h"
 
 namespace seqlab {
@@ -21,7 +22,7 @@ class CosineScorerImpl : public ScorerImpl {
   }
   torch::Tensor score(const torch::Tensor& q, const torch::Tensor& kn) override {
     auto qn = torch::nn::functional::normalize(q, torch::nn::functional::NormalizeFuncOptions().dim(-1).eps(1e-6));
-    return torch::matmul(qn, kn.transpose(1, 2)) * log_temperature_.exp();  // [B, Tq, Tk]
+    return query_key_products(qn, kn) * log_temperature_.exp();  // [B, Tq, Tk]
   }
 
  private:

@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "models/attention/attention.h"
 #include "models/attention/scorer.h"
 
 namespace seqlab {
@@ -16,7 +17,7 @@ class DotScorerImpl : public ScorerImpl {
                        "; use general, scaled_dot with a projection, or additive");
   }
   torch::Tensor score(const torch::Tensor& q, const torch::Tensor& k) override {
-    return torch::matmul(q, k.transpose(1, 2));  // [B, Tq, Tk]
+    return query_key_products(q, k);  // [B, Tq, Tk]
   }
 };
 

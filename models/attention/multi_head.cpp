@@ -108,7 +108,9 @@ torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& queries, const
   }
   auto weights = masked_attention_weights(scores, allowed);  // [B, H, Tq, Tk]
   if (AttentionRecorder::active()) AttentionRecorder::report(record_name_, weights);
-  auto context = torch::matmul(dropout_(weights), kv.values);  // [B, H, Tq, dh]
+  auto context = weighted_values(dropout_(weights).reshape({batch * heads_, length, keys}),
+                                 kv.values.reshape({batch * heads_, keys, head_dim_}))
+                     .view({batch, heads_, length, head_dim_});
   return output_(context.transpose(1, 2).reshape({batch, length, heads_ * head_dim_}));
 }
 

@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include "models/attention/attention.h"
 #include "models/attention/scorer.h"
 
 namespace seqlab {
@@ -17,7 +18,7 @@ class ScaledDotScorerImpl : public ScorerImpl {
   }
   torch::Tensor project_keys(const torch::Tensor& k) override { return key_ ? key_(k) : k; }
   torch::Tensor score(const torch::Tensor& q, const torch::Tensor& keys) override {
-    return torch::matmul(q, keys.transpose(1, 2)) * scale_;  // [B, Tq, Tk]
+    return query_key_products(q, keys) * scale_;  // [B, Tq, Tk]
   }
 
  private:

@@ -75,7 +75,7 @@ class AttentionalDecoderImpl : public DecoderImpl {
       auto [outputs, unused] = rnn_->forward(embedded, read_recurrent_state(state));  // [B, T, H]
       auto weights = attention_weights(scorer_->score(outputs, state["keys"]), state["mask"]);  // [B, T, S]
       if (AttentionRecorder::active()) AttentionRecorder::report("decoder.cross", weights.unsqueeze(1));
-      auto context = torch::bmm(weights, state["states"]);  // [B, T, D]
+      auto context = weighted_values(weights, state["states"]);  // [B, T, D]
       auto attentional = torch::tanh(combine_(torch::cat({context, outputs}, -1)));
       return logits(pre_output_(dropout_(attentional)));
     }
@@ -108,7 +108,7 @@ class AttentionalDecoderImpl : public DecoderImpl {
     auto scores = scorer_->score(query.unsqueeze(1), state["keys"]);  // [B, 1, S]
     auto weights = attention_weights(scores, state["mask"]);          // [B, 1, S]
     if (AttentionRecorder::active()) AttentionRecorder::report("decoder.cross", weights.unsqueeze(1));
-    return torch::bmm(weights, state["states"]).squeeze(1);           // [B, D]
+    return weighted_values(weights, state["states"]).squeeze(1);           // [B, D]
   }
 
   // One decoder step from an embedded token [B, E]; returns the pre-output features [B, E].

@@ -126,3 +126,34 @@ TEST_CASE("the plug-in example scorer is registered with its help") {
   for (std::string name : {"additive", "dot", "general", "concat", "scaled_dot", "cosine"})
     CHECK(ScorerRegistry().contains(name));
 }
+
+TEST_CASE("the fused single-query products equal matmul and keep gradients when needed") {
+  torch::manual_seed(5);
+  // Widths below, at and above the 8-lane blocks; a non-contiguous query and key set (transposed
+  // views, as split heads give) and a zero weight (a masked key) among the values.
+  for (int64_t width : {1, 7, 8, 19, 64}) {
+    for (int64_t length : {1, 5, 33}) {
+      auto q = torch::randn({width, 6, 1}).permute({1, 2, 0});            // [6, 1, width], strided
+      auto k = torch::randn({6, width, length}).transpose(1, 2);         // [6, length, width], strided
+      auto w = torch::softmax(torch::randn({6, 1, length}), -1);
+      w.select(2, 0).zero_();
+      auto v = torch::randn({6, length, width});
+      torch::Tensor scores, context;
+      {
+        torch::InferenceMode inference;
+        scores = seqlab::query_key_products(q, k);
+        context = seqlab::weighted_values(w, v);
+      }
+      CHECK(scores.sizes() == torch::IntArrayRef({6, 1, length}));
+      CHECK(context.sizes() == torch::IntArrayRef({6, 1, width}));
+      CHECK(torch::allclose(scores, torch::matmul(q, k.transpose(1, 2)), 1e-5, 1e-5));
+      CHECK(torch::allclose(context, torch::matmul(w, v), 1e-5, 1e-6));
+    }
+  }
+  // Outside inference, with inputs that need gradients, the products stay differentiable.
+  auto q = torch::randn({3, 1, 8}, torch::requires_grad());
+  auto k = torch::randn({3, 4, 8});
+  seqlab::weighted_values(torch::softmax(seqlab::query_key_products(q, k), -1), k).sum().backward();
+  REQUIRE(q.grad().defined());
+  CHECK(q.grad().abs().sum().item<double>() > 0);
+}
