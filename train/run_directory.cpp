@@ -104,10 +104,18 @@ std::vector<Example> encode_pairs(const Tokenizer& tokenizer,
 
 std::vector<std::string> translate_sentences(LoadedRun& run, const std::vector<std::string>& sources,
                                              const SearchOptions& options, int64_t batch_tokens) {
+  // An empty (or all-blank) line translates to an empty line, as in Marian, rather than to
+  // whatever the model says after nothing but end-of-sentence.
   std::vector<Example> examples;
-  for (const auto& s : sources) examples.push_back({run.tokenizer->encode(s), {}});
+  std::vector<size_t> line_of;  // examples[i] is sources[line_of[i]]
+  for (size_t i = 0; i < sources.size(); ++i) {
+    auto ids = run.tokenizer->encode(sources[i]);
+    if (ids.empty()) continue;
+    examples.push_back({std::move(ids), {}});
+    line_of.push_back(i);
+  }
   std::vector<std::string> out(sources.size());
-  if (sources.empty()) return out;
+  if (examples.empty()) return out;
   // Beams multiply the rows: keep the padded token count per batch about the same.
   TokenBucketBatcher batcher(examples, std::max<int64_t>(64, batch_tokens / options.beam), 0, 0);
   for (const auto& indices : batcher.sorted()) {
@@ -115,7 +123,7 @@ std::vector<std::string> translate_sentences(LoadedRun& run, const std::vector<s
     Source source{batch.source, batch.source_lengths, batch.source_mask, {}};
     auto hypotheses = search(run.model, source, options);
     for (size_t i = 0; i < indices.size(); ++i)
-      out[indices[i]] = run.tokenizer->decode(hypotheses[i].tokens);
+      out[line_of[static_cast<size_t>(indices[i])]] = run.tokenizer->decode(hypotheses[i].tokens);
   }
   return out;
 }

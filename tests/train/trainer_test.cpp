@@ -173,8 +173,12 @@ TEST_CASE("training writes the run directory, logs JSON lines and the run transl
   CHECK(valid_events == 2);
   CHECK(train_events == 5);
   auto loaded = seqlab::load_run(run);
-  auto out = seqlab::translate_sentences(loaded, {"abc", "hgfe"}, seqlab::search_options(loaded.config));
-  CHECK(out.size() == 2);
+  auto out = seqlab::translate_sentences(loaded, {"abc", "", "hgfe"}, seqlab::search_options(loaded.config));
+  REQUIRE(out.size() == 3);
+  CHECK(out[1].empty());  // an empty line stays empty, in its place
+  auto without_blank = seqlab::translate_sentences(loaded, {"abc", "hgfe"}, seqlab::search_options(loaded.config));
+  CHECK(out[0] == without_blank[0]);
+  CHECK(out[2] == without_blank[1]);
 }
 
 TEST_CASE("the saved resolved config rebuilds the model with no flags") {
