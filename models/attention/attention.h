@@ -22,10 +22,10 @@ torch::Tensor masked_attention_weights(const torch::Tensor& scores, const torch:
 // The two batched products of attention, over rows N (batch x heads):
 //   query_key_products: q [N, Tq, D] . k [N, Tk, D] -> q k^T [N, Tq, Tk]
 //   weighted_values:    w [N, Tq, Tk] x v [N, Tk, D] -> w v   [N, Tq, D]
-// Both are torch::matmul, except for one query per row in float32 on the CPU without gradients:
-// every step of incremental decoding. There LibTorch's bmm runs N tiny GEMMs one call at a time
-// (each with its own dispatch), and a fused loop over the rows in one parallel pass is 4-15x
-// faster (`seqlab bench decode`).
+// Both are torch::matmul, except for one query per row in float32 on the CPU: every step of
+// incremental decoding, and every step of an RNN attention decoder in training. There LibTorch's
+// bmm runs N tiny GEMMs one call at a time (each with its own dispatch), and a fused loop over
+// the rows in one parallel pass is 4-15x faster; its gradients are fused the same way.
 torch::Tensor query_key_products(const torch::Tensor& q, const torch::Tensor& k);
 torch::Tensor weighted_values(const torch::Tensor& w, const torch::Tensor& v);
 

@@ -1,5 +1,6 @@
-// The batched products of attention, with a fused single-query path for incremental decoding
-// (see attention.h).
+// The batched products of attention, with a fused path for one query per row (see attention.h):
+// the forward kernels below, and an autograd function around them so that training through one
+// decoder step at a time (RNN attention decoders) gets them too.
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
@@ -8,12 +9,17 @@
 namespace seqlab {
 namespace {
 
-// One query per row, float32 on the CPU, and no gradient needed through the result.
-bool single_query_fast_path(const torch::Tensor& a, const torch::Tensor& b) {
-  if (a.dim() != 3 || b.dim() != 3 || a.size(1) != 1 || a.size(0) != b.size(0)) return false;
-  if (!a.device().is_cpu() || !b.device().is_cpu()) return false;
-  if (a.scalar_type() != torch::kFloat || b.scalar_type() != torch::kFloat) return false;
-  return !(torch::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad()));
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// One query per row, float32 on the CPU: where the fused kernels apply.
+bool single_query(const torch::Tensor& a, const torch::Tensor& b) {
+  return a.dim() == 3 && b.dim() == 3 && a.size(1) == 1 && a.size(0) == b.size(0) && a.device().is_cpu() &&
+         b.device().is_cpu() && a.scalar_type() == torch::kFloat && b.scalar_type() == torch::kFloat;
+}
+
+bool needs_graph(const torch::Tensor& a, const torch::Tensor& b) {
+  return torch::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad());
 }
 
 // Rows per parallel task: enough work per task to amortise the thread hand-off.
@@ -32,13 +38,11 @@ inline float dot(const float* x, const float* y, int64_t n) {
   return sum;
 }
 
-}  // namespace
-
-torch::Tensor query_key_products(const torch::Tensor& q, const torch::Tensor& k) {
-  if (!single_query_fast_path(q, k) || q.size(2) != k.size(2)) return torch::matmul(q, k.transpose(1, 2));
+// q [N, 1, D], k [N, T, D] -> [N, 1, T]
+torch::Tensor scores_kernel(const torch::Tensor& q, const torch::Tensor& k) {
   const auto query = q.contiguous(), keys = k.contiguous();
   const int64_t rows = keys.size(0), length = keys.size(1), width = keys.size(2);
-  auto out = torch::empty({rows, 1, length}, q.options());
+  auto out = torch::empty({rows, 1, length}, query.options());
   const float* qp = query.data_ptr<float>();
   const float* kp = keys.data_ptr<float>();
   float* op = out.data_ptr<float>();
@@ -49,11 +53,11 @@ torch::Tensor query_key_products(const torch::Tensor& q, const torch::Tensor& k)
   return out;
 }
 
-torch::Tensor weighted_values(const torch::Tensor& w, const torch::Tensor& v) {
-  if (!single_query_fast_path(w, v) || w.size(2) != v.size(1)) return torch::matmul(w, v);
+// w [N, 1, T], v [N, T, D] -> [N, 1, D]
+torch::Tensor context_kernel(const torch::Tensor& w, const torch::Tensor& v) {
   const auto weights = w.contiguous(), values = v.contiguous();
   const int64_t rows = values.size(0), length = values.size(1), width = values.size(2);
-  auto out = torch::zeros({rows, 1, width}, v.options());
+  auto out = torch::zeros({rows, 1, width}, values.options());
   const float* wp = weights.data_ptr<float>();
   const float* vp = values.data_ptr<float>();
   float* op = out.data_ptr<float>();
@@ -69,6 +73,50 @@ torch::Tensor weighted_values(const torch::Tensor& w, const torch::Tensor& v) {
     }
   });
   return out;
+}
+
+// s = q k^T: ds/dq = g k (a context product), ds/dk = g^T q (an outer product per row).
+struct QueryKeyProducts : public torch::autograd::Function<QueryKeyProducts> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& q, const torch::Tensor& k) {
+    ctx->save_for_backward({q, k});
+    return scores_kernel(q, k);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const auto& g = grads[0];  // [N, 1, T]
+    torch::Tensor dq, dk;
+    if (ctx->needs_input_grad(0)) dq = context_kernel(g, saved[1]);
+    if (ctx->needs_input_grad(1)) dk = g.transpose(1, 2) * saved[0];  // [N, T, 1] x [N, 1, D]
+    return {dq, dk};
+  }
+};
+
+// c = w v: dc/dw = g v^T (a score product), dc/dv = w^T g (an outer product per row).
+struct WeightedValues : public torch::autograd::Function<WeightedValues> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& w, const torch::Tensor& v) {
+    ctx->save_for_backward({w, v});
+    return context_kernel(w, v);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const auto& g = grads[0];  // [N, 1, D]
+    torch::Tensor dw, dv;
+    if (ctx->needs_input_grad(0)) dw = scores_kernel(g, saved[1]);
+    if (ctx->needs_input_grad(1)) dv = saved[0].transpose(1, 2) * g;  // [N, T, 1] x [N, 1, D]
+    return {dw, dv};
+  }
+};
+
+}  // namespace
+
+torch::Tensor query_key_products(const torch::Tensor& q, const torch::Tensor& k) {
+  if (!single_query(q, k) || q.size(2) != k.size(2)) return torch::matmul(q, k.transpose(1, 2));
+  return needs_graph(q, k) ? QueryKeyProducts::apply(q, k) : scores_kernel(q, k);
+}
+
+torch::Tensor weighted_values(const torch::Tensor& w, const torch::Tensor& v) {
+  if (!single_query(w, v) || w.size(2) != v.size(1)) return torch::matmul(w, v);
+  return needs_graph(w, v) ? WeightedValues::apply(w, v) : context_kernel(w, v);
 }
 
 }  // namespace seqlab

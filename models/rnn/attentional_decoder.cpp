@@ -81,8 +81,7 @@ class AttentionalDecoderImpl : public DecoderImpl {
     }
     std::vector<torch::Tensor> features;
     features.reserve(static_cast<size_t>(target_in.size(1)));
-    for (int64_t t = 0; t < target_in.size(1); ++t)
-      features.push_back(advance(state, embedded.select(1, t)));
+    for (const auto& token : embedded.unbind(1)) features.push_back(advance(state, token));
     return logits(torch::stack(features, 1));  // [B, T, V]
   }
 
@@ -117,16 +116,13 @@ class AttentionalDecoderImpl : public DecoderImpl {
     torch::Tensor features;
     if (style_ == Style::kBahdanau) {
       auto context = attend(state, current.h[layers_ - 1]);  // from s_{i-1}
-      auto input = torch::cat({embedded, context}, -1).unsqueeze(1);
-      auto [output, next] = rnn_->forward(input, current);
+      auto [s, next] = rnn_->step(torch::cat({embedded, context}, -1), current);  // s [B, H]
       write_recurrent_state(state, next);
-      auto s = output.squeeze(1);  // [B, H]
       features = torch::tanh(combine_(dropout_(torch::cat({s, context, embedded}, -1))));
     } else {
       auto input = input_feeding_ ? torch::cat({embedded, state["feed"]}, -1) : embedded;
-      auto [output, next] = rnn_->forward(input.unsqueeze(1), current);
+      auto [h, next] = rnn_->step(input, current);  // h [B, H]
       write_recurrent_state(state, next);
-      auto h = output.squeeze(1);  // [B, H]
       auto context = attend(state, h);
       auto attentional = torch::tanh(combine_(torch::cat({context, h}, -1)));  // h~_t
       if (input_feeding_) state["feed"] = attentional;

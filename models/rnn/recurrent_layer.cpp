@@ -10,9 +10,10 @@ namespace seqlab {
 RecurrentLayerImpl::RecurrentLayerImpl(const std::string& cell, int64_t input_dim,
                                        int64_t hidden_dim, int64_t layers, bool bidirectional,
                                        double dropout)
-    : cell_(cell) {
+    : cell_(cell), layers_(layers), hidden_dim_(hidden_dim), bidirectional_(bidirectional),
+      dropout_(layers > 1 ? dropout : 0.0) {
   // Dropout between stacked layers only (torch warns for one layer).
-  double between = layers > 1 ? dropout : 0.0;
+  double between = dropout_;
   if (cell == "gru") {
     gru_ = register_module("rnn", torch::nn::GRU(torch::nn::GRUOptions(input_dim, hidden_dim)
                                                      .num_layers(layers)
@@ -55,18 +56,78 @@ std::pair<torch::Tensor, RecurrentState> RecurrentLayerImpl::forward(const torch
   return {out, {h, torch::Tensor()}};
 }
 
-std::pair<torch::nn::utils::rnn::PackedSequence, RecurrentState> RecurrentLayerImpl::forward_packed(
-    const torch::nn::utils::rnn::PackedSequence& input, const RecurrentState& initial) {
-  if (lstm_) {
-    auto [out, hc] = lstm_->forward_with_packed_input(
-        input, initial.h.defined() ? torch::optional<std::tuple<torch::Tensor, torch::Tensor>>(
-                                         std::make_tuple(initial.h, initial.c))
-                                   : torch::nullopt);
-    return {out, {std::get<0>(hc), std::get<1>(hc)}};
+std::pair<torch::Tensor, RecurrentState> RecurrentLayerImpl::step(const torch::Tensor& input,
+                                                                  const RecurrentState& state) {
+  if (bidirectional_) throw Error("RecurrentLayer::step: a bidirectional layer cannot run one step at a time");
+  auto parameters = inner().named_parameters(/*recurse=*/false);
+  auto weight = [&](const char* kind, int64_t layer) { return parameters[kind + std::to_string(layer)]; };
+  const int64_t batch = input.size(0);
+  auto zeros = [&] { return torch::zeros({batch, hidden_dim_}, input.options()); };
+  std::vector<torch::Tensor> hs, cs;
+  torch::Tensor x = input;
+  for (int64_t l = 0; l < layers_; ++l) {
+    if (l > 0 && dropout_ > 0) x = torch::dropout(x, dropout_, is_training());
+    auto h = state.h.defined() ? state.h[l] : zeros();
+    auto w_ih = weight("weight_ih_l", l), w_hh = weight("weight_hh_l", l);
+    auto b_ih = weight("bias_ih_l", l), b_hh = weight("bias_hh_l", l);
+    if (lstm_) {
+      auto c = state.c.defined() ? state.c[l] : zeros();
+      std::tie(h, c) = torch::lstm_cell(x, {h, c}, w_ih, w_hh, b_ih, b_hh);
+      cs.push_back(c);
+    } else if (gru_) {
+      h = torch::gru_cell(x, h, w_ih, w_hh, b_ih, b_hh);
+    } else {
+      h = torch::rnn_tanh_cell(x, h, w_ih, w_hh, b_ih, b_hh);
+    }
+    hs.push_back(h);
+    x = h;
   }
-  auto [out, h] = gru_ ? gru_->forward_with_packed_input(input, initial.h)
-                       : rnn_->forward_with_packed_input(input, initial.h);
-  return {out, {h, torch::Tensor()}};
+  return {x, {torch::stack(hs), lstm_ ? torch::stack(cs) : torch::Tensor()}};
+}
+
+std::pair<torch::Tensor, torch::Tensor> RecurrentLayerImpl::forward_lengths(const torch::Tensor& input,
+                                                                            const torch::Tensor& lengths) {
+  const int64_t batch = input.size(0), steps = input.size(1);
+  auto parameters = inner().named_parameters(/*recurse=*/false);
+  auto length = lengths.to(input.device(), torch::kLong).clamp_min(1).view({batch, 1});  // [B, 1]
+  auto position = torch::arange(steps, length.options()).view({1, steps});
+  auto real = position < length;                                                          // [B, S]
+  // Reversing each sentence within its length (and leaving padding in place) is its own inverse.
+  auto reversed = torch::where(real, length - 1 - position, position);
+  auto flip = [&](const torch::Tensor& x) {
+    return x.gather(1, reversed.unsqueeze(-1).expand({batch, steps, x.size(2)}));
+  };
+  auto last = (length - 1).view({batch, 1, 1}).expand({batch, 1, hidden_dim_});
+  auto initial = torch::zeros({1, batch, hidden_dim_}, input.options());
+  std::vector<torch::Tensor> finals;
+  torch::Tensor x = input;
+  for (int64_t l = 0; l < layers_; ++l) {
+    if (l > 0 && dropout_ > 0) x = torch::dropout(x, dropout_, is_training());
+    std::vector<torch::Tensor> outputs;
+    for (int direction = 0; direction < (bidirectional_ ? 2 : 1); ++direction) {
+      const std::string suffix = std::to_string(l) + (direction == 1 ? "_reverse" : "");
+      std::vector<torch::Tensor> weights{parameters["weight_ih_l" + suffix], parameters["weight_hh_l" + suffix],
+                                         parameters["bias_ih_l" + suffix], parameters["bias_hh_l" + suffix]};
+      auto in = direction == 1 ? flip(x) : x;
+      torch::Tensor out;
+      if (lstm_)
+        out = std::get<0>(torch::lstm(in, {initial, initial}, weights, true, 1, 0.0, is_training(), false, true));
+      else if (gru_)
+        out = std::get<0>(torch::gru(in, initial, weights, true, 1, 0.0, is_training(), false, true));
+      else
+        out = std::get<0>(torch::rnn_tanh(in, initial, weights, true, 1, 0.0, is_training(), false, true));
+      finals.push_back(out.gather(1, last).squeeze(1));  // [B, H] at each sentence's last token
+      outputs.push_back(direction == 1 ? flip(out) : out);
+    }
+    x = outputs.size() == 1 ? outputs[0] : torch::cat(outputs, -1);
+  }
+  return {x.masked_fill(~real.unsqueeze(-1), 0.0), torch::stack(finals)};
+}
+
+torch::nn::Module& RecurrentLayerImpl::inner() {
+  if (lstm_) return *lstm_;
+  if (gru_) return *gru_;
+  return *rnn_;
 }
 
 }  // namespace seqlab

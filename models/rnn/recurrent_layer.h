@@ -24,15 +24,30 @@ class RecurrentLayerImpl : public torch::nn::Module {
   // Batch-first padded input [B, T, I] -> outputs [B, T, H * dirs] and the final state.
   std::pair<torch::Tensor, RecurrentState> forward(const torch::Tensor& input,
                                                    const RecurrentState& initial);
-  // Packed input (no compute spent on padding) -> packed outputs and the final state.
-  std::pair<torch::nn::utils::rnn::PackedSequence, RecurrentState> forward_packed(
-      const torch::nn::utils::rnn::PackedSequence& input, const RecurrentState& initial);
+  // Padded input [B, S, I] with real lengths [B] -> outputs [B, S, H * dirs] (zero at padding)
+  // and every layer's and direction's final hidden state [layers * dirs, B, H], taken at each
+  // sentence's own last position. Padding never reaches a real position: the forward direction
+  // reads it only after the real tokens, and the backward one reads each sentence reversed
+  // within its length. (LibTorch's packed sequences do the same, but their backward pass
+  // allocates a full-size gradient per time step: quadratic in the source length.)
+  std::pair<torch::Tensor, torch::Tensor> forward_lengths(const torch::Tensor& input, const torch::Tensor& lengths);
+
+  // One time step of a unidirectional layer stack: input [B, I] -> output [B, H] and the next
+  // state, through the cell kernels (gru_cell, lstm_cell, rnn_tanh_cell) with the same parameters
+  // and result as forward() on a length-1 sequence, minus the sequence machinery (per call it
+  // splits, re-stacks and slices tensors whose gradients cost a full-size copy each).
+  std::pair<torch::Tensor, RecurrentState> step(const torch::Tensor& input, const RecurrentState& state);
 
   bool is_lstm() const { return cell_ == "lstm"; }
   const std::string& cell() const { return cell_; }
 
  private:
+  torch::nn::Module& inner();  // the torch RNN module holding the parameters
+
   std::string cell_;
+  int64_t layers_ = 1, hidden_dim_ = 0;
+  bool bidirectional_ = false;
+  double dropout_ = 0.0;  // between layers
   torch::nn::RNN rnn_{nullptr};
   torch::nn::GRU gru_{nullptr};
   torch::nn::LSTM lstm_{nullptr};

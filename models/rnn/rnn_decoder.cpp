@@ -54,10 +54,10 @@ class RnnDecoderImpl : public DecoderImpl {
 
   torch::Tensor step(DecoderState& state, const torch::Tensor& previous) override {
     auto inputs = embed(previous.unsqueeze(1), state["summary"]);  // [B, 1, E (+D)]
-    auto [outputs, next] = rnn_->forward(inputs, read_recurrent_state(state));
+    auto [output, next] = rnn_->step(inputs.squeeze(1), read_recurrent_state(state));  // [B, H]
     write_recurrent_state(state, next);
     ++state.step;
-    return logits(outputs).squeeze(1);  // [B, V]
+    return logits(output);  // [B, V]
   }
 
  private:

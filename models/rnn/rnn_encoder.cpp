@@ -1,6 +1,6 @@
 // Recurrent encoder (Cho et al. 2014; Sutskever et al. 2014; bidirectional as in Bahdanau et al.
-// 2015): embeddings -> a stack of RNN/GRU/LSTM layers over packed sequences, so padding costs
-// nothing and never leaks into the states. Memory.summary is the last layer's final state of both
+// 2015): embeddings -> a stack of RNN/GRU/LSTM layers over the padded batch, each direction
+// reading only real tokens before padding, so padding never leaks into the states. Memory.summary is the last layer's final state of both
 // directions.
 #include <torch/torch.h>
 
@@ -38,15 +38,9 @@ class RnnEncoderImpl : public EncoderImpl {
   Memory forward(const Source& source) override {
     auto embedded = dropout_(embedding_(source.ids));  // [B, S, E]
     // An empty source still runs one (padding) step; its mask stays all false.
-    auto lengths = source.lengths.clamp_min(1).to(torch::kCPU);
-    auto packed = torch::nn::utils::rnn::pack_padded_sequence(embedded, lengths,
-                                                              /*batch_first=*/true,
-                                                              /*enforce_sorted=*/false);
-    auto [packed_out, final_state] = rnn_->forward_packed(packed, {});
-    auto [states, unused] = torch::nn::utils::rnn::pad_packed_sequence(
-        packed_out, /*batch_first=*/true, /*padding_value=*/0.0, source.ids.size(1));
+    auto [states, final_state] = rnn_->forward_lengths(embedded, source.lengths);
     // h: [layers * dirs, B, H] -> last layer's directions side by side: [B, H * dirs]
-    auto last = final_state.h.view({layers_, directions_, -1, hidden_dim_}).select(0, layers_ - 1);
+    auto last = final_state.view({layers_, directions_, -1, hidden_dim_}).select(0, layers_ - 1);
     auto summary = last.transpose(0, 1).reshape({last.size(1), directions_ * hidden_dim_});
     return {dropout_(states), source.mask, summary};
   }

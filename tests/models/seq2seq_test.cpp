@@ -5,6 +5,7 @@
 #include "core/config.h"
 #include "data/batch.h"
 #include "eval/search.h"
+#include "models/rnn/recurrent_layer.h"
 #include "models/seq2seq.h"
 #include "core/random.h"
 #include "tests/models/toy_tasks.h"
@@ -151,6 +152,49 @@ TEST_CASE("tied embeddings share the decoder's input matrix with its output proj
       auto full = tied->forward(source_of(batch), batch.target_in);
       auto state = tied->decoder->start(tied->encode(source_of(batch)));
       CHECK(torch::allclose(tied->decoder->step(state, batch.target_in.select(1, 0)), full.select(1, 0), 1e-5, 1e-5));
+    }
+  }
+}
+
+TEST_CASE("one recurrent step through the cell kernels equals the layer on a length-1 sequence") {
+  for (std::string cell : {"gru", "lstm", "rnn"}) {
+    INFO(cell);
+    torch::manual_seed(3);
+    seqlab::RecurrentLayer layer(cell, 5, 7, /*layers=*/2, /*bidirectional=*/false, /*dropout=*/0.3);
+    layer->eval();
+    auto input = torch::randn({4, 5});
+    seqlab::RecurrentState state{torch::randn({2, 4, 7}), cell == "lstm" ? torch::randn({2, 4, 7}) : torch::Tensor()};
+    auto [expected, expected_state] = layer->forward(input.unsqueeze(1), state);
+    auto [output, next] = layer->step(input, state);
+    CHECK(torch::allclose(output, expected.squeeze(1), 1e-5, 1e-6));
+    CHECK(torch::allclose(next.h, expected_state.h, 1e-5, 1e-6));
+    if (cell == "lstm") CHECK(torch::allclose(next.c, expected_state.c, 1e-5, 1e-6));
+    // No initial state means zeros, as in forward().
+    auto [from_zero, unused] = layer->step(input, {});
+    CHECK(torch::allclose(from_zero, layer->forward(input.unsqueeze(1), {}).first.squeeze(1), 1e-5, 1e-6));
+  }
+}
+
+TEST_CASE("a padded batch through the recurrent stack equals each sentence run alone") {
+  for (std::string cell : {"gru", "lstm", "rnn"}) {
+    for (bool bidirectional : {false, true}) {
+      INFO(cell << (bidirectional ? " bidirectional" : ""));
+      torch::manual_seed(4);
+      seqlab::RecurrentLayer layer(cell, 5, 6, /*layers=*/2, bidirectional, /*dropout=*/0.2);
+      layer->eval();
+      const std::vector<int64_t> lengths{7, 3, 1, 5};
+      auto input = torch::randn({4, 7, 5});
+      auto [outputs, finals] = layer->forward_lengths(input, torch::tensor(lengths));
+      const int64_t dirs = bidirectional ? 2 : 1;
+      REQUIRE(outputs.sizes() == torch::IntArrayRef({4, 7, 6 * dirs}));
+      REQUIRE(finals.sizes() == torch::IntArrayRef({2 * dirs, 4, 6}));
+      for (int64_t b = 0; b < 4; ++b) {
+        const int64_t n = lengths[static_cast<size_t>(b)];
+        auto [alone, state] = layer->forward(input[b].narrow(0, 0, n).unsqueeze(0), {});
+        CHECK(torch::allclose(outputs[b].narrow(0, 0, n), alone[0], 1e-5, 1e-6));
+        CHECK(torch::allclose(finals.select(1, b), state.h.select(1, 0), 1e-5, 1e-6));
+        if (n < 7) CHECK(outputs[b].narrow(0, n, 7 - n).abs().max().item<float>() == 0.0f);
+      }
     }
   }
 }
