@@ -41,11 +41,21 @@ std::string Progress::format_duration(double seconds) {
   return fmt::format("{}:{:02}", s / 60, s % 60);
 }
 
+void Progress::resume_at(int64_t n) {
+  done_ = n;
+  resumed_at_ = n;
+}
+
+double Progress::rate() const {
+  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  return elapsed > 0 ? static_cast<double>(done_ - resumed_at_) / elapsed : 0.0;
+}
+
 void Progress::draw(bool final) {
   auto now = std::chrono::steady_clock::now();
   last_draw_ = now;
   double elapsed = std::chrono::duration<double>(now - start_).count();
-  double rate = elapsed > 0 ? static_cast<double>(done_) / elapsed : 0.0;
+  double rate = this->rate();
   std::string counts = total_ > 0 ? fmt::format("{}/{} {}", done_, total_, unit_)
                                   : fmt::format("{} {}", done_, unit_);
   std::string rate_text = fmt::format("{:.1f} {}/s", rate, unit_);

@@ -15,6 +15,11 @@ class Progress {
   ~Progress();
 
   void advance(int64_t n = 1);
+  // Starts the count at `n` (work done before a resume): shown in the count and the bar, but not
+  // as progress of this session, so the rate and the ETA stay right.
+  void resume_at(int64_t n);
+  // Units per second in this session (0 before any).
+  double rate() const;
   void set_status(const std::string& status);  // shown after the numbers, e.g. "loss 2.31"
   void finish();
 
@@ -29,6 +34,7 @@ class Progress {
   std::string status_;
   int64_t total_;
   int64_t done_ = 0;
+  int64_t resumed_at_ = 0;
   bool tty_;
   bool finished_ = false;
   std::chrono::steady_clock::time_point start_;

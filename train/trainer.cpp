@@ -318,7 +318,7 @@ TrainResult train_model(const Config& requested, const std::string& run_dir, boo
 
   // Under a time budget the step limit is rarely what ends training: show time left instead.
   Progress progress("train", max_minutes > 0 ? 0 : max_steps, "steps");
-  progress.advance(state.step);
+  progress.resume_at(state.step);
   model->train();
   double window_loss = 0;
   int64_t window_tokens = 0;

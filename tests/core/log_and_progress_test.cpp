@@ -40,6 +40,17 @@ TEST_CASE("progress counts what it is given") {
   CHECK(progress.done() == 10);
 }
 
+TEST_CASE("work done before a resume counts in the total but not in the rate") {
+  seqlab::Progress progress("test", 100000, "steps");
+  progress.resume_at(90000);
+  CHECK(progress.done() == 90000);
+  CHECK(progress.rate() == 0.0);
+  progress.advance(5);
+  CHECK(progress.done() == 90005);
+  CHECK(progress.rate() > 0.0);
+  progress.finish();
+}
+
 TEST_CASE("thread count is set from the config value, 0 meaning all cores") {
   CHECK(seqlab::configure_threads(1) == 1);
   CHECK(seqlab::configure_threads(0) >= 1);
