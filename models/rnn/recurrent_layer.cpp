@@ -13,7 +13,7 @@ RecurrentLayerImpl::RecurrentLayerImpl(const std::string& cell, int64_t input_di
     : cell_(cell), layers_(layers), hidden_dim_(hidden_dim), bidirectional_(bidirectional),
       dropout_(layers > 1 ? dropout : 0.0) {
   // Dropout between stacked layers only (torch warns for one layer).
-  double between = dropout_;
+  const double between = dropout_;
   if (cell == "gru") {
     gru_ = register_module("rnn", torch::nn::GRU(torch::nn::GRUOptions(input_dim, hidden_dim)
                                                      .num_layers(layers)
@@ -59,8 +59,6 @@ std::pair<torch::Tensor, RecurrentState> RecurrentLayerImpl::forward(const torch
 std::pair<torch::Tensor, RecurrentState> RecurrentLayerImpl::step(const torch::Tensor& input,
                                                                   const RecurrentState& state) {
   if (bidirectional_) throw Error("RecurrentLayer::step: a bidirectional layer cannot run one step at a time");
-  auto parameters = inner().named_parameters(/*recurse=*/false);
-  auto weight = [&](const char* kind, int64_t layer) { return parameters[kind + std::to_string(layer)]; };
   const int64_t batch = input.size(0);
   auto zeros = [&] { return torch::zeros({batch, hidden_dim_}, input.options()); };
   std::vector<torch::Tensor> hs, cs;
@@ -68,16 +66,15 @@ std::pair<torch::Tensor, RecurrentState> RecurrentLayerImpl::step(const torch::T
   for (int64_t l = 0; l < layers_; ++l) {
     if (l > 0 && dropout_ > 0) x = torch::dropout(x, dropout_, is_training());
     auto h = state.h.defined() ? state.h[l] : zeros();
-    auto w_ih = weight("weight_ih_l", l), w_hh = weight("weight_hh_l", l);
-    auto b_ih = weight("bias_ih_l", l), b_hh = weight("bias_hh_l", l);
+    auto w = cell_weights(std::to_string(l));  // w_ih, w_hh, b_ih, b_hh
     if (lstm_) {
       auto c = state.c.defined() ? state.c[l] : zeros();
-      std::tie(h, c) = torch::lstm_cell(x, {h, c}, w_ih, w_hh, b_ih, b_hh);
+      std::tie(h, c) = torch::lstm_cell(x, {h, c}, w[0], w[1], w[2], w[3]);
       cs.push_back(c);
     } else if (gru_) {
-      h = torch::gru_cell(x, h, w_ih, w_hh, b_ih, b_hh);
+      h = torch::gru_cell(x, h, w[0], w[1], w[2], w[3]);
     } else {
-      h = torch::rnn_tanh_cell(x, h, w_ih, w_hh, b_ih, b_hh);
+      h = torch::rnn_tanh_cell(x, h, w[0], w[1], w[2], w[3]);
     }
     hs.push_back(h);
     x = h;
@@ -88,7 +85,6 @@ std::pair<torch::Tensor, RecurrentState> RecurrentLayerImpl::step(const torch::T
 std::pair<torch::Tensor, torch::Tensor> RecurrentLayerImpl::forward_lengths(const torch::Tensor& input,
                                                                             const torch::Tensor& lengths) {
   const int64_t batch = input.size(0), steps = input.size(1);
-  auto parameters = inner().named_parameters(/*recurse=*/false);
   auto length = lengths.to(input.device(), torch::kLong).clamp_min(1).view({batch, 1});  // [B, 1]
   auto position = torch::arange(steps, length.options()).view({1, steps});
   auto real = position < length;                                                          // [B, S]
@@ -105,9 +101,7 @@ std::pair<torch::Tensor, torch::Tensor> RecurrentLayerImpl::forward_lengths(cons
     if (l > 0 && dropout_ > 0) x = torch::dropout(x, dropout_, is_training());
     std::vector<torch::Tensor> outputs;
     for (int direction = 0; direction < (bidirectional_ ? 2 : 1); ++direction) {
-      const std::string suffix = std::to_string(l) + (direction == 1 ? "_reverse" : "");
-      std::vector<torch::Tensor> weights{parameters["weight_ih_l" + suffix], parameters["weight_hh_l" + suffix],
-                                         parameters["bias_ih_l" + suffix], parameters["bias_hh_l" + suffix]};
+      auto weights = cell_weights(std::to_string(l) + (direction == 1 ? "_reverse" : ""));
       auto in = direction == 1 ? flip(x) : x;
       torch::Tensor out;
       if (lstm_)
@@ -124,10 +118,13 @@ std::pair<torch::Tensor, torch::Tensor> RecurrentLayerImpl::forward_lengths(cons
   return {x.masked_fill(~real.unsqueeze(-1), 0.0), torch::stack(finals)};
 }
 
-torch::nn::Module& RecurrentLayerImpl::inner() {
-  if (lstm_) return *lstm_;
-  if (gru_) return *gru_;
-  return *rnn_;
+std::vector<torch::Tensor> RecurrentLayerImpl::cell_weights(const std::string& suffix) {
+  torch::nn::Module& inner = lstm_ ? static_cast<torch::nn::Module&>(*lstm_)
+                             : gru_ ? static_cast<torch::nn::Module&>(*gru_)
+                                    : static_cast<torch::nn::Module&>(*rnn_);
+  auto parameters = inner.named_parameters(/*recurse=*/false);
+  return {parameters["weight_ih_l" + suffix], parameters["weight_hh_l" + suffix], parameters["bias_ih_l" + suffix],
+          parameters["bias_hh_l" + suffix]};
 }
 
 }  // namespace seqlab

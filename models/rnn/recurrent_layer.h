@@ -42,7 +42,9 @@ class RecurrentLayerImpl : public torch::nn::Module {
   const std::string& cell() const { return cell_; }
 
  private:
-  torch::nn::Module& inner();  // the torch RNN module holding the parameters
+  // One layer's (and direction's) parameters of the torch module, in the cell kernels' order
+  // w_ih, w_hh, b_ih, b_hh; suffix "0", "1_reverse", ...
+  std::vector<torch::Tensor> cell_weights(const std::string& suffix);
 
   std::string cell_;
   int64_t layers_ = 1, hidden_dim_ = 0;

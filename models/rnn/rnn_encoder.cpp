@@ -1,7 +1,7 @@
 // Recurrent encoder (Cho et al. 2014; Sutskever et al. 2014; bidirectional as in Bahdanau et al.
 // 2015): embeddings -> a stack of RNN/GRU/LSTM layers over the padded batch, each direction
-// reading only real tokens before padding, so padding never leaks into the states. Memory.summary is the last layer's final state of both
-// directions.
+// reading only real tokens before padding, so padding never leaks into the states.
+// Memory.summary is the last layer's final state of both directions.
 #include <torch/torch.h>
 
 #include "models/rnn/recurrent_layer.h"

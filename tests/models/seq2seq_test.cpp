@@ -173,6 +173,9 @@ TEST_CASE("one recurrent step through the cell kernels equals the layer on a len
     auto [from_zero, unused] = layer->step(input, {});
     CHECK(torch::allclose(from_zero, layer->forward(input.unsqueeze(1), {}).first.squeeze(1), 1e-5, 1e-6));
   }
+  // A bidirectional stack has no single next step.
+  seqlab::RecurrentLayer both("gru", 5, 7, 1, /*bidirectional=*/true, 0.0);
+  CHECK_THROWS_WITH(both->step(torch::randn({2, 5}), {}), Catch::Contains("bidirectional"));
 }
 
 TEST_CASE("a padded batch through the recurrent stack equals each sentence run alone") {
