@@ -1,9 +1,11 @@
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include "core/error.h"
@@ -59,6 +61,10 @@ const bool declared =
     schema().add(key_int("train.patience", 5,
                          "stop after N validations without a better loss; 0 = never")
                      .range(0, 1e6)) &&
+    schema().add(key_number("train.stop_min_lr", 0,
+                            "stop when a validation leaves the rate (after warm-up) below this, "
+                            "as fairseq's --stop-min-lr; 0 = never")
+                     .range(0, 100)) &&
     schema().add(key_int("train.checkpoint_every", 500, "write checkpoint.pt every N steps")
                      .range(1, 1e9)) &&
     schema().add(key_int("train.log_every", 50, "log training loss every N steps").range(1, 1e9)) &&
@@ -225,14 +231,55 @@ Json TrainResult::to_json() const {
           {"seconds", seconds}};
 }
 
+namespace {
+
+// Keys that steer how long, how often and where a run goes on, not what it learns: a resumed run
+// takes them from the command line (to extend max_steps, add a stop_min_lr, use more threads).
+constexpr const char* kResumeMayChange[] = {
+    "run.threads",      "run.device",     "train.max_steps",        "train.max_epochs",
+    "train.max_minutes", "train.patience", "train.stop_min_lr",     "train.valid_every",
+    "train.checkpoint_every", "train.log_every", "train.valid_bleu_sentences"};
+
+// The config a resumed run continues with: the one it started with, updated with the requested
+// values of kResumeMayChange. Any other requested change is an input error, not silently dropped.
+Config resumed_config(const std::string& config_path, const Config& requested) {
+  Config saved = Config::from_file(config_path);
+  Json merged = saved.resolved();
+  std::vector<std::string> refused;
+  for (const KeySpec* key : ConfigSchema::global().keys()) {
+    std::string pointer = "/" + key->path;
+    std::replace(pointer.begin(), pointer.end(), '.', '/');
+    Json::json_pointer at(pointer);
+    Json was = merged.contains(at) ? merged.at(at) : Json();
+    Json want = requested.resolved().contains(at) ? requested.resolved().at(at) : Json();
+    if (was == want) continue;
+    if (std::find(std::begin(kResumeMayChange), std::end(kResumeMayChange), key->path) !=
+        std::end(kResumeMayChange)) {
+      log_info(fmt::format("resume: {} = {} (was {})", key->path, want.dump(), was.dump()));
+      merged[at] = want;
+    } else {
+      refused.push_back(fmt::format("{} = {} (requested {})", key->path, was.dump(), want.dump()));
+    }
+  }
+  if (!refused.empty()) {
+    throw InputError(fmt::format(
+        "{}: the run was started with {}; --resume cannot change what a run trains. Use a new "
+        "--out directory, or resume with the run's own settings (a resume may change only {})",
+        config_path, fmt::join(refused, ", "), fmt::join(kResumeMayChange, ", ")));
+  }
+  return Config::from_json(merged, {}, config_path);
+}
+
+}  // namespace
+
 TrainResult train_model(const Config& requested, const std::string& run_dir, bool resume) {
   auto started = std::chrono::steady_clock::now();
   fs::create_directories(run_dir);
   const std::string checkpoint_path = run_dir + "/checkpoint.pt";
   const std::string config_path = run_dir + "/config.json";
   resume = resume && fs::exists(checkpoint_path);
-  // A resumed run continues with the config it started with.
-  Config config = resume ? Config::from_file(config_path) : requested;
+  // A resumed run continues with the config it started with (see resumed_config).
+  Config config = resume ? resumed_config(config_path, requested) : requested;
   config.save(config_path);
   configure_threads(static_cast<int>(config.get_int("run.threads")));
   warn_if_slow_blas();
@@ -279,6 +326,8 @@ TrainResult train_model(const Config& requested, const std::string& run_dir, boo
   const int64_t checkpoint_every = config.get_int("train.checkpoint_every");
   const int64_t log_every = config.get_int("train.log_every");
   const int64_t patience = config.get_int("train.patience");
+  const double stop_min_lr = config.get_number("train.stop_min_lr");
+  const int64_t warmup_steps = config.get_int("train.warmup_steps");
   const int64_t bleu_sentences = config.get_int("train.valid_bleu_sentences");
   auto metric = MetricRegistry().create("bleu");
 
@@ -374,7 +423,15 @@ TrainResult train_model(const Config& requested, const std::string& run_dir, boo
         log.write({{"event", "valid"}, {"step", state.step}, {"loss", valid_loss},
                    {"bleu", valid_bleu}, {"best", improved}});
         progress.set_status(fmt::format("valid loss {:.3f} BLEU {:.2f}", valid_loss, valid_bleu));
-        if (patience > 0 && state.validations_without_improvement >= patience) {
+        const char* stop_reason = nullptr;
+        double next_lr = base_lr * schedule->factor(state.step + 1);
+        if (patience > 0 && state.validations_without_improvement >= patience)
+          stop_reason = "patience";
+        else if (stop_min_lr > 0 && state.step >= warmup_steps && next_lr < stop_min_lr)
+          stop_reason = "min_lr";
+        if (stop_reason) {
+          log.write({{"event", "early_stop"}, {"step", state.step}, {"reason", stop_reason},
+                     {"lr", next_lr}});
           state.early_stopped = true;
           stop = true;
         }

@@ -21,7 +21,9 @@ struct TrainResult {
 };
 
 // Trains the model described by `config` into `run_dir`. With `resume`, continues from
-// run_dir/checkpoint.pt (the config saved there wins over `config`).
+// run_dir/checkpoint.pt with the config saved there; `config` may change only how long, how often
+// and where it goes on (max_steps, max_minutes, patience, stop_min_lr, threads, device, ...); any
+// other difference is an input error.
 TrainResult train_model(const Config& config, const std::string& run_dir, bool resume);
 
 }  // namespace seqlab

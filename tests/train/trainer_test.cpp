@@ -181,6 +181,46 @@ TEST_CASE("training writes the run directory, logs JSON lines and the run transl
   CHECK(out[2] == without_blank[1]);
 }
 
+TEST_CASE("train.stop_min_lr ends training at the first validation that leaves the rate below it") {
+  seqlab::testing::TempDir dir;
+  std::string corpus = write_reverse_corpus(dir);
+  // inverse_sqrt with no warm-up: the rate after step s is 0.005 / sqrt(s + 1); validations at 25
+  // (next rate 0.00098) and 50 (0.00070), so a floor of 0.0008 stops at the second.
+  auto config = seqlab::Config::from_file(write_config(dir, corpus, 100),
+                                          {"train.schedule=inverse_sqrt", "train.stop_min_lr=0.0008"});
+  std::string run = dir.file("run");
+  auto result = seqlab::train_model(config, run, false);
+  CHECK(result.steps == 50);
+  CHECK(result.early_stopped);
+  int stops = 0;
+  for (const auto& r : seqlab::read_json_lines(run + "/metrics.jsonl")) {
+    if (r["event"] != "early_stop") continue;
+    ++stops;
+    CHECK(r["reason"] == "min_lr");
+    CHECK(r["step"] == 50);
+    CHECK(r["lr"].get<double>() < 0.0008);
+  }
+  CHECK(stops == 1);
+}
+
+TEST_CASE("a resume may extend the run and add a stop, but not change what it trains") {
+  seqlab::testing::TempDir dir;
+  std::string corpus = write_reverse_corpus(dir);
+  std::string config_path = write_config(dir, corpus, 25);
+  std::string run = dir.file("run");
+  CHECK(seqlab::train_model(seqlab::Config::from_file(config_path), run, false).steps == 25);
+  auto changed_model = seqlab::Config::from_file(config_path, {"train.max_steps=50", "model.hidden_dim=64"});
+  CHECK_THROWS_WITH(seqlab::train_model(changed_model, run, true),
+                    Catch::Contains("model.hidden_dim = 32 (requested 64)"));
+  auto extended = seqlab::Config::from_file(config_path, {"train.max_steps=75", "run.threads=2"});
+  auto result = seqlab::train_model(extended, run, true);
+  CHECK(result.steps == 75);
+  auto saved = seqlab::Config::from_file(run + "/config.json");
+  CHECK(saved.get_int("train.max_steps") == 75);
+  CHECK(saved.get_int("run.threads") == 2);
+  CHECK(saved.get_int("model.hidden_dim") == 32);
+}
+
 TEST_CASE("the saved resolved config rebuilds the model with no flags") {
   seqlab::testing::TempDir dir;
   std::string corpus = write_reverse_corpus(dir);
