@@ -1,5 +1,7 @@
 #include "tests/models/toy_tasks.h"
 
+#include <cstdlib>
+#include <iostream>
 #include <numeric>
 
 #include <torch/torch.h>
@@ -7,6 +9,23 @@
 #include "eval/search.h"
 
 namespace seqlab::testing {
+
+namespace {
+int64_t environment_integer(const char* name, int64_t fallback) {
+  const char* text = std::getenv(name);
+  return text && *text ? std::stoll(text) : fallback;
+}
+}  // namespace
+
+uint64_t learning_seed(uint64_t base) {
+  return base + static_cast<uint64_t>(environment_integer("SEQLAB_TEST_SEED", 0)) * 1000;
+}
+
+void use_learning_threads() { at::set_num_threads(static_cast<int>(environment_integer("SEQLAB_TEST_THREADS", 1))); }
+
+void report_learning(const std::string& test, const std::string& values) {
+  std::cout << "learning: " << test << " " << values << std::endl;
+}
 
 std::vector<Example> random_sequences(Rng& rng, int count, int64_t min_length, int64_t max_length,
                                       int64_t vocab, bool reverse) {
@@ -31,26 +50,50 @@ std::vector<int64_t> all_indices(size_t n) {
 Source source_of(const Batch& batch) { return {batch.source, batch.source_lengths, batch.source_mask, {}}; }
 }  // namespace
 
-void train_teacher_forced(Seq2Seq& model, const std::function<std::vector<Example>()>& next_batch,
-                          int steps, double lr) {
-  torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(lr));
-  model->train();
+struct ToyTrainer::Optimizer {
+  torch::optim::Adam adam;
+};
+
+ToyTrainer::ToyTrainer(Seq2Seq& model, std::function<std::vector<Example>()> next_batch, double lr)
+    : model_(model),
+      next_batch_(std::move(next_batch)),
+      optimizer_(new Optimizer{torch::optim::Adam(model->parameters(), torch::optim::AdamOptions(lr))}) {}
+
+ToyTrainer::~ToyTrainer() = default;
+
+void ToyTrainer::train(int steps) {
+  model_->train();
   for (int step = 0; step < steps; ++step) {
-    auto examples = next_batch();
+    auto examples = next_batch_();
     auto batch = collate(examples, all_indices(examples.size()));
-    auto logits = model->forward(source_of(batch), batch.target_in);
+    auto logits = model_->forward(source_of(batch), batch.target_in);
     auto loss = torch::nn::functional::cross_entropy(
         logits.reshape({-1, logits.size(-1)}), batch.target_out.reshape(-1),
         torch::nn::functional::CrossEntropyFuncOptions().ignore_index(0));
-    optimizer.zero_grad();
+    optimizer_->adam.zero_grad();
     loss.backward();
-    torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
-    optimizer.step();
+    torch::nn::utils::clip_grad_norm_(model_->parameters(), 1.0);
+    optimizer_->adam.step();
   }
-  model->eval();
+  steps_ += steps;
+  model_->eval();
+}
+
+int ToyTrainer::train_until(const std::function<bool()>& reached, int round, int max_steps) {
+  while (steps_ < max_steps) {
+    train(std::min(round, max_steps - steps_));
+    if (reached()) break;
+  }
+  return steps_;
+}
+
+void train_teacher_forced(Seq2Seq& model, const std::function<std::vector<Example>()>& next_batch,
+                          int steps, double lr) {
+  ToyTrainer(model, next_batch, lr).train(steps);
 }
 
 int exact_matches(Seq2Seq& model, const std::vector<Example>& held_out) {
+  torch::NoGradGuard no_grad;
   auto batch = collate(held_out, all_indices(held_out.size()));
   auto found = greedy_search(model, source_of(batch), {});
   int exact = 0;
