@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "apps/bench.h"
 #include "apps/commands.h"
 #include "core/config.h"
 #include "core/error.h"
@@ -20,9 +21,7 @@
 #include "models/seq2seq.h"
 
 namespace seqlab::apps {
-namespace {
 
-using Clock = std::chrono::steady_clock;
 
 // Reference configurations (joint vocabulary 8k): "gru" is emb 256, hidden 512, bidirectional GRU
 // without attention; "gru-bahdanau" adds additive attention; "transformer" is 3+3 layers,
@@ -72,6 +71,10 @@ std::vector<Example> synthetic_pairs(int64_t count, int64_t vocab, uint64_t seed
 }
 
 Source source_of(const Batch& batch) { return {batch.source, batch.source_lengths, batch.source_mask, {}}; }
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
 
 // Pairs whose source and target both have exactly `length` tokens.
 std::vector<Example> fixed_length_pairs(int64_t count, int64_t length, int64_t vocab, uint64_t seed) {
@@ -239,31 +242,56 @@ Json bench_attention(int64_t repeats) {
 void add_bench_command(CLI::App& app, Action& action) {
   auto* bench = app.add_subcommand("bench", "Measure training and decoding throughput");
   struct Args {
-    std::string what, preset = "gru";
+    std::string what, preset = "gru", python = "/usr/bin/python3";
     std::vector<int64_t> lengths;
-    bool json = false;
-    int64_t threads = 0, steps = 20, sentences = 500, batch_tokens = 4000;
+    std::vector<std::string> models;
+    bool json = false, profile = false;
+    int64_t threads = 0, steps = 20, sentences = 500, batch_tokens = 4000, rounds = 3, warmup = 2;
     std::vector<std::string> sets;
   };
   auto args = std::make_shared<Args>();
-  bench->add_option("what", args->what, "train, decode or attention")
+  bench->add_option("what", args->what, "train, decode, attention, or compare (seqlab against the same models in "
+                                        "Python PyTorch, side by side in one run)")
       ->required()
-      ->check(CLI::IsMember({"train", "decode", "attention"}));
+      ->check(CLI::IsMember({"train", "decode", "attention", "compare"}));
   bench->add_option("--threads", args->threads, "CPU threads (default: all cores)");
-  bench->add_option("--steps", args->steps, "train: timed steps; attention: repeats");
-  bench->add_option("--sentences", args->sentences, "decode: sentences");
-  bench->add_option("--batch-tokens", args->batch_tokens, "train: padded tokens per batch");
+  bench->add_option("--steps", args->steps, "train: timed steps (compare: per round, default 10); attention: repeats");
+  bench->add_option("--sentences", args->sentences, "decode: sentences (compare: per round, default 200)");
+  bench->add_option("--batch-tokens", args->batch_tokens, "train, compare: padded tokens per batch");
   bench->add_option("--model", args->preset,
                     "train/decode: gru, gru-bahdanau, transformer, or a config file's model section");
+  bench->add_option("--models", args->models, "compare: which of gru, gru-bahdanau, transformer (default all)")
+      ->delimiter(',');
+  bench->add_option("--rounds", args->rounds, "compare: alternating measurements per model and task (default 3)");
+  bench->add_option("--warmup", args->warmup, "compare: untimed training steps before each round's (default 2)");
+  bench->add_option("--python", args->python, "compare: the Python interpreter with PyTorch (default /usr/bin/python3, Debian's)");
   bench->add_option("--lengths", args->lengths,
                     "train/decode: fixed source (and target) lengths to time instead, e.g. 16,32,64")
       ->delimiter(',');
   bench->add_option("--set", args->sets, "Override a model key of the benchmark configuration");
+  bench->add_flag("--profile", args->profile, "compare: also profile a training pass on each side (self time "
+                                             "per operator)");
   bench->add_flag("--json", args->json, "Print one JSON object");
-  bench->callback([&action, args] {
-    action = [args] {
+  bench->callback([&action, args, bench] {
+    bool steps_given = bench->count("--steps") > 0, sentences_given = bench->count("--sentences") > 0;
+    action = [args, steps_given, sentences_given] {
       configure_threads(static_cast<int>(args->threads));
       warn_if_slow_blas();
+      if (args->what == "compare") {
+        CompareOptions options;
+        if (!args->models.empty()) options.models = args->models;
+        options.rounds = args->rounds;
+        options.warmup = args->warmup;
+        if (steps_given) options.steps = args->steps;
+        if (sentences_given) options.sentences = args->sentences;
+        options.batch_tokens = args->batch_tokens;
+        options.python = args->python;
+        options.profile = args->profile;
+        Json result = bench_compare(options);
+        if (args->json) print_json(result.dump());
+        else std::cout << format_compare(result);
+        return 0;
+      }
       Config config = bench_config(args->preset, args->sets);
       Json result;
       if (args->what == "train") result = bench_train(config, args->batch_tokens, args->steps, args->lengths);

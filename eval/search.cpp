@@ -39,11 +39,13 @@ torch::Tensor banned_tokens(const torch::Tensor& like) {
   return torch::tensor({Tokenizer::kPad, Tokenizer::kBos}, torch::dtype(torch::kInt64)).to(like.device());
 }
 
-// Next-token log-probabilities with the banned tokens at -inf.
+// Next-token log-probabilities with the banned tokens at -inf, and eos too before min_length.
 torch::Tensor next_log_probs(Seq2Seq& model, DecoderState& state, const torch::Tensor& previous,
-                             const torch::Tensor& banned) {
+                             const torch::Tensor& banned, bool ban_eos) {
   auto log_probs = torch::log_softmax(model->decoder->step(state, previous), -1);
-  return log_probs.index_fill_(-1, banned, -std::numeric_limits<float>::infinity());
+  log_probs.index_fill_(-1, banned, -std::numeric_limits<float>::infinity());
+  if (ban_eos) log_probs.select(-1, Tokenizer::kEos).fill_(-std::numeric_limits<float>::infinity());
+  return log_probs;
 }
 
 }  // namespace
@@ -62,7 +64,7 @@ std::vector<Hypothesis> greedy_search(Seq2Seq& model, const Source& source,
   const int64_t limit = max_steps(source, options);
   const auto banned = banned_tokens(source.ids);
   for (int64_t t = 0; t < limit; ++t) {
-    auto log_probs = next_log_probs(model, state, previous, banned);  // [B, V]
+    auto log_probs = next_log_probs(model, state, previous, banned, t < options.min_length);  // [B, V]
     auto [best, token] = log_probs.max(-1);
     // Finished rows keep emitting eos at no cost.
     token = token.masked_fill(finished, Tokenizer::kEos);
@@ -97,7 +99,7 @@ std::vector<Hypothesis> beam_search(Seq2Seq& model, const Source& source,
   const int64_t limit = max_steps(source, options);
   const auto banned = banned_tokens(source.ids);
   for (int64_t t = 0; t < limit; ++t) {
-    auto log_probs = next_log_probs(model, state, previous, banned);  // [B*K, V]
+    auto log_probs = next_log_probs(model, state, previous, banned, t < options.min_length);  // [B*K, V]
     const int64_t vocab = log_probs.size(-1);
     log_probs = log_probs.view({batch, beam, vocab});
     // A finished beam may only extend with eos, at no cost, so its score is frozen.

@@ -15,6 +15,7 @@ packages=(
   libbenchmark-dev       # `seqlab bench`
   libstb-dev             # image decoding (captioning)
   libsqlite3-dev         # experiment results store
+  python3-torch          # `seqlab bench compare`: the same models in Python PyTorch (same libtorch 1.13)
 )
 
 sudo_cmd=()

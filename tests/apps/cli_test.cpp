@@ -2,6 +2,8 @@
 // --help for every subcommand.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "data/debian_packages.h"
@@ -73,7 +75,7 @@ TEST_CASE("seqlab score prints BLEU and chrF, with --json as the last line") {
   seqlab::testing::write_text(dir.file("short.txt"), "only one line\n");
   auto mismatch = seqlab_cli("score bleu --ref " + dir.file("short.txt") + " --hyp " + dir.file("hyp.txt"));
   CHECK(mismatch.status == 2);
-  CHECK_THAT(mismatch.output, Contains("reference set 1 has 1 lines"));
+  CHECK_THAT(mismatch.output, Contains("short.txt has 1 lines but " + dir.file("hyp.txt") + " has 3"));
   auto missing = seqlab_cli("score bleu --ref " + dir.file("nope.txt") + " --hyp " + dir.file("hyp.txt"));
   CHECK(missing.status == 2);
   CHECK_THAT(missing.output, Contains("nope.txt"));
@@ -93,4 +95,39 @@ TEST_CASE("seqlab tokenizer train writes a tokenizer that loads, and reports bad
   auto bad_kind = seqlab_cli("tokenizer train --kind morse --input " + dir.file("corpus.tsv") + " --out " + dir.file("x"));
   CHECK(bad_kind.status == 2);
   CHECK_THAT(bad_kind.output, Contains("bpe, char, unigram, word"));
+}
+
+TEST_CASE("seqlab train --resume on a directory that holds no run is refused, naming it") {
+  seqlab::testing::TempDir dir;
+  seqlab::testing::write_text(dir.file("config.json"), "{}");
+  auto run = seqlab_cli("train --config " + dir.file("config.json") + " --out " + dir.file("nothing-here") + " --resume");
+  CHECK(run.status == 2);
+  CHECK_THAT(run.output, Contains(dir.file("nothing-here") + " holds no run to resume"));
+  CHECK_FALSE(std::filesystem::exists(dir.file("nothing-here")));
+}
+
+TEST_CASE("seqlab bench compare runs both sides on equal work and prints same-run ratios with the machine") {
+  // Tiny sizes: this checks the comparison's bookkeeping, not speed (speed lives in benchmarks).
+  auto run = seqlab_cli("bench compare --rounds 2 --steps 1 --warmup 0 --batch-tokens 120 --sentences 3 "
+                        "--threads 1 --json 2>/dev/null");
+  REQUIRE(run.status == 0);
+  auto json = nlohmann::json::parse(last_line(run.output));
+  CHECK(json["gemm_gflops_start"].get<double>() > 0);
+  CHECK_FALSE(json["machine"]["cpu"].get<std::string>().empty());
+  CHECK(json["machine"]["threads"] == 1);
+  for (std::string model : {"gru", "gru-bahdanau", "transformer"}) {
+    INFO(model);
+    const auto& entry = json["models"][model];
+    CHECK(entry["parameters"] == entry["python_parameters"]);  // the twins are the same size
+    CHECK(entry["gemm_flops_per_target_token"].get<double>() > 1e6);
+    for (std::string task : {"train", "greedy", "beam5"}) {
+      INFO(task);
+      const auto& row = entry[task];
+      CHECK(row["seqlab_count"] == row["python_count"]);  // equal work on both sides
+      CHECK(row["seqlab_rounds"].size() == 2);
+      CHECK(row["ratio"].get<double>() > 0);
+      CHECK(row["ratio_min"].get<double>() <= row["ratio_max"].get<double>());
+    }
+  }
+  CHECK(json["models"]["transformer"].contains("greedy_no_cache"));
 }

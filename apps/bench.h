@@ -1,0 +1,48 @@
+// Shared pieces of `seqlab bench`: the reference model configurations and the synthetic data
+// they are timed on (apps/bench_command.cpp), and the side-by-side comparison with the same models
+// in Python PyTorch (apps/bench_compare.cpp).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/config.h"
+#include "data/batch.h"
+#include "models/seq2seq.h"
+
+namespace seqlab::apps {
+
+constexpr int64_t kBenchVocab = 8000;
+
+// "gru", "gru-bahdanau", "transformer", or a config file whose "model" section is used.
+Config bench_config(const std::string& preset, const std::vector<std::string>& sets);
+
+// "encoder rnn, decoder rnn, 12.3M parameters, vocab 8000"
+std::string describe(const Config& config, const Seq2Seq& model);
+
+// Sentence pairs with UI-corpus-like lengths (5-25 tokens, target ~1.1x source).
+std::vector<Example> synthetic_pairs(int64_t count, int64_t vocab, uint64_t seed);
+
+Source source_of(const Batch& batch);
+
+struct CompareOptions {
+  std::vector<std::string> models = {"gru", "gru-bahdanau", "transformer"};
+  int64_t rounds = 3;             // alternating measurements per model and task
+  int64_t steps = 10;             // timed training steps per round (after `warmup` untimed ones)
+  int64_t warmup = 2;
+  int64_t batch_tokens = 4000;    // padded tokens per training batch
+  int64_t sentences = 200;        // decoded per round and beam width
+  bool profile = false;           // also profile a training pass per side: self time per operator
+  std::string python = "/usr/bin/python3";  // Debian's, where python3-torch is installed
+};
+
+// Runs seqlab and the Python twins (bench/pytorch_twins.py) on one workload, alternating, and
+// returns the machine, the GEMM rate and, per model and task, both rates and their ratios.
+nlohmann::json bench_compare(const CompareOptions& options);
+
+// The comparison as a table for a terminal.
+std::string format_compare(const nlohmann::json& result);
+
+}  // namespace seqlab::apps

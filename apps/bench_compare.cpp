@@ -1,0 +1,400 @@
+// seqlab bench compare: seqlab against the same models in Python PyTorch, on the same machine, in
+// the same run. One workload (training batches and decoding batches of token ids) is generated
+// here, written to a file and read by bench/pytorch_twins.py, which serves one measurement per
+// request; the two sides alternate (who goes first swaps every round), so drifts of the machine
+// fall on both. Decoding bans eos on both sides until the length limit, so both produce the same
+// number of tokens. A speed claim is a ratio from one such run, never a figure from elsewhere.
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
+#include <torch/torch.h>
+
+#include "apps/bench.h"
+#include "core/child_process.h"
+#include "core/error.h"
+#include "core/files.h"
+#include "core/runtime.h"
+#include "eval/search.h"
+
+namespace seqlab::apps {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr double kMaxLengthRatio = 1.2;
+constexpr int64_t kMaxLengthExtra = 2;
+constexpr int64_t kBeams[] = {1, 5};
+
+struct Workload {
+  std::vector<Example> train_examples, decode_examples;
+  std::vector<std::vector<int64_t>> train_batches;                 // warmup + steps
+  std::map<int64_t, std::vector<std::vector<int64_t>>> decode_batches;  // by beam width
+};
+
+Workload make_workload(const CompareOptions& o) {
+  Workload w;
+  w.train_examples = synthetic_pairs(20000, kBenchVocab, 1);
+  auto epoch = TokenBucketBatcher(w.train_examples, o.batch_tokens, 0, 1).epoch(0);
+  const auto wanted = static_cast<size_t>(o.warmup + o.steps);
+  if (epoch.size() < wanted)
+    throw InputError(fmt::format("--steps: at most {} batches of {} tokens", epoch.size(), o.batch_tokens));
+  w.train_batches.assign(epoch.begin(), epoch.begin() + static_cast<std::ptrdiff_t>(wanted));
+  w.decode_examples = synthetic_pairs(o.sentences, kBenchVocab, 2);
+  for (int64_t beam : kBeams)  // as `seqlab bench decode` batches them
+    w.decode_batches[beam] = TokenBucketBatcher(w.decode_examples, std::max<int64_t>(64, 2000 / beam), 0, 0).sorted();
+  return w;
+}
+
+void write_workload(const Workload& w, const CompareOptions& o, const std::string& path) {
+  auto ids = [](const std::vector<Example>& examples, const std::vector<int64_t>& indices, bool source) {
+    Json rows = Json::array();
+    for (int64_t i : indices) rows.push_back(source ? examples[i].source : examples[i].target);
+    return rows;
+  };
+  Json train = Json::array();
+  for (const auto& b : w.train_batches)
+    train.push_back({{"source", ids(w.train_examples, b, true)}, {"target", ids(w.train_examples, b, false)}});
+  Json decode = Json::object();
+  for (const auto& [beam, batches] : w.decode_batches) {
+    Json list = Json::array();
+    for (const auto& b : batches) list.push_back({{"source", ids(w.decode_examples, b, true)}});
+    decode[std::to_string(beam)] = list;
+  }
+  Json workload = {{"vocab", kBenchVocab}, {"warmup", o.warmup},   {"train", train},
+                   {"decode", decode},     {"max_length_ratio", kMaxLengthRatio},
+                   {"max_length_extra", kMaxLengthExtra}};
+  std::ofstream(path) << workload.dump();
+}
+
+// seqlab's side: the model and optimizer live across rounds, as the Python twin's do.
+class SeqlabSide {
+ public:
+  SeqlabSide(const Config& config, const Workload& w) : model_(nullptr) {
+    torch::manual_seed(0);
+    model_ = Seq2Seq(config, kBenchVocab, kBenchVocab);
+    optimizer_ = std::make_unique<torch::optim::AdamW>(model_->parameters(), torch::optim::AdamWOptions(1e-3));
+    for (const auto& b : w.train_batches) train_.push_back(collate(w.train_examples, b));
+    for (const auto& [beam, batches] : w.decode_batches)
+      for (const auto& b : batches) decode_[beam].push_back(collate(w.decode_examples, b));
+  }
+  int64_t parameters() const { return model_->parameter_count(); }
+  const Seq2Seq& model() const { return model_; }
+
+  Json train(int64_t warmup) {  // the same step as `seqlab bench train`
+    model_->train();
+    double seconds = 0;
+    int64_t tokens = 0;
+    for (size_t i = 0; i < train_.size(); ++i) {
+      const Batch& batch = train_[i];
+      auto start = Clock::now();
+      auto logits = model_->forward(source_of(batch), batch.target_in);
+      auto loss = torch::nn::functional::cross_entropy(
+          logits.reshape({-1, kBenchVocab}), batch.target_out.reshape(-1),
+          torch::nn::functional::CrossEntropyFuncOptions().ignore_index(0).label_smoothing(0.1));
+      optimizer_->zero_grad();
+      loss.backward();
+      torch::nn::utils::clip_grad_norm_(model_->parameters(), 1.0);
+      optimizer_->step();
+      if (static_cast<int64_t>(i) >= warmup) {
+        seconds += std::chrono::duration<double>(Clock::now() - start).count();
+        tokens += batch.target_tokens;
+      }
+    }
+    return {{"seconds", seconds}, {"target_tokens", tokens}};
+  }
+
+  // Self time per operator (ms per step) over the timed training batches, from LibTorch's
+  // profiler: the same measure as the Python side's key_averages().self_cpu_time_total.
+  Json profile(int64_t warmup) {
+    namespace profiler = torch::autograd::profiler;
+    std::map<std::string, double> self_us;
+    {
+      profiler::TLSLegacyProfilerGuard guard(
+          torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU),
+          [&](const profiler::thread_event_lists& lists) {
+            for (const auto& events : lists) {
+              struct Open {
+                const profiler::LegacyEvent* push;
+                double children_us;
+              };
+              std::vector<Open> stack;
+              for (const auto& event : events) {
+                if (event.kind() == profiler::EventKind::PushRange) {
+                  stack.push_back({&event, 0.0});
+                } else if (event.kind() == profiler::EventKind::PopRange && !stack.empty()) {
+                  Open open = stack.back();
+                  stack.pop_back();
+                  double total = open.push->cpuElapsedUs(event);
+                  self_us[open.push->name()] += total - open.children_us;
+                  if (!stack.empty()) stack.back().children_us += total;
+                }
+              }
+            }
+          });
+      train(warmup);  // the warm-up batches are profiled too; divided out below
+    }
+    Json out = Json::object();
+    auto steps = static_cast<double>(train_.size());
+    for (const auto& [name, us] : self_us) out[name] = us / 1000.0 / steps;
+    return out;
+  }
+
+  Json decode(int64_t beam) {
+    model_->eval();
+    SearchOptions options;
+    options.beam = beam;
+    options.max_length_ratio = kMaxLengthRatio;
+    options.max_length_extra = kMaxLengthExtra;
+    options.min_length = std::numeric_limits<int32_t>::max();  // never stop before the limit
+    int64_t sentences = 0, produced = 0;
+    auto start = Clock::now();
+    for (const Batch& batch : decode_[beam]) {
+      for (const auto& h : search(model_, source_of(batch), options)) produced += static_cast<int64_t>(h.tokens.size());
+      sentences += batch.size();
+    }
+    return {{"seconds", std::chrono::duration<double>(Clock::now() - start).count()},
+            {"sentences", sentences}, {"output_tokens", produced}};
+  }
+
+ private:
+  Seq2Seq model_;
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  std::vector<Batch> train_;
+  std::map<int64_t, std::vector<Batch>> decode_;
+};
+
+class PythonSide {
+ public:
+  PythonSide(const CompareOptions& o, const std::string& workload_path)
+      : child_({o.python, seqlab_home() + "/bench/pytorch_twins.py", "--workload", workload_path, "--threads",
+                std::to_string(at::get_num_threads())}) {
+    try {
+      hello_ = Json::parse(child_.read_line());
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}\nbench compare needs Python 3 with Debian's PyTorch: apt-get install "
+                              "python3-torch (scripts/setup.sh installs it)",
+                              e.what()));
+    }
+  }
+  ~PythonSide() {
+    try {
+      child_.write_line(R"({"op": "quit"})");
+    } catch (...) {
+    }
+  }
+  const Json& hello() const { return hello_; }
+  Json ask(Json request) {
+    child_.write_line(request.dump());
+    return Json::parse(child_.read_line());
+  }
+
+ private:
+  ChildProcess child_;
+  Json hello_;
+};
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+// Rates of both sides over the rounds and their ratios: median and range. `counted` holds what each
+// side counted in a round (tokens trained on or produced): equal work, or the comparison is void.
+Json summarise(const std::string& unit, const std::vector<double>& seqlab, const std::vector<double>& python,
+               const std::pair<double, double>& counted) {
+  std::vector<double> ratios;
+  for (size_t i = 0; i < seqlab.size(); ++i) ratios.push_back(seqlab[i] / python[i]);
+  auto [low, high] = std::minmax_element(ratios.begin(), ratios.end());
+  return {{"unit", unit},
+          {"seqlab", median(seqlab)},
+          {"python", median(python)},
+          {"seqlab_rounds", seqlab},
+          {"python_rounds", python},
+          {"seqlab_count", counted.first},
+          {"python_count", counted.second},
+          {"ratio", median(ratios)},
+          {"ratio_min", *low},
+          {"ratio_max", *high}};
+}
+
+// One task measured `rounds` times on both sides, alternating who goes first. `count` names the
+// reply field that is counted ("target_tokens", "output_tokens").
+template <typename SeqlabRun, typename PythonRun>
+Json alternate(int64_t rounds, const std::string& count, const std::string& label, SeqlabRun seqlab_run,
+               PythonRun python_run) {
+  const std::string unit = count == "target_tokens" ? "target tokens/s" : "output tokens/s";
+  std::vector<double> seqlab, python;
+  std::pair<double, double> counted;
+  auto measure = [&](auto& run, std::vector<double>& rates, double& units) {
+    Json reply = run();
+    units = reply.at(count).get<double>();
+    rates.push_back(units / reply.at("seconds").get<double>());
+  };
+  for (int64_t r = 0; r < rounds; ++r) {
+    if (r % 2 == 0) {
+      measure(seqlab_run, seqlab, counted.first);
+      measure(python_run, python, counted.second);
+    } else {
+      measure(python_run, python, counted.second);
+      measure(seqlab_run, seqlab, counted.first);
+    }
+    std::fprintf(stderr, "compare: %s round %lld/%lld: seqlab %.0f, python %.0f %s\n", label.c_str(),
+                 static_cast<long long>(r + 1), static_cast<long long>(rounds), seqlab.back(), python.back(),
+                 unit.c_str());
+  }
+  if (counted.first != counted.second)
+    throw Error(fmt::format("bench compare: {}: seqlab counted {} and Python {} units of work in a round; the "
+                            "two sides must run the same batches",
+                            label, counted.first, counted.second));
+  return summarise(unit, seqlab, python, counted);
+}
+
+// The operators that take the most self time on either side, ms per training step.
+std::string format_profile(const std::string& model, const Json& profile) {
+  const Json& seqlab = profile["seqlab_self_ms_per_step"];
+  const Json& python = profile["python_self_ms_per_step"];
+  std::map<std::string, std::pair<double, double>> both;
+  double seqlab_total = 0, python_total = 0;
+  for (const auto& [op, ms] : seqlab.items()) {
+    both[op].first = ms.get<double>();
+    seqlab_total += ms.get<double>();
+  }
+  for (const auto& [op, ms] : python.items()) {
+    both[op].second = ms.get<double>();
+    python_total += ms.get<double>();
+  }
+  std::vector<std::pair<std::string, std::pair<double, double>>> rows(both.begin(), both.end());
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    return std::max(a.second.first, a.second.second) > std::max(b.second.first, b.second.second);
+  });
+  std::string out = fmt::format("  {} training step, self time per operator (profiled, ms per step): seqlab "
+                                "{:.1f} in all, python {:.1f}\n",
+                                model, seqlab_total, python_total);
+  for (size_t i = 0; i < rows.size() && i < 12; ++i)
+    out += fmt::format("    {:<44} {:>8.1f} {:>8.1f}\n", rows[i].first, rows[i].second.first, rows[i].second.second);
+  return out;
+}
+
+}  // namespace
+
+Json bench_compare(const CompareOptions& o) {
+  if (o.rounds < 1 || o.steps < 1 || o.warmup < 0 || o.sentences < 1)
+    throw InputError("bench compare: --rounds, --steps and --sentences must be >= 1, --warmup >= 0");
+  for (const auto& name : o.models)
+    if (name != "gru" && name != "gru-bahdanau" && name != "transformer")
+      throw InputError(fmt::format("bench compare: unknown model '{}' (gru, gru-bahdanau, transformer: the "
+                                   "models with a Python twin)",
+                                   name));
+  Json result = {{"benchmark", "compare"}, {"machine", describe_machine()}, {"rounds", o.rounds},
+                 {"steps", o.steps},       {"warmup", o.warmup},              {"batch_tokens", o.batch_tokens},
+                 {"sentences", o.sentences}};
+  result["gemm_gflops_start"] = gemm_gflops();
+  Workload workload = make_workload(o);
+  auto directory = std::filesystem::temp_directory_path() / fmt::format("seqlab-compare-{}", getpid());
+  std::filesystem::create_directories(directory);
+  const std::string workload_path = (directory / "workload.json").string();
+  write_workload(workload, o, workload_path);
+  Json models = Json::object();
+  {
+    PythonSide python(o, workload_path);
+    result["python"] = python.hello();
+    for (const auto& name : o.models) {
+      Config config = bench_config(name, {});
+      SeqlabSide seqlab(config, workload);
+      Json entry = {{"description", describe(config, seqlab.model())},
+                    {"parameters", seqlab.parameters()},
+                    {"python_parameters", python.ask({{"op", "parameters"}, {"model", name}})["parameters"]}};
+      entry["train"] = alternate(
+          o.rounds, "target_tokens", name + " train", [&] { return seqlab.train(o.warmup); },
+          [&] { return python.ask({{"op", "train"}, {"model", name}}); });
+      for (int64_t beam : kBeams) {
+        std::string task = beam == 1 ? "greedy" : fmt::format("beam{}", beam);
+        entry[task] = alternate(
+            o.rounds, "output_tokens", name + " " + task, [&] { return seqlab.decode(beam); },
+            [&] { return python.ask({{"op", "decode"}, {"model", name}, {"beam", beam}}); });
+      }
+      if (name == "transformer") {  // the same algorithm as nn.Transformer's loop: no cache
+        SeqlabSide recompute(config.with("model.transformer.kv_cache=false"), workload);
+        for (int64_t beam : kBeams) {
+          std::string task = beam == 1 ? "greedy_no_cache" : fmt::format("beam{}_no_cache", beam);
+          entry[task] = alternate(
+              o.rounds, "output_tokens", name + " " + task, [&] { return recompute.decode(beam); },
+              [&] { return python.ask({{"op", "decode"}, {"model", name}, {"beam", beam}}); });
+        }
+      }
+      if (o.profile) {
+        entry["profile"] = {{"seqlab_self_ms_per_step", seqlab.profile(o.warmup)},
+                            {"python_self_ms_per_step", python.ask({{"op", "profile"}, {"model", name}})["self_ms_per_step"]}};
+      }
+      // GEMM work of a training step, counted by PyTorch's profiler on the twin (not timed).
+      double flops = python.ask({{"op", "flops"}, {"model", name}})["gemm_flops_per_target_token"].get<double>();
+      entry["gemm_flops_per_target_token"] = flops;
+      models[name] = entry;
+    }
+  }
+  std::filesystem::remove_all(directory);
+  result["gemm_gflops_end"] = gemm_gflops();
+  double gemm = std::max(result["gemm_gflops_start"].get<double>(), result["gemm_gflops_end"].get<double>());
+  for (auto& [name, entry] : models.items()) {
+    double flops = entry["gemm_flops_per_target_token"].get<double>();
+    entry["train"]["gemm_share_seqlab"] = flops * entry["train"]["seqlab"].get<double>() / (gemm * 1e9);
+    entry["train"]["gemm_share_python"] = flops * entry["train"]["python"].get<double>() / (gemm * 1e9);
+  }
+  result["models"] = models;
+  return result;
+}
+
+std::string format_compare(const Json& r) {
+  const Json& m = r["machine"];
+  std::string simd;
+  for (const auto& flag : m["simd"]) simd += (simd.empty() ? "" : " ") + flag.get<std::string>();
+  std::string environment;
+  for (const auto& [key, value] : m["environment"].items())
+    environment += fmt::format("{}{}={}", environment.empty() ? "" : " ", key, value.get<std::string>());
+  std::string out = fmt::format(
+      "machine: {} (family/model {}), {} cores, {} threads; SIMD: {}\n"
+      "kernels: ATen {}; BLAS {} (core {}){}\n"
+      "python: {} with torch {}\n"
+      "fp32 GEMM 1024^3: {:.0f} GFLOP/s at the start, {:.0f} at the end\n"
+      "{} rounds, alternating; training: {} timed steps of {} padded tokens per round; decoding: {} "
+      "sentences, every hypothesis forced to int(1.2 x source) + 2 tokens on both sides\n\n",
+      m["cpu"].get<std::string>(), m["cpu_family_model"].get<std::string>(), m["cores"].get<int>(),
+      m["threads"].get<int>(), simd, m["aten_capability"].get<std::string>(), m["blas"].get<std::string>(),
+      m["blas_core"].get<std::string>(), environment.empty() ? "" : "; environment: " + environment,
+      r["python"]["python"].get<std::string>(), r["python"]["torch"].get<std::string>(),
+      r["gemm_gflops_start"].get<double>(), r["gemm_gflops_end"].get<double>(), r["rounds"].get<int64_t>(),
+      r["steps"].get<int64_t>(), r["batch_tokens"].get<int64_t>(), r["sentences"].get<int64_t>());
+  out += fmt::format("{:<13} {:<16} {:<16} {:>9} {:>9}  {:<20} {}\n", "model", "task", "unit", "seqlab", "python",
+                     "ratio (min-max)", "GEMM share seqlab / python");
+  for (const auto& name : {"gru", "gru-bahdanau", "transformer"}) {
+    if (!r["models"].contains(name)) continue;
+    const Json& entry = r["models"][name];
+    for (const std::string task : {"train", "greedy", "beam5", "greedy_no_cache", "beam5_no_cache"}) {
+      if (!entry.contains(task)) continue;
+      const Json& row = entry[task];
+      std::string share = row.contains("gemm_share_seqlab")
+                              ? fmt::format("{:.0f}% / {:.0f}%", 100 * row["gemm_share_seqlab"].get<double>(),
+                                            100 * row["gemm_share_python"].get<double>())
+                              : "";
+      out += fmt::format("{:<13} {:<16} {:<16} {:>9.0f} {:>9.0f}  {:<20} {}\n", name, task,
+                         row["unit"].get<std::string>(), row["seqlab"].get<double>(), row["python"].get<double>(),
+                         fmt::format("{:.2f} ({:.2f}-{:.2f})", row["ratio"].get<double>(),
+                                     row["ratio_min"].get<double>(), row["ratio_max"].get<double>()),
+                         share);
+    }
+    if (entry.contains("profile")) out += format_profile(name, entry["profile"]);
+    if (entry["parameters"] != entry["python_parameters"])
+      out += fmt::format("  note: {} has {} parameters here and {} in Python\n", name,
+                         entry["parameters"].get<int64_t>(), entry["python_parameters"].get<int64_t>());
+  }
+  return out;
+}
+
+}  // namespace seqlab::apps
