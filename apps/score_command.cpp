@@ -37,7 +37,13 @@ void add_score_command(CLI::App& app, Action& action) {
       auto scorer = MetricRegistry().create(*metric);
       auto hypotheses = read_text_lines(*hyp);
       std::vector<std::vector<std::string>> references;
-      for (const auto& ref : *refs) references.push_back(read_text_lines(ref));
+      for (const auto& ref : *refs) {
+        references.push_back(read_text_lines(ref));
+        if (references.back().size() != hypotheses.size())
+          throw InputError(fmt::format("{} has {} lines but {} has {}: a reference file needs one line per "
+                                       "hypothesis line",
+                                       ref, references.back().size(), *hyp, hypotheses.size()));
+      }
       MetricScore result = scorer->corpus_score(hypotheses, references);
       if (*json) {
         print_json(Json{{"metric", *metric}, {"score", result.score},

@@ -1,3 +1,4 @@
+#include <filesystem>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -5,6 +6,7 @@
 
 #include "apps/commands.h"
 #include "core/config.h"
+#include "core/error.h"
 #include "train/trainer.h"
 
 namespace seqlab::apps {
@@ -25,6 +27,13 @@ void add_train_command(CLI::App& app, Action& action) {
   train->callback([&action, args] {
     action = [args] {
       Config config = Config::from_file(args->config, args->sets);
+      // Resuming a directory that holds no run would silently start a new one (a mistyped --out
+      // would then train from scratch where a resume was meant).
+      if (args->resume && !std::filesystem::exists(args->out + "/checkpoint.pt"))
+        throw InputError(fmt::format(
+            "--resume: {} holds no run to resume (no checkpoint.pt: not a run directory, or the run "
+            "stopped before its first checkpoint); run without --resume to start a new run there",
+            args->out));
       TrainResult result = train_model(config, args->out, args->resume);
       if (args->json) {
         print_json(result.to_json().dump());

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -46,16 +47,20 @@ void Progress::resume_at(int64_t n) {
   resumed_at_ = n;
 }
 
+void Progress::set_deadline(double seconds) {
+  has_deadline_ = true;
+  deadline_ = std::chrono::steady_clock::now() +
+              std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+}
+
 double Progress::rate() const {
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   return elapsed > 0 ? static_cast<double>(done_ - resumed_at_) / elapsed : 0.0;
 }
 
-void Progress::draw(bool final) {
-  auto now = std::chrono::steady_clock::now();
-  last_draw_ = now;
+std::string Progress::line(bool final, std::chrono::steady_clock::time_point now) const {
   double elapsed = std::chrono::duration<double>(now - start_).count();
-  double rate = this->rate();
+  double rate = elapsed > 0 ? static_cast<double>(done_ - resumed_at_) / elapsed : 0.0;
   std::string counts = total_ > 0 ? fmt::format("{}/{} {}", done_, total_, unit_)
                                   : fmt::format("{} {}", done_, unit_);
   std::string rate_text = fmt::format("{:.1f} {}/s", rate, unit_);
@@ -63,21 +68,25 @@ void Progress::draw(bool final) {
                        : total_ > 0 && rate > 0
                            ? "ETA " + format_duration(static_cast<double>(total_ - done_) / rate)
                            : format_duration(elapsed);
+  if (has_deadline_ && !final)
+    timing += "  time left " + format_duration(std::max(0.0, std::chrono::duration<double>(deadline_ - now).count()));
   std::string status = status_.empty() ? "" : "  " + status_;
-  if (tty_) {
-    std::string bar;
-    if (total_ > 0) {
-      const int width = 24;
-      int filled = static_cast<int>(width * std::min<double>(1.0, double(done_) / double(total_)));
-      bar = "[" + std::string(filled, '#') + std::string(width - filled, '.') + "] ";
-    }
-    std::fprintf(stderr, "\r\033[2K%s %s%s  %s  %s%s%s", label_.c_str(), bar.c_str(),
-                 counts.c_str(), rate_text.c_str(), timing.c_str(), status.c_str(),
-                 final ? "\n" : "");
-  } else {
-    std::fprintf(stderr, "%s: %s  %s  %s%s\n", label_.c_str(), counts.c_str(), rate_text.c_str(),
-                 timing.c_str(), status.c_str());
+  return counts + "  " + rate_text + "  " + timing + status;
+}
+
+void Progress::draw(bool final) {
+  auto now = std::chrono::steady_clock::now();
+  last_draw_ = now;
+  std::string bar;
+  if (tty_ && total_ > 0) {
+    const int width = 24;
+    int filled = static_cast<int>(width * std::min<double>(1.0, double(done_) / double(total_)));
+    bar = "[" + std::string(filled, '#') + std::string(width - filled, '.') + "] ";
   }
+  if (tty_)
+    std::fprintf(stderr, "\r\033[2K%s %s%s%s", label_.c_str(), bar.c_str(), line(final, now).c_str(), final ? "\n" : "");
+  else
+    std::fprintf(stderr, "%s: %s\n", label_.c_str(), line(final, now).c_str());
   std::fflush(stderr);
 }
 

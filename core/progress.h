@@ -21,11 +21,16 @@ class Progress {
   // Units per second in this session (0 before any).
   double rate() const;
   void set_status(const std::string& status);  // shown after the numbers, e.g. "loss 2.31"
+  // Work under a time budget: every line shows the time left until `seconds` from now, computed
+  // when the line is drawn (a status text would go stale between updates).
+  void set_deadline(double seconds);
   void finish();
 
   int64_t done() const { return done_; }
   // Formats seconds as "1:02:03" / "2:03".
   static std::string format_duration(double seconds);
+  // The counts, rate and timing as drawn at `now` (without the terminal's bar).
+  std::string line(bool final, std::chrono::steady_clock::time_point now) const;
 
  private:
   void draw(bool final);
@@ -37,6 +42,8 @@ class Progress {
   int64_t resumed_at_ = 0;
   bool tty_;
   bool finished_ = false;
+  bool has_deadline_ = false;
+  std::chrono::steady_clock::time_point deadline_;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_draw_;
 };

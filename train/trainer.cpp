@@ -377,6 +377,7 @@ TrainResult train_model(const Config& requested, const std::string& run_dir, boo
     return elapsed_before +
            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   };
+  if (max_minutes > 0) progress.set_deadline(max_minutes * 60 - elapsed());
   bool stop = state.early_stopped || (max_minutes > 0 && elapsed_before >= max_minutes * 60);
   while (!stop && state.step < max_steps && (max_epochs == 0 || state.epoch < max_epochs)) {
     auto batches = batcher.epoch(state.epoch);
@@ -401,8 +402,7 @@ TrainResult train_model(const Config& requested, const std::string& run_dir, boo
         double loss = window_loss / double(std::max<int64_t>(1, window_tokens));
         log.write({{"event", "train"}, {"step", state.step}, {"epoch", state.epoch}, {"loss", loss},
                    {"lr", lr}, {"tokens_per_s", double(window_tokens) / std::max(1e-9, seconds)}});
-        std::string budget = max_minutes > 0 ? "  time left " + Progress::format_duration(max_minutes * 60 - elapsed()) : "";
-        progress.set_status(fmt::format("loss {:.3f} lr {:.2e}{}", loss, lr, budget));
+        progress.set_status(fmt::format("loss {:.3f} lr {:.2e}", loss, lr));
         window_loss = 0;
         window_tokens = 0;
         window_start = std::chrono::steady_clock::now();
