@@ -34,6 +34,16 @@ seqlab::Source source_of(const seqlab::Batch& batch) {
   return {batch.source, batch.source_lengths, batch.source_mask, {}};
 }
 
+// An untrained 2-layer GRU model (seed 2, in eval mode) and six 4-token sources to decode.
+std::pair<seqlab::Seq2Seq, seqlab::Source> untrained_gru_and_sources() {
+  torch::manual_seed(2);
+  seqlab::Seq2Seq model(small_config("gru"), 30, 30);
+  model->eval();
+  std::vector<seqlab::Example> examples;
+  for (int i = 0; i < 6; ++i) examples.push_back({{4 + i, 5 + i, 6 + i, 7}, {}});
+  return {model, source_of(seqlab::collate(examples, {0, 1, 2, 3, 4, 5}))};
+}
+
 }  // namespace
 
 TEST_CASE("padding a batch does not change a sentence's logits") {
@@ -77,16 +87,11 @@ TEST_CASE("incremental decoding gives the same logits as the full forward pass")
 }
 
 TEST_CASE("beam search with width 1 equals greedy search") {
-  torch::manual_seed(2);
-  seqlab::Seq2Seq model(small_config("gru"), 30, 30);
-  model->eval();
-  std::vector<seqlab::Example> examples;
-  for (int i = 0; i < 6; ++i) examples.push_back({{4 + i, 5 + i, 6 + i, 7}, {}});
-  auto batch = seqlab::collate(examples, {0, 1, 2, 3, 4, 5});
+  auto [model, source] = untrained_gru_and_sources();
   seqlab::SearchOptions options;
   options.beam = 1;
-  auto greedy = seqlab::greedy_search(model, source_of(batch), options);
-  auto beam = seqlab::beam_search(model, source_of(batch), options);
+  auto greedy = seqlab::greedy_search(model, source, options);
+  auto beam = seqlab::beam_search(model, source, options);
   REQUIRE(greedy.size() == beam.size());
   for (size_t i = 0; i < greedy.size(); ++i) {
     CHECK(greedy[i].tokens == beam[i].tokens);
@@ -95,12 +100,7 @@ TEST_CASE("beam search with width 1 equals greedy search") {
 }
 
 TEST_CASE("a minimum length keeps eos out until then and at the limit every hypothesis runs to it") {
-  torch::manual_seed(2);
-  seqlab::Seq2Seq model(small_config("gru"), 30, 30);
-  model->eval();
-  std::vector<seqlab::Example> examples;
-  for (int i = 0; i < 6; ++i) examples.push_back({{4 + i, 5 + i, 6 + i, 7}, {}});
-  auto batch = seqlab::collate(examples, {0, 1, 2, 3, 4, 5});
+  auto [model, source] = untrained_gru_and_sources();
   seqlab::SearchOptions options;
   options.max_length_ratio = 2.0;
   options.max_length_extra = 3;  // limit: 2 x 4 + 3 = 11
@@ -114,11 +114,11 @@ TEST_CASE("a minimum length keeps eos out until then and at the limit every hypo
   for (int64_t beam : {1, 3}) {
     options.beam = beam;
     options.min_length = 0;
-    for (const auto& h : seqlab::search(model, source_of(batch), options)) CHECK(h.tokens.empty());
+    for (const auto& h : seqlab::search(model, source, options)) CHECK(h.tokens.empty());
     options.min_length = 5;
-    for (const auto& h : seqlab::search(model, source_of(batch), options)) CHECK(h.tokens.size() == 5);
+    for (const auto& h : seqlab::search(model, source, options)) CHECK(h.tokens.size() == 5);
     options.min_length = 1000;
-    for (const auto& h : seqlab::search(model, source_of(batch), options)) CHECK(h.tokens.size() == 11);
+    for (const auto& h : seqlab::search(model, source, options)) CHECK(h.tokens.size() == 11);
   }
 }
 
