@@ -97,16 +97,16 @@ nlohmann::json describe_machine() {
   static const std::set<std::string> simd = {"sse4_2",      "avx",         "avx2",     "fma",
                                              "f16c",        "avx512f",     "avx512bw", "avx512vl",
                                              "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16"};
+  std::set<std::string> has;
   nlohmann::json flags = nlohmann::json::array();
   std::istringstream words(cpuinfo_field("flags"));
-  for (std::string flag; words >> flag;)
+  for (std::string flag; words >> flag;) {
+    has.insert(flag);
     if (simd.count(flag)) flags.push_back(flag);
+  }
   // ATen's kernel level, chosen as ATen 1.13 does (its getter is not exported): AVX-512 when the
   // CPU has avx512 f/vl/bw/dq and FMA, else AVX2 with FMA, else the default kernels; the
   // ATEN_CPU_CAPABILITY variable can only lower it.
-  std::set<std::string> has;
-  std::istringstream all_flags(cpuinfo_field("flags"));
-  for (std::string flag; all_flags >> flag;) has.insert(flag);
   int level = has.count("avx512f") && has.count("avx512vl") && has.count("avx512bw") && has.count("avx512dq") &&
                       has.count("fma")
                   ? 2
