@@ -4,7 +4,7 @@
 //
 // A learning test whose threshold sits inside the spread of floating-point outcomes passes on one
 // CPU and fails on the next (issue 11: 179 against 190 exact reversals on a Zen 5). So learning
-// tests train until a validation criterion holds (or a step cap several times what any measured
+// tests train until a validation criterion holds (or a step cap at least twice what any measured
 // setting needed), then check held-out data with a margin below the criterion; the negative claims
 // (no attention, a vanilla RNN) get a fixed budget and a margin above the worst case measured.
 // scripts/learning-spread.sh measures both under the settings listed in the README.
