@@ -45,4 +45,17 @@ nlohmann::json bench_compare(const CompareOptions& options);
 // The comparison as a table for a terminal.
 std::string format_compare(const nlohmann::json& result);
 
+struct FitBenchOptions {
+  int64_t rows = 1000000;   // states streamed into the ridge sums
+  int64_t units = 1000;
+  int64_t outputs = 8000;   // one-hot classes (a vocabulary)
+  int64_t chunk = 8192;     // rows per streamed batch
+  int64_t sequences = 64;   // state collection: sequences run at once
+  int64_t steps = 200;      // and their length
+};
+
+// The ridge fit against plain fp32 / fp64 X^T X of the same stream, and state collection speed.
+nlohmann::json bench_fit(const FitBenchOptions& options);
+std::string format_fit(const nlohmann::json& result);
+
 }  // namespace seqlab::apps

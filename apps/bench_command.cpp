@@ -247,13 +247,21 @@ void add_bench_command(CLI::App& app, Action& action) {
     std::vector<std::string> models;
     bool json = false, profile = false;
     int64_t threads = 0, steps = 20, sentences = 500, batch_tokens = 4000, rounds = 3, warmup = 2;
+    FitBenchOptions fit;
     std::vector<std::string> sets;
   };
   auto args = std::make_shared<Args>();
-  bench->add_option("what", args->what, "train, decode, attention, or compare (seqlab against the same models in "
+  bench->add_option("what", args->what, "train, decode, attention, fit (the ridge readout fit against the "
+                                        "machine's GEMM), or compare (seqlab against the same models in "
                                         "Python PyTorch, side by side in one run)")
       ->required()
-      ->check(CLI::IsMember({"train", "decode", "attention", "compare"}));
+      ->check(CLI::IsMember({"train", "decode", "attention", "fit", "compare"}));
+  bench->add_option("--rows", args->fit.rows, "fit: states streamed into the sums (default 1000000)")
+      ->check(CLI::Range(int64_t(1), int64_t(1e10)));
+  bench->add_option("--units", args->fit.units, "fit: reservoir units (default 1000)")
+      ->check(CLI::Range(int64_t(1), int64_t(100000)));
+  bench->add_option("--outputs", args->fit.outputs, "fit: one-hot output classes (default 8000)")
+      ->check(CLI::Range(int64_t(1), int64_t(10000000)));
   bench->add_option("--threads", args->threads, "CPU threads (default: all cores)");
   bench->add_option("--steps", args->steps, "train: timed steps (compare: per round, default 10); attention: repeats");
   bench->add_option("--sentences", args->sentences, "decode: sentences (compare: per round, default 200)");
@@ -290,6 +298,12 @@ void add_bench_command(CLI::App& app, Action& action) {
         Json result = bench_compare(options);
         if (args->json) print_json(result.dump());
         else std::cout << format_compare(result);
+        return 0;
+      }
+      if (args->what == "fit") {
+        Json result = bench_fit(args->fit);
+        if (args->json) print_json(result.dump());
+        else std::cout << format_fit(result);
         return 0;
       }
       Config config = bench_config(args->preset, args->sets);

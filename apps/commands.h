@@ -29,6 +29,7 @@ void add_eval_command(CLI::App& app, Action& action);
 void add_translate_command(CLI::App& app, Action& action);
 void add_bench_command(CLI::App& app, Action& action);
 void add_attend_command(CLI::App& app, Action& action);
+void add_reservoir_command(CLI::App& app, Action& action);
 
 // Translates a split of the run's corpus, scores it and writes the hypotheses into the run.
 // With attention_maps > 0, also draws the maps of the first N sentences into RUN/attention/.

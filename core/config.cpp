@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 
 namespace seqlab {
 
-std::string fmt_range(const std::string& what, double lo, double hi);
+std::string fmt_range(const std::string& what, double lo, double hi, bool lo_exclusive = false);
 
 namespace {
 
@@ -108,15 +108,15 @@ void check_value(const KeySpec& spec, const Json& value, const std::string& orig
           !(value.is_number_float() && std::floor(value.get<double>()) == value.get<double>()))
         fail(type_name(spec.type));
       double v = value.get<double>();
-      if (v < spec.min || v > spec.max)
-        fail(fmt_range("an integer", spec.min, spec.max));
+      if (v < spec.min || v > spec.max || (spec.min_exclusive && v == spec.min))
+        fail(fmt_range("an integer", spec.min, spec.max, spec.min_exclusive));
       return;
     }
     case KeyType::kNumber: {
       if (!value.is_number()) fail(type_name(spec.type));
       double v = value.get<double>();
-      if (!std::isfinite(v) || v < spec.min || v > spec.max)
-        fail(fmt_range("a number", spec.min, spec.max));
+      if (!std::isfinite(v) || v < spec.min || v > spec.max || (spec.min_exclusive && v == spec.min))
+        fail(fmt_range("a number", spec.min, spec.max, spec.min_exclusive));
       return;
     }
     case KeyType::kString: {
@@ -244,16 +244,16 @@ KeySpec key_strings(std::string path, Json def, std::string help) {
   return make_key(std::move(path), KeyType::kStringList, std::move(def), std::move(help));
 }
 
-std::string fmt_range(const std::string& what, double lo, double hi) {
+std::string fmt_range(const std::string& what, double lo, double hi, bool lo_exclusive) {
   auto show = [](double v) {
     std::ostringstream out;
     out << v;
     return out.str();
   };
   if (std::isinf(lo) && std::isinf(hi)) return what;
-  if (std::isinf(hi)) return what + " >= " + show(lo);
+  if (std::isinf(hi)) return what + (lo_exclusive ? " > " : " >= ") + show(lo);
   if (std::isinf(lo)) return what + " <= " + show(hi);
-  return what + " in [" + show(lo) + ", " + show(hi) + "]";
+  return what + " in " + (lo_exclusive ? "(" : "[") + show(lo) + ", " + show(hi) + "]";
 }
 
 ConfigSchema& ConfigSchema::global() {

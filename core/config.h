@@ -26,11 +26,18 @@ struct KeySpec {
   Json default_value;  // null: no default (the key is optional and has() says whether it is set)
   double min = -std::numeric_limits<double>::infinity();
   double max = std::numeric_limits<double>::infinity();
+  bool min_exclusive = false;  // (min, max] instead of [min, max]
   std::vector<std::string> choices;                    // fixed choices for strings
   std::function<std::vector<std::string>()> choices_from;  // e.g. a registry's names
   std::string help;
 
   KeySpec& range(double lo, double hi) { min = lo; max = hi; return *this; }
+  // (lo, hi]: for values that must be positive, such as a leak rate or a spectral radius.
+  KeySpec& above(double lo, double hi) {
+    range(lo, hi);
+    min_exclusive = true;
+    return *this;
+  }
   KeySpec& one_of(std::vector<std::string> c) { choices = std::move(c); return *this; }
   KeySpec& names_from(std::function<std::vector<std::string>()> f) {
     choices_from = std::move(f);

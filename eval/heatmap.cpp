@@ -5,72 +5,18 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <stb_easy_font.h>
-#include <stb_image_write.h>
 #include <torch/torch.h>
 
 #include "core/error.h"
 #include "core/files.h"
 #include "core/utf8.h"
+#include "eval/raster.h"
 
 namespace seqlab {
 namespace {
 
 constexpr int kCell = 22;       // pixels per attention cell
-constexpr int kTextScale = 2;   // stb_easy_font glyphs are ~6x7 px; drawn twice as large
 constexpr int kPadding = 6;
-
-struct Image {
-  int width, height;
-  std::vector<unsigned char> rgb;
-  Image(int w, int h) : width(w), height(h), rgb(static_cast<size_t>(w * h * 3), 255) {}
-  void set(int x, int y, unsigned char r, unsigned char g, unsigned char b) {
-    if (x < 0 || y < 0 || x >= width || y >= height) return;
-    auto* p = &rgb[static_cast<size_t>((y * width + x) * 3)];
-    p[0] = r;
-    p[1] = g;
-    p[2] = b;
-  }
-};
-
-// Text rasterised into a mask (width x height) by filling stb_easy_font's quads.
-struct TextMask {
-  int width = 0, height = 0;
-  std::vector<unsigned char> on;
-};
-
-TextMask render_text(const std::string& text) {
-  std::vector<char> buffer(text.begin(), text.end());
-  buffer.push_back('\0');
-  TextMask mask;
-  mask.width = stb_easy_font_width(buffer.data()) * kTextScale + 2;
-  mask.height = stb_easy_font_height(buffer.data()) * kTextScale + 2;
-  mask.on.assign(static_cast<size_t>(mask.width * mask.height), 0);
-  std::vector<float> vertices(text.size() * 270 + 64);  // 16 bytes per vertex, 4 per quad
-  int quads = stb_easy_font_print(0, 0, buffer.data(), nullptr, vertices.data(),
-                                  static_cast<int>(vertices.size() * sizeof(float)));
-  for (int q = 0; q < quads; ++q) {
-    const float* v = &vertices[static_cast<size_t>(q * 16)];  // 4 vertices of (x, y, z, color)
-    int x0 = static_cast<int>(v[0]) * kTextScale, y0 = static_cast<int>(v[1]) * kTextScale;
-    int x1 = static_cast<int>(v[8]) * kTextScale, y1 = static_cast<int>(v[9]) * kTextScale;
-    for (int y = std::min(y0, y1); y < std::max(y0, y1); ++y)
-      for (int x = std::min(x0, x1); x < std::max(x0, x1); ++x)
-        if (x >= 0 && y >= 0 && x < mask.width && y < mask.height)
-          mask.on[static_cast<size_t>(y * mask.width + x)] = 1;
-  }
-  return mask;
-}
-
-void draw(Image& image, const TextMask& mask, int left, int top, bool rotated) {
-  for (int y = 0; y < mask.height; ++y)
-    for (int x = 0; x < mask.width; ++x)
-      if (mask.on[static_cast<size_t>(y * mask.width + x)]) {
-        if (rotated)  // 90 degrees counter-clockwise: reads bottom to top
-          image.set(left + y, top + (mask.width - 1 - x), 20, 20, 20);
-        else
-          image.set(left + x, top + y, 20, 20, 20);
-      }
-}
 
 }  // namespace
 
@@ -166,10 +112,7 @@ void write_attention_panels_png(const std::string& path, const torch::Tensor& we
   for (int i = 0; i < rows_n; ++i)
     draw(image, rows[static_cast<size_t>(i)], left - kPadding - rows[static_cast<size_t>(i)].width,
          top + i * kCell + (kCell - rows[static_cast<size_t>(i)].height) / 2 + 1, false);
-  write_atomic_with(path, [&](const std::string& tmp) {
-    if (!stbi_write_png(tmp.c_str(), image.width, image.height, 3, image.rgb.data(), image.width * 3))
-      throw Error("cannot write PNG " + tmp);
-  });
+  write_png(path, image);
 }
 
 }  // namespace seqlab

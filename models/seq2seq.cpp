@@ -1,6 +1,10 @@
 #include "models/seq2seq.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
+
+#include "core/error.h"
 
 namespace seqlab {
 
@@ -47,6 +51,26 @@ OutputLayerImpl::OutputLayerImpl(const torch::nn::Embedding& embedding, int64_t 
   }
 }
 
+OutputLayerImpl::OutputLayerImpl(int64_t features, int64_t vocab) {
+  output_ = register_module("projection", torch::nn::Linear(features, vocab));
+}
+
+int64_t OutputLayerImpl::in_features() const {
+  return output_ ? output_->options.in_features() : embedding_->options.embedding_dim();
+}
+
+void OutputLayerImpl::set_weights(const torch::Tensor& weight, const torch::Tensor& bias) {
+  if (!output_) throw InputError("a tied output layer's weights are the input embeddings; they cannot be set alone");
+  if (!weight.sizes().equals(output_->weight.sizes()) || !bias.sizes().equals(output_->bias.sizes()))
+    throw InputError(fmt::format("output weights of shape [{}] and bias [{}] given for a layer of [{}] and [{}]",
+                                 fmt::join(weight.sizes(), ", "), fmt::join(bias.sizes(), ", "),
+                                 fmt::join(output_->weight.sizes(), ", "),
+                                 fmt::join(output_->bias.sizes(), ", ")));
+  torch::NoGradGuard no_grad;
+  output_->weight.copy_(weight);
+  output_->bias.copy_(bias);
+}
+
 torch::Tensor OutputLayerImpl::forward(const torch::Tensor& features) {
   if (output_) return output_(features);
   return torch::nn::functional::linear(features, embedding_->weight, bias_);
@@ -55,6 +79,11 @@ torch::Tensor OutputLayerImpl::forward(const torch::Tensor& features) {
 void DecoderImpl::reorder(DecoderState& state, const torch::Tensor& index) {
   for (auto& [name, tensor] : state.tensors)
     if (tensor.defined()) tensor = tensor.index_select(0, index);
+}
+
+torch::Tensor DecoderImpl::readout_features(const Memory&, const torch::Tensor&) {
+  throw InputError("this decoder has no separable linear readout to fit in closed form; use "
+                   "train.method=sgd, or a reservoir/elm decoder");
 }
 
 Memory DecoderImpl::repeat_memory(const Memory& memory, int64_t times) {

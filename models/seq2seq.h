@@ -62,7 +62,13 @@ TORCH_MODULE(ScaledEmbedding);
 class OutputLayerImpl : public torch::nn::Module {
  public:
   OutputLayerImpl(const torch::nn::Embedding& embedding, int64_t vocab, bool tied);
+  OutputLayerImpl(int64_t features, int64_t vocab);  // untied
   torch::Tensor forward(const torch::Tensor& features);
+
+  // For closed-form fits (train/fitter.h): an untied layer's weights can be read and set.
+  bool tied() const { return !output_; }
+  int64_t in_features() const;
+  void set_weights(const torch::Tensor& weight, const torch::Tensor& bias);  // [V, F], [V]
 
  private:
   torch::nn::Embedding embedding_{nullptr};
@@ -90,6 +96,13 @@ class DecoderImpl : public torch::nn::Module {
   virtual torch::Tensor step(DecoderState& state, const torch::Tensor& previous) = 0;
   // Beam bookkeeping: row i of the new state is row index[i] of the old one.
   virtual void reorder(DecoderState& state, const torch::Tensor& index);
+
+  // Closed-form fitting (train.method=ridge): the output layer, and the teacher-forced features
+  // it reads ([B, T, F], so that forward() == readout()(readout_features())). Decoders without a
+  // separable readout return null and throw.
+  virtual OutputLayer readout() { return nullptr; }
+  virtual torch::Tensor readout_features(const Memory& memory, const torch::Tensor& target_in);
+
   // Memory rows must follow beams too: search calls this once after expanding the batch.
   static Memory repeat_memory(const Memory& memory, int64_t times);
 };

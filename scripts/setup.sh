@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache  # toolchain
   libtorch-dev           # LibTorch 1.13 (CPU): tensors, autograd, modules
   libopenblas0-openmp    # fast BLAS for LibTorch (the reference libblas is ~50x slower)
+  libblas-dev            # cblas.h: the ridge fitter calls dsyrk directly (float64 X^T X)
   libsentencepiece-dev   # BPE / unigram subword tokenizers (loaded in an isolated module)
   nlohmann-json3-dev     # configs, tokenizer files, JSON output
   libfmt-dev             # formatting

@@ -19,4 +19,8 @@ class TempDir {
 
 void write_text(const std::string& path, const std::string& content);
 
+// Sentences of 3-7 letters (a-h) and their reversal, as a TSV corpus directory dir/corpus with
+// 400 training, 40 validation and 40 test pairs. Returns the directory.
+std::string write_reverse_corpus(const TempDir& dir);
+
 }  // namespace seqlab::testing

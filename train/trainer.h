@@ -1,7 +1,11 @@
-// The gradient path: AdamW/Adam/SGD, schedules, clipping, label smoothing, teacher forcing,
-// validation (loss and BLEU) every N steps, early stopping, JSON-lines metrics, and atomic
-// checkpoints holding model + optimizer + schedule + RNG + data position, so that --resume after
-// any interruption (kill -9 included) ends with the same weights as an uninterrupted run.
+// train_model: the one way a run directory is produced. train.method picks how:
+//   sgd    the gradient path (this file's loop): optimizers from a registry, schedules, clipping,
+//          label smoothing, teacher forcing, validation (loss and BLEU) every N steps, early
+//          stopping, JSON-lines metrics, atomic checkpoints holding model + optimizer + schedule
+//          + RNG + data position, so that --resume after any interruption (kill -9 included)
+//          ends with the same weights as an uninterrupted run;
+//   ridge  the closed-form fitter for readouts over fixed features (train/fitter.h).
+// Both write the same run directory (train/run_directory.h) and return the same TrainResult.
 #pragma once
 
 #include <string>
@@ -9,6 +13,8 @@
 #include "core/config.h"
 
 namespace seqlab {
+
+struct TrainState;
 
 struct TrainResult {
   int64_t steps = 0;
@@ -18,6 +24,7 @@ struct TrainResult {
   bool early_stopped = false;
   double seconds = 0;
   Json to_json() const;
+  static TrainResult from_state(const TrainState& state);
 };
 
 // Trains the model described by `config` into `run_dir`. With `resume`, continues from

@@ -45,6 +45,15 @@ class RnnDecoderImpl : public DecoderImpl {
     return logits(outputs);                                    // [B, T, V]
   }
 
+  // The output layer reads pre_output's features; a ridge fit over them is refused because the
+  // embeddings, cell and pre_output before it are trainable (train/fitter.cpp names them).
+  OutputLayer readout() override { return output_; }
+  torch::Tensor readout_features(const Memory& memory, const torch::Tensor& target_in) override {
+    auto inputs = embed(target_in, memory.summary);
+    auto [outputs, unused] = rnn_->forward(inputs, bridge_(memory.summary));
+    return dropout_(pre_output_(dropout_(outputs)));
+  }
+
   DecoderState start(const Memory& memory) override {
     DecoderState state;
     write_recurrent_state(state, bridge_(memory.summary));

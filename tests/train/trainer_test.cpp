@@ -29,26 +29,6 @@ using seqlab::Json;
 
 namespace {
 
-// Sentences of letters and their reversal, as a TSV corpus directory.
-std::string write_reverse_corpus(const seqlab::testing::TempDir& dir) {
-  seqlab::Rng rng(9);
-  auto make = [&](int count) {
-    std::string text;
-    for (int i = 0; i < count; ++i) {
-      std::string source;
-      int64_t length = 3 + static_cast<int64_t>(rng.below(5));
-      for (int64_t t = 0; t < length; ++t) source += static_cast<char>('a' + rng.below(8));
-      text += source + "\t" + std::string(source.rbegin(), source.rend()) + "\n";
-    }
-    return text;
-  };
-  std::string corpus = dir.file("corpus");
-  seqlab::testing::write_text(corpus + "/train.tsv", make(400));
-  seqlab::testing::write_text(corpus + "/valid.tsv", make(40));
-  seqlab::testing::write_text(corpus + "/test.tsv", make(40));
-  return corpus;
-}
-
 std::string write_config(const seqlab::testing::TempDir& dir, const std::string& corpus,
                          int64_t max_steps) {
   Json config = {
@@ -118,7 +98,7 @@ int wait_for(pid_t pid) {
 
 TEST_CASE("resume after kill -9 ends with the same weights as an uninterrupted run") {
   seqlab::testing::TempDir dir;
-  std::string corpus = write_reverse_corpus(dir);
+  std::string corpus = seqlab::testing::write_reverse_corpus(dir);
   std::string config = write_config(dir, corpus, 60);
   std::string straight = dir.file("straight"), interrupted = dir.file("interrupted");
 
@@ -157,7 +137,7 @@ TEST_CASE("resume after kill -9 ends with the same weights as an uninterrupted r
 
 TEST_CASE("training writes the run directory, logs JSON lines and the run translates") {
   seqlab::testing::TempDir dir;
-  std::string corpus = write_reverse_corpus(dir);
+  std::string corpus = seqlab::testing::write_reverse_corpus(dir);
   auto config = seqlab::Config::from_file(write_config(dir, corpus, 50));
   std::string run = dir.file("run");
   auto result = seqlab::train_model(config, run, false);
@@ -183,7 +163,7 @@ TEST_CASE("training writes the run directory, logs JSON lines and the run transl
 
 TEST_CASE("train.stop_min_lr ends training at the first validation that leaves the rate below it") {
   seqlab::testing::TempDir dir;
-  std::string corpus = write_reverse_corpus(dir);
+  std::string corpus = seqlab::testing::write_reverse_corpus(dir);
   // inverse_sqrt with no warm-up: the rate after step s is 0.005 / sqrt(s + 1); validations at 25
   // (next rate 0.00098) and 50 (0.00070), so a floor of 0.0008 stops at the second.
   auto config = seqlab::Config::from_file(write_config(dir, corpus, 100),
@@ -205,7 +185,7 @@ TEST_CASE("train.stop_min_lr ends training at the first validation that leaves t
 
 TEST_CASE("a resume may extend the run and add a stop, but not change what it trains") {
   seqlab::testing::TempDir dir;
-  std::string corpus = write_reverse_corpus(dir);
+  std::string corpus = seqlab::testing::write_reverse_corpus(dir);
   std::string config_path = write_config(dir, corpus, 25);
   std::string run = dir.file("run");
   CHECK(seqlab::train_model(seqlab::Config::from_file(config_path), run, false).steps == 25);
@@ -223,7 +203,7 @@ TEST_CASE("a resume may extend the run and add a stop, but not change what it tr
 
 TEST_CASE("the saved resolved config rebuilds the model with no flags") {
   seqlab::testing::TempDir dir;
-  std::string corpus = write_reverse_corpus(dir);
+  std::string corpus = seqlab::testing::write_reverse_corpus(dir);
   auto config = seqlab::Config::from_file(write_config(dir, corpus, 3), {"model.cell=lstm"});
   std::string run = dir.file("run");
   seqlab::train_model(config, run, false);
@@ -239,7 +219,7 @@ TEST_CASE("a missing or foreign run directory is an input error") {
 
 TEST_CASE("a run loads from its checkpoint alone, and corrupt weights are an input error") {
   seqlab::testing::TempDir dir;
-  std::string corpus = write_reverse_corpus(dir);
+  std::string corpus = seqlab::testing::write_reverse_corpus(dir);
   auto config = seqlab::Config::from_file(write_config(dir, corpus, 3));
   std::string run = dir.file("run");
   seqlab::train_model(config, run, false);
@@ -257,7 +237,7 @@ TEST_CASE("a run loads from its checkpoint alone, and corrupt weights are an inp
 
 TEST_CASE("seqlab attend draws a heatmap with rows summing to one, and eval and translate run") {
   seqlab::testing::TempDir dir;
-  std::string corpus = write_reverse_corpus(dir);
+  std::string corpus = seqlab::testing::write_reverse_corpus(dir);
   auto config = seqlab::Config::from_file(write_config(dir, corpus, 30),
                                           {"model.decoder=bahdanau", "model.attention=additive"});
   std::string run = dir.file("run");
@@ -294,7 +274,7 @@ TEST_CASE("seqlab attend draws every head of every transformer layer, also for a
   for (bool decoder_only : {false, true}) {
     DYNAMIC_SECTION((decoder_only ? "decoder-only" : "encoder-decoder")) {
       seqlab::testing::TempDir dir;
-      std::string corpus = write_reverse_corpus(dir);
+      std::string corpus = seqlab::testing::write_reverse_corpus(dir);
       std::vector<std::string> sets = {"model.encoder=transformer", "model.decoder=transformer",
                                        "model.transformer.d_model=16", "model.transformer.heads=2",
                                        "model.transformer.ffn_dim=32", "model.transformer.encoder_layers=1",
@@ -337,7 +317,7 @@ TEST_CASE("seqlab attend draws every head of every transformer layer, also for a
 
 TEST_CASE("seqlab attend on a model without attention explains why it cannot draw") {
   seqlab::testing::TempDir dir;
-  std::string corpus = write_reverse_corpus(dir);
+  std::string corpus = seqlab::testing::write_reverse_corpus(dir);
   auto config = seqlab::Config::from_file(write_config(dir, corpus, 2));
   std::string run = dir.file("run");
   seqlab::train_model(config, run, false);

@@ -1,0 +1,181 @@
+#include "train/fitter.h"
+
+#include <chrono>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "train/checkpoint.h"
+#include "train/resume.h"
+#include "train/ridge.h"
+#include "train/run_directory.h"
+#include "train/training_data.h"
+
+namespace seqlab {
+namespace {
+
+ConfigSchema& schema() { return ConfigSchema::global(); }
+
+const bool declared =
+    schema().add(key_number("train.ridge", 0,
+                            "ridge penalty per row (lambda in mean squared error + lambda |W|^2); "
+                            "0 = choose on the validation split from the grid")
+                     .range(0, 1e6)) &&
+    schema().add(key_number("train.ridge_min", 1e-8, "smallest penalty of the grid").above(0, 1e6)) &&
+    schema().add(key_number("train.ridge_max", 1e-1, "largest penalty of the grid").above(0, 1e6)) &&
+    schema().add(key_int("train.ridge_points", 8, "penalties in the grid, log-spaced").range(1, 100)) &&
+    schema().add(key_int("train.washout", 0,
+                         "ridge: leave each target sequence's first N decoder steps out of the fit")
+                     .range(0, 1e9));
+
+// Rows of the readout's features and next-token targets of a batch, past the washout.
+void accumulate(Seq2Seq& model, const Batch& batch, int64_t washout, RidgeAccumulator& sums) {
+  torch::NoGradGuard no_grad;
+  auto features = model->decoder->readout_features(model->encode(source_of(batch)), batch.target_in);
+  auto keep = batch.target_out.ne(Tokenizer::kPad);  // [B, T]
+  if (washout > 0) keep = keep & (torch::arange(keep.size(1), keep.device()) >= washout).unsqueeze(0);
+  sums.add_classes(features.index({keep}), batch.target_out.index({keep}));
+}
+
+}  // namespace
+
+void check_ridge_fittable(Seq2Seq& model) {
+  OutputLayer readout = model->decoder->readout();
+  if (!readout)
+    throw InputError("train.method=ridge: this decoder has no separable linear readout; use a "
+                     "reservoir or elm decoder, or train.method=sgd");
+  if (readout->tied())
+    throw InputError("train.method=ridge: the readout is tied to the decoder's input embeddings "
+                     "(model.tie_embeddings=true); untie it, or use train.method=sgd");
+  std::vector<std::string> trainable;
+  for (const auto& item : model->named_parameters()) {
+    if (!item.value().requires_grad()) continue;
+    bool in_readout = false;
+    for (const auto& p : readout->parameters()) in_readout = in_readout || p.is_same(item.value());
+    if (!in_readout) trainable.push_back(item.key());
+  }
+  if (!trainable.empty()) {
+    const size_t shown = std::min<size_t>(trainable.size(), 12);
+    throw InputError(fmt::format(
+        "train.method=ridge fits only a readout over fixed features, but {} parameter(s) before "
+        "the readout are trainable: {}{}. Use fixed components (model.encoder / model.decoder = "
+        "reservoir or elm), or train.method=sgd (the readout trained by cross-entropy, with "
+        "every trainable part)",
+        trainable.size(), fmt::join(trainable.begin(), trainable.begin() + shown, ", "),
+        shown < trainable.size() ? ", ..." : ""));
+  }
+}
+
+TrainResult fit_readout(const Config& requested, const std::string& run_dir, bool resume) {
+  auto started = std::chrono::steady_clock::now();
+  RunStart run = start_run(requested, run_dir, resume);
+  const Config& config = run.config;
+  TrainingData data = load_training_data(config, run_dir, run.resume);
+  const int64_t vocab = data.tokenizer->vocab_size();
+  Seq2Seq model(config, vocab, vocab);
+  model->to(run.device);
+  check_ridge_fittable(model);
+  OutputLayer readout = model->decoder->readout();
+  RidgeAccumulator sums(readout->in_features(), vocab);
+
+  TrainState state;
+  if (run.resume) {
+    auto tensors = sums.tensors();
+    state = read_checkpoint(run.checkpoint_path, *model, nullptr, &tensors);
+    sums.load(tensors);
+    log_info(fmt::format("resuming the fit in {} after {} batches ({} rows)", run_dir, state.step,
+                         int64_t(sums.rows())));
+  }
+  JsonLinesLog log(run_dir + "/metrics.jsonl");
+  int64_t fixed = 0;
+  for (const auto& b : model->buffers()) fixed += b.numel();
+  if (!run.resume)
+    log.write({{"event", "start"}, {"method", "ridge"}, {"parameters", model->parameter_count()},
+               {"fixed", fixed}, {"features", sums.features()}, {"train_pairs", data.train.size()},
+               {"vocab", vocab}});
+
+  const int64_t washout = config.get_int("train.washout");
+  const int64_t max_steps = config.get_int("train.max_steps");
+  const double max_minutes = config.get_number("train.max_minutes");
+  const int64_t checkpoint_every = config.get_int("train.checkpoint_every");
+  const int64_t log_every = config.get_int("train.log_every");
+  const double elapsed_before = state.elapsed_seconds;
+  auto elapsed = [&] {
+    return elapsed_before +
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
+  // One pass in length order: a sum does not care about order, and similar lengths pad least.
+  auto batches = TokenBucketBatcher(data.train, config.get_int("train.batch_tokens"),
+                                    config.get_int("train.batch_sentences"), run.seed)
+                     .sorted();
+  const int64_t total = std::min<int64_t>(int64_t(batches.size()), max_steps);
+  Progress progress("fit", total, "batches");
+  progress.resume_at(state.step);
+  model->train();  // state noise (model.reservoir.noise) applies while fitting only
+  auto window_start = std::chrono::steady_clock::now();
+  double window_rows = sums.rows();
+  while (state.step < total && !(max_minutes > 0 && elapsed() >= max_minutes * 60)) {
+    Batch batch = collate(data.train, batches[size_t(state.step)]).to(run.device);
+    accumulate(model, batch, washout, sums);
+    ++state.step;
+    state.batch_in_epoch = state.step;
+    progress.advance();
+    if (state.step % log_every == 0) {
+      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
+      double rows = sums.rows();
+      log.write({{"event", "fit"}, {"step", state.step}, {"rows", rows},
+                 {"rows_per_s", (rows - window_rows) / std::max(1e-9, seconds)}});
+      window_rows = rows;
+      window_start = std::chrono::steady_clock::now();
+    }
+    if (state.step % checkpoint_every == 0 && state.step < total) {
+      state.elapsed_seconds = elapsed();
+      write_checkpoint(run.checkpoint_path, *model, nullptr, state, sums.tensors());
+    }
+  }
+  progress.finish();
+  if (state.step == int64_t(batches.size())) state.epoch = 1;
+
+  // The penalty: fixed, or the grid's best mean squared error on the validation split.
+  model->eval();
+  RidgeAccumulator valid_sums(sums.features(), vocab);
+  for (const auto& indices : TokenBucketBatcher(data.valid, config.get_int("train.batch_tokens"), 0, run.seed).sorted())
+    accumulate(model, collate(data.valid, indices).to(run.device), 0, valid_sums);
+  RidgeSolver solver(sums);
+  std::vector<double> grid = config.get_number("train.ridge") > 0
+                                 ? std::vector<double>{config.get_number("train.ridge")}
+                                 : ridge_grid(config.get_number("train.ridge_min"),
+                                              config.get_number("train.ridge_max"),
+                                              config.get_int("train.ridge_points"));
+  RidgeSolution best;
+  double best_mse = std::numeric_limits<double>::infinity();
+  for (double penalty : grid) {
+    RidgeSolution solution = solver.solve(penalty);
+    double mse = valid_sums.rows() > 0 ? ridge_mean_squared_error(solution, valid_sums) : 0.0;
+    log.write({{"event", "ridge"}, {"penalty", penalty}, {"valid_mse", mse}});
+    if (mse < best_mse || !best.weight.defined()) {
+      best_mse = mse;
+      best = solution;
+    }
+  }
+  readout->set_weights(best.weight.to(torch::kFloat32), best.bias.to(torch::kFloat32));
+  save_weights(*model, run_dir + "/best.pt");
+
+  ValidationScore score = validate_model(model, data, config, run.device);
+  state.best_valid_loss = score.loss;
+  state.best_valid_bleu = score.bleu;
+  state.extra = {{"penalty", best.penalty}, {"rows", sums.rows()}, {"valid_mse", best_mse}};
+  log.write({{"event", "valid"}, {"step", state.step}, {"loss", score.loss}, {"bleu", score.bleu},
+             {"best", true}, {"penalty", best.penalty}, {"valid_mse", best_mse}});
+  state.elapsed_seconds = elapsed();
+  write_checkpoint(run.checkpoint_path, *model, nullptr, state, sums.tensors());
+  TrainResult result = TrainResult::from_state(state);
+  log.write({{"event", "end"}, {"result", result.to_json()}});
+  return result;
+}
+
+}  // namespace seqlab

@@ -1,0 +1,73 @@
+#include "train/resume.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/random.h"
+#include "core/runtime.h"
+#include "train/run_directory.h"
+
+namespace fs = std::filesystem;
+
+namespace seqlab {
+namespace {
+
+// Keys that steer how long, how often and where a run goes on, not what it learns: a resumed run
+// takes them from the command line (to extend max_steps, add a stop_min_lr, use more threads).
+constexpr const char* kResumeMayChange[] = {
+    "run.threads",      "run.device",     "train.max_steps",        "train.max_epochs",
+    "train.max_minutes", "train.patience", "train.stop_min_lr",     "train.valid_every",
+    "train.checkpoint_every", "train.log_every", "train.valid_bleu_sentences"};
+
+}  // namespace
+
+Config resumed_config(const std::string& config_path, const Config& requested) {
+  Config saved = Config::from_file(config_path);
+  Json merged = saved.resolved();
+  std::vector<std::string> refused;
+  for (const KeySpec* key : ConfigSchema::global().keys()) {
+    std::string pointer = "/" + key->path;
+    std::replace(pointer.begin(), pointer.end(), '.', '/');
+    Json::json_pointer at(pointer);
+    Json was = merged.contains(at) ? merged.at(at) : Json();
+    Json want = requested.resolved().contains(at) ? requested.resolved().at(at) : Json();
+    if (was == want) continue;
+    if (std::find(std::begin(kResumeMayChange), std::end(kResumeMayChange), key->path) !=
+        std::end(kResumeMayChange)) {
+      log_info(fmt::format("resume: {} = {} (was {})", key->path, want.dump(), was.dump()));
+      merged[at] = want;
+    } else {
+      refused.push_back(fmt::format("{} = {} (requested {})", key->path, was.dump(), want.dump()));
+    }
+  }
+  if (!refused.empty()) {
+    throw InputError(fmt::format(
+        "{}: the run was started with {}; --resume cannot change what a run trains. Use a new "
+        "--out directory, or resume with the run's own settings (a resume may change only {})",
+        config_path, fmt::join(refused, ", "), fmt::join(kResumeMayChange, ", ")));
+  }
+  return Config::from_json(merged, {}, config_path);
+}
+
+RunStart start_run(const Config& requested, const std::string& run_dir, bool resume) {
+  fs::create_directories(run_dir);
+  RunStart start{requested};
+  start.checkpoint_path = run_dir + "/checkpoint.pt";
+  const std::string config_path = run_dir + "/config.json";
+  start.resume = resume && fs::exists(start.checkpoint_path);
+  if (start.resume) start.config = resumed_config(config_path, requested);
+  start.config.save(config_path);
+  configure_threads(static_cast<int>(start.config.get_int("run.threads")));
+  warn_if_slow_blas();
+  start.seed = static_cast<uint64_t>(start.config.get_int("run.seed"));
+  seed_everything(start.seed);
+  start.device = parse_device(start.config.get_string("run.device"));
+  return start;
+}
+
+}  // namespace seqlab

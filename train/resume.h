@@ -1,0 +1,29 @@
+// Resume policy: what a run directory continues with. A resumed run takes the config it started
+// with; the command line may change only how long, how often and where it goes on.
+#pragma once
+
+#include <string>
+
+#include <torch/types.h>
+
+#include "core/config.h"
+
+namespace seqlab {
+
+// The config a resumed run continues with: the one saved in `config_path`, updated with the
+// requested values of the keys a resume may change (max_steps, max_minutes, patience, threads,
+// device, ...). Any other requested change is an InputError naming the keys, not dropped.
+Config resumed_config(const std::string& config_path, const Config& requested);
+
+// What the trainer and the fitter both do first: create the directory, settle the config
+// (resumed or new) and save it, set threads and seeds, pick the device.
+struct RunStart {
+  Config config;
+  bool resume = false;  // true only when a checkpoint is there to resume from
+  std::string checkpoint_path;
+  torch::Device device{torch::kCPU};
+  uint64_t seed = 0;
+};
+RunStart start_run(const Config& requested, const std::string& run_dir, bool resume);
+
+}  // namespace seqlab

@@ -1,0 +1,74 @@
+// Ridge regression by streaming sums, for reservoir readouts (Lukosevicius 2012, section 4.1):
+// rows (x, y) are added in batches to float64 sums of x x^T, y x^T, x, y and y^2, so memory is
+// O(F^2 + F*O) however many rows stream past, and states may arrive in float32. X^T X is a
+// symmetric rank-k update (BLAS dsyrk: half the work of a general product, in float64).
+//
+// The solution centres features and targets, so the bias is not penalised (as scikit-learn's
+// Ridge with fit_intercept): W = (C + lambda n I)^-1 C_xy, b = mean_y - W mean_x, with C the
+// centred Gram matrix. The penalty is per row (lambda n), so a value means the same for a small
+// and a large corpus. One eigendecomposition of C serves every penalty of a grid.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace seqlab {
+
+struct RidgeSolution;
+
+class RidgeAccumulator {
+ public:
+  RidgeAccumulator(int64_t features, int64_t outputs);
+
+  // x [N, F]; y [N, O] real targets.
+  void add(const torch::Tensor& x, const torch::Tensor& y);
+  // x [N, F]; classes [N] int64 in [0, O): one-hot targets without building them.
+  void add_classes(const torch::Tensor& x, const torch::Tensor& classes);
+
+  int64_t features() const { return features_; }
+  int64_t outputs() const { return outputs_; }
+  double rows() const { return rows_.item<double>(); }
+
+  // The sums by name, for checkpoints (the fitter resumes mid-pass), and back.
+  std::map<std::string, torch::Tensor> tensors() const;
+  void load(const std::map<std::string, torch::Tensor>& tensors);
+
+ private:
+  friend class RidgeSolver;
+  friend double ridge_mean_squared_error(const RidgeSolution&, const RidgeAccumulator&);
+  void add_gram(const torch::Tensor& x64);
+  int64_t features_, outputs_;
+  torch::Tensor xx_;  // [F, F] upper triangle filled (dsyrk) until symmetrised
+  torch::Tensor yx_;  // [O, F]
+  torch::Tensor x_sum_, y_sum_, y_square_sum_, rows_;  // [F], [O], [1], [1]
+};
+
+struct RidgeSolution {
+  torch::Tensor weight;  // [O, F] float64
+  torch::Tensor bias;    // [O] float64
+  double penalty = 0;
+  torch::Tensor predict(const torch::Tensor& x) const;  // [N, F] -> [N, O] (x's dtype)
+};
+
+// Eigendecomposition of the centred Gram matrix of `train`, once; solve() for any penalty.
+class RidgeSolver {
+ public:
+  explicit RidgeSolver(const RidgeAccumulator& train);
+  RidgeSolution solve(double penalty) const;
+
+ private:
+  double rows_;
+  torch::Tensor eigenvalues_, eigenvectors_, projected_;  // Q^T C_xy: [F, O]
+  torch::Tensor x_mean_, y_mean_;
+};
+
+// Mean squared error per output of `solution` on the rows summed in `data`, from the sums alone.
+double ridge_mean_squared_error(const RidgeSolution& solution, const RidgeAccumulator& data);
+
+// Penalties log-spaced from `low` to `high` (both included), `points` of them; {low} when 1.
+std::vector<double> ridge_grid(double low, double high, int64_t points);
+
+}  // namespace seqlab

@@ -1,0 +1,43 @@
+// What the trainer and the fitter read and how both score a model on the validation split: the
+// corpus tokenized with the run's tokenizer (trained on the first start, reloaded on resume), the
+// token-level loss, and validation loss + greedy BLEU.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/config.h"
+#include "data/batch.h"
+#include "models/seq2seq.h"
+#include "tokenizers/tokenizer.h"
+
+namespace seqlab {
+
+struct TrainingData {
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::vector<Example> train, valid;
+  std::vector<std::string> valid_sources, valid_targets;
+};
+
+// Reads data.corpus's train and valid splits; trains and saves run_dir/tokenizer.json unless
+// resuming with one there. Training pairs longer than data.max_length are skipped.
+TrainingData load_training_data(const Config& config, const std::string& run_dir, bool resume);
+
+Source source_of(const Batch& batch);
+
+// Cross-entropy summed over real target tokens (padding ignored), with label smoothing.
+torch::Tensor token_loss_sum(const torch::Tensor& logits, const torch::Tensor& targets,
+                             double smoothing);
+
+struct ValidationScore {
+  double loss = 0;  // cross-entropy per target token
+  double bleu = 0;  // greedy, on the first train.valid_bleu_sentences sentences (0 if none)
+};
+
+// Scores `model` on the validation split (eval mode inside, train mode restored after).
+ValidationScore validate_model(Seq2Seq& model, const TrainingData& data, const Config& config,
+                               torch::Device device);
+
+}  // namespace seqlab
