@@ -13,29 +13,32 @@ namespace seqlab {
 RidgeAccumulator::RidgeAccumulator(int64_t features, int64_t outputs)
     : features_(features), outputs_(outputs) {
   auto f64 = torch::dtype(torch::kFloat64);
-  xx_ = torch::zeros({features, features}, f64);
+  xx_ = torch::zeros({features + 1, features + 1}, f64);
   yx_ = torch::zeros({outputs, features}, f64);
-  x_sum_ = torch::zeros({features}, f64);
   y_sum_ = torch::zeros({outputs}, f64);
   y_square_sum_ = torch::zeros({1}, f64);
-  rows_ = torch::zeros({1}, f64);
 }
 
-void RidgeAccumulator::add_gram(const torch::Tensor& x64) {
-  if (xx_.device() != x64.device()) {
-    for (auto* t : {&xx_, &yx_, &x_sum_, &y_sum_, &y_square_sum_, &rows_}) *t = t->to(x64.device());
-  }
-  if (x64.is_cpu()) {
-    // Row-major x [N, F]: xx (upper) += x^T x.
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, static_cast<int>(features_),
-                static_cast<int>(x64.size(0)), 1.0, x64.data_ptr<double>(),
-                static_cast<int>(features_), 1.0, xx_.data_ptr<double>(),
-                static_cast<int>(features_));
+double RidgeAccumulator::rows() const { return xx_[features_][features_].item<double>(); }
+
+torch::Tensor RidgeAccumulator::add_gram(const torch::Tensor& x) {
+  if (xx_.device() != x.device())
+    for (auto* t : {&xx_, &yx_, &y_sum_, &y_square_sum_}) *t = t->to(x.device());
+  const int64_t n = x.size(0), f = features_;
+  if (!buffer_.defined() || buffer_.size(0) < n || buffer_.device() != x.device())
+    buffer_ = torch::empty({n, f + 1}, x.options().dtype(torch::kFloat64));
+  auto rows = buffer_.narrow(0, 0, n);
+  rows.narrow(1, 0, f).copy_(x);
+  rows.select(1, f).fill_(1.0);
+  if (x.is_cpu()) {
+    // Row-major rows [n, f + 1]: xx (upper) += rows^T rows.
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, static_cast<int>(f + 1), static_cast<int>(n),
+                1.0, rows.data_ptr<double>(), static_cast<int>(f + 1), 1.0, xx_.data_ptr<double>(),
+                static_cast<int>(f + 1));
   } else {
-    xx_.addmm_(x64.t(), x64);
+    xx_.addmm_(rows.t(), rows);
   }
-  x_sum_ += x64.sum(0);
-  rows_ += double(x64.size(0));
+  return rows.narrow(1, 0, f);
 }
 
 void RidgeAccumulator::add(const torch::Tensor& x, const torch::Tensor& y) {
@@ -45,9 +48,8 @@ void RidgeAccumulator::add(const torch::Tensor& x, const torch::Tensor& y) {
                                  features_, outputs_, fmt::join(x.sizes(), ", "),
                                  fmt::join(y.sizes(), ", ")));
   torch::NoGradGuard no_grad;
-  auto x64 = x.detach().to(torch::kFloat64).contiguous();
+  auto x64 = add_gram(x.detach());
   auto y64 = y.detach().to(x64.device(), torch::kFloat64);
-  add_gram(x64);
   yx_.addmm_(y64.t(), x64);
   y_sum_ += y64.sum(0);
   y_square_sum_ += y64.square().sum();
@@ -59,17 +61,15 @@ void RidgeAccumulator::add_classes(const torch::Tensor& x, const torch::Tensor& 
                                  features_, fmt::join(x.sizes(), ", "),
                                  fmt::join(classes.sizes(), ", ")));
   torch::NoGradGuard no_grad;
-  auto x64 = x.detach().to(torch::kFloat64).contiguous();
+  auto x64 = add_gram(x.detach());
   auto c = classes.to(x64.device(), torch::kLong);
-  add_gram(x64);
   yx_.index_add_(0, c, x64);
   y_sum_.index_add_(0, c, torch::ones({c.size(0)}, x64.options()));
   y_square_sum_ += double(c.size(0));
 }
 
 std::map<std::string, torch::Tensor> RidgeAccumulator::tensors() const {
-  return {{"xx", xx_}, {"yx", yx_}, {"x_sum", x_sum_}, {"y_sum", y_sum_},
-          {"y_square_sum", y_square_sum_}, {"rows", rows_}};
+  return {{"xx", xx_}, {"yx", yx_}, {"y_sum", y_sum_}, {"y_square_sum", y_square_sum_}};
 }
 
 void RidgeAccumulator::load(const std::map<std::string, torch::Tensor>& tensors) {
@@ -77,14 +77,12 @@ void RidgeAccumulator::load(const std::map<std::string, torch::Tensor>& tensors)
     auto it = tensors.find(name);
     if (it == tensors.end() || !it->second.sizes().equals(into.sizes()))
       throw InputError(fmt::format("ridge accumulator '{}' missing or of the wrong shape", name));
-    into = it->second.to(torch::kFloat64).clone();
+    into = it->second.to(into.device(), torch::kFloat64).clone();
   };
   take("xx", xx_);
   take("yx", yx_);
-  take("x_sum", x_sum_);
   take("y_sum", y_sum_);
   take("y_square_sum", y_square_sum_);
-  take("rows", rows_);
 }
 
 namespace {
@@ -93,13 +91,21 @@ torch::Tensor symmetric(const torch::Tensor& upper) {
 }
 }  // namespace
 
+torch::Tensor RidgeAccumulator::gram() const {
+  return symmetric(xx_.narrow(0, 0, features_).narrow(1, 0, features_));
+}
+
+torch::Tensor RidgeAccumulator::x_sum() const {
+  return xx_.narrow(0, 0, features_).select(1, features_);
+}
+
 RidgeSolver::RidgeSolver(const RidgeAccumulator& train) {
   torch::NoGradGuard no_grad;
   rows_ = train.rows();
   if (rows_ < 1) throw InputError("ridge fit over no rows (the data gave no states to fit)");
-  x_mean_ = train.x_sum_ / rows_;
+  x_mean_ = train.x_sum() / rows_;
   y_mean_ = train.y_sum_ / rows_;
-  auto gram = symmetric(train.xx_) - rows_ * torch::outer(x_mean_, x_mean_);  // centred
+  auto gram = train.gram() - rows_ * torch::outer(x_mean_, x_mean_);  // centred
   auto cross = train.yx_.t() - rows_ * torch::outer(x_mean_, y_mean_);          // [F, O]
   auto [values, vectors] = torch::linalg::eigh(gram, "U");
   eigenvalues_ = values.clamp_min(0);  // rounding can leave tiny negatives
@@ -131,11 +137,11 @@ double ridge_mean_squared_error(const RidgeSolution& s, const RidgeAccumulator& 
   auto w = s.weight.to(data.xx_.device());
   auto b = s.bias.to(data.xx_.device());
   // sum ||y - W x - b||^2 from the sums: y.y - 2 (W.yx + b.y_sum) + tr(W XX W^T) + 2 b.(W x_sum) + n b.b
-  auto xx = symmetric(data.xx_);
+  auto xx = data.gram();
   double sse = data.y_square_sum_.item<double>() -
                2 * ((w * data.yx_).sum().item<double>() + b.dot(data.y_sum_).item<double>()) +
                (torch::mm(w, xx) * w).sum().item<double>() +
-               2 * b.dot(torch::mv(w, data.x_sum_)).item<double>() + n * b.dot(b).item<double>();
+               2 * b.dot(torch::mv(w, data.x_sum())).item<double>() + n * b.dot(b).item<double>();
   return std::max(0.0, sse) / (n * double(data.outputs()));
 }
 

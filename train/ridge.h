@@ -1,7 +1,10 @@
 // Ridge regression by streaming sums, for reservoir readouts (Lukosevicius 2012, section 4.1):
 // rows (x, y) are added in batches to float64 sums of x x^T, y x^T, x, y and y^2, so memory is
 // O(F^2 + F*O) however many rows stream past, and states may arrive in float32. X^T X is a
-// symmetric rank-k update (BLAS dsyrk: half the work of a general product, in float64).
+// symmetric rank-k update (BLAS dsyrk: half the work of a general product, in float64) of the
+// rows with a 1 appended, so the same update also sums x and counts rows; the float64 copy of a
+// batch goes into a buffer kept between batches (a fresh allocation per batch costs more than
+// the copy).
 //
 // The solution centres features and targets, so the bias is not penalised (as scikit-learn's
 // Ridge with fit_intercept): W = (C + lambda n I)^-1 C_xy, b = mean_y - W mean_x, with C the
@@ -30,7 +33,7 @@ class RidgeAccumulator {
 
   int64_t features() const { return features_; }
   int64_t outputs() const { return outputs_; }
-  double rows() const { return rows_.item<double>(); }
+  double rows() const;
 
   // The sums by name, for checkpoints (the fitter resumes mid-pass), and back.
   std::map<std::string, torch::Tensor> tensors() const;
@@ -39,11 +42,16 @@ class RidgeAccumulator {
  private:
   friend class RidgeSolver;
   friend double ridge_mean_squared_error(const RidgeSolution&, const RidgeAccumulator&);
-  void add_gram(const torch::Tensor& x64);
+  // Copies x into the float64 buffer with a column of ones, adds its Gram matrix; returns the
+  // buffer's first F columns.
+  torch::Tensor add_gram(const torch::Tensor& x);
+  torch::Tensor gram() const;   // [F, F] symmetric
+  torch::Tensor x_sum() const;  // [F]
   int64_t features_, outputs_;
-  torch::Tensor xx_;  // [F, F] upper triangle filled (dsyrk) until symmetrised
+  torch::Tensor xx_;  // [F + 1, F + 1], upper triangle: x x^T, x (last column), rows (corner)
   torch::Tensor yx_;  // [O, F]
-  torch::Tensor x_sum_, y_sum_, y_square_sum_, rows_;  // [F], [O], [1], [1]
+  torch::Tensor y_sum_, y_square_sum_;  // [O], [1]
+  torch::Tensor buffer_;  // [N, F + 1] float64 scratch
 };
 
 struct RidgeSolution {

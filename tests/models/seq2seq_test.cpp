@@ -167,7 +167,7 @@ TEST_CASE("a tiny GRU encoder-decoder learns to copy sequences", "[learning]") {
 
 TEST_CASE("an unknown encoder or cell is an error listing the choices") {
   CHECK_THROWS_WITH(Config::from_json(Json{{"model", {{"encoder", "cnn"}}}}),
-                    Catch::Matchers::Contains("one of: embedding, none, rnn, transformer"));
+                    Catch::Matchers::Contains("one of: elm, embedding, none, reservoir, rnn, transformer"));
   CHECK_THROWS_WITH(Config::from_json(Json{{"model", {{"cell", "gruu"}}}}),
                     Catch::Matchers::Contains("gru, lstm, rnn"));
 }
