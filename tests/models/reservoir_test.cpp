@@ -10,6 +10,7 @@
 #include "eval/forecast.h"
 #include "models/reservoir/reservoir.h"
 #include "models/seq2seq.h"
+#include "tests/models/toy_tasks.h"
 #include "train/ridge.h"
 
 using seqlab::Config;
@@ -144,12 +145,14 @@ TEST_CASE("streamed ridge sums give the direct least-squares solution") {
   }
 }
 
-TEST_CASE("a fitted reservoir recalls the symbol it saw five steps ago") {
+TEST_CASE("a fitted reservoir recalls the symbol it saw five steps ago", "[learning]") {
+  seqlab::testing::use_learning_threads();
   auto o = options(200, 0.9, 0.1);
+  o.seed = seqlab::testing::learning_seed(7);
   seqlab::Reservoir reservoir(o);
   const int64_t symbols = 4, delay = 5, length = 3000, washout = 100;
   auto table = reservoir->random_matrix(symbols, 200, 1.0, 1.0).to(torch::kFloat32);
-  torch::manual_seed(11);
+  torch::manual_seed(seqlab::testing::learning_seed(11));
   auto sequence = torch::randint(0, symbols, {2, length}, torch::kLong);  // row 0 fits, row 1 tests
   auto states = reservoir->run(torch::nn::functional::embedding(sequence, table));  // [2, L, N]
   auto fit_states = states[0].slice(0, washout), test_states = states[1].slice(0, washout);
@@ -160,6 +163,7 @@ TEST_CASE("a fitted reservoir recalls the symbol it saw five steps ago") {
   auto readout = seqlab::RidgeSolver(sums).solve(1e-6);
   double accuracy = readout.predict(test_states.to(torch::kFloat64)).argmax(1).eq(test_targets)
                         .to(torch::kFloat64).mean().item<double>();
+  seqlab::testing::report_learning("reservoir delayed recall", "accuracy=" + std::to_string(accuracy));
   INFO("held-out accuracy " << accuracy);
   CHECK(accuracy > 0.9);  // chance is 0.25
 }
@@ -254,8 +258,10 @@ TEST_CASE("reservoirs mix with the other families, and gradients reach a trained
   }
 }
 
-TEST_CASE("on Mackey-Glass an echo-state network forecasts far better than an ELM") {
+TEST_CASE("on Mackey-Glass an echo-state network forecasts far better than an ELM", "[learning]") {
+  seqlab::testing::use_learning_threads();
   seqlab::ForecastOptions o;
+  o.seed = seqlab::testing::learning_seed(1);
   o.models = {"esn", "elm"};
   o.trials = 3;
   o.units = 300;
@@ -264,6 +270,8 @@ TEST_CASE("on Mackey-Glass an echo-state network forecasts far better than an EL
   o.connectivity = 0.03;
   auto rows = seqlab::run_mackey_glass(o);
   REQUIRE(rows.size() == 2);
+  seqlab::testing::report_learning("mackey-glass esn vs elm", "esn=" + std::to_string(rows[0].nrmse) +
+                                                                 " elm=" + std::to_string(rows[1].nrmse));
   INFO("ESN NRMSE84 " << rows[0].nrmse << ", ELM " << rows[1].nrmse);
   CHECK(rows[0].nrmse < 0.05);
   CHECK(rows[1].nrmse > 10 * rows[0].nrmse);
