@@ -2,7 +2,9 @@
 // decoder's linear readout (reservoir and ELM families), one teacher-forced pass over the
 // training data streams the readout's input features into float64 ridge sums (train/ridge.h),
 // the penalty is chosen on the validation split from a grid with one eigendecomposition, and the
-// solution becomes the readout's weights. The run directory is the trainer's: config.json,
+// solution becomes the readout's weights, scaled by one temperature fitted on validation tokens
+// so that a softmax over the regression scores is a usable distribution (for beam search and the
+// validation loss; no argmax changes). The run directory is the trainer's: config.json,
 // tokenizer.json, best.pt, checkpoint.pt, metrics.jsonl, and the same TrainResult.
 //
 // Resume: checkpoint.pt holds the sums and how many batches they cover (written every

@@ -48,7 +48,7 @@ void SeriesReservoir::fit(const std::vector<double>& series, int64_t washout) {
     early.add(states.slice(0, washout, split), targets.slice(0, washout, split));
     RidgeSolver solver(early);
     double best = std::numeric_limits<double>::infinity();
-    for (double candidate : ridge_grid(1e-16, 1e-4, 13)) {
+    for (double candidate : ridge_grid(1e-16, 1e-4, 25)) {
       RidgeSolution readout = solver.solve(candidate);
       double error = 0;
       for (int64_t k = 0; k < options_.validation_starts; ++k) {

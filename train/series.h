@@ -31,7 +31,7 @@ struct SeriesReservoirOptions {
   double ridge = 0;
   int64_t validation = 500;
   int64_t validation_horizon = 84;
-  int64_t validation_starts = 5;
+  int64_t validation_starts = 10;
 };
 
 class SeriesReservoir : public SeriesPredictor {
