@@ -43,6 +43,10 @@ void add_reservoir_command(CLI::App& app, Action& action) {
   mg->add_option("--spectral-radius", o.spectral_radius, "(default 0.8)")->check(CLI::Range(1e-6, 100.0));
   mg->add_option("--connectivity", o.connectivity, "share of nonzero recurrent weights (default 0.01)")
       ->check(CLI::Range(1e-6, 1.0));
+  mg->add_option("--feedback-scaling", o.feedback_scaling, "output feedback weights uniform in [-s, s] (default 1)")
+      ->check(CLI::Range(0.0, 1e6));
+  mg->add_option("--input-scaling", o.input_scaling, "bias input weights uniform in [-s, s] (default 1)")
+      ->check(CLI::Range(0.0, 1e6));
   mg->add_option("--noise", o.noise, "state noise while teacher forcing (default 1e-10)")->check(CLI::Range(0.0, 1.0));
   mg->add_option("--ridge", o.ridge, "readout ridge penalty per row (default 0: chosen per trial by free runs over the last 500 teacher-forced steps)")->check(CLI::Range(0.0, 1e6));
   mg->add_option("--seed", o.seed, "first trial's seed (default 1)");

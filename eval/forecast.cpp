@@ -90,6 +90,8 @@ std::vector<ForecastRow> run_mackey_glass(
       double error = unsquash(free_run.back()) - y[size_t(o.train_steps + o.horizon - 1)];
       double normalised = error * error / variance;
       row.squared_errors.push_back(normalised);
+      if (auto* reservoir = dynamic_cast<SeriesReservoir*>(model.get()))
+        row.penalties.push_back(reservoir->penalty());
       sum += normalised;
       if (trial == 0 && !o.plot.empty()) {
         PlotSeries s;
@@ -115,7 +117,7 @@ std::vector<ForecastRow> run_mackey_glass(
   }
   if (!o.plot.empty() && !truth_plot.empty()) {
     PlotSeries truth;
-    truth.label = "Mackey-Glass";
+    truth.label = "truth";
     truth.color = {40, 40, 40};
     truth.thickness = 3;
     const int64_t first = std::max<int64_t>(0, o.train_steps - 200);
@@ -125,9 +127,8 @@ std::vector<ForecastRow> run_mackey_glass(
     }
     plot.insert(plot.begin(), truth);
     write_line_plot_png(o.plot,
-                        fmt::format("Mackey-Glass (tau 17): {} free-running steps after {} "
-                                    "teacher-forced (trial 0)",
-                                    o.horizon, o.train_steps),
+                        fmt::format("Mackey-Glass, trial 0: {} free-running steps after {} "
+                                    "teacher-forced", o.horizon, o.train_steps),
                         "time step", "y", plot);
   }
   return rows;
@@ -146,6 +147,12 @@ Json forecast_json(const ForecastOptions& o, const std::vector<ForecastRow>& row
                       {"nrmse", r.nrmse},
                       {"log10_nrmse", std::log10(std::max(r.nrmse, 1e-300))},
                       {"median_trial_nrmse", median},
+                      {"trial_nrmse", [&] {
+                         Json t = Json::array();
+                         for (double e : r.squared_errors) t.push_back(std::sqrt(e));
+                         return t;
+                       }()},
+                      {"trial_penalty", r.penalties},
                       {"worst_trial_nrmse", worst},
                       {"diverged", r.diverged},
                       {"seconds_per_trial", r.seconds_per_trial}});

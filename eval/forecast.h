@@ -39,6 +39,7 @@ struct ForecastRow {
   double seconds_per_trial = 0;
   int64_t diverged = 0;         // free runs that blew up (counted as the farthest prediction)
   std::vector<double> squared_errors;  // per trial, normalised by the variance
+  std::vector<double> penalties;       // per trial, the ridge penalty used (ESN, ELM)
 };
 
 // Runs the protocol for every model in options.models; `on_trial(model, trial)` is called after

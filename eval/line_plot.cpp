@@ -37,7 +37,7 @@ void write_line_plot_png(const std::string& path, const std::string& title,
   y_max += y_pad;
 
   Image image(width, height);
-  const int left = 90, right = 20, top = 40, bottom = 50;
+  const int left = 90, right = 170, top = 40, bottom = 50;  // the legend sits right of the plot
   const int plot_w = width - left - right, plot_h = height - top - bottom;
   auto px = [&](double x) { return left + (x - x_min) / (x_max - x_min) * plot_w; };
   auto py = [&](double y) { return top + (y_max - y) / (y_max - y_min) * plot_h; };
@@ -68,11 +68,11 @@ void write_line_plot_png(const std::string& path, const std::string& title,
   draw(image, xl, left + (plot_w - xl.width) / 2, top + plot_h + 22, false);
   auto yl = render_text(y_label);
   draw(image, yl, 8, top + (plot_h - yl.width) / 2, true);
-  // Legend, top right inside the plot.
+  // Legend, right of the plot.
   int legend_y = top + 8;
   for (const auto& s : series) {
     auto label = render_text(s.label);
-    int lx = left + plot_w - label.width - 40;
+    int lx = left + plot_w + 12;
     image.line(lx, legend_y + label.height / 2.0, lx + 28, legend_y + label.height / 2.0,
                s.color.data(), 3);
     draw(image, label, lx + 34, legend_y, false);

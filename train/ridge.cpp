@@ -126,6 +126,30 @@ RidgeSolution RidgeSolver::solve(double penalty) const {
   return solution;
 }
 
+RidgeDataSolver::RidgeDataSolver(const torch::Tensor& x, const torch::Tensor& y) {
+  torch::NoGradGuard no_grad;
+  auto x64 = x.to(torch::kFloat64), y64 = y.to(torch::kFloat64);
+  rows_ = double(x64.size(0));
+  if (rows_ < 1) throw InputError("ridge fit over no rows");
+  x_mean_ = x64.mean(0);
+  y_mean_ = y64.mean(0);
+  auto [u, s, vh] = torch::linalg::svd(x64 - x_mean_, /*full_matrices=*/false, {});
+  singular_ = s;
+  right_ = vh.t();
+  projected_ = torch::mm(u.t(), y64 - y_mean_);
+}
+
+RidgeSolution RidgeDataSolver::solve(double penalty) const {
+  torch::NoGradGuard no_grad;
+  auto shrink = singular_ / (singular_.square() + penalty * rows_);
+  shrink = torch::where(singular_ > 0, shrink, torch::zeros_like(shrink));
+  RidgeSolution solution;
+  solution.weight = torch::mm(right_, projected_ * shrink.unsqueeze(1)).t().contiguous();
+  solution.bias = y_mean_ - torch::mv(solution.weight, x_mean_);
+  solution.penalty = penalty;
+  return solution;
+}
+
 torch::Tensor RidgeSolution::predict(const torch::Tensor& x) const {
   return torch::addmm(bias.to(x.options()), x, weight.to(x.options()).t());
 }

@@ -73,6 +73,20 @@ class RidgeSolver {
   torch::Tensor x_mean_, y_mean_;
 };
 
+// The same solution for data small enough to hold (a time series' states): from an SVD of the
+// centred data itself, whose condition number is the square root of the Gram matrix's, so tiny
+// penalties (1e-14 per row and below, where free-running forecasts live) stay accurate.
+class RidgeDataSolver {
+ public:
+  RidgeDataSolver(const torch::Tensor& x, const torch::Tensor& y);  // [N, F], [N, O]
+  RidgeSolution solve(double penalty) const;
+
+ private:
+  double rows_;
+  torch::Tensor singular_, right_, projected_;  // S [K], V [F, K], U^T y_c [K, O]
+  torch::Tensor x_mean_, y_mean_;
+};
+
 // Mean squared error per output of `solution` on the rows summed in `data`, from the sums alone.
 double ridge_mean_squared_error(const RidgeSolution& solution, const RidgeAccumulator& data);
 

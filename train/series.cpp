@@ -44,11 +44,9 @@ void SeriesReservoir::fit(const std::vector<double>& series, int64_t washout) {
   if (penalty <= 0 && validation > horizon) {
     // Fit on [washout, L - V), choose by free runs inside the last V steps.
     const int64_t split = length - validation;
-    RidgeAccumulator early(n, 1);
-    early.add(states.slice(0, washout, split), targets.slice(0, washout, split));
-    RidgeSolver solver(early);
+    RidgeDataSolver solver(states.slice(0, washout, split), targets.slice(0, washout, split));
     double best = std::numeric_limits<double>::infinity();
-    for (double candidate : ridge_grid(1e-16, 1e-4, 25)) {
+    for (double candidate : ridge_grid(1e-24, 1e-4, 41)) {
       RidgeSolution readout = solver.solve(candidate);
       double error = 0;
       for (int64_t k = 0; k < options_.validation_starts; ++k) {
@@ -66,9 +64,7 @@ void SeriesReservoir::fit(const std::vector<double>& series, int64_t washout) {
     }
   }
   if (penalty <= 0) penalty = 1e-10;
-  RidgeAccumulator sums(n, 1);
-  sums.add(states.slice(0, washout), targets.slice(0, washout));
-  readout_ = RidgeSolver(sums).solve(penalty);
+  readout_ = RidgeDataSolver(states.slice(0, washout), targets.slice(0, washout)).solve(penalty);
 }
 
 std::vector<double> SeriesReservoir::run_free(torch::Tensor x, double last, int64_t steps,

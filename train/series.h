@@ -25,7 +25,8 @@ class SeriesPredictor {
 struct SeriesReservoirOptions {
   ReservoirOptions reservoir;  // recurrent = false for an ELM
   double input = 0.02;         // the constant bias input u (its weights: reservoir.input_scaling)
-  // Per-row ridge penalty (train/ridge.h); 0: chosen from a grid (1e-16 ... 1e-4) by free-run
+  // Per-row ridge penalty (train/ridge.h; solved from an SVD of the states, which are small
+  // enough to hold); 0: chosen from a grid (1e-24 ... 1e-4, half decades) by free-run
   // error on the last `validation` teacher-forced steps (fitted on the steps before them, from
   // `validation_starts` starting points, `validation_horizon` steps each), then refitted on all.
   double ridge = 0;

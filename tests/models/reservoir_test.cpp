@@ -140,6 +140,23 @@ TEST_CASE("streamed ridge sums give the direct least-squares solution") {
     CHECK(torch::allclose(a.weight, b.weight, 1e-10, 1e-12));
     CHECK(torch::allclose(a.bias, b.bias, 1e-10, 1e-12));
   }
+  SECTION("the SVD of the data gives the same solution, and stays accurate where the Gram matrix cannot") {
+    seqlab::RidgeDataSolver direct(x32, y);
+    for (double penalty : {0.0, 1e-3}) {
+      auto a = direct.solve(penalty), b = solver.solve(penalty);
+      CHECK(torch::allclose(a.weight, b.weight, 1e-7, 1e-9));
+      CHECK(torch::allclose(a.bias, b.bias, 1e-7, 1e-9));
+    }
+    // Nearly collinear columns (condition number ~1e7, squared ~1e14 in the Gram matrix): the
+    // data solve recovers the generating weights, the normal equations lose digits.
+    auto base = torch::randn({n, 1}, torch::kFloat64);
+    auto close = torch::cat({base, base + 1e-7 * torch::randn({n, 1}, torch::kFloat64),
+                             torch::randn({n, 2}, torch::kFloat64)}, 1);
+    auto truth = torch::tensor({{1.0}, {-2.0}, {0.5}, {3.0}}, torch::kFloat64);
+    auto target = torch::mm(close, truth);
+    auto from_data = seqlab::RidgeDataSolver(close, target).solve(0.0);
+    CHECK(torch::allclose(from_data.weight.t(), truth, 1e-5, 1e-5));
+  }
   SECTION("sums that do not match their rows are an input error") {
     CHECK_THROWS_AS(sums.add(torch::randn({4, f + 1}), torch::randn({4, o})), seqlab::InputError);
   }
