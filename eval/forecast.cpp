@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <numeric>
 
 #include <fmt/format.h>
 
@@ -68,13 +69,16 @@ std::vector<ForecastRow> run_mackey_glass(
   if (o.horizon < 1) throw InputError("--horizon must be at least 1");
   const double variance = signal_variance();
   std::vector<ForecastRow> rows;
-  std::vector<PlotSeries> plot;
-  std::vector<double> truth_plot;
+  // Trial 0's free runs, after the truth over the last 200 teacher-forced steps and the horizon.
+  std::vector<PlotSeries> plot(1);
+  plot[0].label = "truth";
+  plot[0].color = {40, 40, 40};
+  plot[0].thickness = 3;
   for (const auto& name : o.models) {
     ForecastRow row;
     row.model = name;
     row.trials = name == "gru" ? o.gru_trials : o.trials;
-    double seconds = 0, sum = 0;
+    double seconds = 0;
     for (int64_t trial = 0; trial < row.trials; ++trial) {
       // Trial t: the same series and reservoir seed for every model.
       const uint64_t seed = o.seed * 1000003 + uint64_t(trial);
@@ -92,45 +96,35 @@ std::vector<ForecastRow> run_mackey_glass(
       row.squared_errors.push_back(normalised);
       if (auto* reservoir = dynamic_cast<SeriesReservoir*>(model.get()))
         row.penalties.push_back(reservoir->penalty());
-      sum += normalised;
       if (trial == 0 && !o.plot.empty()) {
         PlotSeries s;
         s.label = name == "esn" ? "ESN" : name == "elm" ? "ELM" : "GRU";
         s.color = name == "esn" ? std::array<unsigned char, 3>{200, 30, 30}
                   : name == "elm" ? std::array<unsigned char, 3>{30, 140, 30}
                                   : std::array<unsigned char, 3>{230, 140, 0};
-        // The last 200 teacher-forced steps for context, then the free run.
         for (int64_t k = 0; k < o.horizon; ++k) {
           s.x.push_back(double(o.train_steps + k));
           s.y.push_back(unsquash(free_run[size_t(k)]));
         }
         plot.push_back(s);
-        if (truth_plot.empty())
-          for (int64_t n = std::max<int64_t>(0, o.train_steps - 200); n < o.train_steps + o.horizon; ++n)
-            truth_plot.push_back(y[size_t(n)]);
+        if (plot[0].x.empty())
+          for (int64_t n = std::max<int64_t>(0, o.train_steps - 200); n < o.train_steps + o.horizon; ++n) {
+            plot[0].x.push_back(double(n));
+            plot[0].y.push_back(y[size_t(n)]);
+          }
       }
       if (on_trial) on_trial(name, trial);
     }
+    const double sum = std::accumulate(row.squared_errors.begin(), row.squared_errors.end(), 0.0);
     row.nrmse = row.trials > 0 ? std::sqrt(sum / double(row.trials)) : 0;
     row.seconds_per_trial = row.trials > 0 ? seconds / double(row.trials) : 0;
     rows.push_back(row);
   }
-  if (!o.plot.empty() && !truth_plot.empty()) {
-    PlotSeries truth;
-    truth.label = "truth";
-    truth.color = {40, 40, 40};
-    truth.thickness = 3;
-    const int64_t first = std::max<int64_t>(0, o.train_steps - 200);
-    for (size_t i = 0; i < truth_plot.size(); ++i) {
-      truth.x.push_back(double(first + int64_t(i)));
-      truth.y.push_back(truth_plot[i]);
-    }
-    plot.insert(plot.begin(), truth);
+  if (!o.plot.empty() && !plot[0].x.empty())
     write_line_plot_png(o.plot,
                         fmt::format("Mackey-Glass, trial 0: {} free-running steps after {} "
                                     "teacher-forced", o.horizon, o.train_steps),
                         "time step", "y", plot);
-  }
   return rows;
 }
 

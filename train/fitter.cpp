@@ -33,39 +33,29 @@ const bool declared =
                          "ridge: leave each target sequence's first N decoder steps out of the fit")
                      .range(0, 1e9));
 
-// Rows of the readout's features and next-token targets of a batch, past the washout.
-void accumulate(Seq2Seq& model, const Batch& batch, int64_t washout, RidgeAccumulator& sums) {
+// Rows of the readout's features and next-token targets of a batch, past the washout, added to
+// `sums`; returns them ([N, F], [N]).
+std::pair<torch::Tensor, torch::Tensor> accumulate(Seq2Seq& model, const Batch& batch,
+                                                   int64_t washout, RidgeAccumulator& sums) {
   torch::NoGradGuard no_grad;
   auto features = model->decoder->readout_features(model->encode(source_of(batch)), batch.target_in);
   auto keep = batch.target_out.ne(Tokenizer::kPad);  // [B, T]
   if (washout > 0) keep = keep & (torch::arange(keep.size(1), keep.device()) >= washout).unsqueeze(0);
-  sums.add_classes(features.index({keep}), batch.target_out.index({keep}));
+  auto rows = features.index({keep});
+  auto targets = batch.target_out.index({keep});
+  sums.add_classes(rows, targets);
+  return {rows, targets};
 }
 
 // The readout's outputs are regression scores for one-hot targets (near 0 and 1), so a softmax
 // over them is almost flat: a validation loss near log V, and a beam search that pays ~log V per
 // token and prefers stopping early. One scalar fixes that without changing any argmax: the
-// temperature t minimising the cross-entropy of softmax(t * scores) on up to 4096 validation
-// tokens (golden-section search over log t in [log 0.1, log 1e4]).
-double fit_temperature(Seq2Seq& model, const TrainingData& data, int64_t batch_tokens,
-                       torch::Device device) {
+// temperature t minimising the cross-entropy of softmax(t * scores) on validation tokens
+// (golden-section search over log t in [log 0.1, log 1e4]).
+double fit_temperature(const torch::Tensor& scores, const torch::Tensor& gold) {
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> scores, targets;
-  int64_t tokens = 0;
-  for (const auto& indices : TokenBucketBatcher(data.valid, batch_tokens, 0, 0).sorted()) {
-    if (tokens >= 4096) break;
-    Batch batch = collate(data.valid, indices).to(device);
-    auto logits = model->forward(source_of(batch), batch.target_in);
-    auto keep = batch.target_out.ne(Tokenizer::kPad);
-    scores.push_back(logits.index({keep}));
-    targets.push_back(batch.target_out.index({keep}));
-    tokens += scores.back().size(0);
-  }
-  if (tokens == 0) return 1.0;
-  auto all = torch::cat(scores).narrow(0, 0, std::min<int64_t>(tokens, 4096));
-  auto gold = torch::cat(targets).narrow(0, 0, all.size(0));
   auto loss = [&](double log_t) {
-    return torch::nn::functional::cross_entropy(all * std::exp(log_t), gold).item<double>();
+    return torch::nn::functional::cross_entropy(scores * std::exp(log_t), gold).item<double>();
   };
   double lo = std::log(0.1), hi = std::log(1e4);
   const double phi = (std::sqrt(5.0) - 1) / 2;
@@ -179,11 +169,20 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
   progress.finish();
   if (state.step == int64_t(batches.size())) state.epoch = 1;
 
-  // The penalty: fixed, or the grid's best mean squared error on the validation split.
+  // The penalty: fixed, or the grid's best mean squared error on the validation split. The first
+  // 4096 validation rows are kept to fit the temperature.
   model->eval();
   RidgeAccumulator valid_sums(sums.features(), vocab);
-  for (const auto& indices : TokenBucketBatcher(data.valid, config.get_int("train.batch_tokens"), 0, run.seed).sorted())
-    accumulate(model, collate(data.valid, indices).to(run.device), 0, valid_sums);
+  constexpr int64_t kTemperatureRows = 4096;
+  std::vector<torch::Tensor> kept_rows, kept_targets;
+  int64_t kept = 0;
+  for (const auto& indices : TokenBucketBatcher(data.valid, config.get_int("train.batch_tokens"), 0, run.seed).sorted()) {
+    auto [rows, targets] = accumulate(model, collate(data.valid, indices).to(run.device), 0, valid_sums);
+    if (kept >= kTemperatureRows) continue;
+    kept_rows.push_back(rows);
+    kept_targets.push_back(targets);
+    kept += rows.size(0);
+  }
   RidgeSolver solver(sums);
   std::vector<double> grid = config.get_number("train.ridge") > 0
                                  ? std::vector<double>{config.get_number("train.ridge")}
@@ -201,9 +200,13 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
       best = solution;
     }
   }
-  readout->set_weights(best.weight.to(torch::kFloat32), best.bias.to(torch::kFloat32));
-  const double temperature =
-      fit_temperature(model, data, config.get_int("train.batch_tokens"), run.device);
+  double temperature = 1.0;
+  if (kept > 0) {
+    const int64_t n = std::min(kept, kTemperatureRows);
+    // The scores the readout will give (predict computes in the rows' float32).
+    temperature = fit_temperature(best.predict(torch::cat(kept_rows).narrow(0, 0, n)),
+                                  torch::cat(kept_targets).narrow(0, 0, n));
+  }
   readout->set_weights((best.weight * temperature).to(torch::kFloat32),
                        (best.bias * temperature).to(torch::kFloat32));
   log.write({{"event", "temperature"}, {"value", temperature}});

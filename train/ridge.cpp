@@ -108,25 +108,13 @@ RidgeSolver::RidgeSolver(const RidgeAccumulator& train) {
   auto gram = train.gram() - rows_ * torch::outer(x_mean_, x_mean_);  // centred
   auto cross = train.yx_.t() - rows_ * torch::outer(x_mean_, y_mean_);          // [F, O]
   auto [values, vectors] = torch::linalg::eigh(gram, "U");
-  eigenvalues_ = values.clamp_min(0);  // rounding can leave tiny negatives
-  eigenvectors_ = vectors;
+  basis_ = vectors;
   projected_ = torch::mm(vectors.t(), cross);
+  denominator_ = values.clamp_min(0);  // rounding can leave tiny negatives
+  numerator_ = torch::ones_like(denominator_);
 }
 
-RidgeSolution RidgeSolver::solve(double penalty) const {
-  torch::NoGradGuard no_grad;
-  auto shrink = 1.0 / (eigenvalues_ + penalty * rows_);
-  // Directions with no variance and no penalty: leave their weight at zero, not infinity.
-  shrink = torch::where(torch::isfinite(shrink), shrink, torch::zeros_like(shrink));
-  auto weight_t = torch::mm(eigenvectors_, projected_ * shrink.unsqueeze(1));  // [F, O]
-  RidgeSolution solution;
-  solution.weight = weight_t.t().contiguous();
-  solution.bias = y_mean_ - torch::mv(solution.weight, x_mean_);
-  solution.penalty = penalty;
-  return solution;
-}
-
-RidgeDataSolver::RidgeDataSolver(const torch::Tensor& x, const torch::Tensor& y) {
+RidgeSolver::RidgeSolver(const torch::Tensor& x, const torch::Tensor& y) {
   torch::NoGradGuard no_grad;
   auto x64 = x.to(torch::kFloat64), y64 = y.to(torch::kFloat64);
   rows_ = double(x64.size(0));
@@ -134,17 +122,18 @@ RidgeDataSolver::RidgeDataSolver(const torch::Tensor& x, const torch::Tensor& y)
   x_mean_ = x64.mean(0);
   y_mean_ = y64.mean(0);
   auto [u, s, vh] = torch::linalg::svd(x64 - x_mean_, /*full_matrices=*/false, {});
-  singular_ = s;
-  right_ = vh.t();
+  basis_ = vh.t();
   projected_ = torch::mm(u.t(), y64 - y_mean_);
+  numerator_ = s;
+  denominator_ = s.square();
 }
 
-RidgeSolution RidgeDataSolver::solve(double penalty) const {
+RidgeSolution RidgeSolver::solve(double penalty) const {
   torch::NoGradGuard no_grad;
-  auto shrink = singular_ / (singular_.square() + penalty * rows_);
-  shrink = torch::where(singular_ > 0, shrink, torch::zeros_like(shrink));
+  auto shrink = numerator_ / (denominator_ + penalty * rows_);
+  shrink = torch::where(torch::isfinite(shrink), shrink, torch::zeros_like(shrink));
   RidgeSolution solution;
-  solution.weight = torch::mm(right_, projected_ * shrink.unsqueeze(1)).t().contiguous();
+  solution.weight = torch::mm(basis_, projected_ * shrink.unsqueeze(1)).t().contiguous();  // [O, F]
   solution.bias = y_mean_ - torch::mv(solution.weight, x_mean_);
   solution.penalty = penalty;
   return solution;

@@ -61,29 +61,25 @@ struct RidgeSolution {
   torch::Tensor predict(const torch::Tensor& x) const;  // [N, F] -> [N, O] (x's dtype)
 };
 
-// Eigendecomposition of the centred Gram matrix of `train`, once; solve() for any penalty.
+// One decomposition, then solve() for any penalty. Both forms reduce the centred problem to a
+// basis B and per-direction factors: W^T = B diag(a / (d + lambda n)) P.
+//   From sums (the streaming fitter): eigendecomposition C = Q diag(e) Q^T of the centred Gram
+//   matrix; B = Q, P = Q^T C_xy, a = 1, d = e.
+//   From the data itself (small enough to hold, such as a time series' states): SVD of the centred
+//   X = U diag(s) V^T; B = V, P = U^T Y_c, a = s, d = s^2. Its condition number is the square root
+//   of the Gram matrix's, so tiny penalties (1e-14 per row and below, where free-running
+//   forecasts live) stay accurate.
+// Directions with no variance and no penalty get weight zero, not infinity.
 class RidgeSolver {
  public:
   explicit RidgeSolver(const RidgeAccumulator& train);
+  RidgeSolver(const torch::Tensor& x, const torch::Tensor& y);  // [N, F], [N, O]
   RidgeSolution solve(double penalty) const;
 
  private:
   double rows_;
-  torch::Tensor eigenvalues_, eigenvectors_, projected_;  // Q^T C_xy: [F, O]
-  torch::Tensor x_mean_, y_mean_;
-};
-
-// The same solution for data small enough to hold (a time series' states): from an SVD of the
-// centred data itself, whose condition number is the square root of the Gram matrix's, so tiny
-// penalties (1e-14 per row and below, where free-running forecasts live) stay accurate.
-class RidgeDataSolver {
- public:
-  RidgeDataSolver(const torch::Tensor& x, const torch::Tensor& y);  // [N, F], [N, O]
-  RidgeSolution solve(double penalty) const;
-
- private:
-  double rows_;
-  torch::Tensor singular_, right_, projected_;  // S [K], V [F, K], U^T y_c [K, O]
+  torch::Tensor basis_, projected_;           // B [F, K], P [K, O]
+  torch::Tensor numerator_, denominator_;     // a, d [K]
   torch::Tensor x_mean_, y_mean_;
 };
 

@@ -44,7 +44,7 @@ void SeriesReservoir::fit(const std::vector<double>& series, int64_t washout) {
   if (penalty <= 0 && validation > horizon) {
     // Fit on [washout, L - V), choose by free runs inside the last V steps.
     const int64_t split = length - validation;
-    RidgeDataSolver solver(states.slice(0, washout, split), targets.slice(0, washout, split));
+    RidgeSolver solver(states.slice(0, washout, split), targets.slice(0, washout, split));
     double best = std::numeric_limits<double>::infinity();
     for (double candidate : ridge_grid(1e-24, 1e-4, 41)) {
       RidgeSolution readout = solver.solve(candidate);
@@ -64,7 +64,7 @@ void SeriesReservoir::fit(const std::vector<double>& series, int64_t washout) {
     }
   }
   if (penalty <= 0) penalty = 1e-10;
-  readout_ = RidgeDataSolver(states.slice(0, washout), targets.slice(0, washout)).solve(penalty);
+  readout_ = RidgeSolver(states.slice(0, washout), targets.slice(0, washout)).solve(penalty);
 }
 
 std::vector<double> SeriesReservoir::run_free(torch::Tensor x, double last, int64_t steps,

@@ -100,6 +100,12 @@ torch::Tensor ReservoirImpl::random_matrix(int64_t rows, int64_t cols, double sc
   return values;
 }
 
+torch::Tensor ReservoirImpl::token_inputs(int64_t vocab) {
+  auto table = random_matrix(vocab, options_.units, options_.input_scaling, options_.input_connectivity);
+  table[0].zero_();  // padding drives nothing
+  return table.to(torch::kFloat32);
+}
+
 torch::Tensor ReservoirImpl::step(const torch::Tensor& state, const torch::Tensor& drive,
                                   const torch::Tensor& feedback) {
   auto pre = drive + bias_;
@@ -139,10 +145,7 @@ torch::Tensor ReservoirImpl::run(const torch::Tensor& drive, const torch::Tensor
   if (drive.size(2) != n)
     throw InputError(fmt::format("reservoir drive has width {}, expected {} units", drive.size(2), n));
   if (!recurrent_.defined() && options_.leak == 1) {  // ELM: every position on its own
-    auto states = drive + bias_;
-    if (is_training() && options_.noise > 0)
-      states = states + (torch::rand_like(states) * 2 - 1) * options_.noise;
-    states = options_.activation == "tanh" ? torch::tanh(states) : states;
+    auto states = step({}, drive);  // no state enters a step without recurrence or leak
     return mask.defined() ? states * mask.unsqueeze(-1).to(states.dtype()) : states;
   }
   auto states = torch::empty({batch, steps, n}, drive.options());

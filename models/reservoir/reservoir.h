@@ -48,6 +48,8 @@ class ReservoirImpl : public torch::nn::Module {
   ReservoirImpl(const ReservoirOptions& options, int64_t feedback_dim = 0);
 
   // One step: state [B, N], drive [B, N], feedback [B, O] or undefined -> next state [B, N].
+  // Without recurrence and leak the state is not read (undefined is fine) and the drive may have
+  // any leading shape.
   torch::Tensor step(const torch::Tensor& state, const torch::Tensor& drive,
                      const torch::Tensor& feedback = {});
   // All steps: drive [B, T, N] -> states [B, T, N]. With `mask` [B, T] (true = real), a row's
@@ -58,6 +60,9 @@ class ReservoirImpl : public torch::nn::Module {
   // Uniform [-scale, scale] with the given share of nonzeros, drawn from this reservoir's own
   // generator (so a reservoir's matrices depend on model.reservoir.seed alone).
   torch::Tensor random_matrix(int64_t rows, int64_t cols, double scale, double density);
+  // Token input weights [vocab, N] (float32): a token's drive is its row (the input matrix times
+  // its one-hot), drawn with input_scaling and input_connectivity; the padding id's row is zero.
+  torch::Tensor token_inputs(int64_t vocab);
 
   const ReservoirOptions& options() const { return options_; }
   int64_t units() const { return options_.units; }

@@ -40,10 +40,7 @@ class ReservoirDecoderImpl : public DecoderImpl {
     reservoir_ = register_module("reservoir", Reservoir(options));
     const int64_t n = options.units, d = context.memory_dim;
     torch::NoGradGuard no_grad;
-    auto table = reservoir_->random_matrix(context.target_vocab, n, options.input_scaling,
-                                           options.input_connectivity);
-    table[0].zero_();
-    input_ = register_buffer("input", table.to(torch::kFloat32));
+    input_ = register_buffer("input", reservoir_->token_inputs(context.target_vocab));
     summary_ = register_buffer(
         "summary",
         reservoir_->random_matrix(n, d, config.get_number("model.reservoir.summary_scaling"), 1.0)
@@ -74,8 +71,7 @@ class ReservoirDecoderImpl : public DecoderImpl {
                  torch::mm(memory.summary, summary_.t()).unsqueeze(1);  // [B, T, N]
     auto states = reservoir_->run(drive, target_in.ne(0));             // [B, T, N]
     if (!scorer_) return states;
-    auto keys = scorer_->project_keys(memory.states);
-    return torch::cat({states, attend(states, keys, memory.states, memory.mask)}, -1);
+    return with_context(states, scorer_->project_keys(memory.states), memory.states, memory.mask);
   }
 
   OutputLayer readout() override { return readout_; }
@@ -98,22 +94,20 @@ class ReservoirDecoderImpl : public DecoderImpl {
     auto x = reservoir_->step(state["x"], drive);  // [B, N]
     state["x"] = x;
     ++state.step;
-    auto features = x;
-    if (scorer_) {
-      auto context = attend(x.unsqueeze(1), state["keys"], state["values"], state["mask"]);
-      features = torch::cat({x, context.squeeze(1)}, -1);
-    }
-    return readout_(features);
+    if (!scorer_) return readout_(x);
+    return readout_(
+        with_context(x.unsqueeze(1), state["keys"], state["values"], state["mask"]).squeeze(1));
   }
 
  private:
-  // queries [B, T, N] -> contexts [B, T, D]
-  torch::Tensor attend(const torch::Tensor& states, const torch::Tensor& keys,
-                       const torch::Tensor& values, const torch::Tensor& mask) {
+  // states [B, T, N] (also the queries) -> readout features [B, T, N + D]: each state beside its
+  // context over the encoder states.
+  torch::Tensor with_context(const torch::Tensor& states, const torch::Tensor& keys,
+                             const torch::Tensor& values, const torch::Tensor& mask) {
     auto query = query_.defined() ? torch::matmul(states, query_.t()) : states;
     auto weights = attention_weights(scorer_->score(query, keys), mask);  // [B, T, S]
     if (AttentionRecorder::active()) AttentionRecorder::report("decoder.cross", weights.unsqueeze(1));
-    return torch::matmul(weights, values);
+    return torch::cat({states, torch::matmul(weights, values)}, -1);
   }
 
   Reservoir reservoir_{nullptr};

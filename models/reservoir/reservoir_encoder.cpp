@@ -18,10 +18,7 @@ class ReservoirEncoderImpl : public EncoderImpl {
     options.recurrent = recurrent;
     reservoir_ = register_module("reservoir", Reservoir(options));
     torch::NoGradGuard no_grad;
-    auto table = reservoir_->random_matrix(context.source_vocab, options.units,
-                                           options.input_scaling, options.input_connectivity);
-    table[0].zero_();  // padding drives nothing
-    input_ = register_buffer("input", table.to(torch::kFloat32));
+    input_ = register_buffer("input", reservoir_->token_inputs(context.source_vocab));
   }
 
   Memory forward(const Source& source) override {

@@ -40,18 +40,16 @@ class RnnDecoderImpl : public DecoderImpl {
   }
 
   torch::Tensor forward(const Memory& memory, const torch::Tensor& target_in) override {
-    auto inputs = embed(target_in, memory.summary);            // [B, T, E (+D)]
-    auto [outputs, unused] = rnn_->forward(inputs, bridge_(memory.summary));  // [B, T, H]
-    return logits(outputs);                                    // [B, T, V]
+    return output_(readout_features(memory, target_in));  // [B, T, V]
   }
 
   // The output layer reads pre_output's features; a ridge fit over them is refused because the
   // embeddings, cell and pre_output before it are trainable (train/fitter.cpp names them).
   OutputLayer readout() override { return output_; }
   torch::Tensor readout_features(const Memory& memory, const torch::Tensor& target_in) override {
-    auto inputs = embed(target_in, memory.summary);
-    auto [outputs, unused] = rnn_->forward(inputs, bridge_(memory.summary));
-    return dropout_(pre_output_(dropout_(outputs)));
+    auto inputs = embed(target_in, memory.summary);            // [B, T, E (+D)]
+    auto [outputs, unused] = rnn_->forward(inputs, bridge_(memory.summary));  // [B, T, H]
+    return features(outputs);                                  // [B, T, E]
   }
 
   DecoderState start(const Memory& memory) override {
@@ -77,9 +75,10 @@ class RnnDecoderImpl : public DecoderImpl {
     return torch::cat({embedded, context}, -1);
   }
 
-  torch::Tensor logits(const torch::Tensor& outputs) {
-    return output_(dropout_(pre_output_(dropout_(outputs))));  // [B, T, V]
+  torch::Tensor features(const torch::Tensor& outputs) {
+    return dropout_(pre_output_(dropout_(outputs)));
   }
+  torch::Tensor logits(const torch::Tensor& outputs) { return output_(features(outputs)); }
 
   int64_t hidden_dim_, layers_, embedding_dim_;
   bool feed_summary_;

@@ -7,11 +7,13 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/registry.h"
+#include "data/mackey_glass.h"
 #include "eval/forecast.h"
 #include "models/reservoir/reservoir.h"
 #include "models/seq2seq.h"
 #include "tests/models/toy_tasks.h"
 #include "train/ridge.h"
+#include "train/series.h"
 
 using seqlab::Config;
 using seqlab::Json;
@@ -141,7 +143,7 @@ TEST_CASE("streamed ridge sums give the direct least-squares solution") {
     CHECK(torch::allclose(a.bias, b.bias, 1e-10, 1e-12));
   }
   SECTION("the SVD of the data gives the same solution, and stays accurate where the Gram matrix cannot") {
-    seqlab::RidgeDataSolver direct(x32, y);
+    seqlab::RidgeSolver direct(x32, y);
     for (double penalty : {0.0, 1e-3}) {
       auto a = direct.solve(penalty), b = solver.solve(penalty);
       CHECK(torch::allclose(a.weight, b.weight, 1e-7, 1e-9));
@@ -154,7 +156,7 @@ TEST_CASE("streamed ridge sums give the direct least-squares solution") {
                              torch::randn({n, 2}, torch::kFloat64)}, 1);
     auto truth = torch::tensor({{1.0}, {-2.0}, {0.5}, {3.0}}, torch::kFloat64);
     auto target = torch::mm(close, truth);
-    auto from_data = seqlab::RidgeDataSolver(close, target).solve(0.0);
+    auto from_data = seqlab::RidgeSolver(close, target).solve(0.0);
     CHECK(torch::allclose(from_data.weight.t(), truth, 1e-5, 1e-5));
   }
   SECTION("sums that do not match their rows are an input error") {
@@ -292,4 +294,74 @@ TEST_CASE("on Mackey-Glass an echo-state network forecasts far better than an EL
   INFO("ESN NRMSE84 " << rows[0].nrmse << ", ELM " << rows[1].nrmse);
   CHECK(rows[0].nrmse < 0.05);
   CHECK(rows[1].nrmse > 10 * rows[0].nrmse);
+}
+
+TEST_CASE("reservoir misuse is an input error that says what was expected") {
+  // A recurrent matrix with no cycle (radius 0) cannot be rescaled.
+  CHECK_THROWS_WITH(seqlab::Reservoir(options(50, 0.9, 1e-4)),
+                    Catch::Contains("without cycles") && Catch::Contains("raise"));
+  seqlab::Reservoir reservoir(options(16, 0.9, 0.5));
+  CHECK_THROWS_WITH(reservoir->run(torch::zeros({1, 3, 15})),
+                    Catch::Contains("width 15, expected 16 units"));
+  CHECK_THROWS_WITH(seqlab::spectral_radius(torch::zeros({3, 4})),
+                    Catch::Contains("expected a square matrix"));
+}
+
+TEST_CASE("an output layer's weights can be set only untied and at its own shape, and only separable decoders hand out features") {
+  seqlab::OutputLayer untied(8, 5);
+  untied->set_weights(torch::ones({5, 8}), torch::zeros({5}));
+  CHECK(untied->forward(torch::ones({1, 8})).sum().item<double>() == 40.0);
+  CHECK(untied->in_features() == 8);
+  CHECK_THROWS_WITH(untied->set_weights(torch::ones({5, 7}), torch::zeros({5})),
+                    Catch::Contains("shape [5, 7]") && Catch::Contains("[5, 8]"));
+  seqlab::OutputLayer tied(torch::nn::Embedding(5, 8), 5, /*tied=*/true);
+  CHECK(tied->tied());
+  CHECK_THROWS_WITH(tied->set_weights(torch::ones({5, 8}), torch::zeros({5})),
+                    Catch::Contains("tied"));
+
+  auto config = Config::from_json(Json{{"model", {{"encoder", "transformer"}, {"decoder", "transformer"}}}});
+  seqlab::Seq2Seq model(config, 20, 20);
+  CHECK_FALSE(model->decoder->readout());
+  seqlab::Memory memory{torch::zeros({1, 2, 256}), torch::ones({1, 2}, torch::kBool), torch::zeros({1, 256})};
+  CHECK_THROWS_WITH(model->decoder->readout_features(memory, torch::ones({1, 2}, torch::kLong)),
+                    Catch::Contains("train.method=sgd"));
+}
+
+TEST_CASE("ridge sums refuse rows of the wrong shape, empty fits and foreign checkpoints") {
+  seqlab::RidgeAccumulator sums(4, 3);
+  CHECK_THROWS_WITH(sums.add_classes(torch::zeros({2, 5}), torch::zeros({2}, torch::kLong)),
+                    Catch::Contains("expected x [N, 4] and classes [N]"));
+  CHECK_THROWS_WITH(sums.add(torch::zeros({2, 4}), torch::zeros({3, 3})),
+                    Catch::Contains("expected x [N, 4] and y [N, 3]"));
+  CHECK_THROWS_WITH(seqlab::RidgeSolver(sums), Catch::Contains("no rows"));
+  CHECK_THROWS_WITH(seqlab::RidgeSolver(torch::zeros({0, 4}), torch::zeros({0, 3})),
+                    Catch::Contains("no rows"));
+  auto tensors = sums.tensors();
+  tensors.erase("yx");
+  CHECK_THROWS_WITH(sums.load(tensors), Catch::Contains("'yx' missing"));
+  tensors = seqlab::RidgeAccumulator(5, 3).tensors();
+  CHECK_THROWS_WITH(sums.load(tensors), Catch::Contains("wrong shape"));
+}
+
+TEST_CASE("series and forecast settings that leave nothing to fit or measure are input errors") {
+  CHECK_THROWS_AS(seqlab::mackey_glass(-1, 1), seqlab::InputError);
+  CHECK(seqlab::mackey_glass(5, 1).size() == 5);
+  seqlab::ForecastOptions o;
+  o.washout = o.train_steps;
+  CHECK_THROWS_WITH(seqlab::run_mackey_glass(o), Catch::Contains("--washout"));
+  o = {};
+  o.horizon = 0;
+  CHECK_THROWS_WITH(seqlab::run_mackey_glass(o), Catch::Contains("--horizon"));
+  o = {};
+  o.models = {"lstm"};
+  CHECK_THROWS_WITH(seqlab::run_mackey_glass(o), Catch::Contains("valid: esn, elm, gru"));
+
+  seqlab::SeriesReservoirOptions r;
+  r.reservoir = options(20, 0.8, 0.2);
+  seqlab::SeriesReservoir esn(r);
+  CHECK_THROWS_AS(esn.generate(3), seqlab::Error);
+  CHECK_THROWS_WITH(esn.fit({0.1, 0.2, 0.3}, 3), Catch::Contains("washout"));
+  seqlab::SeriesGru gru({});
+  CHECK_THROWS_AS(gru.generate(3), seqlab::Error);
+  CHECK_THROWS_WITH(gru.fit({0.1}, 0), Catch::Contains("at least 2 steps"));
 }

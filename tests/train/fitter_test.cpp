@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "seqlab_paths.h"
 #include "tests/test_support.h"
+#include "train/checkpoint.h"
 #include "train/run_directory.h"
 #include "train/trainer.h"
 
@@ -162,4 +163,17 @@ TEST_CASE("SGD trains a reservoir's readout by cross-entropy and leaves the rese
   }
   CHECK_FALSE(torch::equal(drawn->named_parameters()["decoder.readout.projection.weight"],
                            trained.at("decoder.readout.projection.weight")));
+}
+
+TEST_CASE("a checkpoint without the sums a fit needs is an input error naming the file") {
+  seqlab::testing::TempDir dir;
+  torch::nn::Linear model(2, 2);
+  seqlab::TrainState state;
+  state.step = 4;
+  const std::string path = dir.file("checkpoint.pt");
+  seqlab::write_checkpoint(path, *model, nullptr, state);
+  CHECK(seqlab::read_checkpoint(path, *model, nullptr).step == 4);
+  std::map<std::string, torch::Tensor> sums{{"xx", torch::zeros({3, 3})}};
+  CHECK_THROWS_WITH(seqlab::read_checkpoint(path, *model, nullptr, &sums),
+                    Catch::Contains(path) && Catch::Contains("unreadable checkpoint"));
 }
