@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "core/files.h"
 #include "data/recipe.h"
+#include "train/evaluate.h"
 #include "train/trainer.h"
 
 namespace seqlab::apps {
@@ -43,7 +44,7 @@ void add_demo_command(CLI::App& app, Action& action) {
                                counts["test"].get<int64_t>(), cached);
       Config config = Config::from_file(seqlab_home() + "/configs/demo.json", args->sets);
       TrainResult result = train_model(config, args->out, /*resume=*/true);
-      Json test = evaluate_run(args->out, "test", 0, "");
+      Json test = evaluate_run(args->out, EvaluateOptions{});
       if (args->json) {
         print_json(Json{{"train", result.to_json()}, {"test", test}}.dump());
       } else {

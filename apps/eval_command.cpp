@@ -5,47 +5,12 @@
 
 #include "apps/commands.h"
 #include "core/error.h"
-#include "core/files.h"
 #include "core/runtime.h"
 #include "core/utf8.h"
-#include "data/recipe.h"
-#include "eval/length_buckets.h"
-#include "eval/metric.h"
+#include "train/evaluate.h"
 #include "train/run_directory.h"
 
 namespace seqlab::apps {
-
-Json evaluate_run(const std::string& run_dir, const std::string& split, int64_t beam,
-                  const std::string& device, int64_t attention_maps) {
-  LoadedRun run = load_run(run_dir, device);
-  configure_threads(static_cast<int>(run.config.get_int("run.threads")));
-  auto pairs = load_corpus_split(run.config.get_string("data.corpus"), split);
-  std::vector<std::string> sources, references;
-  for (const auto& p : pairs) {
-    sources.push_back(p.source);
-    references.push_back(p.target);
-  }
-  SearchOptions options = search_options(run.config);
-  if (beam > 0) options.beam = beam;
-  auto hypotheses = translate_sentences(run, sources, options);
-  std::string text;
-  for (const auto& h : hypotheses) text += h + "\n";
-  write_file_atomic(fmt::format("{}/{}.beam{}.hyp", run_dir, split, options.beam), text);
-  auto bleu = MetricRegistry().create("bleu")->corpus_score(hypotheses, {references});
-  auto chrf = MetricRegistry().create("chrf")->corpus_score(hypotheses, {references});
-  Json result = {{"run", run_dir},     {"split", split},       {"beam", options.beam},
-                 {"sentences", pairs.size()}, {"bleu", bleu.score}, {"chrf", chrf.score},
-                 {"bleu_summary", bleu.summary},
-                 {"bleu_by_source_length", to_json(bleu_by_source_length(sources, hypotheses, references))}};
-  if (attention_maps > 0) {
-    Json maps = Json::array();
-    for (size_t i = 0; i < std::min<size_t>(static_cast<size_t>(attention_maps), sources.size()); ++i)
-      maps.push_back(write_attention_map(
-          run, sources[i], fmt::format("{}/attention/{}-{:03}.png", run_dir, split, i + 1))["png"]);
-    result["attention_maps"] = maps;
-  }
-  return result;
-}
 
 void add_eval_command(CLI::App& app, Action& action) {
   auto* eval = app.add_subcommand("eval", "Translate a split of the run's corpus and score it");
@@ -65,8 +30,12 @@ void add_eval_command(CLI::App& app, Action& action) {
   eval->add_flag("--json", args->json, "Print one JSON object");
   eval->callback([&action, args] {
     action = [args] {
-      Json result =
-          evaluate_run(args->run, args->split, args->beam, args->device, args->attention_maps);
+      EvaluateOptions options;
+      options.split = args->split;
+      options.beam = args->beam;
+      options.device = args->device;
+      options.attention_maps = args->attention_maps;
+      Json result = evaluate_run(args->run, options);
       if (args->json) {
         print_json(result.dump());
       } else {

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   seqlab::apps::add_bench_command(app, action);
   seqlab::apps::add_attend_command(app, action);
   seqlab::apps::add_reservoir_command(app, action);
+  seqlab::apps::add_run_command(app, action);
   seqlab::apps::add_demo_command(app, action);
   try {
     app.parse(argc, argv);

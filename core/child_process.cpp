@@ -2,6 +2,8 @@
 
 #include <csignal>
 #include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -103,6 +105,89 @@ int ChildProcess::wait() {
   pid_ = -1;
   status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return status_;
+}
+
+namespace {
+
+int open_for_child(const std::string& path, bool append) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
+  if (fd < 0) throw Error(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  return fd;
+}
+
+int exit_code(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+}  // namespace
+
+BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv, const std::string& stdout_path,
+                                     const std::string& stderr_path) {
+  if (argv.empty()) throw Error("BackgroundProcess: no program given");
+  int out = open_for_child(stdout_path, false);
+  int err = stdout_path == stderr_path ? out : open_for_child(stderr_path, true);
+  int exec_error[2];
+  if (pipe2(exec_error, O_CLOEXEC) != 0) throw Error(fmt::format("cannot start {}: pipe", argv[0]));
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t parent = getpid();
+  pid_ = fork();
+  if (pid_ < 0) throw Error(fmt::format("cannot start {}: fork: {}", argv[0], std::strerror(errno)));
+  if (pid_ == 0) {  // only async-signal-safe calls until exec
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(137);  // the parent died before prctl took effect
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+    dup2(out, STDOUT_FILENO);
+    dup2(err, STDERR_FILENO);
+    execvp(args[0], args.data());
+    int error = errno;
+    if (write(exec_error[1], &error, sizeof error) < 0) _exit(127);
+    _exit(127);
+  }
+  close(exec_error[1]);
+  close(out);
+  if (err != out) close(err);
+  int error = 0;
+  ssize_t got = read(exec_error[0], &error, sizeof error);
+  close(exec_error[0]);
+  if (got == static_cast<ssize_t>(sizeof error)) {
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+    throw Error(fmt::format("cannot start {}: {}", argv[0], std::strerror(error)));
+  }
+}
+
+BackgroundProcess::~BackgroundProcess() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+}
+
+bool BackgroundProcess::poll(Exit& exit) {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  struct rusage usage {};
+  pid_t got = wait4(pid_, &status, WNOHANG, &usage);
+  if (got != pid_) return false;
+  pid_ = -1;
+  exit.status = exit_code(status);
+  exit.max_rss_kib = usage.ru_maxrss;
+  return true;
+}
+
+int run_program(const std::vector<std::string>& argv, const std::string& output_path) {
+  try {
+    BackgroundProcess process(argv, output_path, output_path);
+    BackgroundProcess::Exit exit{};
+    while (!process.poll(exit)) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return exit.status;
+  } catch (const Error&) {
+    return 127;
+  }
 }
 
 }  // namespace seqlab

@@ -5,6 +5,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -33,5 +35,33 @@ class ChildProcess {
   std::FILE* from_child_ = nullptr;
   int status_ = -1;
 };
+
+// A program running on its own with its output in files: the experiment runner's cells. It is
+// killed when the process that started it dies (PR_SET_PDEATHSIG), so killing the runner never
+// leaves orphans training on.
+class BackgroundProcess {
+ public:
+  struct Exit {
+    int status;            // exit code, or 128 + signal when killed
+    int64_t max_rss_kib;   // the child's peak resident memory
+  };
+  // Starts argv[0] (looked up in PATH) with stdout written to `stdout_path` (truncated) and stderr
+  // appended to `stderr_path`. Throws Error when it cannot be started.
+  BackgroundProcess(const std::vector<std::string>& argv, const std::string& stdout_path,
+                    const std::string& stderr_path);
+  ~BackgroundProcess();  // kills and reaps it if still running
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+  // The exit once it has ended, without blocking; nothing while it runs.
+  bool poll(Exit& exit);
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// Runs a program to completion with stdout and stderr into `output_path`; returns its exit status
+// (127 when it cannot be started).
+int run_program(const std::vector<std::string>& argv, const std::string& output_path);
 
 }  // namespace seqlab

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/suggest.h"
 #include "core/files.h"
 #include "core/registry.h"
 
@@ -47,33 +48,10 @@ const char* type_name(KeyType type) {
   return "?";
 }
 
-// Levenshtein distance, for "did you mean" suggestions.
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1] ? 1 : 0)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string suggestion(const std::string& path, const ConfigSchema& schema) {
-  std::string best;
-  size_t best_distance = 4;
-  for (const KeySpec* spec : schema.keys()) {
-    size_t d = edit_distance(path, spec->path);
-    if (d < best_distance) {
-      best_distance = d;
-      best = spec->path;
-    }
-  }
-  return best.empty() ? "" : "; did you mean '" + best + "'?";
+  std::vector<std::string> paths;
+  for (const KeySpec* spec : schema.keys()) paths.push_back(spec->path);
+  return did_you_mean(path, paths);
 }
 
 std::string parent_of(const std::string& path) {

@@ -20,27 +20,6 @@ constexpr int kPadding = 6;
 
 }  // namespace
 
-std::string ascii_label(const std::string& token) {
-  std::string out;
-  for (char32_t c : utf8_decode(token)) {
-    if (c >= 32 && c < 127) {
-      out += static_cast<char>(c);
-    } else if (c == 0x2581) {  // SentencePiece word boundary
-      out += '_';
-    } else if (c >= 0xC0 && c <= 0xFF) {
-      static const char* kLatin1 = "AAAAAAACEEEEIIIIDNOOOOOxOUUUUYTsaaaaaaaceeeeiiiidnooooo/ouuuuyty";
-      out += kLatin1[c - 0xC0];
-    } else if (c == 0x0153) {
-      out += "oe";
-    } else if (c == 0x2019) {
-      out += '\'';
-    } else {
-      out += '?';
-    }
-  }
-  return out;
-}
-
 void write_attention_png(const std::string& path, const torch::Tensor& weights,
                          const std::vector<std::string>& source_tokens,
                          const std::vector<std::string>& target_tokens) {
@@ -63,24 +42,24 @@ void write_attention_panels_png(const std::string& path, const torch::Tensor& we
   std::vector<TextMask> rows, columns, headings;
   int row_label_width = 0, column_label_height = 0, title_height = 0;
   for (const auto& t : target_tokens) {
-    rows.push_back(render_text(ascii_label(t)));
+    rows.push_back(render_text(t));
     row_label_width = std::max(row_label_width, rows.back().width);
   }
   for (const auto& s : source_tokens) {
-    columns.push_back(render_text(ascii_label(s)));
+    columns.push_back(render_text(s));
     column_label_height = std::max(column_label_height, columns.back().width);
   }
   const int rows_n = static_cast<int>(target_tokens.size()), cols_n = static_cast<int>(source_tokens.size());
   int panel_width = cols_n * kCell;
   for (const auto& t : titles) {
-    headings.push_back(render_text(ascii_label(t)));
+    headings.push_back(render_text(t));
     title_height = std::max(title_height, headings.back().height + kPadding);
     panel_width = std::max(panel_width, headings.back().width);
   }
   TextMask heading_text;
   int heading_height = 0;
   if (!heading.empty()) {
-    heading_text = render_text(ascii_label(heading));
+    heading_text = render_text(heading);
     heading_height = heading_text.height + kPadding;
   }
   const int panels = static_cast<int>(weights.size(0));

@@ -1,6 +1,6 @@
 // Attention heatmaps as PNG: source tokens along the top, generated tokens down the left, one
-// cell per weight (white = 0, dark blue = 1). Labels use stb_easy_font (ASCII; accented Latin
-// letters are drawn without their accents, the JSON beside the picture has the exact tokens).
+// cell per weight (white = 0, dark blue = 1). Labels are drawn in DejaVu Sans (eval/raster.h), so
+// "à", "ß" and SentencePiece's "▁" appear as they are.
 #pragma once
 
 #include <string>
@@ -24,7 +24,5 @@ void write_attention_panels_png(const std::string& path, const torch::Tensor& we
                                 const std::vector<std::string>& target_tokens,
                                 const std::vector<std::string>& titles, const std::string& heading);
 
-// The label text stb_easy_font can draw: ASCII, accents removed, others '?'.
-std::string ascii_label(const std::string& token);
 
 }  // namespace seqlab

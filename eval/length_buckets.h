@@ -21,6 +21,11 @@ std::vector<LengthBucketScore> bleu_by_source_length(const std::vector<std::stri
                                                      const std::vector<std::string>& references,
                                                      size_t width = 10, size_t open_from = 41);
 
+// Buckets 1-e0, e0+1-e1, ..., and one open-ended above the last edge (empty buckets are left out).
+std::vector<LengthBucketScore> bleu_by_source_length(const std::vector<std::string>& sources,
+                                                     const std::vector<std::string>& hypotheses,
+                                                     const std::vector<std::string>& references,
+                                                     const std::vector<size_t>& upper_edges);
 Json to_json(const std::vector<LengthBucketScore>& buckets);
 
 }  // namespace seqlab

@@ -1,6 +1,6 @@
 // A small RGB canvas for the pictures seqlab draws (attention heatmaps, forecast plots): pixels,
-// text through stb_easy_font (ASCII, drawn at twice its 6x7 px size), lines, and an atomic PNG
-// write through stb_image_write.
+// text in DejaVu Sans through stb_truetype (any Latin, Greek or Cyrillic label; stb_easy_font's
+// ASCII when fonts-dejavu-core is missing), lines, and an atomic PNG write through stb_image_write.
 #pragma once
 
 #include <string>
@@ -25,7 +25,7 @@ struct Image {
   void line(double x0, double y0, double x1, double y1, const unsigned char* color, int thickness = 1);
 };
 
-// Text rasterised into a mask (width x height).
+// Text rasterised into a coverage mask (width x height, 0-255).
 struct TextMask {
   int width = 0, height = 0;
   std::vector<unsigned char> on;

@@ -16,6 +16,9 @@ packages=(
   libbenchmark-dev       # `seqlab bench`
   libstb-dev             # image decoding (captioning)
   libsqlite3-dev         # experiment results store
+  gnuplot-nox            # `seqlab report`: learning curves, bar charts, heatmaps (cairo PNG terminal)
+  fonts-dejavu-core      # a real font for every picture's labels (accents, umlauts: stb_truetype, gnuplot)
+  chromium               # the report test opens report.html in a headless browser
   python3-torch          # `seqlab bench compare`: the same models in Python PyTorch (same libtorch 1.13)
 )
 

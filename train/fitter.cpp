@@ -116,6 +116,7 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
     auto tensors = sums.tensors();
     state = read_checkpoint(run.checkpoint_path, *model, nullptr, &tensors);
     sums.load(tensors);
+    trim_run_log(run_dir + "/metrics.jsonl", state.step, {"fit"});
     log_info(fmt::format("resuming the fit in {} after {} batches ({} rows)", run_dir, state.step,
                          int64_t(sums.rows())));
   }

@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "core/error.h"
+#include "core/files.h"
 #include "core/log.h"
 #include "core/random.h"
 #include "core/runtime.h"
@@ -68,6 +69,20 @@ RunStart start_run(const Config& requested, const std::string& run_dir, bool res
   seed_everything(start.seed);
   start.device = parse_device(start.config.get_string("run.device"));
   return start;
+}
+
+void trim_run_log(const std::string& path, int64_t step, const std::vector<std::string>& only) {
+  if (!std::filesystem::exists(path)) return;
+  std::string kept;
+  for (const auto& record : read_json_lines(path)) {
+    const std::string event = record.value("event", "");
+    const bool keep = event == "start" || (event != "end" && record.contains("step") &&
+                                           record["step"].is_number_integer() &&
+                                           record["step"].get<int64_t>() <= step &&
+                                           (only.empty() || std::find(only.begin(), only.end(), event) != only.end()));
+    if (keep) kept += record.dump() + "\n";
+  }
+  write_file_atomic(path, kept);
 }
 
 }  // namespace seqlab

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <torch/types.h>
 
@@ -14,6 +15,15 @@ namespace seqlab {
 // requested values of the keys a resume may change (max_steps, max_minutes, patience, threads,
 // device, ...). Any other requested change is an InputError naming the keys, not dropped.
 Config resumed_config(const std::string& config_path, const Config& requested);
+
+// A resumed run's metrics.jsonl is cut back to what the checkpoint it resumes from had seen: the
+// "start" record and every record of a step <= `step`, without "end" (it is written again when
+// this session ends) and without step-less records written after the checkpoint (a fit's
+// penalty search). Steps replayed after a kill -9 are then logged once, and a finished run run
+// again ends with one "end" record. With `only` non-empty, only records of those events (and
+// "start") are kept: the fitter keeps its pass ("fit") and solves again. Rewritten atomically;
+// nothing to do if the file is absent.
+void trim_run_log(const std::string& path, int64_t step, const std::vector<std::string>& only = {});
 
 // What the trainer and the fitter both do first: create the directory, settle the config
 // (resumed or new) and save it, set threads and seeds, pick the device.

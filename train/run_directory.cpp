@@ -11,20 +11,6 @@
 namespace fs = std::filesystem;
 
 namespace seqlab {
-namespace {
-
-const bool declared =
-    ConfigSchema::global().add(key_int("eval.beam", 5, "beam size for eval/translate; 1 = greedy")
-                                   .range(1, 256)) &&
-    ConfigSchema::global().add(key_number("eval.length_penalty", 1.0,
-                                          "GNMT length-penalty alpha (Wu et al. 2016)")
-                                   .range(0, 5)) &&
-    ConfigSchema::global().add(key_number("eval.max_length_ratio", 2.0,
-                                          "max output tokens per source token")
-                                   .range(0.1, 100));
-
-}  // namespace
-
 torch::Device parse_device(const std::string& name) {
   try {
     torch::Device device(name);
@@ -34,14 +20,6 @@ torch::Device parse_device(const std::string& name) {
   } catch (const c10::Error&) {
     throw InputError("unknown device '" + name + "'; expected cpu, cuda or cuda:N");
   }
-}
-
-SearchOptions search_options(const Config& config) {
-  SearchOptions options;
-  options.beam = config.get_int("eval.beam");
-  options.length_penalty = config.get_number("eval.length_penalty");
-  options.max_length_ratio = config.get_number("eval.max_length_ratio");
-  return options;
 }
 
 void save_weights(torch::nn::Module& model, const std::string& path) {
@@ -104,28 +82,7 @@ std::vector<Example> encode_pairs(const Tokenizer& tokenizer,
 
 std::vector<std::string> translate_sentences(LoadedRun& run, const std::vector<std::string>& sources,
                                              const SearchOptions& options, int64_t batch_tokens) {
-  // An empty (or all-blank) line translates to an empty line, as in Marian, rather than to
-  // whatever the model says after nothing but end-of-sentence.
-  std::vector<Example> examples;
-  std::vector<size_t> line_of;  // examples[i] is sources[line_of[i]]
-  for (size_t i = 0; i < sources.size(); ++i) {
-    auto ids = run.tokenizer->encode(sources[i]);
-    if (ids.empty()) continue;
-    examples.push_back({std::move(ids), {}});
-    line_of.push_back(i);
-  }
-  std::vector<std::string> out(sources.size());
-  if (examples.empty()) return out;
-  // Beams multiply the rows: keep the padded token count per batch about the same.
-  TokenBucketBatcher batcher(examples, std::max<int64_t>(64, batch_tokens / options.beam), 0, 0);
-  for (const auto& indices : batcher.sorted()) {
-    Batch batch = collate(examples, indices).to(run.device);
-    Source source{batch.source, batch.source_lengths, batch.source_mask, {}};
-    auto hypotheses = search(run.model, source, options);
-    for (size_t i = 0; i < indices.size(); ++i)
-      out[line_of[static_cast<size_t>(indices[i])]] = run.tokenizer->decode(hypotheses[i].tokens);
-  }
-  return out;
+  return translate_sentences(run.model, *run.tokenizer, run.device, sources, options, batch_tokens);
 }
 
 }  // namespace seqlab

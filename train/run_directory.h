@@ -13,6 +13,7 @@
 #include "data/batch.h"
 #include "data/parallel_corpus.h"
 #include "eval/search.h"
+#include "eval/translate.h"
 #include "models/seq2seq.h"
 #include "tokenizers/tokenizer.h"
 
@@ -34,13 +35,10 @@ torch::Device parse_device(const std::string& name);
 // Tokenizes pairs into examples (ids without bos/eos).
 std::vector<Example> encode_pairs(const Tokenizer& tokenizer, const std::vector<SentencePair>& pairs);
 
-// Translates sentences in length-sorted batches; returns detokenized text in input order.
+// translate_sentences (eval/translate.h) with the run's model, tokenizer and device.
 std::vector<std::string> translate_sentences(LoadedRun& run, const std::vector<std::string>& sources,
                                              const SearchOptions& options,
                                              int64_t batch_tokens = 4000);
-
-// Search options from the config's eval.* keys.
-SearchOptions search_options(const Config& config);
 
 // Saves model weights alone (best.pt) in torch's archive format, atomically, and loads them back;
 // `entry` names a nested archive (a checkpoint's "model"). InputError for a corrupt or mismatched

@@ -111,6 +111,7 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   if (resume) {
     state = read_checkpoint(checkpoint_path, *model, optimizer.get());
     schedule->restore(state.schedule);
+    trim_run_log(run_dir + "/metrics.jsonl", state.step);
     log_info(fmt::format("resuming {} at step {} (epoch {}, batch {})", run_dir, state.step,
                          state.epoch, state.batch_in_epoch));
   }

@@ -1,0 +1,77 @@
+#include "eval/translate.h"
+
+#include <torch/torch.h>
+
+#include "data/batch.h"
+#include "eval/length_buckets.h"
+#include "eval/metric.h"
+
+namespace seqlab {
+namespace {
+
+const bool declared =
+    ConfigSchema::global().add(key_int("eval.beam", 5, "beam size for eval/translate; 1 = greedy")
+                                   .range(1, 256)) &&
+    ConfigSchema::global().add(key_number("eval.length_penalty", 1.0,
+                                          "GNMT length-penalty alpha (Wu et al. 2016)")
+                                   .range(0, 5)) &&
+    ConfigSchema::global().add(key_number("eval.max_length_ratio", 2.0,
+                                          "max output tokens per source token")
+                                   .range(0.1, 100));
+
+}  // namespace
+
+SearchOptions search_options(const Config& config) {
+  SearchOptions options;
+  options.beam = config.get_int("eval.beam");
+  options.length_penalty = config.get_number("eval.length_penalty");
+  options.max_length_ratio = config.get_number("eval.max_length_ratio");
+  return options;
+}
+
+std::vector<std::string> translate_sentences(Seq2Seq& model, const Tokenizer& tokenizer,
+                                             torch::Device device,
+                                             const std::vector<std::string>& sources,
+                                             const SearchOptions& options, int64_t batch_tokens) {
+  // An empty (or all-blank) line translates to an empty line, as in Marian, rather than to
+  // whatever the model says after nothing but end-of-sentence.
+  std::vector<Example> examples;
+  std::vector<size_t> line_of;  // examples[i] is sources[line_of[i]]
+  for (size_t i = 0; i < sources.size(); ++i) {
+    auto ids = tokenizer.encode(sources[i]);
+    if (ids.empty()) continue;
+    examples.push_back({std::move(ids), {}});
+    line_of.push_back(i);
+  }
+  std::vector<std::string> out(sources.size());
+  if (examples.empty()) return out;
+  // Beams multiply the rows: keep the padded token count per batch about the same.
+  TokenBucketBatcher batcher(examples, std::max<int64_t>(64, batch_tokens / options.beam), 0, 0);
+  for (const auto& indices : batcher.sorted()) {
+    Batch batch = collate(examples, indices).to(device);
+    Source source{batch.source, batch.source_lengths, batch.source_mask, {}};
+    auto hypotheses = search(model, source, options);
+    for (size_t i = 0; i < indices.size(); ++i)
+      out[line_of[static_cast<size_t>(indices[i])]] = tokenizer.decode(hypotheses[i].tokens);
+  }
+  return out;
+}
+
+Json score_translations(const std::vector<std::string>& sources,
+                        const std::vector<std::string>& hypotheses,
+                        const std::vector<std::string>& references) {
+  auto bleu = MetricRegistry().create("bleu")->corpus_score(hypotheses, {references});
+  auto chrf = MetricRegistry().create("chrf")->corpus_score(hypotheses, {references});
+  size_t exact = 0;
+  for (size_t i = 0; i < hypotheses.size() && i < references.size(); ++i) exact += hypotheses[i] == references[i];
+  return {{"sentences", hypotheses.size()},
+          {"exact_match", hypotheses.empty() ? 0.0 : 100.0 * double(exact) / double(hypotheses.size())},
+          {"bleu", bleu.score},
+          {"chrf", chrf.score},
+          {"bleu_summary", bleu.summary},
+          {"bleu_signature", bleu.signature},
+          {"chrf_signature", chrf.signature},
+          {"bleu_by_source_length", to_json(bleu_by_source_length(sources, hypotheses, references))}};
+}
+
+}  // namespace seqlab

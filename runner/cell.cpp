@@ -1,0 +1,149 @@
+#include "runner/cell.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "core/log.h"
+#include "train/evaluate.h"
+#include "train/trainer.h"
+
+namespace fs = std::filesystem;
+
+namespace seqlab {
+namespace {
+
+std::string arg_text(const Json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_array()) {
+    std::string out;
+    for (const auto& v : value) out += (out.empty() ? "" : ",") + arg_text(v);
+    return out;
+  }
+  return value.dump();
+}
+
+void add_evaluations(const Json& evaluation, std::vector<EvaluationRow>& out) {
+  const std::string split = evaluation.at("split");
+  const int64_t beam = evaluation.at("beam");
+  for (const char* metric : {"bleu", "chrf", "exact_match", "sentences_per_s"})
+    if (evaluation.contains(metric))
+      out.push_back({split, beam, metric, "", evaluation[metric].get<double>(),
+                     evaluation.value(std::string(metric) + "_signature", "")});
+  for (const auto& bucket : evaluation.value("bleu_by_source_length", Json::array())) {
+    out.push_back({split, beam, "bleu", bucket["words"].get<std::string>(), bucket["bleu"].get<double>(),
+                   evaluation.value("bleu_signature", "")});
+    out.push_back({split, beam, "sentences", bucket["words"].get<std::string>(),
+                   bucket["sentences"].get<double>(), ""});
+  }
+}
+
+}  // namespace
+
+Json run_train_cell(const std::string& dir, int threads) {
+  Json cell = Json::parse(read_file(dir + "/cell.json"));
+  Config config = Config::from_json(cell.at("config"), {fmt::format("run.threads={}", threads)},
+                                    dir + "/cell.json");
+  const bool resume = fs::exists(dir + "/checkpoint.pt");
+  TrainResult trained = train_model(config, dir, resume);
+  Json evaluations = Json::array();
+  const Json& e = cell.at("evaluate");
+  for (const auto& split : e.at("splits")) {
+    EvaluateOptions options;
+    options.split = split.get<std::string>();
+    options.beam = e.value("beam", int64_t(0));
+    options.length_edges = e.value("length_buckets", std::vector<size_t>{10, 20, 30, 40});
+    options.attention_maps = split == e.at("splits").back() ? e.value("attention_maps", int64_t(0)) : 0;
+    evaluations.push_back(evaluate_run(dir, options));
+  }
+  Json result = {{"train", trained.to_json()}, {"evaluations", evaluations}};
+  write_file_atomic(dir + "/result.json", result.dump(2) + "\n");
+  return result;
+}
+
+std::vector<std::string> cell_command(const std::string& executable, const Json& cell,
+                                      const std::string& dir, int threads) {
+  const std::string kind = cell.at("kind");
+  const Json& args = cell.at("config");
+  if (kind == "train") return {executable, "cell", "--dir", dir, "--threads", std::to_string(threads)};
+  std::vector<std::string> argv;
+  if (kind == "bench") {
+    argv = {executable, "bench", args.value("what", "train"), "--json", "--threads", std::to_string(threads)};
+    for (const auto& item : args.items()) {
+      if (item.key() == "what" || item.key() == "set") continue;
+      std::string flag = item.key() == "length" ? "lengths" : item.key();
+      std::replace(flag.begin(), flag.end(), '_', '-');
+      argv.push_back("--" + flag);
+      argv.push_back(arg_text(item.value()));
+    }
+    for (const auto& s : args.value("set", Json::array())) {
+      argv.push_back("--set");
+      argv.push_back(s.get<std::string>());
+    }
+  } else if (kind == "reservoir") {
+    argv = {executable, "reservoir", "mackey-glass", "--json", "--threads", std::to_string(threads)};
+    for (const auto& item : args.items()) {
+      std::string flag = item.key();
+      std::replace(flag.begin(), flag.end(), '_', '-');
+      argv.push_back("--" + flag);
+      argv.push_back(arg_text(item.value()));
+    }
+  } else {
+    throw InputError(fmt::format("{}/cell.json: unknown cell kind '{}'", dir, kind));
+  }
+  return argv;
+}
+
+RunResult read_cell_result(const Json& cell, const std::string& dir, int64_t max_rss_kib) {
+  RunResult out;
+  out.max_rss_mib = double(max_rss_kib) / 1024.0;
+  Json result = Json::parse(read_file(dir + "/result.json"));
+  const std::string kind = cell.at("kind");
+  if (kind == "train") {
+    const Json& train = result.at("train");
+    out.steps = train.value("steps", int64_t(0));
+    out.train_seconds = train.value("seconds", 0.0);
+    for (const auto& e : result.at("evaluations")) add_evaluations(e, out.evaluations);
+    for (const auto& record : read_json_lines(dir + "/metrics.jsonl")) {
+      const std::string event = record.value("event", "");
+      if (event == "start") out.parameters = record.value("parameters", int64_t(0));
+      if (event != "train" && event != "valid" && event != "fit") continue;
+      const int64_t step = record.value("step", int64_t(0));
+      const std::string split = event == "valid" ? "valid" : "train";
+      for (const auto& item : record.items())
+        if (item.value().is_number() && item.key() != "step" && item.key() != "time" && item.key() != "epoch")
+          out.metrics.push_back({step, split, item.key(), item.value().get<double>()});
+    }
+  } else if (kind == "bench") {
+    const std::string what = result.value("benchmark", "bench");
+    for (const auto& entry : result.value("by_length", Json::array())) {
+      const std::string bucket = std::to_string(entry.at("length").get<int64_t>());
+      for (const auto& item : entry.items()) {
+        if (item.value().is_number() && item.key() != "length" && item.key() != "sentences")
+          out.evaluations.push_back({"bench", 0, item.key(), bucket, item.value().get<double>(), what});
+        if (item.value().is_object())  // decode: greedy / beam5 throughput
+          for (const auto& m : item.value().items())
+            if (m.value().is_number())
+              out.evaluations.push_back({"bench", 0, item.key() + "_" + m.key(), bucket, m.value().get<double>(), what});
+      }
+      out.evaluations.push_back({"bench", 0, "peak_rss_mib", bucket, out.max_rss_mib, what});
+    }
+  } else if (kind == "reservoir") {
+    const auto& models = result.at("models");
+    for (const auto& m : models) {
+      const std::string model = m.at("model");
+      for (const auto& item : m.items())
+        if (item.value().is_number()) {
+          out.evaluations.push_back({"series", 0, item.key(), model, item.value().get<double>(), "mackey-glass"});
+          if (models.size() == 1)
+            out.evaluations.push_back({"series", 0, item.key(), "", item.value().get<double>(), "mackey-glass"});
+        }
+    }
+  }
+  return out;
+}
+
+}  // namespace seqlab

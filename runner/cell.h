@@ -1,0 +1,32 @@
+// One cell of an experiment, in the process that runs it, and what the runner imports from it.
+//
+// A cell directory holds cell.json (what to run: runner/spec.h's Cell), log.txt (the child's
+// stderr), stdout.txt, and when done result.json (written atomically, last). A train cell's
+// directory is also its run directory (config.json, checkpoints, metrics.jsonl, hypotheses,
+// attention maps).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "runner/store.h"
+
+namespace seqlab {
+
+// Trains (resuming from a checkpoint when there is one) and evaluates the train cell in `dir` with
+// `threads` intra-op threads; writes dir/result.json and returns it:
+//   {"train": TrainResult, "evaluations": [evaluate_run's object per split]}
+Json run_train_cell(const std::string& dir, int threads);
+
+// The command line that runs a cell of any kind in a child process: `seqlab cell` for train
+// cells, `seqlab bench ...` or `seqlab reservoir mackey-glass ...` (with --json) for the others.
+std::vector<std::string> cell_command(const std::string& executable, const Json& cell,
+                                      const std::string& dir, int threads);
+
+// What the store keeps of a finished cell: result.json's evaluations (bucketed scores included),
+// the metrics log (train/valid events), parameters, training time and steps; `max_rss_kib` is
+// the child's peak memory.
+RunResult read_cell_result(const Json& cell, const std::string& dir, int64_t max_rss_kib);
+
+}  // namespace seqlab

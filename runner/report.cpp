@@ -1,0 +1,526 @@
+#include "runner/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "core/base64.h"
+#include "core/child_process.h"
+#include "core/error.h"
+#include "core/files.h"
+#include "core/log.h"
+
+namespace fs = std::filesystem;
+
+namespace seqlab {
+namespace {
+
+std::string value_text(const Json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+bool matches(const Json& overrides, const Json& selector) {
+  for (const auto& item : selector.items())
+    if (!overrides.contains(item.key()) || value_text(overrides[item.key()]) != value_text(item.value()))
+      return false;
+  return true;
+}
+
+std::optional<double> value_of(const ResultStore& store, const RunRow& run, const std::string& metric,
+                               const std::string& split, const std::string& bucket) {
+  if (metric == "parameters") return double(run.parameters);
+  if (metric == "train_seconds") return run.train_seconds;
+  if (metric == "steps") return double(run.steps);
+  if (metric == "max_rss_mib") return run.max_rss_mib;
+  // The widest beam evaluated wins when several were.
+  std::optional<double> found;
+  for (const auto& e : store.evaluations(run.id))
+    if (e.metric == metric && e.split == split && e.bucket == bucket) found = e.value;
+  return found;
+}
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string md_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  return out;
+}
+
+std::string gp_quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string number(double v) {
+  if (v == 0) return "0";
+  if (std::abs(v) >= 1e5 || std::abs(v) < 1e-2) return fmt::format("{:.3g}", v);
+  if (std::abs(v) >= 100) return fmt::format("{:.1f}", v);
+  return fmt::format("{:.2f}", v);
+}
+
+std::string stats_text(const Stats& s) {
+  if (s.n == 0) return "–";
+  if (s.n == 1) return number(s.mean);
+  return fmt::format("{} ± {} (n={})", number(s.mean), number(s.sd), s.n);
+}
+
+// Figures drawn by gnuplot into DIR/report/<name>.png, each from one script with inline data.
+class Plotter {
+ public:
+  explicit Plotter(std::string dir) : dir_(std::move(dir)) { fs::create_directories(dir_); }
+  // Returns the PNG's path, or "" when gnuplot failed (its output is in <name>.log).
+  std::string draw(const std::string& name, const std::string& data, const std::string& commands,
+                   int width = 900, int height = 460) {
+    const std::string png = dir_ + "/" + name + ".png", script = dir_ + "/" + name + ".gp";
+    write_file_atomic(script, fmt::format("set terminal pngcairo size {},{} font \"DejaVu Sans,10\" noenhanced\n"
+                                          "set output {}\nset grid ytics lc rgb '#dddddd'\nset key outside right top\n"
+                                          "{}\n{}\n",
+                                          width, height, gp_quote(png), data, commands));
+    fs::remove(png);
+    int status = run_program({"gnuplot", script}, dir_ + "/" + name + ".log");
+    if (status != 0 || !fs::exists(png) || fs::file_size(png) == 0) {
+      if (!warned_)
+        log_warning(fmt::format("gnuplot could not draw {} (exit {}; see {}.log); is gnuplot-nox installed? "
+                                "(scripts/setup.sh installs it)", png, status, dir_ + "/" + name));
+      warned_ = true;
+      return "";
+    }
+    return png;
+  }
+
+ private:
+  std::string dir_;
+  bool warned_ = false;
+};
+
+struct Section {
+  std::string md, html;
+  void heading(int level, const std::string& text) {
+    md += fmt::format("{} {}\n\n", std::string(static_cast<size_t>(level), '#'), text);
+    html += fmt::format("<h{0}>{1}</h{0}>\n", level, html_escape(text));
+  }
+  void paragraph(const std::string& text) {
+    if (text.empty()) return;
+    md += text + "\n\n";
+    html += "<p>" + html_escape(text) + "</p>\n";
+  }
+  void table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+    md += "|";
+    for (const auto& h : header) md += " " + md_escape(h) + " |";
+    md += "\n|";
+    for (size_t i = 0; i < header.size(); ++i) md += "---|";
+    md += "\n";
+    html += "<table><thead><tr>";
+    for (const auto& h : header) html += "<th>" + html_escape(h) + "</th>";
+    html += "</tr></thead><tbody>\n";
+    for (const auto& row : rows) {
+      md += "|";
+      html += "<tr>";
+      for (const auto& cell : row) {
+        md += " " + md_escape(cell) + " |";
+        std::string cls = cell == "reproduced" ? " class=\"yes\"" : cell == "not reproduced" ? " class=\"no\"" :
+                          cell.rfind("inconclusive", 0) == 0 ? " class=\"maybe\"" : "";
+        html += "<td" + cls + ">" + html_escape(cell) + "</td>";
+      }
+      md += "\n";
+      html += "</tr>\n";
+    }
+    md += "\n";
+    html += "</tbody></table>\n";
+  }
+  void figure(const std::string& png, const std::string& caption, const std::string& report_dir) {
+    if (png.empty()) return;
+    std::string relative = fs::relative(png, report_dir).string();
+    md += fmt::format("![{}]({})\n\n", caption, relative);
+    html += fmt::format("<figure><img alt=\"{}\" src=\"data:image/png;base64,{}\"><figcaption>{}</figcaption></figure>\n",
+                        html_escape(caption), base64_encode(read_file(png)), html_escape(caption));
+  }
+};
+
+struct CellRuns {
+  std::string name;
+  Json overrides;
+  std::vector<const RunRow*> runs;  // finished
+  int64_t total = 0;
+};
+
+}  // namespace
+
+Stats stats_of(const std::vector<double>& values) {
+  Stats s;
+  s.n = static_cast<int64_t>(values.size());
+  if (values.empty()) return s;
+  for (double v : values) s.mean += v;
+  s.mean /= double(values.size());
+  if (values.size() > 1) {
+    double ss = 0;
+    for (double v : values) ss += (v - s.mean) * (v - s.mean);
+    s.sd = std::sqrt(ss / double(values.size() - 1));
+  }
+  return s;
+}
+
+Verdict check_relation(const Relation& relation, const std::string& split, const ResultStore& store,
+                       const std::string& spec) {
+  Verdict v;
+  v.relation = relation.text;
+  std::vector<double> left, right;
+  for (const auto& run : store.runs(spec)) {
+    if (run.status != "finished") continue;
+    for (auto [selector, into] : {std::pair<const Json*, std::vector<double>*>{&relation.left, &left},
+                                  {&relation.right, &right}})
+      if (matches(run.overrides, *selector))
+        if (auto value = value_of(store, run, relation.metric, split, relation.bucket)) into->push_back(*value);
+  }
+  v.left = stats_of(left);
+  v.right = stats_of(right);
+  if (left.empty() || right.empty()) {
+    v.verdict = "inconclusive";
+    v.explanation = fmt::format("no finished run has {} on {}{} for the {} side", relation.metric, split,
+                                relation.bucket.empty() ? "" : " bucket " + relation.bucket,
+                                left.empty() ? "left" : "right");
+    return v;
+  }
+  const double diff = v.left.mean - v.right.mean;
+  // The spread of the difference of two means (0 with one seed a side).
+  const double noise = 2 * std::sqrt((v.left.n > 1 ? v.left.sd * v.left.sd / double(v.left.n) : 0) +
+                                     (v.right.n > 1 ? v.right.sd * v.right.sd / double(v.right.n) : 0));
+  if (relation.op == "~=") {
+    if (std::abs(diff) <= relation.tolerance) v.verdict = "reproduced";
+    else if (std::abs(diff) > relation.tolerance + noise) v.verdict = "not reproduced";
+    else v.verdict = "inconclusive at this size";
+    v.explanation = fmt::format("difference {} (tolerance {}, 2 standard errors {})", number(diff),
+                                number(relation.tolerance), number(noise));
+    return v;
+  }
+  const double signed_diff = relation.op == ">" ? diff : -diff;  // > 0 when the claim holds
+  if (signed_diff > std::max(relation.tolerance, noise)) v.verdict = "reproduced";
+  else if (signed_diff < -noise) v.verdict = "not reproduced";
+  else v.verdict = "inconclusive at this size";
+  v.explanation = fmt::format("difference {} (margin {}, 2 standard errors {})", number(diff),
+                              number(relation.tolerance), number(noise));
+  return v;
+}
+
+ReportPaths write_report(const std::string& dir) {
+  if (!fs::exists(dir + "/results.sqlite"))
+    throw InputError(fmt::format("{} has no results.sqlite: run `seqlab run SPEC --out {}` first", dir, dir));
+  ResultStore store(dir + "/results.sqlite");
+  Plotter plotter(dir + "/report");
+  ReportPaths paths;
+  Section doc;
+  doc.heading(1, "seqlab report");
+  doc.paragraph(fmt::format("Results store: {}/results.sqlite (any SQLite client reads it).", dir));
+  for (const auto& spec_name : store.spec_names()) {
+    Json spec = *store.spec(spec_name);
+    const std::string kind = spec.value("kind", "train");
+    const Json report = spec.value("report", Json::object());
+    std::string metric = report.value("metric", kind == "bench" ? "ms_per_step" : kind == "reservoir" ? "nrmse" : "bleu");
+    std::string split = report.value("split", kind == "bench" ? "bench" : kind == "reservoir" ? "series" : "test");
+    auto runs = store.runs(spec_name);
+    std::map<std::string, CellRuns> cells;
+    std::vector<std::string> order;
+    for (const auto& run : runs) {
+      if (!cells.count(run.cell)) order.push_back(run.cell);
+      auto& c = cells[run.cell];
+      c.name = run.cell;
+      c.overrides = run.overrides;
+      ++c.total;
+      if (run.status == "finished") c.runs.push_back(&run);
+    }
+    const std::string slug = spec_name;
+    doc.heading(2, spec.value("title", spec_name));
+    int64_t finished = 0, failed = 0;
+    for (const auto& r : runs) finished += r.status == "finished", failed += r.status == "failed";
+    doc.paragraph(spec.value("description", ""));
+    doc.paragraph(fmt::format("Spec `{}`, size {}: {} cells, {} runs ({} finished, {} failed).", spec_name,
+                              spec.value("size", "") == "" ? "default" : spec.value("size", ""), cells.size(),
+                              runs.size(), finished, failed));
+
+    // Expected against measured.
+    const Json expect = spec.value("expect", Json::object());
+    if (!expect.empty()) {
+      doc.heading(3, "Expected outcome");
+      doc.paragraph(expect.value("text", "") +
+                    (expect.value("source", "").empty() ? "" : " (" + expect.value("source", "") + ")"));
+      std::vector<std::vector<std::string>> rows;
+      for (const auto& text : expect.value("relations", Json::array())) {
+        Relation relation = parse_relation(text.get<std::string>());
+        Verdict v = check_relation(relation, split, store, spec_name);
+        rows.push_back({v.relation, stats_text(v.left), stats_text(v.right), v.verdict, v.explanation});
+        paths.verdicts.push_back({{"spec", spec_name}, {"relation", v.relation}, {"verdict", v.verdict},
+                                  {"explanation", v.explanation}, {"left", v.left.mean}, {"right", v.right.mean}});
+      }
+      if (!rows.empty()) doc.table({"relation", "left", "right", "verdict", "why"}, rows);
+    }
+
+    // The table of cells.
+    doc.heading(3, "Results");
+    std::set<std::string> buckets_seen;
+    std::vector<std::vector<std::string>> rows;
+    std::string bar_data = "$bars << EOD\n";
+    bool any_bar = false, positive = true;
+    for (const auto& name : order) {
+      const auto& c = cells[name];
+      std::vector<double> headline, params, seconds, steps, speed, rss;
+      for (const auto* run : c.runs) {
+        if (auto v = value_of(store, *run, metric, split, "")) headline.push_back(*v);
+        if (auto v = value_of(store, *run, "sentences_per_s", split, "")) speed.push_back(*v);
+        params.push_back(double(run->parameters));
+        seconds.push_back(run->train_seconds);
+        steps.push_back(double(run->steps));
+        rss.push_back(run->max_rss_mib);
+        for (const auto& e : store.evaluations(run->id))
+          if (e.metric == metric && e.split == split && !e.bucket.empty()) buckets_seen.insert(e.bucket);
+      }
+      Stats h = stats_of(headline);
+      std::vector<std::string> row = {name, fmt::format("{}/{}", c.runs.size(), c.total), stats_text(h)};
+      if (kind == "train")
+        row.insert(row.end(), {stats_text(stats_of(params)), stats_text(stats_of(seconds)),
+                               stats_text(stats_of(steps)), stats_text(stats_of(speed))});
+      row.push_back(stats_text(stats_of(rss)));
+      rows.push_back(row);
+      if (h.n > 0) {
+        bar_data += fmt::format("{} {} {}\n", gp_quote(name), h.mean, h.sd);
+        any_bar = true;
+        positive = positive && h.mean > 0;
+      }
+    }
+    std::vector<std::string> header = {"cell", "runs", fmt::format("{} ({})", metric, split)};
+    if (kind == "train") header.insert(header.end(), {"parameters", "training s", "steps", "decode sentences/s"});
+    header.push_back("peak memory MiB");
+    doc.table(header, rows);
+    bar_data += "EOD\n";
+    if (any_bar && kind != "bench") {
+      std::string png = plotter.draw(
+          slug + "-bars", bar_data,
+          fmt::format("set style data histogram\nset style histogram errorbars gap 1 lw 1\n"
+                      "set style fill solid 0.5 border -1\nset xtics rotate by -25 scale 0\n{}set ylabel {}\n"
+                      "set title {}\nset key off\nplot $bars using 2:3:xtic(1) lc rgb '#3b6ea8'\n",
+                      kind == "reservoir" && positive ? "set logscale y\n" : "set yrange [0:*]\n",
+                      gp_quote(metric + " (" + split + "), mean and sd over seeds"), gp_quote(spec.value("title", spec_name))));
+      doc.figure(png, fmt::format("{}: {} per cell", spec_name, metric), dir);
+    }
+
+    // Learning curves: validation loss by step, mean over seeds.
+    if (kind == "train") {
+      std::string data, plot;
+      int series = 0;
+      for (const auto& name : order) {
+        std::map<int64_t, std::vector<double>> by_step;
+        for (const auto* run : cells[name].runs)
+          for (const auto& m : store.metrics(run->id))
+            if (m.split == "valid" && m.name == "loss") by_step[m.step].push_back(m.value);
+        if (by_step.empty()) continue;
+        data += fmt::format("$c{} << EOD\n", series);
+        for (const auto& [step, values] : by_step) data += fmt::format("{} {}\n", step, stats_of(values).mean);
+        data += "EOD\n";
+        plot += fmt::format("{}$c{} using 1:2 with linespoints pt 7 ps 0.6 title {}", plot.empty() ? "plot " : ", ",
+                            series++, gp_quote(name));
+      }
+      if (series > 0) {
+        std::string png = plotter.draw(slug + "-curves", data,
+                                       "set xlabel 'update'\nset ylabel 'validation loss per token'\n"
+                                       "set title 'Learning curves (mean over seeds)'\n" + plot + "\n");
+        doc.figure(png, fmt::format("{}: validation loss by update", spec_name), dir);
+      }
+    }
+
+    // Scores by bucket: source length (train) or sequence length (bench).
+    if (!buckets_seen.empty()) {
+      std::vector<std::string> buckets(buckets_seen.begin(), buckets_seen.end());
+      auto key = [](const std::string& b) { return std::atof(b.c_str()); };  // "21-30" -> 21, "41+" -> 41
+      std::sort(buckets.begin(), buckets.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
+      // Bench cells vary the length in the grid: one line per cell without its length key.
+      std::map<std::string, std::map<std::string, std::vector<double>>> lines;  // series -> bucket -> values
+      std::vector<std::string> series_order;
+      for (const auto& name : order)
+        for (const auto* run : cells[name].runs) {
+          std::string series;
+          for (const auto& item : run->overrides.items())
+            if (kind != "bench" || item.key().find("length") == std::string::npos)
+              series += (series.empty() ? "" : ",") + item.key().substr(item.key().rfind('.') + 1) + "=" + value_text(item.value());
+          if (series.empty()) series = kind == "bench" ? "all" : name;
+          if (!lines.count(series)) series_order.push_back(series);
+          for (const auto& e : store.evaluations(run->id))
+            if (e.metric == metric && e.split == split && !e.bucket.empty()) lines[series][e.bucket].push_back(e.value);
+        }
+      std::string data, plot;
+      std::vector<std::vector<std::string>> bucket_rows;
+      int s = 0;
+      for (const auto& series : series_order) {
+        data += fmt::format("$b{} << EOD\n", s);
+        std::vector<std::string> row = {series};
+        for (size_t i = 0; i < buckets.size(); ++i) {
+          auto it = lines[series].find(buckets[i]);
+          if (it == lines[series].end()) {
+            row.push_back("–");
+            continue;
+          }
+          Stats st = stats_of(it->second);
+          row.push_back(stats_text(st));
+          if (kind == "bench") data += fmt::format("{} {} {}\n", buckets[i], st.mean, st.sd);
+          else data += fmt::format("{} {} {} {}\n", i, gp_quote(buckets[i]), st.mean, st.sd);
+        }
+        bucket_rows.push_back(row);
+        data += "EOD\n";
+        plot += fmt::format("{}$b{} using {} with linespoints pt 7 lw 2 title {}", plot.empty() ? "plot " : ", ", s++,
+                            kind == "bench" ? "1:2" : "1:3:xtic(2)", gp_quote(series));
+      }
+      std::vector<std::string> bucket_header = {kind == "bench" ? "series \\ length" : "cell \\ source words"};
+      bucket_header.insert(bucket_header.end(), buckets.begin(), buckets.end());
+      doc.heading(3, kind == "bench" ? fmt::format("{} by sequence length", metric)
+                                     : fmt::format("{} by source length", metric));
+      doc.table(bucket_header, bucket_rows);
+      std::string axes = kind == "bench" ? "set logscale xy\nset xlabel 'sequence length (tokens)'\n"
+                                         : "set xlabel 'source length (words)'\n";
+      std::string png = plotter.draw(slug + "-buckets", data,
+                                     axes + fmt::format("set ylabel {}\nset title {}\n", gp_quote(metric + " (" + split + ")"),
+                                                        gp_quote(spec.value("title", spec_name))) + plot + "\n");
+      doc.figure(png, fmt::format("{}: {} by length", spec_name, metric), dir);
+      if (kind == "bench") {  // memory against length too
+        std::string mdata, mplot;
+        int m = 0;
+        std::map<std::string, std::map<double, std::vector<double>>> rss;
+        for (const auto& name : order)
+          for (const auto* run : cells[name].runs)
+            for (const auto& e : store.evaluations(run->id))
+              if (e.metric == "peak_rss_mib") {
+                std::string series;
+                for (const auto& item : run->overrides.items())
+                  if (item.key().find("length") == std::string::npos)
+                    series += (series.empty() ? "" : ",") + item.key().substr(item.key().rfind('.') + 1) + "=" + value_text(item.value());
+                rss[series.empty() ? "all" : series][key(e.bucket)].push_back(e.value);
+              }
+        for (const auto& [series, points] : rss) {
+          mdata += fmt::format("$m{} << EOD\n", m);
+          for (const auto& [length, values] : points) mdata += fmt::format("{} {}\n", length, stats_of(values).mean);
+          mdata += "EOD\n";
+          mplot += fmt::format("{}$m{} using 1:2 with linespoints pt 7 lw 2 title {}", mplot.empty() ? "plot " : ", ", m++,
+                               gp_quote(series));
+        }
+        if (m > 0) {
+          std::string mpng = plotter.draw(slug + "-memory", mdata,
+                                          "set logscale x\nset xlabel 'sequence length (tokens)'\n"
+                                          "set ylabel 'peak resident memory (MiB)'\nset title 'Peak memory of the process'\n" +
+                                              mplot + "\n");
+          doc.figure(mpng, fmt::format("{}: peak memory by length", spec_name), dir);
+        }
+      }
+    }
+
+    // The attention map of the best run of each cell.
+    bool heading_done = false;
+    for (const auto& name : order) {
+      const RunRow* best = nullptr;
+      double best_value = -std::numeric_limits<double>::infinity();
+      for (const auto* run : cells[name].runs) {
+        double v = value_of(store, *run, metric, split, "").value_or(-1e300);
+        if (!best || v > best_value) best = run, best_value = v;
+      }
+      if (!best) continue;
+      std::string map = best->dir + "/attention/" + split + "-001.png";
+      if (!fs::exists(map)) continue;
+      if (!heading_done) doc.heading(3, "Attention maps (best run of each cell, first sentence)");
+      heading_done = true;
+      std::string copy = fmt::format("{}/report/{}-attention-{}.png", dir, slug, name);
+      fs::copy_file(map, copy, fs::copy_options::overwrite_existing);
+      doc.figure(copy, fmt::format("{} seed {}", name, best->seed), dir);
+    }
+
+    std::vector<std::vector<std::string>> failures;
+    for (const auto& r : runs)
+      if (r.status == "failed") {
+        std::string first = r.error.substr(0, r.error.find('\n', r.error.find('\n') + 1));
+        failures.push_back({fmt::format("{}/seed-{}", r.cell, r.seed), first, r.dir + "/log.txt"});
+      }
+    if (!failures.empty()) {
+      doc.heading(3, "Failed runs");
+      doc.table({"run", "error", "log"}, failures);
+    }
+  }
+
+  paths.markdown = dir + "/report.md";
+  paths.html = dir + "/report.html";
+  write_file_atomic(paths.markdown, doc.md);
+  std::string html =
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>seqlab report</title>\n<style>\n"
+      "body{font-family:'DejaVu Sans',sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}\n"
+      "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}\n"
+      "th{background:#f0f0f0}td.yes{background:#d8f0d8}td.no{background:#f6d6d6}td.maybe{background:#f6efd0}\n"
+      "figure{margin:1em 0}img{max-width:100%}figcaption{color:#555;font-size:90%}\n</style></head>\n<body>\n" +
+      doc.html +
+      // Marks the page with how many figures loaded, for a headless browser (and a reader) to check.
+      "<script>\nwindow.addEventListener('load', function () {\n"
+      "  var images = Array.from(document.images);\n"
+      "  var broken = images.filter(function (i) { return !i.complete || i.naturalWidth === 0; });\n"
+      "  document.body.setAttribute('data-figures', images.length + ' shown, ' + broken.length + ' broken');\n"
+      "});\n</script>\n</body></html>\n";
+  write_file_atomic(paths.html, html);
+  paths.figures = 0;
+  for (size_t at = html.find("<img"); at != std::string::npos; at = html.find("<img", at + 1)) ++paths.figures;
+  return paths;
+}
+
+Json results_json(const std::string& dir) {
+  if (!fs::exists(dir + "/results.sqlite"))
+    throw InputError(fmt::format("{} has no results.sqlite: run `seqlab run SPEC --out {}` first", dir, dir));
+  ResultStore store(dir + "/results.sqlite");
+  Json runs = Json::array();
+  for (const auto& spec_name : store.spec_names()) {
+    Json spec = *store.spec(spec_name);
+    const std::string kind = spec.value("kind", "train");
+    const Json report = spec.value("report", Json::object());
+    std::string metric = report.value("metric", kind == "bench" ? "ms_per_step" : kind == "reservoir" ? "nrmse" : "bleu");
+    std::string split = report.value("split", kind == "bench" ? "bench" : kind == "reservoir" ? "series" : "test");
+    for (const auto& r : store.runs(spec_name)) {
+      Json evaluations = Json::array();
+      for (const auto& e : store.evaluations(r.id))
+        evaluations.push_back({{"split", e.split}, {"beam", e.beam}, {"metric", e.metric}, {"bucket", e.bucket},
+                               {"value", e.value}, {"signature", e.signature}});
+      auto headline = value_of(store, r, metric, split, "");
+      runs.push_back({{"id", r.id}, {"spec", r.spec}, {"cell", r.cell}, {"seed", r.seed}, {"kind", r.kind},
+                      {"status", r.status}, {"overrides", r.overrides}, {"host", r.host},
+                      {"parameters", r.parameters}, {"train_seconds", r.train_seconds}, {"steps", r.steps},
+                      {"max_rss_mib", r.max_rss_mib}, {"dir", r.dir}, {"error", r.error},
+                      {"metric", metric}, {"split", split},
+                      {"value", headline ? Json(*headline) : Json()}, {"evaluations", evaluations}});
+    }
+  }
+  return {{"store", dir + "/results.sqlite"}, {"runs", runs}};
+}
+
+std::string results_table(const Json& results) {
+  std::string out = fmt::format("{:<22} {:<36} {:>5} {:<9} {:>16} {:>10} {:>8}\n", "spec", "cell", "seed", "status",
+                                "metric", "value", "train s");
+  for (const auto& r : results["runs"]) {
+    std::string value = r["value"].is_null() ? "–" : number(r["value"].get<double>());
+    out += fmt::format("{:<22} {:<36} {:>5} {:<9} {:>16} {:>10} {:>8.0f}\n", r["spec"].get<std::string>(),
+                       r["cell"].get<std::string>(), r["seed"].get<uint64_t>(), r["status"].get<std::string>(),
+                       r["metric"].get<std::string>() + "/" + r["split"].get<std::string>(), value,
+                       r["train_seconds"].get<double>());
+  }
+  out += fmt::format("{} runs in {}\n", results["runs"].size(), results["store"].get<std::string>());
+  return out;
+}
+
+}  // namespace seqlab

@@ -1,0 +1,51 @@
+// `seqlab report DIR`: the results store turned into DIR/report.md and one self-contained
+// DIR/report.html (figures embedded as data URIs), per spec:
+//   - the expected outcome (words, source) and each checkable relation with its verdict:
+//     reproduced / not reproduced / inconclusive at this size (the difference is within the
+//     spread over seeds, or runs are missing);
+//   - a table per cell: mean and standard deviation over seeds of the headline metric, with
+//     parameters, training time, steps, decode speed and peak memory;
+//   - figures drawn by gnuplot (pngcairo, DejaVu Sans): the headline metric per cell with error
+//     bars, validation-loss curves, BLEU by source length, cost against length for benchmark
+//     cells; and the attention map of the best run of each cell.
+// Figures live in DIR/report/ (report.md links them).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "runner/spec.h"
+#include "runner/store.h"
+
+namespace seqlab {
+
+struct Stats {
+  double mean = 0, sd = 0;
+  int64_t n = 0;
+};
+Stats stats_of(const std::vector<double>& values);
+
+struct Verdict {
+  std::string relation, verdict, explanation;
+  Stats left, right;
+};
+
+// Checks a relation against the finished runs of a spec: values of relation.metric on `split`
+// (bucket relation.bucket) of the runs whose overrides match each side.
+Verdict check_relation(const Relation& relation, const std::string& split, const ResultStore& store,
+                       const std::string& spec);
+
+struct ReportPaths {
+  std::string markdown, html;
+  int64_t figures = 0;
+  std::vector<Json> verdicts;  // {"spec", "relation", "verdict", "explanation"}
+};
+
+ReportPaths write_report(const std::string& dir);
+
+// `seqlab results DIR`: every run with its status and headline metric ({"runs": [...]}).
+Json results_json(const std::string& dir);
+std::string results_table(const Json& results);
+
+}  // namespace seqlab

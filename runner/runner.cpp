@@ -1,0 +1,257 @@
+#include "runner/runner.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/child_process.h"
+#include "core/error.h"
+#include "core/files.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "data/recipe.h"
+#include "runner/cell.h"
+#include "runner/spec.h"
+#include "runner/store.h"
+
+namespace fs = std::filesystem;
+
+namespace seqlab {
+namespace {
+
+// An exclusive lock on DIR/.lock for the life of the runner.
+class DirectoryLock {
+ public:
+  explicit DirectoryLock(const std::string& dir) {
+    const std::string path = dir + "/.lock";
+    fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw Error("cannot create " + path);
+    if (flock(fd_, LOCK_EX | LOCK_NB) != 0)
+      throw InputError(fmt::format("another `seqlab run` is working in {} (it holds {})", dir, path));
+  }
+  ~DirectoryLock() { close(fd_); }
+
+ private:
+  int fd_ = -1;
+};
+
+std::string last_lines(const std::string& path, size_t count) {
+  if (!fs::exists(path)) return "";
+  auto lines = read_lines(path);
+  std::string out;
+  for (size_t i = lines.size() > count ? lines.size() - count : 0; i < lines.size(); ++i) out += lines[i] + "\n";
+  return out;
+}
+
+// Corpora the train cells name that are recipes not yet in the data cache are prepared first, one
+// at a time, so that cells never race to build the same corpus.
+void prepare_corpora(const std::vector<Cell>& cells) {
+  std::set<std::string> done;
+  for (const auto& cell : cells) {
+    if (cell.kind != "train") continue;
+    const std::string corpus = cell.config.at("data").at("corpus");
+    if (!done.insert(corpus).second || fs::is_directory(corpus)) continue;
+    if (fs::exists(fs::path(data_cache_dir()) / corpus / "meta.json")) continue;
+    log_info(fmt::format("preparing corpus {} into {}", corpus, data_cache_dir()));
+    prepare_corpus(corpus);
+  }
+}
+
+struct Job {
+  const Cell* cell;
+  int64_t run;
+  std::string dir;
+  std::unique_ptr<BackgroundProcess> process;
+};
+
+bool import_result(ResultStore& store, const Job& job, int64_t max_rss_kib) {
+  const std::string result_path = job.dir + "/result.json";
+  if (!fs::exists(result_path)) return false;
+  Json parsed = Json::parse(read_file(result_path), nullptr, false);
+  if (parsed.is_discarded()) return false;
+  store.finish_run(job.run, read_cell_result(job.cell->to_json(), job.dir, max_rss_kib));
+  return true;
+}
+
+}  // namespace
+
+Json RunnerSummary::to_json() const {
+  return {{"spec", spec}, {"cells", cells}, {"finished", finished}, {"skipped", skipped},
+          {"failed", failed}, {"seconds", seconds}};
+}
+
+std::string current_executable() {
+  std::error_code error;
+  auto path = fs::read_symlink("/proc/self/exe", error);
+  if (error) throw Error("cannot find this program's path (/proc/self/exe)");
+  return path.string();
+}
+
+RunnerSummary run_experiment(const RunnerOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  ExperimentSpec spec = load_spec(options.spec_path, options.size);
+  std::vector<Cell> cells = expand_cells(spec);
+  if (options.jobs < 1) throw InputError("--jobs must be at least 1");
+  const std::string out = options.out_dir;
+  fs::create_directories(out + "/specs");
+  DirectoryLock lock(out);
+  ResultStore store(out + "/results.sqlite");
+  auto cell_dir = [&](const Cell& c) { return fmt::format("{}/runs/{}/{}/seed-{}", out, spec.name, c.name, c.seed); };
+
+  // What the directory already holds of this spec.
+  std::vector<RunRow> existing = store.runs(spec.name);
+  if (!existing.empty() && !options.resume) {
+    int64_t finished = 0;
+    for (const auto& r : existing) finished += r.status == "finished";
+    throw InputError(fmt::format("{} already holds {} runs of spec '{}' ({} finished); add --resume to "
+                                 "complete the grid, or choose another --out",
+                                 out, existing.size(), spec.name, finished));
+  }
+  std::map<std::string, const Cell*> by_id;
+  for (const auto& c : cells) by_id[c.id()] = &c;
+  std::vector<const RunRow*> changed;
+  for (const auto& row : existing) {
+    const std::string id = fmt::format("{}/seed-{}", row.cell, row.seed);
+    auto it = by_id.find(id);
+    if (it == by_id.end()) {
+      changed.push_back(&row);
+      continue;
+    }
+    const std::string recorded = row.dir + "/cell.json";
+    if (row.status != "pending" && fs::exists(recorded) &&
+        Json::parse(read_file(recorded), nullptr, false) != it->second->to_json())
+      changed.push_back(&row);
+  }
+  if (!changed.empty()) {
+    std::vector<std::string> ids, keys;
+    for (const auto* row : changed) ids.push_back(fmt::format("{}/seed-{}", row->cell, row->seed));
+    if (auto before = store.spec(spec.name)) keys = changed_keys(*before, spec.json);
+    if (!options.restart_changed)
+      throw InputError(fmt::format(
+          "{} changed since its cells in {} ran: changed keys: {}; cells affected: {}. Add "
+          "--restart-changed to start those cells afresh (their results are deleted), or restore the spec",
+          options.spec_path, out, keys.empty() ? "(the cells' resolved configs)" : fmt::format("{}", fmt::join(keys, ", ")),
+          fmt::join(ids, ", ")));
+    for (const auto* row : changed) {
+      log_info(fmt::format("starting afresh: {}/seed-{}", row->cell, row->seed));
+      fs::remove_all(row->dir);
+      store.delete_run(row->id);
+    }
+  }
+  store.put_spec(spec.name, spec.json, spec.size);
+  write_file_atomic(fmt::format("{}/specs/{}.json", out, spec.name), spec.json.dump(2) + "\n");
+  prepare_corpora(cells);
+
+  RunnerSummary summary;
+  summary.spec = spec.name;
+  summary.cells = static_cast<int64_t>(cells.size());
+  std::map<std::string, std::string> status;
+  for (const auto& row : store.runs(spec.name)) status[fmt::format("{}/seed-{}", row.cell, row.seed)] = row.status;
+  std::deque<Job> queue;
+  for (const auto& c : cells) {
+    const std::string dir = cell_dir(c);
+    fs::create_directories(dir);
+    const std::string cell_json = dir + "/cell.json";
+    if (!fs::exists(cell_json) || Json::parse(read_file(cell_json), nullptr, false) != c.to_json())
+      write_file_atomic(cell_json, c.to_json().dump(2) + "\n");
+    const int64_t run = store.ensure_run(spec.name, c.name, c.seed, c.kind, c.overrides, c.config, dir);
+    if (status[c.id()] == "finished") {
+      ++summary.skipped;
+      continue;
+    }
+    Job job{&c, run, dir, nullptr};
+    // A cell that ended but was not imported (the runner was killed in between) needs no rerun.
+    if (import_result(store, job, 0)) {
+      ++summary.skipped;
+      continue;
+    }
+    queue.push_back(std::move(job));
+  }
+
+  const int cores = options.threads > 0 ? options.threads
+                                        : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int threads = std::max(1, cores / options.jobs);
+  const std::string executable = options.executable.empty() ? current_executable() : options.executable;
+  Progress progress(spec.name, summary.cells, "cells");
+  progress.resume_at(summary.skipped);
+  std::vector<Job> running;
+  auto show = [&] {
+    std::vector<std::string> names;
+    for (const auto& j : running) names.push_back(j.cell->id());
+    progress.set_status(fmt::format("{} running, {} left{}{}", running.size(), queue.size(),
+                                    names.empty() ? "" : ": ", fmt::join(names, " ")));
+  };
+  while (!queue.empty() || !running.empty()) {
+    while (!queue.empty() && static_cast<int>(running.size()) < options.jobs) {
+      Job job = std::move(queue.front());
+      queue.pop_front();
+      store.mark_running(job.run);
+      auto argv = cell_command(executable, job.cell->to_json(), job.dir, threads);
+      try {
+        job.process = std::make_unique<BackgroundProcess>(argv, job.dir + "/stdout.txt", job.dir + "/log.txt");
+      } catch (const Error& e) {
+        store.mark_failed(job.run, e.what());
+        ++summary.failed;
+        progress.advance();
+        continue;
+      }
+      running.push_back(std::move(job));
+      show();
+    }
+    bool any = false;
+    for (size_t i = 0; i < running.size();) {
+      BackgroundProcess::Exit exit{};
+      if (!running[i].process->poll(exit)) {
+        ++i;
+        continue;
+      }
+      Job& job = running[i];
+      bool ok = exit.status == 0;
+      std::string error;
+      if (ok && job.cell->kind != "train") {
+        // bench / reservoir: the command's --json object is its last line of output.
+        auto lines = read_lines(job.dir + "/stdout.txt");
+        Json result = lines.empty() ? Json() : Json::parse(lines.back(), nullptr, false);
+        if (result.is_object()) write_file_atomic(job.dir + "/result.json", result.dump(2) + "\n");
+        else ok = false, error = "no JSON result on the last line of stdout.txt\n";
+      }
+      if (ok) {
+        try {
+          ok = import_result(store, job, exit.max_rss_kib);
+          if (!ok) error = "the cell exited without writing result.json\n";
+        } catch (const std::exception& e) {
+          ok = false;
+          error = std::string(e.what()) + "\n";
+        }
+      }
+      if (ok) {
+        ++summary.finished;
+      } else {
+        ++summary.failed;
+        error = fmt::format("exit status {}\n{}{}", exit.status, error, last_lines(job.dir + "/log.txt", 15));
+        store.mark_failed(job.run, error);
+        log_warning(fmt::format("cell {} failed ({}/log.txt):\n{}", job.cell->id(), job.dir, error));
+      }
+      progress.advance();
+      running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
+      any = true;
+    }
+    if (any) show();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  progress.finish();
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return summary;
+}
+
+}  // namespace seqlab

@@ -1,0 +1,304 @@
+// The experiment runner: specs expand and validate like configs, the store imports idempotently,
+// a grid killed with SIGKILL at random moments completes with the same rows as an uninterrupted
+// one, a spec edited after cells ran is refused, and the report renders in a headless browser.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "core/child_process.h"
+#include "core/error.h"
+#include "core/files.h"
+#include "core/log.h"
+#include "core/random.h"
+#include "runner/report.h"
+#include "runner/runner.h"
+#include "runner/spec.h"
+#include "runner/store.h"
+#include "seqlab_paths.h"
+#include "tests/test_support.h"
+
+namespace fs = std::filesystem;
+using seqlab::Json;
+
+namespace {
+
+const std::string kSeqlab = std::string(SEQLAB_BINARY_DIR) + "/bin/seqlab";
+
+// A tiny GRU on the reversal corpus: 40 updates, a checkpoint every 10.
+std::string write_base_config(const seqlab::testing::TempDir& dir, const std::string& corpus) {
+  Json config = {
+      {"data", {{"corpus", corpus}, {"tokenizer", "char"}, {"vocab_size", 0}}},
+      {"model", {{"embedding_dim", 16}, {"hidden_dim", 32}, {"dropout", 0.0}}},
+      {"train",
+       {{"lr", 0.005}, {"batch_tokens", 120}, {"max_steps", 40}, {"valid_every", 20},
+        {"valid_bleu_sentences", 10}, {"checkpoint_every", 10}, {"log_every", 10}, {"patience", 0}}},
+      {"eval", {{"beam", 2}}}};
+  std::string path = dir.file("base.json");
+  seqlab::testing::write_text(path, config.dump(2));
+  return path;
+}
+
+std::string write_spec(const seqlab::testing::TempDir& dir, const std::string& base, Json extra = Json::object()) {
+  Json spec = {{"name", "tiny"},
+               {"title", "Tiny grid"},
+               {"base", base},
+               {"grid", {{"model.decoder", {"rnn", "bahdanau"}}}},
+               {"seeds", {1, 2}},
+               {"evaluate", {{"splits", {"test"}}, {"beam", 2}, {"length_buckets", {4, 5}}, {"attention_maps", 1}}},
+               {"expect", {{"text", "attention helps"},
+                           {"relations", {"bleu(model.decoder=bahdanau) > bleu(model.decoder=rnn)"}}}}};
+  seqlab::merge_json(spec, extra);
+  std::string path = dir.file("spec.json");
+  seqlab::testing::write_text(path, spec.dump(2));
+  return path;
+}
+
+pid_t spawn_run(const std::string& spec, const std::string& out, bool resume) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    freopen("/dev/null", "w", stderr);
+    freopen("/dev/null", "w", stdout);
+    if (resume)
+      execl(kSeqlab.c_str(), "seqlab", "run", spec.c_str(), "--out", out.c_str(), "--jobs", "2", "--threads", "2",
+            "--resume", static_cast<char*>(nullptr));
+    else
+      execl(kSeqlab.c_str(), "seqlab", "run", spec.c_str(), "--out", out.c_str(), "--jobs", "2", "--threads", "2",
+            static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+int exit_status(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// Everything the store holds that does not depend on timing: per run its cell, seed, status,
+// steps and parameters, its evaluations, and its logged losses and BLEU by step.
+std::map<std::string, Json> store_rows(const std::string& dir) {
+  seqlab::ResultStore store(dir + "/results.sqlite");
+  std::map<std::string, Json> out;
+  for (const auto& r : store.runs()) {
+    Json row = {{"status", r.status}, {"steps", r.steps}, {"parameters", r.parameters}};
+    for (const auto& e : store.evaluations(r.id))
+      if (e.metric != "sentences_per_s")
+        row["evaluations"].push_back({e.split, e.beam, e.metric, e.bucket, e.value});
+    for (const auto& m : store.metrics(r.id))
+      if (m.name == "loss" || m.name == "bleu" || m.name == "lr") row["metrics"].push_back({m.step, m.split, m.name, m.value});
+      else row["timing"].push_back({m.step, m.split, m.name});
+    out[fmt::format("{}/{}/seed-{}", r.spec, r.cell, r.seed)] = row;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a spec expands its grid, zip and seeds into cells and validates its keys") {
+  seqlab::testing::TempDir dir;
+  std::string corpus = seqlab::testing::write_reverse_corpus(dir);
+  std::string base = write_base_config(dir, corpus);
+  auto spec = seqlab::load_spec(write_spec(dir, base, {{"zip", {{"model.embedding_dim", {8, 16, 24}},
+                                                                {"model.hidden_dim", {16, 32, 48}}}}}));
+  auto cells = seqlab::expand_cells(spec);
+  REQUIRE(cells.size() == 2 * 3 * 2);  // grid x zip x seeds
+  CHECK(cells[0].config["model"]["decoder"] == "rnn");
+  CHECK(cells[0].config["model"]["embedding_dim"] == 8);
+  CHECK(cells[0].config["model"]["hidden_dim"] == 16);
+  CHECK(cells[0].config["run"]["seed"] == 1);
+  CHECK(cells[1].config["run"]["seed"] == 2);
+  std::set<std::string> ids;
+  for (const auto& c : cells) ids.insert(c.id());
+  CHECK(ids.size() == cells.size());
+
+  SECTION("an unknown key names the closest one") {
+    try {
+      seqlab::load_spec(write_spec(dir, base, {{"seedz", {1}}}));
+      FAIL("no error");
+    } catch (const seqlab::InputError& e) {
+      CHECK_THAT(e.what(), Catch::Contains("unknown key 'seedz'") && Catch::Contains("did you mean 'seeds'"));
+    }
+  }
+  SECTION("a bad config key in the grid is an error before anything runs") {
+    auto bad = seqlab::load_spec(write_spec(dir, base, {{"grid", {{"model.hiden_dim", {8}}}}}));
+    CHECK_THROWS_WITH(seqlab::expand_cells(bad), Catch::Contains("model.hiden_dim") && Catch::Contains("model.hidden_dim"));
+  }
+  SECTION("zip lists of different lengths are refused") {
+    CHECK_THROWS_WITH(seqlab::load_spec(write_spec(dir, base, {{"zip", {{"model.embedding_dim", {8, 16}},
+                                                                        {"model.hidden_dim", {16}}}}})),
+                      Catch::Contains("zip"));
+  }
+  SECTION("sizes merge over the spec") {
+    auto sized = seqlab::load_spec(
+        write_spec(dir, base, {{"sizes", {{"quick", {{"seeds", {7}}, {"set", {{"train.max_steps", 5}}}}}, {"full", Json::object()}}},
+                               {"size", "quick"}}));
+    auto quick = seqlab::expand_cells(sized);
+    REQUIRE(quick.size() == 2);
+    CHECK(quick[0].seed == 7);
+    CHECK(quick[0].config["train"]["max_steps"] == 5);
+    CHECK(seqlab::expand_cells(seqlab::load_spec(sized.path, "full")).size() == 4);
+    CHECK_THROWS_WITH(seqlab::load_spec(sized.path, "fulll"), Catch::Contains("did you mean 'full'"));
+  }
+}
+
+TEST_CASE("relations parse from their written form and are judged against the spread") {
+  auto r = seqlab::parse_relation("bleu(model.decoder=bahdanau) > bleu(model.decoder=rnn) on source length 21-40");
+  CHECK(r.metric == "bleu");
+  CHECK(r.left["model.decoder"] == "bahdanau");
+  CHECK(r.right["model.decoder"] == "rnn");
+  CHECK(r.op == ">");
+  CHECK(r.bucket == "21-40");
+  auto about = seqlab::parse_relation("bleu(model.heads=1) ~= bleu(model.heads=8) within 1.5");
+  CHECK(about.op == "~=");
+  CHECK(about.tolerance == 1.5);
+  CHECK(about.left["model.heads"] == 1);
+  CHECK_THROWS_AS(seqlab::parse_relation("bleu(a=1) >> chrf(a=2)"), seqlab::InputError);
+  CHECK_THROWS_AS(seqlab::parse_relation("bleu a=1"), seqlab::InputError);
+  auto s = seqlab::stats_of({1, 2, 3, 4});
+  CHECK(s.mean == Approx(2.5));
+  CHECK(s.sd == Approx(1.2909944));
+  CHECK(seqlab::changed_keys(Json{{"a", 1}, {"b", {{"c", 2}}}}, Json{{"a", 1}, {"b", {{"c", 3}}}, {"d", 1}}) ==
+        std::vector<std::string>{"b.c", "d"});
+}
+
+TEST_CASE("the results store imports idempotently") {
+  seqlab::testing::TempDir dir;
+  seqlab::ResultStore store(dir.file("results.sqlite"));
+  int64_t id = store.ensure_run("s", "c", 1, "train", Json{{"k", 1}}, Json::object(), dir.path());
+  CHECK(store.ensure_run("s", "c", 1, "train", Json{{"k", 1}}, Json::object(), dir.path()) == id);
+  seqlab::RunResult result;
+  result.steps = 10;
+  result.metrics = {{10, "valid", "loss", 2.5}, {10, "train", "loss", 2.7}};
+  result.evaluations = {{"test", 5, "bleu", "", 12.5, "sig"}, {"test", 5, "bleu", "1-10", 14.0, "sig"}};
+  store.finish_run(id, result);
+  store.finish_run(id, result);
+  CHECK(store.metrics(id).size() == 2);
+  CHECK(store.evaluations(id).size() == 2);
+  auto runs = store.runs("s");
+  REQUIRE(runs.size() == 1);
+  CHECK(runs[0].status == "finished");
+  CHECK(runs[0].steps == 10);
+}
+
+TEST_CASE("a grid killed at random moments completes with the same rows as an uninterrupted run") {
+  seqlab::testing::TempDir dir;
+  std::string corpus = seqlab::testing::write_reverse_corpus(dir);
+  std::string spec = write_spec(dir, write_base_config(dir, corpus));
+  std::string straight = dir.file("straight"), killed = dir.file("killed");
+  REQUIRE(exit_status(spawn_run(spec, straight, false)) == 0);
+
+  seqlab::Rng rng(11);
+  int kills = 0;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    pid_t pid = spawn_run(spec, killed, attempt > 0);
+    auto delay = std::chrono::milliseconds(300 + rng.below(2500));
+    auto until = std::chrono::steady_clock::now() + delay;
+    int status = -1;
+    while (std::chrono::steady_clock::now() < until) {
+      int raw = 0;
+      if (waitpid(pid, &raw, WNOHANG) == pid) {
+        status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (status >= 0) break;  // it finished before the kill
+    kill(pid, SIGKILL);
+    exit_status(pid);
+    ++kills;
+    // Its children die with it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  INFO("killed " << kills << " times");
+  CHECK(kills >= 1);
+  REQUIRE(exit_status(spawn_run(spec, killed, true)) == 0);
+
+  auto a = store_rows(straight), b = store_rows(killed);
+  REQUIRE(a.size() == 4);
+  CHECK(a == b);
+  for (const auto& [id, row] : b) {
+    INFO(id);
+    CHECK(row["status"] == "finished");
+    CHECK(row["steps"] == 40);
+  }
+  // The metrics logs hold each step once, and one end record.
+  for (const auto& entry : fs::recursive_directory_iterator(killed + "/runs")) {
+    if (entry.path().filename() != "metrics.jsonl") continue;
+    std::set<std::pair<std::string, int64_t>> seen;
+    int ends = 0;
+    for (const auto& record : seqlab::read_json_lines(entry.path().string())) {
+      if (record["event"] == "end") ++ends;
+      if (!record.contains("step")) continue;
+      INFO(entry.path().string() << ": " << record.dump());
+      CHECK(seen.insert({record["event"].get<std::string>(), record["step"].get<int64_t>()}).second);
+    }
+    CHECK(ends == 1);
+  }
+  // A finished grid run again changes nothing.
+  REQUIRE(exit_status(spawn_run(spec, killed, true)) == 0);
+  CHECK(store_rows(killed) == b);
+}
+
+TEST_CASE("a spec edited after its cells ran is refused unless they start afresh; reports render") {
+  seqlab::testing::TempDir dir;
+  std::string corpus = seqlab::testing::write_reverse_corpus(dir);
+  std::string base = write_base_config(dir, corpus);
+  std::string spec = write_spec(dir, base);
+  std::string out = dir.file("out");
+  seqlab::RunnerOptions options;
+  options.spec_path = spec;
+  options.out_dir = out;
+  options.jobs = 2;
+  options.threads = 2;
+  options.executable = kSeqlab;
+  auto summary = seqlab::run_experiment(options);
+  CHECK(summary.finished == 4);
+  CHECK(summary.failed == 0);
+
+  SECTION("running again without --resume is refused") {
+    CHECK_THROWS_WITH(seqlab::run_experiment(options), Catch::Contains("--resume"));
+  }
+  SECTION("an edit is refused naming the key, then restarts only the changed cells") {
+    write_spec(dir, base, {{"set", {{"train.lr", 0.01}}}, {"seeds", {1, 2}}});
+    options.resume = true;
+    CHECK_THROWS_WITH(seqlab::run_experiment(options), Catch::Contains("set.train.lr") && Catch::Contains("--restart-changed"));
+    options.restart_changed = true;
+    auto again = seqlab::run_experiment(options);
+    CHECK(again.finished == 4);
+    write_spec(dir, base, {{"set", {{"train.lr", 0.01}}}, {"seeds", {1, 2, 3}}});
+    options.restart_changed = false;
+    auto more = seqlab::run_experiment(options);  // a new seed is a new cell, not a change
+    CHECK(more.finished == 2);
+    CHECK(more.skipped == 4);
+  }
+  SECTION("results and the report, opened in headless chromium") {
+    auto results = seqlab::results_json(out);
+    REQUIRE(results["runs"].size() == 4);
+    CHECK(results["runs"][0]["value"].is_number());
+    auto paths = seqlab::write_report(out);
+    std::string md = seqlab::read_file(paths.markdown);
+    CHECK_THAT(md, Catch::Contains("attention helps") && Catch::Contains("bleu(model.decoder=bahdanau)"));
+    REQUIRE(paths.verdicts.size() == 1);
+    CHECK(paths.verdicts[0]["verdict"].get<std::string>().size() > 0);
+    // Bars, learning curves, BLEU by length and the attention maps of the two Bahdanau... the
+    // attention cell only (the rnn decoder has none).
+    CHECK(paths.figures >= 4);
+    std::string dom = dir.file("dom.html");
+    int status = seqlab::run_program({"chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                                      "--virtual-time-budget=5000", "--dump-dom", "file://" + paths.html},
+                                     dom);
+    REQUIRE(status == 0);
+    std::string text = seqlab::read_file(dom);
+    CHECK_THAT(text, Catch::Contains(fmt::format("data-figures=\"{} shown, 0 broken\"", paths.figures)));
+  }
+}
