@@ -21,10 +21,18 @@ namespace {
 
 std::string value_text(const Json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
+// A run matches a relation's side when every key=value of it is among the run's overrides; a
+// "base" (a preset's path) matches by its file name without extension too.
 bool matches(const Json& overrides, const Json& selector) {
-  for (const auto& item : selector.items())
-    if (!overrides.contains(item.key()) || value_text(overrides[item.key()]) != value_text(item.value()))
-      return false;
+  for (const auto& item : selector.items()) {
+    if (!overrides.contains(item.key())) return false;
+    std::string have = value_text(overrides[item.key()]), want = value_text(item.value());
+    if (item.key() == "base") {
+      have = fs::path(have).stem().string();
+      want = fs::path(want).stem().string();
+    }
+    if (have != want) return false;
+  }
   return true;
 }
 

@@ -23,7 +23,7 @@ const std::vector<std::string> kTopKeys = {"name", "title", "description", "kind
 const std::vector<std::string> kEvaluateKeys = {"splits", "beam", "length_buckets", "attention_maps"};
 const std::vector<std::string> kExpectKeys = {"text", "source", "relations"};
 const std::vector<std::string> kReportKeys = {"metric", "split"};
-const std::vector<std::string> kSizeKeys = {"set", "grid", "zip", "seeds", "evaluate", "bench", "reservoir"};
+const std::vector<std::string> kSizeKeys = {"base", "set", "grid", "zip", "seeds", "evaluate", "bench", "reservoir", "expect"};
 // The arguments of the commands a bench or reservoir cell runs (`seqlab bench`, `seqlab reservoir
 // mackey-glass`).
 const std::vector<std::string> kBenchKeys = {"what", "model", "length", "steps", "sentences", "batch_tokens"};
@@ -306,8 +306,19 @@ ExperimentSpec load_spec(const std::string& path, const std::string& size) {
     spec.report_split = "series";
   }
   if (spec.kind == "train") {
-    if (!json.contains("base")) fail(path, "a train spec needs \"base\": the base config");
-    spec.base = resolve_base(string_at(json, "base", path), path);
+    const bool varied = spec.grid.contains("base") || spec.zip.contains("base");
+    if (varied) {
+      for (const Json* section : {&spec.grid, &spec.zip})
+        if (section->contains("base"))
+          for (const auto& b : (*section)["base"]) {
+            if (!b.is_string()) fail(path + ": base", "expected config paths");
+            resolve_base(b.get<std::string>(), path);  // exists
+          }
+    } else if (!json.contains("base")) {
+      fail(path, "a train spec needs \"base\": the base config (or a grid over \"base\")");
+    } else {
+      spec.base = resolve_base(string_at(json, "base", path), path);
+    }
   }
   // Every relation's selectors must name keys the grid varies.
   for (const auto& r : spec.relations)
@@ -353,7 +364,7 @@ std::vector<Cell> expand_cells(const ExperimentSpec& spec) {
         std::string key = item.key();
         auto dot = key.rfind('.');
         name += (name.empty() ? "" : ",") + (dot == std::string::npos ? key : key.substr(dot + 1)) +
-                "=" + value_text(overrides[item.key()]);
+                "=" + (key == "base" ? fs::path(value_text(overrides[key])).stem().string() : value_text(overrides[key]));
       }
     name = name.empty() ? "base" : safe_name(name);
     if (!names.insert(name).second) {  // two keys with the same last part: the full keys
@@ -373,10 +384,15 @@ std::vector<Cell> expand_cells(const ExperimentSpec& spec) {
       if (spec.kind == "train") {
         std::vector<std::string> sets;
         for (const auto& item : spec.set.items()) sets.push_back(assignment(item.key(), item.value()));
-        for (const auto& item : overrides.items()) sets.push_back(assignment(item.key(), item.value()));
+        for (const auto& item : overrides.items())
+          if (item.key() != "base") sets.push_back(assignment(item.key(), item.value()));
         sets.push_back(assignment("run.seed", seed));
+        // A grid over "base" compares whole presets (the families side by side).
+        const std::string base = overrides.contains("base")
+                                     ? resolve_base(overrides["base"].get<std::string>(), spec.path)
+                                     : spec.base;
         try {
-          cell.config = Config::from_file(spec.base, sets).resolved();
+          cell.config = Config::from_file(base, sets).resolved();
         } catch (const InputError& e) {
           throw InputError(fmt::format("{}: cell {}: {}", spec.path, cell.id(), e.what()));
         }

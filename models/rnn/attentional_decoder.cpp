@@ -54,6 +54,7 @@ class AttentionalDecoderImpl : public DecoderImpl {
     if (input_feeding_) input_dim += hidden_dim_;
     rnn_ = register_module("rnn", RecurrentLayer(cell, input_dim, hidden_dim_, layers_, false,
                                                  config.get_number("model.dropout")));
+    rnn_->set_forget_bias(config.get_number("model.forget_bias"));
     if (style_ == Style::kBahdanau) {
       combine_ = register_module(
           "deep_output", torch::nn::Linear(hidden_dim_ + memory_dim_ + embedding_dim_, embedding_dim_));

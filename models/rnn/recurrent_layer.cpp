@@ -28,9 +28,7 @@ RecurrentLayerImpl::RecurrentLayerImpl(const std::string& cell, int64_t input_di
                                                        .dropout(between)));
     // Forget-gate bias 1 (Gers et al. 2000; Jozefowicz et al. 2015): the cell starts out
     // remembering, which long-range dependencies need to be learnable at all. Gate order i,f,g,o.
-    torch::NoGradGuard no_grad;
-    for (auto& item : lstm_->named_parameters())
-      if (item.key().rfind("bias_ih", 0) == 0) item.value().narrow(0, hidden_dim, hidden_dim).fill_(1.0);
+    set_forget_bias(1.0);
   } else if (cell == "rnn") {
     rnn_ = register_module("rnn", torch::nn::RNN(torch::nn::RNNOptions(input_dim, hidden_dim)
                                                      .num_layers(layers)
@@ -125,6 +123,14 @@ std::vector<torch::Tensor> RecurrentLayerImpl::cell_weights(const std::string& s
   auto parameters = inner.named_parameters(/*recurse=*/false);
   return {parameters["weight_ih_l" + suffix], parameters["weight_hh_l" + suffix], parameters["bias_ih_l" + suffix],
           parameters["bias_hh_l" + suffix]};
+}
+
+void RecurrentLayerImpl::set_forget_bias(double value) {
+  if (!lstm_) return;
+  torch::NoGradGuard no_grad;
+  const int64_t hidden = lstm_->options.hidden_size();
+  for (auto& item : lstm_->named_parameters())
+    if (item.key().rfind("bias_ih", 0) == 0) item.value().narrow(0, hidden, hidden).fill_(value);
 }
 
 }  // namespace seqlab

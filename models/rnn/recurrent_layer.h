@@ -39,6 +39,9 @@ class RecurrentLayerImpl : public torch::nn::Module {
   std::pair<torch::Tensor, RecurrentState> step(const torch::Tensor& input, const RecurrentState& state);
 
   bool is_lstm() const { return cell_ == "lstm"; }
+  // LSTM only: the forget-gate bias of every layer (input-hidden bias; 1 at construction). About
+  // log(T) gives a memory time scale of T steps (chrono initialisation, Tallec and Ollivier 2018).
+  void set_forget_bias(double value);
   const std::string& cell() const { return cell_; }
 
  private:
