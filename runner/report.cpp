@@ -80,6 +80,7 @@ std::string gp_quote(const std::string& s) {
 
 std::string number(double v) {
   if (v == 0) return "0";
+  if (std::abs(v) >= 1 && std::abs(v) < 1e9 && v == std::floor(v)) return fmt::format("{:.0f}", v);
   if (std::abs(v) >= 1e5 || std::abs(v) < 1e-2) return fmt::format("{:.3g}", v);
   if (std::abs(v) >= 100) return fmt::format("{:.1f}", v);
   return fmt::format("{:.2f}", v);
@@ -87,7 +88,7 @@ std::string number(double v) {
 
 std::string stats_text(const Stats& s) {
   if (s.n == 0) return "–";
-  if (s.n == 1) return number(s.mean);
+  if (s.n == 1 || s.sd == 0) return number(s.mean);
   return fmt::format("{} ± {} (n={})", number(s.mean), number(s.sd), s.n);
 }
 
@@ -487,6 +488,44 @@ ReportPaths write_report(const std::string& dir) {
   paths.figures = 0;
   for (size_t at = html.find("<img"); at != std::string::npos; at = html.find("<img", at + 1)) ++paths.figures;
   return paths;
+}
+
+Json cell_summary(const std::string& dir, const std::string& spec_name) {
+  ResultStore store(dir + "/results.sqlite");
+  auto spec = store.spec(spec_name);
+  if (!spec) throw InputError(fmt::format("{} holds no spec '{}'", dir, spec_name));
+  const std::string split = spec->value("report", Json::object()).value("split", "test");
+  std::vector<std::string> order;
+  std::map<std::string, std::map<std::string, std::vector<double>>> values;
+  for (const auto& run : store.runs(spec_name)) {
+    if (std::find(order.begin(), order.end(), run.cell) == order.end()) order.push_back(run.cell);
+    if (run.status != "finished") continue;
+    auto& v = values[run.cell];
+    for (const char* metric : {"bleu", "chrf", "exact_match", "sentences_per_s"})
+      if (auto x = value_of(store, run, metric, split, "")) v[metric].push_back(*x);
+    v["parameters"].push_back(double(run.parameters));
+    v["train_seconds"].push_back(run.train_seconds);
+    v["steps"].push_back(double(run.steps));
+  }
+  Json out = Json::array();
+  for (const auto& cell : order) {
+    Json row = {{"cell", cell}, {"runs", values[cell]["steps"].size()}};
+    for (const auto& [metric, xs] : values[cell]) row[metric] = stats_of(xs).mean;
+    out.push_back(row);
+  }
+  return out;
+}
+
+std::string cell_summary_table(const Json& summary) {
+  std::string out = fmt::format("{:<28} {:>7} {:>7} {:>11} {:>9} {:>8} {:>12}\n", "cell", "BLEU", "chrF2", "parameters",
+                                "updates", "train s", "decode sent/s");
+  for (const auto& row : summary) {
+    auto get = [&](const char* key) { return row.contains(key) ? row[key].get<double>() : std::nan(""); };
+    out += fmt::format("{:<28} {:>7.2f} {:>7.2f} {:>11.0f} {:>9.0f} {:>8.0f} {:>12.1f}\n", row["cell"].get<std::string>(),
+                       get("bleu"), get("chrf"), get("parameters"), get("steps"), get("train_seconds"),
+                       get("sentences_per_s"));
+  }
+  return out;
 }
 
 Json results_json(const std::string& dir) {

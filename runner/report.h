@@ -44,6 +44,12 @@ struct ReportPaths {
 
 ReportPaths write_report(const std::string& dir);
 
+// Per cell of a spec, means over its finished runs: {"cell", "runs", "bleu", "chrf", "parameters",
+// "train_seconds", "steps", "sentences_per_s"} on the spec's report split (the headline table of
+// `seqlab demo`).
+Json cell_summary(const std::string& dir, const std::string& spec);
+std::string cell_summary_table(const Json& summary);
+
 // `seqlab results DIR`: every run with its status and headline metric ({"runs": [...]}).
 Json results_json(const std::string& dir);
 std::string results_table(const Json& results);

@@ -302,3 +302,25 @@ TEST_CASE("a spec edited after its cells ran is refused unless they start afresh
     CHECK_THAT(text, Catch::Contains(fmt::format("data-figures=\"{} shown, 0 broken\"", paths.figures)));
   }
 }
+
+TEST_CASE("every shipped experiment spec loads and expands in each of its sizes") {
+  int specs = 0;
+  for (const auto& entry : fs::directory_iterator(std::string(SEQLAB_SOURCE_DIR) + "/experiments")) {
+    if (entry.path().extension() != ".json") continue;
+    ++specs;
+    const std::string path = entry.path().string();
+    INFO(path);
+    Json raw = Json::parse(seqlab::read_file(path));
+    REQUIRE(raw.contains("sizes"));
+    CHECK(raw["sizes"].contains("quick"));
+    CHECK(raw["sizes"].contains("full"));
+    CHECK(raw.contains("expect") == (raw["name"] != "gru-baseline"));
+    for (const auto& size : raw["sizes"].items()) {
+      auto spec = seqlab::load_spec(path, size.key());
+      auto cells = seqlab::expand_cells(spec);
+      CHECK(!cells.empty());
+      for (const auto& relation : spec.relations) CHECK(!relation.metric.empty());
+    }
+  }
+  CHECK(specs >= 10);
+}

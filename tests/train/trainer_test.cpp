@@ -22,6 +22,7 @@
 #include "tests/test_support.h"
 #include "tokenizers/tokenizer.h"
 #include "train/run_directory.h"
+#include "train/resume.h"
 #include "train/trainer.h"
 
 namespace fs = std::filesystem;
@@ -338,4 +339,29 @@ TEST_CASE("every shipped config preset is valid and builds a model") {
     ++checked;
   }
   CHECK(checked >= 5);
+}
+
+TEST_CASE("a resumed run's metrics log is cut back to its checkpoint: no step twice, one end") {
+  seqlab::testing::TempDir dir;
+  const std::string log = dir.file("metrics.jsonl");
+  seqlab::testing::write_text(log,
+                              "{\"event\":\"start\",\"parameters\":10}\n"
+                              "{\"event\":\"train\",\"step\":10,\"loss\":2.0}\n"
+                              "{\"event\":\"valid\",\"step\":20,\"loss\":1.9}\n"
+                              "{\"event\":\"train\",\"step\":30,\"loss\":1.7}\n"
+                              "{\"event\":\"end\",\"result\":{}}\n"
+                              "{\"event\":\"ridge\",\"penalty\":0.1}\n"
+                              "{\"event\":\"train\",\"st");  // torn by a kill
+  seqlab::trim_run_log(log, 20);
+  auto records = seqlab::read_json_lines(log);
+  REQUIRE(records.size() == 3);
+  CHECK(records[0]["event"] == "start");
+  CHECK(records[1]["step"] == 10);
+  CHECK(records[2]["step"] == 20);
+  seqlab::trim_run_log(log, 20, {"train"});  // the fitter keeps its pass only
+  records = seqlab::read_json_lines(log);
+  REQUIRE(records.size() == 2);
+  CHECK(records[1]["event"] == "train");
+  seqlab::trim_run_log(dir.file("absent.jsonl"), 5);  // nothing to do
+  CHECK_FALSE(fs::exists(dir.file("absent.jsonl")));
 }
