@@ -208,7 +208,6 @@ RunnerSummary run_experiment(const RunnerOptions& options) {
       running.push_back(std::move(job));
       show();
     }
-    bool any = false;
     for (size_t i = 0; i < running.size();) {
       BackgroundProcess::Exit exit{};
       if (!running[i].process->poll(exit)) {
@@ -242,11 +241,10 @@ RunnerSummary run_experiment(const RunnerOptions& options) {
         store.mark_failed(job.run, error);
         log_warning(fmt::format("cell {} failed ({}/log.txt):\n{}", job.cell->id(), job.dir, error));
       }
-      progress.advance();
       running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
-      any = true;
+      show();
+      progress.advance();
     }
-    if (any) show();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   progress.finish();

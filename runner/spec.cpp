@@ -216,8 +216,12 @@ Json Cell::to_json() const {
 }
 
 ExperimentSpec load_spec(const std::string& path, const std::string& size) {
-  Json json = Json::parse(read_file(path), nullptr, false);
-  if (json.is_discarded()) throw InputError(path + ": not valid JSON");
+  Json json;
+  try {
+    json = Json::parse(read_file(path));
+  } catch (const Json::parse_error& e) {
+    throw InputError(fmt::format("{}: not valid JSON ({})", path, e.what()));
+  }
   check_keys(json, kTopKeys, path);
   ExperimentSpec spec;
   spec.path = path;

@@ -48,7 +48,7 @@ TEST_CASE("seqlab list prints the registries and rejects an unknown kind with st
 }
 
 TEST_CASE("every subcommand has --help and bad usage exits with status 2") {
-  for (std::string sub : {"list", "data prepare", "tokenizer train", "score", "demo"}) {
+  for (std::string sub : {"list", "data prepare", "tokenizer train", "score", "demo", "run", "results", "report"}) {
     auto help = seqlab_cli(sub + " --help");
     CHECK(help.status == 0);
     CHECK_THAT(help.output, Contains("Usage") || Contains("USAGE") || Contains("usage"));
@@ -130,4 +130,24 @@ TEST_CASE("seqlab bench compare runs both sides on equal work and prints same-ru
     }
   }
   CHECK(json["models"]["transformer"].contains("greedy_no_cache"));
+}
+
+TEST_CASE("seqlab run, results and report: bad specs and directories are input errors (status 2)") {
+  seqlab::testing::TempDir dir;
+  seqlab::testing::write_text(dir.file("bad.json"), "{\"name\": \"x\", \"grdi\": {}}");
+  auto bad = seqlab_cli("run " + dir.file("bad.json") + " --out " + dir.file("out") + " 2>&1");
+  CHECK(bad.status == 2);
+  CHECK_THAT(bad.output, Contains("unknown key 'grdi'") && Contains("did you mean 'grid'"));
+  seqlab::testing::write_text(dir.file("broken.json"), "{\"name\": ");
+  auto broken = seqlab_cli("run " + dir.file("broken.json") + " --out " + dir.file("out") + " 2>&1");
+  CHECK(broken.status == 2);
+  CHECK_THAT(broken.output, Contains("not valid JSON"));
+  auto unknown_kind = seqlab_cli("run " + std::string(SEQLAB_SOURCE_DIR) + "/experiments/heads.json --out " +
+                                 dir.file("out") + " --size huge 2>&1");
+  CHECK(unknown_kind.status == 2);
+  CHECK_THAT(unknown_kind.output, Contains("no size 'huge'") && Contains("full, quick"));
+  auto results = seqlab_cli("results " + dir.file("nothing") + " 2>&1");
+  CHECK(results.status == 2);
+  CHECK_THAT(results.output, Contains("no results.sqlite"));
+  CHECK(seqlab_cli("report " + dir.file("nothing") + " 2>&1").status == 2);
 }
