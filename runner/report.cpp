@@ -354,8 +354,22 @@ ReportPaths write_report(const std::string& dir) {
       }
     }
 
+    // A line per cell; for benchmark cells a line per cell without its length (and the keys zipped
+    // with the length), the length being the x axis.
+    std::set<std::string> along_x = {"bench.length"};
+    if (spec.value("zip", Json::object()).contains("bench.length"))
+      for (const auto& item : spec["zip"].items()) along_x.insert(item.key());
+    auto series_name = [&](const RunRow& run) {
+      if (kind != "bench") return run.cell;
+      std::string name;
+      for (const auto& item : run.overrides.items())
+        if (!along_x.count(item.key()))
+          name += (name.empty() ? "" : ",") + item.key().substr(item.key().rfind('.') + 1) + "=" + value_text(item.value());
+      return name.empty() ? std::string("all") : name;
+    };
+
     // Scores by bucket: source length (train) or sequence length (bench).
-    if (!buckets_seen.empty()) {
+    if (!buckets_seen.empty() && kind != "reservoir") {  // a reservoir cell's buckets are its models
       std::vector<std::string> buckets(buckets_seen.begin(), buckets_seen.end());
       auto key = [](const std::string& b) { return std::atof(b.c_str()); };  // "21-30" -> 21, "41+" -> 41
       std::sort(buckets.begin(), buckets.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
@@ -364,11 +378,7 @@ ReportPaths write_report(const std::string& dir) {
       std::vector<std::string> series_order;
       for (const auto& name : order)
         for (const auto* run : cells[name].runs) {
-          std::string series;
-          for (const auto& item : run->overrides.items())
-            if (kind != "bench" || item.key().find("length") == std::string::npos)
-              series += (series.empty() ? "" : ",") + item.key().substr(item.key().rfind('.') + 1) + "=" + value_text(item.value());
-          if (series.empty()) series = kind == "bench" ? "all" : name;
+          std::string series = series_name(*run);
           if (!lines.count(series)) series_order.push_back(series);
           for (const auto& e : store.evaluations(run->id))
             if (e.metric == metric && e.split == split && !e.bucket.empty()) lines[series][e.bucket].push_back(e.value);
@@ -414,11 +424,7 @@ ReportPaths write_report(const std::string& dir) {
           for (const auto* run : cells[name].runs)
             for (const auto& e : store.evaluations(run->id))
               if (e.metric == "peak_rss_mib") {
-                std::string series;
-                for (const auto& item : run->overrides.items())
-                  if (item.key().find("length") == std::string::npos)
-                    series += (series.empty() ? "" : ",") + item.key().substr(item.key().rfind('.') + 1) + "=" + value_text(item.value());
-                rss[series.empty() ? "all" : series][key(e.bucket)].push_back(e.value);
+                rss[series_name(*run)][key(e.bucket)].push_back(e.value);
               }
         for (const auto& [series, points] : rss) {
           mdata += fmt::format("$m{} << EOD\n", m);

@@ -159,28 +159,36 @@ Relation parse_relation(const std::string& text) {
   const std::string where = fmt::format("relation '{}'", text);
   Relation r;
   r.text = text;
+  // Trailing clauses in any order: "on ...", "by M", "within T".
   std::string rest = text;
-  auto take_suffix = [&](const std::string& word) -> std::string {
-    auto at = rest.rfind(" " + word + " ");
-    if (at == std::string::npos) return "";
-    std::string value = rest.substr(at + word.size() + 2);
-    rest = rest.substr(0, at);
-    return value;
-  };
-  for (const std::string word : {"within", "by"}) {
-    std::string number = take_suffix(word);
-    if (number.empty()) continue;
-    try {
-      r.tolerance = std::stod(number);
-    } catch (const std::exception&) {
-      fail(where, fmt::format("expected a number after '{}', got '{}'", word, number));
+  for (;;) {
+    size_t at = std::string::npos;
+    std::string word;
+    for (const std::string w : {"on", "by", "within"}) {
+      auto found = rest.rfind(" " + w + " ");
+      if (found != std::string::npos && rest.find(')', found) == std::string::npos &&
+          (at == std::string::npos || found > at)) {
+        at = found;
+        word = w;
+      }
     }
-  }
-  std::string on = take_suffix("on");
-  if (!on.empty()) {
-    for (const std::string prefix : {"source length ", "length "})
-      if (on.rfind(prefix, 0) == 0) on = on.substr(prefix.size());
-    r.bucket = on;
+    if (at == std::string::npos) break;
+    std::string value = rest.substr(at + word.size() + 2);
+    while (!value.empty() && value.back() == ' ') value.pop_back();
+    rest = rest.substr(0, at);
+    if (word == "on") {
+      for (const std::string prefix : {"source length ", "length "})
+        if (value.rfind(prefix, 0) == 0) value = value.substr(prefix.size());
+      r.bucket = value;
+      continue;
+    }
+    size_t used = 0;
+    try {
+      r.tolerance = std::stod(value, &used);
+    } catch (const std::exception&) {
+    }
+    if (used == 0 || used != value.size())
+      fail(where, fmt::format("expected a number after '{}', got '{}'", word, value));
   }
   size_t op_at = std::string::npos;
   for (const std::string op : {"~=", ">", "<"}) {

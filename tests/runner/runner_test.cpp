@@ -158,9 +158,14 @@ TEST_CASE("relations parse from their written form and are judged against the sp
   CHECK(r.right["model.decoder"] == "rnn");
   CHECK(r.op == ">");
   CHECK(r.bucket == "21-40");
-  auto about = seqlab::parse_relation("bleu(model.heads=1) ~= bleu(model.heads=8) within 1.5");
+  auto about = seqlab::parse_relation("bleu(model.heads=1) ~= bleu(model.heads=8) within 1.5 on source length 1-20");
   CHECK(about.op == "~=");
   CHECK(about.tolerance == 1.5);
+  CHECK(about.bucket == "1-20");
+  auto margin = seqlab::parse_relation("exact_match(cell=lstm) > exact_match(cell=rnn) on length 64 by 20");
+  CHECK(margin.tolerance == 20);
+  CHECK(margin.bucket == "64");
+  CHECK_THROWS_WITH(seqlab::parse_relation("bleu(a=1) > bleu(a=2) by lots"), Catch::Contains("expected a number after 'by'"));
   CHECK(about.left["model.heads"] == 1);
   CHECK_THROWS_AS(seqlab::parse_relation("bleu(a=1) >> chrf(a=2)"), seqlab::InputError);
   CHECK_THROWS_AS(seqlab::parse_relation("bleu a=1"), seqlab::InputError);
