@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -165,6 +166,21 @@ struct Section {
   }
 };
 
+// The results store of an experiment directory; InputError when there is none.
+std::string store_path(const std::string& dir) {
+  if (!fs::exists(dir + "/results.sqlite"))
+    throw InputError(fmt::format("{} has no results.sqlite: run `seqlab run SPEC --out {}` first", dir, dir));
+  return dir + "/results.sqlite";
+}
+
+// A spec's kind and the metric and split its tables lead with.
+std::tuple<std::string, std::string, std::string> headline_of(const Json& spec) {
+  const std::string kind = spec.value("kind", "train");
+  const Json report = spec.value("report", Json::object());
+  return {kind, report.value("metric", kind == "bench" ? "ms_per_step" : kind == "reservoir" ? "nrmse" : "bleu"),
+          report.value("split", kind == "bench" ? "bench" : kind == "reservoir" ? "series" : "test")};
+}
+
 struct CellRuns {
   std::string name;
   Json overrides;
@@ -231,9 +247,7 @@ Verdict check_relation(const Relation& relation, const std::string& split, const
 }
 
 ReportPaths write_report(const std::string& dir) {
-  if (!fs::exists(dir + "/results.sqlite"))
-    throw InputError(fmt::format("{} has no results.sqlite: run `seqlab run SPEC --out {}` first", dir, dir));
-  ResultStore store(dir + "/results.sqlite");
+  ResultStore store(store_path(dir));
   Plotter plotter(dir + "/report");
   ReportPaths paths;
   Section doc;
@@ -241,10 +255,9 @@ ReportPaths write_report(const std::string& dir) {
   doc.paragraph(fmt::format("Results store: {}/results.sqlite (any SQLite client reads it).", dir));
   for (const auto& spec_name : store.spec_names()) {
     Json spec = *store.spec(spec_name);
-    const std::string kind = spec.value("kind", "train");
-    const Json report = spec.value("report", Json::object());
-    std::string metric = report.value("metric", kind == "bench" ? "ms_per_step" : kind == "reservoir" ? "nrmse" : "bleu");
-    std::string split = report.value("split", kind == "bench" ? "bench" : kind == "reservoir" ? "series" : "test");
+    // Plain names rather than a structured binding: lambdas below capture them.
+    const auto headline = headline_of(spec);
+    const std::string kind = std::get<0>(headline), metric = std::get<1>(headline), split = std::get<2>(headline);
     auto runs = store.runs(spec_name);
     std::map<std::string, CellRuns> cells;
     std::vector<std::string> order;
@@ -497,10 +510,10 @@ ReportPaths write_report(const std::string& dir) {
 }
 
 Json cell_summary(const std::string& dir, const std::string& spec_name) {
-  ResultStore store(dir + "/results.sqlite");
+  ResultStore store(store_path(dir));
   auto spec = store.spec(spec_name);
   if (!spec) throw InputError(fmt::format("{} holds no spec '{}'", dir, spec_name));
-  const std::string split = spec->value("report", Json::object()).value("split", "test");
+  const std::string split = std::get<2>(headline_of(*spec));
   std::vector<std::string> order;
   std::map<std::string, std::map<std::string, std::vector<double>>> values;
   for (const auto& run : store.runs(spec_name)) {
@@ -535,16 +548,13 @@ std::string cell_summary_table(const Json& summary) {
 }
 
 Json results_json(const std::string& dir) {
-  if (!fs::exists(dir + "/results.sqlite"))
-    throw InputError(fmt::format("{} has no results.sqlite: run `seqlab run SPEC --out {}` first", dir, dir));
-  ResultStore store(dir + "/results.sqlite");
+  ResultStore store(store_path(dir));
   Json runs = Json::array();
   for (const auto& spec_name : store.spec_names()) {
     Json spec = *store.spec(spec_name);
-    const std::string kind = spec.value("kind", "train");
-    const Json report = spec.value("report", Json::object());
-    std::string metric = report.value("metric", kind == "bench" ? "ms_per_step" : kind == "reservoir" ? "nrmse" : "bleu");
-    std::string split = report.value("split", kind == "bench" ? "bench" : kind == "reservoir" ? "series" : "test");
+    // Plain names rather than a structured binding: lambdas below capture them.
+    const auto headline = headline_of(spec);
+    const std::string kind = std::get<0>(headline), metric = std::get<1>(headline), split = std::get<2>(headline);
     for (const auto& r : store.runs(spec_name)) {
       Json evaluations = Json::array();
       for (const auto& e : store.evaluations(r.id))
