@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <deque>
+#include <fstream>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -51,6 +52,28 @@ std::string last_lines(const std::string& path, size_t count) {
   std::string out;
   for (size_t i = lines.size() > count ? lines.size() - count : 0; i < lines.size(); ++i) out += lines[i] + "\n";
   return out;
+}
+
+// The last line a cell's progress wrote to its log (progress redraws with '\r'), trimmed.
+std::string last_progress(const std::string& log) {
+  std::ifstream in(log, std::ios::binary);
+  if (!in) return "";
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  const std::streamoff from = std::max<std::streamoff>(0, size - 400);
+  in.seekg(from);
+  std::string tail(static_cast<size_t>(size - from), '\0');
+  in.read(tail.data(), static_cast<std::streamsize>(tail.size()));
+  std::string line;
+  size_t end = tail.find_last_not_of("\r\n ");
+  if (end == std::string::npos) return "";
+  size_t start = tail.find_last_of("\r\n", end);
+  line = tail.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+  // Keep it short: the bar's characters are not needed.
+  std::string out;
+  for (unsigned char c : line)
+    if (c >= 32 && c < 127) out += static_cast<char>(c);
+  return out.size() > 70 ? out.substr(0, 70) : out;
 }
 
 // Corpora the train cells name that are recipes not yet in the data cache are prepared first, one
@@ -187,10 +210,14 @@ RunnerSummary run_experiment(const RunnerOptions& options) {
   std::vector<Job> running;
   auto show = [&] {
     std::vector<std::string> names;
-    for (const auto& j : running) names.push_back(j.cell->id());
+    for (const auto& j : running) {
+      std::string now = last_progress(j.dir + "/log.txt");
+      names.push_back(now.empty() ? j.cell->id() : fmt::format("{} [{}]", j.cell->id(), now));
+    }
     progress.set_status(fmt::format("{} running, {} left{}{}", running.size(), queue.size(),
                                     names.empty() ? "" : ": ", fmt::join(names, " ")));
   };
+  auto last_show = std::chrono::steady_clock::now();
   while (!queue.empty() || !running.empty()) {
     while (!queue.empty() && static_cast<int>(running.size()) < options.jobs) {
       Job job = std::move(queue.front());
@@ -244,6 +271,11 @@ RunnerSummary run_experiment(const RunnerOptions& options) {
       running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
       show();
       progress.advance();
+    }
+    // What the running cells are doing, every few seconds.
+    if (std::chrono::steady_clock::now() - last_show > std::chrono::seconds(3)) {
+      show();
+      last_show = std::chrono::steady_clock::now();
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
