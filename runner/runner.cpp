@@ -168,6 +168,8 @@ RunnerSummary run_experiment(const RunnerOptions& options) {
     for (const auto* row : changed) {
       log_info(fmt::format("starting afresh: {}/seed-{}", row->cell, row->seed));
       fs::remove_all(row->dir);
+      std::error_code ignored;  // the cell's directory too once its last seed is gone
+      fs::remove(fs::path(row->dir).parent_path(), ignored);
       store.delete_run(row->id);
     }
   }

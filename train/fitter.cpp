@@ -120,7 +120,8 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
     log_info(fmt::format("resuming the fit in {} after {} batches ({} rows)", run_dir, state.step,
                          int64_t(sums.rows())));
   }
-  JsonLinesLog log(run_dir + "/metrics.jsonl");
+  // A fit that starts over (no checkpoint to resume from) starts its log over too.
+  JsonLinesLog log(run_dir + "/metrics.jsonl", /*append=*/run.resume);
   int64_t fixed = 0;
   for (const auto& b : model->buffers()) fixed += b.numel();
   if (!run.resume)

@@ -115,7 +115,8 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
     log_info(fmt::format("resuming {} at step {} (epoch {}, batch {})", run_dir, state.step,
                          state.epoch, state.batch_in_epoch));
   }
-  JsonLinesLog log(run_dir + "/metrics.jsonl");
+  // A run that starts over (no checkpoint to resume from) starts its log over too.
+  JsonLinesLog log(run_dir + "/metrics.jsonl", /*append=*/resume);
   if (!resume)
     log.write({{"event", "start"},
                {"parameters", model->parameter_count()},

@@ -240,14 +240,16 @@ TEST_CASE("a grid killed at random moments completes with the same rows as an un
   for (const auto& entry : fs::recursive_directory_iterator(killed + "/runs")) {
     if (entry.path().filename() != "metrics.jsonl") continue;
     std::set<std::pair<std::string, int64_t>> seen;
-    int ends = 0;
+    int ends = 0, starts = 0;
     for (const auto& record : seqlab::read_json_lines(entry.path().string())) {
       if (record["event"] == "end") ++ends;
+      if (record["event"] == "start") ++starts;
       if (!record.contains("step")) continue;
       INFO(entry.path().string() << ": " << record.dump());
       CHECK(seen.insert({record["event"].get<std::string>(), record["step"].get<int64_t>()}).second);
     }
     CHECK(ends == 1);
+    CHECK(starts == 1);
   }
   // A finished grid run again changes nothing.
   REQUIRE(exit_status(spawn_run(spec, killed, true)) == 0);
