@@ -256,7 +256,7 @@ TEST_CASE("a grid killed at random moments completes with the same rows as an un
   CHECK(store_rows(killed) == b);
 }
 
-TEST_CASE("a spec edited after its cells ran is refused unless they start afresh; reports render") {
+TEST_CASE("a spec edited after its cells ran is refused unless they start afresh, and reports render") {
   seqlab::testing::TempDir dir;
   std::string corpus = seqlab::testing::write_reverse_corpus(dir);
   std::string base = write_base_config(dir, corpus);
