@@ -25,7 +25,6 @@ std::string describe(const Config& config, const Seq2Seq& model);
 // Sentence pairs with UI-corpus-like lengths (5-25 tokens, target ~1.1x source).
 std::vector<Example> synthetic_pairs(int64_t count, int64_t vocab, uint64_t seed);
 
-Source source_of(const Batch& batch);
 
 struct CompareOptions {
   std::vector<std::string> models = {"gru", "gru-bahdanau", "transformer"};

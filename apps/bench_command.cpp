@@ -70,7 +70,6 @@ std::vector<Example> synthetic_pairs(int64_t count, int64_t vocab, uint64_t seed
   return out;
 }
 
-Source source_of(const Batch& batch) { return {batch.source, batch.source_lengths, batch.source_mask, {}}; }
 
 namespace {
 
@@ -100,7 +99,7 @@ std::pair<double, double> time_training(Seq2Seq& model, const std::vector<Exampl
   for (int64_t s = 0; s < steps + 3; ++s) {
     Batch batch = collate(examples, batches[static_cast<size_t>(s) % batches.size()]);
     auto start = Clock::now();
-    auto logits = model->forward(source_of(batch), batch.target_in);
+    auto logits = model->forward(Source::of(batch), batch.target_in);
     auto loss = torch::nn::functional::cross_entropy(
         logits.reshape({-1, vocab}), batch.target_out.reshape(-1),
         torch::nn::functional::CrossEntropyFuncOptions().ignore_index(0).label_smoothing(0.1));
@@ -167,7 +166,7 @@ void decode_throughput(const Config& config, const std::vector<Example>& example
     int64_t produced = 0;
     for (const auto& indices : batcher.sorted()) {
       Batch batch = collate(examples, indices);
-      auto found = search(model, source_of(batch), options);
+      auto found = search(model, Source::of(batch), options);
       for (const auto& h : found) produced += static_cast<int64_t>(h.tokens.size());
     }
     double seconds = std::chrono::duration<double>(Clock::now() - start).count();

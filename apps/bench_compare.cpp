@@ -93,7 +93,7 @@ class SeqlabSide {
     for (size_t i = 0; i < train_.size(); ++i) {
       const Batch& batch = train_[i];
       auto start = Clock::now();
-      auto logits = model_->forward(source_of(batch), batch.target_in);
+      auto logits = model_->forward(Source::of(batch), batch.target_in);
       auto loss = torch::nn::functional::cross_entropy(
           logits.reshape({-1, kBenchVocab}), batch.target_out.reshape(-1),
           torch::nn::functional::CrossEntropyFuncOptions().ignore_index(0).label_smoothing(0.1));
@@ -155,7 +155,7 @@ class SeqlabSide {
     int64_t sentences = 0, produced = 0;
     auto start = Clock::now();
     for (const Batch& batch : decode_[beam]) {
-      for (const auto& h : search(model_, source_of(batch), options)) produced += static_cast<int64_t>(h.tokens.size());
+      for (const auto& h : search(model_, Source::of(batch), options)) produced += static_cast<int64_t>(h.tokens.size());
       sentences += batch.size();
     }
     return {{"seconds", std::chrono::duration<double>(Clock::now() - start).count()},

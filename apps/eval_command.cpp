@@ -7,13 +7,16 @@
 #include "core/error.h"
 #include "core/runtime.h"
 #include "core/utf8.h"
+#include "data/image.h"
+#include "data/task.h"
+#include "eval/caption.h"
 #include "train/evaluate.h"
 #include "train/run_directory.h"
 
 namespace seqlab::apps {
 
 void add_eval_command(CLI::App& app, Action& action) {
-  auto* eval = app.add_subcommand("eval", "Translate a split of the run's corpus and score it");
+  auto* eval = app.add_subcommand("eval", "Translate (or caption) a split of the run's corpus and score it");
   struct Args {
     std::string run, split = "test", device;
     int64_t beam = 0, attention_maps = 0;
@@ -38,6 +41,12 @@ void add_eval_command(CLI::App& app, Action& action) {
       Json result = evaluate_run(args->run, options);
       if (args->json) {
         print_json(result.dump());
+      } else if (result.contains("cider")) {
+        std::cout << fmt::format("{} {} (beam {}, {} images, all captions as references)\nCIDEr-D = {:.4f}\n{}\n"
+                                 "exact match = {:.2f}%\n",
+                                 args->run, args->split, result["beam"].get<int64_t>(), result["images"].get<size_t>(),
+                                 result["cider"].get<double>(), result["bleu_summary"].get<std::string>(),
+                                 result["exact_match"].get<double>());
       } else {
         std::cout << fmt::format("{} {} (beam {}, {} sentences)\n{}\nchrF2 = {:.2f}\n", args->run,
                                  args->split, result["beam"].get<int64_t>(),
@@ -79,6 +88,38 @@ void add_translate_command(CLI::App& app, Action& action) {
       SearchOptions options = search_options(run.config);
       if (args->beam > 0) options.beam = args->beam;
       for (const auto& line : translate_sentences(run, sources, options)) std::cout << line << "\n";
+      return 0;
+    };
+  });
+}
+
+void add_caption_command(CLI::App& app, Action& action) {
+  auto* caption = app.add_subcommand("caption", "Caption images: one line IMAGE<TAB>caption each");
+  struct Args {
+    std::string run, device;
+    std::vector<std::string> images;
+    int64_t beam = 0;
+  };
+  auto args = std::make_shared<Args>();
+  caption->add_option("--run", args->run, "Run directory (a captioning run)")->required();
+  caption->add_option("--beam", args->beam, "Beam size (default: the run's eval.beam; 1 = greedy)")
+      ->check(CLI::Range(1, 256));
+  caption->add_option("--device", args->device, "Override the run's device");
+  caption->add_option("images", args->images, "PNG or JPEG files")->required();
+  caption->callback([&action, args] {
+    action = [args] {
+      LoadedRun run = load_run(args->run, args->device);
+      configure_threads(static_cast<int>(run.config.get_int("run.threads")));
+      if (!make_task(run.config)->reads_images())
+        throw InputError(fmt::format("{} is a {} run, not a captioning run (use seqlab translate)", args->run,
+                                     run.config.get_string("data.task")));
+      ImageOptions image_options = ImageOptions::from_config(run.config);
+      image_options.skip_bad = false;  // a file named on the command line is never skipped silently
+      ImageSet images = load_images(args->images, image_options);
+      SearchOptions options = search_options(run.config);
+      if (args->beam > 0) options.beam = args->beam;
+      auto captions = caption_images(run.model, *run.tokenizer, run.device, images.pixels, options);
+      for (size_t i = 0; i < captions.size(); ++i) std::cout << args->images[i] << "\t" << captions[i] << "\n";
       return 0;
     };
   });

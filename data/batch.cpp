@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
 #include "core/random.h"
 #include "tokenizers/tokenizer.h"
@@ -17,10 +19,12 @@ Batch Batch::to(const torch::Device& device) const {
   out.target_in = target_in.to(device);
   out.target_out = target_out.to(device);
   out.target_mask = target_mask.to(device);
+  if (images.defined()) out.images = images.to(device);
   return out;
 }
 
-Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& indices) {
+Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& indices,
+              const torch::Tensor& images) {
   if (indices.empty()) throw Error("collate: empty batch");
   const auto batch_size = static_cast<int64_t>(indices.size());
   int64_t source_len = 1, target_len = 1;
@@ -58,6 +62,17 @@ Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& 
   batch.target_out = target_out;
   // target_in has bos where target_out has its first token, so out != pad marks real positions
   batch.target_mask = target_out != Tokenizer::kPad;
+  if (images.defined()) {
+    auto rows = torch::empty({batch_size}, torch::kInt64);
+    auto row_of = rows.accessor<int64_t, 1>();
+    for (int64_t b = 0; b < batch_size; ++b) {
+      const int64_t row = examples[indices[b]].image;
+      if (row < 0 || row >= images.size(0))
+        throw Error(fmt::format("collate: example {} points at image {} of {}", indices[b], row, images.size(0)));
+      row_of[b] = row;
+    }
+    batch.images = images.index_select(0, rows);
+  }
   batch.indices = indices;
   return batch;
 }

@@ -13,6 +13,7 @@ namespace seqlab {
 struct Example {
   std::vector<int64_t> source;  // ids without bos/eos
   std::vector<int64_t> target;  // ids without bos/eos
+  int64_t image = -1;           // captioning: the row of the split's images (data/image.h); -1 = none
 };
 
 struct Batch {
@@ -22,6 +23,7 @@ struct Batch {
   torch::Tensor target_in;       // [B, T] bos y1 .. yn (teacher forcing input)
   torch::Tensor target_out;      // [B, T] y1 .. yn eos (what the decoder must predict)
   torch::Tensor target_mask;     // [B, T] bool, true where target_out is real
+  torch::Tensor images;          // [B, C, H, W] uint8 for captioning, else undefined
   std::vector<int64_t> indices;  // which examples, in batch order
   int64_t target_tokens = 0;     // real target tokens (eos included)
 
@@ -29,8 +31,10 @@ struct Batch {
   Batch to(const torch::Device& device) const;
 };
 
-// Pads the examples at `indices` into a batch.
-Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& indices);
+// Pads the examples at `indices` into a batch. With `images` ([N, C, H, W] uint8, a split's
+// decoded images), the batch also holds each example's image (Example::image is its row).
+Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& indices,
+              const torch::Tensor& images = {});
 
 // Groups examples into batches of at most `max_tokens` padded tokens (batch size times the longest
 // source or target, eos included) and at most `max_sentences` examples (0 = no limit).

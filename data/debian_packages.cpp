@@ -2,6 +2,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
@@ -108,6 +109,40 @@ void unpack_deb(const std::string& deb, const std::string& into) {
   if (result.status != 0)
     throw InputError(fmt::format("cannot unpack {} (dpkg-deb exit {}): {}", deb, result.status,
                                  last_lines(result.output, 3)));
+}
+
+std::string download_npm(const std::string& spec, const std::string& download_dir) {
+  fs::create_directories(download_dir);
+  // npm names its tarball NAME-VERSION.tgz (a scope's @ and / become nothing and -).
+  std::string file = spec;
+  if (!file.empty() && file[0] == '@') file.erase(0, 1);
+  std::replace(file.begin(), file.end(), '/', '-');
+  auto at = file.rfind('@');
+  if (at != std::string::npos) file[at] = '-';
+  fs::path tgz = fs::path(download_dir) / (file + ".tgz");
+  if (fs::exists(tgz)) return tgz.string();
+  if (run_command("command -v npm").status != 0)
+    throw InputError(fmt::format("npm is needed to fetch {} (scripts/setup.sh installs it)", spec));
+  fs::path partial = fs::path(download_dir) / ".partial-npm";
+  fs::remove_all(partial);
+  fs::create_directories(partial);
+  auto result = run_command(fmt::format("cd {} && npm pack --silent {}", shell_quote(partial.string()), shell_quote(spec)));
+  fs::path fetched = partial / (file + ".tgz");
+  if (result.status != 0 || !fs::exists(fetched)) {
+    fs::remove_all(partial);
+    throw InputError(fmt::format("npm package '{}' could not be fetched with `npm pack` (exit {}):\n{}", spec,
+                                 result.status, last_lines(result.output, 3)));
+  }
+  fs::rename(fetched, tgz);
+  fs::remove_all(partial);
+  return tgz.string();
+}
+
+void unpack_tgz(const std::string& tgz, const std::string& into) {
+  fs::create_directories(into);
+  auto result = run_command(fmt::format("tar -xzf {} -C {}", shell_quote(tgz), shell_quote(into)));
+  if (result.status != 0)
+    throw Error(fmt::format("cannot unpack {} (exit {}): {}", tgz, result.status, last_lines(result.output, 3)));
 }
 
 }  // namespace seqlab

@@ -15,6 +15,12 @@ std::vector<std::string> download_debs(const std::vector<std::string>& packages,
 // Unpacks a .deb's files under `into` (nothing is installed). Error naming the file on failure.
 void unpack_deb(const std::string& deb, const std::string& into);
 
+// npm packages the same way: `npm pack NAME@VERSION` fetches the .tgz into `download_dir` (or
+// reuses it); returns its path. InputError when npm is missing or cannot fetch it.
+std::string download_npm(const std::string& spec, const std::string& download_dir);
+// Unpacks a .tgz under `into` (an npm tarball's files land in into/package/).
+void unpack_tgz(const std::string& tgz, const std::string& into);
+
 // Runs a shell command, returning its exit status and combined output.
 struct CommandResult {
   int status = 0;

@@ -11,6 +11,7 @@
 #include "core/utf8.h"
 #include "data/batch.h"
 #include "eval/heatmap.h"
+#include "eval/raster.h"
 #include "models/attention/attention.h"
 
 namespace seqlab {
@@ -79,7 +80,7 @@ Json write_attention_map(Seq2Seq& model, const Tokenizer& tokenizer, torch::Devi
   if (ids.empty()) throw InputError("--text is empty after tokenization");
   std::vector<Example> examples = {{ids, {}}};
   Batch batch = collate(examples, {0}).to(device);
-  Source source{batch.source, batch.source_lengths, batch.source_mask, {}};
+  Source source = Source::of(batch);
   SearchOptions options = search;
   options.beam = 1;  // one path, one map row per generated token
   auto found = greedy_search(model, source, options);
@@ -149,6 +150,99 @@ Json write_attention_map(Seq2Seq& model, const Tokenizer& tokenizer, torch::Devi
   write_file_atomic(json_path, saved.dump() + "\n");
   result.erase("weights");
   result["json"] = json_path;
+  return result;
+}
+
+ImageAttention image_attention(Seq2Seq& model, const Tokenizer& tokenizer, torch::Device device,
+                               const SearchOptions& search, const std::string& decoder_name,
+                               const torch::Tensor& image) {
+  if (image.dim() != 3) throw InputError("image_attention: expected one image [C, H, W]");
+  Source source;
+  source.images = image.unsqueeze(0).to(device);
+  SearchOptions options = search;
+  options.beam = 1;
+  auto found = greedy_search(model, source, options);
+  int64_t grid_height = 0, grid_width = 0;
+  std::vector<Example> examples(1);
+  examples[0].target = found[0].tokens;
+  Batch forced = collate(examples, {0}).to(device);
+  AttentionRecorder recorder;
+  {
+    torch::NoGradGuard no_grad;
+    Memory memory = model->encode(source);
+    grid_height = memory.grid_height;
+    grid_width = memory.grid_width;
+    model->decoder->forward(memory, forced.target_in);
+  }
+  const int64_t regions = grid_height * grid_width;
+  const auto steps = static_cast<int64_t>(found[0].tokens.size()) + 1;  // eos included
+  // The last map over the image regions: a transformer's last cross-attention layer, an RNN's attention.
+  torch::Tensor weights;
+  std::vector<std::string> names;
+  for (const auto& map : recorder.maps())
+    if (std::find(names.begin(), names.end(), map.name) == names.end()) names.push_back(map.name);
+  for (const auto& name : names) {
+    auto stacked = recorder.stacked(name);  // [1, heads, Tq, Tk]
+    if (stacked.size(3) == regions && stacked.size(2) == steps) weights = stacked[0].mean(0);
+  }
+  if (regions == 0 || !weights.defined())
+    throw InputError(fmt::format("the model of this run has no attention over image regions (decoder '{}'); "
+                                 "attention decoders: bahdanau, luong, transformer",
+                                 decoder_name));
+  ImageAttention out;
+  out.caption = tokenizer.decode(found[0].tokens);
+  for (int64_t id : found[0].tokens) out.tokens.push_back(tokenizer.piece(id));
+  out.weights = weights.narrow(0, 0, steps - 1).reshape({steps - 1, grid_height, grid_width}).to(torch::kCPU, torch::kFloat);
+  return out;
+}
+
+Json write_image_attention_map(Seq2Seq& model, const Tokenizer& tokenizer, torch::Device device,
+                               const SearchOptions& options, const std::string& decoder_name,
+                               const torch::Tensor& image, const std::string& out_png) {
+  ImageAttention attention = image_attention(model, tokenizer, device, options, decoder_name, image);
+  constexpr int kFrame = 160, kGap = 8, kLabel = 40;
+  const auto words = static_cast<int>(attention.tokens.size());
+  auto rgb = image.to(torch::kCPU, torch::kFloat);
+  if (rgb.size(0) == 1) rgb = rgb.expand({3, -1, -1});
+  namespace F = torch::nn::functional;
+  auto big = F::interpolate(rgb.unsqueeze(0), F::InterpolateFuncOptions()
+                                                  .size(std::vector<int64_t>{kFrame, kFrame})
+                                                  .mode(torch::kBilinear)
+                                                  .align_corners(false))[0]
+                 .clamp(0, 255);  // [3, F, F]
+  Image strip((words + 1) * (kFrame + kGap) + kGap, kFrame + 2 * kGap + kLabel);
+  auto paste = [&](const torch::Tensor& frame, int slot, const std::string& label) {
+    auto pixels = frame.round().clamp(0, 255).to(torch::kUInt8).contiguous();
+    auto p = pixels.accessor<uint8_t, 3>();
+    const int left = kGap + slot * (kFrame + kGap);
+    for (int y = 0; y < kFrame; ++y)
+      for (int x = 0; x < kFrame; ++x) strip.set(left + x, kGap + y, p[0][y][x], p[1][y][x], p[2][y][x]);
+    TextMask text = render_text(label);
+    draw(strip, text, left + std::max(0, (kFrame - text.width) / 2), kGap + kFrame + 6, false);
+  };
+  paste(big, 0, "image");
+  Json weights = Json::array();
+  for (int w = 0; w < words; ++w) {
+    auto map = attention.weights[w];  // [h, w]
+    weights.push_back(to_nested(map.unsqueeze(0))[0]);
+    auto scaled = F::interpolate(map.unsqueeze(0).unsqueeze(0), F::InterpolateFuncOptions()
+                                                                    .size(std::vector<int64_t>{kFrame, kFrame})
+                                                                    .mode(torch::kBilinear)
+                                                                    .align_corners(false))[0];
+    scaled = scaled / scaled.max().clamp_min(1e-12);
+    // Bright where the decoder looked, dimmed elsewhere, with a warm tint on the attended part.
+    auto tint = torch::tensor({255.0f, 190.0f, 40.0f}).view({3, 1, 1});
+    auto frame = big * (0.25 + 0.75 * scaled) * (1 - 0.35 * scaled) + tint * 0.35 * scaled;
+    paste(frame, w + 1, attention.tokens[static_cast<size_t>(w)]);
+  }
+  write_png(out_png, strip);
+  auto stem = std::filesystem::path(out_png).replace_extension("").string();
+  std::vector<int64_t> grid = {attention.weights.size(1), attention.weights.size(2)};
+  Json result = {{"caption", attention.caption}, {"tokens", attention.tokens}, {"grid", grid}, {"png", out_png}};
+  Json saved = result;
+  saved["weights"] = weights;
+  write_file_atomic(stem + ".json", saved.dump() + "\n");
+  result["json"] = stem + ".json";
   return result;
 }
 

@@ -22,4 +22,23 @@ Json write_attention_map(Seq2Seq& model, const Tokenizer& tokenizer, torch::Devi
                          const SearchOptions& options, const std::string& decoder_name,
                          const std::string& text, const std::string& out_png);
 
+// Captioning: greedy-captions one image [C, H, W] uint8 and returns, per generated word (eos
+// excluded), the decoder's attention over the encoder's grid, heads averaged, from the last
+// attention that reads the image regions. InputError when the model has no attention over regions.
+struct ImageAttention {
+  std::string caption;
+  std::vector<std::string> tokens;  // generated pieces
+  torch::Tensor weights;            // [T, grid_height, grid_width], rows sum to one
+};
+ImageAttention image_attention(Seq2Seq& model, const Tokenizer& tokenizer, torch::Device device,
+                               const SearchOptions& options, const std::string& decoder_name,
+                               const torch::Tensor& image);
+
+// Draws a strip: the image, then one frame per generated word with its attention laid over the
+// image (bright where the decoder looked) and the word below; writes <stem>.json with the
+// weights. Returns {"caption", "tokens", "grid", "png", "json"}.
+Json write_image_attention_map(Seq2Seq& model, const Tokenizer& tokenizer, torch::Device device,
+                               const SearchOptions& options, const std::string& decoder_name,
+                               const torch::Tensor& image, const std::string& out_png);
+
 }  // namespace seqlab

@@ -39,4 +39,8 @@ std::vector<std::string> split_whitespace(const std::string& text);
 // sacreBLEU's default 13a tokenizer (mteval-v13a.pl).
 std::string tokenize_13a(const std::string& line);
 
+// Caption text as coco-caption's PTBTokenizer leaves it for CIDEr-D and its BLEU: lowercased,
+// punctuation split off and dropped, clitics ('s, n't, 're, ...) split off and kept.
+std::vector<std::string> caption_tokens(const std::string& text);
+
 }  // namespace seqlab

@@ -11,7 +11,8 @@ namespace seqlab {
 namespace {
 
 int64_t max_steps(const Source& source, const SearchOptions& options) {
-  return static_cast<int64_t>(options.max_length_ratio * static_cast<double>(source.ids.size(1))) +
+  if (!source.ids.defined()) return options.max_length;
+  return static_cast<int64_t>(options.max_length_ratio * static_cast<double>(source.length())) +
          options.max_length_extra;
 }
 
@@ -35,8 +36,8 @@ std::vector<Hypothesis> to_hypotheses(const torch::Tensor& tokens, const torch::
 
 // Tokens search never generates: padding and bos (an undertrained model would otherwise emit
 // them). Built once per search, on the model's device.
-torch::Tensor banned_tokens(const torch::Tensor& like) {
-  return torch::tensor({Tokenizer::kPad, Tokenizer::kBos}, torch::dtype(torch::kInt64)).to(like.device());
+torch::Tensor banned_tokens(torch::Device device) {
+  return torch::tensor({Tokenizer::kPad, Tokenizer::kBos}, torch::dtype(torch::kInt64)).to(device);
 }
 
 // Next-token log-probabilities with the banned tokens at -inf, and eos too before min_length.
@@ -55,14 +56,14 @@ std::vector<Hypothesis> greedy_search(Seq2Seq& model, const Source& source,
   torch::InferenceMode inference;
   Memory memory = model->encode(source);
   DecoderState state = model->decoder->start(memory);
-  const int64_t batch = source.ids.size(0);
-  auto device = source.ids.device();
+  const int64_t batch = source.batch_size();
+  auto device = source.device();
   auto previous = torch::full({batch}, Tokenizer::kBos, torch::dtype(torch::kInt64).device(device));
   auto finished = torch::zeros({batch}, torch::dtype(torch::kBool).device(device));
   auto scores = torch::zeros({batch}, torch::dtype(torch::kFloat).device(device));
   std::vector<torch::Tensor> steps;
   const int64_t limit = max_steps(source, options);
-  const auto banned = banned_tokens(source.ids);
+  const auto banned = banned_tokens(device);
   for (int64_t t = 0; t < limit; ++t) {
     auto log_probs = next_log_probs(model, state, previous, banned, t < options.min_length);  // [B, V]
     auto [best, token] = log_probs.max(-1);
@@ -81,8 +82,8 @@ std::vector<Hypothesis> beam_search(Seq2Seq& model, const Source& source,
                                     const SearchOptions& options) {
   if (options.beam < 1) throw InputError("beam size must be >= 1");
   torch::InferenceMode inference;
-  const int64_t batch = source.ids.size(0), beam = options.beam;
-  auto device = source.ids.device();
+  const int64_t batch = source.batch_size(), beam = options.beam;
+  auto device = source.device();
   auto long_options = torch::dtype(torch::kInt64).device(device);
   Memory memory = DecoderImpl::repeat_memory(model->encode(source), beam);  // rows b*K + k
   DecoderState state = model->decoder->start(memory);
@@ -97,7 +98,7 @@ std::vector<Hypothesis> beam_search(Seq2Seq& model, const Source& source,
   auto history = torch::empty({batch, beam, 0}, long_options);
   auto row_offset = (torch::arange(batch, long_options) * beam).unsqueeze(1);  // [B, 1]
   const int64_t limit = max_steps(source, options);
-  const auto banned = banned_tokens(source.ids);
+  const auto banned = banned_tokens(device);
   for (int64_t t = 0; t < limit; ++t) {
     auto log_probs = next_log_probs(model, state, previous, banned, t < options.min_length);  // [B*K, V]
     const int64_t vocab = log_probs.size(-1);

@@ -13,6 +13,8 @@ struct SearchOptions {
   double length_penalty = 1.0;  // GNMT alpha (Wu et al. 2016): score / ((5 + len) / 6)^alpha
   double max_length_ratio = 2.0;  // max output tokens = ratio * source length + max_length_extra
   int64_t max_length_extra = 10;
+  // The output limit when the source has no length to scale (images): this many tokens.
+  int64_t max_length = 100;
   // No eos before this many tokens (fairseq's --min-len). At or above the length limit every
   // hypothesis runs to the limit: benchmarks use it so that both sides of a comparison decode the
   // same number of tokens whatever the model predicts.

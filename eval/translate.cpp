@@ -26,6 +26,7 @@ SearchOptions search_options(const Config& config) {
   options.beam = config.get_int("eval.beam");
   options.length_penalty = config.get_number("eval.length_penalty");
   options.max_length_ratio = config.get_number("eval.max_length_ratio");
+  options.max_length = config.get_int("data.max_length");  // images have no source length to scale
   return options;
 }
 
@@ -49,7 +50,7 @@ std::vector<std::string> translate_sentences(Seq2Seq& model, const Tokenizer& to
   TokenBucketBatcher batcher(examples, std::max<int64_t>(64, batch_tokens / options.beam), 0, 0);
   for (const auto& indices : batcher.sorted()) {
     Batch batch = collate(examples, indices).to(device);
-    Source source{batch.source, batch.source_lengths, batch.source_mask, {}};
+    Source source = Source::of(batch);
     auto hypotheses = search(model, source, options);
     for (size_t i = 0; i < indices.size(); ++i)
       out[line_of[static_cast<size_t>(indices[i])]] = tokenizer.decode(hypotheses[i].tokens);

@@ -76,6 +76,17 @@ torch::Tensor OutputLayerImpl::forward(const torch::Tensor& features) {
   return torch::nn::functional::linear(features, embedding_->weight, bias_);
 }
 
+Source Source::of(const Batch& batch) {
+  if (batch.images.defined()) return {{}, {}, {}, batch.images};
+  return {batch.source, batch.source_lengths, batch.source_mask, {}};
+}
+
+int64_t Source::batch_size() const { return ids.defined() ? ids.size(0) : images.size(0); }
+
+torch::Device Source::device() const { return ids.defined() ? ids.device() : images.device(); }
+
+int64_t Source::length() const { return ids.defined() ? ids.size(1) : 0; }
+
 void DecoderImpl::reorder(DecoderState& state, const torch::Tensor& index) {
   for (auto& [name, tensor] : state.tensors)
     if (tensor.defined()) tensor = tensor.index_select(0, index);
@@ -90,7 +101,8 @@ Memory DecoderImpl::repeat_memory(const Memory& memory, int64_t times) {
   auto repeat = [times](const torch::Tensor& t) {
     return t.defined() ? t.repeat_interleave(times, 0) : t;
   };
-  return {repeat(memory.states), repeat(memory.mask), repeat(memory.summary)};
+  return {repeat(memory.states), repeat(memory.mask), repeat(memory.summary), memory.grid_height,
+          memory.grid_width};
 }
 
 Seq2SeqImpl::Seq2SeqImpl(const Config& config, int64_t source_vocab, int64_t target_vocab) {
@@ -99,11 +111,21 @@ Seq2SeqImpl::Seq2SeqImpl(const Config& config, int64_t source_vocab, int64_t tar
                             EncoderRegistry().create(config.get_string("model.encoder"), context));
   context.memory_dim = encoder->output_dim();
   context.source_embedding = encoder->shared_embedding();
+  context.image_source = encoder->reads_images();
   decoder = register_module("decoder",
                             DecoderRegistry().create(config.get_string("model.decoder"), context));
 }
 
-Memory Seq2SeqImpl::encode(const Source& source) { return encoder->forward(source); }
+Memory Seq2SeqImpl::encode(const Source& source) {
+  if (encoder->reads_images() != source.images.defined())
+    throw InputError(encoder->reads_images()
+                         ? "this model's encoder reads images, but the source is text (data.task "
+                           "captioning needs an image corpus)"
+                         : "this model's encoder reads token ids, but the source is images (a "
+                           "captioning task needs an image encoder: model.encoder cnn, resnet18, "
+                           "resnet34 or patch)");
+  return encoder->forward(source);
+}
 
 torch::Tensor Seq2SeqImpl::forward(const Source& source, const torch::Tensor& target_in) {
   return decoder->forward(encode(source), target_in);

@@ -15,6 +15,7 @@
 
 #include "core/config.h"
 #include "core/registry.h"
+#include "data/batch.h"
 
 namespace seqlab {
 
@@ -23,6 +24,9 @@ struct Memory {
   torch::Tensor states;   // [B, S, D] one vector per source position
   torch::Tensor mask;     // [B, S] bool, true where real (false = padding)
   torch::Tensor summary;  // [B, D] one vector for the whole source
+  // Image encoders: states are the regions of a grid_height x grid_width grid in row-major order
+  // (so attention over them can be drawn back onto the image); 0 for text.
+  int64_t grid_height = 0, grid_width = 0;
 };
 
 // What encoders read: token ids (text) or pixels (images); unused fields stay undefined.
@@ -30,7 +34,14 @@ struct Source {
   torch::Tensor ids;      // [B, S] int64
   torch::Tensor lengths;  // [B] int64
   torch::Tensor mask;     // [B, S] bool
-  torch::Tensor images;   // [B, C, H, W] float
+  torch::Tensor images;   // [B, C, H, W] uint8 (vision encoders normalise)
+
+  // The one way from a batch to what an encoder reads (text ids or images, whichever it has).
+  static Source of(const Batch& batch);
+  // Rows, device and source length (0 for images), whichever input the source holds.
+  int64_t batch_size() const;
+  torch::Device device() const;
+  int64_t length() const;
 };
 
 // A decoder's search state: named batch-first tensors, so reordering beams is one generic
@@ -83,6 +94,8 @@ class EncoderImpl : public torch::nn::Module {
   virtual int64_t output_dim() const = 0;
   // Token embeddings a decoder may share (model.transformer.share_embeddings); null if none.
   virtual ScaledEmbedding shared_embedding() { return nullptr; }
+  // Image encoders read Source::images rather than ids.
+  virtual bool reads_images() const { return false; }
 };
 TORCH_MODULE(Encoder);
 
@@ -115,6 +128,7 @@ struct ModelContext {
   int64_t target_vocab;
   int64_t memory_dim = 0;  // the encoder's output width (filled in before decoders are built)
   ScaledEmbedding source_embedding{nullptr};  // the encoder's shareable embeddings, if any
+  bool image_source = false;  // the encoder reads images (there are no source tokens to share)
 };
 
 SEQLAB_DECLARE_REGISTRY(EncoderRegistry, Encoder, const ModelContext&);

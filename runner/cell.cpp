@@ -29,10 +29,19 @@ std::string arg_text(const Json& value) {
 void add_evaluations(const Json& evaluation, std::vector<EvaluationRow>& out) {
   const std::string split = evaluation.at("split");
   const int64_t beam = evaluation.at("beam");
-  for (const char* metric : {"bleu", "chrf", "exact_match", "sentences_per_s"})
+  for (const char* metric : {"bleu", "chrf", "exact_match", "sentences_per_s", "cider", "bleu_1", "bleu_2",
+                             "bleu_3", "bleu_4", "images_per_s"})
     if (evaluation.contains(metric))
       out.push_back({split, beam, metric, "", evaluation[metric].get<double>(),
                      evaluation.value(std::string(metric) + "_signature", "")});
+  for (const auto& item : evaluation.items())
+    if (item.key().find("_beam") != std::string::npos && item.value().is_number())
+      out.push_back({split, beam, item.key(), "", item.value().get<double>(), ""});
+  if (evaluation.contains("attention_grounding")) {
+    const Json& g = evaluation["attention_grounding"];
+    out.push_back({split, beam, "grounding_mass", "", 100.0 * g["mass_in_box"].get<double>(), ""});
+    out.push_back({split, beam, "grounding_argmax", "", g["argmax_in_box"].get<double>(), ""});
+  }
   for (const auto& bucket : evaluation.value("bleu_by_source_length", Json::array())) {
     out.push_back({split, beam, "bleu", bucket["words"].get<std::string>(), bucket["bleu"].get<double>(),
                    evaluation.value("bleu_signature", "")});
@@ -58,6 +67,17 @@ Json run_train_cell(const std::string& dir, int threads) {
     options.length_edges = e.value("length_buckets", std::vector<size_t>{10, 20, 30, 40});
     options.attention_maps = split == e.at("splits").back() ? e.value("attention_maps", int64_t(0)) : 0;
     evaluations.push_back(evaluate_run(dir, options));
+    // Other beam widths: the same split again, its headline numbers as <metric>_beam<N>.
+    for (int64_t beam : e.value("beams", std::vector<int64_t>{})) {
+      EvaluateOptions other = options;
+      other.beam = beam;
+      other.attention_maps = 0;
+      other.grounding_images = 0;
+      Json extra = evaluate_run(dir, other);
+      Json& main = evaluations.back();
+      for (const char* metric : {"bleu", "chrf", "cider", "bleu_4", "exact_match"})
+        if (extra.contains(metric)) main[fmt::format("{}_beam{}", metric, beam)] = extra[metric];
+    }
   }
   Json result = {{"train", trained.to_json()}, {"evaluations", evaluations}};
   write_file_atomic(dir + "/result.json", result.dump(2) + "\n");

@@ -20,7 +20,7 @@ namespace {
 const std::vector<std::string> kTopKeys = {"name", "title", "description", "kind", "base", "set",
                                            "grid", "zip", "seeds", "evaluate", "bench", "reservoir",
                                            "expect", "report", "size", "sizes"};
-const std::vector<std::string> kEvaluateKeys = {"splits", "beam", "length_buckets", "attention_maps"};
+const std::vector<std::string> kEvaluateKeys = {"splits", "beam", "beams", "length_buckets", "attention_maps"};
 const std::vector<std::string> kExpectKeys = {"text", "source", "relations"};
 const std::vector<std::string> kReportKeys = {"metric", "split"};
 const std::vector<std::string> kSizeKeys = {"base", "set", "grid", "zip", "seeds", "evaluate", "bench", "reservoir", "expect"};
@@ -123,6 +123,13 @@ EvaluationSpec parse_evaluation(const Json& json, const std::string& where) {
       fail(where + ".beam", "expected an integer in [0, 256] (0: the config's eval.beam)");
     e.beam = json["beam"].get<int64_t>();
   }
+  if (json.contains("beams")) {
+    for (const auto& b : json["beams"]) {
+      if (!b.is_number_integer() || b.get<int64_t>() < 1 || b.get<int64_t>() > 256)
+        fail(where + ".beams", "expected a list of beam widths in [1, 256], e.g. [1, 3, 5]");
+      e.beams.push_back(b.get<int64_t>());
+    }
+  }
   if (json.contains("length_buckets")) {
     e.length_buckets.clear();
     for (const auto& b : json["length_buckets"]) {
@@ -140,8 +147,10 @@ EvaluationSpec parse_evaluation(const Json& json, const std::string& where) {
 }
 
 Json evaluation_json(const EvaluationSpec& e) {
-  return {{"splits", e.splits}, {"beam", e.beam}, {"length_buckets", e.length_buckets},
-          {"attention_maps", e.attention_maps}};
+  Json out = {{"splits", e.splits}, {"beam", e.beam}, {"length_buckets", e.length_buckets},
+              {"attention_maps", e.attention_maps}};
+  if (!e.beams.empty()) out["beams"] = e.beams;  // absent when unused: older cells stay unchanged
+  return out;
 }
 
 void flatten(const Json& json, const std::string& prefix, std::map<std::string, Json>& out) {

@@ -51,6 +51,7 @@ Relation parse_relation(const std::string& text);
 struct EvaluationSpec {
   std::vector<std::string> splits = {"test"};
   int64_t beam = 0;  // 0: the config's eval.beam
+  std::vector<int64_t> beams;  // also evaluate at these widths (metrics named <metric>_beam<N>)
   std::vector<size_t> length_buckets = {10, 20, 30, 40};
   int64_t attention_maps = 0;
 };

@@ -45,6 +45,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
 fi
 
+# npm fetches the packages of the emoji recipe (`seqlab data prepare emoji`); NodeSource's nodejs
+# ships its own npm, Debian's comes as a package.
+if ! command -v npm > /dev/null; then
+  echo "setup: installing npm" >&2
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >&2
+fi
+
 # LibTorch links libblas.so.3; make sure the alternative points at OpenBLAS.
 openblas=/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3
 if [ -e "$openblas" ] && [ "$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)" != "$openblas" ]; then

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+
+#include <torch/torch.h>
 
 #include <fmt/format.h>
 
@@ -9,6 +12,8 @@
 #include "core/files.h"
 #include "core/runtime.h"
 #include "data/recipe.h"
+#include "data/task.h"
+#include "eval/caption.h"
 #include "eval/attention_map.h"
 #include "eval/length_buckets.h"
 #include "eval/translate.h"
@@ -16,9 +21,119 @@
 
 namespace seqlab {
 
+namespace {
+
+// Where attention looks, for corpora that say where each named thing is (<split>.regions.json:
+// {image file: [{"word", "box": [x0, y0, x1, y1] as fractions}]}, e.g. fashion-scenes): for each
+// generated word that names a region, the attention mass on grid cells whose centre lies in its
+// box, and whether the most attended cell does.
+Json attention_grounding(LoadedRun& run, const std::vector<std::string>& sources, const torch::Tensor& pixels,
+                         const Json& regions, const SearchOptions& search, size_t limit) {
+  double mass = 0;
+  int64_t words = 0, hits = 0, images = 0;
+  for (size_t i = 0; i < sources.size() && i < limit; ++i) {
+    auto boxes = regions.find(std::filesystem::path(sources[i]).filename().string());
+    if (boxes == regions.end()) continue;
+    ImageAttention attention = image_attention(run.model, *run.tokenizer, run.device, search,
+                                               run.config.get_string("model.decoder"), pixels[static_cast<int64_t>(i)]);
+    ++images;
+    const int64_t gh = attention.weights.size(1), gw = attention.weights.size(2);
+    std::vector<bool> used(attention.tokens.size(), false);
+    for (const auto& region : *boxes) {
+      const std::string word = region.at("word");
+      auto box = region.at("box").get<std::vector<double>>();
+      for (size_t t = 0; t < attention.tokens.size(); ++t) {
+        if (used[t] || attention.tokens[t] != word) continue;
+        used[t] = true;
+        auto map = attention.weights[static_cast<int64_t>(t)];
+        double inside = 0;
+        for (int64_t y = 0; y < gh; ++y)
+          for (int64_t x = 0; x < gw; ++x) {
+            const double cx = (double(x) + 0.5) / double(gw), cy = (double(y) + 0.5) / double(gh);
+            if (cx >= box[0] && cx < box[2] && cy >= box[1] && cy < box[3]) inside += map[y][x].item<double>();
+          }
+        const int64_t best = map.flatten().argmax().item<int64_t>();
+        const double bx = (double(best % gw) + 0.5) / double(gw), by = (double(best / gw) + 0.5) / double(gh);
+        hits += bx >= box[0] && bx < box[2] && by >= box[1] && by < box[3];
+        mass += inside;
+        ++words;
+        break;
+      }
+    }
+  }
+  return {{"images", images}, {"words", words},
+          {"mass_in_box", words ? mass / double(words) : 0.0},
+          {"argmax_in_box", words ? 100.0 * double(hits) / double(words) : 0.0}};
+}
+
+// Captioning: each test image once, captioned and scored against all its captions.
+Json evaluate_captions(LoadedRun& run, const std::string& run_dir, const Task& task,
+                       const EvaluateOptions& options) {
+  ReferenceSet references = group_references(task.read_split(options.split));
+  ImageSet images;
+  auto rows = image_rows(references.sources, ImageOptions::from_config(run.config), images);
+  // Images skipped as bad (data.skip_bad_images) are left out of the score, and counted.
+  std::vector<std::string> sources;
+  std::vector<std::vector<std::string>> kept(references.references.size());
+  std::vector<int64_t> take;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i] < 0) continue;
+    take.push_back(rows[i]);
+    sources.push_back(references.sources[i]);
+    for (size_t k = 0; k < kept.size(); ++k) kept[k].push_back(references.references[k][i]);
+  }
+  if (take.empty()) throw InputError("no readable image in the " + options.split + " split");
+  auto pixels = images.pixels.index_select(0, torch::tensor(take, torch::kInt64));
+  SearchOptions search = search_options(run.config);
+  if (options.beam > 0) search.beam = options.beam;
+  const auto start = std::chrono::steady_clock::now();
+  auto hypotheses = caption_images(run.model, *run.tokenizer, run.device, pixels, search);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::string text;
+  for (size_t i = 0; i < hypotheses.size(); ++i) text += sources[i] + "\t" + hypotheses[i] + "\n";
+  std::string hyp_path = fmt::format("{}/{}.beam{}.hyp", run_dir, options.split, search.beam);
+  write_file_atomic(hyp_path, text);
+  Json result = {{"run", run_dir}, {"split", options.split}, {"beam", search.beam}, {"hypotheses", hyp_path},
+                 {"task", task.name()}};
+  merge_json(result, score_captions(hypotheses, kept));
+  result["skipped_images"] = images.skipped.size();
+  result["decode_seconds"] = seconds;
+  result["images_per_s"] = double(hypotheses.size()) / std::max(1e-9, seconds);
+  const auto regions_path = std::filesystem::path(corpus_directory(run.config.get_string("data.corpus"))) /
+                            (options.split + ".regions.json");
+  if (options.grounding_images > 0 && std::filesystem::exists(regions_path)) {
+    try {
+      result["attention_grounding"] = attention_grounding(run, sources, pixels, Json::parse(read_file(regions_path.string())),
+                                                          search, options.grounding_images);
+    } catch (const InputError& e) {  // a model without attention over regions
+      result["attention_grounding_note"] = e.what();
+    }
+  }
+  if (options.attention_maps > 0) {
+    Json maps = Json::array();
+    const auto n = std::min<size_t>(static_cast<size_t>(options.attention_maps), sources.size());
+    for (size_t i = 0; i < n; ++i) {
+      try {
+        maps.push_back(write_image_attention_map(run.model, *run.tokenizer, run.device, search,
+                                                 run.config.get_string("model.decoder"), pixels[static_cast<int64_t>(i)],
+                                                 fmt::format("{}/attention/{}-{:03}.png", run_dir, options.split, i + 1))["png"]);
+      } catch (const InputError& e) {
+        result["attention_maps_note"] = e.what();
+        break;
+      }
+    }
+    result["attention_maps"] = maps;
+  }
+  return result;
+}
+
+}  // namespace
+
 Json evaluate_run(const std::string& run_dir, const EvaluateOptions& options) {
   LoadedRun run = load_run(run_dir, options.device);
   configure_threads(static_cast<int>(run.config.get_int("run.threads")));
+  auto task = make_task(run.config);
+  if (task->reads_images()) return evaluate_captions(run, run_dir, *task, options);
   auto pairs = load_corpus_split(run.config.get_string("data.corpus"), options.split);
   std::vector<std::string> sources, references;
   for (const auto& p : pairs) {

@@ -38,7 +38,7 @@ const bool declared =
 std::pair<torch::Tensor, torch::Tensor> accumulate(Seq2Seq& model, const Batch& batch,
                                                    int64_t washout, RidgeAccumulator& sums) {
   torch::NoGradGuard no_grad;
-  auto features = model->decoder->readout_features(model->encode(source_of(batch)), batch.target_in);
+  auto features = model->decoder->readout_features(model->encode(Source::of(batch)), batch.target_in);
   auto keep = batch.target_out.ne(Tokenizer::kPad);  // [B, T]
   if (washout > 0) keep = keep & (torch::arange(keep.size(1), keep.device()) >= washout).unsqueeze(0);
   auto rows = features.index({keep});
@@ -150,7 +150,7 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
   auto window_start = std::chrono::steady_clock::now();
   double window_rows = sums.rows();
   while (state.step < total && !(max_minutes > 0 && elapsed() >= max_minutes * 60)) {
-    Batch batch = collate(data.train, batches[size_t(state.step)]).to(run.device);
+    Batch batch = data.train_batch(batches[size_t(state.step)]).to(run.device);
     accumulate(model, batch, washout, sums);
     ++state.step;
     state.batch_in_epoch = state.step;
@@ -179,7 +179,7 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
   std::vector<torch::Tensor> kept_rows, kept_targets;
   int64_t kept = 0;
   for (const auto& indices : TokenBucketBatcher(data.valid, config.get_int("train.batch_tokens"), 0, run.seed).sorted()) {
-    auto [rows, targets] = accumulate(model, collate(data.valid, indices).to(run.device), 0, valid_sums);
+    auto [rows, targets] = accumulate(model, data.valid_batch(indices).to(run.device), 0, valid_sums);
     if (kept >= kTemperatureRows) continue;
     kept_rows.push_back(rows);
     kept_targets.push_back(targets);

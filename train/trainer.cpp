@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "core/progress.h"
+#include "data/image.h"
 #include "train/checkpoint.h"
 #include "train/fitter.h"
 #include "train/optimizers.h"
@@ -137,6 +138,7 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   const int64_t patience = config.get_int("train.patience");
   const double stop_min_lr = config.get_number("train.stop_min_lr");
   const int64_t warmup_steps = config.get_int("train.warmup_steps");
+  const AugmentOptions augment = AugmentOptions::from_config(config);
   // Under a time budget the step limit is rarely what ends training: show time left instead.
   Progress progress("train", max_minutes > 0 ? 0 : max_steps, "steps");
   progress.resume_at(state.step);
@@ -154,11 +156,14 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   while (!stop && state.step < max_steps && (max_epochs == 0 || state.epoch < max_epochs)) {
     auto batches = batcher.epoch(state.epoch);
     for (size_t b = static_cast<size_t>(state.batch_in_epoch); b < batches.size() && !stop; ++b) {
-      Batch batch = collate(data.train, batches[b]).to(device);
+      Batch batch = data.train_batch(batches[b]);
+      if (augment.any() && batch.images.defined())
+        batch.images = augment_images(batch.images, batches[b], seed, state.epoch, augment);
+      batch = batch.to(device);
       double lr = base_lr * schedule->factor(state.step + 1);
       set_lr(*optimizer, lr);
       optimizer->zero_grad();
-      auto logits = model->forward(source_of(batch), batch.target_in);  // [B, T, V]
+      auto logits = model->forward(Source::of(batch), batch.target_in);  // [B, T, V]
       auto loss_sum = token_loss_sum(logits, batch.target_out, smoothing);
       (loss_sum / static_cast<double>(batch.target_tokens)).backward();
       if (clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), clip);

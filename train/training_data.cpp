@@ -1,11 +1,13 @@
 #include "train/training_data.h"
 
 #include <filesystem>
+#include <map>
 
 #include <torch/torch.h>
 
 #include "core/error.h"
 #include "data/recipe.h"
+#include "data/task.h"
 #include "eval/metric.h"
 #include "eval/search.h"
 #include "train/run_directory.h"
@@ -34,9 +36,9 @@ const bool declared =
 
 TrainingData load_training_data(const Config& config, const std::string& run_dir, bool resume) {
   TrainingData data;
-  const std::string corpus = config.get_string("data.corpus");
-  auto train_pairs = load_corpus_split(corpus, "train");
-  auto valid_pairs = load_corpus_split(corpus, "valid");
+  auto task = make_task(config);
+  auto train_pairs = task->read_split("train");
+  auto valid_pairs = task->read_split("valid");
   if (int64_t limit = config.get_int("data.train_limit");
       limit > 0 && static_cast<size_t>(limit) < train_pairs.size())
     train_pairs.resize(static_cast<size_t>(limit));
@@ -44,31 +46,33 @@ TrainingData load_training_data(const Config& config, const std::string& run_dir
   if (resume && fs::exists(tokenizer_path)) {
     data.tokenizer = Tokenizer::load(tokenizer_path);
   } else {
-    std::vector<std::string> sentences;
-    for (const auto& p : train_pairs) {
-      sentences.push_back(p.source);
-      sentences.push_back(p.target);
-    }
     TokenizerOptions options;
     options.vocab_size = config.get_int("data.vocab_size");
-    data.tokenizer = train_tokenizer(config.get_string("data.tokenizer"), sentences, options);
+    data.tokenizer = train_tokenizer(config.get_string("data.tokenizer"), task->tokenizer_texts(train_pairs), options);
     data.tokenizer->save(tokenizer_path);
   }
-  const auto max_length = static_cast<size_t>(config.get_int("data.max_length"));
-  for (auto& ex : encode_pairs(*data.tokenizer, train_pairs))
-    if (!ex.source.empty() && ex.source.size() <= max_length && ex.target.size() <= max_length)
-      data.train.push_back(std::move(ex));
-  if (data.train.empty()) throw InputError("no training pairs within data.max_length");
-  data.valid = encode_pairs(*data.tokenizer, valid_pairs);
-  for (const auto& p : valid_pairs) {
-    data.valid_sources.push_back(p.source);
-    data.valid_targets.push_back(p.target);
+  TaskSplit train = task->encode(train_pairs, *data.tokenizer, /*training=*/true);
+  if (train.examples.empty()) throw InputError("no training pairs within data.max_length");
+  TaskSplit valid = task->encode(valid_pairs, *data.tokenizer, /*training=*/false);
+  data.train = std::move(train.examples);
+  data.train_images = train.images;
+  data.valid = std::move(valid.examples);
+  data.valid_images = valid.images;
+  if (task->reads_images()) {
+    // Each image once, scored against all its captions.
+    ReferenceSet grouped = group_references(valid.pairs);
+    std::map<std::string, int64_t> first;
+    for (size_t i = 0; i < valid.pairs.size(); ++i) first.emplace(valid.pairs[i].source, static_cast<int64_t>(i));
+    for (const auto& source : grouped.sources) data.valid_bleu_examples.push_back(first.at(source));
+    data.valid_references = std::move(grouped.references);
+  } else {
+    data.valid_references.emplace_back();
+    for (size_t i = 0; i < valid.pairs.size(); ++i) {
+      data.valid_bleu_examples.push_back(static_cast<int64_t>(i));
+      data.valid_references[0].push_back(valid.pairs[i].target);
+    }
   }
   return data;
-}
-
-Source source_of(const Batch& batch) {
-  return {batch.source, batch.source_lengths, batch.source_mask, {}};
 }
 
 torch::Tensor token_loss_sum(const torch::Tensor& logits, const torch::Tensor& targets,
@@ -93,29 +97,33 @@ ValidationScore validate_model(Seq2Seq& model, const TrainingData& data, const C
     torch::NoGradGuard no_grad;
     TokenBucketBatcher valid_batcher(data.valid, batch_tokens, 0, seed);
     for (const auto& indices : valid_batcher.sorted()) {
-      Batch batch = collate(data.valid, indices).to(device);
-      auto logits = model->forward(source_of(batch), batch.target_in);
+      Batch batch = data.valid_batch(indices).to(device);
+      auto logits = model->forward(Source::of(batch), batch.target_in);
       loss_sum += token_loss_sum(logits, batch.target_out, 0.0).item<double>();
       tokens += batch.target_tokens;
     }
   }
   score.loss = tokens > 0 ? loss_sum / double(tokens) : 0.0;
   const int64_t bleu_sentences = config.get_int("train.valid_bleu_sentences");
-  if (bleu_sentences > 0) {
-    size_t n = std::min<size_t>(static_cast<size_t>(bleu_sentences), data.valid_sources.size());
-    std::vector<Example> examples(data.valid.begin(), data.valid.begin() + n);
+  if (bleu_sentences > 0 && !data.valid_bleu_examples.empty()) {
+    size_t n = std::min<size_t>(static_cast<size_t>(bleu_sentences), data.valid_bleu_examples.size());
+    std::vector<Example> examples;
+    for (size_t i = 0; i < n; ++i) examples.push_back(data.valid[static_cast<size_t>(data.valid_bleu_examples[i])]);
     TokenBucketBatcher bleu_batcher(examples, batch_tokens, 0, 0);
     std::vector<std::string> hypotheses(n);
     SearchOptions greedy;
     greedy.max_length_ratio = config.get_number("eval.max_length_ratio");
+    greedy.max_length = config.get_int("data.max_length");
     for (const auto& indices : bleu_batcher.sorted()) {
-      Batch batch = collate(examples, indices).to(device);
-      auto found = greedy_search(model, source_of(batch), greedy);
+      Batch batch = collate(examples, indices, data.valid_images).to(device);
+      auto found = greedy_search(model, Source::of(batch), greedy);
       for (size_t i = 0; i < indices.size(); ++i)
         hypotheses[indices[i]] = data.tokenizer->decode(found[i].tokens);
     }
-    std::vector<std::string> references(data.valid_targets.begin(), data.valid_targets.begin() + n);
-    score.bleu = MetricRegistry().create("bleu")->corpus_score(hypotheses, {references}).score;
+    std::vector<std::vector<std::string>> references;
+    for (const auto& column : data.valid_references)
+      references.emplace_back(column.begin(), column.begin() + static_cast<std::ptrdiff_t>(n));
+    score.bleu = MetricRegistry().create("bleu")->corpus_score(hypotheses, references).score;
   }
   model->train();
   return score;

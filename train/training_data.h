@@ -18,14 +18,18 @@ namespace seqlab {
 struct TrainingData {
   std::unique_ptr<Tokenizer> tokenizer;
   std::vector<Example> train, valid;
-  std::vector<std::string> valid_sources, valid_targets;
+  torch::Tensor train_images, valid_images;  // image tasks: what Example::image points at
+  // Validation BLEU: the sources to decode (an example index each) and all their references.
+  std::vector<int64_t> valid_bleu_examples;
+  std::vector<std::vector<std::string>> valid_references;  // [k][i]
+  Batch train_batch(const std::vector<int64_t>& indices) const { return collate(train, indices, train_images); }
+  Batch valid_batch(const std::vector<int64_t>& indices) const { return collate(valid, indices, valid_images); }
 };
 
-// Reads data.corpus's train and valid splits; trains and saves run_dir/tokenizer.json unless
-// resuming with one there. Training pairs longer than data.max_length are skipped.
+// Reads data.corpus's train and valid splits through the task (data/task.h); trains and saves
+// run_dir/tokenizer.json unless resuming with one there. Training pairs longer than
+// data.max_length are skipped.
 TrainingData load_training_data(const Config& config, const std::string& run_dir, bool resume);
-
-Source source_of(const Batch& batch);
 
 // Cross-entropy summed over real target tokens (padding ignored), with label smoothing.
 torch::Tensor token_loss_sum(const torch::Tensor& logits, const torch::Tensor& targets,

@@ -22,7 +22,9 @@ class TransformerDecoderImpl : public DecoderImpl {
   explicit TransformerDecoderImpl(const ModelContext& context) : settings_(context.config) {
     const Config& config = context.config;
     const int64_t d = settings_.model_dim;
-    if (settings_.share_embeddings) {
+    // An image encoder has no source tokens: with share_embeddings the decoder keeps its own table
+    // (still tied to the output layer by tie_embeddings), so captioning presets can inherit it.
+    if (settings_.share_embeddings && !context.image_source) {
       if (!context.source_embedding)
         throw InputError("model.transformer.share_embeddings needs an encoder with token embeddings "
                          "(transformer, embedding)");

@@ -74,8 +74,8 @@ class NoEncoderImpl : public EncoderImpl {
   explicit NoEncoderImpl(const ModelContext& context)
       : dim_(context.config.get_int("model.transformer.d_model")) {}
   Memory forward(const Source& source) override {
-    const int64_t batch = source.ids.size(0);
-    auto options = torch::TensorOptions().device(source.ids.device());
+    const int64_t batch = source.batch_size();
+    auto options = torch::TensorOptions().device(source.device());
     return {torch::zeros({batch, 0, dim_}, options), torch::zeros({batch, 0}, options.dtype(torch::kBool)),
             torch::zeros({batch, dim_}, options)};
   }

@@ -1,0 +1,71 @@
+// Tasks: what a corpus is made of and how it is read, tokenized, batched and referenced at
+// evaluation. The trainer, the fitter, evaluation and the runner ask the task; none of them
+// knows whether it holds sentence pairs or captioned images.
+//   translation  source<TAB>target pairs (TSV); a joint tokenizer over both sides; one reference
+//   captioning   images with captions (data/captions.h); the tokenizer sees the captions only; an
+//                example per (image, caption) for training, every caption of an image as its
+//                references at evaluation; images decoded once and cached as uint8 (data/image.h)
+// A new task is one class and one registration line (`seqlab list tasks` shows them).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/registry.h"
+#include "data/batch.h"
+#include "data/image.h"
+#include "data/parallel_corpus.h"
+#include "tokenizers/tokenizer.h"
+
+namespace seqlab {
+
+// A split tokenized for a model: examples plus, for image tasks, the pixels they point at.
+struct TaskSplit {
+  std::vector<Example> examples;
+  std::vector<SentencePair> pairs;  // the text of each example (source: the image path for captions)
+  torch::Tensor images;             // [N, C, H, W] uint8; undefined for text tasks
+  std::vector<std::string> skipped; // bad images left out (data.skip_bad_images), with the reason
+  Batch collate(const std::vector<int64_t>& indices) const {
+    return seqlab::collate(examples, indices, images);
+  }
+};
+
+// Evaluation view of a split: each distinct source once, in first-seen order, with all its
+// references (references[k][i] is the k-th reference of source i, "" when it has fewer).
+struct ReferenceSet {
+  std::vector<std::string> sources;
+  std::vector<std::vector<std::string>> references;
+  size_t size() const { return sources.size(); }
+  // Every source's first reference (the single-reference view, e.g. for exact match).
+  const std::vector<std::string>& first() const { return references.front(); }
+};
+ReferenceSet group_references(const std::vector<SentencePair>& pairs);
+
+class Task {
+ public:
+  virtual ~Task() = default;
+  virtual std::string name() const = 0;
+  virtual bool reads_images() const { return false; }
+  // A split's (source, target) pairs, every line checked.
+  virtual std::vector<SentencePair> read_split(const std::string& split) const = 0;
+  // What the run's tokenizer is trained on.
+  virtual std::vector<std::string> tokenizer_texts(const std::vector<SentencePair>& pairs) const = 0;
+  // Tokenizes pairs (and decodes their images). `training`: pairs with more than data.max_length
+  // tokens on a side, or with nothing to read, are dropped; evaluation keeps everything.
+  virtual TaskSplit encode(const std::vector<SentencePair>& pairs, const Tokenizer& tokenizer,
+                           bool training) const = 0;
+};
+
+SEQLAB_DECLARE_REGISTRY(TaskRegistry, std::unique_ptr<Task>, const Config&);
+
+// The task named by data.task, reading data.corpus.
+std::unique_ptr<Task> make_task(const Config& config);
+
+// Decodes the distinct images of `paths` (which may repeat) and returns, per path, its row in the
+// set's pixels (-1 when skipped as bad).
+std::vector<int64_t> image_rows(const std::vector<std::string>& paths, const ImageOptions& options,
+                                ImageSet& set);
+
+}  // namespace seqlab

@@ -1,0 +1,223 @@
+// Caption metrics as the COCO caption evaluation (coco-caption / pycocoevalcap) computes them:
+//   cider    CIDEr-D (Vedantam et al. 2015): TF-IDF vectors of n-grams 1-4 with document
+//            frequencies from the evaluated set's references, the hypothesis' counts clipped by
+//            the reference's, a Gaussian penalty exp(-(l_h - l_r)^2 / (2 * 6^2)) on the length
+//            difference, averaged over orders and references, times 10. (As in the reference
+//            code, the "length" it compares is the number of bigrams.)
+//   bleu-1 .. bleu-4   coco-caption's BLEU: corpus counts, clipped by the maximum count over
+//            references, closest reference length (ties to the shorter), no smoothing beyond
+//            its 1e-15 / 1e-9 guards; reported x 100.
+// Both read text the way coco-caption's PTBTokenizer leaves it: lowercased, punctuation split
+// off and dropped, contractions ('s, n't, ...) split off and kept.
+#include <cmath>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "eval/metric.h"
+
+namespace seqlab {
+
+std::vector<std::string> caption_tokens(const std::string& text) {
+  std::string lower;
+  lower.reserve(text.size());
+  for (unsigned char c : text) lower.push_back(static_cast<char>(c < 128 ? std::tolower(c) : c));
+  // Punctuation becomes a separator, except a '.' or ',' between digits (3.5, 1,000).
+  static const std::string kDropped = ".,!?;:\"()[]{}`";
+  std::string spaced;
+  for (size_t i = 0; i < lower.size(); ++i) {
+    char c = lower[i];
+    bool between_digits = (c == '.' || c == ',') && i > 0 && i + 1 < lower.size() &&
+                          std::isdigit(static_cast<unsigned char>(lower[i - 1])) &&
+                          std::isdigit(static_cast<unsigned char>(lower[i + 1]));
+    spaced.push_back(kDropped.find(c) != std::string::npos && !between_digits ? ' ' : c);
+  }
+  static const std::set<std::string> kPunctuation = {"'", "''", "-", "--", "...", "'''"};
+  static const std::vector<std::string> kClitics = {"n't", "'s", "'re", "'ve", "'ll", "'d", "'m"};
+  std::vector<std::string> tokens;
+  for (auto& word : split_whitespace(spaced)) {
+    // Quotes around a word go; a clitic at the end is its own token, as PTB tokenizes it.
+    while (!word.empty() && word.front() == '\'') word.erase(0, 1);
+    std::string clitic;
+    for (const auto& c : kClitics)
+      if (word.size() > c.size() && word.compare(word.size() - c.size(), c.size(), c) == 0) {
+        clitic = c;
+        word.resize(word.size() - c.size());
+        break;
+      }
+    while (clitic.empty() && !word.empty() && word.back() == '\'') word.pop_back();
+    if (!word.empty() && !kPunctuation.count(word)) tokens.push_back(word);
+    if (!clitic.empty()) tokens.push_back(clitic);
+  }
+  return tokens;
+}
+
+namespace {
+
+using Ngram = std::vector<std::string>;
+using Counts = std::map<Ngram, double>;
+
+Counts ngram_counts(const std::vector<std::string>& tokens, int max_order) {
+  Counts counts;
+  for (int n = 1; n <= max_order; ++n)
+    for (size_t i = 0; i + n <= tokens.size(); ++i) counts[Ngram(tokens.begin() + i, tokens.begin() + i + n)] += 1;
+  return counts;
+}
+
+// The references of hypothesis i (empty ones skipped); InputError when it has none.
+std::vector<std::string> references_of(const std::vector<std::vector<std::string>>& references, size_t i) {
+  std::vector<std::string> out;
+  for (const auto& column : references)
+    if (!column[i].empty()) out.push_back(column[i]);
+  if (out.empty()) throw InputError(fmt::format("hypothesis {} has no reference", i + 1));
+  return out;
+}
+
+class CiderD : public Metric {
+ public:
+  static constexpr int kOrder = 4;
+  static constexpr double kSigma = 6.0;
+
+  MetricScore corpus_score(const std::vector<std::string>& hypotheses,
+                           const std::vector<std::vector<std::string>>& references) const override {
+    check_reference_lengths(hypotheses, references);
+    const size_t n = hypotheses.size();
+    std::vector<std::vector<Counts>> refs(n);
+    std::vector<Counts> hyps(n);
+    std::map<Ngram, double> document_frequency;
+    for (size_t i = 0; i < n; ++i) {
+      hyps[i] = ngram_counts(caption_tokens(hypotheses[i]), kOrder);
+      std::set<Ngram> seen;
+      for (const auto& r : references_of(references, i)) {
+        refs[i].push_back(ngram_counts(caption_tokens(r), kOrder));
+        for (const auto& [gram, count] : refs[i].back()) seen.insert(gram);
+      }
+      for (const auto& gram : seen) document_frequency[gram] += 1;
+    }
+    const double log_images = std::log(static_cast<double>(n));
+    std::vector<double> per_image(n);
+    double total = 0;
+    for (size_t i = 0; i < n; ++i) {
+      Vector hyp = vectorise(hyps[i], document_frequency, log_images);
+      std::array<double, kOrder> sum{};
+      for (const auto& ref_counts : refs[i]) {
+        Vector ref = vectorise(ref_counts, document_frequency, log_images);
+        const double delta = hyp.length - ref.length;
+        for (int k = 0; k < kOrder; ++k) {
+          double value = 0;
+          for (const auto& [gram, weight] : hyp.vec[k]) {
+            auto it = ref.vec[k].find(gram);
+            if (it != ref.vec[k].end()) value += std::min(weight, it->second) * it->second;
+          }
+          if (hyp.norm[k] != 0 && ref.norm[k] != 0) value /= hyp.norm[k] * ref.norm[k];
+          sum[k] += value * std::exp(-(delta * delta) / (2 * kSigma * kSigma));
+        }
+      }
+      double mean = 0;
+      for (double v : sum) mean += v;
+      mean /= kOrder;
+      per_image[i] = mean / static_cast<double>(refs[i].size()) * 10.0;
+      total += per_image[i];
+    }
+    MetricScore score;
+    score.score = n ? total / static_cast<double>(n) : 0.0;
+    score.signature = "cider-d|n:4|sigma:6|df:refs|tok:ptb-lower-nopunct|x10";
+    score.summary = fmt::format("CIDEr-D = {:.4f} ({} images)", score.score, n);
+    score.details = {{"per_image", per_image}};
+    return score;
+  }
+
+ private:
+  struct Vector {
+    std::array<std::map<Ngram, double>, kOrder> vec;
+    std::array<double, kOrder> norm{};
+    double length = 0;
+  };
+
+  static Vector vectorise(const Counts& counts, const std::map<Ngram, double>& df, double log_images) {
+    Vector v;
+    for (const auto& [gram, tf] : counts) {
+      auto it = df.find(gram);
+      const double frequency = std::log(std::max(1.0, it == df.end() ? 0.0 : it->second));
+      const size_t k = gram.size() - 1;
+      const double weight = tf * (log_images - frequency);
+      v.vec[k][gram] = weight;
+      v.norm[k] += weight * weight;
+      if (k == 1) v.length += tf;  // the reference implementation's length: bigram count
+    }
+    for (auto& x : v.norm) x = std::sqrt(x);
+    return v;
+  }
+};
+
+class CocoBleu : public Metric {
+ public:
+  explicit CocoBleu(int order) : order_(order) {}
+  MetricScore corpus_score(const std::vector<std::string>& hypotheses,
+                           const std::vector<std::vector<std::string>>& references) const override {
+    check_reference_lengths(hypotheses, references);
+    double test_length = 0, ref_length = 0;
+    std::vector<double> guess(4, 0), correct(4, 0);
+    for (size_t i = 0; i < hypotheses.size(); ++i) {
+      auto hyp = caption_tokens(hypotheses[i]);
+      Counts max_ref;
+      std::vector<size_t> lengths;
+      for (const auto& r : references_of(references, i)) {
+        auto tokens = caption_tokens(r);
+        lengths.push_back(tokens.size());
+        for (const auto& [gram, count] : ngram_counts(tokens, 4)) max_ref[gram] = std::max(max_ref[gram], count);
+      }
+      // Closest reference length, ties to the shorter.
+      size_t closest = lengths[0];
+      for (size_t l : lengths) {
+        auto d = [&](size_t x) { return std::abs(static_cast<double>(x) - static_cast<double>(hyp.size())); };
+        if (d(l) < d(closest) || (d(l) == d(closest) && l < closest)) closest = l;
+      }
+      test_length += static_cast<double>(hyp.size());
+      ref_length += static_cast<double>(closest);
+      for (int k = 0; k < 4; ++k) guess[k] += std::max(0.0, static_cast<double>(hyp.size()) - k);
+      for (const auto& [gram, count] : ngram_counts(hyp, 4)) {
+        auto it = max_ref.find(gram);
+        if (it != max_ref.end()) correct[gram.size() - 1] += std::min(count, it->second);
+      }
+    }
+    constexpr double kTiny = 1e-15, kSmall = 1e-9;
+    std::vector<double> bleus;
+    double product = 1;
+    const double ratio = (test_length + kTiny) / (ref_length + kSmall);
+    for (int k = 0; k < 4; ++k) {
+      product *= (correct[k] + kTiny) / (guess[k] + kSmall);
+      double b = std::pow(product, 1.0 / (k + 1));
+      if (ratio < 1) b *= std::exp(1 - 1 / ratio);
+      bleus.push_back(100.0 * b);
+    }
+    MetricScore score;
+    score.score = bleus[static_cast<size_t>(order_ - 1)];
+    score.signature = fmt::format("coco-bleu|n:{}|ref:closest|tok:ptb-lower-nopunct", order_);
+    score.summary = fmt::format("BLEU-{} = {:.2f} (BLEU-1..4 {:.1f}/{:.1f}/{:.1f}/{:.1f}, ratio {:.3f})", order_,
+                                score.score, bleus[0], bleus[1], bleus[2], bleus[3], ratio);
+    score.details = {{"bleu_1_to_4", bleus}, {"hypothesis_length", test_length}, {"reference_length", ref_length}};
+    return score;
+  }
+
+ private:
+  int order_;
+};
+
+const bool registered =
+    MetricRegistry().add(
+        "cider", [] { return std::unique_ptr<Metric>(new CiderD()); },
+        "CIDEr-D as coco-caption computes it (n-grams 1-4, TF-IDF from the references, length penalty, x10)") &&
+    MetricRegistry().add(
+        "bleu-1", [] { return std::unique_ptr<Metric>(new CocoBleu(1)); }, "coco-caption BLEU-1 (captions, many references)") &&
+    MetricRegistry().add(
+        "bleu-2", [] { return std::unique_ptr<Metric>(new CocoBleu(2)); }, "coco-caption BLEU-2 (captions, many references)") &&
+    MetricRegistry().add(
+        "bleu-3", [] { return std::unique_ptr<Metric>(new CocoBleu(3)); }, "coco-caption BLEU-3 (captions, many references)") &&
+    MetricRegistry().add(
+        "bleu-4", [] { return std::unique_ptr<Metric>(new CocoBleu(4)); }, "coco-caption BLEU-4 (captions, many references)");
+
+}  // namespace
+}  // namespace seqlab

@@ -1,0 +1,83 @@
+// Captioning end to end through the trainer and evaluation: a tiny CNN with an attentional GRU
+// decoder learns to name a coloured square and its quadrant, and its attention for the colour
+// word lands on the square. Images are generated here (16 x 16 PNGs).
+#include <filesystem>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "core/config.h"
+#include "core/files.h"
+#include "core/random.h"
+#include "data/image.h"
+#include "tests/test_support.h"
+#include "train/evaluate.h"
+#include "train/trainer.h"
+
+namespace {
+
+// A split of scenes: a 6x6 square of one of three colours in one of four quadrants (jittered),
+// captioned "<colour> square at <top|bottom> <left|right>", plus <split>.regions.json.
+void write_split(const std::string& dir, const std::string& split, int count, uint64_t seed) {
+  const std::vector<std::string> colours = {"red", "green", "blue"};
+  const std::vector<std::string> places = {"top left", "top right", "bottom left", "bottom right"};
+  seqlab::Rng rng(seed);
+  std::string tsv;
+  seqlab::Json regions = seqlab::Json::object();
+  for (int i = 0; i < count; ++i) {
+    const auto colour = rng.below(3), place = rng.below(4);
+    const int64_t top = (place / 2) * 8 + static_cast<int64_t>(rng.below(3)), left = (place % 2) * 8 + static_cast<int64_t>(rng.below(3));
+    auto image = torch::full({3, 16, 16}, 30, torch::kUInt8);
+    image[static_cast<int64_t>(colour)].narrow(0, top, 6).narrow(1, left, 6).fill_(255);
+    std::string file = fmt::format("{}-{}.png", split, i);
+    seqlab::save_png(dir + "/images/" + file, image);
+    tsv += fmt::format("{}\t{} square at {}\n", file, colours[colour], places[place]);
+    regions[file] = {{{"word", colours[colour]},
+                      {"box", {left / 16.0, top / 16.0, (left + 6) / 16.0, (top + 6) / 16.0}}}};
+  }
+  seqlab::write_file_atomic(dir + "/" + split + ".tsv", tsv);
+  seqlab::write_file_atomic(dir + "/" + split + ".regions.json", regions.dump());
+}
+
+}  // namespace
+
+TEST_CASE("A CNN with an attentional GRU learns to caption squares, and looks at them", "[captioning][learning]") {
+  seqlab::testing::TempDir dir;
+  const std::string corpus = dir.file("squares");
+  std::filesystem::create_directories(corpus + "/images");
+  write_split(corpus, "train", 300, 1);
+  write_split(corpus, "valid", 30, 2);
+  write_split(corpus, "test", 60, 3);
+  seqlab::Json json = {
+      {"data", {{"task", "captioning"}, {"corpus", corpus}, {"tokenizer", "word"}, {"vocab_size", 0},
+                {"image_size", 16}}},
+      {"model", {{"encoder", "cnn"}, {"decoder", "bahdanau"}, {"cell", "gru"}, {"embedding_dim", 16},
+                 {"hidden_dim", 48}, {"dropout", 0.0}, {"vision", {{"width", 8}, {"layers", 2}}}}},
+      {"train", {{"lr", 0.005}, {"schedule", "constant"}, {"batch_tokens", 400}, {"batch_sentences", 32},
+                 {"label_smoothing", 0.0}, {"valid_every", 100}, {"valid_bleu_sentences", 0}, {"patience", 0},
+                 {"checkpoint_every", 100}, {"max_steps", 300}}},
+      {"eval", {{"beam", 1}}},
+      {"run", {{"seed", 1}, {"threads", 2}}}};
+  const std::string run = dir.file("run");
+  seqlab::train_model(seqlab::Config::from_json(json, {}, "test"), run, false);
+  seqlab::EvaluateOptions options;
+  options.attention_maps = 1;
+  options.beam = 3;
+  auto result = seqlab::evaluate_run(run, options);
+  INFO(result.dump(2));
+  CHECK(result["images"] == 60);
+  // Three colours x four places: right on most test scenes.
+  CHECK(result["exact_match"].get<double>() >= 80.0);
+  CHECK(result["cider"].get<double>() > 5.0);
+  // The colour word's attention is on the 6 x 6 square: the grid is 4 x 4 (cells of 4 pixels), the
+  // square holds 1 to 4 cell centres, so attention spread evenly would put about 10% there.
+  REQUIRE(result.contains("attention_grounding"));
+  CHECK(result["attention_grounding"]["words"].get<int64_t>() >= 50);
+  CHECK(result["attention_grounding"]["mass_in_box"].get<double>() >= 0.35);
+  CHECK(result["attention_grounding"]["argmax_in_box"].get<double>() >= 40.0);
+  REQUIRE(result["attention_maps"].size() == 1);
+  CHECK(std::filesystem::exists(result["attention_maps"][0].get<std::string>()));
+  // The hypotheses file names each image.
+  CHECK(seqlab::read_file(result["hypotheses"].get<std::string>()).find("test-0.png\t") != std::string::npos);
+}
