@@ -212,13 +212,14 @@ class EmojiRecipe : public Recipe {
     std::map<std::string, std::string> label_of;
     for (const auto& entry : read_json_file(labels_root / "package/en/data.json")) {
       label_of[normalise_hexcode(entry.at("hexcode"))] = entry.at("label");
-      for (const auto& skin : entry.value("skins", Json::array()))
+      if (entry.contains("skins") && entry["skins"].is_array())
+        for (const auto& skin : entry["skins"])
         label_of[normalise_hexcode(skin.at("hexcode"))] = skin.at("label");
     }
     struct Item { std::string image, caption; };
     std::vector<Item> items;
     auto add = [&](const Json& e) {
-      if (!e.value("has_img_twitter", false)) return;
+      if (!e.contains("has_img_twitter") || !e["has_img_twitter"].is_boolean() || !e["has_img_twitter"].get<bool>()) return;
       auto label = label_of.find(normalise_hexcode(e.at("unified")));
       if (label == label_of.end()) return;
       std::string caption = label->second;
@@ -227,7 +228,8 @@ class EmojiRecipe : public Recipe {
     };
     for (const auto& e : read_json_file(images_root / "package/emoji.json")) {
       add(e);
-      for (const auto& [tone, variation] : e.value("skin_variations", Json::object()).items()) add(variation);
+      if (e.contains("skin_variations") && e["skin_variations"].is_object())
+        for (const auto& [tone, variation] : e["skin_variations"].items()) add(variation);
     }
     // The compositional split: which captions are held-out combinations.
     std::map<std::string, std::vector<std::string>> tones_of;  // base -> its tones, sorted

@@ -143,7 +143,7 @@ TEST_CASE("Grouped references: each image once with all its captions", "[caption
   CHECK(set.references[2] == std::vector<std::string>{"eins", ""});
 }
 
-TEST_CASE("The captioning task batches images with their captions; translation batches stay as they were", "[captions]") {
+TEST_CASE("The captioning task batches images with their captions, translation batches stay as they were", "[captions]") {
   TempDir dir;
   std::filesystem::create_directories(dir.file("corpus/images"));
   seqlab::save_png(dir.file("corpus/images/a.png"), two_halves(16));

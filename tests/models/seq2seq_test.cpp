@@ -166,8 +166,8 @@ TEST_CASE("a tiny GRU encoder-decoder learns to copy sequences", "[learning]") {
 }
 
 TEST_CASE("an unknown encoder or cell is an error listing the choices") {
-  CHECK_THROWS_WITH(Config::from_json(Json{{"model", {{"encoder", "cnn"}}}}),
-                    Catch::Matchers::Contains("one of: elm, embedding, none, reservoir, rnn, transformer"));
+  CHECK_THROWS_WITH(Config::from_json(Json{{"model", {{"encoder", "vgg"}}}}),
+                    Catch::Matchers::Contains("one of: cnn, elm, embedding, none, patch, reservoir, resnet18, resnet34, rnn, transformer"));
   CHECK_THROWS_WITH(Config::from_json(Json{{"model", {{"cell", "gruu"}}}}),
                     Catch::Matchers::Contains("gru, lstm, rnn"));
 }
