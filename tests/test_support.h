@@ -23,4 +23,9 @@ void write_text(const std::string& path, const std::string& content);
 // 400 training, 40 validation and 40 test pairs. Returns the directory.
 std::string write_reverse_corpus(const TempDir& dir);
 
+// A captioning corpus dir/squares of 16 x 16 PNGs: a 6 x 6 square of one of three colours in one
+// of four quadrants, captioned "red square at top left"; 300 training, 30 validation and 60 test
+// scenes, with <split>.regions.json marking the colour word's box. Returns the directory.
+std::string write_squares_corpus(const TempDir& dir);
+
 }  // namespace seqlab::testing

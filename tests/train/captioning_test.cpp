@@ -9,46 +9,14 @@
 
 #include "core/config.h"
 #include "core/files.h"
-#include "core/random.h"
-#include "data/image.h"
 #include "tests/test_support.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"
 
-namespace {
-
-// A split of scenes: a 6x6 square of one of three colours in one of four quadrants (jittered),
-// captioned "<colour> square at <top|bottom> <left|right>", plus <split>.regions.json.
-void write_split(const std::string& dir, const std::string& split, int count, uint64_t seed) {
-  const std::vector<std::string> colours = {"red", "green", "blue"};
-  const std::vector<std::string> places = {"top left", "top right", "bottom left", "bottom right"};
-  seqlab::Rng rng(seed);
-  std::string tsv;
-  seqlab::Json regions = seqlab::Json::object();
-  for (int i = 0; i < count; ++i) {
-    const auto colour = rng.below(3), place = rng.below(4);
-    const int64_t top = (place / 2) * 8 + static_cast<int64_t>(rng.below(3)), left = (place % 2) * 8 + static_cast<int64_t>(rng.below(3));
-    auto image = torch::full({3, 16, 16}, 30, torch::kUInt8);
-    image[static_cast<int64_t>(colour)].narrow(0, top, 6).narrow(1, left, 6).fill_(255);
-    std::string file = fmt::format("{}-{}.png", split, i);
-    seqlab::save_png(dir + "/images/" + file, image);
-    tsv += fmt::format("{}\t{} square at {}\n", file, colours[colour], places[place]);
-    regions[file] = {{{"word", colours[colour]},
-                      {"box", {left / 16.0, top / 16.0, (left + 6) / 16.0, (top + 6) / 16.0}}}};
-  }
-  seqlab::write_file_atomic(dir + "/" + split + ".tsv", tsv);
-  seqlab::write_file_atomic(dir + "/" + split + ".regions.json", regions.dump());
-}
-
-}  // namespace
 
 TEST_CASE("A CNN with an attentional GRU learns to caption squares, and looks at them", "[captioning][learning]") {
   seqlab::testing::TempDir dir;
-  const std::string corpus = dir.file("squares");
-  std::filesystem::create_directories(corpus + "/images");
-  write_split(corpus, "train", 300, 1);
-  write_split(corpus, "valid", 30, 2);
-  write_split(corpus, "test", 60, 3);
+  const std::string corpus = seqlab::testing::write_squares_corpus(dir);
   seqlab::Json json = {
       {"data", {{"task", "captioning"}, {"corpus", corpus}, {"tokenizer", "word"}, {"vocab_size", 0},
                 {"image_size", 16}}},
