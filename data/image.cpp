@@ -117,7 +117,9 @@ torch::Tensor decode_image(const std::string& bytes, const std::string& name, co
     throw InputError(fmt::format("{}: cannot resize {} x {} to {} x {}", name, width, height, size, size));
   }
   auto hwc = torch::from_blob(resized.data(), {size, size, colour}, torch::kUInt8);
-  return hwc.permute({2, 0, 1}).contiguous();  // [C, H, W], owns its memory
+  // clone(), not contiguous(): for one channel the permuted view is already contiguous, and
+  // contiguous() would hand back a view of `resized`, which dies with this function.
+  return hwc.permute({2, 0, 1}).clone(at::MemoryFormat::Contiguous);  // [C, H, W], owns its memory
 }
 
 torch::Tensor load_image(const std::string& path, const ImageOptions& options) {

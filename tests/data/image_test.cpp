@@ -45,6 +45,17 @@ TEST_CASE("PNG images decode to [C, size, size] uint8, resized, with the pixels 
   options.channels = 1;
   auto grey = seqlab::load_image(dir.file("halves.png"), options);
   CHECK(grey.size(0) == 1);
+  // The grey tensor owns its pixels: decoding another image does not change them (a one-channel
+  // result once came back as a view of a freed buffer).
+  seqlab::save_png(dir.file("white.png"), torch::full({3, 32, 32}, 255, torch::kUInt8));
+  auto white = seqlab::load_image(dir.file("white.png"), options);
+  CHECK(white.min().item<int>() == 255);
+  CHECK(std::abs(grey[0][8][2].item<int>() - 76) <= 1);   // red's luminance (stb: 77 r + 150 g + 29 b) / 256
+  CHECK(std::abs(grey[0][8][13].item<int>() - 29) <= 1);  // blue's
+  options.size = 32;
+  auto a = seqlab::load_image(dir.file("halves.png"), options);
+  auto b = seqlab::load_image(dir.file("white.png"), options);
+  CHECK_FALSE(torch::equal(a, b));
 }
 
 TEST_CASE("Missing, truncated, corrupt and absurdly large images are errors naming the file", "[image]") {
