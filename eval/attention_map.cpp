@@ -191,7 +191,10 @@ ImageAttention image_attention(Seq2Seq& model, const Tokenizer& tokenizer, torch
                                  decoder_name));
   ImageAttention out;
   out.caption = tokenizer.decode(found[0].tokens);
-  for (int64_t id : found[0].tokens) out.tokens.push_back(tokenizer.piece(id));
+  for (int64_t id : found[0].tokens) {
+    out.tokens.push_back(tokenizer.piece(id));
+    out.words.push_back(tokenizer.decode({id}));
+  }
   out.weights = weights.narrow(0, 0, steps - 1).reshape({steps - 1, grid_height, grid_width}).to(torch::kCPU, torch::kFloat);
   return out;
 }
@@ -233,7 +236,7 @@ Json write_image_attention_map(Seq2Seq& model, const Tokenizer& tokenizer, torch
     // Bright where the decoder looked, dimmed elsewhere, with a warm tint on the attended part.
     auto tint = torch::tensor({255.0f, 190.0f, 40.0f}).view({3, 1, 1});
     auto frame = big * (0.25 + 0.75 * scaled) * (1 - 0.35 * scaled) + tint * 0.35 * scaled;
-    paste(frame, w + 1, attention.tokens[static_cast<size_t>(w)]);
+    paste(frame, w + 1, attention.words[static_cast<size_t>(w)]);
   }
   write_png(out_png, strip);
   auto stem = std::filesystem::path(out_png).replace_extension("").string();

@@ -28,6 +28,7 @@ Json write_attention_map(Seq2Seq& model, const Tokenizer& tokenizer, torch::Devi
 struct ImageAttention {
   std::string caption;
   std::vector<std::string> tokens;  // generated pieces
+  std::vector<std::string> words;   // each piece decoded alone (no joiner marks), for labels
   torch::Tensor weights;            // [T, grid_height, grid_width], rows sum to one
 };
 ImageAttention image_attention(Seq2Seq& model, const Tokenizer& tokenizer, torch::Device device,
