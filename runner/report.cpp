@@ -315,6 +315,7 @@ ReportPaths write_report(const std::string& dir) {
       for (const auto* run : c.runs) {
         if (auto v = value_of(store, *run, metric, split, "")) headline.push_back(*v);
         if (auto v = value_of(store, *run, "sentences_per_s", split, "")) speed.push_back(*v);
+        else if (auto i = value_of(store, *run, "images_per_s", split, "")) speed.push_back(*i);  // captioning
         params.push_back(double(run->parameters));
         seconds.push_back(run->train_seconds);
         steps.push_back(double(run->steps));
@@ -336,7 +337,7 @@ ReportPaths write_report(const std::string& dir) {
       }
     }
     std::vector<std::string> header = {"cell", "runs", fmt::format("{} ({})", metric, split)};
-    if (kind == "train") header.insert(header.end(), {"parameters", "training s", "steps", "decode sentences/s"});
+    if (kind == "train") header.insert(header.end(), {"parameters", "training s", "steps", "decode sentences (images)/s"});
     header.push_back("peak memory MiB");
     doc.table(header, rows);
     bar_data += "EOD\n";
