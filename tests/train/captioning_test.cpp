@@ -1,6 +1,7 @@
 // Captioning end to end through the trainer and evaluation: a tiny CNN with an attentional GRU
 // decoder learns to name a coloured square and its quadrant, and its attention for the colour
 // word lands on the square. Images are generated here (16 x 16 PNGs).
+#include <cstdlib>
 #include <filesystem>
 
 #include <catch2/catch.hpp>
@@ -17,6 +18,11 @@
 TEST_CASE("A CNN with an attentional GRU learns to caption squares, and looks at them", "[captioning][learning]") {
   seqlab::testing::TempDir dir;
   const std::string corpus = seqlab::testing::write_squares_corpus(dir);
+  // SEQLAB_TEST_SEED / SEQLAB_TEST_THREADS as for every learning test (README, Tests).
+  const char* seed_env = std::getenv("SEQLAB_TEST_SEED");
+  const char* threads_env = std::getenv("SEQLAB_TEST_THREADS");
+  const int64_t seed = 1 + (seed_env ? std::atoll(seed_env) : 0);
+  const int64_t threads = threads_env ? std::atoll(threads_env) : 1;
   seqlab::Json json = {
       {"data", {{"task", "captioning"}, {"corpus", corpus}, {"tokenizer", "word"}, {"vocab_size", 0},
                 {"image_size", 16}}},
@@ -26,7 +32,7 @@ TEST_CASE("A CNN with an attentional GRU learns to caption squares, and looks at
                  {"label_smoothing", 0.0}, {"valid_every", 100}, {"valid_bleu_sentences", 0}, {"patience", 0},
                  {"checkpoint_every", 100}, {"max_steps", 300}}},
       {"eval", {{"beam", 1}}},
-      {"run", {{"seed", 1}, {"threads", 2}}}};
+      {"run", {{"seed", seed}, {"threads", threads}}}};
   const std::string run = dir.file("run");
   seqlab::train_model(seqlab::Config::from_json(json, {}, "test"), run, false);
   seqlab::EvaluateOptions options;
