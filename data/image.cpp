@@ -72,6 +72,11 @@ torch::Tensor decode_image(const std::string& bytes, const std::string& name, co
   const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
   const int length = static_cast<int>(bytes.size());
   int width = 0, height = 0, components = 0;
+  auto check_size = [&](double w, double h) {
+    if (w <= 0 || h <= 0 || w * h > static_cast<double>(options.max_pixels))
+      throw InputError(fmt::format("{}: the header announces {} x {} pixels, more than the limit of {} "
+                                   "(data.image_max_pixels)", name, w, h, options.max_pixels));
+  };
   // A PNG's size is in its first chunk: checked here so that an absurd size is named as such
   // (stb refuses what would overflow, but with a vaguer message).
   static const std::string kPngSignature = "\x89PNG\r\n\x1a\n";
@@ -80,20 +85,13 @@ torch::Tensor decode_image(const std::string& bytes, const std::string& name, co
       return (uint64_t(uint8_t(bytes[at])) << 24) | (uint64_t(uint8_t(bytes[at + 1])) << 16) |
              (uint64_t(uint8_t(bytes[at + 2])) << 8) | uint64_t(uint8_t(bytes[at + 3]));
     };
-    const uint64_t w = be32(16), h = be32(20);
-    if (double(w) * double(h) > static_cast<double>(options.max_pixels))
-      throw InputError(fmt::format("{}: the header announces {} x {} pixels, more than the limit of {} "
-                                   "(data.image_max_pixels)", name, w, h, options.max_pixels));
+    check_size(double(be32(16)), double(be32(20)));
   }
   // The header alone first: its claimed size is checked before anything is allocated.
   if (!stbi_info_from_memory(data, length, &width, &height, &components))
     throw InputError(fmt::format("{}: not a readable image ({}); expected PNG or JPEG", name,
                                  stbi_failure_reason() ? stbi_failure_reason() : "unknown format"));
-  if (width <= 0 || height <= 0 ||
-      static_cast<double>(width) * static_cast<double>(height) > static_cast<double>(options.max_pixels))
-    throw InputError(fmt::format("{}: the header announces {} x {} pixels, more than the limit of {} "
-                                 "(data.image_max_pixels)",
-                                 name, width, height, options.max_pixels));
+  check_size(width, height);
   // Decode as RGBA (or grey + alpha) and composite onto white, so transparent emoji backgrounds
   // are white rather than whatever colour their transparent pixels hold.
   const int want = options.channels == 1 ? 2 : 4;

@@ -38,6 +38,9 @@ Json attention_grounding(LoadedRun& run, const std::vector<std::string>& sources
                                                run.config.get_string("model.decoder"), pixels[static_cast<int64_t>(i)]);
     ++images;
     const int64_t gh = attention.weights.size(1), gw = attention.weights.size(2);
+    // Cell centres as fractions of the image, [gh, 1] and [1, gw].
+    auto cy = ((torch::arange(gh, torch::kDouble) + 0.5) / double(gh)).unsqueeze(1);
+    auto cx = ((torch::arange(gw, torch::kDouble) + 0.5) / double(gw)).unsqueeze(0);
     std::vector<bool> used(attention.tokens.size(), false);
     for (const auto& region : *boxes) {
       const std::string word = region.at("word");
@@ -45,17 +48,10 @@ Json attention_grounding(LoadedRun& run, const std::vector<std::string>& sources
       for (size_t t = 0; t < attention.tokens.size(); ++t) {
         if (used[t] || attention.tokens[t] != word) continue;
         used[t] = true;
-        auto map = attention.weights[static_cast<int64_t>(t)];
-        double inside = 0;
-        for (int64_t y = 0; y < gh; ++y)
-          for (int64_t x = 0; x < gw; ++x) {
-            const double cx = (double(x) + 0.5) / double(gw), cy = (double(y) + 0.5) / double(gh);
-            if (cx >= box[0] && cx < box[2] && cy >= box[1] && cy < box[3]) inside += map[y][x].item<double>();
-          }
-        const int64_t best = map.flatten().argmax().item<int64_t>();
-        const double bx = (double(best % gw) + 0.5) / double(gw), by = (double(best / gw) + 0.5) / double(gh);
-        hits += bx >= box[0] && bx < box[2] && by >= box[1] && by < box[3];
-        mass += inside;
+        auto map = attention.weights[static_cast<int64_t>(t)].to(torch::kDouble).flatten();  // [gh * gw]
+        auto inside = ((cx >= box[0]) & (cx < box[2]) & (cy >= box[1]) & (cy < box[3])).flatten();
+        mass += (map * inside).sum().item<double>();
+        hits += inside[map.argmax().item<int64_t>()].item<bool>();
         ++words;
         break;
       }
@@ -134,7 +130,7 @@ Json evaluate_run(const std::string& run_dir, const EvaluateOptions& options) {
   configure_threads(static_cast<int>(run.config.get_int("run.threads")));
   auto task = make_task(run.config);
   if (task->reads_images()) return evaluate_captions(run, run_dir, *task, options);
-  auto pairs = load_corpus_split(run.config.get_string("data.corpus"), options.split);
+  auto pairs = task->read_split(options.split);
   std::vector<std::string> sources, references;
   for (const auto& p : pairs) {
     sources.push_back(p.source);
