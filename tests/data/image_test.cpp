@@ -181,3 +181,20 @@ TEST_CASE("The captioning task batches images with their captions, translation b
   auto unknown = [] { seqlab::make_task(seqlab::Config::from_json({{"data", {{"task", "poetry"}}}}, {}, "test")); };
   CHECK_THROWS_WITH(unknown(), Contains("translation") && Contains("captioning"));
 }
+
+TEST_CASE("A caption corpus without a split, or images too large for the cache, are errors that say what to do", "[image][captions]") {
+  TempDir dir;
+  std::filesystem::create_directories(dir.file("empty"));
+  CHECK_THROWS_WITH(seqlab::load_caption_split(dir.file("empty"), "test"),
+                    Contains("test.tsv") && Contains("captions_test.json") && Contains("test.token.txt"));
+  seqlab::save_png(dir.file("a.png"), two_halves(16));
+  seqlab::ImageOptions options;
+  options.size = 1024;
+  options.cache_megabytes = 1;  // 3 x 1024 x 1024 bytes do not fit
+  CHECK_THROWS_WITH(seqlab::load_images({dir.file("a.png")}, options),
+                    Contains("data.image_cache_mb") && Contains("data.image_size"));
+  auto grey_and_alpha = [] {
+    seqlab::ImageOptions::from_config(seqlab::Config::from_json({{"data", {{"image_channels", 2}}}}, {}, "test"));
+  };
+  CHECK_THROWS_AS(grey_and_alpha(), seqlab::InputError);
+}

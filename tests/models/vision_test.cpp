@@ -133,3 +133,17 @@ def forward(self, x):
     }
   }
 }
+
+TEST_CASE("Image encoder settings that cannot work are errors naming the key", "[vision]") {
+  auto patch = [] {
+    seqlab::Seq2Seq m(vision_config("patch", "rnn", {{"model", {{"vision", {{"patch_size", 5}}}}}}), 20, 20);
+  };
+  CHECK_THROWS_WITH(patch(), Catch::Matchers::Contains("model.vision.patch_size"));
+  auto missing = [] {
+    seqlab::Seq2Seq m(vision_config("cnn", "rnn", {{"model", {{"vision", {{"pretrained", "/nowhere/backbone.pt"}}}}}}), 20, 20);
+  };
+  CHECK_THROWS_WITH(missing(), Catch::Matchers::Contains("/nowhere/backbone.pt") && Catch::Matchers::Contains("not found"));
+  // A text model given images.
+  seqlab::Seq2Seq text(vision_config("rnn", "rnn"), 20, 20);
+  CHECK_THROWS_WITH(text->encode(images(1)), Catch::Matchers::Contains("image encoder"));
+}
