@@ -19,6 +19,7 @@
 #include "models/attention/attention.h"
 #include "models/attention/scorer.h"
 #include "models/seq2seq.h"
+#include "train/training_data.h"
 
 namespace seqlab::apps {
 
@@ -91,7 +92,6 @@ std::vector<Example> fixed_length_pairs(int64_t count, int64_t length, int64_t v
 // up allocators and caches and are not counted. -> target tokens per second, seconds per step.
 std::pair<double, double> time_training(Seq2Seq& model, const std::vector<Example>& examples,
                                         const std::vector<std::vector<int64_t>>& batches, int64_t steps) {
-  const int64_t vocab = 8000;
   model->train();
   torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(1e-3));
   int64_t tokens = 0;
@@ -99,14 +99,7 @@ std::pair<double, double> time_training(Seq2Seq& model, const std::vector<Exampl
   for (int64_t s = 0; s < steps + 3; ++s) {
     Batch batch = collate(examples, batches[static_cast<size_t>(s) % batches.size()]);
     auto start = Clock::now();
-    auto logits = model->forward(Source::of(batch), batch.target_in);
-    auto loss = torch::nn::functional::cross_entropy(
-        logits.reshape({-1, vocab}), batch.target_out.reshape(-1),
-        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(0).label_smoothing(0.1));
-    optimizer.zero_grad();
-    loss.backward();
-    torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
-    optimizer.step();
+    train_step(model, optimizer, batch, /*smoothing=*/0.1, /*clip=*/1.0);  // the trainer's step
     if (s >= 3) {
       seconds += std::chrono::duration<double>(Clock::now() - start).count();
       tokens += batch.target_tokens;

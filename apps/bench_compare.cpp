@@ -22,6 +22,7 @@
 #include "core/files.h"
 #include "core/runtime.h"
 #include "eval/search.h"
+#include "train/training_data.h"
 
 namespace seqlab::apps {
 namespace {
@@ -86,21 +87,14 @@ class SeqlabSide {
   int64_t parameters() const { return model_->parameter_count(); }
   const Seq2Seq& model() const { return model_; }
 
-  Json train(int64_t warmup) {  // the same step as `seqlab bench train`
+  Json train(int64_t warmup) {  // the trainer's step, as `seqlab bench train` runs it
     model_->train();
     double seconds = 0;
     int64_t tokens = 0;
     for (size_t i = 0; i < train_.size(); ++i) {
       const Batch& batch = train_[i];
       auto start = Clock::now();
-      auto logits = model_->forward(Source::of(batch), batch.target_in);
-      auto loss = torch::nn::functional::cross_entropy(
-          logits.reshape({-1, kBenchVocab}), batch.target_out.reshape(-1),
-          torch::nn::functional::CrossEntropyFuncOptions().ignore_index(0).label_smoothing(0.1));
-      optimizer_->zero_grad();
-      loss.backward();
-      torch::nn::utils::clip_grad_norm_(model_->parameters(), 1.0);
-      optimizer_->step();
+      train_step(model_, *optimizer_, batch, /*smoothing=*/0.1, /*clip=*/1.0);  // the trainer's step
       if (static_cast<int64_t>(i) >= warmup) {
         seconds += std::chrono::duration<double>(Clock::now() - start).count();
         tokens += batch.target_tokens;

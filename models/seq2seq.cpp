@@ -5,6 +5,8 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "models/output_loss.h"
+#include "tokenizers/tokenizer.h"
 
 namespace seqlab {
 
@@ -58,6 +60,10 @@ OutputLayerImpl::OutputLayerImpl(int64_t features, int64_t vocab) {
 int64_t OutputLayerImpl::in_features() const {
   return output_ ? output_->options.in_features() : embedding_->options.embedding_dim();
 }
+
+torch::Tensor OutputLayerImpl::weight() const { return output_ ? output_->weight : embedding_->weight; }
+
+torch::Tensor OutputLayerImpl::bias() const { return output_ ? output_->bias : bias_; }
 
 void OutputLayerImpl::set_weights(const torch::Tensor& weight, const torch::Tensor& bias) {
   if (!output_) throw InputError("a tied output layer's weights are the input embeddings; they cannot be set alone");
@@ -129,6 +135,20 @@ Memory Seq2SeqImpl::encode(const Source& source) {
 
 torch::Tensor Seq2SeqImpl::forward(const Source& source, const torch::Tensor& target_in) {
   return decoder->forward(encode(source), target_in);
+}
+
+torch::Tensor Seq2SeqImpl::loss_sum(const Source& source, const torch::Tensor& target_in,
+                                    const torch::Tensor& target_out, double smoothing) {
+  if (OutputLayer readout = decoder->readout())
+    return output_loss_sum(*readout, decoder->readout_features(encode(source), target_in), target_out, smoothing,
+                           Tokenizer::kPad);
+  namespace F = torch::nn::functional;
+  auto logits = forward(source, target_in);
+  return F::cross_entropy(logits.reshape({-1, logits.size(-1)}), target_out.reshape(-1),
+                          F::CrossEntropyFuncOptions()
+                              .ignore_index(Tokenizer::kPad)
+                              .label_smoothing(smoothing)
+                              .reduction(torch::kSum));
 }
 
 int64_t Seq2SeqImpl::parameter_count() const {

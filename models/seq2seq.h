@@ -79,6 +79,9 @@ class OutputLayerImpl : public torch::nn::Module {
   // For closed-form fits (train/fitter.h): an untied layer's weights can be read and set.
   bool tied() const { return !output_; }
   int64_t in_features() const;
+  // The matrix [V, F] and bias [V] the layer applies (tied: the embedding table and own bias).
+  torch::Tensor weight() const;
+  torch::Tensor bias() const;
   void set_weights(const torch::Tensor& weight, const torch::Tensor& bias);  // [V, F], [V]
 
  private:
@@ -110,9 +113,10 @@ class DecoderImpl : public torch::nn::Module {
   // Beam bookkeeping: row i of the new state is row index[i] of the old one.
   virtual void reorder(DecoderState& state, const torch::Tensor& index);
 
-  // Closed-form fitting (train.method=ridge): the output layer, and the teacher-forced features
-  // it reads ([B, T, F], so that forward() == readout()(readout_features())). Decoders without a
-  // separable readout return null and throw.
+  // The output layer and the teacher-forced features it reads ([B, T, F], so that forward() ==
+  // readout()(readout_features())): the trainer fuses that layer with the loss, and closed-form
+  // fitting (train.method=ridge) fits it. Decoders without a separable readout return null and
+  // throw (training then goes through forward()).
   virtual OutputLayer readout() { return nullptr; }
   virtual torch::Tensor readout_features(const Memory& memory, const torch::Tensor& target_in);
 
@@ -157,6 +161,11 @@ class Seq2SeqImpl : public torch::nn::Module {
   Seq2SeqImpl(const Config& config, int64_t source_vocab, int64_t target_vocab);
   torch::Tensor forward(const Source& source, const torch::Tensor& target_in);  // [B, T, V]
   Memory encode(const Source& source);
+  // Teacher-forced cross-entropy summed over the target tokens that are not padding, label
+  // smoothing `smoothing` (what training minimises). The decoder's readout is fused with the loss
+  // (models/output_loss.h) when it has one; otherwise forward() and cross_entropy.
+  torch::Tensor loss_sum(const Source& source, const torch::Tensor& target_in, const torch::Tensor& target_out,
+                         double smoothing);
   Encoder encoder{nullptr};
   Decoder decoder{nullptr};
   int64_t parameter_count() const;

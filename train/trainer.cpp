@@ -162,12 +162,7 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
       batch = batch.to(device);
       double lr = base_lr * schedule->factor(state.step + 1);
       set_lr(*optimizer, lr);
-      optimizer->zero_grad();
-      auto logits = model->forward(Source::of(batch), batch.target_in);  // [B, T, V]
-      auto loss_sum = token_loss_sum(logits, batch.target_out, smoothing);
-      (loss_sum / static_cast<double>(batch.target_tokens)).backward();
-      if (clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), clip);
-      optimizer->step();
+      auto loss_sum = train_step(model, *optimizer, batch, smoothing, clip);
       ++state.step;
       state.batch_in_epoch = static_cast<int64_t>(b) + 1;
       window_loss += loss_sum.item<double>();

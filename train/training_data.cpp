@@ -75,14 +75,14 @@ TrainingData load_training_data(const Config& config, const std::string& run_dir
   return data;
 }
 
-torch::Tensor token_loss_sum(const torch::Tensor& logits, const torch::Tensor& targets,
-                             double smoothing) {
-  namespace F = torch::nn::functional;
-  return F::cross_entropy(logits.reshape({-1, logits.size(-1)}), targets.reshape(-1),
-                          F::CrossEntropyFuncOptions()
-                              .ignore_index(Tokenizer::kPad)
-                              .label_smoothing(smoothing)
-                              .reduction(torch::kSum));
+torch::Tensor train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer, const Batch& batch,
+                         double smoothing, double clip) {
+  optimizer.zero_grad();
+  auto loss_sum = model->loss_sum(Source::of(batch), batch.target_in, batch.target_out, smoothing);
+  (loss_sum / static_cast<double>(batch.target_tokens)).backward();
+  if (clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), clip);
+  optimizer.step();
+  return loss_sum.detach();
 }
 
 ValidationScore validate_model(Seq2Seq& model, const TrainingData& data, const Config& config,
@@ -98,8 +98,7 @@ ValidationScore validate_model(Seq2Seq& model, const TrainingData& data, const C
     TokenBucketBatcher valid_batcher(data.valid, batch_tokens, 0, seed);
     for (const auto& indices : valid_batcher.sorted()) {
       Batch batch = data.valid_batch(indices).to(device);
-      auto logits = model->forward(Source::of(batch), batch.target_in);
-      loss_sum += token_loss_sum(logits, batch.target_out, 0.0).item<double>();
+      loss_sum += model->loss_sum(Source::of(batch), batch.target_in, batch.target_out, 0.0).item<double>();
       tokens += batch.target_tokens;
     }
   }

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include <torch/optim/optimizer.h>
+
 #include "core/config.h"
 #include "data/batch.h"
 #include "models/seq2seq.h"
@@ -31,9 +33,11 @@ struct TrainingData {
 // data.max_length are skipped.
 TrainingData load_training_data(const Config& config, const std::string& run_dir, bool resume);
 
-// Cross-entropy summed over real target tokens (padding ignored), with label smoothing.
-torch::Tensor token_loss_sum(const torch::Tensor& logits, const torch::Tensor& targets,
-                             double smoothing);
+// One gradient step on a batch: the summed loss (Seq2SeqImpl::loss_sum) divided by the batch's
+// target tokens, backward, gradient norm clipped to `clip` (0: not clipped), optimizer step.
+// Returns the summed loss (for logging; reading it syncs with the device).
+torch::Tensor train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer, const Batch& batch,
+                         double smoothing, double clip);
 
 struct ValidationScore {
   double loss = 0;  // cross-entropy per target token

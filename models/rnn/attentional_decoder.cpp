@@ -68,6 +68,11 @@ class AttentionalDecoderImpl : public DecoderImpl {
   }
 
   torch::Tensor forward(const Memory& memory, const torch::Tensor& target_in) override {
+    return output_(readout_features(memory, target_in));  // [B, T, V]
+  }
+
+  OutputLayer readout() override { return output_; }
+  torch::Tensor readout_features(const Memory& memory, const torch::Tensor& target_in) override {
     DecoderState state = start(memory);
     auto embedded = dropout_(embedding_(target_in));  // [B, T, E]
     if (style_ == Style::kLuong && !input_feeding_) {
@@ -78,12 +83,12 @@ class AttentionalDecoderImpl : public DecoderImpl {
       if (AttentionRecorder::active()) AttentionRecorder::report("decoder.cross", weights.unsqueeze(1));
       auto context = weighted_values(weights, state["states"]);  // [B, T, D]
       auto attentional = torch::tanh(combine_(torch::cat({context, outputs}, -1)));
-      return logits(pre_output_(dropout_(attentional)));
+      return dropout_(pre_output_(dropout_(attentional)));
     }
     std::vector<torch::Tensor> features;
     features.reserve(static_cast<size_t>(target_in.size(1)));
     for (const auto& token : embedded.unbind(1)) features.push_back(advance(state, token));
-    return logits(torch::stack(features, 1));  // [B, T, V]
+    return dropout_(torch::stack(features, 1));  // [B, T, E]
   }
 
   DecoderState start(const Memory& memory) override {

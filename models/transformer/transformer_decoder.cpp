@@ -59,6 +59,13 @@ class TransformerDecoderImpl : public DecoderImpl {
     return logits(features(memory, target_in));
   }
 
+  // What the output layer reads: the last layer's output after the final norm.
+  OutputLayer readout() override { return output_; }
+  torch::Tensor readout_features(const Memory& memory, const torch::Tensor& target_in) override {
+    auto x = features(memory, target_in);
+    return final_norm_ ? final_norm_(x) : x;
+  }
+
   // The last layer's output [B, T, D] for every target position (before the final norm).
   torch::Tensor features(const Memory& memory, const torch::Tensor& target_in) {
     const int64_t batch = target_in.size(0), length = target_in.size(1);

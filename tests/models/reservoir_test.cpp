@@ -319,12 +319,24 @@ TEST_CASE("an output layer's weights can be set only untied and at its own shape
   CHECK_THROWS_WITH(tied->set_weights(torch::ones({5, 8}), torch::zeros({5})),
                     Catch::Contains("tied"));
 
+  // A decoder that does not say how its logits are made has no readout; every built-in one does.
+  struct OpaqueDecoder : seqlab::DecoderImpl {
+    torch::Tensor forward(const seqlab::Memory&, const torch::Tensor& t) override { return t; }
+    seqlab::DecoderState start(const seqlab::Memory&) override { return {}; }
+    torch::Tensor step(seqlab::DecoderState&, const torch::Tensor& t) override { return t; }
+  };
+  OpaqueDecoder opaque;
+  CHECK_FALSE(opaque.readout());
+  seqlab::Memory memory{torch::zeros({1, 2, 256}), torch::ones({1, 2}, torch::kBool), torch::zeros({1, 256})};
+  CHECK_THROWS_WITH(opaque.readout_features(memory, torch::ones({1, 2}, torch::kLong)),
+                    Catch::Contains("train.method=sgd"));
   auto config = Config::from_json(Json{{"model", {{"encoder", "transformer"}, {"decoder", "transformer"}}}});
   seqlab::Seq2Seq model(config, 20, 20);
-  CHECK_FALSE(model->decoder->readout());
-  seqlab::Memory memory{torch::zeros({1, 2, 256}), torch::ones({1, 2}, torch::kBool), torch::zeros({1, 256})};
-  CHECK_THROWS_WITH(model->decoder->readout_features(memory, torch::ones({1, 2}, torch::kLong)),
-                    Catch::Contains("train.method=sgd"));
+  model->eval();
+  auto target = torch::ones({1, 2}, torch::kLong);
+  seqlab::Memory wide{torch::randn({1, 2, 512}), torch::ones({1, 2}, torch::kBool), torch::zeros({1, 512})};
+  CHECK(torch::allclose(model->decoder->readout()->forward(model->decoder->readout_features(wide, target)),
+                        model->decoder->forward(wide, target)));
 }
 
 TEST_CASE("ridge sums refuse rows of the wrong shape, empty fits and foreign checkpoints") {
