@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <torch/csrc/autograd/profiler_legacy.h>
+#include <torch/csrc/autograd/profiler_kineto.h>
 #include <torch/torch.h>
 
 #include "apps/bench.h"
@@ -103,35 +103,37 @@ class SeqlabSide {
     return {{"seconds", seconds}, {"target_tokens", tokens}};
   }
 
-  // Self time per operator (ms per step) over the timed training batches, from LibTorch's
-  // profiler: the same measure as the Python side's key_averages().self_cpu_time_total.
+  // Self time per operator (ms per step) over the training batches, from the same profiler that
+  // Python's torch.autograd.profiler.profile() runs (the "Kineto" collector, CPU events), with
+  // self time computed as its key_averages() does: an event's duration less its children's on
+  // the same thread. (LibTorch's legacy profiler charges several microseconds to every tiny op
+  // such as select, which inflated seqlab's side tenfold for ops Python saw as free.)
   Json profile(int64_t warmup) {
     namespace profiler = torch::autograd::profiler;
+    using torch::profiler::impl::ActivityType;
+    torch::profiler::impl::ProfilerConfig config(torch::profiler::impl::ProfilerState::KINETO);
+    profiler::prepareProfiler(config, {ActivityType::CPU});
+    profiler::enableProfiler(config, {ActivityType::CPU});
+    train(warmup);  // the warm-up batches are profiled too; divided out below
+    auto result = profiler::disableProfiler();
+    struct Span {
+      uint64_t thread, start, end;
+      std::string name;
+    };
+    std::vector<Span> spans;
+    for (const auto& e : result->events())
+      spans.push_back({e.startThreadId(), e.startUs(), e.startUs() + e.durationUs(), e.name()});
+    std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
+      return std::tie(a.thread, a.start, b.end) < std::tie(b.thread, b.start, a.end);
+    });
     std::map<std::string, double> self_us;
-    {
-      profiler::TLSLegacyProfilerGuard guard(
-          torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU),
-          [&](const profiler::thread_event_lists& lists) {
-            for (const auto& events : lists) {
-              struct Open {
-                const profiler::LegacyEvent* push;
-                double children_us;
-              };
-              std::vector<Open> stack;
-              for (const auto& event : events) {
-                if (event.kind() == profiler::EventKind::PushRange) {
-                  stack.push_back({&event, 0.0});
-                } else if (event.kind() == profiler::EventKind::PopRange && !stack.empty()) {
-                  Open open = stack.back();
-                  stack.pop_back();
-                  double total = open.push->cpuElapsedUs(event);
-                  self_us[open.push->name()] += total - open.children_us;
-                  if (!stack.empty()) stack.back().children_us += total;
-                }
-              }
-            }
-          });
-      train(warmup);  // the warm-up batches are profiled too; divided out below
+    std::vector<const Span*> stack;  // open ancestors of the current event, on its thread
+    for (const auto& span : spans) {
+      while (!stack.empty() && (stack.back()->thread != span.thread || stack.back()->end <= span.start)) stack.pop_back();
+      const double duration = static_cast<double>(span.end - span.start);
+      self_us[span.name] += duration;
+      if (!stack.empty()) self_us[stack.back()->name] -= duration;
+      stack.push_back(&span);
     }
     Json out = Json::object();
     auto steps = static_cast<double>(train_.size());

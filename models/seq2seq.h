@@ -16,6 +16,7 @@
 #include "core/config.h"
 #include "core/registry.h"
 #include "data/batch.h"
+#include "models/dropout.h"
 
 namespace seqlab {
 

@@ -25,7 +25,7 @@ MultiHeadAttentionImpl::MultiHeadAttentionImpl(const MultiHeadOptions& o, Positi
     key_value_ = register_module("key_value", torch::nn::Linear(o.key_dim, 2 * o.model_dim));
   }
   output_ = register_module("output", torch::nn::Linear(o.model_dim, o.model_dim));
-  dropout_ = register_module("dropout", torch::nn::Dropout(o.dropout));
+  dropout_ = register_module("dropout", Dropout(o.dropout));
   // One scorer shared by the heads: it sees B * H rows of head-width queries and keys.
   scorer_ = register_module("scorer", ScorerRegistry().create(o.scorer, ScorerDims{head_dim_, head_dim_, head_dim_}));
 }

@@ -13,6 +13,7 @@
 #include <torch/nn/modules/linear.h>
 
 #include "models/attention/scorer.h"
+#include "models/dropout.h"
 #include "models/positional/positional.h"
 
 namespace seqlab {
@@ -66,7 +67,7 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
   std::string record_name_;
   // Self-attention: in_ [3D, D] projects q, k and v in one GEMM. Otherwise query_ and key_value_.
   torch::nn::Linear in_{nullptr}, query_{nullptr}, key_value_{nullptr}, output_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
   Scorer scorer_{nullptr};
   PositionalEncoding positions_{nullptr};
 };

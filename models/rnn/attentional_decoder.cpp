@@ -42,7 +42,7 @@ class AttentionalDecoderImpl : public DecoderImpl {
     input_feeding_ = style == Style::kLuong && config.get_bool("model.input_feeding");
     const std::string cell = config.get_string("model.cell");
     embedding_ = register_module("embedding", token_embedding(context.target_vocab, embedding_dim_));
-    dropout_ = register_module("dropout", torch::nn::Dropout(config.get_number("model.dropout")));
+    dropout_ = register_module("dropout", Dropout(config.get_number("model.dropout")));
     bridge_ = register_module("bridge", SummaryBridge(memory_dim_, layers_, hidden_dim_, cell == "lstm"));
     int64_t attention_dim = config.get_int("model.attention_dim");
     scorer_ = register_module(
@@ -146,7 +146,7 @@ class AttentionalDecoderImpl : public DecoderImpl {
   int64_t hidden_dim_, layers_, embedding_dim_, memory_dim_;
   bool input_feeding_;
   torch::nn::Embedding embedding_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
   SummaryBridge bridge_{nullptr};
   torch::nn::Linear combine_{nullptr}, pre_output_{nullptr};
   OutputLayer output_{nullptr};

@@ -4,6 +4,8 @@
 
 #include "core/error.h"
 #include "core/registry.h"
+#include "models/dropout.h"
+#include "models/rnn/gru_sequence.h"
 
 namespace seqlab {
 
@@ -42,29 +44,64 @@ RecurrentLayerImpl::RecurrentLayerImpl(const std::string& cell, int64_t input_di
 }
 
 std::pair<torch::Tensor, RecurrentState> RecurrentLayerImpl::forward(const torch::Tensor& input,
-                                                                     const RecurrentState& initial) {
+                                                                     const RecurrentState& initial,
+                                                                     const torch::Tensor& constant) {
+  if (gru_ && !bidirectional_) {
+    const int64_t batch = input.size(0);
+    std::vector<torch::Tensor> finals;
+    torch::Tensor x = input;
+    for (int64_t l = 0; l < layers_; ++l) {
+      if (l > 0 && dropout_ > 0) x = seqlab::dropout(x, dropout_, is_training());
+      auto w = cell_weights(std::to_string(l));  // w_ih, w_hh, b_ih, b_hh
+      torch::Tensor gates;                        // [B, T, 3H]
+      if (l == 0 && constant.defined()) {
+        gates = torch::matmul(x, w[0].narrow(1, 0, x.size(-1)).t()) + project_constant(constant).unsqueeze(1);
+      } else {
+        gates = torch::nn::functional::linear(x, w[0], w[2]);
+      }
+      auto h0 = initial.h.defined() ? initial.h[l] : torch::zeros({batch, hidden_dim_}, input.options());
+      x = gru_sequence(gates, h0, w[1], w[3]);  // [B, T, H]
+      finals.push_back(x.select(1, x.size(1) - 1));
+    }
+    return {x, {torch::stack(finals), torch::Tensor()}};
+  }
+  torch::Tensor x = input;
+  if (constant.defined()) x = torch::cat({input, constant.unsqueeze(1).expand({-1, input.size(1), -1})}, -1);
   if (lstm_) {
-    auto [out, hc] = lstm_->forward(input, initial.h.defined()
-                                               ? torch::optional<std::tuple<torch::Tensor, torch::Tensor>>(
-                                                     std::make_tuple(initial.h, initial.c))
-                                               : torch::nullopt);
+    auto [out, hc] = lstm_->forward(x, initial.h.defined()
+                                           ? torch::optional<std::tuple<torch::Tensor, torch::Tensor>>(
+                                                 std::make_tuple(initial.h, initial.c))
+                                           : torch::nullopt);
     return {out, {std::get<0>(hc), std::get<1>(hc)}};
   }
-  auto [out, h] = gru_ ? gru_->forward(input, initial.h) : rnn_->forward(input, initial.h);
+  auto [out, h] = gru_ ? gru_->forward(x, initial.h) : rnn_->forward(x, initial.h);
   return {out, {h, torch::Tensor()}};
 }
 
+torch::Tensor RecurrentLayerImpl::project_constant(const torch::Tensor& constant) {
+  auto w = cell_weights("0");
+  const int64_t width = constant.size(-1);
+  return torch::nn::functional::linear(constant, w[0].narrow(1, w[0].size(1) - width, width), w[2]);
+}
+
 std::pair<torch::Tensor, RecurrentState> RecurrentLayerImpl::step(const torch::Tensor& input,
-                                                                  const RecurrentState& state) {
+                                                                  const RecurrentState& state,
+                                                                  const torch::Tensor& constant_gates) {
   if (bidirectional_) throw Error("RecurrentLayer::step: a bidirectional layer cannot run one step at a time");
   const int64_t batch = input.size(0);
   auto zeros = [&] { return torch::zeros({batch, hidden_dim_}, input.options()); };
   std::vector<torch::Tensor> hs, cs;
   torch::Tensor x = input;
   for (int64_t l = 0; l < layers_; ++l) {
-    if (l > 0 && dropout_ > 0) x = torch::dropout(x, dropout_, is_training());
+    if (l > 0 && dropout_ > 0) x = seqlab::dropout(x, dropout_, is_training());
     auto h = state.h.defined() ? state.h[l] : zeros();
     auto w = cell_weights(std::to_string(l));  // w_ih, w_hh, b_ih, b_hh
+    if (l == 0 && constant_gates.defined()) {
+      // The constant part of the input is projected already: the cells' input projection
+      // W_ih x + b_ih takes a bias per row ([B, G]) as well as one per gate.
+      w[0] = w[0].narrow(1, 0, x.size(-1));
+      w[2] = constant_gates;
+    }
     if (lstm_) {
       auto c = state.c.defined() ? state.c[l] : zeros();
       std::tie(h, c) = torch::lstm_cell(x, {h, c}, w[0], w[1], w[2], w[3]);
@@ -96,7 +133,7 @@ std::pair<torch::Tensor, torch::Tensor> RecurrentLayerImpl::forward_lengths(cons
   std::vector<torch::Tensor> finals;
   torch::Tensor x = input;
   for (int64_t l = 0; l < layers_; ++l) {
-    if (l > 0 && dropout_ > 0) x = torch::dropout(x, dropout_, is_training());
+    if (l > 0 && dropout_ > 0) x = seqlab::dropout(x, dropout_, is_training());
     std::vector<torch::Tensor> outputs;
     for (int direction = 0; direction < (bidirectional_ ? 2 : 1); ++direction) {
       auto weights = cell_weights(std::to_string(l) + (direction == 1 ? "_reverse" : ""));
@@ -105,7 +142,8 @@ std::pair<torch::Tensor, torch::Tensor> RecurrentLayerImpl::forward_lengths(cons
       if (lstm_)
         out = std::get<0>(torch::lstm(in, {initial, initial}, weights, true, 1, 0.0, is_training(), false, true));
       else if (gru_)
-        out = std::get<0>(torch::gru(in, initial, weights, true, 1, 0.0, is_training(), false, true));
+        out = gru_sequence(torch::nn::functional::linear(in, weights[0], weights[2]), initial[0], weights[1],
+                           weights[3]);
       else
         out = std::get<0>(torch::rnn_tanh(in, initial, weights, true, 1, 0.0, is_training(), false, true));
       finals.push_back(out.gather(1, last).squeeze(1));  // [B, H] at each sentence's last token

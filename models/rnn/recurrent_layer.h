@@ -22,8 +22,11 @@ class RecurrentLayerImpl : public torch::nn::Module {
                      int64_t layers, bool bidirectional, double dropout);
 
   // Batch-first padded input [B, T, I] -> outputs [B, T, H * dirs] and the final state.
-  std::pair<torch::Tensor, RecurrentState> forward(const torch::Tensor& input,
-                                                   const RecurrentState& initial);
+  // `constant` [B, C] (optional) joins every step's input, as if concatenated after it ([B, T,
+  // I + C]); a GRU projects it once per sentence instead of once per step. GRU layers run
+  // through gru_sequence (models/rnn/gru_sequence.h), the others through LibTorch's kernels.
+  std::pair<torch::Tensor, RecurrentState> forward(const torch::Tensor& input, const RecurrentState& initial,
+                                                   const torch::Tensor& constant = {});
   // Padded input [B, S, I] with real lengths [B] -> outputs [B, S, H * dirs] (zero at padding)
   // and every layer's and direction's final hidden state [layers * dirs, B, H], taken at each
   // sentence's own last position. Padding never reaches a real position: the forward direction
@@ -36,7 +39,12 @@ class RecurrentLayerImpl : public torch::nn::Module {
   // state, through the cell kernels (gru_cell, lstm_cell, rnn_tanh_cell) with the same parameters
   // and result as forward() on a length-1 sequence, minus the sequence machinery (per call it
   // splits, re-stacks and slices tensors whose gradients cost a full-size copy each).
-  std::pair<torch::Tensor, RecurrentState> step(const torch::Tensor& input, const RecurrentState& state);
+  // constant_gates: project_constant(c) for a per-sequence input c that joins `input` (the
+  // first layer's input projection of it, computed once before the steps).
+  std::pair<torch::Tensor, RecurrentState> step(const torch::Tensor& input, const RecurrentState& state,
+                                                const torch::Tensor& constant_gates = {});
+  // W_ih[:, I:] c + b_ih of the first layer for an input split as [x (I); c (C)]: [B, C] -> [B, G].
+  torch::Tensor project_constant(const torch::Tensor& constant);
 
   bool is_lstm() const { return cell_ == "lstm"; }
   // LSTM only: the forget-gate bias of every layer (input-hidden bias; 1 at construction). About

@@ -27,7 +27,7 @@ class RnnDecoderImpl : public DecoderImpl {
     feed_summary_ = config.get_bool("model.feed_summary");
     const std::string cell = config.get_string("model.cell");
     embedding_ = register_module("embedding", token_embedding(context.target_vocab, embedding_dim_));
-    dropout_ = register_module("dropout", torch::nn::Dropout(config.get_number("model.dropout")));
+    dropout_ = register_module("dropout", Dropout(config.get_number("model.dropout")));
     int64_t summary_dim = context.memory_dim;
     bridge_ = register_module("bridge", SummaryBridge(summary_dim, layers_, hidden_dim_, cell == "lstm"));
     rnn_ = register_module(
@@ -48,34 +48,30 @@ class RnnDecoderImpl : public DecoderImpl {
   // embeddings, cell and pre_output before it are trainable (train/fitter.cpp names them).
   OutputLayer readout() override { return output_; }
   torch::Tensor readout_features(const Memory& memory, const torch::Tensor& target_in) override {
-    auto inputs = embed(target_in, memory.summary);            // [B, T, E (+D)]
-    auto [outputs, unused] = rnn_->forward(inputs, bridge_(memory.summary));  // [B, T, H]
-    return features(outputs);                                  // [B, T, E]
+    auto embedded = dropout_(embedding_(target_in));  // [B, T, E]; the summary joins every step
+    auto [outputs, unused] = rnn_->forward(embedded, bridge_(memory.summary),
+                                           feed_summary_ ? memory.summary : torch::Tensor());  // [B, T, H]
+    return features(outputs);                         // [B, T, E]
   }
 
   DecoderState start(const Memory& memory) override {
     DecoderState state;
     write_recurrent_state(state, bridge_(memory.summary));
-    state["summary"] = memory.summary;
+    // The summary's share of the first layer's input gates, projected once for all steps.
+    if (feed_summary_) state["summary_gates"] = rnn_->project_constant(memory.summary);
     return state;
   }
 
   torch::Tensor step(DecoderState& state, const torch::Tensor& previous) override {
-    auto inputs = embed(previous.unsqueeze(1), state["summary"]);  // [B, 1, E (+D)]
-    auto [output, next] = rnn_->step(inputs.squeeze(1), read_recurrent_state(state));  // [B, H]
+    auto embedded = dropout_(embedding_(previous));  // [B, E]
+    auto [output, next] = rnn_->step(embedded, read_recurrent_state(state),
+                                     feed_summary_ ? state["summary_gates"] : torch::Tensor());  // [B, H]
     write_recurrent_state(state, next);
     ++state.step;
     return logits(output);  // [B, V]
   }
 
  private:
-  torch::Tensor embed(const torch::Tensor& tokens, const torch::Tensor& summary) {
-    auto embedded = dropout_(embedding_(tokens));  // [B, T, E]
-    if (!feed_summary_) return embedded;
-    auto context = summary.unsqueeze(1).expand({-1, tokens.size(1), -1});  // [B, T, D]
-    return torch::cat({embedded, context}, -1);
-  }
-
   torch::Tensor features(const torch::Tensor& outputs) {
     return dropout_(pre_output_(dropout_(outputs)));
   }
@@ -84,7 +80,7 @@ class RnnDecoderImpl : public DecoderImpl {
   int64_t hidden_dim_, layers_, embedding_dim_;
   bool feed_summary_;
   torch::nn::Embedding embedding_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
   SummaryBridge bridge_{nullptr};
   torch::nn::Linear pre_output_{nullptr};
   OutputLayer output_{nullptr};

@@ -32,7 +32,7 @@ class RnnEncoderImpl : public EncoderImpl {
     directions_ = config.get_bool("model.bidirectional") ? 2 : 1;
     embedding_ = register_module(
         "embedding", token_embedding(context.source_vocab, config.get_int("model.embedding_dim")));
-    dropout_ = register_module("dropout", torch::nn::Dropout(config.get_number("model.dropout")));
+    dropout_ = register_module("dropout", Dropout(config.get_number("model.dropout")));
     rnn_ = register_module(
         "rnn", RecurrentLayer(config.get_string("model.cell"), config.get_int("model.embedding_dim"),
                               hidden_dim_, layers_, directions_ == 2,
@@ -55,7 +55,7 @@ class RnnEncoderImpl : public EncoderImpl {
  private:
   int64_t hidden_dim_, layers_, directions_;
   torch::nn::Embedding embedding_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
   RecurrentLayer rnn_{nullptr};
 };
 

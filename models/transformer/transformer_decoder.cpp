@@ -41,7 +41,7 @@ class TransformerDecoderImpl : public DecoderImpl {
     positions_ = register_module(
         "positions", PositionalRegistry().create(settings_.positional,
                                                  PositionalContext{config, d, settings_.heads, true}));
-    dropout_ = register_module("dropout", torch::nn::Dropout(settings_.dropout));
+    dropout_ = register_module("dropout", Dropout(settings_.dropout));
     if (settings_.decoder_only && context.memory_dim != d)
       prefix_ = register_module("prefix", torch::nn::Linear(context.memory_dim, d));
     layers_ = register_module("layers", torch::nn::ModuleList());
@@ -182,7 +182,7 @@ class TransformerDecoderImpl : public DecoderImpl {
   TransformerSettings settings_;
   ScaledEmbedding embedding_{nullptr};
   PositionalEncoding positions_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
   torch::nn::Linear prefix_{nullptr};
   torch::nn::ModuleList layers_{nullptr};
   std::vector<TransformerDecoderLayer> layer_list_;  // the same modules, typed

@@ -17,7 +17,7 @@ class TransformerEncoderImpl : public EncoderImpl {
     positions_ = register_module(
         "positions", PositionalRegistry().create(settings_.positional,
                                                  PositionalContext{config, settings_.model_dim, settings_.heads, false}));
-    dropout_ = register_module("dropout", torch::nn::Dropout(settings_.dropout));
+    dropout_ = register_module("dropout", Dropout(settings_.dropout));
     layers_ = register_module("layers", torch::nn::ModuleList());
     for (int64_t i = 0; i < settings_.encoder_layers; ++i)
       layers_->push_back(TransformerEncoderLayer(config, settings_, positions_, "encoder.layer" + std::to_string(i)));
@@ -42,7 +42,7 @@ class TransformerEncoderImpl : public EncoderImpl {
   TransformerSettings settings_;
   ScaledEmbedding embedding_{nullptr};
   PositionalEncoding positions_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
   torch::nn::ModuleList layers_{nullptr};
   Norm final_norm_{nullptr};
 };

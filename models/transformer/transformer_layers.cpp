@@ -68,7 +68,7 @@ TransformerSettings::TransformerSettings(const Config& c)
 FeedForwardImpl::FeedForwardImpl(const TransformerSettings& s) : gelu_(s.activation == "gelu") {
   in_ = register_module("expand", torch::nn::Linear(s.model_dim, s.ffn_dim));
   out_ = register_module("contract", torch::nn::Linear(s.ffn_dim, s.model_dim));
-  dropout_ = register_module("dropout", torch::nn::Dropout(s.dropout));
+  dropout_ = register_module("dropout", Dropout(s.dropout));
 }
 
 torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
@@ -80,7 +80,7 @@ torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
 ResidualNormImpl::ResidualNormImpl(const Config& config, const TransformerSettings& s)
     : pre_(s.pre_norm()) {
   norm_ = register_module("norm", NormRegistry().create(s.norm, NormContext{config, s.model_dim}));
-  dropout_ = register_module("dropout", torch::nn::Dropout(s.dropout));
+  dropout_ = register_module("dropout", Dropout(s.dropout));
 }
 
 namespace {

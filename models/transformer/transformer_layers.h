@@ -34,7 +34,7 @@ class FeedForwardImpl : public torch::nn::Module {
  private:
   bool gelu_;
   torch::nn::Linear in_{nullptr}, out_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
 };
 TORCH_MODULE(FeedForward);
 
@@ -51,7 +51,7 @@ class ResidualNormImpl : public torch::nn::Module {
  private:
   bool pre_;
   Norm norm_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
 };
 TORCH_MODULE(ResidualNorm);
 

@@ -43,7 +43,7 @@ class PatchEncoderImpl : public EncoderImpl {
     embed_ = register_module("patches", torch::nn::Conv2d(torch::nn::Conv2dOptions(vision_.channels, d, patch_).stride(patch_)));
     positions_ = register_module(
         "positions", PositionalRegistry().create(settings_.positional, PositionalContext{config, d, settings_.heads, false}));
-    dropout_ = register_module("dropout", torch::nn::Dropout(settings_.dropout));
+    dropout_ = register_module("dropout", Dropout(settings_.dropout));
     layers_ = register_module("layers", torch::nn::ModuleList());
     for (int64_t i = 0; i < settings_.encoder_layers; ++i)
       layers_->push_back(TransformerEncoderLayer(config, settings_, positions_, "encoder.layer" + std::to_string(i)));
@@ -74,7 +74,7 @@ class PatchEncoderImpl : public EncoderImpl {
   int64_t patch_;
   torch::nn::Conv2d embed_{nullptr};
   PositionalEncoding positions_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
   torch::nn::ModuleList layers_{nullptr};
   Norm final_norm_{nullptr};
 };
