@@ -2,6 +2,7 @@
 // the forward kernels below, and an autograd function around them so that training through one
 // decoder step at a time (RNN attention decoders) gets them too.
 #include <ATen/Parallel.h>
+#include <cblas.h>
 #include <torch/torch.h>
 
 #include "models/attention/attention.h"
@@ -107,15 +108,90 @@ struct WeightedValues : public torch::autograd::Function<WeightedValues> {
   }
 };
 
+// Many small products at once: C[n] = A[n] op(B[n]) with op = transpose when `b_transposed`,
+// or C[n] = A[n]^T B[n] when `a_transposed`, float32 on the CPU. LibTorch's CPU bmm (without
+// MKL) calls the BLAS once per matrix through the dispatcher, one after another, each call using
+// every thread on a 25 x 64 x 25 product; here the rows are split across threads and each thread
+// calls sgemm directly for its matrices (single-threaded inside the parallel region).
+torch::Tensor small_gemms(const torch::Tensor& a_in, const torch::Tensor& b_in, bool a_transposed,
+                          bool b_transposed) {
+  const auto a = a_in.contiguous(), b = b_in.contiguous();
+  const int64_t n = a.size(0);
+  const int64_t m = a_transposed ? a.size(2) : a.size(1), k = a_transposed ? a.size(1) : a.size(2);
+  const int64_t p = b_transposed ? b.size(1) : b.size(2);
+  auto c = torch::empty({n, m, p}, a.options());
+  const float* ap = a.data_ptr<float>();
+  const float* bp = b.data_ptr<float>();
+  float* cp = c.data_ptr<float>();
+  const int64_t a_step = a.size(1) * a.size(2), b_step = b.size(1) * b.size(2), c_step = m * p;
+  const int lda = static_cast<int>(a.size(2)), ldb = static_cast<int>(b.size(2)), ldc = static_cast<int>(p);
+  at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      cblas_sgemm(CblasRowMajor, a_transposed ? CblasTrans : CblasNoTrans, b_transposed ? CblasTrans : CblasNoTrans,
+                  static_cast<int>(m), static_cast<int>(p), static_cast<int>(k), 1.0f, ap + i * a_step, lda,
+                  bp + i * b_step, ldb, 0.0f, cp + i * c_step, ldc);
+  });
+  return c;
+}
+
+// Where the batch of small products pays: float32 CPU tensors of three dimensions, enough
+// matrices to share among the threads, each small enough that one BLAS call cannot use them all.
+bool small_batch(const torch::Tensor& a, const torch::Tensor& b) {
+  return a.dim() == 3 && b.dim() == 3 && a.size(0) == b.size(0) && a.device().is_cpu() && b.device().is_cpu() &&
+         a.scalar_type() == torch::kFloat && b.scalar_type() == torch::kFloat && a.numel() > 0 && b.numel() > 0 &&
+         a.size(0) >= 2 * at::get_num_threads() && a.size(1) * a.size(2) <= (1 << 16) &&
+         b.size(1) * b.size(2) <= (1 << 16);
+}
+
+// q k^T [N, Tq, Tk] and its gradients dq = g k, dk = g^T q.
+struct SmallQueryKey : public torch::autograd::Function<SmallQueryKey> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& q, const torch::Tensor& k) {
+    ctx->save_for_backward({q, k});
+    return small_gemms(q, k, false, true);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const auto g = grads[0].contiguous();
+    torch::Tensor dq, dk;
+    if (ctx->needs_input_grad(0)) dq = small_gemms(g, saved[1], false, false);
+    if (ctx->needs_input_grad(1)) dk = small_gemms(g, saved[0], true, false);
+    return {dq, dk};
+  }
+};
+
+// w v [N, Tq, D] and its gradients dw = g v^T, dv = w^T g.
+struct SmallWeighted : public torch::autograd::Function<SmallWeighted> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& w, const torch::Tensor& v) {
+    ctx->save_for_backward({w, v});
+    return small_gemms(w, v, false, false);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const auto g = grads[0].contiguous();
+    torch::Tensor dw, dv;
+    if (ctx->needs_input_grad(0)) dw = small_gemms(g, saved[1], false, true);
+    if (ctx->needs_input_grad(1)) dv = small_gemms(saved[0], g, true, false);
+    return {dw, dv};
+  }
+};
+
 }  // namespace
 
 torch::Tensor query_key_products(const torch::Tensor& q, const torch::Tensor& k) {
-  if (!single_query(q, k) || q.size(2) != k.size(2)) return torch::matmul(q, k.transpose(1, 2));
+  if (!single_query(q, k) || q.size(2) != k.size(2)) {
+    if (small_batch(q, k) && q.size(2) == k.size(2))
+      return needs_graph(q, k) ? SmallQueryKey::apply(q, k) : small_gemms(q, k, false, true);
+    return torch::matmul(q, k.transpose(1, 2));
+  }
   return needs_graph(q, k) ? QueryKeyProducts::apply(q, k) : scores_kernel(q, k);
 }
 
 torch::Tensor weighted_values(const torch::Tensor& w, const torch::Tensor& v) {
-  if (!single_query(w, v) || w.size(2) != v.size(1)) return torch::matmul(w, v);
+  if (!single_query(w, v) || w.size(2) != v.size(1)) {
+    if (small_batch(w, v) && w.size(2) == v.size(1))
+      return needs_graph(w, v) ? SmallWeighted::apply(w, v) : small_gemms(w, v, false, false);
+    return torch::matmul(w, v);
+  }
   return needs_graph(w, v) ? WeightedValues::apply(w, v) : context_kernel(w, v);
 }
 

@@ -167,3 +167,26 @@ TEST_CASE("the fused single-query products and their gradients equal matmul's") 
     }
   }
 }
+
+TEST_CASE("the batched small products (many queries, rows split across threads) and their gradients equal matmul's") {
+  torch::manual_seed(4);
+  const int64_t rows = 24, queries = 7, keys = 9, width = 5;  // enough rows for the batched path
+  auto q = torch::randn({rows, queries, width}, torch::requires_grad());
+  auto k = torch::randn({rows, keys, width}, torch::requires_grad());
+  auto w = torch::rand({rows, queries, keys}, torch::requires_grad());
+  auto v = torch::randn({rows, keys, width}, torch::requires_grad());
+  auto g1 = torch::randn({rows, queries, keys}), g2 = torch::randn({rows, queries, width});
+  auto ours_s = seqlab::query_key_products(q, k);
+  auto ours_c = seqlab::weighted_values(w, v);
+  CHECK(torch::allclose(ours_s, torch::matmul(q, k.transpose(1, 2)), 1e-5, 1e-5));
+  CHECK(torch::allclose(ours_c, torch::matmul(w, v), 1e-5, 1e-5));
+  auto grads = torch::autograd::grad({(ours_s * g1).sum() + (ours_c * g2).sum()}, {q, k, w, v});
+  auto expected = torch::autograd::grad(
+      {(torch::matmul(q, k.transpose(1, 2)) * g1).sum() + (torch::matmul(w, v) * g2).sum()}, {q, k, w, v});
+  for (size_t i = 0; i < grads.size(); ++i) {
+    INFO("input " << i);
+    CHECK(torch::allclose(grads[i], expected[i], 1e-5, 1e-5));
+  }
+  torch::NoGradGuard no_grad;
+  CHECK(torch::allclose(seqlab::weighted_values(w, v), torch::matmul(w, v), 1e-5, 1e-5));
+}
