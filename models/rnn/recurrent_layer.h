@@ -40,7 +40,8 @@ class RecurrentLayerImpl : public torch::nn::Module {
   // and result as forward() on a length-1 sequence, minus the sequence machinery (per call it
   // splits, re-stacks and slices tensors whose gradients cost a full-size copy each).
   // constant_gates: project_constant(c) for a per-sequence input c that joins `input` (the
-  // first layer's input projection of it, computed once before the steps).
+  // first layer's input projection of it, computed once before the steps). CPU tensors only:
+  // the cell kernels take it as a per-row bias, which CUDA's fused cells refuse.
   std::pair<torch::Tensor, RecurrentState> step(const torch::Tensor& input, const RecurrentState& state,
                                                 const torch::Tensor& constant_gates = {});
   // W_ih[:, I:] c + b_ih of the first layer for an input split as [x (I); c (C)]: [B, C] -> [B, G].

@@ -57,15 +57,22 @@ class RnnDecoderImpl : public DecoderImpl {
   DecoderState start(const Memory& memory) override {
     DecoderState state;
     write_recurrent_state(state, bridge_(memory.summary));
-    // The summary's share of the first layer's input gates, projected once for all steps.
-    if (feed_summary_) state["summary_gates"] = rnn_->project_constant(memory.summary);
+    // The summary's share of the first layer's input gates, projected once for all steps. The
+    // CPU cell kernels take it as a per-row bias; elsewhere (CUDA's fused cells check the bias
+    // shape) the summary is concatenated to every input.
+    if (feed_summary_ && memory.summary.device().is_cpu())
+      state["summary_gates"] = rnn_->project_constant(memory.summary);
+    else if (feed_summary_)
+      state["summary"] = memory.summary;
     return state;
   }
 
   torch::Tensor step(DecoderState& state, const torch::Tensor& previous) override {
     auto embedded = dropout_(embedding_(previous));  // [B, E]
-    auto [output, next] = rnn_->step(embedded, read_recurrent_state(state),
-                                     feed_summary_ ? state["summary_gates"] : torch::Tensor());  // [B, H]
+    torch::Tensor gates;
+    if (state.tensors.count("summary_gates")) gates = state["summary_gates"];
+    if (state.tensors.count("summary")) embedded = torch::cat({embedded, state["summary"]}, -1);
+    auto [output, next] = rnn_->step(embedded, read_recurrent_state(state), gates);  // [B, H]
     write_recurrent_state(state, next);
     ++state.step;
     return logits(output);  // [B, V]
