@@ -21,6 +21,11 @@ namespace seqlab {
 // `training`; x itself otherwise.
 torch::Tensor dropout(const torch::Tensor& x, double p, bool training);
 
+// dropout(relu(x), p, training) in one pass, with the same mask for the same generator state; its
+// backward reads the output (which the next layer keeps anyway) and needs neither the input nor
+// the mask. The transformer's feed-forward block runs it between its two linear layers.
+torch::Tensor relu_dropout(const torch::Tensor& x, double p, bool training);
+
 class DropoutImpl : public torch::nn::Module {
  public:
   explicit DropoutImpl(double p = 0.5);

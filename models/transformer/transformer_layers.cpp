@@ -73,8 +73,8 @@ FeedForwardImpl::FeedForwardImpl(const TransformerSettings& s) : gelu_(s.activat
 
 torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
   auto h = in_(x);
-  h = gelu_ ? torch::gelu(h) : torch::relu(h);
-  return out_(dropout_(h));
+  if (gelu_) return out_(dropout_(torch::gelu(h)));
+  return out_(relu_dropout(h, dropout_->p(), is_training()));
 }
 
 ResidualNormImpl::ResidualNormImpl(const Config& config, const TransformerSettings& s)

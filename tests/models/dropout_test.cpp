@@ -40,3 +40,26 @@ TEST_CASE("hashed dropout's gradient uses the forward mask, and torch::manual_se
   CHECK((seqlab::dropout(x, 1.0, true) == 0).all().item<bool>());
   CHECK_THROWS_WITH(seqlab::Dropout(1.5), Catch::Contains("not in [0, 1]"));
 }
+
+TEST_CASE("fused ReLU-dropout equals dropout after ReLU, in value and gradient") {
+  for (double p : {0.0, 0.1, 0.6}) {
+    DYNAMIC_SECTION("p = " << p) {
+      auto input = torch::randn({37, 129});  // odd sizes: vector tails
+      input.index_put_({0, 0}, 0.0);          // ReLU's kink: derivative 0 on both paths
+      auto upstream = torch::randn({37, 129});
+      auto fused_x = input.clone().requires_grad_(true), plain_x = input.clone().requires_grad_(true);
+      torch::manual_seed(11);
+      auto fused = seqlab::relu_dropout(fused_x, p, true);
+      torch::manual_seed(11);
+      auto plain = seqlab::dropout(torch::relu(plain_x), p, true);
+      CHECK(fused.equal(plain));
+      (fused * upstream).sum().backward();
+      (plain * upstream).sum().backward();
+      CHECK(torch::allclose(fused_x.grad(), plain_x.grad(), 0, 0));
+      CHECK(seqlab::relu_dropout(input, p, false).equal(torch::relu(input)));  // eval: ReLU alone
+      torch::manual_seed(11);
+      torch::NoGradGuard no_grad;  // the inference path: no graph, the same mask
+      CHECK(seqlab::relu_dropout(fused_x, p, true).equal(plain));
+    }
+  }
+}
