@@ -95,7 +95,7 @@ int64_t Source::length() const { return ids.defined() ? ids.size(1) : 0; }
 
 void DecoderImpl::reorder(DecoderState& state, const torch::Tensor& index) {
   for (auto& [name, tensor] : state.tensors)
-    if (tensor.defined()) tensor = tensor.index_select(0, index);
+    if (tensor.defined() && !state.per_source.count(name)) tensor = tensor.index_select(0, index);
 }
 
 torch::Tensor DecoderImpl::readout_features(const Memory&, const torch::Tensor&) {

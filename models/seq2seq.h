@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include <torch/nn/module.h>
@@ -47,10 +48,21 @@ struct Source {
 
 // A decoder's search state: named batch-first tensors, so reordering beams is one generic
 // index_select per tensor. Families with unusual state override reorder().
+//
+// Tensors computed from the source alone (the memory, its projected keys, cross-attention keys
+// and values) are the same for every beam of a sentence, and search only moves rows between the
+// beams of one sentence; set_per_source() marks them so that reorder() leaves them in place
+// instead of copying them at every step.
 struct DecoderState {
   std::map<std::string, torch::Tensor> tensors;
+  std::set<std::string> per_source;
   int64_t step = 0;
   torch::Tensor& operator[](const std::string& name) { return tensors[name]; }
+  void set_per_source(const std::string& name, const torch::Tensor& tensor) {
+    tensors[name] = tensor;
+    per_source.insert(name);
+  }
+  bool has(const std::string& name) const { return tensors.count(name) > 0; }
 };
 
 // Token embeddings with the padding id's row fixed at zero.
@@ -111,7 +123,8 @@ class DecoderImpl : public torch::nn::Module {
   virtual DecoderState start(const Memory& memory) = 0;
   // One token per row ([B] int64) -> [B, V] logits, advancing the state.
   virtual torch::Tensor step(DecoderState& state, const torch::Tensor& previous) = 0;
-  // Beam bookkeeping: row i of the new state is row index[i] of the old one.
+  // Beam bookkeeping: row i of the new state is row index[i] of the old one; index[i] is always
+  // a beam of the same sentence as row i (per-source tensors are skipped, see DecoderState).
   virtual void reorder(DecoderState& state, const torch::Tensor& index);
 
   // The output layer and the teacher-forced features it reads ([B, T, F], so that forward() ==

@@ -85,6 +85,20 @@ class AttentionalDecoderImpl : public DecoderImpl {
       auto attentional = torch::tanh(combine_(torch::cat({context, outputs}, -1)));
       return dropout_(pre_output_(dropout_(attentional)));
     }
+    if (style_ == Style::kBahdanau && state.has("context_gates")) {
+      // Only the attention and the cell wait for the previous step; the contexts and the deep
+      // output of all steps are then one batched product each.
+      std::vector<torch::Tensor> outputs, weights;
+      for (const auto& token : embedded.unbind(1)) {
+        auto [s, w] = bahdanau_cell(state, token);
+        outputs.push_back(s);
+        weights.push_back(w);
+      }
+      auto all = torch::cat(weights, 1);  // [B, T, S]
+      if (AttentionRecorder::active()) AttentionRecorder::report("decoder.cross", all.unsqueeze(1));
+      auto contexts = weighted_values(all, state["states"]);  // [B, T, D]
+      return dropout_(deep_output(torch::stack(outputs, 1), contexts, embedded));
+    }
     std::vector<torch::Tensor> features;
     features.reserve(static_cast<size_t>(target_in.size(1)));
     for (const auto& token : embedded.unbind(1)) features.push_back(advance(state, token));
@@ -95,9 +109,16 @@ class AttentionalDecoderImpl : public DecoderImpl {
     const int64_t batch = memory.summary.size(0);
     DecoderState state;
     write_recurrent_state(state, bridge_(memory.summary));
-    state["states"] = memory.states;                            // [B, S, D]
-    state["keys"] = scorer_->project_keys(memory.states);       // [B, S, *], once per source
-    state["mask"] = memory.mask;                                // [B, S]
+    state.set_per_source("states", memory.states);                       // [B, S, D]
+    state.set_per_source("keys", scorer_->project_keys(memory.states));  // [B, S, *], once per source
+    state.set_per_source("mask", memory.mask);                           // [B, S]
+    // Bahdanau's cell reads [E y_{i-1}; c_i] with c_i = sum_j a_ij h_j, so the context's share of
+    // its input gates is sum_j a_ij (W h_j): every memory row is projected once per sentence and
+    // each step mixes the projections (S x G multiply-adds a row instead of D x G). The CPU cell
+    // kernels take the mix as a per-row bias; CUDA's fused cells refuse one, so there the context
+    // is concatenated to the input as written.
+    if (style_ == Style::kBahdanau && memory.states.device().is_cpu())
+      state.set_per_source("context_gates", rnn_->project_constant(memory.states, /*with_bias=*/false));
     if (input_feeding_) state["feed"] = torch::zeros({batch, hidden_dim_}, memory.states.options());
     return state;
   }
@@ -108,24 +129,50 @@ class AttentionalDecoderImpl : public DecoderImpl {
   }
 
  private:
+  // Attention weights [B, 1, S] of queries [B, H] over the memory.
+  torch::Tensor attention(DecoderState& state, const torch::Tensor& query) {
+    auto scores = scorer_->score(query.unsqueeze(1), state["keys"]);  // [B, 1, S]
+    return attention_weights(scores, state["mask"]);
+  }
+
   // Attention of queries [B, H] over the memory: context [B, D] (weights reported when recording).
   torch::Tensor attend(DecoderState& state, const torch::Tensor& query) {
-    auto scores = scorer_->score(query.unsqueeze(1), state["keys"]);  // [B, 1, S]
-    auto weights = attention_weights(scores, state["mask"]);          // [B, 1, S]
+    auto weights = attention(state, query);
     if (AttentionRecorder::active()) AttentionRecorder::report("decoder.cross", weights.unsqueeze(1));
-    return weighted_values(weights, state["states"]).squeeze(1);           // [B, D]
+    return weighted_values(weights, state["states"]).squeeze(1);  // [B, D]
+  }
+
+  // Bahdanau's recurrence with projected memory rows (state "context_gates"): attend from
+  // s_{i-1}, step the cell on [E y_{i-1}; c_i]. Returns s_i [B, H] and the weights [B, 1, S].
+  std::pair<torch::Tensor, torch::Tensor> bahdanau_cell(DecoderState& state, const torch::Tensor& embedded) {
+    RecurrentState current = read_recurrent_state(state);
+    auto weights = attention(state, current.h[layers_ - 1]);
+    auto gates = weighted_values(weights, state["context_gates"]).squeeze(1) + rnn_->input_bias();
+    auto [s, next] = rnn_->step(embedded, current, gates);
+    write_recurrent_state(state, next);
+    return {s, weights};
+  }
+
+  // t_i = tanh(W [s_i; c_i; E y_{i-1}]) (appendix A.2.2, tanh for maxout), for one step or many.
+  torch::Tensor deep_output(const torch::Tensor& s, const torch::Tensor& context, const torch::Tensor& embedded) {
+    return torch::tanh(combine_(dropout_(torch::cat({s, context, embedded}, -1))));
   }
 
   // One decoder step from an embedded token [B, E]; returns the pre-output features [B, E].
   torch::Tensor advance(DecoderState& state, const torch::Tensor& embedded) {
-    RecurrentState current = read_recurrent_state(state);
     torch::Tensor features;
-    if (style_ == Style::kBahdanau) {
+    if (style_ == Style::kBahdanau && state.has("context_gates")) {
+      auto [s, weights] = bahdanau_cell(state, embedded);
+      if (AttentionRecorder::active()) AttentionRecorder::report("decoder.cross", weights.unsqueeze(1));
+      features = deep_output(s, weighted_values(weights, state["states"]).squeeze(1), embedded);
+    } else if (style_ == Style::kBahdanau) {
+      RecurrentState current = read_recurrent_state(state);
       auto context = attend(state, current.h[layers_ - 1]);  // from s_{i-1}
       auto [s, next] = rnn_->step(torch::cat({embedded, context}, -1), current);  // s [B, H]
       write_recurrent_state(state, next);
-      features = torch::tanh(combine_(dropout_(torch::cat({s, context, embedded}, -1))));
+      features = deep_output(s, context, embedded);
     } else {
+      RecurrentState current = read_recurrent_state(state);
       auto input = input_feeding_ ? torch::cat({embedded, state["feed"]}, -1) : embedded;
       auto [h, next] = rnn_->step(input, current);  // h [B, H]
       write_recurrent_state(state, next);

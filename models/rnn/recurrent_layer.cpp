@@ -78,11 +78,14 @@ std::pair<torch::Tensor, RecurrentState> RecurrentLayerImpl::forward(const torch
   return {out, {h, torch::Tensor()}};
 }
 
-torch::Tensor RecurrentLayerImpl::project_constant(const torch::Tensor& constant) {
+torch::Tensor RecurrentLayerImpl::project_constant(const torch::Tensor& constant, bool with_bias) {
   auto w = cell_weights("0");
   const int64_t width = constant.size(-1);
-  return torch::nn::functional::linear(constant, w[0].narrow(1, w[0].size(1) - width, width), w[2]);
+  return torch::nn::functional::linear(constant, w[0].narrow(1, w[0].size(1) - width, width),
+                                       with_bias ? w[2] : torch::Tensor());
 }
+
+torch::Tensor RecurrentLayerImpl::input_bias() { return cell_weights("0")[2]; }
 
 std::pair<torch::Tensor, RecurrentState> RecurrentLayerImpl::step(const torch::Tensor& input,
                                                                   const RecurrentState& state,

@@ -44,8 +44,11 @@ class RecurrentLayerImpl : public torch::nn::Module {
   // the cell kernels take it as a per-row bias, which CUDA's fused cells refuse.
   std::pair<torch::Tensor, RecurrentState> step(const torch::Tensor& input, const RecurrentState& state,
                                                 const torch::Tensor& constant_gates = {});
-  // W_ih[:, I:] c + b_ih of the first layer for an input split as [x (I); c (C)]: [B, C] -> [B, G].
-  torch::Tensor project_constant(const torch::Tensor& constant);
+  // W_ih[:, I:] c + b_ih of the first layer for an input split as [x (I); c (C)]: [.., C] -> [.., G].
+  // Without the bias, for rows that are averaged before they join the input (an attention
+  // decoder projects every memory row once and mixes the projections); input_bias() is b_ih.
+  torch::Tensor project_constant(const torch::Tensor& constant, bool with_bias = true);
+  torch::Tensor input_bias();
 
   bool is_lstm() const { return cell_ == "lstm"; }
   // LSTM only: the forget-gate bias of every layer (input-hidden bias; 1 at construction). About

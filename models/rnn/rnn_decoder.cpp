@@ -61,9 +61,9 @@ class RnnDecoderImpl : public DecoderImpl {
     // CPU cell kernels take it as a per-row bias; elsewhere (CUDA's fused cells check the bias
     // shape) the summary is concatenated to every input.
     if (feed_summary_ && memory.summary.device().is_cpu())
-      state["summary_gates"] = rnn_->project_constant(memory.summary);
+      state.set_per_source("summary_gates", rnn_->project_constant(memory.summary));
     else if (feed_summary_)
-      state["summary"] = memory.summary;
+      state.set_per_source("summary", memory.summary);
     return state;
   }
 

@@ -90,18 +90,18 @@ class TransformerDecoderImpl : public DecoderImpl {
     const int64_t batch = memory.states.size(0);
     auto long_options = memory.mask.options().dtype(torch::kLong);
     if (!settings_.kv_cache) {
-      state["memory.states"] = memory.states;
-      state["memory.mask"] = memory.mask;
+      state.set_per_source("memory.states", memory.states);
+      state.set_per_source("memory.mask", memory.mask);
       state["tokens"] = torch::zeros({batch, 0}, long_options);
       return state;
     }
     if (!settings_.decoder_only) {
       for (int64_t i = 0; i < layer_count(); ++i) {
         auto cross = layer(i)->cross_key_values(memory.states, memory.mask);
-        state[cache_name(i, "cross.k")] = cross.keys;
-        state[cache_name(i, "cross.v")] = cross.values;
+        state.set_per_source(cache_name(i, "cross.k"), cross.keys);
+        state.set_per_source(cache_name(i, "cross.v"), cross.values);
       }
-      state["memory.mask"] = memory.mask;
+      state.set_per_source("memory.mask", memory.mask);
       state["positions"] = torch::zeros({batch, 0}, long_options);
       state["next"] = torch::zeros({batch}, long_options);
       return state;

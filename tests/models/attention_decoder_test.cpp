@@ -152,3 +152,44 @@ TEST_CASE("dot attention between different widths is a clear error") {
   Config config = Config::from_json(Json{{"model", {{"decoder", "luong"}, {"attention", "dot"}, {"hidden_dim", 8}, {"bidirectional", true}}}});
   CHECK_THROWS_WITH(seqlab::Seq2Seq(config, 10, 10), Catch::Matchers::Contains("equal query and key widths, got 8 and 16"));
 }
+
+TEST_CASE("bahdanau: mixing projected memory rows equals projecting the context, in value and gradient") {
+  // The CPU path projects every memory row into the cell's input gates once and mixes the
+  // projections by the attention weights; the path for other devices concatenates the context to
+  // the cell's input, as the equations are written. Without "context_gates" in the state the
+  // decoder takes the latter, so both run here on the same parameters.
+  for (const std::string cell : {"gru", "lstm", "rnn"}) {
+    DYNAMIC_SECTION(cell) {
+      torch::manual_seed(3);
+      seqlab::Seq2Seq model(attention_config("bahdanau", "additive", false, cell), 20, 20);
+      std::vector<seqlab::Example> examples = {{{5, 6, 7, 8}, {9, 10, 11}}, {{12, 13}, {14, 15, 16, 17}}, {{}, {4}}};
+      auto batch = seqlab::collate(examples, {0, 1, 2});  // the empty source: zero attention weights
+      auto upstream = torch::randn({3, batch.target_in.size(1), 20});
+      auto gradients = [&] {
+        std::vector<torch::Tensor> out;
+        for (const auto& p : model->parameters()) {
+          out.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+          p.mutable_grad() = torch::Tensor();
+        }
+        return out;
+      };
+      auto batched = model->forward(source_of(batch), batch.target_in);
+      (batched * upstream).sum().backward();
+      auto batched_grads = gradients();
+
+      auto state = model->decoder->start(model->encode(source_of(batch)));
+      REQUIRE(state.has("context_gates"));
+      state.tensors.erase("context_gates");
+      std::vector<torch::Tensor> steps;
+      for (int64_t t = 0; t < batch.target_in.size(1); ++t)
+        steps.push_back(model->decoder->step(state, batch.target_in.select(1, t)));
+      auto plain = torch::stack(steps, 1);
+      (plain * upstream).sum().backward();
+      auto plain_grads = gradients();
+
+      CHECK(torch::allclose(batched, plain, 1e-5, 1e-5));
+      for (size_t i = 0; i < plain_grads.size(); ++i)
+        CHECK(torch::allclose(batched_grads[i], plain_grads[i], 1e-4, 1e-5));
+    }
+  }
+}
