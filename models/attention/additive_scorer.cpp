@@ -1,6 +1,7 @@
 // Bahdanau et al. 2015, eq. 6 / appendix A.1.2: e_ij = v^T tanh(W s_{i-1} + U h_j).
 #include <torch/torch.h>
 
+#include "models/attention/attention.h"
 #include "models/attention/scorer.h"
 
 namespace seqlab {
@@ -15,8 +16,7 @@ class AdditiveScorerImpl : public ScorerImpl {
 
   torch::Tensor project_keys(const torch::Tensor& k) override { return key_(k); }  // U h_j
   torch::Tensor score(const torch::Tensor& q, const torch::Tensor& uk) override {
-    auto wq = query_(q).unsqueeze(2);                             // [B, Tq, 1, H]
-    return v_(torch::tanh(wq + uk.unsqueeze(1))).squeeze(-1);     // [B, Tq, Tk]
+    return additive_scores(query_(q), uk, v_->weight);  // [B, Tq, Tk], fused on the CPU
   }
 
  private:

@@ -29,6 +29,30 @@ torch::Tensor masked_attention_weights(const torch::Tensor& scores, const torch:
 torch::Tensor query_key_products(const torch::Tensor& q, const torch::Tensor& k);
 torch::Tensor weighted_values(const torch::Tensor& w, const torch::Tensor& v);
 
+// Bahdanau's scores v^T tanh(wq + uk) for projected queries wq [B, Tq, A] and keys uk [B, S, A],
+// v [1, A] (a Linear's weight) -> [B, Tq, S]. Float32 on the CPU: one fused pass forward and one
+// backward (tanh recomputed there), instead of a [B, Tq, S, A] sum, its tanh, a matrix-vector
+// product and their gradients, each a pass over B x Tq x S x A floats; elsewhere those ops.
+// Equal to them up to float rounding (the tanh here is a vectorised polynomial one).
+torch::Tensor additive_scores(const torch::Tensor& wq, const torch::Tensor& uk, const torch::Tensor& v);
+
+// Rows that every step of a recurrence reads, mixed by that step's attention weights: rows
+// [B, S, D] (e.g. the memory projected once per sentence), weights [B, 1, S] -> [B, 1, D], as
+// weighted_values. Through weighted_values each step's backward pass would hand autograd a full
+// [B, S, D] gradient for the rows, summed step by step (T passes over B x S x D floats); here
+// each step records its weights and upstream gradient, and the rows' gradient is formed once,
+// after the last step's backward, as one batched product sum_t w_t^T g_t. Float32 on the CPU
+// with gradients; otherwise plain weighted_values.
+class StepMixer {
+ public:
+  StepMixer(const torch::Tensor& rows, int64_t steps);
+  torch::Tensor mix(const torch::Tensor& weights, int64_t step);  // each step once, 0 <= step < steps
+
+ private:
+  torch::Tensor rows_, token_, weights_, grads_;  // weights_ [B, steps, S], grads_ [B, steps, D]
+  int64_t steps_;
+};
+
 // Records attention maps when active: every attention module reports its weights as
 // [B, heads, Tq, Tk] under a name. Off by default; when off, report() is one pointer check.
 class AttentionRecorder {

@@ -5,6 +5,7 @@
 #include <cblas.h>
 #include <torch/torch.h>
 
+#include "core/error.h"
 #include "models/attention/attention.h"
 
 namespace seqlab {
@@ -175,7 +176,163 @@ struct SmallWeighted : public torch::autograd::Function<SmallWeighted> {
   }
 };
 
+// exp(y) for 0 <= y <= 20 and tanh, branch-free so that the loops below vectorise: Cody-Waite
+// reduction y = n ln2 + r, |r| <= ln2 / 2, a degree-6 Taylor polynomial (relative error below
+// 2e-7), and 2^n from the exponent bits. tanh(x) = sign(x) (1 - 2 / (e^{2|x|} + 1)): within
+// 1.2e-7 of the true value everywhere (|x| >= 9 rounds to +-1 in float anyway).
+inline float exp_small(float y) {
+  const float shifted = y * 1.44269504f + 12582912.0f;  // adding 1.5 * 2^23 rounds to an integer
+  const float n = shifted - 12582912.0f;
+  const float r = (y - n * 0.693145752f) - n * 1.42860677e-6f;
+  const float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666667f + r * (0.0416666667f + r * (0.00833333333f + r * 0.00138888889f)))));
+  return p * __builtin_bit_cast(float, (static_cast<int32_t>(n) + 127) << 23);
+}
+
+inline float tanh_fast(float x) {
+  const auto bits = __builtin_bit_cast(uint32_t, x);
+  float a = __builtin_bit_cast(float, bits & 0x7FFFFFFFu);
+  a = a > 9.0f ? 9.0f : a;  // NaN stays NaN
+  const float t = 1.0f - 2.0f / (exp_small(2.0f * a) + 1.0f);
+  return __builtin_bit_cast(float, __builtin_bit_cast(uint32_t, t) | (bits & 0x80000000u));
+}
+
+// One query row against `length` keys: out[s] = sum_a v[a] tanh(q[a] + k[s, a]).
+__attribute__((target_clones("avx2", "default"))) void additive_row(const float* q, const float* k,
+                                                                    const float* v, float* out, int64_t length,
+                                                                    int64_t width) {
+  for (int64_t s = 0; s < length; ++s) {
+    const float* key = k + s * width;
+    float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // independent partial sums: vector lanes
+    int64_t a = 0;
+    for (; a + 8 <= width; a += 8)
+      for (int j = 0; j < 8; ++j) lanes[j] += v[a + j] * tanh_fast(q[a + j] + key[a + j]);
+    float acc = 0.0f;
+    for (; a < width; ++a) acc += v[a] * tanh_fast(q[a] + key[a]);
+    for (float lane : lanes) acc += lane;
+    out[s] = acc;
+  }
+}
+
+// Its gradient for one query row: with p = g[s] v (1 - t^2), dq += p, dk[s] += p, dv += g[s] t.
+__attribute__((target_clones("avx2", "default"))) void additive_row_backward(
+    const float* __restrict q, const float* __restrict k, const float* __restrict v, const float* __restrict g,
+    float* __restrict dq, float* __restrict dk, float* __restrict dv, int64_t length, int64_t width) {
+  for (int64_t s = 0; s < length; ++s) {
+    const float c = g[s];
+    if (c == 0.0f) continue;  // masked keys: the softmax passes them no gradient
+    const float* __restrict key = k + s * width;
+    float* __restrict dkey = dk + s * width;
+    for (int64_t a = 0; a < width; ++a) {
+      const float t = tanh_fast(q[a] + key[a]);
+      const float p = c * v[a] * (1.0f - t * t);
+      dq[a] += p;
+      dkey[a] += p;
+      dv[a] += c * t;
+    }
+  }
+}
+
+struct AdditiveScores : public torch::autograd::Function<AdditiveScores> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& wq_in, const torch::Tensor& uk_in,
+                               const torch::Tensor& v_in) {
+    const auto wq = wq_in.contiguous(), uk = uk_in.contiguous(), v = v_in.contiguous();
+    ctx->save_for_backward({wq, uk, v});
+    const int64_t batch = wq.size(0), queries = wq.size(1), length = uk.size(1), width = uk.size(2);
+    auto out = torch::empty({batch, queries, length}, wq.options());
+    const float *qp = wq.data_ptr<float>(), *kp = uk.data_ptr<float>(), *vp = v.data_ptr<float>();
+    float* op = out.data_ptr<float>();
+    at::parallel_for(0, batch * queries, grain(length * width * 4), [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r)
+        additive_row(qp + r * width, kp + (r / queries) * length * width, vp, op + r * length, length, width);
+    });
+    return out;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const auto &wq = saved[0], &uk = saved[1], &v = saved[2];
+    const auto g = grads[0].contiguous();
+    const int64_t batch = wq.size(0), queries = wq.size(1), length = uk.size(1), width = uk.size(2);
+    auto dq = torch::zeros_like(wq), dk = torch::zeros_like(uk);
+    auto dv_parts = torch::zeros({at::get_num_threads(), width}, v.options());
+    const float *qp = wq.data_ptr<float>(), *kp = uk.data_ptr<float>(), *vp = v.data_ptr<float>();
+    const float* gp = g.data_ptr<float>();
+    float *dqp = dq.data_ptr<float>(), *dkp = dk.data_ptr<float>(), *dvp = dv_parts.data_ptr<float>();
+    // Split by batch row: a row's keys gradient is written by its own queries only.
+    at::parallel_for(0, batch, grain(queries * length * width * 8), [&](int64_t begin, int64_t end) {
+      float* dv = dvp + at::get_thread_num() * width;
+      for (int64_t b = begin; b < end; ++b)
+        for (int64_t i = 0; i < queries; ++i) {
+          const int64_t r = b * queries + i;
+          additive_row_backward(qp + r * width, kp + b * length * width, vp, gp + r * length, dqp + r * width,
+                                dkp + b * length * width, dv, length, width);
+        }
+    });
+    return {dq, dk, dv_parts.sum(0).view_as(v)};
+  }
+};
+
+// StepMixer's graph: the head turns the rows into a token that every step's mix depends on, so
+// autograd runs the head's backward after every step's; the steps' backward passes fill the
+// buffers, and the head turns them into the rows' gradient.
+struct MixerHead : public torch::autograd::Function<MixerHead> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& rows, const torch::Tensor& weights,
+                               const torch::Tensor& grads) {
+    ctx->saved_data["weights"] = weights;
+    ctx->saved_data["grads"] = grads;
+    return torch::zeros({}, rows.options());
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list) {
+    auto weights = ctx->saved_data["weights"].toTensor(), grads = ctx->saved_data["grads"].toTensor();
+    return {torch::bmm(weights.transpose(1, 2), grads), torch::Tensor(), torch::Tensor()};  // [B, S, D]
+  }
+};
+
+struct MixStep : public torch::autograd::Function<MixStep> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& w, const torch::Tensor& rows,
+                               const torch::Tensor& token, const torch::Tensor& grads, int64_t step) {
+    ctx->save_for_backward({rows});
+    ctx->saved_data["grads"] = grads;
+    ctx->saved_data["step"] = step;
+    return context_kernel(w, rows) + token;  // + 0: the edge to the head
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto g = grads[0];  // [B, 1, D]
+    torch::Tensor dw;
+    if (ctx->needs_input_grad(0)) dw = scores_kernel(g, ctx->get_saved_variables()[0]);
+    ctx->saved_data["grads"].toTensor().select(1, ctx->saved_data["step"].toInt()).copy_(g.squeeze(1));
+    return {dw, torch::Tensor(), torch::zeros({}, g.options()), torch::Tensor(), torch::Tensor()};
+  }
+};
+
 }  // namespace
+
+StepMixer::StepMixer(const torch::Tensor& rows, int64_t steps) : rows_(rows), steps_(steps) {
+  if (rows.dim() != 3) throw Error("StepMixer: rows must be [B, S, D]");
+  if (torch::GradMode::is_enabled() && rows.requires_grad() && rows.device().is_cpu() &&
+      rows.scalar_type() == torch::kFloat) {
+    weights_ = torch::zeros({rows.size(0), steps, rows.size(1)}, rows.options().requires_grad(false));
+    grads_ = torch::zeros({rows.size(0), steps, rows.size(2)}, rows.options().requires_grad(false));
+    token_ = MixerHead::apply(rows, weights_, grads_);
+  }
+}
+
+torch::Tensor StepMixer::mix(const torch::Tensor& weights, int64_t step) {
+  if (!token_.defined() || !single_query(weights, rows_) || weights.size(2) != rows_.size(1))
+    return weighted_values(weights, rows_);
+  if (step < 0 || step >= steps_) throw Error("StepMixer::mix: step outside the recurrence");
+  weights_.select(1, step).copy_(weights.detach().squeeze(1));
+  return MixStep::apply(weights, rows_.detach(), token_, grads_, step);
+}
+
+torch::Tensor additive_scores(const torch::Tensor& wq, const torch::Tensor& uk, const torch::Tensor& v) {
+  const bool fused = wq.dim() == 3 && uk.dim() == 3 && wq.size(0) == uk.size(0) && wq.size(2) == uk.size(2) &&
+                     v.numel() == wq.size(2) && wq.device().is_cpu() && uk.device().is_cpu() &&
+                     wq.scalar_type() == torch::kFloat && uk.scalar_type() == torch::kFloat &&
+                     v.scalar_type() == torch::kFloat;
+  if (!fused)  // [B, Tq, 1, A] + [B, 1, S, A] -> [B, Tq, S]
+    return torch::matmul(torch::tanh(wq.unsqueeze(2) + uk.unsqueeze(1)), v.reshape({-1, 1})).squeeze(-1);
+  return AdditiveScores::apply(wq, uk, v);
+}
 
 torch::Tensor query_key_products(const torch::Tensor& q, const torch::Tensor& k) {
   if (!single_query(q, k) || q.size(2) != k.size(2)) {

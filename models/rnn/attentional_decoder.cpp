@@ -89,8 +89,9 @@ class AttentionalDecoderImpl : public DecoderImpl {
       // Only the attention and the cell wait for the previous step; the contexts and the deep
       // output of all steps are then one batched product each.
       std::vector<torch::Tensor> outputs, weights;
+      StepMixer mixer(state["context_gates"], embedded.size(1));
       for (const auto& token : embedded.unbind(1)) {
-        auto [s, w] = bahdanau_cell(state, token);
+        auto [s, w] = bahdanau_cell(state, token, &mixer);
         outputs.push_back(s);
         weights.push_back(w);
       }
@@ -144,12 +145,16 @@ class AttentionalDecoderImpl : public DecoderImpl {
 
   // Bahdanau's recurrence with projected memory rows (state "context_gates"): attend from
   // s_{i-1}, step the cell on [E y_{i-1}; c_i]. Returns s_i [B, H] and the weights [B, 1, S].
-  std::pair<torch::Tensor, torch::Tensor> bahdanau_cell(DecoderState& state, const torch::Tensor& embedded) {
+  // `mixer` (teacher forcing): the projected rows' gradient formed once for all steps.
+  std::pair<torch::Tensor, torch::Tensor> bahdanau_cell(DecoderState& state, const torch::Tensor& embedded,
+                                                        StepMixer* mixer = nullptr) {
     RecurrentState current = read_recurrent_state(state);
     auto weights = attention(state, current.h[layers_ - 1]);
-    auto gates = weighted_values(weights, state["context_gates"]).squeeze(1) + rnn_->input_bias();
+    auto mixed = mixer ? mixer->mix(weights, state.step) : weighted_values(weights, state["context_gates"]);
+    auto gates = mixed.squeeze(1) + rnn_->input_bias();
     auto [s, next] = rnn_->step(embedded, current, gates);
     write_recurrent_state(state, next);
+    ++state.step;
     return {s, weights};
   }
 
@@ -164,7 +169,7 @@ class AttentionalDecoderImpl : public DecoderImpl {
     if (style_ == Style::kBahdanau && state.has("context_gates")) {
       auto [s, weights] = bahdanau_cell(state, embedded);
       if (AttentionRecorder::active()) AttentionRecorder::report("decoder.cross", weights.unsqueeze(1));
-      features = deep_output(s, weighted_values(weights, state["states"]).squeeze(1), embedded);
+      return deep_output(s, weighted_values(weights, state["states"]).squeeze(1), embedded);
     } else if (style_ == Style::kBahdanau) {
       RecurrentState current = read_recurrent_state(state);
       auto context = attend(state, current.h[layers_ - 1]);  // from s_{i-1}

@@ -190,3 +190,56 @@ TEST_CASE("the batched small products (many queries, rows split across threads) 
   torch::NoGradGuard no_grad;
   CHECK(torch::allclose(seqlab::weighted_values(w, v), torch::matmul(w, v), 1e-5, 1e-5));
 }
+
+TEST_CASE("StepMixer's deferred gradient equals weighted_values' step-by-step one") {
+  torch::manual_seed(4);
+  const int64_t batch = 6, length = 9, width = 37, steps = 5;
+  auto rows_leaf = torch::randn({batch, length, width}, torch::requires_grad());
+  auto logits = torch::randn({batch, steps, length}, torch::requires_grad());
+  auto upstream = torch::randn({batch, steps, width});
+  auto run = [&](bool mixer) {
+    auto rows = rows_leaf * 2.0;  // a non-leaf, as a projection would be
+    auto weights = torch::softmax(logits, -1);
+    seqlab::StepMixer step_mixer(rows, steps);
+    torch::Tensor total = torch::zeros({});
+    for (int64_t t = 0; t < steps; ++t) {
+      auto w = weights.narrow(1, t, 1);  // [B, 1, S]
+      auto mixed = mixer ? step_mixer.mix(w, t) : seqlab::weighted_values(w, rows);
+      total = total + (mixed.squeeze(1) * upstream.select(1, t)).sum();
+    }
+    total.backward();
+    auto grads = std::make_pair(rows_leaf.grad().clone(), logits.grad().clone());
+    rows_leaf.mutable_grad() = torch::Tensor();
+    logits.mutable_grad() = torch::Tensor();
+    return std::make_pair(total.detach(), grads);
+  };
+  auto [mixed_total, mixed_grads] = run(true);
+  auto [plain_total, plain_grads] = run(false);
+  CHECK(torch::allclose(mixed_total, plain_total, 1e-5, 1e-5));
+  CHECK(torch::allclose(mixed_grads.first, plain_grads.first, 1e-5, 1e-5));
+  CHECK(torch::allclose(mixed_grads.second, plain_grads.second, 1e-5, 1e-5));
+  seqlab::StepMixer mixer(rows_leaf * 1.0, steps);
+  CHECK_THROWS_WITH(mixer.mix(torch::ones({batch, 1, length}), steps), Catch::Contains("outside the recurrence"));
+}
+
+TEST_CASE("the fused additive scores and their gradients equal tanh, sum and matrix-vector product") {
+  torch::manual_seed(8);
+  for (int64_t queries : {1, 3}) {
+    DYNAMIC_SECTION(queries << " queries per row") {
+      // Widths with vector tails; values reaching tanh's saturation (|x| > 9) and zero.
+      auto wq = (torch::randn({5, queries, 37}) * 4).requires_grad_(true);
+      auto uk = (torch::randn({5, 11, 37}) * 4).requires_grad_(true);
+      auto v = torch::randn({1, 37}, torch::requires_grad());
+      auto upstream = torch::randn({5, queries, 11});
+      upstream.narrow(2, 9, 2).zero_();  // masked keys: no gradient reaches them
+      auto fused = seqlab::additive_scores(wq, uk, v);
+      auto plain = torch::matmul(torch::tanh(wq.unsqueeze(2) + uk.unsqueeze(1)), v.t()).squeeze(-1);
+      CHECK(torch::allclose(fused, plain, 1e-5, 1e-5));
+      auto fused_grads = torch::autograd::grad({(fused * upstream).sum()}, {wq, uk, v});
+      auto plain_grads = torch::autograd::grad({(plain * upstream).sum()}, {wq, uk, v});
+      for (size_t i = 0; i < 3; ++i) CHECK(torch::allclose(fused_grads[i], plain_grads[i], 1e-4, 1e-5));
+    }
+  }
+  auto nan = torch::full({1, 1, 8}, std::numeric_limits<float>::quiet_NaN());
+  CHECK(torch::isnan(seqlab::additive_scores(nan, torch::zeros({1, 2, 8}), torch::ones({1, 8}))).all().item<bool>());
+}
