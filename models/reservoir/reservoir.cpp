@@ -148,14 +148,19 @@ torch::Tensor ReservoirImpl::run(const torch::Tensor& drive, const torch::Tensor
     auto states = step({}, drive);  // no state enters a step without recurrence or leak
     return mask.defined() ? states * mask.unsqueeze(-1).to(states.dtype()) : states;
   }
-  auto states = torch::empty({batch, steps, n}, drive.options());
+  // unbind and stack rather than select and copy into slices: with gradients (a trained encoder
+  // under the reservoir) each of those steps' backward would write a full [B, T, N] tensor.
+  auto drives = drive.unbind(1);
+  std::vector<torch::Tensor> states;
+  states.reserve(static_cast<size_t>(steps));
   auto x = initial.defined() ? initial : torch::zeros({batch, n}, drive.options());
   for (int64_t t = 0; t < steps; ++t) {
-    auto next = step(x, drive.select(1, t));
+    auto next = step(x, drives[static_cast<size_t>(t)]);
     x = mask.defined() ? torch::where(mask.select(1, t).unsqueeze(1), next, x) : next;
-    states.select(1, t).copy_(x);
+    states.push_back(x);
   }
-  return states;
+  if (states.empty()) return torch::empty({batch, 0, n}, drive.options());
+  return torch::stack(states, 1);
 }
 
 double spectral_radius(const torch::Tensor& matrix) {

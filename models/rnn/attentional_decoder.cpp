@@ -13,7 +13,9 @@
 
 #include "models/attention/attention.h"
 #include "models/attention/scorer.h"
+#include "models/dropout.h"
 #include "models/rnn/decoder_parts.h"
+#include "models/rnn/step_linear.h"
 #include "models/seq2seq.h"
 
 namespace seqlab {
@@ -90,10 +92,14 @@ class AttentionalDecoderImpl : public DecoderImpl {
       // output of all steps are then one batched product each.
       std::vector<torch::Tensor> outputs, weights;
       StepMixer mixer(state["context_gates"], embedded.size(1));
-      for (const auto& token : embedded.unbind(1)) {
-        auto [s, w] = bahdanau_cell(state, token, &mixer);
-        outputs.push_back(s);
-        weights.push_back(w);
+      if (rnn_->cell() == "gru") {
+        gru_recurrence(state, embedded, mixer, outputs, weights);
+      } else {
+        for (const auto& token : embedded.unbind(1)) {
+          auto [s, w] = bahdanau_cell(state, token, &mixer);
+          outputs.push_back(s);
+          weights.push_back(w);
+        }
       }
       auto all = torch::cat(weights, 1);  // [B, T, S]
       if (AttentionRecorder::active()) AttentionRecorder::report("decoder.cross", all.unsqueeze(1));
@@ -156,6 +162,47 @@ class AttentionalDecoderImpl : public DecoderImpl {
     write_recurrent_state(state, next);
     ++state.step;
     return {s, weights};
+  }
+
+  // Teacher-forced Bahdanau recurrence of a GRU stack, the cell written out (the equations of
+  // torch::gru_cell) so that its products batch: the embedding's share of the first layer's
+  // input gates for all steps is one GEMM before the loop, and every per-step product's weight
+  // gradient is one GEMM after it (StepLinear), where gru_cell's backward forms one per step and
+  // autograd sums them (and, for the first layer's input weights, a full-size zero-padded one).
+  void gru_recurrence(DecoderState& state, const torch::Tensor& embedded, StepMixer& mixer,
+                      std::vector<torch::Tensor>& outputs, std::vector<torch::Tensor>& weights) {
+    const int64_t batch = embedded.size(0), steps = embedded.size(1), layers = rnn_->layers();
+    std::vector<std::vector<torch::Tensor>> w;
+    std::vector<StepLinear> hidden, input;
+    for (int64_t l = 0; l < layers; ++l) {
+      w.push_back(rnn_->layer_weights(l));  // w_ih, w_hh, b_ih, b_hh
+      hidden.emplace_back(w[l][1], w[l][3], steps, batch);
+      if (l > 0) input.emplace_back(w[l][0], w[l][2], steps, batch);
+    }
+    // [B, T, 3H]: W_ih[:, :E] E y + b_ih for every step
+    // (unbind, not select per step: the backward of select writes a zero-filled [B, T, 3H] each)
+    auto embedded_gates =
+        torch::nn::functional::linear(embedded, w[0][0].narrow(1, 0, embedded.size(2)), w[0][2]).unbind(1);
+    std::vector<torch::Tensor> h = read_recurrent_state(state).h.unbind(0);
+    const double dropout = rnn_->between_layers_dropout();
+    for (int64_t t = 0; t < steps; ++t) {
+      auto attention_weights = attention(state, h[layers - 1]);  // [B, 1, S], from s_{i-1}
+      torch::Tensor x;
+      for (int64_t l = 0; l < layers; ++l) {
+        auto gi = l == 0 ? embedded_gates[static_cast<size_t>(t)] + mixer.mix(attention_weights, t).squeeze(1)
+                         : input[l - 1].forward(seqlab::dropout(x, dropout, is_training()), t);
+        auto gh = hidden[l].forward(h[l], t);
+        auto i = gi.chunk(3, 1), g = gh.chunk(3, 1);
+        auto reset = torch::sigmoid(i[0] + g[0]), update = torch::sigmoid(i[1] + g[1]);
+        auto candidate = torch::tanh(i[2] + reset * g[2]);
+        h[l] = candidate + update * (h[l] - candidate);
+        x = h[l];
+      }
+      outputs.push_back(x);
+      weights.push_back(attention_weights);
+    }
+    write_recurrent_state(state, {torch::stack(h), torch::Tensor()});
+    state.step += steps;
   }
 
   // t_i = tanh(W [s_i; c_i; E y_{i-1}]) (appendix A.2.2, tanh for maxout), for one step or many.

@@ -50,6 +50,12 @@ class RecurrentLayerImpl : public torch::nn::Module {
   torch::Tensor project_constant(const torch::Tensor& constant, bool with_bias = true);
   torch::Tensor input_bias();
 
+  // Layer l's parameters in the cell kernels' order w_ih, w_hh, b_ih, b_hh (unidirectional
+  // stacks), and the dropout between layers: for decoders that write the cell's step themselves.
+  std::vector<torch::Tensor> layer_weights(int64_t layer) { return cell_weights(std::to_string(layer)); }
+  double between_layers_dropout() const { return dropout_; }
+  int64_t layers() const { return layers_; }
+
   bool is_lstm() const { return cell_ == "lstm"; }
   // LSTM only: the forget-gate bias of every layer (input-hidden bias; 1 at construction). About
   // log(T) gives a memory time scale of T steps (chrono initialisation, Tallec and Ollivier 2018).

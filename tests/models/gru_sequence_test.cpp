@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "models/rnn/gru_sequence.h"
+#include "models/rnn/step_linear.h"
 #include "models/rnn/recurrent_layer.h"
 
 namespace {
@@ -74,4 +75,30 @@ TEST_CASE("a constant input projected once equals concatenating it to every step
       }
     }
   }
+}
+
+TEST_CASE("StepLinear's once-formed weight gradient equals linear's per-step ones") {
+  torch::manual_seed(9);
+  const int64_t batch = 5, steps = 6, in = 7, out = 9;
+  auto weight = torch::randn({out, in}, torch::requires_grad());
+  auto bias = torch::randn({out}, torch::requires_grad());
+  auto x0 = torch::randn({batch, in}, torch::requires_grad());
+  auto feedback = torch::randn({out, in}) * 0.3;
+  auto run = [&](bool fused) {
+    seqlab::StepLinear layer(weight, bias, steps, batch);
+    torch::Tensor x = x0, total = torch::zeros({});
+    for (int64_t t = 0; t < steps; ++t) {  // a recurrence: each step's input depends on the last
+      auto y = fused ? layer.forward(x, t) : torch::nn::functional::linear(x, weight, bias);
+      total = total + (y * y).sum() * 0.01;
+      x = torch::tanh(torch::mm(y, feedback));
+    }
+    auto grads = torch::autograd::grad({total}, {weight, bias, x0});
+    return std::make_pair(total.detach(), grads);
+  };
+  auto [fused_total, fused_grads] = run(true);
+  auto [plain_total, plain_grads] = run(false);
+  CHECK(torch::allclose(fused_total, plain_total, 1e-5, 1e-6));
+  for (size_t i = 0; i < 3; ++i) CHECK(torch::allclose(fused_grads[i], plain_grads[i], 1e-4, 1e-5));
+  seqlab::StepLinear layer(weight, bias, steps, batch);
+  CHECK_THROWS_WITH(layer.forward(torch::zeros({batch + 1, in}), 0), Catch::Contains("expected [5, 7]"));
 }
