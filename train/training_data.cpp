@@ -10,6 +10,7 @@
 #include "data/task.h"
 #include "eval/metric.h"
 #include "eval/search.h"
+#include "train/optimizer_step.h"
 #include "train/run_directory.h"
 
 namespace fs = std::filesystem;
@@ -80,8 +81,7 @@ torch::Tensor train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer, con
   optimizer.zero_grad();
   auto loss_sum = model->loss_sum(Source::of(batch), batch.target_in, batch.target_out, smoothing);
   (loss_sum / static_cast<double>(batch.target_tokens)).backward();
-  if (clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), clip);
-  optimizer.step();
+  clip_and_step(optimizer, model->parameters(), clip);  // fused for AdamW (train/optimizer_step.h)
   return loss_sum.detach();
 }
 
