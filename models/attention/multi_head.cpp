@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "models/attention/attention.h"
+#include "models/packed_rows.h"
 
 namespace seqlab {
 
@@ -88,8 +89,24 @@ torch::Tensor MultiHeadAttentionImpl::self_attention(const torch::Tensor& x, con
   return attend(queries, positions, kv, causal);
 }
 
+torch::Tensor MultiHeadAttentionImpl::packed_self_attention(const torch::Tensor& x, const torch::Tensor& rows,
+                                                            int64_t batch, int64_t length,
+                                                            const torch::Tensor& positions,
+                                                            const torch::Tensor& mask) {
+  auto projected = in_ ? in_(x) : torch::cat({query_(x), key_value_(x)}, -1);  // [N, 3D]
+  auto parts = scatter_rows(projected, rows, batch * length).view({batch, length, -1}).chunk(3, -1);
+  KeyValues kv{prepare_keys(parts[1], positions), split_heads(parts[2], heads_), positions, mask};
+  auto padded = context(parts[0], positions, kv, false);  // [B, T, D]
+  return output_(gather_rows(padded.reshape({batch * length, model_dim_}), rows));
+}
+
 torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& queries, const torch::Tensor& positions,
                                              const KeyValues& kv, bool causal) {
+  return output_(context(queries, positions, kv, causal));
+}
+
+torch::Tensor MultiHeadAttentionImpl::context(const torch::Tensor& queries, const torch::Tensor& positions,
+                                              const KeyValues& kv, bool causal) {
   const int64_t batch = queries.size(0), length = queries.size(1), keys = kv.keys.size(2);
   auto q = split_heads(queries, heads_);  // [B, H, Tq, dh]
   if (positions_) q = positions_->rotate(q, positions);
@@ -108,10 +125,10 @@ torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& queries, const
   }
   auto weights = masked_attention_weights(scores, allowed);  // [B, H, Tq, Tk]
   if (AttentionRecorder::active()) AttentionRecorder::report(record_name_, weights);
-  auto context = weighted_values(dropout_(weights).reshape({batch * heads_, length, keys}),
-                                 kv.values.reshape({batch * heads_, keys, head_dim_}))
-                     .view({batch, heads_, length, head_dim_});
-  return output_(context.transpose(1, 2).reshape({batch, length, heads_ * head_dim_}));
+  auto mixed = weighted_values(dropout_(weights).reshape({batch * heads_, length, keys}),
+                               kv.values.reshape({batch * heads_, keys, head_dim_}))
+                   .view({batch, heads_, length, head_dim_});
+  return mixed.transpose(1, 2).reshape({batch, length, heads_ * head_dim_});
 }
 
 }  // namespace seqlab

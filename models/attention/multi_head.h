@@ -55,6 +55,12 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
   torch::Tensor self_attention(const torch::Tensor& x, const torch::Tensor& positions, KeyValues& kv,
                                bool causal);
 
+  // Self-attention (not causal) over packed rows: x [N, model_dim] are the real positions `rows`
+  // (indices into B x T) of a padded batch with positions [B|1, T] and mask [B, T] -> [N,
+  // model_dim]. The projections run on the N rows; only the attention itself sees the padding.
+  torch::Tensor packed_self_attention(const torch::Tensor& x, const torch::Tensor& rows, int64_t batch,
+                                      int64_t length, const torch::Tensor& positions, const torch::Tensor& mask);
+
  private:
   torch::Tensor project_query(const torch::Tensor& x);
   std::pair<torch::Tensor, torch::Tensor> project_key_value(const torch::Tensor& x);
@@ -62,6 +68,9 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
   torch::Tensor prepare_keys(const torch::Tensor& keys, const torch::Tensor& positions);
   torch::Tensor attend(const torch::Tensor& queries, const torch::Tensor& positions, const KeyValues& kv,
                        bool causal);
+  // attend() before the output projection: [B, Tq, model_dim]
+  torch::Tensor context(const torch::Tensor& queries, const torch::Tensor& positions, const KeyValues& kv,
+                        bool causal);
 
   int64_t model_dim_, heads_, head_dim_;
   std::string record_name_;

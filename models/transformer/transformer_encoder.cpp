@@ -3,6 +3,7 @@
 // Memory.summary is the mean of the real positions, so RNN decoders can sit on top of it.
 #include <torch/torch.h>
 
+#include "models/packed_rows.h"
 #include "models/seq2seq.h"
 #include "models/transformer/transformer_layers.h"
 
@@ -27,12 +28,24 @@ class TransformerEncoderImpl : public EncoderImpl {
   }
 
   Memory forward(const Source& source) override {
-    const int64_t length = source.ids.size(1);
+    const int64_t batch = source.ids.size(0), length = source.ids.size(1);
     auto positions = position_range(1, length, {}, source.ids.options());  // [1, S]
     auto x = dropout_(positions_->embed(embedding_(source.ids), positions));
-    for (const auto& layer : *layers_) x = layer->as<TransformerEncoderLayer>()->forward(x, positions, source.mask);
-    if (final_norm_) x = final_norm_(x);
-    return {x, source.mask, masked_mean(x, source.mask)};
+    // With padding, the layers run on the real positions alone (the projections and feed-forward
+    // blocks skip it; attention pads around itself); padding positions of the output are zero.
+    const bool padded = source.mask.defined() && x.device().is_cpu() && !source.mask.all().item<bool>();
+    if (!padded) {
+      for (const auto& layer : *layers_) x = layer->as<TransformerEncoderLayer>()->forward(x, positions, source.mask);
+      if (final_norm_) x = final_norm_(x);
+      return {x, source.mask, masked_mean(x, source.mask)};
+    }
+    auto rows = source.mask.reshape({-1}).nonzero().view({-1});  // real positions in B x S
+    auto packed = gather_rows(x.reshape({batch * length, -1}), rows);
+    for (const auto& layer : *layers_)
+      packed = layer->as<TransformerEncoderLayer>()->forward_packed(packed, rows, batch, length, positions, source.mask);
+    if (final_norm_) packed = final_norm_(packed);
+    auto states = scatter_rows(packed, rows, batch * length).view({batch, length, -1});
+    return {states, source.mask, masked_mean(states, source.mask)};
   }
 
   int64_t output_dim() const override { return settings_.model_dim; }

@@ -113,6 +113,14 @@ torch::Tensor TransformerEncoderLayerImpl::forward(const torch::Tensor& x, const
   return feed_forward_norm_->output(y, feed_forward_(feed_forward_norm_->input(y)));
 }
 
+torch::Tensor TransformerEncoderLayerImpl::forward_packed(const torch::Tensor& x, const torch::Tensor& rows,
+                                                          int64_t batch, int64_t length,
+                                                          const torch::Tensor& positions, const torch::Tensor& mask) {
+  auto attended = self_->packed_self_attention(self_norm_->input(x), rows, batch, length, positions, mask);
+  auto y = self_norm_->output(x, attended);
+  return feed_forward_norm_->output(y, feed_forward_(feed_forward_norm_->input(y)));
+}
+
 TransformerDecoderLayerImpl::TransformerDecoderLayerImpl(const Config& config, const TransformerSettings& s,
                                                          int64_t memory_dim, PositionalEncoding positions,
                                                          const std::string& name) {

@@ -61,6 +61,10 @@ class TransformerEncoderLayerImpl : public torch::nn::Module {
                               PositionalEncoding positions, const std::string& name);
   // x [B, S, D] at positions [B|1, S], mask [B, S] -> [B, S, D]
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& positions, const torch::Tensor& mask);
+  // The same over packed rows: x [N, D] holds the real positions `rows` of the padded [B, S]
+  // batch (MultiHeadAttention::packed_self_attention) -> [N, D].
+  torch::Tensor forward_packed(const torch::Tensor& x, const torch::Tensor& rows, int64_t batch, int64_t length,
+                               const torch::Tensor& positions, const torch::Tensor& mask);
 
  private:
   MultiHeadAttention self_{nullptr};
