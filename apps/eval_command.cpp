@@ -10,10 +10,25 @@
 #include "data/image.h"
 #include "data/task.h"
 #include "eval/caption.h"
+#include "eval/classify.h"
 #include "train/evaluate.h"
 #include "train/run_directory.h"
 
 namespace seqlab::apps {
+namespace {
+
+// Standard input, one line each (a trailing \r dropped), every line checked for UTF-8.
+std::vector<std::string> read_stdin_lines() {
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(std::cin, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    require_utf8(line, fmt::format("stdin:{}", lines.size() + 1));
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+}  // namespace
 
 void add_eval_command(CLI::App& app, Action& action) {
   auto* eval = app.add_subcommand("eval", "Translate (or caption) a split of the run's corpus and score it");
@@ -41,6 +56,10 @@ void add_eval_command(CLI::App& app, Action& action) {
       Json result = evaluate_run(args->run, options);
       if (args->json) {
         print_json(result.dump());
+      } else if (result.contains("confusion")) {
+        std::cout << fmt::format("{} {} ({} sentences)\naccuracy = {:.2f}%\nmacro-F1 = {:.2f}%\n{}", args->run,
+                                 args->split, result["sentences"].get<size_t>(), result["accuracy"].get<double>(),
+                                 result["macro_f1"].get<double>(), confusion_table(result));
       } else if (result.contains("cider")) {
         std::cout << fmt::format("{} {} (beam {}, {} images, all captions as references)\nCIDEr-D = {:.4f}\n{}\n"
                                  "exact match = {:.2f}%\n",
@@ -79,12 +98,9 @@ void add_translate_command(CLI::App& app, Action& action) {
     action = [args] {
       LoadedRun run = load_run(args->run, args->device);
       configure_threads(static_cast<int>(run.config.get_int("run.threads")));
-      std::vector<std::string> sources;
-      for (std::string line; std::getline(std::cin, line);) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        require_utf8(line, fmt::format("stdin:{}", sources.size() + 1));
-        sources.push_back(line);
-      }
+      if (!run.labels.empty())
+        throw InputError(fmt::format("{} is a classification run (use seqlab classify)", args->run));
+      auto sources = read_stdin_lines();
       SearchOptions options = search_options(run.config);
       if (args->beam > 0) options.beam = args->beam;
       for (const auto& line : translate_sentences(run, sources, options)) std::cout << line << "\n";
@@ -120,6 +136,37 @@ void add_caption_command(CLI::App& app, Action& action) {
       if (args->beam > 0) options.beam = args->beam;
       auto captions = caption_images(run.model, *run.tokenizer, run.device, images.pixels, options);
       for (size_t i = 0; i < captions.size(); ++i) std::cout << args->images[i] << "\t" << captions[i] << "\n";
+      return 0;
+    };
+  });
+}
+
+}  // namespace seqlab::apps
+
+namespace seqlab::apps {
+
+void add_classify_command(CLI::App& app, Action& action) {
+  auto* classify = app.add_subcommand(
+      "classify", "Label stdin, one line each: LABEL<TAB>probability (an empty line gives an empty line)");
+  struct Args {
+    std::string run, device;
+  };
+  auto args = std::make_shared<Args>();
+  classify->add_option("--run", args->run, "Run directory (a classification run)")->required();
+  classify->add_option("--device", args->device, "Override the run's device");
+  classify->callback([&action, args] {
+    action = [args] {
+      LoadedRun run = load_run(args->run, args->device);
+      configure_threads(static_cast<int>(run.config.get_int("run.threads")));
+      if (run.labels.empty())
+        throw InputError(fmt::format("{} is a {} run, not a classification run (it has no labels.json)", args->run,
+                                     run.config.get_string("data.task")));
+      auto sentences = read_stdin_lines();
+      auto predictions = classify_sentences(run.model, *run.tokenizer, run.device,
+                                            static_cast<int64_t>(run.labels.size()), sentences);
+      for (const auto& p : predictions)
+        std::cout << (p.label < 0 ? std::string() : fmt::format("{}\t{:.4f}", run.labels[size_t(p.label)], p.probability))
+                  << "\n";
       return 0;
     };
   });

@@ -39,9 +39,11 @@ void add_train_command(CLI::App& app, Action& action) {
         print_json(result.to_json().dump());
       } else {
         std::cout << fmt::format(
-            "trained {} steps ({} epochs) in {:.0f} s; best valid loss {:.4f}, BLEU {:.2f}{}\n",
-            result.steps, result.epochs, result.seconds, result.best_valid_loss,
-            result.best_valid_bleu, result.early_stopped ? " (early stop)" : "");
+            "trained {} steps ({} epochs) in {:.0f} s; best valid loss {:.4f}, {}{}\n", result.steps, result.epochs,
+            result.seconds, result.best_valid_loss,
+            result.best_valid_accuracy >= 0 ? fmt::format("accuracy {:.2f}%", result.best_valid_accuracy)
+                                            : fmt::format("BLEU {:.2f}", result.best_valid_bleu),
+            result.early_stopped ? " (early stop)" : "");
       }
       return 0;
     };

@@ -24,13 +24,17 @@ Batch Batch::to(const torch::Device& device) const {
 }
 
 Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& indices,
-              const torch::Tensor& images) {
+              const torch::Tensor& images, Framing framing) {
   if (indices.empty()) throw Error("collate: empty batch");
   const auto batch_size = static_cast<int64_t>(indices.size());
+  const bool label = framing == Framing::kLabel;
   int64_t source_len = 1, target_len = 1;
   for (int64_t i : indices) {
     source_len = std::max<int64_t>(source_len, static_cast<int64_t>(examples[i].source.size()));
-    target_len = std::max<int64_t>(target_len, static_cast<int64_t>(examples[i].target.size()) + 1);
+    if (label && examples[i].target.size() != 1)
+      throw Error(fmt::format("collate: example {} has {} targets, a label example has one", i,
+                              examples[i].target.size()));
+    target_len = std::max<int64_t>(target_len, static_cast<int64_t>(examples[i].target.size()) + (label ? 0 : 1));
   }
   auto source = torch::full({batch_size, source_len}, Tokenizer::kPad, torch::kInt64);
   auto target_in = torch::full({batch_size, target_len}, Tokenizer::kPad, torch::kInt64);
@@ -47,6 +51,11 @@ Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& 
     // An empty source still gets one (padding) position so shapes stay valid; its mask is false.
     lengths[b] = static_cast<int64_t>(ex.source.size());
     tin[b][0] = Tokenizer::kBos;
+    if (label) {
+      tout[b][0] = ex.target[0];
+      ++batch.target_tokens;
+      continue;
+    }
     for (size_t t = 0; t < ex.target.size(); ++t) {
       tin[b][t + 1] = ex.target[t];
       tout[b][t] = ex.target[t];

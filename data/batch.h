@@ -31,10 +31,16 @@ struct Batch {
   Batch to(const torch::Device& device) const;
 };
 
+// How targets are framed for the decoder.
+//   kSentence  target_in = bos y1 .. yn, target_out = y1 .. yn eos (text to generate)
+//   kLabel     target_in = bos, target_out = y1 (classification: the target is one label id and
+//              nothing follows it, so no eos is predicted)
+enum class Framing { kSentence, kLabel };
+
 // Pads the examples at `indices` into a batch. With `images` ([N, C, H, W] uint8, a split's
 // decoded images), the batch also holds each example's image (Example::image is its row).
 Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& indices,
-              const torch::Tensor& images = {});
+              const torch::Tensor& images = {}, Framing framing = Framing::kSentence);
 
 // Groups examples into batches of at most `max_tokens` padded tokens (batch size times the longest
 // source or target, eos included) and at most `max_sentences` examples (0 = no limit).

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "data/captions.h"
+#include "core/files.h"
 #include "data/recipe.h"
 
 namespace seqlab {
@@ -144,6 +145,33 @@ ReferenceSet group_references(const std::vector<SentencePair>& pairs) {
   for (size_t i = 0; i < per_source.size(); ++i)
     for (size_t k = 0; k < per_source[i].size(); ++k) set.references[k][i] = per_source[i][k];
   return set;
+}
+
+std::vector<std::string> Task::find_labels(const std::vector<SentencePair>&) const { return {}; }
+
+int64_t target_vocabulary(int64_t tokenizer_vocab, const std::vector<std::string>& labels) {
+  return labels.empty() ? tokenizer_vocab : Tokenizer::kNumSpecial + static_cast<int64_t>(labels.size());
+}
+
+std::vector<std::string> read_labels(const std::string& path) {
+  Json json;
+  try {
+    json = Json::parse(read_file(path));
+  } catch (const Json::exception& e) {
+    throw InputError(fmt::format("{}: not JSON ({})", path, e.what()));
+  }
+  if (!json.is_object() || !json.contains("labels") || !json["labels"].is_array() || json["labels"].empty())
+    throw InputError(path + ": expected {\"labels\": [\"name\", ...]} with at least one label");
+  std::vector<std::string> labels;
+  for (const auto& label : json["labels"]) {
+    if (!label.is_string()) throw InputError(path + ": every label must be a string");
+    labels.push_back(label.get<std::string>());
+  }
+  return labels;
+}
+
+void write_labels(const std::string& path, const std::vector<std::string>& labels) {
+  write_file_atomic(path, Json({{"labels", labels}}).dump(2) + "\n");
 }
 
 std::unique_ptr<Task> make_task(const Config& config) {

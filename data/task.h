@@ -5,6 +5,9 @@
 //   captioning   images with captions (data/captions.h); the tokenizer sees the captions only; an
 //                example per (image, caption) for training, every caption of an image as its
 //                references at evaluation; images decoded once and cached as uint8 (data/image.h)
+//   classification  sentence<TAB>label lines (TSV); the tokenizer sees the sentences; the target is
+//                one label id (Tokenizer::kNumSpecial + the label's index in the run's label set,
+//                so the special ids stay unused) framed without bos/eos (Framing::kLabel)
 // A new task is one class and one registration line (`seqlab list tasks` shows them).
 #pragma once
 
@@ -27,8 +30,9 @@ struct TaskSplit {
   std::vector<SentencePair> pairs;  // the text of each example (source: the image path for captions)
   torch::Tensor images;             // [N, C, H, W] uint8; undefined for text tasks
   std::vector<std::string> skipped; // bad images left out (data.skip_bad_images), with the reason
+  Framing framing = Framing::kSentence;
   Batch collate(const std::vector<int64_t>& indices) const {
-    return seqlab::collate(examples, indices, images);
+    return seqlab::collate(examples, indices, images, framing);
   }
 };
 
@@ -56,7 +60,27 @@ class Task {
   // tokens on a side, or with nothing to read, are dropped; evaluation keeps everything.
   virtual TaskSplit encode(const std::vector<SentencePair>& pairs, const Tokenizer& tokenizer,
                            bool training) const = 0;
+
+  // Classification tasks: targets are labels from a fixed set, not text. find_labels() names the
+  // set a training split implies (sorted, so the same split gives the same ids); the run keeps it
+  // (RUN/labels.json) and hands it back with set_labels() before encode(). Label i has target id
+  // Tokenizer::kNumSpecial + i.
+  virtual bool has_labels() const { return false; }
+  virtual std::vector<std::string> find_labels(const std::vector<SentencePair>& train) const;
+  void set_labels(std::vector<std::string> labels) { labels_ = std::move(labels); }
+  const std::vector<std::string>& labels() const { return labels_; }
+  Framing framing() const { return has_labels() ? Framing::kLabel : Framing::kSentence; }
+
+ protected:
+  std::vector<std::string> labels_;
 };
+
+// The target vocabulary of a model for a tokenizer and (classification) a label set.
+int64_t target_vocabulary(int64_t tokenizer_vocab, const std::vector<std::string>& labels);
+
+// A run's label set: RUN/labels.json ({"labels": [...]}) read and written atomically.
+std::vector<std::string> read_labels(const std::string& path);
+void write_labels(const std::string& path, const std::vector<std::string>& labels);
 
 SEQLAB_DECLARE_REGISTRY(TaskRegistry, std::unique_ptr<Task>, const Config&);
 

@@ -14,6 +14,7 @@
 #include "data/recipe.h"
 #include "data/task.h"
 #include "eval/caption.h"
+#include "eval/classify.h"
 #include "eval/attention_map.h"
 #include "eval/length_buckets.h"
 #include "eval/translate.h"
@@ -123,6 +124,36 @@ Json evaluate_captions(LoadedRun& run, const std::string& run_dir, const Task& t
   return result;
 }
 
+// Classification: every sentence of the split labelled, accuracy, macro-F1 and the confusion
+// matrix; RUN/<split>.labels holds LABEL<TAB>probability per sentence.
+Json evaluate_classification(LoadedRun& run, const std::string& run_dir, Task& task, const EvaluateOptions& options) {
+  task.set_labels(run.labels);
+  auto pairs = task.read_split(options.split);
+  std::vector<std::string> sentences, gold;
+  for (const auto& p : pairs) {
+    sentences.push_back(p.source);
+    gold.push_back(p.target);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  auto predictions = classify_sentences(run.model, *run.tokenizer, run.device, static_cast<int64_t>(run.labels.size()),
+                                        sentences);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::vector<std::string> predicted;
+  std::string text;
+  for (const auto& p : predictions) {
+    predicted.push_back(p.label < 0 ? "" : run.labels[size_t(p.label)]);
+    text += p.label < 0 ? "\n" : fmt::format("{}\t{:.4f}\n", predicted.back(), p.probability);
+  }
+  const std::string path = fmt::format("{}/{}.labels", run_dir, options.split);
+  write_file_atomic(path, text);
+  Json result = {{"run", run_dir}, {"split", options.split}, {"beam", 1}, {"predictions", path},
+                 {"task", task.name()}};
+  merge_json(result, score_classification(predicted, gold, run.labels));
+  result["decode_seconds"] = seconds;
+  result["sentences_per_s"] = double(sentences.size()) / std::max(1e-9, seconds);
+  return result;
+}
+
 }  // namespace
 
 Json evaluate_run(const std::string& run_dir, const EvaluateOptions& options) {
@@ -130,6 +161,7 @@ Json evaluate_run(const std::string& run_dir, const EvaluateOptions& options) {
   configure_threads(static_cast<int>(run.config.get_int("run.threads")));
   auto task = make_task(run.config);
   if (task->reads_images()) return evaluate_captions(run, run_dir, *task, options);
+  if (task->has_labels()) return evaluate_classification(run, run_dir, *task, options);
   auto pairs = task->read_split(options.split);
   std::vector<std::string> sources, references;
   for (const auto& p : pairs) {

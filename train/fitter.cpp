@@ -105,11 +105,12 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
   const Config& config = run.config;
   TrainingData data = load_training_data(config, run_dir, run.resume);
   const int64_t vocab = data.tokenizer->vocab_size();
-  Seq2Seq model(config, vocab, vocab);
+  const int64_t target_vocab = data.target_vocab();
+  Seq2Seq model(config, vocab, target_vocab);
   model->to(run.device);
   check_ridge_fittable(model);
   OutputLayer readout = model->decoder->readout();
-  RidgeAccumulator sums(readout->in_features(), vocab);
+  RidgeAccumulator sums(readout->in_features(), target_vocab);
 
   TrainState state;
   if (run.resume) {
@@ -174,7 +175,7 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
   // The penalty: fixed, or the grid's best mean squared error on the validation split. The first
   // 4096 validation rows are kept to fit the temperature.
   model->eval();
-  RidgeAccumulator valid_sums(sums.features(), vocab);
+  RidgeAccumulator valid_sums(sums.features(), target_vocab);
   constexpr int64_t kTemperatureRows = 4096;
   std::vector<torch::Tensor> kept_rows, kept_targets;
   int64_t kept = 0;
@@ -219,9 +220,12 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
   state.best_valid_bleu = score.bleu;
   state.extra = {{"penalty", best.penalty}, {"rows", sums.rows()}, {"valid_mse", best_mse},
                  {"temperature", temperature}};
-  log.write({{"event", "valid"}, {"step", state.step}, {"loss", score.loss}, {"bleu", score.bleu},
-             {"best", true}, {"penalty", best.penalty}, {"valid_mse", best_mse},
-             {"temperature", temperature}, {"rows", sums.rows()}});
+  if (score.accuracy >= 0) state.extra["best_valid_accuracy"] = score.accuracy;
+  Json record = {{"event", "valid"}, {"step", state.step}, {"loss", score.loss}};
+  merge_json(record, score.scores());
+  merge_json(record, {{"best", true}, {"penalty", best.penalty}, {"valid_mse", best_mse},
+                      {"temperature", temperature}, {"rows", sums.rows()}});
+  log.write(record);
   state.elapsed_seconds = elapsed();
   write_checkpoint(run.checkpoint_path, *model, nullptr, state, sums.tensors());
   TrainResult result = TrainResult::from_state(state);

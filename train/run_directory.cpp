@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "data/task.h"
 
 namespace fs = std::filesystem;
 
@@ -55,8 +56,9 @@ LoadedRun load_run(const std::string& run_dir, const std::string& device_overrid
   run.tokenizer = Tokenizer::load((dir / "tokenizer.json").string());
   run.device = parse_device(device_override.empty() ? run.config.get_string("run.device")
                                                     : device_override);
+  if (fs::exists(dir / "labels.json")) run.labels = read_labels((dir / "labels.json").string());
   int64_t vocab = run.tokenizer->vocab_size();
-  run.model = Seq2Seq(run.config, vocab, vocab);
+  run.model = Seq2Seq(run.config, vocab, target_vocabulary(vocab, run.labels));
   // best.pt holds weights alone; a run stopped before its first validation has only the
   // checkpoint, whose weights sit under "model" beside the optimizer state.
   if (fs::exists(dir / "best.pt")) {

@@ -1,6 +1,7 @@
 // A run directory holds everything needed to rebuild and use a model with no flags to remember:
 //   config.json      the fully resolved config
 //   tokenizer.json   the tokenizer (shared by source and target)
+//   labels.json      classification runs: the label set (label i is target id kNumSpecial + i)
 //   checkpoint.pt    latest weights + optimizer + schedule + RNG + data position (for --resume)
 //   best.pt          weights with the best validation loss (for eval / translate)
 //   metrics.jsonl    one JSON record per log / validation event
@@ -22,6 +23,7 @@ namespace seqlab {
 struct LoadedRun {
   Config config;
   std::unique_ptr<Tokenizer> tokenizer;
+  std::vector<std::string> labels;  // classification runs; empty otherwise
   Seq2Seq model{nullptr};
   torch::Device device{torch::kCPU};
 };

@@ -66,12 +66,14 @@ const bool declared =
 }  // namespace
 
 Json TrainResult::to_json() const {
-  return {{"steps", steps},
-          {"epochs", epochs},
-          {"best_valid_loss", best_valid_loss},
-          {"best_valid_bleu", best_valid_bleu},
-          {"early_stopped", early_stopped},
-          {"seconds", seconds}};
+  Json json = {{"steps", steps},
+               {"epochs", epochs},
+               {"best_valid_loss", best_valid_loss},
+               {"best_valid_bleu", best_valid_bleu},
+               {"early_stopped", early_stopped},
+               {"seconds", seconds}};
+  if (best_valid_accuracy >= 0) json["best_valid_accuracy"] = best_valid_accuracy;
+  return json;
 }
 
 TrainResult TrainResult::from_state(const TrainState& state) {
@@ -80,6 +82,7 @@ TrainResult TrainResult::from_state(const TrainState& state) {
   result.epochs = state.epoch;
   result.best_valid_loss = state.best_valid_loss;
   result.best_valid_bleu = state.best_valid_bleu;
+  if (state.extra.is_object()) result.best_valid_accuracy = state.extra.value("best_valid_accuracy", -1.0);
   result.early_stopped = state.early_stopped;
   result.seconds = state.elapsed_seconds;
   return result;
@@ -98,7 +101,7 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
 
   TrainingData data = load_training_data(config, run_dir, resume);
   const int64_t vocab = data.tokenizer->vocab_size();
-  Seq2Seq model(config, vocab, vocab);
+  Seq2Seq model(config, vocab, data.target_vocab());
   model->to(device);
   auto optimizer = make_optimizer(config, model->parameters());
   ScheduleOptions schedule_options;
@@ -181,20 +184,26 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
       }
       bool out_of_time = max_minutes > 0 && elapsed() >= max_minutes * 60;
       if (state.step % valid_every == 0 || state.step == max_steps || out_of_time) {
-        auto [valid_loss, valid_bleu] = validate_model(model, data, config, device);
+        const ValidationScore score = validate_model(model, data, config, device);
+        const double valid_loss = score.loss, valid_bleu = score.bleu;
         schedule->on_validation(valid_loss);
         bool improved = valid_loss < state.best_valid_loss;
         if (improved) {
           state.best_valid_loss = valid_loss;
           state.best_valid_bleu = valid_bleu;
+          if (score.accuracy >= 0) state.extra["best_valid_accuracy"] = score.accuracy;
           state.validations_without_improvement = 0;
           save_weights(*model, run_dir + "/best.pt");
         } else {
           ++state.validations_without_improvement;
         }
-        log.write({{"event", "valid"}, {"step", state.step}, {"loss", valid_loss},
-                   {"bleu", valid_bleu}, {"best", improved}});
-        progress.set_status(fmt::format("valid loss {:.3f} BLEU {:.2f}", valid_loss, valid_bleu));
+        Json record = {{"event", "valid"}, {"step", state.step}, {"loss", valid_loss}};
+        merge_json(record, score.scores());
+        record["best"] = improved;
+        log.write(record);
+        progress.set_status(score.accuracy >= 0
+                                ? fmt::format("valid loss {:.3f} accuracy {:.1f}%", valid_loss, score.accuracy)
+                                : fmt::format("valid loss {:.3f} BLEU {:.2f}", valid_loss, valid_bleu));
         const char* stop_reason = nullptr;
         double next_lr = base_lr * schedule->factor(state.step + 1);
         if (patience > 0 && state.validations_without_improvement >= patience)

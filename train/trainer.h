@@ -21,6 +21,7 @@ struct TrainResult {
   int64_t epochs = 0;
   double best_valid_loss = 0;
   double best_valid_bleu = 0;
+  double best_valid_accuracy = -1;  // classification runs: at the best validation loss; -1 otherwise
   bool early_stopped = false;
   double seconds = 0;
   Json to_json() const;

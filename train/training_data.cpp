@@ -9,6 +9,7 @@
 #include "data/recipe.h"
 #include "data/task.h"
 #include "eval/metric.h"
+#include "eval/classify.h"
 #include "eval/search.h"
 #include "train/optimizer_step.h"
 #include "train/run_directory.h"
@@ -52,6 +53,18 @@ TrainingData load_training_data(const Config& config, const std::string& run_dir
     data.tokenizer = train_tokenizer(config.get_string("data.tokenizer"), task->tokenizer_texts(train_pairs), options);
     data.tokenizer->save(tokenizer_path);
   }
+  if (task->has_labels()) {
+    const std::string labels_path = run_dir + "/labels.json";
+    if (resume && fs::exists(labels_path)) {
+      data.labels = read_labels(labels_path);
+    } else {
+      data.labels = task->find_labels(train_pairs);
+      write_labels(labels_path, data.labels);
+    }
+    task->set_labels(data.labels);
+    data.framing = task->framing();
+    valid_pairs = task->read_split("valid");  // now checked against the label set
+  }
   TaskSplit train = task->encode(train_pairs, *data.tokenizer, /*training=*/true);
   if (train.examples.empty()) throw InputError("no training pairs within data.max_length");
   TaskSplit valid = task->encode(valid_pairs, *data.tokenizer, /*training=*/false);
@@ -74,6 +87,13 @@ TrainingData load_training_data(const Config& config, const std::string& run_dir
     }
   }
   return data;
+}
+
+int64_t TrainingData::target_vocab() const { return target_vocabulary(tokenizer->vocab_size(), labels); }
+
+Json ValidationScore::scores() const {
+  if (accuracy >= 0) return {{"accuracy", accuracy}};
+  return {{"bleu", bleu}};
 }
 
 torch::Tensor train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer, const Batch& batch,
@@ -103,6 +123,19 @@ ValidationScore validate_model(Seq2Seq& model, const TrainingData& data, const C
     }
   }
   score.loss = tokens > 0 ? loss_sum / double(tokens) : 0.0;
+  if (!data.labels.empty()) {  // classification: every validation sentence, argmax over the labels
+    torch::NoGradGuard no_grad;
+    int64_t right = 0;
+    TokenBucketBatcher valid_batcher(data.valid, batch_tokens, 0, seed);
+    for (const auto& indices : valid_batcher.sorted()) {
+      Batch batch = data.valid_batch(indices).to(device);
+      auto predicted = label_probabilities(model, Source::of(batch), static_cast<int64_t>(data.labels.size())).argmax(1);
+      right += (predicted + Tokenizer::kNumSpecial == batch.target_out.select(1, 0)).sum().item<int64_t>();
+    }
+    score.accuracy = data.valid.empty() ? 0.0 : 100.0 * double(right) / double(data.valid.size());
+    model->train();
+    return score;
+  }
   const int64_t bleu_sentences = config.get_int("train.valid_bleu_sentences");
   if (bleu_sentences > 0 && !data.valid_bleu_examples.empty()) {
     size_t n = std::min<size_t>(static_cast<size_t>(bleu_sentences), data.valid_bleu_examples.size());

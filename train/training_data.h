@@ -24,13 +24,22 @@ struct TrainingData {
   // Validation BLEU: the sources to decode (an example index each) and all their references.
   std::vector<int64_t> valid_bleu_examples;
   std::vector<std::vector<std::string>> valid_references;  // [k][i]
-  Batch train_batch(const std::vector<int64_t>& indices) const { return collate(train, indices, train_images); }
-  Batch valid_batch(const std::vector<int64_t>& indices) const { return collate(valid, indices, valid_images); }
+  // Classification: the label set (RUN/labels.json) and label framing; empty for text targets.
+  std::vector<std::string> labels;
+  Framing framing = Framing::kSentence;
+  Batch train_batch(const std::vector<int64_t>& indices) const {
+    return collate(train, indices, train_images, framing);
+  }
+  Batch valid_batch(const std::vector<int64_t>& indices) const {
+    return collate(valid, indices, valid_images, framing);
+  }
+  // What the model's output layer covers: the tokenizer's vocabulary, or specials + labels.
+  int64_t target_vocab() const;
 };
 
 // Reads data.corpus's train and valid splits through the task (data/task.h); trains and saves
-// run_dir/tokenizer.json unless resuming with one there. Training pairs longer than
-// data.max_length are skipped.
+// run_dir/tokenizer.json unless resuming with one there (and, for classification tasks, the label
+// set as run_dir/labels.json). Training pairs longer than data.max_length are skipped.
 TrainingData load_training_data(const Config& config, const std::string& run_dir, bool resume);
 
 // One gradient step on a batch: the summed loss (Seq2SeqImpl::loss_sum) divided by the batch's
@@ -42,6 +51,9 @@ torch::Tensor train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer, con
 struct ValidationScore {
   double loss = 0;  // cross-entropy per target token
   double bleu = 0;  // greedy, on the first train.valid_bleu_sentences sentences (0 if none)
+  double accuracy = -1;  // classification: % of validation sentences labelled right (-1: not one)
+  // What the trainer logs beside the loss: {"bleu"} or, for classification, {"accuracy"}.
+  Json scores() const;
 };
 
 // Scores `model` on the validation split (eval mode inside, train mode restored after).

@@ -1,6 +1,9 @@
 // Transformer encoder (Vaswani et al. 2017, section 3.1): scaled token embeddings plus absolute
 // positions (if the positional encoding has them), then layers of self-attention and feed-forward.
-// Memory.summary is the mean of the real positions, so RNN decoders can sit on top of it.
+// Memory.summary is the mean of the real positions (model.transformer.summary=mean), so RNN
+// decoders and classification heads can sit on top of it; or, with summary=class_token, the output
+// at a learned token put before the source (BERT's [CLS], Devlin et al. 2019), which the states
+// then leave out.
 #include <torch/torch.h>
 
 #include "models/packed_rows.h"
@@ -9,6 +12,11 @@
 
 namespace seqlab {
 namespace {
+
+const bool declared = ConfigSchema::global().add(
+    key_string("model.transformer.summary", "mean",
+               "encoder summary: mean of the real states, or the output at a learned class token")
+        .one_of({"mean", "class_token"}));
 
 class TransformerEncoderImpl : public EncoderImpl {
  public:
@@ -25,34 +33,50 @@ class TransformerEncoderImpl : public EncoderImpl {
     if (settings_.pre_norm())
       final_norm_ = register_module("final_norm",
                                     NormRegistry().create(settings_.norm, NormContext{config, settings_.model_dim}));
+    if (config.get_string("model.transformer.summary") == "class_token")
+      class_token_ = register_parameter("class_token", torch::randn({1, 1, settings_.model_dim}));
   }
 
   Memory forward(const Source& source) override {
     const int64_t batch = source.ids.size(0), length = source.ids.size(1);
-    auto positions = position_range(1, length, {}, source.ids.options());  // [1, S]
-    auto x = dropout_(positions_->embed(embedding_(source.ids), positions));
-    // With padding, the layers run on the real positions alone (the projections and feed-forward
-    // blocks skip it; attention pads around itself); padding positions of the output are zero.
-    const bool padded = source.mask.defined() && x.device().is_cpu() && !source.mask.all().item<bool>();
-    if (!padded) {
-      for (const auto& layer : *layers_) x = layer->as<TransformerEncoderLayer>()->forward(x, positions, source.mask);
-      if (final_norm_) x = final_norm_(x);
-      return {x, source.mask, masked_mean(x, source.mask)};
+    auto tokens = embedding_(source.ids);
+    auto mask = source.mask;
+    if (class_token_.defined()) {  // the class token goes first, at position 0
+      tokens = torch::cat({class_token_.expand({batch, 1, settings_.model_dim}), tokens}, 1);
+      if (mask.defined()) mask = torch::cat({torch::ones({batch, 1}, mask.options()), mask}, 1);
     }
-    auto rows = source.mask.reshape({-1}).nonzero().view({-1});  // real positions in B x S
-    auto packed = gather_rows(x.reshape({batch * length, -1}), rows);
-    for (const auto& layer : *layers_)
-      packed = layer->as<TransformerEncoderLayer>()->forward_packed(packed, rows, batch, length, positions, source.mask);
-    if (final_norm_) packed = final_norm_(packed);
-    auto states = scatter_rows(packed, rows, batch * length).view({batch, length, -1});
-    return {states, source.mask, masked_mean(states, source.mask)};
+    auto states = layers(tokens, mask);
+    if (!class_token_.defined()) return {states, source.mask, masked_mean(states, source.mask)};
+    return {states.narrow(1, 1, length), source.mask, states.select(1, 0)};
   }
 
   int64_t output_dim() const override { return settings_.model_dim; }
   ScaledEmbedding shared_embedding() override { return embedding_; }
 
  private:
+  // Embedded tokens [B, L, D] -> the last layer's states (padding positions zero).
+  torch::Tensor layers(const torch::Tensor& tokens, const torch::Tensor& mask) {
+    const int64_t batch = tokens.size(0), length = tokens.size(1);
+    auto positions = position_range(1, length, {}, tokens.options().dtype(torch::kInt64));  // [1, L]
+    auto x = dropout_(positions_->embed(tokens, positions));
+    // With padding, the layers run on the real positions alone (the projections and feed-forward
+    // blocks skip it; attention pads around itself); padding positions of the output are zero.
+    const bool padded = mask.defined() && x.device().is_cpu() && !mask.all().item<bool>();
+    if (!padded) {
+      for (const auto& layer : *layers_) x = layer->as<TransformerEncoderLayer>()->forward(x, positions, mask);
+      if (final_norm_) x = final_norm_(x);
+      return x;
+    }
+    auto rows = mask.reshape({-1}).nonzero().view({-1});  // real positions in B x L
+    auto packed = gather_rows(x.reshape({batch * length, -1}), rows);
+    for (const auto& layer : *layers_)
+      packed = layer->as<TransformerEncoderLayer>()->forward_packed(packed, rows, batch, length, positions, mask);
+    if (final_norm_) packed = final_norm_(packed);
+    return scatter_rows(packed, rows, batch * length).view({batch, length, -1});
+  }
+
   TransformerSettings settings_;
+  torch::Tensor class_token_;
   ScaledEmbedding embedding_{nullptr};
   PositionalEncoding positions_{nullptr};
   Dropout dropout_{nullptr};
