@@ -27,7 +27,7 @@ void add_score_command(CLI::App& app, Action& action) {
   auto refs = std::make_shared<std::vector<std::string>>();
   auto hyp = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
-  score->add_option("metric", *metric, "bleu, chrf, cider, bleu-1 .. bleu-4 (see `seqlab list metrics`)")->required();
+  score->add_option("metric", *metric, "bleu, chrf, cider, bleu-1 .. bleu-4, accuracy, macro_f1 (see `seqlab list metrics`)")->required();
   score->add_option("--ref", *refs, "Reference file, one line per hypothesis (repeatable)")
       ->required();
   score->add_option("--hyp", *hyp, "Hypothesis file")->required();

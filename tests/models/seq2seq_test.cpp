@@ -167,7 +167,7 @@ TEST_CASE("a tiny GRU encoder-decoder learns to copy sequences", "[learning]") {
 
 TEST_CASE("an unknown encoder or cell is an error listing the choices") {
   CHECK_THROWS_WITH(Config::from_json(Json{{"model", {{"encoder", "vgg"}}}}),
-                    Catch::Matchers::Contains("one of: cnn, elm, embedding, none, patch, reservoir, resnet18, resnet34, rnn, transformer"));
+                    Catch::Matchers::Contains("one of: bag, cnn, elm, embedding, none, patch, reservoir, resnet18, resnet34, rnn, transformer"));
   CHECK_THROWS_WITH(Config::from_json(Json{{"model", {{"cell", "gruu"}}}}),
                     Catch::Matchers::Contains("gru, lstm, rnn"));
 }
