@@ -42,10 +42,7 @@ class ClassificationTask : public Task {
   }
 
   std::vector<std::string> tokenizer_texts(const std::vector<SentencePair>& pairs) const override {
-    std::vector<std::string> texts;
-    texts.reserve(pairs.size());
-    for (const auto& p : pairs) texts.push_back(p.source);
-    return texts;
+    return pair_sides(pairs, /*source=*/true);  // the sentences; labels are not words
   }
 
   TaskSplit encode(const std::vector<SentencePair>& pairs, const Tokenizer& tokenizer,

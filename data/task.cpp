@@ -74,10 +74,7 @@ class CaptioningTask : public Task {
     return load_caption_split(corpus_, split, image_dir_);
   }
   std::vector<std::string> tokenizer_texts(const std::vector<SentencePair>& pairs) const override {
-    std::vector<std::string> texts;
-    texts.reserve(pairs.size());
-    for (const auto& p : pairs) texts.push_back(p.target);
-    return texts;
+    return pair_sides(pairs, /*source=*/false);  // the captions
   }
   TaskSplit encode(const std::vector<SentencePair>& pairs, const Tokenizer& tokenizer,
                    bool training) const override {
@@ -148,6 +145,13 @@ ReferenceSet group_references(const std::vector<SentencePair>& pairs) {
 }
 
 std::vector<std::string> Task::find_labels(const std::vector<SentencePair>&) const { return {}; }
+
+std::vector<std::string> pair_sides(const std::vector<SentencePair>& pairs, bool source) {
+  std::vector<std::string> texts;
+  texts.reserve(pairs.size());
+  for (const auto& p : pairs) texts.push_back(source ? p.source : p.target);
+  return texts;
+}
 
 int64_t target_vocabulary(int64_t tokenizer_vocab, const std::vector<std::string>& labels) {
   return labels.empty() ? tokenizer_vocab : Tokenizer::kNumSpecial + static_cast<int64_t>(labels.size());

@@ -75,6 +75,9 @@ class Task {
   std::vector<std::string> labels_;
 };
 
+// One side of each pair, in order (what a tokenizer is trained on).
+std::vector<std::string> pair_sides(const std::vector<SentencePair>& pairs, bool source);
+
 // The target vocabulary of a model for a tokenizer and (classification) a label set.
 int64_t target_vocabulary(int64_t tokenizer_vocab, const std::vector<std::string>& labels);
 
