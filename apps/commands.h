@@ -25,6 +25,7 @@ void add_eval_command(CLI::App& app, Action& action);
 void add_translate_command(CLI::App& app, Action& action);
 void add_caption_command(CLI::App& app, Action& action);
 void add_classify_command(CLI::App& app, Action& action);
+void add_generate_command(CLI::App& app, Action& action);
 void add_bench_command(CLI::App& app, Action& action);
 void add_attend_command(CLI::App& app, Action& action);
 void add_reservoir_command(CLI::App& app, Action& action);

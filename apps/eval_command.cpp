@@ -56,6 +56,13 @@ void add_eval_command(CLI::App& app, Action& action) {
       Json result = evaluate_run(args->run, options);
       if (args->json) {
         print_json(result.dump());
+      } else if (result.contains("perplexity")) {
+        std::cout << fmt::format("{} {} ({} sequences, {} tokens)\nperplexity = {:.3f} (unigram {:.3f}, bigram {:.3f})\n"
+                                 "next-token accuracy = {:.2f}% (bigram {:.2f}%)\n",
+                                 args->run, args->split, result["sequences"].get<size_t>(),
+                                 result["tokens"].get<int64_t>(), result["perplexity"].get<double>(),
+                                 result["unigram_perplexity"].get<double>(), result["bigram_perplexity"].get<double>(),
+                                 result["accuracy"].get<double>(), result["bigram_accuracy"].get<double>());
       } else if (result.contains("confusion")) {
         std::cout << fmt::format("{} {} ({} sentences)\naccuracy = {:.2f}%\nmacro-F1 = {:.2f}%\n{}", args->run,
                                  args->split, result["sentences"].get<size_t>(), result["accuracy"].get<double>(),

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   seqlab::apps::add_translate_command(app, action);
   seqlab::apps::add_caption_command(app, action);
   seqlab::apps::add_classify_command(app, action);
+  seqlab::apps::add_generate_command(app, action);
   seqlab::apps::add_bench_command(app, action);
   seqlab::apps::add_attend_command(app, action);
   seqlab::apps::add_reservoir_command(app, action);

@@ -14,7 +14,6 @@
 namespace fs = std::filesystem;
 
 namespace seqlab {
-namespace {
 
 std::string shell_quote(const std::string& text) {
   std::string out = "'";
@@ -24,6 +23,8 @@ std::string shell_quote(const std::string& text) {
   }
   return out + "'";
 }
+
+namespace {
 
 bool valid_package_name(const std::string& name) {
   if (name.empty()) return false;

@@ -28,4 +28,7 @@ struct CommandResult {
 };
 CommandResult run_command(const std::string& command);
 
+// `text` as one single-quoted shell word.
+std::string shell_quote(const std::string& text);
+
 }  // namespace seqlab

@@ -30,7 +30,8 @@ void add_evaluations(const Json& evaluation, std::vector<EvaluationRow>& out) {
   const std::string split = evaluation.at("split");
   const int64_t beam = evaluation.at("beam");
   for (const char* metric : {"bleu", "chrf", "exact_match", "sentences_per_s", "cider", "bleu_1", "bleu_2",
-                             "bleu_3", "bleu_4", "images_per_s", "accuracy", "macro_f1"})
+                             "bleu_3", "bleu_4", "images_per_s", "accuracy", "macro_f1", "perplexity",
+                             "unigram_perplexity", "bigram_perplexity", "bigram_accuracy"})
     if (evaluation.contains(metric))
       out.push_back({split, beam, metric, "", evaluation[metric].get<double>(),
                      evaluation.value(std::string(metric) + "_signature", "")});

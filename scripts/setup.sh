@@ -15,6 +15,7 @@ packages=(
   catch2                 # tests
   libbenchmark-dev       # `seqlab bench`
   libstb-dev             # image decoding (captioning)
+  libsmf-dev             # MIDI files (music recipe, seqlab generate)
   libsqlite3-dev         # experiment results store
   gnuplot-nox            # `seqlab report`: learning curves, bar charts, heatmaps (cairo PNG terminal)
   fonts-dejavu-core      # a real font for every picture's labels (accents, umlauts: stb_truetype, gnuplot)

@@ -15,6 +15,7 @@
 #include "data/task.h"
 #include "eval/caption.h"
 #include "eval/classify.h"
+#include "eval/next_token.h"
 #include "eval/attention_map.h"
 #include "eval/length_buckets.h"
 #include "eval/translate.h"
@@ -154,6 +155,21 @@ Json evaluate_classification(LoadedRun& run, const std::string& run_dir, Task& t
   return result;
 }
 
+// Sequence task (next-token models): teacher-forced loss, perplexity and next-token accuracy on the
+// split, beside unigram and bigram baselines fitted on the training split.
+Json evaluate_sequence(LoadedRun& run, const std::string& run_dir, Task& task, const EvaluateOptions& options) {
+  auto examples = task.encode(task.read_split(options.split), *run.tokenizer, /*training=*/false).examples;
+  auto train = task.encode(task.read_split("train"), *run.tokenizer, /*training=*/true).examples;
+  const auto start = std::chrono::steady_clock::now();
+  Json result = {{"run", run_dir}, {"split", options.split}, {"beam", 1}, {"task", task.name()}};
+  merge_json(result, score_next_tokens(run.model, examples, run.device));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  merge_json(result, ngram_baselines(train, examples, run.tokenizer->vocab_size()));
+  result["sequences"] = examples.size();
+  result["tokens_per_s"] = result["tokens"].get<double>() / std::max(1e-9, seconds);
+  return result;
+}
+
 }  // namespace
 
 Json evaluate_run(const std::string& run_dir, const EvaluateOptions& options) {
@@ -162,6 +178,7 @@ Json evaluate_run(const std::string& run_dir, const EvaluateOptions& options) {
   auto task = make_task(run.config);
   if (task->reads_images()) return evaluate_captions(run, run_dir, *task, options);
   if (task->has_labels()) return evaluate_classification(run, run_dir, *task, options);
+  if (task->name() == "sequence") return evaluate_sequence(run, run_dir, *task, options);
   auto pairs = task->read_split(options.split);
   std::vector<std::string> sources, references;
   for (const auto& p : pairs) {

@@ -1,5 +1,6 @@
 #include "train/training_data.h"
 
+#include <cmath>
 #include <filesystem>
 #include <map>
 
@@ -10,6 +11,7 @@
 #include "data/task.h"
 #include "eval/metric.h"
 #include "eval/classify.h"
+#include "eval/next_token.h"
 #include "eval/search.h"
 #include "train/optimizer_step.h"
 #include "train/run_directory.h"
@@ -65,6 +67,7 @@ TrainingData load_training_data(const Config& config, const std::string& run_dir
     data.framing = task->framing();
     valid_pairs = task->read_split("valid");  // now checked against the label set
   }
+  data.task = task->name();
   TaskSplit train = task->encode(train_pairs, *data.tokenizer, /*training=*/true);
   if (train.examples.empty()) throw InputError("no training pairs within data.max_length");
   TaskSplit valid = task->encode(valid_pairs, *data.tokenizer, /*training=*/false);
@@ -92,6 +95,7 @@ TrainingData load_training_data(const Config& config, const std::string& run_dir
 int64_t TrainingData::target_vocab() const { return target_vocabulary(tokenizer->vocab_size(), labels); }
 
 Json ValidationScore::scores() const {
+  if (next_token) return {{"accuracy", accuracy}, {"perplexity", std::exp(loss)}};
   if (accuracy >= 0) return {{"accuracy", accuracy}};
   return {{"bleu", bleu}};
 }
@@ -123,6 +127,12 @@ ValidationScore validate_model(Seq2Seq& model, const TrainingData& data, const C
     }
   }
   score.loss = tokens > 0 ? loss_sum / double(tokens) : 0.0;
+  if (data.task == "sequence") {  // next-token models: accuracy of the argmax, no decoding
+    score.accuracy = score_next_tokens(model, data.valid, device, batch_tokens)["accuracy"].get<double>();
+    score.next_token = true;
+    model->train();
+    return score;
+  }
   if (!data.labels.empty()) {  // classification: every validation sentence, argmax over the labels
     torch::NoGradGuard no_grad;
     int64_t right = 0;

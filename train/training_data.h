@@ -27,6 +27,7 @@ struct TrainingData {
   // Classification: the label set (RUN/labels.json) and label framing; empty for text targets.
   std::vector<std::string> labels;
   Framing framing = Framing::kSentence;
+  std::string task;  // the task's name (data/task.h)
   Batch train_batch(const std::vector<int64_t>& indices) const {
     return collate(train, indices, train_images, framing);
   }
@@ -51,8 +52,12 @@ torch::Tensor train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer, con
 struct ValidationScore {
   double loss = 0;  // cross-entropy per target token
   double bleu = 0;  // greedy, on the first train.valid_bleu_sentences sentences (0 if none)
-  double accuracy = -1;  // classification: % of validation sentences labelled right (-1: not one)
-  // What the trainer logs beside the loss: {"bleu"} or, for classification, {"accuracy"}.
+  // Classification: % of validation sentences labelled right; sequence task: % of next tokens
+  // that are the model's argmax (teacher-forced); -1 for the other tasks.
+  double accuracy = -1;
+  bool next_token = false;  // the sequence task: perplexity is what to read
+  // What the trainer logs beside the loss: {"bleu"}, {"accuracy"} (classification) or
+  // {"accuracy", "perplexity"} (sequence task).
   Json scores() const;
 };
 

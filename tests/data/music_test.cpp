@@ -1,0 +1,129 @@
+// MIDI files through libsmf and the event representation: write, read back, same notes; events
+// and notes round-trip on the grid; transposition; broken files are errors naming the file; the
+// sequence task reads one sequence per line.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "data/midi.h"
+#include "data/music.h"
+#include "data/task.h"
+#include "tests/test_support.h"
+
+using seqlab::MidiNote;
+using seqlab::MidiPiece;
+
+namespace {
+
+MidiPiece two_voices() {
+  MidiPiece piece;
+  piece.ppqn = 96;
+  piece.tempos = {{0, 600000}, {384, 400000}};
+  piece.programs[0] = 40;
+  piece.programs[1] = 0;
+  // A melody on channel 0 (with a repeated pitch and a rest) and a chord on channel 1.
+  piece.notes = {{60, 90, 0, 48, 0}, {60, 70, 48, 96, 0}, {64, 80, 144, 240, 0}, {67, 100, 240, 480, 0},
+                 {48, 60, 0, 192, 1}, {52, 60, 0, 192, 1}, {55, 60, 0, 192, 1}};
+  std::sort(piece.notes.begin(), piece.notes.end(), [](const MidiNote& a, const MidiNote& b) {
+    return std::tie(a.start, a.channel, a.pitch, a.end) < std::tie(b.start, b.channel, b.pitch, b.end);
+  });
+  return piece;
+}
+
+}  // namespace
+
+TEST_CASE("MIDI: a written file reads back with the same notes, tempos and programs") {
+  seqlab::testing::TempDir dir;
+  const MidiPiece piece = two_voices();
+  seqlab::write_midi(dir.file("two.mid"), piece);
+  MidiPiece back = seqlab::read_midi(dir.file("two.mid"));
+  CHECK(back.ppqn == 96);
+  REQUIRE(back.notes.size() == piece.notes.size());
+  for (size_t i = 0; i < piece.notes.size(); ++i) {
+    INFO(i);
+    CHECK(back.notes[i] == piece.notes[i]);
+  }
+  REQUIRE(back.tempos.size() == 2);
+  CHECK(back.tempos[1].pulse == 384);
+  CHECK(back.tempos[1].microseconds_per_quarter == 400000);
+  CHECK(back.programs[0] == 40);
+  // 384 pulses at 0.6 s per quarter (2.4 s), then 96 pulses at 0.4 s per quarter.
+  CHECK(back.seconds == Approx(2.4 + 0.4).epsilon(1e-3));
+}
+
+TEST_CASE("MIDI: not a MIDI file, a truncated one, lying chunk lengths and SMPTE timing are errors naming the file") {
+  seqlab::testing::TempDir dir;
+  seqlab::write_midi(dir.file("ok.mid"), two_voices());
+  const std::string good = seqlab::read_file(dir.file("ok.mid"));
+  seqlab::testing::write_text(dir.file("text.mid"), "this is not music");
+  CHECK_THROWS_WITH(seqlab::read_midi(dir.file("text.mid")), Catch::Contains("text.mid") && Catch::Contains("MThd"));
+  seqlab::testing::write_text(dir.file("cut.mid"), good.substr(0, good.size() - 20));
+  CHECK_THROWS_WITH(seqlab::read_midi(dir.file("cut.mid")), Catch::Contains("cut.mid") && Catch::Contains("truncated"));
+  std::string huge = good;
+  huge[14 + 4] = char(0x7F);  // the first track chunk announces ~2 GB
+  seqlab::testing::write_text(dir.file("huge.mid"), huge);
+  CHECK_THROWS_WITH(seqlab::read_midi(dir.file("huge.mid")), Catch::Contains("huge.mid") && Catch::Contains("announces"));
+  std::string smpte = good;
+  smpte[12] = char(0xE7);
+  seqlab::testing::write_text(dir.file("smpte.mid"), smpte);
+  CHECK_THROWS_WITH(seqlab::read_midi(dir.file("smpte.mid")), Catch::Contains("SMPTE"));
+  CHECK_THROWS_AS(seqlab::read_midi(dir.file("missing.mid")), seqlab::InputError);
+  CHECK_THROWS_WITH(seqlab::read_midi(dir.file("ok.mid"), /*max_pulses=*/100), Catch::Contains("absurd"));
+}
+
+TEST_CASE("music events: notes on the grid round-trip, off before on at a step, long rests as several waits") {
+  const seqlab::MusicOptions grid;  // 4 steps per beat
+  const MidiPiece piece = two_voices();
+  std::vector<MidiNote> melody;
+  for (const auto& n : piece.notes)
+    if (n.channel == 0) melody.push_back(n);
+  auto events = seqlab::notes_to_events(melody, piece.ppqn, grid);
+  // 96 ppqn: a step is 24 pulses. 60 for 2 steps, 60 again for 2, rest 2, 64 for 4, 67 for 10.
+  CHECK(events == std::vector<std::string>{"on60", "wait2", "off60", "on60", "wait2", "off60", "wait2", "on64",
+                                           "wait4", "off64", "on67", "wait10", "off67"});
+  auto notes = seqlab::events_to_notes(events, piece.ppqn, grid, 0, 80);
+  REQUIRE(notes.size() == melody.size());
+  for (size_t i = 0; i < notes.size(); ++i) {
+    CHECK(notes[i].pitch == melody[i].pitch);
+    CHECK(notes[i].start == melody[i].start);
+    CHECK(notes[i].end == melody[i].end);
+  }
+  std::vector<MidiNote> rest = {{60, 80, 0, 24, 0}, {62, 80, 24 * 40, 24 * 41, 0}};
+  CHECK(seqlab::notes_to_events(rest, 96, grid) ==
+        std::vector<std::string>{"on60", "wait1", "off60", "wait16", "wait16", "wait7", "on62", "wait1", "off62"});
+  int64_t skipped = 0;
+  auto tolerant = seqlab::events_to_notes({"off50", "on62", "wait3", "banana", "<unk>"}, 96, grid, 0, 80, &skipped);
+  CHECK(skipped == 3);
+  REQUIRE(tolerant.size() == 1);  // the open note closes at the end
+  CHECK(tolerant[0].end == 72);
+  std::vector<std::string> up;
+  CHECK(seqlab::transpose_events({"on60", "wait2", "off60"}, 5, up));
+  CHECK(up == std::vector<std::string>{"on65", "wait2", "off65"});
+  CHECK_FALSE(seqlab::transpose_events({"on125"}, 5, up));
+}
+
+TEST_CASE("sequence task: one sequence per line, transposed training copies, windows for long training lines") {
+  seqlab::testing::TempDir dir;
+  std::filesystem::create_directories(dir.file("m"));
+  seqlab::testing::write_text(dir.file("m/train.txt"), "on60 wait2 off60\n\non64 wait1 off64 on126 wait1 off126\n");
+  seqlab::testing::write_text(dir.file("m/valid.txt"), "on60 wait1 off60\n");
+  seqlab::testing::write_text(dir.file("m/test.txt"), "on62\tbad\n");
+  auto config = seqlab::Config::from_json(
+      {{"data", {{"task", "sequence"}, {"corpus", dir.file("m")}, {"transpose", 2}, {"max_length", 4}}}}, {}, "test");
+  auto task = seqlab::make_task(config);
+  auto train = task->read_split("train");
+  // Line 1 with -2..2 (5 copies); line 2 only where 126 stays in range: -2, -1, 0, +1.
+  CHECK(train.size() == 9);
+  CHECK(train[1].target == "on58 wait2 off58");
+  CHECK(task->read_split("valid").size() == 1);
+  CHECK_THROWS_WITH(task->read_split("test"), Catch::Contains("test.txt:1"));
+  auto tokenizer = seqlab::train_tokenizer("word", task->tokenizer_texts(train), {});
+  auto encoded = task->encode({train[5]}, *tokenizer, /*training=*/true);
+  REQUIRE(encoded.examples.size() == 2);  // 6 tokens in windows of 4
+  CHECK(encoded.examples[0].target.size() == 4);
+  CHECK(encoded.examples[0].source.empty());
+  CHECK(task->encode({train[5]}, *tokenizer, /*training=*/false).examples.size() == 1);
+}
