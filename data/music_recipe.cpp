@@ -2,7 +2,9 @@
 // (data/music.h) for next-event models.
 //   planetblupi-music-midi  Planet Blupi's 10 pieces
 //   openttd-openmsx         OpenTTD's OpenMSX base music set, 31 pieces
-// (Freedoom's music is MUS lumps inside WAD files, a different format; it is left out.) Every
+//   freedoom                Freedoom's 67 pieces, MIDI lumps (D_*) inside its two WAD files
+//                           (music-large only: it more than doubles the corpus)
+// Every
 // channel but General MIDI percussion (channel 10) with at least 16 notes is one sequence; a
 // sequence is written as lines of at most 256 events (`<split>.txt`, one line each), so a model
 // sees whole phrases and the splits stay by piece: whole pieces go to test and valid (4 each,
@@ -25,18 +27,53 @@
 namespace fs = std::filesystem;
 
 namespace seqlab {
+
+size_t extract_wad_music(const std::string& wad_path, const std::string& into_path) {
+  const fs::path wad(wad_path), into(into_path);
+  const std::string bytes = read_file(wad.string());
+  size_t written = 0;
+  auto fail = [&](const std::string& what) { throw InputError(fmt::format("{}: not a usable WAD file: {}", wad.string(), what)); };
+  auto le32 = [&](size_t at) {
+    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data()) + at;
+    return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+  };
+  if (bytes.size() < 12 || (bytes.compare(0, 4, "IWAD") != 0 && bytes.compare(0, 4, "PWAD") != 0)) fail("no IWAD/PWAD header");
+  const size_t lumps = le32(4), directory = le32(8);
+  if (directory > bytes.size() || lumps > (bytes.size() - directory) / 16) fail("the directory lies outside the file");
+  fs::create_directories(into);
+  for (size_t i = 0; i < lumps; ++i) {
+    const size_t entry = directory + 16 * i, position = le32(entry), size = le32(entry + 4);
+    std::string name = bytes.substr(entry + 8, 8);
+    name = name.substr(0, name.find('\0'));
+    if (name.rfind("D_", 0) != 0) continue;
+    if (position > bytes.size() || size > bytes.size() - position) fail("lump " + name + " lies outside the file");
+    if (size < 4 || bytes.compare(position, 4, "MThd") != 0) continue;  // MUS or other formats
+    write_file_atomic((into / fmt::format("{}-{}.mid", wad.stem().string(), name)).string(), bytes.substr(position, size));
+    ++written;
+  }
+  return written;
+}
+
 namespace {
 
 constexpr size_t kLineEvents = 256, kMinLineEvents = 32, kMinNotes = 16, kHeldOutPieces = 4;
 
 class MusicRecipe : public Recipe {
  public:
+  explicit MusicRecipe(std::vector<std::string> packages) : packages_(std::move(packages)) {}
   PreparedCorpus prepare(const std::string& name, const std::string& out_dir) const override {
-    const std::vector<std::string> packages = {"planetblupi-music-midi", "openttd-openmsx"};
+    const std::vector<std::string>& packages = packages_;
     auto debs = download_debs(packages, (fs::path(data_cache_dir()) / "packages").string());
     StagingDirectory staging(out_dir);
     const fs::path root = fs::path(staging.path()) / "unpacked";
     for (const auto& deb : debs) unpack_deb(deb, root.string());
+    std::vector<fs::path> wads;
+    for (const auto& entry : fs::recursive_directory_iterator(root)) {
+      auto ext = entry.path().extension().string();
+      std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+      if (entry.is_regular_file() && ext == ".wad") wads.push_back(entry.path());
+    }
+    for (const auto& wad : wads) extract_wad_music(wad.string(), (root / "wad-music").string());
     std::vector<fs::path> files;
     for (const auto& entry : fs::recursive_directory_iterator(root)) {
       auto ext = entry.path().extension().string();
@@ -99,18 +136,30 @@ class MusicRecipe : public Recipe {
                     fmt::format("note on/off and time shift on a grid of {} steps per beat, waits up to {} steps "
                                 "(data/music.h); lines of at most {} events",
                                 options.steps_per_beat, options.max_wait, kLineEvents)},
-                   {"credit", "Planet Blupi music (GPL-3+) and OpenMSX (GPL-2), as packaged by Debian"}};
+                   {"credit", "Planet Blupi music (GPL-3+), OpenMSX (GPL-2) and, in music-large, Freedoom (BSD-style Freedoom license), as packaged by Debian"}};
     if (!skipped.empty()) log_warning(fmt::format("music: skipped {} unreadable MIDI file(s)", skipped.size()));
     write_file_atomic((fs::path(staging.path()) / "meta.json").string(), corpus.meta.dump(2) + "\n");
     staging.commit();
     corpus.directory = out_dir;
     return corpus;
   }
+
+ private:
+  std::vector<std::string> packages_;
 };
 
-const bool registered = DatasetRegistry().add(
-    "music", [] { return std::unique_ptr<Recipe>(new MusicRecipe()); },
-    "sequence: the MIDI music of planetblupi-music-midi and openttd-openmsx as note on/off/wait events, split by piece");
+const bool registered =
+    DatasetRegistry().add(
+        "music",
+        [] { return std::unique_ptr<Recipe>(new MusicRecipe({"planetblupi-music-midi", "openttd-openmsx"})); },
+        "sequence: the MIDI music of planetblupi-music-midi and openttd-openmsx (41 pieces) as note on/off/wait events, "
+        "split by piece") &&
+    DatasetRegistry().add(
+        "music-large",
+        [] {
+          return std::unique_ptr<Recipe>(new MusicRecipe({"planetblupi-music-midi", "openttd-openmsx", "freedoom"}));
+        },
+        "sequence: the music corpus plus Freedoom's 67 MIDI lumps from its WAD files (108 pieces)");
 
 }  // namespace
 }  // namespace seqlab

@@ -107,6 +107,6 @@ TEST_CASE("hash splits are deterministic and independent of input order") {
 
 TEST_CASE("an unknown corpus or recipe name lists the valid ones") {
   CHECK_THROWS_WITH(seqlab::prepare_corpus("ui-klingon"),
-                    Contains("copy, ding-en-de, emoji, fashion-scenes, long-dependency, reverse, sentiment, sentiment-to-amazon, sentiment-to-imdb, sentiment-to-yelp, ui-de, ui-fr, wesnoth-de"));
+                    Contains("copy, ding-en-de, emoji, fashion-scenes, long-dependency, music, music-large, reverse, sentiment, sentiment-to-amazon, sentiment-to-imdb, sentiment-to-yelp, ui-de, ui-fr, wesnoth-de"));
   CHECK_THROWS_WITH(seqlab::corpus_directory("no-such-corpus"), Contains("recipes: copy, ding-en-de"));
 }

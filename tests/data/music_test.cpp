@@ -127,3 +127,29 @@ TEST_CASE("sequence task: one sequence per line, transposed training copies, win
   CHECK(encoded.examples[0].source.empty());
   CHECK(task->encode({train[5]}, *tokenizer, /*training=*/false).examples.size() == 1);
 }
+
+TEST_CASE("Doom WAD music: MIDI lumps are extracted, MUS lumps skipped, a directory outside the file is an error") {
+  seqlab::testing::TempDir dir;
+  seqlab::write_midi(dir.file("song.mid"), two_voices());
+  const std::string midi = seqlab::read_file(dir.file("song.mid"));
+  const std::string mus = std::string("MUS\x1a", 4) + "data";
+  auto le32 = [](uint32_t v) { return std::string{char(v), char(v >> 8), char(v >> 16), char(v >> 24)}; };
+  auto name8 = [](std::string n) { n.resize(8, '\0'); return n; };
+  // Header, lumps (MIDI, MUS, a map lump), directory.
+  std::string body = midi + mus + "MAPDATA";
+  const uint32_t directory = 12 + uint32_t(body.size());
+  std::string wad = "IWAD" + le32(3) + le32(directory) + body;
+  wad += le32(12) + le32(uint32_t(midi.size())) + name8("D_E1M1");
+  wad += le32(12 + uint32_t(midi.size())) + le32(uint32_t(mus.size())) + name8("D_INTRO");
+  wad += le32(12 + uint32_t(midi.size() + mus.size())) + le32(7) + name8("E1M1");
+  seqlab::testing::write_text(dir.file("game.wad"), wad);
+  CHECK(seqlab::extract_wad_music(dir.file("game.wad"), dir.file("out")) == 1);
+  CHECK(seqlab::read_midi(dir.file("out/game-D_E1M1.mid")).notes == two_voices().notes);
+  std::string broken = wad;
+  broken.replace(8, 4, le32(uint32_t(wad.size()) - 8));  // 3 entries cannot fit in the last 8 bytes
+  seqlab::testing::write_text(dir.file("broken.wad"), broken);
+  CHECK_THROWS_WITH(seqlab::extract_wad_music(dir.file("broken.wad"), dir.file("out2")),
+                    Catch::Contains("broken.wad") && Catch::Contains("directory"));
+  seqlab::testing::write_text(dir.file("text.wad"), "hello there, not a wad");
+  CHECK_THROWS_WITH(seqlab::extract_wad_music(dir.file("text.wad"), dir.file("out3")), Catch::Contains("IWAD"));
+}
