@@ -24,17 +24,6 @@ namespace {
 
 constexpr const char* kSoundFont = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
 
-std::vector<std::string> split_words(const std::string& text) {
-  std::vector<std::string> words;
-  for (size_t at = 0; at < text.size();) {
-    size_t space = text.find(' ', at);
-    if (space == std::string::npos) space = text.size();
-    if (space > at) words.push_back(text.substr(at, space - at));
-    at = space + 1;
-  }
-  return words;
-}
-
 }  // namespace
 
 void add_generate_command(CLI::App& app, Action& action) {
@@ -127,7 +116,7 @@ void add_generate_command(CLI::App& app, Action& action) {
         result["piano_roll"] = args->piano_roll;
       }
       if (!args->wav.empty()) {
-        auto rendered = run_command(fmt::format("fluidsynth -ni -q -r 44100 -F {} {} {}", shell_quote(args->wav),
+        auto rendered = run_command(fmt::format("fluidsynth -ni -q -g 0.8 -r 44100 -F {} {} {}", shell_quote(args->wav),
                                                 shell_quote(kSoundFont), shell_quote(args->out)));
         if (rendered.status != 0 || !fs::exists(args->wav))
           throw Error(fmt::format("fluidsynth failed (exit {}): {}", rendered.status, rendered.output.substr(0, 400)));

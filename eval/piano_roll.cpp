@@ -23,7 +23,7 @@ void write_piano_roll(const std::string& path, const MidiPiece& piece, const std
   low = std::max(0, low - 2);
   high = std::min(127, high + 2);
   const int row = 6, per_beat = 16, left = 60, top = 40, bottom = 56, right = 20;
-  const int plot_w = std::max(1, int(std::ceil(beats)) * per_beat), plot_h = (high - low + 1) * row;
+  const int plot_w = std::max(480, int(std::ceil(beats)) * per_beat), plot_h = (high - low + 1) * row;
   Image image(left + plot_w + right, top + plot_h + bottom);
   const unsigned char grid[] = {225, 225, 225}, octave[] = {170, 170, 170}, bar[] = {200, 200, 200};
   for (int b = 0; b <= int(std::ceil(beats)); ++b)  // beat lines, darker every 4 beats (a 4/4 bar)
