@@ -96,7 +96,7 @@ TEST_CASE("next-event models: every family learns arpeggios under an empty sourc
   }
 }
 
-TEST_CASE("sampling: the same seed gives the same events, another seed others; temperature and top-k are checked") {
+TEST_CASE("sampling: the same seed gives the same events, another seed others, temperature and top-k are checked") {
   seqlab::testing::TempDir dir;
   const std::string corpus = write_arpeggio_corpus(dir);
   const std::string run_dir = dir.file("run");
@@ -123,7 +123,7 @@ TEST_CASE("sampling: the same seed gives the same events, another seed others; t
   CHECK_THROWS_AS(seqlab::sample_tokens(run.model, {}, run.device, options), seqlab::InputError);
 }
 
-TEST_CASE("seqlab generate writes a MIDI file that reads back, with a piano roll; refuses other runs") {
+TEST_CASE("seqlab generate writes a MIDI file that reads back, with a piano roll, and refuses a bad prime") {
   seqlab::testing::TempDir dir;
   const std::string corpus = write_arpeggio_corpus(dir);
   const std::string run_dir = dir.file("run");
