@@ -24,6 +24,13 @@ namespace {
 
 constexpr const char* kSoundFont = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
 
+// The run's last two path components (a runner cell's directory is <cell>/seed-N).
+std::string run_label(const std::string& run) {
+  fs::path path = fs::path(run).lexically_normal();
+  if (path.filename().empty()) path = path.parent_path();
+  return path.has_parent_path() ? (path.parent_path().filename() / path.filename()).string() : path.string();
+}
+
 }  // namespace
 
 void add_generate_command(CLI::App& app, Action& action) {
@@ -111,7 +118,7 @@ void add_generate_command(CLI::App& app, Action& action) {
                      {"seed", args->seed}};
       if (!args->piano_roll.empty()) {
         write_piano_roll(args->piano_roll, piece,
-                         fmt::format("{}  (seed {}, temperature {}, top-k {})", fs::path(args->run).filename().string(),
+                         fmt::format("{}  (seed {}, temperature {}, top-k {})", run_label(args->run),
                                      args->seed, args->temperature, args->top_k));
         result["piano_roll"] = args->piano_roll;
       }
