@@ -73,7 +73,6 @@ void add_generate_command(CLI::App& app, Action& action) {
       MidiPiece piece;
       piece.ppqn = 480;
       std::vector<int64_t> prefix;
-      int64_t prime_steps = 0;
       if (!args->prime.empty()) {
         MidiPiece prime = read_midi(args->prime);
         std::vector<MidiNote> melodic;
@@ -85,7 +84,6 @@ void add_generate_command(CLI::App& app, Action& action) {
         for (const auto& e : events) text += (text.empty() ? "" : " ") + e;
         prefix = run.tokenizer->encode(text);
         if (!prime.tempos.empty()) piece.tempos.push_back({0, prime.tempos.front().microseconds_per_quarter});
-        for (const auto& n : events_to_notes(events, piece.ppqn, music, 0, 80)) prime_steps = std::max(prime_steps, n.end);
       }
       if (args->bpm > 0) piece.tempos = {{0, int64_t(std::llround(60e6 / args->bpm))}};
       SampleOptions options;

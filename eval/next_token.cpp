@@ -133,7 +133,7 @@ std::vector<int64_t> sample_tokens(Seq2Seq& model, const std::vector<int64_t>& p
     auto probabilities = torch::softmax(scores, 0);
     const int64_t token = torch::multinomial(probabilities, 1, false, generator).item<int64_t>();
     out.push_back(token);
-    logits = model->decoder->step(state, torch::full({1}, token, ids));
+    if (i + 1 < options.length) logits = model->decoder->step(state, torch::full({1}, token, ids));
   }
   if (was_training) model->train();
   return out;

@@ -115,8 +115,18 @@ ValidationScore validate_model(Seq2Seq& model, const TrainingData& data, const C
   const uint64_t seed = static_cast<uint64_t>(config.get_int("run.seed"));
   model->eval();
   ValidationScore score;
+  if (data.task == "sequence") {  // next-token models: loss and argmax accuracy in one pass, no decoding
+    Json scored = score_next_tokens(model, data.valid, device, batch_tokens);
+    score.loss = scored["loss"].get<double>();
+    score.accuracy = scored["accuracy"].get<double>();
+    score.next_token = true;
+    model->train();
+    return score;
+  }
+  // Classification: every validation sentence labelled (argmax over the labels) in the loss's batches.
+  const bool classify = !data.labels.empty();
   double loss_sum = 0;
-  int64_t tokens = 0;
+  int64_t tokens = 0, right = 0;
   {
     torch::NoGradGuard no_grad;
     TokenBucketBatcher valid_batcher(data.valid, batch_tokens, 0, seed);
@@ -124,24 +134,13 @@ ValidationScore validate_model(Seq2Seq& model, const TrainingData& data, const C
       Batch batch = data.valid_batch(indices).to(device);
       loss_sum += model->loss_sum(Source::of(batch), batch.target_in, batch.target_out, 0.0).item<double>();
       tokens += batch.target_tokens;
-    }
-  }
-  score.loss = tokens > 0 ? loss_sum / double(tokens) : 0.0;
-  if (data.task == "sequence") {  // next-token models: accuracy of the argmax, no decoding
-    score.accuracy = score_next_tokens(model, data.valid, device, batch_tokens)["accuracy"].get<double>();
-    score.next_token = true;
-    model->train();
-    return score;
-  }
-  if (!data.labels.empty()) {  // classification: every validation sentence, argmax over the labels
-    torch::NoGradGuard no_grad;
-    int64_t right = 0;
-    TokenBucketBatcher valid_batcher(data.valid, batch_tokens, 0, seed);
-    for (const auto& indices : valid_batcher.sorted()) {
-      Batch batch = data.valid_batch(indices).to(device);
+      if (!classify) continue;
       auto predicted = label_probabilities(model, Source::of(batch), static_cast<int64_t>(data.labels.size())).argmax(1);
       right += (predicted + Tokenizer::kNumSpecial == batch.target_out.select(1, 0)).sum().item<int64_t>();
     }
+  }
+  score.loss = tokens > 0 ? loss_sum / double(tokens) : 0.0;
+  if (classify) {
     score.accuracy = data.valid.empty() ? 0.0 : 100.0 * double(right) / double(data.valid.size());
     model->train();
     return score;
