@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -30,6 +31,11 @@ void add_bench_command(CLI::App& app, Action& action);
 void add_attend_command(CLI::App& app, Action& action);
 void add_reservoir_command(CLI::App& app, Action& action);
 void add_run_command(CLI::App& app, Action& action);  // run, results, report (and the hidden cell)
+
+// The command line seqlab was started with (main() records it; the --nproc launcher starts its
+// workers with it).
+void set_command_line(int argc, char** argv);
+const std::vector<std::string>& command_line();
 
 // Prints `json` as the last line of stdout (the --json contract).
 void print_json(const std::string& json);

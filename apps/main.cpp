@@ -7,8 +7,18 @@
 
 #include "apps/commands.h"
 #include "core/error.h"
+#include "core/log.h"
+
+namespace seqlab::apps {
+namespace {
+std::vector<std::string> g_command_line;
+}  // namespace
+void set_command_line(int argc, char** argv) { g_command_line.assign(argv, argv + argc); }
+const std::vector<std::string>& command_line() { return g_command_line; }
+}  // namespace seqlab::apps
 
 int main(int argc, char** argv) {
+  seqlab::apps::set_command_line(argc, argv);
   CLI::App app{"seqlab: RNN, reservoir and transformer sequence models under one runner"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Print help for every subcommand");
@@ -38,7 +48,9 @@ int main(int argc, char** argv) {
     return action ? action() : 0;
   } catch (const std::exception& e) {
     std::fflush(stdout);
-    std::fprintf(stderr, "seqlab: error: %s\n", e.what());
+    // Workers of a data-parallel job say which rank failed (unless the message does).
+    const bool names_rank = std::string(e.what()).rfind("rank ", 0) == 0;
+    std::fprintf(stderr, "seqlab: error: %s%s\n", names_rank ? "" : seqlab::console_tag().c_str(), e.what());
     return seqlab::exit_status_for(e);
   }
 }

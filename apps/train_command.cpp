@@ -1,3 +1,4 @@
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -7,9 +8,28 @@
 #include "apps/commands.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "train/distributed.h"
+#include "train/launch.h"
 #include "train/trainer.h"
 
 namespace seqlab::apps {
+namespace {
+
+// The launcher's command line for its workers: this program, the same arguments, no --nproc.
+std::vector<std::string> worker_command_line(const std::vector<std::string>& line) {
+  std::vector<std::string> worker{self_executable()};
+  for (size_t i = 1; i < line.size(); ++i) {
+    if (line[i] == "--nproc") {
+      ++i;
+      continue;
+    }
+    if (line[i].rfind("--nproc=", 0) == 0) continue;
+    worker.push_back(line[i]);
+  }
+  return worker;
+}
+
+}  // namespace
 
 void add_train_command(CLI::App& app, Action& action) {
   auto* train = app.add_subcommand("train", "Train a model described by a JSON config");
@@ -17,6 +37,10 @@ void add_train_command(CLI::App& app, Action& action) {
     std::string config, out;
     std::vector<std::string> sets;
     bool resume = false, json = false;
+    int nproc = 0;
+    int rank = -1, world_size = -1, master_port = -1;
+    std::string master_addr;
+    double timeout = 0;
   };
   auto args = std::make_shared<Args>();
   train->add_option("--config", args->config, "Run config (JSON; may include presets)")->required();
@@ -24,6 +48,21 @@ void add_train_command(CLI::App& app, Action& action) {
   train->add_option("--out", args->out, "Run directory to write")->required();
   train->add_flag("--resume", args->resume, "Continue from RUN_DIR/checkpoint.pt");
   train->add_flag("--json", args->json, "Print one JSON object with the result");
+  train->add_option("--nproc", args->nproc,
+                    "Data-parallel worker processes on this machine (like torchrun --nproc-per-node); "
+                    "run.threads is divided among them")
+      ->check(CLI::Range(1, 1024));
+  train->add_option("--rank", args->rank, "This process's rank in a multi-machine job (default: $RANK)")
+      ->check(CLI::NonNegativeNumber);
+  train->add_option("--world-size", args->world_size, "Processes in the job (default: $WORLD_SIZE, else 1)")
+      ->check(CLI::Range(1, 1 << 20));
+  train->add_option("--master-addr", args->master_addr, "Rank 0's address (default: $MASTER_ADDR, else 127.0.0.1)");
+  train->add_option("--master-port", args->master_port, "Rank 0's store port (default: $MASTER_PORT, else 29500)")
+      ->check(CLI::Range(1, 65535));
+  train->add_option("--collective-timeout", args->timeout,
+                    "Seconds any collective may wait for the other ranks before the job fails "
+                    "(default: $SEQLAB_COLLECTIVE_TIMEOUT, else 600)")
+      ->check(CLI::PositiveNumber);
   train->callback([&action, args] {
     action = [args] {
       Config config = Config::from_file(args->config, args->sets);
@@ -34,7 +73,29 @@ void add_train_command(CLI::App& app, Action& action) {
             "--resume: {} holds no run to resume (no checkpoint.pt: not a run directory, or the run "
             "stopped before its first checkpoint); run without --resume to start a new run there",
             args->out));
-      TrainResult result = train_model(config, args->out, args->resume);
+      if (args->nproc > 1) {  // the launcher: N workers of this same command, without --nproc
+        if (args->rank >= 0 || args->world_size > 0)
+          throw InputError("--nproc starts the workers of a job on this machine; --rank / --world-size "
+                           "start one worker of a job started by hand (use one or the other)");
+        LaunchOptions launch;
+        launch.nproc = args->nproc;
+        launch.argv = worker_command_line(command_line());
+        if (!args->master_addr.empty()) launch.master_addr = args->master_addr;
+        if (args->master_port > 0) launch.master_port = args->master_port;
+        launch.timeout_seconds = args->timeout > 0 ? args->timeout : DistributedOptions::from_environment().timeout_seconds;
+        return launch_workers(launch);
+      }
+      DistributedOptions distributed = DistributedOptions::from_environment();
+      if (args->world_size > 0) distributed.world_size = args->world_size;
+      if (args->rank >= 0) distributed.rank = args->rank;
+      if (!args->master_addr.empty()) distributed.master_addr = args->master_addr;
+      if (args->master_port > 0) distributed.master_port = args->master_port;
+      if (args->timeout > 0) distributed.timeout_seconds = args->timeout;
+      if (args->world_size > 0 && std::getenv("LOCAL_WORLD_SIZE") == nullptr)
+        distributed.local_world_size = 1;  // started by hand: assume one process per machine
+      distributed.check();
+      TrainResult result = train_model(config, args->out, args->resume, distributed);
+      if (!distributed.is_main()) return 0;  // rank 0 reports
       if (args->json) {
         print_json(result.to_json().dump());
       } else {

@@ -35,9 +35,20 @@ std::vector<Json> read_json_lines(const std::string& path) {
   return records;
 }
 
-void log_info(const std::string& message) { std::fprintf(stderr, "%s\n", message.c_str()); }
+namespace {
+int g_console_rank = 0;
+}  // namespace
+
+void set_console_rank(int rank) { g_console_rank = rank; }
+int console_rank() { return g_console_rank; }
+std::string console_tag() { return g_console_rank > 0 ? "rank " + std::to_string(g_console_rank) + ": " : ""; }
+
+void log_info(const std::string& message) {
+  if (g_console_rank > 0) return;
+  std::fprintf(stderr, "%s\n", message.c_str());
+}
 void log_warning(const std::string& message) {
-  std::fprintf(stderr, "warning: %s\n", message.c_str());
+  std::fprintf(stderr, "warning: %s%s\n", console_tag().c_str(), message.c_str());
 }
 
 }  // namespace seqlab

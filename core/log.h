@@ -27,4 +27,11 @@ std::vector<Json> read_json_lines(const std::string& path);
 void log_info(const std::string& message);
 void log_warning(const std::string& message);
 
+// The console of a data-parallel job belongs to rank 0: on other ranks (set once, at start)
+// progress and info lines are silent, and warnings and errors say which rank wrote them.
+void set_console_rank(int rank);
+int console_rank();
+// "rank R: " on ranks other than 0, "" otherwise.
+std::string console_tag();
+
 }  // namespace seqlab

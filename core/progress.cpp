@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "core/log.h"
+
 namespace seqlab {
 
 Progress::Progress(std::string label, int64_t total, std::string unit)
@@ -75,6 +77,7 @@ std::string Progress::line(bool final, std::chrono::steady_clock::time_point now
 }
 
 void Progress::draw(bool final) {
+  if (console_rank() > 0) return;  // the console is rank 0's (core/log.h)
   auto now = std::chrono::steady_clock::now();
   last_draw_ = now;
   std::string bar;

@@ -23,6 +23,14 @@ Batch Batch::to(const torch::Device& device) const {
   return out;
 }
 
+int64_t count_target_tokens(const std::vector<Example>& examples, const std::vector<int64_t>& indices,
+                            Framing framing) {
+  if (framing == Framing::kLabel) return static_cast<int64_t>(indices.size());
+  int64_t tokens = 0;
+  for (int64_t i : indices) tokens += static_cast<int64_t>(examples[static_cast<size_t>(i)].target.size()) + 1;
+  return tokens;
+}
+
 Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& indices,
               const torch::Tensor& images, Framing framing) {
   if (indices.empty()) throw Error("collate: empty batch");

@@ -42,6 +42,10 @@ enum class Framing { kSentence, kLabel };
 Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& indices,
               const torch::Tensor& images = {}, Framing framing = Framing::kSentence);
 
+// The real target tokens a batch of these examples has (Batch::target_tokens), without collating.
+int64_t count_target_tokens(const std::vector<Example>& examples, const std::vector<int64_t>& indices,
+                            Framing framing = Framing::kSentence);
+
 // Groups examples into batches of at most `max_tokens` padded tokens (batch size times the longest
 // source or target, eos included) and at most `max_sentences` examples (0 = no limit).
 class TokenBucketBatcher {

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache  # toolchain
   libtorch-dev           # LibTorch 1.13 (CPU): tensors, autograd, modules
+  libgloo-dev            # Gloo's headers, which LibTorch's c10d ProcessGroupGloo needs (data-parallel training)
   libopenblas0-openmp    # fast BLAS for LibTorch (the reference libblas is ~50x slower)
   libblas-dev            # cblas.h: the ridge fitter calls dsyrk directly (float64 X^T X)
   libsentencepiece-dev   # BPE / unigram subword tokenizers (loaded in an isolated module)

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -11,6 +12,7 @@
 #include "core/log.h"
 #include "core/progress.h"
 #include "train/checkpoint.h"
+#include "train/distributed.h"
 #include "train/resume.h"
 #include "train/ridge.h"
 #include "train/run_directory.h"
@@ -99,11 +101,20 @@ void check_ridge_fittable(Seq2Seq& model) {
   }
 }
 
-TrainResult fit_readout(const Config& requested, const std::string& run_dir, bool resume) {
+TrainResult fit_readout(const Config& requested, const std::string& run_dir, bool resume,
+                        const DistributedOptions& distributed) {
   auto started = std::chrono::steady_clock::now();
-  RunStart run = start_run(requested, run_dir, resume);
+  RunStart run = start_run(requested, run_dir, resume, distributed);
   const Config& config = run.config;
-  TrainingData data = load_training_data(config, run_dir, run.resume);
+  const bool main = distributed.is_main();
+  const int world = distributed.world_size;
+  std::unique_ptr<Communicator> communicator;
+  if (distributed.active()) communicator = std::make_unique<Communicator>(distributed, run.device);
+  // Rank 0 prepares the corpus and trains the tokenizer; the others then load what it wrote.
+  TrainingData data;
+  if (main) data = load_training_data(config, run_dir, run.resume);
+  if (communicator) communicator->barrier();
+  if (!main) data = load_training_data(config, run_dir, /*resume=*/true);
   const int64_t vocab = data.tokenizer->vocab_size();
   const int64_t target_vocab = data.target_vocab();
   Seq2Seq model(config, vocab, target_vocab);
@@ -116,19 +127,52 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
   if (run.resume) {
     auto tensors = sums.tensors();
     state = read_checkpoint(run.checkpoint_path, *model, nullptr, &tensors);
-    sums.load(tensors);
-    trim_run_log(run_dir + "/metrics.jsonl", state.step, {"fit"});
+    const int64_t saved = state.extra.is_object() ? state.extra.value("world_size", int64_t(1)) : 1;
+    if (saved != world)
+      throw InputError(fmt::format("{}: the fit was started by {} process(es); resume it with --nproc {}",
+                                   run_dir, saved, saved));
+    // The checkpoint holds the sums over every rank so far: rank 0 carries them on, the others
+    // add what they see from here.
+    if (main) sums.load(tensors);
+    if (main) trim_run_log(run_dir + "/metrics.jsonl", state.step, {"fit"});
     log_info(fmt::format("resuming the fit in {} after {} batches ({} rows)", run_dir, state.step,
                          int64_t(sums.rows())));
   }
-  // A fit that starts over (no checkpoint to resume from) starts its log over too.
-  JsonLinesLog log(run_dir + "/metrics.jsonl", /*append=*/run.resume);
+  if (world > 1) state.extra["world_size"] = world;
+  if (communicator) {  // the fixed weights of rank 0 everywhere
+    std::vector<torch::Tensor> tensors;
+    for (const auto& p : model->parameters()) tensors.push_back(p.detach());
+    for (const auto& b : model->buffers()) tensors.push_back(b);
+    communicator->broadcast(tensors);
+  }
+  // The sums over every rank (the fitter's one collective): in place at the end of the pass, in
+  // a copy for a checkpoint written mid-pass.
+  auto reduced = [&](bool in_place) {
+    auto tensors = sums.tensors();
+    if (!communicator) return tensors;
+    std::vector<torch::Tensor> list;
+    for (auto& [name, tensor] : tensors) {
+      if (!in_place) tensor = tensor.clone();
+      list.push_back(tensor);
+    }
+    communicator->all_reduce(list);
+    return tensors;
+  };
+  // A fit that starts over (no checkpoint to resume from) starts its log over too. Rank 0 logs.
+  std::optional<JsonLinesLog> fit_log;
+  if (main) fit_log.emplace(run_dir + "/metrics.jsonl", /*append=*/run.resume);
+  struct {
+    std::optional<JsonLinesLog>& log;
+    void write(Json record) {
+      if (log) log->write(std::move(record));
+    }
+  } log{fit_log};
   int64_t fixed = 0;
   for (const auto& b : model->buffers()) fixed += b.numel();
   if (!run.resume)
     log.write({{"event", "start"}, {"method", "ridge"}, {"parameters", model->parameter_count()},
                {"fixed", fixed}, {"features", sums.features()}, {"train_pairs", data.train.size()},
-               {"vocab", vocab}});
+               {"vocab", vocab}, {"processes", world}});
 
   const int64_t washout = config.get_int("train.washout");
   const int64_t max_steps = config.get_int("train.max_steps");
@@ -150,24 +194,42 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
   model->train();  // state noise (model.reservoir.noise) applies while fitting only
   auto window_start = std::chrono::steady_clock::now();
   double window_rows = sums.rows();
-  while (state.step < total && !(max_minutes > 0 && elapsed() >= max_minutes * 60)) {
-    Batch batch = data.train_batch(batches[size_t(state.step)]).to(run.device);
-    accumulate(model, batch, washout, sums);
-    ++state.step;
+  // Rank r takes batches r, r + N, r + 2N, ... of the pass; state.step counts the batches taken
+  // by all ranks together, so checkpoints and logs mean the same with any N.
+  auto crossed = [](int64_t before, int64_t after, int64_t every) { return after / every > before / every; };
+  while (state.step < total) {
+    if (max_minutes > 0) {  // rank 0's clock decides for everyone
+      bool out_of_time = elapsed() >= max_minutes * 60;
+      if (communicator) out_of_time = communicator->broadcast_values({out_of_time ? 1.0 : 0.0})[0] > 0;
+      if (out_of_time) break;
+    }
+    const int64_t index = state.step + distributed.rank;
+    if (index < total) {
+      Batch batch = data.train_batch(batches[size_t(index)]).to(run.device);
+      accumulate(model, batch, washout, sums);
+    }
+    const int64_t before = state.step;
+    state.step = std::min(total, state.step + world);
     state.batch_in_epoch = state.step;
-    progress.advance();
-    if (state.step % log_every == 0) {
+    progress.advance(state.step - before);
+    if (crossed(before, state.step, log_every)) {
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
-      double rows = sums.rows();
+      double rows = communicator ? communicator->all_reduce_values({sums.rows()})[0] : sums.rows();
       log.write({{"event", "fit"}, {"step", state.step}, {"rows", rows},
                  {"rows_per_s", (rows - window_rows) / std::max(1e-9, seconds)}});
       window_rows = rows;
       window_start = std::chrono::steady_clock::now();
     }
-    if (state.step % checkpoint_every == 0 && state.step < total) {
+    if (crossed(before, state.step, checkpoint_every) && state.step < total) {
       state.elapsed_seconds = elapsed();
-      write_checkpoint(run.checkpoint_path, *model, nullptr, state, sums.tensors());
+      auto tensors = reduced(/*in_place=*/false);
+      if (main) write_checkpoint(run.checkpoint_path, *model, nullptr, state, tensors);
     }
+  }
+  reduced(/*in_place=*/true);
+  if (!main) {  // rank 0 solves, validates and writes the run
+    progress.finish();
+    return TrainResult::from_state(state);
   }
   progress.finish();
   if (state.step == int64_t(batches.size())) state.epoch = 1;

@@ -16,11 +16,13 @@
 #include <string>
 
 #include "models/seq2seq.h"
+#include "train/distributed.h"
 #include "train/trainer.h"
 
 namespace seqlab {
 
-TrainResult fit_readout(const Config& config, const std::string& run_dir, bool resume);
+TrainResult fit_readout(const Config& config, const std::string& run_dir, bool resume,
+                        const DistributedOptions& distributed = {});
 
 // InputError unless the decoder has an untied readout and nothing else in the model is
 // trainable; the message names the trainable parameters and points to train.method=sgd.

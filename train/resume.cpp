@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -23,7 +24,7 @@ namespace {
 constexpr const char* kResumeMayChange[] = {
     "run.threads",      "run.device",     "train.max_steps",        "train.max_epochs",
     "train.max_minutes", "train.patience", "train.stop_min_lr",     "train.valid_every",
-    "train.checkpoint_every", "train.log_every", "train.valid_bleu_sentences"};
+    "train.checkpoint_every", "train.log_every", "train.valid_bleu_sentences", "train.bucket_mb"};
 
 }  // namespace
 
@@ -55,15 +56,21 @@ Config resumed_config(const std::string& config_path, const Config& requested) {
   return Config::from_json(merged, {}, config_path);
 }
 
-RunStart start_run(const Config& requested, const std::string& run_dir, bool resume) {
+RunStart start_run(const Config& requested, const std::string& run_dir, bool resume,
+                   const DistributedOptions& distributed) {
   fs::create_directories(run_dir);
   RunStart start{requested};
   start.checkpoint_path = run_dir + "/checkpoint.pt";
   const std::string config_path = run_dir + "/config.json";
   start.resume = resume && fs::exists(start.checkpoint_path);
   if (start.resume) start.config = resumed_config(config_path, requested);
-  start.config.save(config_path);
-  configure_threads(static_cast<int>(start.config.get_int("run.threads")));
+  if (distributed.is_main()) start.config.save(config_path);
+  int threads = static_cast<int>(start.config.get_int("run.threads"));
+  if (distributed.active()) {  // the cores (or the threads asked for) shared by this machine's ranks
+    if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    threads = std::max(1, threads / std::max(1, distributed.local_world_size));
+  }
+  configure_threads(threads);
   warn_if_slow_blas();
   start.seed = static_cast<uint64_t>(start.config.get_int("run.seed"));
   seed_everything(start.seed);

@@ -8,6 +8,7 @@
 #include <torch/types.h>
 
 #include "core/config.h"
+#include "train/distributed.h"
 
 namespace seqlab {
 
@@ -26,7 +27,8 @@ Config resumed_config(const std::string& config_path, const Config& requested);
 void trim_run_log(const std::string& path, int64_t step, const std::vector<std::string>& only = {});
 
 // What the trainer and the fitter both do first: create the directory, settle the config
-// (resumed or new) and save it, set threads and seeds, pick the device.
+// (resumed or new) and save it, set threads and seeds, pick the device. In a data-parallel job
+// only rank 0 writes the config, and run.threads is divided among the processes of a machine.
 struct RunStart {
   Config config;
   bool resume = false;  // true only when a checkpoint is there to resume from
@@ -34,6 +36,7 @@ struct RunStart {
   torch::Device device{torch::kCPU};
   uint64_t seed = 0;
 };
-RunStart start_run(const Config& requested, const std::string& run_dir, bool resume);
+RunStart start_run(const Config& requested, const std::string& run_dir, bool resume,
+                   const DistributedOptions& distributed = {});
 
 }  // namespace seqlab

@@ -4,14 +4,18 @@
 #include "train/trainer.h"
 
 #include <chrono>
+#include <optional>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
 
 #include "core/log.h"
 #include "core/progress.h"
+#include "core/random.h"
+#include "core/error.h"
 #include "data/image.h"
 #include "train/checkpoint.h"
+#include "train/distributed.h"
 #include "train/fitter.h"
 #include "train/optimizers.h"
 #include "train/resume.h"
@@ -57,6 +61,10 @@ const bool declared =
                      .range(0, 100)) &&
     schema().add(key_int("train.checkpoint_every", 500, "write checkpoint.pt every N steps")
                      .range(1, 1e9)) &&
+    schema().add(key_number("train.bucket_mb", 4,
+                            "data parallel: gradients are all-reduced in buckets of about this many "
+                            "MiB, each launched while the backward pass goes on")
+                     .above(0, 1e6)) &&
     schema().add(key_int("train.log_every", 50, "log training loss every N steps").range(1, 1e9)) &&
     schema().add(key_number("train.plateau_factor", 0.5, "plateau schedule: rate multiplier")
                      .range(0.01, 1)) &&
@@ -90,16 +98,42 @@ TrainResult TrainResult::from_state(const TrainState& state) {
 
 namespace {
 
-TrainResult gradient_train(const Config& requested, const std::string& run_dir, bool resume) {
+// The seed of a data-parallel rank's dropout at a step: each rank draws its own masks, and a
+// resumed run draws the same ones again without storing every rank's generator.
+uint64_t step_seed(uint64_t seed, int rank, int64_t step) {
+  return stable_hash(fmt::format("{}/{}/{}", seed, rank, step), seed);
+}
+
+// The world size a checkpoint was written by; a resume must use the same (the global batch,
+// N x train.batch_tokens, and its slices would change).
+void check_world_size(const TrainState& state, const DistributedOptions& distributed, const std::string& run_dir) {
+  const int64_t saved = state.extra.is_object() ? state.extra.value("world_size", int64_t(1)) : 1;
+  if (saved != distributed.world_size)
+    throw InputError(fmt::format(
+        "{}: the run was trained by {} process(es) (a global batch of {} x train.batch_tokens); "
+        "resume it with --nproc {} ({} would change the batches it trains on)",
+        run_dir, saved, saved, saved, distributed.world_size));
+}
+
+TrainResult gradient_train(const Config& requested, const std::string& run_dir, bool resume,
+                           const DistributedOptions& distributed) {
   auto started = std::chrono::steady_clock::now();
-  RunStart run = start_run(requested, run_dir, resume);
+  RunStart run = start_run(requested, run_dir, resume, distributed);
   const Config& config = run.config;
   resume = run.resume;
   const torch::Device device = run.device;
   const uint64_t seed = run.seed;
   const std::string& checkpoint_path = run.checkpoint_path;
+  const bool main = distributed.is_main();
+  const int world = distributed.world_size;
+  std::unique_ptr<Communicator> communicator;
+  if (distributed.active()) communicator = std::make_unique<Communicator>(distributed, device);
 
-  TrainingData data = load_training_data(config, run_dir, resume);
+  // Rank 0 prepares the corpus and trains the tokenizer; the others then load what it wrote.
+  TrainingData data;
+  if (main) data = load_training_data(config, run_dir, resume);
+  if (communicator) communicator->barrier();
+  if (!main) data = load_training_data(config, run_dir, /*resume=*/true);
   const int64_t vocab = data.tokenizer->vocab_size();
   Seq2Seq model(config, vocab, data.target_vocab());
   model->to(device);
@@ -114,21 +148,43 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   TrainState state;
   if (resume) {
     state = read_checkpoint(checkpoint_path, *model, optimizer.get());
+    check_world_size(state, distributed, run_dir);
     schedule->restore(state.schedule);
-    trim_run_log(run_dir + "/metrics.jsonl", state.step);
+    if (main) trim_run_log(run_dir + "/metrics.jsonl", state.step);
     log_info(fmt::format("resuming {} at step {} (epoch {}, batch {})", run_dir, state.step,
                          state.epoch, state.batch_in_epoch));
   }
-  // A run that starts over (no checkpoint to resume from) starts its log over too.
-  JsonLinesLog log(run_dir + "/metrics.jsonl", /*append=*/resume);
+  if (world > 1) state.extra["world_size"] = world;
+  std::unique_ptr<GradientReducer> reducer;
+  if (communicator) {
+    // Every rank starts from rank 0's weights (as DDP does), whatever its own initialisation.
+    std::vector<torch::Tensor> tensors;
+    for (const auto& p : model->parameters()) tensors.push_back(p.detach());
+    for (const auto& b : model->buffers()) tensors.push_back(b);
+    communicator->broadcast(tensors);
+    reducer = std::make_unique<GradientReducer>(
+        *communicator, model->parameters(),
+        static_cast<int64_t>(config.get_number("train.bucket_mb") * (1 << 20)));
+    log_info(fmt::format("data parallel: {} processes ({}), {} gradient bucket(s) of {} values, {} thread(s) each",
+                         world, communicator->backend(), reducer->buckets(), reducer->gradient_elements(),
+                         at::get_num_threads()));
+  }
+  // A run that starts over (no checkpoint to resume from) starts its log over too. Rank 0 logs.
+  std::optional<JsonLinesLog> log;
+  if (main) log.emplace(run_dir + "/metrics.jsonl", /*append=*/resume);
+  auto write_log = [&](Json record) {
+    if (log) log->write(std::move(record));
+  };
   if (!resume)
-    log.write({{"event", "start"},
+    write_log({{"event", "start"},
                {"parameters", model->parameter_count()},
                {"train_pairs", data.train.size()},
-               {"vocab", vocab}});
+               {"vocab", vocab},
+               {"processes", world}});
 
-  TokenBucketBatcher batcher(data.train, config.get_int("train.batch_tokens"),
-                             config.get_int("train.batch_sentences"), seed);
+  // The global batch: N x the per-process budget; rank r trains on its slice (shard_batch).
+  TokenBucketBatcher batcher(data.train, config.get_int("train.batch_tokens") * world,
+                             config.get_int("train.batch_sentences") * world, seed);
   const int64_t max_steps = config.get_int("train.max_steps");
   const int64_t max_epochs = config.get_int("train.max_epochs");
   const double max_minutes = config.get_number("train.max_minutes");
@@ -149,6 +205,7 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   double window_loss = 0;
   int64_t window_tokens = 0;
   auto window_start = std::chrono::steady_clock::now();
+  if (reducer) reducer->reset_wait_seconds();
   const double elapsed_before = state.elapsed_seconds;
   auto elapsed = [&] {
     return elapsed_before +
@@ -159,32 +216,53 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   while (!stop && state.step < max_steps && (max_epochs == 0 || state.epoch < max_epochs)) {
     auto batches = batcher.epoch(state.epoch);
     for (size_t b = static_cast<size_t>(state.batch_in_epoch); b < batches.size() && !stop; ++b) {
-      Batch batch = data.train_batch(batches[b]);
-      if (augment.any() && batch.images.defined())
-        batch.images = augment_images(batch.images, batches[b], seed, state.epoch, augment);
-      batch = batch.to(device);
+      const std::vector<int64_t> mine = communicator ? shard_batch(batches[b], distributed.rank, world) : batches[b];
+      Batch batch;
+      if (!mine.empty()) {
+        batch = data.train_batch(mine);
+        if (augment.any() && batch.images.defined())
+          batch.images = augment_images(batch.images, mine, seed, state.epoch, augment);
+        batch = batch.to(device);
+      }
+      const int64_t batch_tokens = communicator ? count_target_tokens(data.train, batches[b], data.framing)
+                                                : batch.target_tokens;
+      if (communicator) seed_everything(step_seed(seed, distributed.rank, state.step));
       double lr = base_lr * schedule->factor(state.step + 1);
       set_lr(*optimizer, lr);
-      auto loss_sum = train_step(model, *optimizer, batch, smoothing, clip);
+      double step_loss = train_step(model, *optimizer, batch, smoothing, clip, batch_tokens, reducer.get()).item<double>();
       ++state.step;
       state.batch_in_epoch = static_cast<int64_t>(b) + 1;
-      window_loss += loss_sum.item<double>();
-      window_tokens += batch.target_tokens;
+      // Rank 0's clock decides the time budget for everyone; the loss logged is the global batch's.
+      bool out_of_time = max_minutes > 0 && elapsed() >= max_minutes * 60;
+      if (communicator) {
+        const auto sums = communicator->all_reduce_values({step_loss, main && out_of_time ? 1.0 : 0.0});
+        step_loss = sums[0];
+        out_of_time = sums[1] > 0;
+      }
+      window_loss += step_loss;
+      window_tokens += batch_tokens;
       progress.advance();
 
       if (state.step % log_every == 0) {
         double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
         double loss = window_loss / double(std::max<int64_t>(1, window_tokens));
-        log.write({{"event", "train"}, {"step", state.step}, {"epoch", state.epoch}, {"loss", loss},
-                   {"lr", lr}, {"tokens_per_s", double(window_tokens) / std::max(1e-9, seconds)}});
+        Json record = {{"event", "train"}, {"step", state.step}, {"epoch", state.epoch}, {"loss", loss},
+                       {"lr", lr}, {"tokens_per_s", double(window_tokens) / std::max(1e-9, seconds)}};
+        if (reducer) {  // the all-reduce time the backward pass did not hide
+          record["allreduce_wait_s"] = reducer->wait_seconds() / double(log_every);
+          reducer->reset_wait_seconds();
+        }
+        write_log(record);
         progress.set_status(fmt::format("loss {:.3f} lr {:.2e}", loss, lr));
         window_loss = 0;
         window_tokens = 0;
         window_start = std::chrono::steady_clock::now();
       }
-      bool out_of_time = max_minutes > 0 && elapsed() >= max_minutes * 60;
       if (state.step % valid_every == 0 || state.step == max_steps || out_of_time) {
-        const ValidationScore score = validate_model(model, data, config, device);
+        // Rank 0 validates; the others take its loss, so schedules and stopping agree everywhere.
+        ValidationScore score;
+        if (main) score = validate_model(model, data, config, device);
+        if (communicator) score.loss = communicator->broadcast_values({score.loss})[0];
         const double valid_loss = score.loss, valid_bleu = score.bleu;
         schedule->on_validation(valid_loss);
         bool improved = valid_loss < state.best_valid_loss;
@@ -193,14 +271,14 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
           state.best_valid_bleu = valid_bleu;
           if (score.accuracy >= 0) state.extra["best_valid_accuracy"] = score.accuracy;
           state.validations_without_improvement = 0;
-          save_weights(*model, run_dir + "/best.pt");
+          if (main) save_weights(*model, run_dir + "/best.pt");
         } else {
           ++state.validations_without_improvement;
         }
         Json record = {{"event", "valid"}, {"step", state.step}, {"loss", valid_loss}};
         merge_json(record, score.scores());
         record["best"] = improved;
-        log.write(record);
+        write_log(record);
         progress.set_status(score.accuracy >= 0
                                 ? fmt::format("valid loss {:.3f} accuracy {:.1f}%", valid_loss, score.accuracy)
                                 : fmt::format("valid loss {:.3f} BLEU {:.2f}", valid_loss, valid_bleu));
@@ -211,14 +289,13 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
         else if (stop_min_lr > 0 && state.step >= warmup_steps && next_lr < stop_min_lr)
           stop_reason = "min_lr";
         if (stop_reason) {
-          log.write({{"event", "early_stop"}, {"step", state.step}, {"reason", stop_reason},
-                     {"lr", next_lr}});
+          write_log({{"event", "early_stop"}, {"step", state.step}, {"reason", stop_reason}, {"lr", next_lr}});
           state.early_stopped = true;
           stop = true;
         }
       }
       if (out_of_time || state.step >= max_steps) stop = true;
-      if (state.step % checkpoint_every == 0 || stop) {
+      if (main && (state.step % checkpoint_every == 0 || stop)) {
         state.schedule = schedule->state();
         state.elapsed_seconds = elapsed();
         write_checkpoint(checkpoint_path, *model, optimizer.get(), state);
@@ -231,18 +308,24 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   }
   state.schedule = schedule->state();
   state.elapsed_seconds = elapsed();
-  write_checkpoint(checkpoint_path, *model, optimizer.get(), state);
+  if (main) write_checkpoint(checkpoint_path, *model, optimizer.get(), state);
   progress.finish();
   TrainResult result = TrainResult::from_state(state);
-  log.write({{"event", "end"}, {"result", result.to_json()}});
+  write_log({{"event", "end"}, {"result", result.to_json()}});
+  // Nobody leaves before rank 0 has written the last checkpoint (a launcher that sees a rank
+  // exit may take the job for finished).
+  if (communicator) communicator->barrier();
   return result;
 }
 
 }  // namespace
 
-TrainResult train_model(const Config& requested, const std::string& run_dir, bool resume) {
-  if (requested.get_string("train.method") == "ridge") return fit_readout(requested, run_dir, resume);
-  return gradient_train(requested, run_dir, resume);
+TrainResult train_model(const Config& requested, const std::string& run_dir, bool resume,
+                        const DistributedOptions& distributed) {
+  distributed.check();
+  if (distributed.active()) set_console_rank(distributed.rank);
+  if (requested.get_string("train.method") == "ridge") return fit_readout(requested, run_dir, resume, distributed);
+  return gradient_train(requested, run_dir, resume, distributed);
 }
 
 }  // namespace seqlab

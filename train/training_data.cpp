@@ -13,6 +13,7 @@
 #include "eval/classify.h"
 #include "eval/next_token.h"
 #include "eval/search.h"
+#include "train/distributed.h"
 #include "train/optimizer_step.h"
 #include "train/run_directory.h"
 
@@ -101,10 +102,18 @@ Json ValidationScore::scores() const {
 }
 
 torch::Tensor train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer, const Batch& batch,
-                         double smoothing, double clip) {
+                         double smoothing, double clip, int64_t normalizer, GradientReducer* reducer) {
   optimizer.zero_grad();
-  auto loss_sum = model->loss_sum(Source::of(batch), batch.target_in, batch.target_out, smoothing);
-  (loss_sum / static_cast<double>(batch.target_tokens)).backward();
+  if (reducer) reducer->start();
+  torch::Tensor loss_sum;
+  if (batch.size() > 0) {
+    loss_sum = model->loss_sum(Source::of(batch), batch.target_in, batch.target_out, smoothing);
+    (loss_sum / static_cast<double>(normalizer > 0 ? normalizer : batch.target_tokens)).backward();
+  } else {  // a rank whose slice of the global batch is empty adds nothing
+    if (!reducer) throw Error("train_step: empty batch");
+    loss_sum = torch::zeros({}, torch::kFloat32);
+  }
+  if (reducer) reducer->finish();
   clip_and_step(optimizer, model->parameters(), clip);  // fused for AdamW (train/optimizer_step.h)
   return loss_sum.detach();
 }

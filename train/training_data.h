@@ -43,11 +43,17 @@ struct TrainingData {
 // set as run_dir/labels.json). Training pairs longer than data.max_length are skipped.
 TrainingData load_training_data(const Config& config, const std::string& run_dir, bool resume);
 
-// One gradient step on a batch: the summed loss (Seq2SeqImpl::loss_sum) divided by the batch's
-// target tokens, backward, gradient norm clipped to `clip` (0: not clipped), optimizer step.
-// Returns the summed loss (for logging; reading it syncs with the device).
+class GradientReducer;
+
+// One gradient step on a batch: the summed loss (Seq2SeqImpl::loss_sum) divided by `normalizer`
+// (0: the batch's target tokens), backward, gradient norm clipped to `clip` (0: not clipped),
+// optimizer step. Returns the summed loss (for logging; reading it syncs with the device).
+// Data parallel (train/distributed.h): `batch` is this rank's slice of the global batch (possibly
+// empty), `normalizer` the global batch's target tokens, and `reducer` sums the gradients over the
+// ranks between the backward pass and the step.
 torch::Tensor train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer, const Batch& batch,
-                         double smoothing, double clip);
+                         double smoothing, double clip, int64_t normalizer = 0,
+                         GradientReducer* reducer = nullptr);
 
 struct ValidationScore {
   double loss = 0;  // cross-entropy per target token
