@@ -145,15 +145,22 @@ const std::string& Communicator::backend() const { return impl_->backend; }
 double Communicator::timeout_seconds() const { return impl_->options.timeout_seconds; }
 
 void Communicator::fail(const std::string& what, const std::exception& error) const {
+  std::string message = error.what();  // c10 appends a stack trace after the first line
+  if (auto newline = message.find('\n'); newline != std::string::npos) message.resize(newline);
   throw Error(fmt::format(
       "rank {} of {}: {} failed: {}. Another worker has died or stopped answering (collective "
       "timeout {:.0f} s); its own log says why",
-      rank(), size(), what, error.what(), timeout_seconds()));
+      rank(), size(), what, message, timeout_seconds()));
 }
 
 void Communicator::all_reduce(std::vector<torch::Tensor> tensors) {
-  try {
-    impl_->group->allreduce(tensors)->wait();
+  try {  // one collective per tensor (a process group's list is one tensor per device), all in flight
+    std::vector<c10::intrusive_ptr<c10d::Work>> works;
+    for (auto& tensor : tensors) {
+      std::vector<torch::Tensor> one{tensor};
+      works.push_back(impl_->group->allreduce(one));
+    }
+    for (auto& work : works) work->wait();
   } catch (const std::exception& e) {
     fail("all-reduce", e);
   }
