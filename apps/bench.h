@@ -57,4 +57,13 @@ struct FitBenchOptions {
 nlohmann::json bench_fit(const FitBenchOptions& options);
 std::string format_fit(const nlohmann::json& result);
 
+// `bench train --nproc N`: one worker of a scaling run (started by the launcher, torchrun's
+// environment): timed data-parallel steps; rank 0's figures.
+nlohmann::json bench_train_worker(const Config& config, int64_t batch_tokens, int64_t steps, int threads);
+// Launches `worker_argv` with 1, 2, 4, ... and `nproc` processes and collects rank 0's figures,
+// with the model on paper for 2, 8 and 64 processes at `gbit_per_s` and `latency_us`.
+nlohmann::json bench_train_scaling(const std::vector<std::string>& worker_argv, int nproc, int threads,
+                                   double gbit_per_s, double latency_us);
+std::string format_scaling(const nlohmann::json& result);
+
 }  // namespace seqlab::apps

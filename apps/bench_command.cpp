@@ -12,6 +12,7 @@
 #include "apps/commands.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "core/random.h"
 #include "core/runtime.h"
 #include "data/batch.h"
@@ -19,6 +20,7 @@
 #include "models/attention/attention.h"
 #include "models/attention/scorer.h"
 #include "models/seq2seq.h"
+#include "train/launch.h"
 #include "train/training_data.h"
 
 namespace seqlab::apps {
@@ -237,7 +239,9 @@ void add_bench_command(CLI::App& app, Action& action) {
     std::string what, preset = "gru", python = "/usr/bin/python3";
     std::vector<int64_t> lengths;
     std::vector<std::string> models;
-    bool json = false, profile = false;
+    bool json = false, profile = false, worker = false;
+    int nproc = 0;
+    double gbit_per_s = 10, latency_us = 50;
     int64_t threads = 0, steps = 20, sentences = 500, batch_tokens = 4000, rounds = 3, warmup = 2;
     FitBenchOptions fit;
     std::vector<std::string> sets;
@@ -271,12 +275,21 @@ void add_bench_command(CLI::App& app, Action& action) {
   bench->add_option("--set", args->sets, "Override a model key of the benchmark configuration");
   bench->add_flag("--profile", args->profile, "compare: also profile a training pass on each side (self time "
                                              "per operator)");
+  bench->add_option("--nproc", args->nproc,
+                    "train: data-parallel scaling with 1, 2, 4, ... and N processes (--threads each, "
+                    "default 1): throughput, all-reduce time, and a model on paper for larger clusters")
+      ->check(CLI::Range(1, 1024));
+  bench->add_option("--bandwidth", args->gbit_per_s, "train --nproc: the paper model's network, Gbit/s (default 10)")
+      ->check(CLI::PositiveNumber);
+  bench->add_option("--latency", args->latency_us, "train --nproc: the paper model's latency per message, us (default 50)")
+      ->check(CLI::NonNegativeNumber);
+  bench->add_flag("--worker", args->worker, "")->group("");  // one process of a --nproc run (hidden)
   bench->add_flag("--json", args->json, "Print one JSON object");
   bench->callback([&action, args, bench] {
     bool steps_given = bench->count("--steps") > 0, sentences_given = bench->count("--sentences") > 0;
     action = [args, steps_given, sentences_given] {
       configure_threads(static_cast<int>(args->threads));
-      warn_if_slow_blas();
+      if (!args->worker) warn_if_slow_blas();  // the launcher checks once, not every worker at once
       if (args->what == "compare") {
         CompareOptions options;
         if (!args->models.empty()) options.models = args->models;
@@ -299,6 +312,30 @@ void add_bench_command(CLI::App& app, Action& action) {
         return 0;
       }
       Config config = bench_config(args->preset, args->sets);
+      if (args->what == "train" && args->worker) {  // one process of a scaling run: rank 0 reports
+        Json result = bench_train_worker(config, args->batch_tokens, args->steps,
+                                         args->threads > 0 ? static_cast<int>(args->threads) : 1);
+        if (console_rank() == 0) print_json(result.dump());
+        return 0;
+      }
+      if (args->what == "train" && args->nproc > 0) {
+        std::vector<std::string> worker{self_executable()};
+        const auto& line = command_line();
+        for (size_t i = 1; i < line.size(); ++i) {
+          if (line[i] == "--nproc" || line[i] == "--json") {
+            i += line[i] == "--nproc" ? 1 : 0;
+            continue;
+          }
+          if (line[i].rfind("--nproc=", 0) == 0) continue;
+          worker.push_back(line[i]);
+        }
+        worker.push_back("--worker");
+        Json result = bench_train_scaling(worker, args->nproc, args->threads > 0 ? static_cast<int>(args->threads) : 1,
+                                          args->gbit_per_s, args->latency_us);
+        if (args->json) print_json(result.dump());
+        else std::cout << format_scaling(result);
+        return 0;
+      }
       Json result;
       if (args->what == "train") result = bench_train(config, args->batch_tokens, args->steps, args->lengths);
       else if (args->what == "decode") result = bench_decode(config, args->sentences, args->lengths);

@@ -9,6 +9,8 @@
 #include "runner/cell.h"
 #include "runner/report.h"
 #include "runner/runner.h"
+#include "train/distributed.h"
+#include "train/launch.h"
 
 namespace seqlab::apps {
 
@@ -24,6 +26,9 @@ void add_run_command(CLI::App& app, Action& action) {
       ->check(CLI::Range(1, 256));
   run->add_option("--threads", options->threads, "CPU threads for all jobs together (default: all cores)")
       ->check(CLI::Range(0, 1024));
+  run->add_option("--nproc", options->nproc,
+                  "Data-parallel processes per train cell (they share the cell's threads; default 1)")
+      ->check(CLI::Range(1, 256));
   run->add_option("--size", options->size, "One of the spec's sizes (default: its \"size\", usually quick)");
   run->add_flag("--resume", options->resume, "Complete a grid started in DIR: finished cells are skipped, "
                                              "interrupted ones resume from their checkpoints");
@@ -84,11 +89,20 @@ void add_run_command(CLI::App& app, Action& action) {
   cell->group("");  // hidden from --help
   auto cell_dir = std::make_shared<std::string>();
   auto threads = std::make_shared<int>(1);
+  auto nproc = std::make_shared<int>(1);
   cell->add_option("--dir", *cell_dir, "Cell directory (holds cell.json)")->required();
   cell->add_option("--threads", *threads, "Intra-op threads")->check(CLI::Range(1, 1024));
-  cell->callback([&action, cell_dir, threads] {
-    action = [cell_dir, threads] {
-      run_train_cell(*cell_dir, *threads);
+  cell->add_option("--nproc", *nproc, "Data-parallel processes (sharing the threads)")->check(CLI::Range(1, 1024));
+  cell->callback([&action, cell_dir, threads, nproc] {
+    action = [cell_dir, threads, nproc] {
+      if (*nproc > 1) {  // the launcher: this command again, once per rank
+        LaunchOptions launch;
+        launch.nproc = *nproc;
+        launch.argv = {self_executable(), "cell", "--dir", *cell_dir, "--threads", std::to_string(*threads)};
+        launch.timeout_seconds = DistributedOptions::from_environment().timeout_seconds;
+        return launch_workers(launch);
+      }
+      run_train_cell(*cell_dir, *threads, DistributedOptions::from_environment());
       return 0;
     };
   });

@@ -53,12 +53,13 @@ void add_evaluations(const Json& evaluation, std::vector<EvaluationRow>& out) {
 
 }  // namespace
 
-Json run_train_cell(const std::string& dir, int threads) {
+Json run_train_cell(const std::string& dir, int threads, const DistributedOptions& distributed) {
   Json cell = Json::parse(read_file(dir + "/cell.json"));
   Config config = Config::from_json(cell.at("config"), {fmt::format("run.threads={}", threads)},
                                     dir + "/cell.json");
   const bool resume = fs::exists(dir + "/checkpoint.pt");
-  TrainResult trained = train_model(config, dir, resume);
+  TrainResult trained = train_model(config, dir, resume, distributed);
+  if (!distributed.is_main()) return Json::object();  // rank 0 evaluates and writes the result
   Json evaluations = Json::array();
   const Json& e = cell.at("evaluate");
   for (const auto& split : e.at("splits")) {
@@ -86,10 +87,14 @@ Json run_train_cell(const std::string& dir, int threads) {
 }
 
 std::vector<std::string> cell_command(const std::string& executable, const Json& cell,
-                                      const std::string& dir, int threads) {
+                                      const std::string& dir, int threads, int nproc) {
   const std::string kind = cell.at("kind");
   const Json& args = cell.at("config");
-  if (kind == "train") return {executable, "cell", "--dir", dir, "--threads", std::to_string(threads)};
+  if (kind == "train") {
+    std::vector<std::string> argv{executable, "cell", "--dir", dir, "--threads", std::to_string(threads)};
+    if (nproc > 1) argv.insert(argv.end(), {"--nproc", std::to_string(nproc)});
+    return argv;
+  }
   std::vector<std::string> argv;
   if (kind == "bench") {
     argv = {executable, "bench", args.value("what", "train"), "--json", "--threads", std::to_string(threads)};

@@ -11,18 +11,22 @@
 
 #include "core/config.h"
 #include "runner/store.h"
+#include "train/distributed.h"
 
 namespace seqlab {
 
 // Trains (resuming from a checkpoint when there is one) and evaluates the train cell in `dir` with
 // `threads` intra-op threads; writes dir/result.json and returns it:
 //   {"train": TrainResult, "evaluations": [evaluate_run's object per split]}
-Json run_train_cell(const std::string& dir, int threads);
+// As one rank of a data-parallel cell (`distributed` active) it trains with the others and only
+// rank 0 evaluates and writes the result (the others return an empty object).
+Json run_train_cell(const std::string& dir, int threads, const DistributedOptions& distributed = {});
 
 // The command line that runs a cell of any kind in a child process: `seqlab cell` for train
 // cells, `seqlab bench ...` or `seqlab reservoir mackey-glass ...` (with --json) for the others.
+// `nproc` > 1 trains a train cell with that many data-parallel processes sharing `threads`.
 std::vector<std::string> cell_command(const std::string& executable, const Json& cell,
-                                      const std::string& dir, int threads);
+                                      const std::string& dir, int threads, int nproc = 1);
 
 // What the store keeps of a finished cell: result.json's evaluations (bucketed scores included),
 // the metrics log (train/valid events), parameters, training time and steps; `max_rss_kib` is

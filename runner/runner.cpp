@@ -24,6 +24,7 @@
 #include "runner/cell.h"
 #include "runner/spec.h"
 #include "runner/store.h"
+#include "train/launch.h"
 
 namespace fs = std::filesystem;
 
@@ -114,10 +115,7 @@ Json RunnerSummary::to_json() const {
 }
 
 std::string current_executable() {
-  std::error_code error;
-  auto path = fs::read_symlink("/proc/self/exe", error);
-  if (error) throw Error("cannot find this program's path (/proc/self/exe)");
-  return path.string();
+  return self_executable();
 }
 
 RunnerSummary run_experiment(const RunnerOptions& options) {
@@ -225,7 +223,7 @@ RunnerSummary run_experiment(const RunnerOptions& options) {
       Job job = std::move(queue.front());
       queue.pop_front();
       store.mark_running(job.run);
-      auto argv = cell_command(executable, job.cell->to_json(), job.dir, threads);
+      auto argv = cell_command(executable, job.cell->to_json(), job.dir, threads, options.nproc);
       try {
         job.process = std::make_unique<BackgroundProcess>(argv, job.dir + "/stdout.txt", job.dir + "/log.txt");
       } catch (const Error& e) {

@@ -22,6 +22,7 @@ struct RunnerOptions {
   std::string size;          // empty: the spec's default size
   int jobs = 1;
   int threads = 0;           // all cores when 0; each job gets threads / jobs (at least 1)
+  int nproc = 1;             // data-parallel processes per train cell (train --nproc); they share its threads
   bool resume = false;       // continue a grid already started in out_dir
   bool restart_changed = false;  // start afresh the cells a spec edit changed (and drop removed ones)
   std::string executable;    // the seqlab binary that runs cells

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -58,7 +59,12 @@ int free_port() {
   return ntohs(address.sin_port);
 }
 
-std::string self_executable() { return std::filesystem::read_symlink("/proc/self/exe").string(); }
+std::string self_executable() {
+  std::error_code error;
+  auto path = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) throw Error("cannot find this program's path (/proc/self/exe)");
+  return path.string();
+}
 
 int launch_workers(const LaunchOptions& options) {
   if (options.nproc < 1 || options.nproc > kMaxWorkers)
@@ -76,6 +82,13 @@ int launch_workers(const LaunchOptions& options) {
   sigaction(SIGINT, &action, &old_int);
   sigaction(SIGTERM, &action, &old_term);
 
+  if (!options.stdout_path.empty()) {  // truncated once; each worker appends
+    std::FILE* file = std::fopen(options.stdout_path.c_str(), "w");
+    if (!file) throw Error(fmt::format("cannot write {}: {}", options.stdout_path, std::strerror(errno)));
+    std::fclose(file);
+  }
+  std::fflush(stdout);
+  std::fflush(stderr);
   const pid_t launcher = getpid();
   std::vector<pid_t> workers;
   for (int rank = 0; rank < options.nproc; ++rank) {
@@ -87,6 +100,7 @@ int launch_workers(const LaunchOptions& options) {
     if (pid == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != launcher) _exit(1);  // the launcher died before prctl
+      if (!options.stdout_path.empty() && !std::freopen(options.stdout_path.c_str(), "a", stdout)) _exit(127);
       signal(SIGINT, SIG_DFL);
       signal(SIGTERM, SIG_DFL);
       setenv("RANK", std::to_string(rank).c_str(), 1);

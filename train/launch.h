@@ -19,6 +19,7 @@ struct LaunchOptions {
   int master_port = 0;            // 0: a free port on this machine
   double timeout_seconds = 600;   // every collective of the workers
   double grace_seconds = 10;      // between SIGTERM and SIGKILL when stopping the others
+  std::string stdout_path;        // non-empty: the workers' standard output goes to this file
 };
 
 // Runs the job; returns its exit status: 0, 2 when a worker reported bad input (exit 2), else 1.
