@@ -18,8 +18,9 @@ namespace seqlab {
 // Trains (resuming from a checkpoint when there is one) and evaluates the train cell in `dir` with
 // `threads` intra-op threads; writes dir/result.json and returns it:
 //   {"train": TrainResult, "evaluations": [evaluate_run's object per split]}
-// As one rank of a data-parallel cell (`distributed` active) it trains with the others and only
-// rank 0 evaluates and writes the result (the others return an empty object).
+// As one rank of a data-parallel cell (`distributed` active) it trains with the others on 1/N of
+// the cell's batch budget each (the global batch stays the cell's), and only rank 0 evaluates and
+// writes the result (the others return an empty object).
 Json run_train_cell(const std::string& dir, int threads, const DistributedOptions& distributed = {});
 
 // The command line that runs a cell of any kind in a child process: `seqlab cell` for train

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <regex>
 #include <sstream>
@@ -16,6 +17,7 @@
 #include <torch/torch.h>
 
 #include "core/child_process.h"
+#include "core/error.h"
 #include "core/files.h"
 #include "core/log.h"
 #include "data/debian_packages.h"
@@ -119,6 +121,49 @@ TEST_CASE("shard_batch gives each rank a contiguous disjoint slice and all ranks
     CHECK(largest - smallest <= 1);  // the same share for every rank
   }
   CHECK(seqlab::shard_batch(batch, 8, 9).size() <= 1);
+}
+
+TEST_CASE("the process's place in a job comes from torchrun's environment, and bad values are input errors") {
+  struct Variable {
+    const char* name;
+    std::string saved;
+    bool was_set;
+  };
+  std::vector<Variable> variables;
+  for (const char* name : {"RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "SEQLAB_COLLECTIVE_TIMEOUT"}) {
+    const char* value = std::getenv(name);
+    variables.push_back({name, value ? value : "", value != nullptr});
+    unsetenv(name);
+  }
+  const auto alone = seqlab::DistributedOptions::from_environment();
+  CHECK_FALSE(alone.active());
+  CHECK(alone.is_main());
+  setenv("RANK", "1", 1);
+  setenv("WORLD_SIZE", "4", 1);
+  setenv("LOCAL_WORLD_SIZE", "2", 1);
+  setenv("MASTER_ADDR", "10.0.0.7", 1);
+  setenv("MASTER_PORT", "29611", 1);
+  setenv("SEQLAB_COLLECTIVE_TIMEOUT", "30", 1);
+  const auto worker = seqlab::DistributedOptions::from_environment();
+  CHECK(worker.active());
+  CHECK_FALSE(worker.is_main());
+  CHECK(worker.rank == 1);
+  CHECK(worker.world_size == 4);
+  CHECK(worker.local_world_size == 2);
+  CHECK(worker.master_addr == "10.0.0.7");
+  CHECK(worker.master_port == 29611);
+  CHECK(worker.timeout_seconds == 30);
+  setenv("RANK", "4", 1);  // rank outside the world
+  CHECK_THROWS_AS(seqlab::DistributedOptions::from_environment(), seqlab::InputError);
+  setenv("RANK", "one", 1);
+  CHECK_THROWS_WITH(seqlab::DistributedOptions::from_environment(), Catch::Matchers::Contains("RANK=one"));
+  setenv("RANK", "0", 1);
+  setenv("MASTER_PORT", "70000", 1);
+  CHECK_THROWS_AS(seqlab::DistributedOptions::from_environment(), seqlab::InputError);
+  for (const auto& v : variables) {
+    if (v.was_set) setenv(v.name, v.saved.c_str(), 1);
+    else unsetenv(v.name);
+  }
 }
 
 TEST_CASE("two processes train the demo models to the weights one process trains with twice the batch") {
