@@ -319,16 +319,7 @@ void add_bench_command(CLI::App& app, Action& action) {
         return 0;
       }
       if (args->what == "train" && args->nproc > 0) {
-        std::vector<std::string> worker{self_executable()};
-        const auto& line = command_line();
-        for (size_t i = 1; i < line.size(); ++i) {
-          if (line[i] == "--nproc" || line[i] == "--json") {
-            i += line[i] == "--nproc" ? 1 : 0;
-            continue;
-          }
-          if (line[i].rfind("--nproc=", 0) == 0) continue;
-          worker.push_back(line[i]);
-        }
+        std::vector<std::string> worker = worker_command_line(command_line(), {"--nproc"}, {"--json"});
         worker.push_back("--worker");
         Json result = bench_train_scaling(worker, args->nproc, args->threads > 0 ? static_cast<int>(args->threads) : 1,
                                           args->gbit_per_s, args->latency_us);

@@ -13,23 +13,6 @@
 #include "train/trainer.h"
 
 namespace seqlab::apps {
-namespace {
-
-// The launcher's command line for its workers: this program, the same arguments, no --nproc.
-std::vector<std::string> worker_command_line(const std::vector<std::string>& line) {
-  std::vector<std::string> worker{self_executable()};
-  for (size_t i = 1; i < line.size(); ++i) {
-    if (line[i] == "--nproc") {
-      ++i;
-      continue;
-    }
-    if (line[i].rfind("--nproc=", 0) == 0) continue;
-    worker.push_back(line[i]);
-  }
-  return worker;
-}
-
-}  // namespace
 
 void add_train_command(CLI::App& app, Action& action) {
   auto* train = app.add_subcommand("train", "Train a model described by a JSON config");
@@ -79,7 +62,7 @@ void add_train_command(CLI::App& app, Action& action) {
                            "start one worker of a job started by hand (use one or the other)");
         LaunchOptions launch;
         launch.nproc = args->nproc;
-        launch.argv = worker_command_line(command_line());
+        launch.argv = worker_command_line(command_line(), {"--nproc"});
         if (!args->master_addr.empty()) launch.master_addr = args->master_addr;
         if (args->master_port > 0) launch.master_port = args->master_port;
         launch.timeout_seconds = args->timeout > 0 ? args->timeout : DistributedOptions::from_environment().timeout_seconds;

@@ -94,4 +94,12 @@ std::string write_squares_corpus(const TempDir& dir) {
   return corpus;
 }
 
+int64_t checkpoint_step(const std::string& run_dir) {
+  torch::serialize::InputArchive archive;
+  archive.load_from(run_dir + "/checkpoint.pt");
+  c10::IValue state;
+  archive.read("state", state);
+  return nlohmann::json::parse(state.toStringRef())["step"].get<int64_t>();
+}
+
 }  // namespace seqlab::testing

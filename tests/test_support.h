@@ -1,6 +1,7 @@
 // Helpers shared by the test binaries.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace seqlab::testing {
@@ -27,5 +28,8 @@ std::string write_reverse_corpus(const TempDir& dir);
 // of four quadrants, captioned "red square at top left"; 300 training, 30 validation and 60 test
 // scenes, with <split>.regions.json marking the colour word's box. Returns the directory.
 std::string write_squares_corpus(const TempDir& dir);
+
+// The step a run directory's checkpoint.pt was written at (its "state" record).
+int64_t checkpoint_step(const std::string& run_dir);
 
 }  // namespace seqlab::testing

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <chrono>
@@ -64,6 +65,25 @@ std::string self_executable() {
   auto path = std::filesystem::read_symlink("/proc/self/exe", error);
   if (error) throw Error("cannot find this program's path (/proc/self/exe)");
   return path.string();
+}
+
+std::vector<std::string> worker_command_line(const std::vector<std::string>& line, const std::vector<std::string>& drop,
+                                             const std::vector<std::string>& drop_flags) {
+  auto among = [](const std::vector<std::string>& names, const std::string& word) {
+    return std::find(names.begin(), names.end(), word) != names.end();
+  };
+  std::vector<std::string> worker{self_executable()};
+  for (size_t i = 1; i < line.size(); ++i) {
+    const std::string& word = line[i];
+    if (among(drop, word)) {
+      ++i;  // and its value
+      continue;
+    }
+    const auto equals = word.find('=');
+    if (among(drop_flags, word) || (equals != std::string::npos && among(drop, word.substr(0, equals)))) continue;
+    worker.push_back(word);
+  }
+  return worker;
 }
 
 int launch_workers(const LaunchOptions& options) {

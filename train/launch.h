@@ -28,6 +28,12 @@ int launch_workers(const LaunchOptions& options);
 // A TCP port free on this machine now (bound and released).
 int free_port();
 
+// A launcher's command line for its workers: this program's executable, then `line` without
+// argv[0], without the options in `drop` (with their values; also as --name=value) and the
+// flags in `drop_flags`.
+std::vector<std::string> worker_command_line(const std::vector<std::string>& line, const std::vector<std::string>& drop,
+                                             const std::vector<std::string>& drop_flags = {});
+
 // This program's own executable (/proc/self/exe), for launching more of itself.
 std::string self_executable();
 

@@ -32,6 +32,8 @@ using seqlab::Json;
 
 namespace {
 
+using seqlab::testing::checkpoint_step;
+
 // The demo's config for `family`, shrunk to seconds on the reversal corpus. `batch_tokens` is
 // per process.
 std::string demo_arguments(const std::string& family, const std::string& corpus, int64_t batch_tokens,
@@ -68,14 +70,6 @@ std::vector<torch::Tensor> run_weights(const std::string& run_dir, const std::st
   for (const auto& p : model->parameters()) out.push_back(p.detach().clone());
   for (const auto& b : model->buffers()) out.push_back(b.detach().clone());
   return out;
-}
-
-int64_t checkpoint_step(const std::string& run_dir) {
-  torch::serialize::InputArchive archive;
-  archive.load_from(run_dir + "/checkpoint.pt");
-  c10::IValue state;
-  archive.read("state", state);
-  return Json::parse(state.toStringRef())["step"].get<int64_t>();
 }
 
 std::vector<double> logged(const std::string& run_dir, const std::string& event, const std::string& key) {

@@ -30,6 +30,8 @@ using seqlab::Json;
 
 namespace {
 
+using seqlab::testing::checkpoint_step;
+
 std::string write_config(const seqlab::testing::TempDir& dir, const std::string& corpus,
                          int64_t max_steps) {
   Json config = {
@@ -62,14 +64,6 @@ std::vector<torch::Tensor> checkpoint_weights(const std::string& run_dir) {
   std::vector<torch::Tensor> out;
   for (const auto& p : model->parameters()) out.push_back(p.detach().clone());
   return out;
-}
-
-int64_t checkpoint_step(const std::string& run_dir) {
-  torch::serialize::InputArchive archive;
-  archive.load_from(run_dir + "/checkpoint.pt");
-  c10::IValue state;
-  archive.read("state", state);
-  return Json::parse(state.toStringRef())["step"].get<int64_t>();
 }
 
 pid_t spawn_train(const std::string& config, const std::string& out, bool resume) {
