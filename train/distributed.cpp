@@ -78,6 +78,7 @@ std::vector<int64_t> shard_batch(const std::vector<int64_t>& batch, int rank, in
 
 struct Communicator::Pending {
   c10::intrusive_ptr<c10d::Work> work;
+  torch::Tensor tensor;  // what is being reduced (in place)
 };
 
 struct Communicator::Impl {
@@ -203,6 +204,7 @@ void Communicator::barrier() {
 
 std::shared_ptr<Communicator::Pending> Communicator::all_reduce_async(torch::Tensor tensor) {
   auto pending = std::make_shared<Pending>();
+  pending->tensor = tensor;
   std::vector<torch::Tensor> tensors{std::move(tensor)};
   try {
     pending->work = impl_->group->allreduce(tensors);
@@ -301,6 +303,7 @@ void GradientReducer::on_gradient(size_t s, const torch::Tensor& gradient) {
 void GradientReducer::launch(Bucket& bucket) { bucket.work = communicator_.all_reduce_async(bucket.flat); }
 
 void GradientReducer::finish() {
+  if (slots_.empty()) return;  // nothing trainable
   torch::NoGradGuard no_grad;
   for (size_t b = 0; b < buckets_.size(); ++b) {
     Bucket& bucket = buckets_[b];
@@ -311,12 +314,25 @@ void GradientReducer::finish() {
     launch(bucket);
     launch_order_.push_back(b);
   }
+  // Which parameters got a gradient on any rank: one that got none anywhere keeps no gradient, as
+  // in one process (the optimizer then skips it rather than stepping on zeros).
+  std::vector<float> had_gradient(slots_.size());
+  for (size_t s = 0; s < slots_.size(); ++s) had_gradient[s] = slots_[s].ready ? 1.0f : 0.0f;
+  auto flags = communicator_.all_reduce_async(torch::tensor(had_gradient).to(slots_.front().parameter.device()));
   const auto waiting = std::chrono::steady_clock::now();
   for (size_t b : launch_order_) communicator_.wait(*buckets_[b].work);
+  communicator_.wait(*flags);
   wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - waiting).count();
-  for (auto& slot : slots_) {
-    auto sum = buckets_[static_cast<size_t>(slot.bucket)].flat.narrow(0, slot.offset, slot.parameter.numel());
+  const auto anywhere = flags->tensor.cpu().contiguous();
+  const float* got = anywhere.data_ptr<float>();
+  for (size_t s = 0; s < slots_.size(); ++s) {
+    auto& slot = slots_[s];
     auto& grad = slot.parameter.mutable_grad();
+    if (got[s] == 0) {
+      grad = torch::Tensor();
+      continue;
+    }
+    auto sum = buckets_[static_cast<size_t>(slot.bucket)].flat.narrow(0, slot.offset, slot.parameter.numel());
     if (grad.defined())
       grad.copy_(sum.view_as(grad));
     else

@@ -72,7 +72,7 @@ class Communicator {
   std::vector<double> broadcast_values(const std::vector<double>& values, int root = 0);
   void barrier();
 
-  // An all-reduce started now and waited for later (GradientReducer).
+  // An all-reduce started now and waited for later (GradientReducer); holds the tensor.
   struct Pending;
   std::shared_ptr<Pending> all_reduce_async(torch::Tensor tensor);
   void wait(Pending& pending);
@@ -90,7 +90,8 @@ class Communicator {
 // registration order (roughly the order autograd produces their gradients) into flat buckets of
 // about `bucket_bytes`; a hook on each parameter copies its gradient into its bucket and launches
 // the bucket's all-reduce as soon as the bucket is complete. finish() launches what no hook did
-// (parameters that got no gradient contribute zeros), waits, and writes the sums into .grad.
+// (parameters that got no gradient contribute zeros), waits, and writes the sums into .grad; a
+// parameter that got a gradient on no rank is left without one, as in a single process.
 class GradientReducer {
  public:
   GradientReducer(Communicator& communicator, const std::vector<torch::Tensor>& parameters,
@@ -106,6 +107,8 @@ class GradientReducer {
   void finish();
 
   int64_t buckets() const { return static_cast<int64_t>(buckets_.size()); }
+  // Buckets whose all-reduce has started since start() (from hooks during backward, then finish()).
+  int64_t launched() const { return static_cast<int64_t>(launch_order_.size()); }
   int64_t gradient_elements() const { return elements_; }
   // Seconds finish() spent waiting for all-reduces (communication not hidden behind backward).
   double wait_seconds() const { return wait_seconds_; }

@@ -59,7 +59,8 @@ Config resumed_config(const std::string& config_path, const Config& requested) {
 RunStart start_run(const Config& requested, const std::string& run_dir, bool resume,
                    const DistributedOptions& distributed) {
   fs::create_directories(run_dir);
-  RunStart start{requested};
+  RunStart start;
+  start.config = requested;
   start.checkpoint_path = run_dir + "/checkpoint.pt";
   const std::string config_path = run_dir + "/config.json";
   start.resume = resume && fs::exists(start.checkpoint_path);

@@ -202,8 +202,14 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   Progress progress("train", max_minutes > 0 ? 0 : max_steps, "steps");
   progress.resume_at(state.step);
   model->train();
+  // The logging window: its loss and tokens are kept in checkpoints, so a resumed run logs the
+  // same losses as an uninterrupted one even when it resumes mid-window.
   double window_loss = 0;
-  int64_t window_tokens = 0;
+  int64_t window_tokens = 0, window_tokens_now = 0;  // the latter: this session's, for the rate
+  if (resume && state.extra.is_object() && state.extra.contains("log_window")) {
+    window_loss = state.extra["log_window"].value("loss", 0.0);
+    window_tokens = state.extra["log_window"].value("tokens", int64_t(0));
+  }
   auto window_start = std::chrono::steady_clock::now();
   if (reducer) reducer->reset_wait_seconds();
   const double elapsed_before = state.elapsed_seconds;
@@ -241,13 +247,14 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
       }
       window_loss += step_loss;
       window_tokens += batch_tokens;
+      window_tokens_now += batch_tokens;
       progress.advance();
 
       if (state.step % log_every == 0) {
         double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
         double loss = window_loss / double(std::max<int64_t>(1, window_tokens));
         Json record = {{"event", "train"}, {"step", state.step}, {"epoch", state.epoch}, {"loss", loss},
-                       {"lr", lr}, {"tokens_per_s", double(window_tokens) / std::max(1e-9, seconds)}};
+                       {"lr", lr}, {"tokens_per_s", double(window_tokens_now) / std::max(1e-9, seconds)}};
         if (reducer) {  // the all-reduce time the backward pass did not hide
           record["allreduce_wait_s"] = reducer->wait_seconds() / double(log_every);
           reducer->reset_wait_seconds();
@@ -256,6 +263,7 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
         progress.set_status(fmt::format("loss {:.3f} lr {:.2e}", loss, lr));
         window_loss = 0;
         window_tokens = 0;
+        window_tokens_now = 0;
         window_start = std::chrono::steady_clock::now();
       }
       if (state.step % valid_every == 0 || state.step == max_steps || out_of_time) {
@@ -297,6 +305,7 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
       if (out_of_time || state.step >= max_steps) stop = true;
       if (main && (state.step % checkpoint_every == 0 || stop)) {
         state.schedule = schedule->state();
+        state.extra["log_window"] = {{"loss", window_loss}, {"tokens", window_tokens}};
         state.elapsed_seconds = elapsed();
         write_checkpoint(checkpoint_path, *model, optimizer.get(), state);
       }
@@ -308,6 +317,7 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   }
   state.schedule = schedule->state();
   state.elapsed_seconds = elapsed();
+  state.extra["log_window"] = {{"loss", window_loss}, {"tokens", window_tokens}};
   if (main) write_checkpoint(checkpoint_path, *model, optimizer.get(), state);
   progress.finish();
   TrainResult result = TrainResult::from_state(state);

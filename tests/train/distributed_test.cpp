@@ -26,6 +26,7 @@
 #include "models/seq2seq.h"
 #include "tokenizers/tokenizer.h"
 #include "train/distributed.h"
+#include "train/launch.h"
 
 namespace fs = std::filesystem;
 using seqlab::Json;
@@ -284,4 +285,39 @@ TEST_CASE("kill -9 of one worker ends the job naming the rank, and --resume comp
   CHECK(other.status == 2);
   CHECK_THAT(other.output, Catch::Matchers::Contains("trained by 2 process(es)") &&
                                Catch::Matchers::Contains("--nproc 2"));
+}
+
+TEST_CASE("the gradient reducer launches each bucket from the backward pass and writes the sums into .grad") {
+  // One process is a world of its own: the all-reduce is the identity, which isolates the
+  // bookkeeping (buckets, hooks, parameters without a gradient) from the arithmetic.
+  seqlab::DistributedOptions options;
+  options.master_port = seqlab::free_port();
+  options.timeout_seconds = 30;
+  seqlab::Communicator communicator(options, torch::kCPU);
+  torch::manual_seed(1);
+  auto used = torch::randn({64, 32}).requires_grad_();
+  auto also_used = torch::randn({32}).requires_grad_();
+  auto unused = torch::randn({16}).requires_grad_();
+  auto frozen = torch::randn({8});  // no gradient wanted: in no bucket
+  // A 64-byte budget gives each parameter a bucket of its own (the smallest is 64 bytes).
+  seqlab::GradientReducer reducer(communicator, {used, also_used, unused, frozen}, 64);
+  CHECK(reducer.buckets() == 3);
+  CHECK(reducer.gradient_elements() == 64 * 32 + 32 + 16);
+  for (int step = 0; step < 2; ++step) {
+    used.mutable_grad() = torch::Tensor();
+    also_used.mutable_grad() = torch::Tensor();
+    reducer.start();
+    auto loss = (torch::randn({8, 64}).matmul(used) + also_used).tanh().sum();
+    loss.backward();
+    // Both buckets with a gradient went out during backward(); the unused one waits for finish().
+    CHECK(reducer.launched() == 2);
+    const auto expected_used = used.grad().clone(), expected_also = also_used.grad().clone();
+    reducer.finish();
+    CHECK(reducer.launched() == 3);
+    CHECK(torch::equal(used.grad(), expected_used));
+    CHECK(torch::equal(also_used.grad(), expected_also));
+    CHECK_FALSE(unused.grad().defined());  // no gradient on any rank: none, as in one process
+    CHECK_FALSE(frozen.grad().defined());
+  }
+  communicator.barrier();
 }

@@ -128,6 +128,15 @@ TEST_CASE("resume after kill -9 ends with the same weights as an uninterrupted r
   auto b = checkpoint_weights(interrupted);
   REQUIRE(a.size() == b.size());
   for (size_t i = 0; i < a.size(); ++i) CHECK(torch::equal(a[i], b[i]));
+  // The same log too, also for the window of steps the kill cut in two (checkpoints every 3
+  // steps, a training record every 10).
+  auto losses = [](const std::string& run) {
+    std::vector<double> out;
+    for (const auto& record : seqlab::read_json_lines(run + "/metrics.jsonl"))
+      if (record.value("event", "") == "train") out.push_back(record["loss"].get<double>());
+    return out;
+  };
+  CHECK(losses(straight) == losses(interrupted));
 }
 
 TEST_CASE("training writes the run directory, logs JSON lines and the run translates") {
