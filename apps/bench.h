@@ -12,6 +12,11 @@
 #include "data/batch.h"
 #include "models/seq2seq.h"
 
+namespace seqlab {
+class Communicator;
+class GradientReducer;
+}  // namespace seqlab
+
 namespace seqlab::apps {
 
 constexpr int64_t kBenchVocab = 8000;
@@ -21,6 +26,21 @@ Config bench_config(const std::string& preset, const std::vector<std::string>& s
 
 // "encoder rnn, decoder rnn, 12.3M parameters, vocab 8000"
 std::string describe(const Config& config, const Seq2Seq& model);
+
+// One process's part in a data-parallel benchmark (apps/bench_distributed.cpp).
+struct DataParallelPart {
+  Communicator* communicator;
+  GradientReducer* reducer;
+  int rank, world_size;
+};
+
+// Timed training steps (forward, backward, clipping, AdamW) over `batches`; the first steps warm
+// up allocators and caches and are not counted. -> target tokens per second, seconds per step.
+// With `part`, `batches` are global: this process trains on its slice of each and the tokens
+// counted are the global batch's.
+std::pair<double, double> time_training(Seq2Seq& model, const std::vector<Example>& examples,
+                                        const std::vector<std::vector<int64_t>>& batches, int64_t steps,
+                                        const DataParallelPart* part = nullptr);
 
 // Sentence pairs with UI-corpus-like lengths (5-25 tokens, target ~1.1x source).
 std::vector<Example> synthetic_pairs(int64_t count, int64_t vocab, uint64_t seed);

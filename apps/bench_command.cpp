@@ -20,10 +20,40 @@
 #include "models/attention/attention.h"
 #include "models/attention/scorer.h"
 #include "models/seq2seq.h"
+#include "train/distributed.h"
 #include "train/launch.h"
 #include "train/training_data.h"
 
 namespace seqlab::apps {
+
+std::pair<double, double> time_training(Seq2Seq& model, const std::vector<Example>& examples,
+                                        const std::vector<std::vector<int64_t>>& batches, int64_t steps,
+                                        const DataParallelPart* part) {
+  constexpr int64_t kWarmup = 3;
+  model->train();
+  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(1e-3));
+  int64_t tokens = 0;
+  double seconds = 0;
+  for (int64_t s = 0; s < steps + kWarmup; ++s) {
+    const auto& global = batches[static_cast<size_t>(s) % batches.size()];
+    const auto mine = part ? shard_batch(global, part->rank, part->world_size) : global;
+    Batch batch;
+    if (!mine.empty()) batch = collate(examples, mine);
+    const int64_t batch_tokens = part ? count_target_tokens(examples, global) : batch.target_tokens;
+    if (s == kWarmup && part) {  // every rank starts the timed steps together
+      part->communicator->barrier();
+      part->reducer->reset_wait_seconds();
+    }
+    const auto start = std::chrono::steady_clock::now();
+    train_step(model, optimizer, batch, /*smoothing=*/0.1, /*clip=*/1.0, batch_tokens,
+               part ? part->reducer : nullptr);  // the trainer's step
+    if (s >= kWarmup) {
+      seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      tokens += batch_tokens;
+    }
+  }
+  return {double(tokens) / seconds, seconds / double(steps)};
+}
 
 
 // Reference configurations (joint vocabulary 8k): "gru" is emb 256, hidden 512, bidirectional GRU
@@ -90,25 +120,6 @@ std::vector<Example> fixed_length_pairs(int64_t count, int64_t length, int64_t v
   return out;
 }
 
-// Timed training steps (forward, backward, clipping, AdamW) over `batches`; the first steps warm
-// up allocators and caches and are not counted. -> target tokens per second, seconds per step.
-std::pair<double, double> time_training(Seq2Seq& model, const std::vector<Example>& examples,
-                                        const std::vector<std::vector<int64_t>>& batches, int64_t steps) {
-  model->train();
-  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(1e-3));
-  int64_t tokens = 0;
-  double seconds = 0;
-  for (int64_t s = 0; s < steps + 3; ++s) {
-    Batch batch = collate(examples, batches[static_cast<size_t>(s) % batches.size()]);
-    auto start = Clock::now();
-    train_step(model, optimizer, batch, /*smoothing=*/0.1, /*clip=*/1.0);  // the trainer's step
-    if (s >= 3) {
-      seconds += std::chrono::duration<double>(Clock::now() - start).count();
-      tokens += batch.target_tokens;
-    }
-  }
-  return {double(tokens) / seconds, seconds / double(steps)};
-}
 
 Json bench_train(const Config& config, int64_t batch_tokens, int64_t steps, const std::vector<int64_t>& lengths) {
   const int64_t vocab = 8000;

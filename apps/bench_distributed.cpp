@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <iostream>
+#include <optional>
 
 #include <unistd.h>
 
@@ -30,7 +31,6 @@ Json bench_train_worker(const Config& config, int64_t batch_tokens, int64_t step
   if (distributed.active()) communicator = std::make_unique<Communicator>(distributed, torch::kCPU);
   torch::manual_seed(0);
   Seq2Seq model(config, kBenchVocab, kBenchVocab);
-  model->train();
   std::unique_ptr<GradientReducer> reducer;
   if (communicator)
     reducer = std::make_unique<GradientReducer>(*communicator, model->parameters(),
@@ -38,34 +38,17 @@ Json bench_train_worker(const Config& config, int64_t batch_tokens, int64_t step
   const int world = distributed.world_size;
   auto examples = synthetic_pairs(20000, kBenchVocab, 1);
   auto batches = TokenBucketBatcher(examples, batch_tokens * world, 0, 1).epoch(0);
-  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(1e-3));
-  constexpr int64_t kWarmup = 3;
-  int64_t tokens = 0;
-  double seconds = 0;
-  for (int64_t s = 0; s < steps + kWarmup; ++s) {
-    const auto& global = batches[static_cast<size_t>(s) % batches.size()];
-    const auto mine = shard_batch(global, distributed.rank, world);
-    Batch batch;
-    if (!mine.empty()) batch = collate(examples, mine);
-    const int64_t global_tokens = count_target_tokens(examples, global);
-    if (s == kWarmup) {
-      if (communicator) communicator->barrier();
-      if (reducer) reducer->reset_wait_seconds();
-    }
-    const auto start = std::chrono::steady_clock::now();
-    train_step(model, optimizer, batch, 0.1, 1.0, global_tokens, reducer.get());  // the trainer's step
-    if (s >= kWarmup) {
-      seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      tokens += global_tokens;
-    }
-  }
+  std::optional<DataParallelPart> part;
+  if (communicator) part = DataParallelPart{communicator.get(), reducer.get(), distributed.rank, world};
+  const auto [tokens_per_s, seconds_per_step] =
+      time_training(model, examples, batches, steps, part ? &*part : nullptr);
   int64_t gradient_elements = 0;
   for (const auto& p : model->parameters()) gradient_elements += p.numel();
   Json result = {{"processes", world},
                  {"threads_per_process", at::get_num_threads()},
                  {"steps", steps},
-                 {"ms_per_step", 1000.0 * seconds / double(steps)},
-                 {"target_tokens_per_s", double(tokens) / seconds},
+                 {"ms_per_step", 1000.0 * seconds_per_step},
+                 {"target_tokens_per_s", tokens_per_s},
                  {"gradient_elements", gradient_elements},
                  {"allreduce_wait_ms_per_step", 0.0},
                  {"allreduce_alone_ms", 0.0}};

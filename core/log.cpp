@@ -17,6 +17,7 @@ JsonLinesLog::JsonLinesLog(const std::string& path, bool append) : path_(path) {
 }
 
 void JsonLinesLog::write(Json record) {
+  if (path_.empty()) return;
   if (!record.contains("time")) {
     auto now = std::chrono::system_clock::now().time_since_epoch();
     record["time"] = std::chrono::duration<double>(now).count();

@@ -12,7 +12,9 @@ class JsonLinesLog {
  public:
   // Appends to `path` (creating parent directories) so a resumed run continues its log.
   explicit JsonLinesLog(const std::string& path, bool append = true);
-  void write(Json record);  // adds "time" (seconds since the epoch) unless present
+  // A log that keeps nothing (the ranks other than 0 of a data-parallel job).
+  JsonLinesLog() = default;
+  void write(Json record);  // adds "time" (seconds since the epoch) unless present; nothing if no path
   const std::string& path() const { return path_; }
 
  private:

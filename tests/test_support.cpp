@@ -12,7 +12,10 @@
 
 #include "core/config.h"
 #include "core/files.h"
+#include "core/log.h"
 #include "core/random.h"
+#include "models/seq2seq.h"
+#include "tokenizers/tokenizer.h"
 #include "data/image.h"
 
 namespace fs = std::filesystem;
@@ -92,6 +95,28 @@ std::string write_squares_corpus(const TempDir& dir) {
   write_split(corpus, "valid", 30, 2);
   write_split(corpus, "test", 60, 3);
   return corpus;
+}
+
+std::vector<torch::Tensor> checkpoint_tensors(const std::string& run_dir, bool buffers) {
+  auto config = Config::from_file(run_dir + "/config.json");
+  auto tokenizer = Tokenizer::load(run_dir + "/tokenizer.json");
+  Seq2Seq model(config, tokenizer->vocab_size(), tokenizer->vocab_size());
+  torch::serialize::InputArchive archive, model_archive;
+  archive.load_from(run_dir + "/checkpoint.pt");
+  archive.read("model", model_archive);
+  model->load(model_archive);
+  std::vector<torch::Tensor> out;
+  for (const auto& p : model->parameters()) out.push_back(p.detach().clone());
+  if (buffers)
+    for (const auto& b : model->buffers()) out.push_back(b.detach().clone());
+  return out;
+}
+
+std::vector<double> logged_values(const std::string& run_dir, const std::string& event, const std::string& key) {
+  std::vector<double> values;
+  for (const auto& record : read_json_lines(run_dir + "/metrics.jsonl"))
+    if (record.value("event", "") == event) values.push_back(record[key].get<double>());
+  return values;
 }
 
 int64_t checkpoint_step(const std::string& run_dir) {

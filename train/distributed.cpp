@@ -155,16 +155,10 @@ void Communicator::fail(const std::string& what, const std::exception& error) co
 }
 
 void Communicator::all_reduce(std::vector<torch::Tensor> tensors) {
-  try {  // one collective per tensor (a process group's list is one tensor per device), all in flight
-    std::vector<c10::intrusive_ptr<c10d::Work>> works;
-    for (auto& tensor : tensors) {
-      std::vector<torch::Tensor> one{tensor};
-      works.push_back(impl_->group->allreduce(one));
-    }
-    for (auto& work : works) work->wait();
-  } catch (const std::exception& e) {
-    fail("all-reduce", e);
-  }
+  // One collective per tensor (a process group's list is one tensor per device), all in flight.
+  std::vector<std::shared_ptr<Pending>> pending;
+  for (auto& tensor : tensors) pending.push_back(all_reduce_async(tensor));
+  for (auto& one : pending) wait(*one);
 }
 
 std::vector<double> Communicator::all_reduce_values(const std::vector<double>& values) {
@@ -218,8 +212,15 @@ void Communicator::wait(Pending& pending) {
   try {
     pending.work->wait();
   } catch (const std::exception& e) {
-    fail("gradient all-reduce", e);
+    fail("all-reduce", e);
   }
+}
+
+void broadcast_module(Communicator& communicator, torch::nn::Module& module) {
+  std::vector<torch::Tensor> tensors;
+  for (const auto& p : module.parameters()) tensors.push_back(p.detach());
+  for (const auto& b : module.buffers()) tensors.push_back(b);
+  communicator.broadcast(tensors);
 }
 
 GradientReducer::GradientReducer(Communicator& communicator, const std::vector<torch::Tensor>& parameters,
@@ -287,20 +288,19 @@ void GradientReducer::on_gradient(size_t s, const torch::Tensor& gradient) {
   if (bucket.work) throw Error("GradientReducer: a parameter's gradient arrived twice in one backward pass");
   torch::NoGradGuard no_grad;
   auto part = bucket.flat.narrow(0, slot.offset, slot.parameter.numel());
-  if (slot.ready)
-    part.add_(gradient.reshape(-1));  // a second contribution (a reentrant backward)
-  else
-    part.copy_(gradient.reshape(-1));
-  if (!slot.ready) {
-    slot.ready = true;
-    if (--bucket.pending == 0) {
-      launch(bucket);
-      launch_order_.push_back(static_cast<size_t>(slot.bucket));
-    }
+  if (slot.ready) {  // a second contribution (a reentrant backward)
+    part.add_(gradient.reshape(-1));
+    return;
   }
+  part.copy_(gradient.reshape(-1));
+  slot.ready = true;
+  if (--bucket.pending == 0) launch(static_cast<size_t>(slot.bucket));
 }
 
-void GradientReducer::launch(Bucket& bucket) { bucket.work = communicator_.all_reduce_async(bucket.flat); }
+void GradientReducer::launch(size_t b) {
+  buckets_[b].work = communicator_.all_reduce_async(buckets_[b].flat);
+  launch_order_.push_back(b);
+}
 
 void GradientReducer::finish() {
   if (slots_.empty()) return;  // nothing trainable
@@ -311,8 +311,7 @@ void GradientReducer::finish() {
     for (auto& slot : slots_)  // parameters without a gradient this step contribute zeros
       if (slot.bucket == static_cast<int64_t>(b) && !slot.ready)
         bucket.flat.narrow(0, slot.offset, slot.parameter.numel()).zero_();
-    launch(bucket);
-    launch_order_.push_back(b);
+    launch(b);
   }
   // Which parameters got a gradient on any rank: one that got none anywhere keeps no gradient, as
   // in one process (the optimizer then skips it rather than stepping on zeros).

@@ -24,6 +24,10 @@
 
 #include <torch/types.h>
 
+namespace torch::nn {
+class Module;
+}
+
 namespace seqlab {
 
 struct DistributedOptions {
@@ -86,6 +90,10 @@ class Communicator {
   std::unique_ptr<Impl> impl_;
 };
 
+// Rank 0's parameters and buffers on every rank (as DDP starts: whatever each rank initialised
+// or loaded, they all go on from the same weights).
+void broadcast_module(Communicator& communicator, torch::nn::Module& module);
+
 // Bucketed gradient all-reduce overlapping the backward pass. Parameters are packed in reverse
 // registration order (roughly the order autograd produces their gradients) into flat buckets of
 // about `bucket_bytes`; a hook on each parameter copies its gradient into its bucket and launches
@@ -129,7 +137,7 @@ class GradientReducer {
     std::shared_ptr<Communicator::Pending> work;
   };
   void on_gradient(size_t slot, const torch::Tensor& gradient);
-  void launch(Bucket& bucket);
+  void launch(size_t bucket);  // its all-reduce starts now
 
   Communicator& communicator_;
   std::vector<Slot> slots_;

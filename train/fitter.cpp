@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -110,11 +109,7 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
   const int world = distributed.world_size;
   std::unique_ptr<Communicator> communicator;
   if (distributed.active()) communicator = std::make_unique<Communicator>(distributed, run.device);
-  // Rank 0 prepares the corpus and trains the tokenizer; the others then load what it wrote.
-  TrainingData data;
-  if (main) data = load_training_data(config, run_dir, run.resume);
-  if (communicator) communicator->barrier();
-  if (!main) data = load_training_data(config, run_dir, /*resume=*/true);
+  TrainingData data = load_training_data(config, run_dir, run.resume, communicator.get());
   const int64_t vocab = data.tokenizer->vocab_size();
   const int64_t target_vocab = data.target_vocab();
   Seq2Seq model(config, vocab, target_vocab);
@@ -127,24 +122,17 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
   if (run.resume) {
     auto tensors = sums.tensors();
     state = read_checkpoint(run.checkpoint_path, *model, nullptr, &tensors);
-    const int64_t saved = state.extra.is_object() ? state.extra.value("world_size", int64_t(1)) : 1;
-    if (saved != world)
-      throw InputError(fmt::format("{}: the fit was started by {} process(es); resume it with --nproc {}",
-                                   run_dir, saved, saved));
     // The checkpoint holds the sums over every rank so far: rank 0 carries them on, the others
     // add what they see from here.
-    if (main) sums.load(tensors);
-    if (main) trim_run_log(run_dir + "/metrics.jsonl", state.step, {"fit"});
+    if (main) {
+      sums.load(tensors);
+      trim_run_log(run_dir + "/metrics.jsonl", state.step, {"fit"});
+    }
     log_info(fmt::format("resuming the fit in {} after {} batches ({} rows)", run_dir, state.step,
                          int64_t(sums.rows())));
   }
-  if (world > 1) state.extra["world_size"] = world;
-  if (communicator) {  // the fixed weights of rank 0 everywhere
-    std::vector<torch::Tensor> tensors;
-    for (const auto& p : model->parameters()) tensors.push_back(p.detach());
-    for (const auto& b : model->buffers()) tensors.push_back(b);
-    communicator->broadcast(tensors);
-  }
+  carry_world_size(state, run.resume, world, run_dir);
+  if (communicator) broadcast_module(*communicator, *model);  // rank 0's fixed weights everywhere
   // The sums over every rank (the fitter's one collective): in place at the end of the pass, in
   // a copy for a checkpoint written mid-pass.
   auto reduced = [&](bool in_place) {
@@ -159,14 +147,7 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
     return tensors;
   };
   // A fit that starts over (no checkpoint to resume from) starts its log over too. Rank 0 logs.
-  std::optional<JsonLinesLog> fit_log;
-  if (main) fit_log.emplace(run_dir + "/metrics.jsonl", /*append=*/run.resume);
-  struct {
-    std::optional<JsonLinesLog>& log;
-    void write(Json record) {
-      if (log) log->write(std::move(record));
-    }
-  } log{fit_log};
+  JsonLinesLog log = main ? JsonLinesLog(run_dir + "/metrics.jsonl", /*append=*/run.resume) : JsonLinesLog();
   int64_t fixed = 0;
   for (const auto& b : model->buffers()) fixed += b.numel();
   if (!run.resume)
@@ -227,11 +208,8 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
     }
   }
   reduced(/*in_place=*/true);
-  if (!main) {  // rank 0 solves, validates and writes the run
-    progress.finish();
-    return TrainResult::from_state(state);
-  }
   progress.finish();
+  if (!main) return TrainResult::from_state(state);  // rank 0 solves, validates and writes the run
   if (state.step == int64_t(batches.size())) state.epoch = 1;
 
   // The penalty: fixed, or the grid's best mean squared error on the validation split. The first

@@ -142,12 +142,17 @@ int launch_workers(const LaunchOptions& options) {
                options.nproc - 1,
                fmt::format("{}", fmt::join(workers, " ")).c_str(), options.master_addr.c_str(), port);
 
-  auto rank_of = [&](pid_t pid) {
-    for (size_t r = 0; r < workers.size(); ++r)
-      if (workers[r] == pid) return static_cast<int>(r);
+  int running = options.nproc;
+  // A worker that ended: no longer signalled; its rank, or -1 for another child of this process.
+  auto reap = [&](pid_t pid) {
+    for (int r = 0; r < options.nproc; ++r)
+      if (g_workers[r] == pid) {
+        g_workers[r] = -1;
+        --running;
+        return r;
+      }
     return -1;
   };
-  int running = options.nproc;
   int result = 0;
   while (running > 0) {
     int status = 0;
@@ -156,11 +161,8 @@ int launch_workers(const LaunchOptions& options) {
       if (errno == EINTR) continue;
       break;
     }
-    const int rank = rank_of(pid);
+    const int rank = reap(pid);
     if (rank < 0) continue;
-    --running;
-    workers[static_cast<size_t>(rank)] = -1;
-    g_workers[rank] = -1;
     const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (ok || result != 0) continue;
     // The first failure ends the job.
@@ -172,16 +174,10 @@ int launch_workers(const LaunchOptions& options) {
                           std::chrono::milliseconds(static_cast<int64_t>(options.grace_seconds * 1000));
     while (running > 0 && std::chrono::steady_clock::now() < deadline) {
       const pid_t done = waitpid(-1, &status, WNOHANG);
-      if (done > 0) {
-        const int r = rank_of(done);
-        if (r >= 0) {
-          workers[static_cast<size_t>(r)] = -1;
-          g_workers[r] = -1;
-          --running;
-        }
-      } else {
+      if (done > 0)
+        reap(done);
+      else
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
     }
     if (running > 0) forward_signal(SIGKILL);
   }

@@ -79,6 +79,16 @@ RunStart start_run(const Config& requested, const std::string& run_dir, bool res
   return start;
 }
 
+void carry_world_size(TrainState& state, bool resumed, int world_size, const std::string& run_dir) {
+  const int64_t saved = state.extra.is_object() ? state.extra.value("world_size", int64_t(1)) : 1;
+  if (resumed && saved != world_size)
+    throw InputError(fmt::format(
+        "{}: the run was trained by {} process(es); resume it with --nproc {} ({} would change how "
+        "its batches are split)",
+        run_dir, saved, saved, world_size));
+  if (world_size > 1) state.extra["world_size"] = world_size;
+}
+
 void trim_run_log(const std::string& path, int64_t step, const std::vector<std::string>& only) {
   if (!std::filesystem::exists(path)) return;
   std::string kept;

@@ -8,6 +8,7 @@
 #include <torch/types.h>
 
 #include "core/config.h"
+#include "train/checkpoint.h"
 #include "train/distributed.h"
 
 namespace seqlab {
@@ -25,6 +26,11 @@ Config resumed_config(const std::string& config_path, const Config& requested);
 // "start") are kept: the fitter keeps its pass ("fit") and solves again. Rewritten atomically;
 // nothing to do if the file is absent.
 void trim_run_log(const std::string& path, int64_t step, const std::vector<std::string>& only = {});
+
+// A run records how many processes trained it (TrainState::extra "world_size", absent for one):
+// a resumed run (`resumed`) must have as many, else InputError saying which --nproc to use
+// (another count would split its batches otherwise). Then records `world_size` in `state`.
+void carry_world_size(TrainState& state, bool resumed, int world_size, const std::string& run_dir);
 
 // What the trainer and the fitter both do first: create the directory, settle the config
 // (resumed or new) and save it, set threads and seeds, pick the device. In a data-parallel job

@@ -4,7 +4,6 @@
 #include "train/trainer.h"
 
 #include <chrono>
-#include <optional>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -104,17 +103,6 @@ uint64_t step_seed(uint64_t seed, int rank, int64_t step) {
   return stable_hash(fmt::format("{}/{}/{}", seed, rank, step), seed);
 }
 
-// The world size a checkpoint was written by; a resume must use the same (the global batch,
-// N x train.batch_tokens, and its slices would change).
-void check_world_size(const TrainState& state, const DistributedOptions& distributed, const std::string& run_dir) {
-  const int64_t saved = state.extra.is_object() ? state.extra.value("world_size", int64_t(1)) : 1;
-  if (saved != distributed.world_size)
-    throw InputError(fmt::format(
-        "{}: the run was trained by {} process(es) (a global batch of {} x train.batch_tokens); "
-        "resume it with --nproc {} ({} would change the batches it trains on)",
-        run_dir, saved, saved, saved, distributed.world_size));
-}
-
 TrainResult gradient_train(const Config& requested, const std::string& run_dir, bool resume,
                            const DistributedOptions& distributed) {
   auto started = std::chrono::steady_clock::now();
@@ -129,11 +117,7 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   std::unique_ptr<Communicator> communicator;
   if (distributed.active()) communicator = std::make_unique<Communicator>(distributed, device);
 
-  // Rank 0 prepares the corpus and trains the tokenizer; the others then load what it wrote.
-  TrainingData data;
-  if (main) data = load_training_data(config, run_dir, resume);
-  if (communicator) communicator->barrier();
-  if (!main) data = load_training_data(config, run_dir, /*resume=*/true);
+  TrainingData data = load_training_data(config, run_dir, resume, communicator.get());
   const int64_t vocab = data.tokenizer->vocab_size();
   Seq2Seq model(config, vocab, data.target_vocab());
   model->to(device);
@@ -148,20 +132,15 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   TrainState state;
   if (resume) {
     state = read_checkpoint(checkpoint_path, *model, optimizer.get());
-    check_world_size(state, distributed, run_dir);
     schedule->restore(state.schedule);
     if (main) trim_run_log(run_dir + "/metrics.jsonl", state.step);
     log_info(fmt::format("resuming {} at step {} (epoch {}, batch {})", run_dir, state.step,
                          state.epoch, state.batch_in_epoch));
   }
-  if (world > 1) state.extra["world_size"] = world;
+  carry_world_size(state, resume, world, run_dir);
   std::unique_ptr<GradientReducer> reducer;
   if (communicator) {
-    // Every rank starts from rank 0's weights (as DDP does), whatever its own initialisation.
-    std::vector<torch::Tensor> tensors;
-    for (const auto& p : model->parameters()) tensors.push_back(p.detach());
-    for (const auto& b : model->buffers()) tensors.push_back(b);
-    communicator->broadcast(tensors);
+    broadcast_module(*communicator, *model);
     reducer = std::make_unique<GradientReducer>(
         *communicator, model->parameters(),
         static_cast<int64_t>(config.get_number("train.bucket_mb") * (1 << 20)));
@@ -170,13 +149,9 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
                          at::get_num_threads()));
   }
   // A run that starts over (no checkpoint to resume from) starts its log over too. Rank 0 logs.
-  std::optional<JsonLinesLog> log;
-  if (main) log.emplace(run_dir + "/metrics.jsonl", /*append=*/resume);
-  auto write_log = [&](Json record) {
-    if (log) log->write(std::move(record));
-  };
+  JsonLinesLog log = main ? JsonLinesLog(run_dir + "/metrics.jsonl", /*append=*/resume) : JsonLinesLog();
   if (!resume)
-    write_log({{"event", "start"},
+    log.write({{"event", "start"},
                {"parameters", model->parameter_count()},
                {"train_pairs", data.train.size()},
                {"vocab", vocab},
@@ -211,11 +186,21 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
     window_tokens = state.extra["log_window"].value("tokens", int64_t(0));
   }
   auto window_start = std::chrono::steady_clock::now();
-  if (reducer) reducer->reset_wait_seconds();
   const double elapsed_before = state.elapsed_seconds;
   auto elapsed = [&] {
     return elapsed_before +
            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
+  // Rank 0 writes checkpoints; every rank keeps the state they hold. The last one is written once,
+  // whether the loop ends on a stop (in it) or on the epoch limit (after it).
+  int64_t saved_step = -1, saved_epoch = -1;
+  auto save_checkpoint = [&] {
+    state.schedule = schedule->state();
+    state.extra["log_window"] = {{"loss", window_loss}, {"tokens", window_tokens}};
+    state.elapsed_seconds = elapsed();
+    if (main) write_checkpoint(checkpoint_path, *model, optimizer.get(), state);
+    saved_step = state.step;
+    saved_epoch = state.epoch;
   };
   if (max_minutes > 0) progress.set_deadline(max_minutes * 60 - elapsed());
   bool stop = state.early_stopped || (max_minutes > 0 && elapsed_before >= max_minutes * 60);
@@ -259,7 +244,7 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
           record["allreduce_wait_s"] = reducer->wait_seconds() / double(log_every);
           reducer->reset_wait_seconds();
         }
-        write_log(record);
+        log.write(record);
         progress.set_status(fmt::format("loss {:.3f} lr {:.2e}", loss, lr));
         window_loss = 0;
         window_tokens = 0;
@@ -286,7 +271,7 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
         Json record = {{"event", "valid"}, {"step", state.step}, {"loss", valid_loss}};
         merge_json(record, score.scores());
         record["best"] = improved;
-        write_log(record);
+        log.write(record);
         progress.set_status(score.accuracy >= 0
                                 ? fmt::format("valid loss {:.3f} accuracy {:.1f}%", valid_loss, score.accuracy)
                                 : fmt::format("valid loss {:.3f} BLEU {:.2f}", valid_loss, valid_bleu));
@@ -297,31 +282,23 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
         else if (stop_min_lr > 0 && state.step >= warmup_steps && next_lr < stop_min_lr)
           stop_reason = "min_lr";
         if (stop_reason) {
-          write_log({{"event", "early_stop"}, {"step", state.step}, {"reason", stop_reason}, {"lr", next_lr}});
+          log.write({{"event", "early_stop"}, {"step", state.step}, {"reason", stop_reason}, {"lr", next_lr}});
           state.early_stopped = true;
           stop = true;
         }
       }
       if (out_of_time || state.step >= max_steps) stop = true;
-      if (main && (state.step % checkpoint_every == 0 || stop)) {
-        state.schedule = schedule->state();
-        state.extra["log_window"] = {{"loss", window_loss}, {"tokens", window_tokens}};
-        state.elapsed_seconds = elapsed();
-        write_checkpoint(checkpoint_path, *model, optimizer.get(), state);
-      }
+      if (state.step % checkpoint_every == 0 || stop) save_checkpoint();
     }
     if (!stop) {
       ++state.epoch;
       state.batch_in_epoch = 0;
     }
   }
-  state.schedule = schedule->state();
-  state.elapsed_seconds = elapsed();
-  state.extra["log_window"] = {{"loss", window_loss}, {"tokens", window_tokens}};
-  if (main) write_checkpoint(checkpoint_path, *model, optimizer.get(), state);
+  if (saved_step != state.step || saved_epoch != state.epoch) save_checkpoint();
   progress.finish();
   TrainResult result = TrainResult::from_state(state);
-  write_log({{"event", "end"}, {"result", result.to_json()}});
+  log.write({{"event", "end"}, {"result", result.to_json()}});
   // Nobody leaves before rank 0 has written the last checkpoint (a launcher that sees a rank
   // exit may take the job for finished).
   if (communicator) communicator->barrier();

@@ -101,6 +101,16 @@ Json ValidationScore::scores() const {
   return {{"bleu", bleu}};
 }
 
+TrainingData load_training_data(const Config& config, const std::string& run_dir, bool resume,
+                                Communicator* communicator) {
+  if (!communicator) return load_training_data(config, run_dir, resume);
+  TrainingData data;
+  if (communicator->rank() == 0) data = load_training_data(config, run_dir, resume);
+  communicator->barrier();
+  if (communicator->rank() != 0) data = load_training_data(config, run_dir, /*resume=*/true);
+  return data;
+}
+
 torch::Tensor train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer, const Batch& batch,
                          double smoothing, double clip, int64_t normalizer, GradientReducer* reducer) {
   optimizer.zero_grad();

@@ -45,6 +45,14 @@ TrainingData load_training_data(const Config& config, const std::string& run_dir
 
 class GradientReducer;
 
+class Communicator;
+
+// The same, as one rank of a data-parallel job (`communicator` null: a single process): rank 0
+// reads first (preparing the corpus, training and saving the tokenizer and labels), the others
+// load what it wrote once it is done.
+TrainingData load_training_data(const Config& config, const std::string& run_dir, bool resume,
+                                Communicator* communicator);
+
 // One gradient step on a batch: the summed loss (Seq2SeqImpl::loss_sum) divided by `normalizer`
 // (0: the batch's target tokens), backward, gradient norm clipped to `clip` (0: not clipped),
 // optimizer step. Returns the summed loss (for logging; reading it syncs with the device).

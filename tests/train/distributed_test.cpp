@@ -34,6 +34,8 @@ using seqlab::Json;
 namespace {
 
 using seqlab::testing::checkpoint_step;
+using seqlab::testing::checkpoint_tensors;
+using seqlab::testing::logged_values;
 
 // The demo's config for `family`, shrunk to seconds on the reversal corpus. `batch_tokens` is
 // per process.
@@ -57,27 +59,6 @@ std::string demo_arguments(const std::string& family, const std::string& corpus,
 
 seqlab::CommandResult seqlab_train(const std::string& arguments) {
   return seqlab::run_command(std::string(SEQLAB_BINARY_DIR) + "/bin/seqlab train " + arguments + " 2>&1");
-}
-
-std::vector<torch::Tensor> run_weights(const std::string& run_dir, const std::string& file = "checkpoint.pt") {
-  auto config = seqlab::Config::from_file(run_dir + "/config.json");
-  auto tokenizer = seqlab::Tokenizer::load(run_dir + "/tokenizer.json");
-  seqlab::Seq2Seq model(config, tokenizer->vocab_size(), tokenizer->vocab_size());
-  torch::serialize::InputArchive archive, model_archive;
-  archive.load_from(run_dir + "/" + file);
-  archive.read("model", model_archive);
-  model->load(model_archive);
-  std::vector<torch::Tensor> out;
-  for (const auto& p : model->parameters()) out.push_back(p.detach().clone());
-  for (const auto& b : model->buffers()) out.push_back(b.detach().clone());
-  return out;
-}
-
-std::vector<double> logged(const std::string& run_dir, const std::string& event, const std::string& key) {
-  std::vector<double> values;
-  for (const auto& record : seqlab::read_json_lines(run_dir + "/metrics.jsonl"))
-    if (record.value("event", "") == event) values.push_back(record[key].get<double>());
-  return values;
 }
 
 // ||a - b|| over all weights together.
@@ -176,11 +157,11 @@ TEST_CASE("two processes train the demo models to the weights one process trains
     CHECK(pair.output.find("data parallel: 2 processes (gloo)") != std::string::npos);
 
     // The same loss at every logged step (the global batch's), the same validation losses.
-    const auto loss_one = logged(one, "train", "loss"), loss_two = logged(two, "train", "loss");
+    const auto loss_one = logged_values(one, "train", "loss"), loss_two = logged_values(two, "train", "loss");
     REQUIRE(loss_one.size() == 12);
     REQUIRE(loss_two.size() == loss_one.size());
     for (size_t i = 0; i < loss_one.size(); ++i) CHECK(loss_two[i] == Approx(loss_one[i]).epsilon(1e-4));
-    const auto valid_one = logged(one, "valid", "loss"), valid_two = logged(two, "valid", "loss");
+    const auto valid_one = logged_values(one, "valid", "loss"), valid_two = logged_values(two, "valid", "loss");
     REQUIRE(valid_two.size() == valid_one.size());
     for (size_t i = 0; i < valid_one.size(); ++i) CHECK(valid_two[i] == Approx(valid_one[i]).epsilon(1e-4));
 
@@ -190,9 +171,9 @@ TEST_CASE("two processes train the demo models to the weights one process trains
       seqlab::testing::TempDir zero;
       auto started = seqlab_train(demo_arguments(family, corpus, 240, 1, 0.0) + " --set train.lr=0 --out " + zero.path());
       REQUIRE(started.status == 0);
-      return run_weights(zero.path());
+      return checkpoint_tensors(zero.path(), /*buffers=*/true);
     }();
-    const auto weights_one = run_weights(one), weights_two = run_weights(two);
+    const auto weights_one = checkpoint_tensors(one, /*buffers=*/true), weights_two = checkpoint_tensors(two, /*buffers=*/true);
     const double moved = distance(initial, weights_one);
     const double apart = distance(weights_one, weights_two);
     INFO(family << ": training moved the weights by " << moved << " (L2); one and two processes differ by "
@@ -213,13 +194,13 @@ TEST_CASE("two processes fit the echo-state readout to the one-process solution 
   INFO(pair.output);
   REQUIRE(pair.status == 0);
   // The same rows and the same penalty chosen; the readouts agree to float64 summation order.
-  const auto rows_one = logged(one, "valid", "rows"), rows_two = logged(two, "valid", "rows");
+  const auto rows_one = logged_values(one, "valid", "rows"), rows_two = logged_values(two, "valid", "rows");
   REQUIRE(rows_one.size() == 1);
   REQUIRE(rows_two.size() == 1);
   CHECK(rows_one[0] == rows_two[0]);
-  CHECK(logged(one, "valid", "penalty") == logged(two, "valid", "penalty"));
-  CHECK(logged(two, "valid", "loss")[0] == Approx(logged(one, "valid", "loss")[0]).epsilon(1e-4));
-  const auto a = run_weights(one), b = run_weights(two);
+  CHECK(logged_values(one, "valid", "penalty") == logged_values(two, "valid", "penalty"));
+  CHECK(logged_values(two, "valid", "loss")[0] == Approx(logged_values(one, "valid", "loss")[0]).epsilon(1e-4));
+  const auto a = checkpoint_tensors(one, /*buffers=*/true), b = checkpoint_tensors(two, /*buffers=*/true);
   double scale = 0;
   for (const auto& w : a) scale = std::max(scale, w.abs().max().item<double>());
   CHECK(max_difference(a, b) < 1e-4 * scale);
@@ -275,10 +256,10 @@ TEST_CASE("kill -9 of one worker ends the job naming the rank, and --resume comp
   INFO(resumed.output);
   REQUIRE(resumed.status == 0);
   CHECK(checkpoint_step(interrupted) == 40);
-  const auto a = run_weights(straight), b = run_weights(interrupted);
+  const auto a = checkpoint_tensors(straight, /*buffers=*/true), b = checkpoint_tensors(interrupted, /*buffers=*/true);
   REQUIRE(a.size() == b.size());
   for (size_t i = 0; i < a.size(); ++i) CHECK(torch::equal(a[i], b[i]));
-  CHECK(logged(straight, "train", "loss") == logged(interrupted, "train", "loss"));
+  CHECK(logged_values(straight, "train", "loss") == logged_values(interrupted, "train", "loss"));
 
   // Another process count would train on other batches: refused, saying what to do.
   auto other = seqlab_train(arguments + " --out " + interrupted + " --resume --set train.max_steps=50");

@@ -31,6 +31,7 @@ using seqlab::Json;
 namespace {
 
 using seqlab::testing::checkpoint_step;
+using seqlab::testing::checkpoint_tensors;
 
 std::string write_config(const seqlab::testing::TempDir& dir, const std::string& corpus,
                          int64_t max_steps) {
@@ -51,19 +52,6 @@ std::string write_config(const seqlab::testing::TempDir& dir, const std::string&
   std::string path = dir.file("config.json");
   seqlab::testing::write_text(path, config.dump(2));
   return path;
-}
-
-std::vector<torch::Tensor> checkpoint_weights(const std::string& run_dir) {
-  auto config = seqlab::Config::from_file(run_dir + "/config.json");
-  auto tokenizer = seqlab::Tokenizer::load(run_dir + "/tokenizer.json");
-  seqlab::Seq2Seq model(config, tokenizer->vocab_size(), tokenizer->vocab_size());
-  torch::serialize::InputArchive archive, model_archive;
-  archive.load_from(run_dir + "/checkpoint.pt");
-  archive.read("model", model_archive);
-  model->load(model_archive);
-  std::vector<torch::Tensor> out;
-  for (const auto& p : model->parameters()) out.push_back(p.detach().clone());
-  return out;
 }
 
 pid_t spawn_train(const std::string& config, const std::string& out, bool resume) {
@@ -124,19 +112,14 @@ TEST_CASE("resume after kill -9 ends with the same weights as an uninterrupted r
   REQUIRE(WEXITSTATUS(status) == 0);
   CHECK(checkpoint_step(interrupted) == 60);
 
-  auto a = checkpoint_weights(straight);
-  auto b = checkpoint_weights(interrupted);
+  auto a = checkpoint_tensors(straight);
+  auto b = checkpoint_tensors(interrupted);
   REQUIRE(a.size() == b.size());
   for (size_t i = 0; i < a.size(); ++i) CHECK(torch::equal(a[i], b[i]));
   // The same log too, also for the window of steps the kill cut in two (checkpoints every 3
   // steps, a training record every 10).
-  auto losses = [](const std::string& run) {
-    std::vector<double> out;
-    for (const auto& record : seqlab::read_json_lines(run + "/metrics.jsonl"))
-      if (record.value("event", "") == "train") out.push_back(record["loss"].get<double>());
-    return out;
-  };
-  CHECK(losses(straight) == losses(interrupted));
+  using seqlab::testing::logged_values;
+  CHECK(logged_values(straight, "train", "loss") == logged_values(interrupted, "train", "loss"));
 }
 
 TEST_CASE("training writes the run directory, logs JSON lines and the run translates") {
@@ -229,7 +212,7 @@ TEST_CASE("a run loads from its checkpoint alone, and corrupt weights are an inp
   seqlab::train_model(config, run, false);
   fs::remove(run + "/best.pt");
   auto loaded = seqlab::load_run(run);
-  auto expected = checkpoint_weights(run);
+  auto expected = checkpoint_tensors(run);
   auto actual = loaded.model->parameters();
   REQUIRE(actual.size() == expected.size());
   for (size_t i = 0; i < actual.size(); ++i) CHECK(torch::equal(actual[i], expected[i]));
