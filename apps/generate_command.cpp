@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "apps/commands.h"
 #include "core/error.h"
@@ -80,9 +81,7 @@ void add_generate_command(CLI::App& app, Action& action) {
           if (n.channel != 9) melodic.push_back(n);
         if (melodic.empty()) throw InputError(args->prime + ": no notes outside the percussion channel to start from");
         auto events = notes_to_events(melodic, prime.ppqn, music);
-        std::string text;
-        for (const auto& e : events) text += (text.empty() ? "" : " ") + e;
-        prefix = run.tokenizer->encode(text);
+        prefix = run.tokenizer->encode(fmt::format("{}", fmt::join(events, " ")));
         if (!prime.tempos.empty()) piece.tempos.push_back({0, prime.tempos.front().microseconds_per_quarter});
       }
       if (args->bpm > 0) piece.tempos = {{0, int64_t(std::llround(60e6 / args->bpm))}};

@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -109,9 +110,8 @@ class MusicRecipe : public Recipe {
         for (size_t start = 0; start < sequence.size(); start += kLineEvents) {
           const size_t end = std::min(sequence.size(), start + kLineEvents);
           if (end - start < kMinLineEvents) break;
-          std::string line;
-          for (size_t k = start; k < end; ++k) line += (k == start ? "" : " ") + sequence[k];
-          text[split] += line + "\n";
+          text[split] += fmt::format("{}\n", fmt::join(sequence.begin() + std::ptrdiff_t(start),
+                                                        sequence.begin() + std::ptrdiff_t(end), " "));
           events += int64_t(end - start);
         }
       }

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -57,9 +58,7 @@ class SequenceTask : public Task {
       }
       for (int k = -transpose_; k <= transpose_; ++k) {
         if (k == 0 || !transpose_events(words, k, shifted)) continue;
-        std::string text;
-        for (const auto& w : shifted) text += (text.empty() ? "" : " ") + w;
-        pairs.push_back({"", text});
+        pairs.push_back({"", fmt::format("{}", fmt::join(shifted, " "))});
       }
     }
     if (pairs.empty()) throw InputError(path.string() + ": no sequence in it");
