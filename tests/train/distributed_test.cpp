@@ -261,11 +261,33 @@ TEST_CASE("kill -9 of one worker ends the job naming the rank, and --resume comp
   for (size_t i = 0; i < a.size(); ++i) CHECK(torch::equal(a[i], b[i]));
   CHECK(logged_values(straight, "train", "loss") == logged_values(interrupted, "train", "loss"));
 
-  // Another process count would train on other batches: refused, saying what to do.
-  auto other = seqlab_train(arguments + " --out " + interrupted + " --resume --set train.max_steps=50");
-  CHECK(other.status == 2);
-  CHECK_THAT(other.output, Catch::Matchers::Contains("trained by 2 process(es)") &&
-                               Catch::Matchers::Contains("--nproc 2"));
+  // Another process count would train on other batches: refused, saying what to do, by one
+  // process and by the workers of a launcher (which then exits with their status 2).
+  for (const std::string nproc : {"", " --nproc 3"}) {
+    auto other = seqlab_train(arguments + " --out " + interrupted + " --resume --set train.max_steps=50" + nproc);
+    INFO(other.output);
+    CHECK(other.status == 2);
+    CHECK_THAT(other.output, Catch::Matchers::Contains("trained by 2 process(es)") &&
+                                 Catch::Matchers::Contains("--nproc 2"));
+  }
+}
+
+TEST_CASE("a rank whose job never gathers fails with the address it waited at, and --nproc excludes --rank") {
+  seqlab::DistributedOptions lonely;
+  lonely.world_size = 2;
+  lonely.rank = 1;  // rank 0, which would serve the store, never comes
+  lonely.master_port = seqlab::free_port();
+  lonely.timeout_seconds = 1;
+  CHECK_THROWS_WITH(seqlab::Communicator(lonely, torch::kCPU),
+                    Catch::Matchers::Contains("rank 1 of 2: no rendezvous at 127.0.0.1:") &&
+                        Catch::Matchers::Contains("every rank was started"));
+
+  seqlab::testing::TempDir dir;
+  const std::string corpus = seqlab::testing::write_reverse_corpus(dir);
+  auto both = seqlab_train(demo_arguments("gru", corpus, 120, 4, 0) + " --out " + dir.file("run") +
+                           " --nproc 2 --rank 0 --world-size 2");
+  CHECK(both.status == 2);
+  CHECK_THAT(both.output, Catch::Matchers::Contains("use one or the other"));
 }
 
 TEST_CASE("the gradient reducer launches each bucket from the backward pass and writes the sums into .grad") {
