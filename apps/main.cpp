@@ -7,6 +7,7 @@
 
 #include "apps/commands.h"
 #include "core/error.h"
+#include "core/gemm.h"
 #include "core/log.h"
 
 namespace seqlab::apps {
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
     return status == 0 ? 0 : 2;
   }
   try {
+    seqlab::set_gemm_backend(seqlab::gemm_backend_from_environment());
     return action ? action() : 0;
   } catch (const std::exception& e) {
     std::fflush(stdout);

@@ -8,6 +8,7 @@ packages=(
   libtorch-dev           # LibTorch 1.13 (CPU): tensors, autograd, modules
   libgloo-dev            # Gloo's headers, which LibTorch's c10d ProcessGroupGloo needs (data-parallel training)
   libopenblas0-openmp    # fast BLAS for LibTorch (the reference libblas is ~50x slower)
+  libdnnl-dev            # oneDNN's header: seqlab runs its matrix products on oneDNN's sgemm (AVX-512 where the CPU has it)
   libblas-dev            # cblas.h: the ridge fitter calls dsyrk directly (float64 X^T X)
   libsentencepiece-dev   # BPE / unigram subword tokenizers (loaded in an isolated module)
   nlohmann-json3-dev     # configs, tokenizer files, JSON output
