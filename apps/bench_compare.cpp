@@ -20,6 +20,7 @@
 #include "core/child_process.h"
 #include "core/error.h"
 #include "core/files.h"
+#include "core/gemm.h"
 #include "core/runtime.h"
 #include "eval/search.h"
 #include "train/training_data.h"
@@ -278,6 +279,16 @@ std::string format_profile(const std::string& model, const Json& profile) {
   return out;
 }
 
+// The fp32 GEMM rate of LibTorch's own BLAS kernel (the one Python's torch runs on), whatever
+// seqlab's backend is.
+double blas_gflops() {
+  GemmBackend backend = gemm_backend();
+  set_gemm_backend(GemmBackend::blas);
+  double rate = gemm_gflops();
+  set_gemm_backend(backend);
+  return rate;
+}
+
 }  // namespace
 
 Json bench_compare(const CompareOptions& o) {
@@ -292,6 +303,7 @@ Json bench_compare(const CompareOptions& o) {
                  {"steps", o.steps},       {"warmup", o.warmup},              {"batch_tokens", o.batch_tokens},
                  {"sentences", o.sentences}};
   result["gemm_gflops_start"] = gemm_gflops();
+  result["blas_gflops_start"] = blas_gflops();
   Workload workload = make_workload(o);
   auto directory = std::filesystem::temp_directory_path() / fmt::format("seqlab-compare-{}", getpid());
   std::filesystem::create_directories(directory);
@@ -337,11 +349,14 @@ Json bench_compare(const CompareOptions& o) {
   }
   std::filesystem::remove_all(directory);
   result["gemm_gflops_end"] = gemm_gflops();
+  result["blas_gflops_end"] = blas_gflops();
+  // Each side's share of the rate of the GEMM it runs on: seqlab's backend, Python's BLAS.
   double gemm = std::max(result["gemm_gflops_start"].get<double>(), result["gemm_gflops_end"].get<double>());
+  double blas = std::max(result["blas_gflops_start"].get<double>(), result["blas_gflops_end"].get<double>());
   for (auto& [name, entry] : models.items()) {
     double flops = entry["gemm_flops_per_target_token"].get<double>();
     entry["train"]["gemm_share_seqlab"] = flops * entry["train"]["seqlab"].get<double>() / (gemm * 1e9);
-    entry["train"]["gemm_share_python"] = flops * entry["train"]["python"].get<double>() / (gemm * 1e9);
+    entry["train"]["gemm_share_python"] = flops * entry["train"]["python"].get<double>() / (blas * 1e9);
   }
   result["models"] = models;
   return result;
@@ -356,16 +371,18 @@ std::string format_compare(const Json& r) {
     environment += fmt::format("{}{}={}", environment.empty() ? "" : " ", key, value.get<std::string>());
   std::string out = fmt::format(
       "machine: {} (family/model {}), {} cores, {} threads; SIMD: {}\n"
-      "kernels: ATen {}; BLAS {} (core {}){}\n"
+      "kernels: ATen {}; BLAS {} (core {}); seqlab's matrix products: {}{}\n"
       "python: {} with torch {}\n"
-      "fp32 GEMM 1024^3: {:.0f} GFLOP/s at the start, {:.0f} at the end\n"
+      "fp32 GEMM 1024^3, GFLOP/s at the start / end: seqlab's {:.0f} / {:.0f}, LibTorch's BLAS (Python's) {:.0f} / {:.0f}\n"
       "{} rounds, alternating; training: {} timed steps of {} padded tokens per round; decoding: {} "
       "sentences, every hypothesis forced to int(1.2 x source) + 2 tokens on both sides\n\n",
       m["cpu"].get<std::string>(), m["cpu_family_model"].get<std::string>(), m["cores"].get<int>(),
       m["threads"].get<int>(), simd, m["aten_capability"].get<std::string>(), m["blas"].get<std::string>(),
-      m["blas_core"].get<std::string>(), environment.empty() ? "" : "; environment: " + environment,
-      r["python"]["python"].get<std::string>(), r["python"]["torch"].get<std::string>(),
-      r["gemm_gflops_start"].get<double>(), r["gemm_gflops_end"].get<double>(), r["rounds"].get<int64_t>(),
+      m["blas_core"].get<std::string>(), m["gemm_backend"].get<std::string>(),
+      environment.empty() ? "" : "; environment: " + environment, r["python"]["python"].get<std::string>(),
+      r["python"]["torch"].get<std::string>(), r["gemm_gflops_start"].get<double>(),
+      r["gemm_gflops_end"].get<double>(), r["blas_gflops_start"].get<double>(), r["blas_gflops_end"].get<double>(),
+      r["rounds"].get<int64_t>(),
       r["steps"].get<int64_t>(), r["batch_tokens"].get<int64_t>(), r["sentences"].get<int64_t>());
   out += fmt::format("{:<13} {:<16} {:<16} {:>9} {:>9}  {:<20} {}\n", "model", "task", "unit", "seqlab", "python",
                      "ratio (min-max)", "GEMM share seqlab / python");

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/gemm.h"
 #include "core/log.h"
 #include "core/random.h"
 
@@ -117,7 +118,7 @@ nlohmann::json describe_machine() {
       if (std::string(requested) == capabilities[i]) level = std::min(level, i);
   nlohmann::json environment = nlohmann::json::object();
   for (const char* name : {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-                           "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA"})
+                           "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "SEQLAB_GEMM"})
     if (const char* value = std::getenv(name)) environment[name] = value;
   std::string family = cpuinfo_field("cpu family"), model = cpuinfo_field("model");
   return {{"cpu", cpuinfo_field("model name")},
@@ -129,6 +130,7 @@ nlohmann::json describe_machine() {
           {"blas_core", blas_string("openblas_get_corename")},
           {"blas_config", blas_string("openblas_get_config")},
           {"aten_capability", capabilities[level]},
+          {"gemm_backend", describe_gemm_backend()},
           {"environment", environment}};
 }
 

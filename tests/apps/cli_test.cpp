@@ -114,6 +114,8 @@ TEST_CASE("seqlab bench compare runs both sides on equal work and prints same-ru
   REQUIRE(run.status == 0);
   auto json = nlohmann::json::parse(last_line(run.output));
   CHECK(json["gemm_gflops_start"].get<double>() > 0);
+  CHECK(json["blas_gflops_start"].get<double>() > 0);  // Python's GEMM, beside seqlab's
+  CHECK_THAT(json["machine"]["gemm_backend"].get<std::string>(), Catch::StartsWith("onednn ("));
   CHECK_FALSE(json["machine"]["cpu"].get<std::string>().empty());
   CHECK(json["machine"]["threads"] == 1);
   for (std::string model : {"gru", "gru-bahdanau", "transformer"}) {
