@@ -284,8 +284,8 @@ void add_bench_command(CLI::App& app, Action& action) {
                     "train/decode: fixed source (and target) lengths to time instead, e.g. 16,32,64")
       ->delimiter(',');
   bench->add_option("--set", args->sets, "Override a model key of the benchmark configuration");
-  bench->add_flag("--profile", args->profile, "compare: also profile a training pass on each side (self time "
-                                             "per operator)");
+  bench->add_flag("--profile", args->profile, "compare: also profile a training pass and a greedy decoding pass on "
+                                             "each side (self time per operator)");
   bench->add_option("--nproc", args->nproc,
                     "train: data-parallel scaling with 1, 2, 4, ... and N processes (--threads each, "
                     "default 1): throughput, all-reduce time, and a model on paper for larger clusters")

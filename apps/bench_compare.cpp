@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 
 #include <unistd.h>
@@ -104,18 +105,19 @@ class SeqlabSide {
     return {{"seconds", seconds}, {"target_tokens", tokens}};
   }
 
-  // Self time per operator (ms per step) over the training batches, from the same profiler that
+  // Self time per operator over `work`, divided by `units` (ms per training step, per greedy pass
+  // over the decoding batches), from the same profiler that
   // Python's torch.autograd.profiler.profile() runs (the "Kineto" collector, CPU events), with
   // self time computed as its key_averages() does: an event's duration less its children's on
   // the same thread. (LibTorch's legacy profiler charges several microseconds to every tiny op
   // such as select, which inflated seqlab's side tenfold for ops Python saw as free.)
-  Json profile(int64_t warmup) {
+  Json profile(const std::function<void()>& work, double units) {
     namespace profiler = torch::autograd::profiler;
     using torch::profiler::impl::ActivityType;
     torch::profiler::impl::ProfilerConfig config(torch::profiler::impl::ProfilerState::KINETO);
     profiler::prepareProfiler(config, {ActivityType::CPU});
     profiler::enableProfiler(config, {ActivityType::CPU});
-    train(warmup);  // the warm-up batches are profiled too; divided out below
+    work();
     auto result = profiler::disableProfiler();
     struct Span {
       uint64_t thread, start, end;
@@ -137,10 +139,13 @@ class SeqlabSide {
       stack.push_back(&span);
     }
     Json out = Json::object();
-    auto steps = static_cast<double>(train_.size());
-    for (const auto& [name, us] : self_us) out[name] = us / 1000.0 / steps;
+    for (const auto& [name, us] : self_us) out[name] = us / 1000.0 / units;
     return out;
   }
+
+  // The training steps (the warm-up batches are profiled too, and divided out).
+  Json profile_training(int64_t warmup) { return profile([&] { train(warmup); }, static_cast<double>(train_.size())); }
+  Json profile_greedy() { return profile([&] { decode(1); }, 1.0); }
 
   Json decode(int64_t beam) {
     model_->eval();
@@ -253,10 +258,9 @@ Json alternate(int64_t rounds, const std::string& count, const std::string& labe
   return summarise(unit, seqlab, python, counted);
 }
 
-// The operators that take the most self time on either side, ms per training step.
-std::string format_profile(const std::string& model, const Json& profile) {
-  const Json& seqlab = profile["seqlab_self_ms_per_step"];
-  const Json& python = profile["python_self_ms_per_step"];
+// The operators that take the most self time on either side: ms per training step, or per greedy
+// pass over the decoding batches.
+std::string format_profile(const std::string& title, const Json& seqlab, const Json& python) {
   std::map<std::string, std::pair<double, double>> both;
   double seqlab_total = 0, python_total = 0;
   for (const auto& [op, ms] : seqlab.items()) {
@@ -271,9 +275,8 @@ std::string format_profile(const std::string& model, const Json& profile) {
   std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
     return std::max(a.second.first, a.second.second) > std::max(b.second.first, b.second.second);
   });
-  std::string out = fmt::format("  {} training step, self time per operator (profiled, ms per step): seqlab "
-                                "{:.1f} in all, python {:.1f}\n",
-                                model, seqlab_total, python_total);
+  std::string out = fmt::format("  {}, self time per operator (profiled, ms): seqlab {:.1f} in all, python {:.1f}\n",
+                                title, seqlab_total, python_total);
   for (size_t i = 0; i < rows.size() && i < 12; ++i)
     out += fmt::format("    {:<44} {:>8.1f} {:>8.1f}\n", rows[i].first, rows[i].second.first, rows[i].second.second);
   return out;
@@ -338,8 +341,12 @@ Json bench_compare(const CompareOptions& o) {
         }
       }
       if (o.profile) {
-        entry["profile"] = {{"seqlab_self_ms_per_step", seqlab.profile(o.warmup)},
-                            {"python_self_ms_per_step", python.ask({{"op", "profile"}, {"model", name}})["self_ms_per_step"]}};
+        entry["profile"] = {{"seqlab_self_ms_per_step", seqlab.profile_training(o.warmup)},
+                            {"python_self_ms_per_step",
+                             python.ask({{"op", "profile"}, {"model", name}, {"task", "train"}})["self_ms"]}};
+        entry["profile_greedy"] = {
+            {"seqlab_self_ms_per_pass", seqlab.profile_greedy()},
+            {"python_self_ms_per_pass", python.ask({{"op", "profile"}, {"model", name}, {"task", "greedy"}})["self_ms"]}};
       }
       // GEMM work of a training step, counted by PyTorch's profiler on the twin (not timed).
       double flops = python.ask({{"op", "flops"}, {"model", name}})["gemm_flops_per_target_token"].get<double>();
@@ -402,7 +409,13 @@ std::string format_compare(const Json& r) {
                                      row["ratio_min"].get<double>(), row["ratio_max"].get<double>()),
                          share);
     }
-    if (entry.contains("profile")) out += format_profile(name, entry["profile"]);
+    if (entry.contains("profile"))
+      out += format_profile(fmt::format("{} training step", name), entry["profile"]["seqlab_self_ms_per_step"],
+                            entry["profile"]["python_self_ms_per_step"]);
+    if (entry.contains("profile_greedy"))
+      out += format_profile(fmt::format("{} greedy decoding, one pass over the batches", name),
+                            entry["profile_greedy"]["seqlab_self_ms_per_pass"],
+                            entry["profile_greedy"]["python_self_ms_per_pass"]);
     if (entry["parameters"] != entry["python_parameters"])
       out += fmt::format("  note: {} has {} parameters here and {} in Python\n", name,
                          entry["parameters"].get<int64_t>(), entry["python_parameters"].get<int64_t>());

@@ -242,16 +242,22 @@ class Twins:
         flops = sum(e.flops or 0 for e in profile.function_events if e.name in GEMM_OPS)
         return {"gemm_flops_per_target_token": flops / sum(b[4] for b in batches)}
 
-    def profile(self, name):
-        """Self time per operator (ms per step) over the timed training batches, by the profiler."""
-        model = self.model(name)
-        model.train()
-        batches = self.train_batches[self.workload["warmup"]:]
-        with torch.autograd.profiler.profile() as profile:
-            for batch in batches:
-                self.train_step(name, batch)
-        return {"self_ms_per_step": {e.key: e.self_cpu_time_total / 1000 / len(batches)
-                                     for e in profile.key_averages()}}
+    def profile(self, name, task):
+        """Self time per operator by the profiler: ms per step over the timed training batches
+        (task "train"), or ms per greedy pass over the decoding batches (task "greedy")."""
+        if task == "greedy":
+            with torch.autograd.profiler.profile() as profile:
+                self.decode(name, 1)
+            units = 1
+        else:
+            model = self.model(name)
+            model.train()
+            batches = self.train_batches[self.workload["warmup"]:]
+            with torch.autograd.profiler.profile() as profile:
+                for batch in batches:
+                    self.train_step(name, batch)
+            units = len(batches)
+        return {"self_ms": {e.key: e.self_cpu_time_total / 1000 / units for e in profile.key_averages()}}
 
     def decode(self, name, beam):
         model = self.model(name)
@@ -326,7 +332,7 @@ def main():
         elif op == "train":
             reply = twins.train(name)
         elif op == "profile":
-            reply = twins.profile(name)
+            reply = twins.profile(name, request["task"])
         elif op == "flops":
             reply = twins.flops(name)
         elif op == "decode":

@@ -168,7 +168,9 @@ GemmBackend gemm_backend() {
 
 std::string describe_gemm_backend() {
   if (gemm_backend() == GemmBackend::blas) return "blas";
-  return fmt::format("onednn ({})", dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa()));
+  std::string isa = dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa());  // "cpu_isa_avx512_core", ...
+  if (isa.rfind("cpu_isa_", 0) == 0) isa = isa.substr(8);
+  return fmt::format("onednn ({})", isa);
 }
 
 }  // namespace seqlab

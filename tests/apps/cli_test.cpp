@@ -133,6 +133,20 @@ TEST_CASE("seqlab bench compare runs both sides on equal work and prints same-ru
     }
   }
   CHECK(json["models"]["transformer"].contains("greedy_no_cache"));
+
+  // --profile: where a training step and a greedy pass go, operator by operator, on both sides
+  auto profiled = seqlab_cli("bench compare --models gru --rounds 1 --steps 1 --warmup 0 --batch-tokens 120 "
+                             "--sentences 3 --threads 1 --profile --json 2>/dev/null");
+  REQUIRE(profiled.status == 0);
+  auto gru = nlohmann::json::parse(last_line(profiled.output))["models"]["gru"];
+  for (const auto& [section, suffix] : {std::pair<std::string, std::string>{"profile", "_per_step"},
+                                        std::pair<std::string, std::string>{"profile_greedy", "_per_pass"}}) {
+    INFO(section);
+    for (std::string side : {"seqlab", "python"}) {
+      const auto& ops = gru[section][side + "_self_ms" + suffix];
+      CHECK(ops.value("aten::addmm", 0.0) + ops.value("aten::mm", 0.0) > 0);  // the products are in it
+    }
+  }
 }
 
 TEST_CASE("seqlab run, results and report: bad specs and directories are input errors (status 2)") {
