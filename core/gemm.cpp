@@ -61,11 +61,12 @@ void sgemm(const Tensor& a, const Tensor& b, float alpha, float beta, Tensor& c)
               k, "] x [", k, ", ", n, "]");
 }
 
-// out = beta self + alpha a b, out already [M, N]. `self` is broadcast to [M, N] (a bias row).
-void addmm_into(Tensor& out, const Tensor& self, const Tensor& a, const Tensor& b, float beta, float alpha) {
-  const bool in_place = out.is_same(self);
+// out = alpha a b + beta self, out already [M, N]; `self` is broadcast to [M, N] (a bias row)
+// and not read when beta is 0. An output whose rows are not contiguous gets the values through a
+// temporary.
+void product_into(Tensor& out, const Tensor& a, const Tensor& b, float alpha, float beta, const Tensor& self) {
   Tensor c = writable_rows(out) ? out : at::empty(out.sizes(), out.options());
-  if (beta != 0.0f && !(in_place && c.is_same(out))) c.copy_(self.expand({out.size(0), out.size(1)}));
+  if (beta != 0.0f && !c.is_same(self)) c.copy_(self.expand({out.size(0), out.size(1)}));
   sgemm(a, b, alpha, beta, c);
   if (!c.is_same(out)) out.copy_(c);
 }
@@ -75,16 +76,14 @@ bool fp32_out(const Tensor& t) { return t.scalar_type() == at::kFloat && t.layou
 Tensor mm(const Tensor& self, const Tensor& mat2) {
   if (!takes(self, mat2)) return at::cpu::mm(self, mat2);
   Tensor out = at::empty({self.size(0), mat2.size(1)}, self.options());
-  sgemm(self, mat2, 1.0f, 0.0f, out);
+  product_into(out, self, mat2, 1.0f, 0.0f, {});
   return out;
 }
 
 Tensor& mm_out(const Tensor& self, const Tensor& mat2, Tensor& out) {
   if (!takes(self, mat2) || !fp32_out(out) || out.is_same(self) || out.is_same(mat2)) return at::cpu::mm_out(out, self, mat2);
   at::native::resize_output(out, {self.size(0), mat2.size(1)});
-  Tensor c = writable_rows(out) ? out : at::empty(out.sizes(), out.options());
-  sgemm(self, mat2, 1.0f, 0.0f, c);
-  if (!c.is_same(out)) out.copy_(c);
+  product_into(out, self, mat2, 1.0f, 0.0f, {});
   return out;
 }
 
@@ -100,7 +99,7 @@ bool takes_bias(const Tensor& self, const Tensor& a, const Tensor& b) {
 Tensor addmm(const Tensor& self, const Tensor& mat1, const Tensor& mat2, const at::Scalar& beta, const at::Scalar& alpha) {
   if (!takes(mat1, mat2) || !takes_bias(self, mat1, mat2)) return at::cpu::addmm(self, mat1, mat2, beta, alpha);
   Tensor out = at::empty({mat1.size(0), mat2.size(1)}, mat1.options());
-  addmm_into(out, self, mat1, mat2, beta.toFloat(), alpha.toFloat());
+  product_into(out, mat1, mat2, alpha.toFloat(), beta.toFloat(), self);
   return out;
 }
 
@@ -111,7 +110,7 @@ Tensor& addmm_out(const Tensor& self, const Tensor& mat1, const Tensor& mat2, co
   if (!out.is_same(self)) at::native::resize_output(out, {mat1.size(0), mat2.size(1)});
   if (out.size(0) != mat1.size(0) || out.size(1) != mat2.size(1))
     return at::cpu::addmm_out(out, self, mat1, mat2, beta, alpha);  // LibTorch's own shape error
-  addmm_into(out, self, mat1, mat2, beta.toFloat(), alpha.toFloat());
+  product_into(out, mat1, mat2, alpha.toFloat(), beta.toFloat(), self);
   return out;
 }
 
@@ -120,7 +119,7 @@ Tensor& addmm_inplace(Tensor& self, const Tensor& mat1, const Tensor& mat2, cons
   if (!takes(mat1, mat2) || !fp32_out(self) || self.dim() != 2 || self.size(0) != mat1.size(0) ||
       self.size(1) != mat2.size(1) || self.is_same(mat1) || self.is_same(mat2))
     return at::cpu::addmm_(self, mat1, mat2, beta, alpha);
-  addmm_into(self, self, mat1, mat2, beta.toFloat(), alpha.toFloat());
+  product_into(self, mat1, mat2, alpha.toFloat(), beta.toFloat(), self);
   return self;
 }
 
