@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/gemm.h"
 #include "core/log.h"
+#include "core/trust.h"
 
 namespace seqlab::apps {
 namespace {
@@ -23,6 +24,13 @@ int main(int argc, char** argv) {
   CLI::App app{"seqlab: RNN, reservoir and transformer sequence models under one runner"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Print help for every subcommand");
+  // Given anywhere on the command line (subcommands pass options they do not know to here).
+  bool trust_code = false;
+  app.add_flag("--trust-code", trust_code,
+               "Allow loading files that are code: TorchScript archives (runs saved before safetensors, "
+               "model.vision.pretrained modules). They can read and write files when loaded; use only for "
+               "files you trust (README, \"Security model\")");
+  app.fallthrough();
   seqlab::apps::Action action;
   seqlab::apps::add_list_command(app, action);
   seqlab::apps::add_data_command(app, action);
@@ -39,6 +47,7 @@ int main(int argc, char** argv) {
   seqlab::apps::add_reservoir_command(app, action);
   seqlab::apps::add_run_command(app, action);
   seqlab::apps::add_demo_command(app, action);
+  seqlab::apps::add_convert_command(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -47,6 +56,7 @@ int main(int argc, char** argv) {
   }
   try {
     seqlab::set_gemm_backend(seqlab::gemm_backend_from_environment());
+    seqlab::CodeTrust trust(trust_code);
     return action ? action() : 0;
   } catch (const std::exception& e) {
     std::fflush(stdout);

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "train/distributed.h"
 #include "train/launch.h"
+#include "train/run_directory.h"
 #include "train/trainer.h"
 
 namespace seqlab::apps {
@@ -29,7 +30,7 @@ void add_train_command(CLI::App& app, Action& action) {
   train->add_option("--config", args->config, "Run config (JSON; may include presets)")->required();
   train->add_option("--set", args->sets, "Override a config key: key=value (repeatable)");
   train->add_option("--out", args->out, "Run directory to write")->required();
-  train->add_flag("--resume", args->resume, "Continue from RUN_DIR/checkpoint.pt");
+  train->add_flag("--resume", args->resume, "Continue from RUN_DIR/checkpoint.safetensors");
   train->add_flag("--json", args->json, "Print one JSON object with the result");
   train->add_option("--nproc", args->nproc,
                     "Data-parallel worker processes on this machine (like torchrun --nproc-per-node); "
@@ -51,9 +52,16 @@ void add_train_command(CLI::App& app, Action& action) {
       Config config = Config::from_file(args->config, args->sets);
       // Resuming a directory that holds no run would silently start a new one (a mistyped --out
       // would then train from scratch where a resume was meant).
-      if (args->resume && !std::filesystem::exists(args->out + "/checkpoint.pt"))
+      if (args->resume && !std::filesystem::exists(args->out + "/" + kCheckpointFile) &&
+          std::filesystem::exists(args->out + "/" + kLegacyCheckpointFile))
         throw InputError(fmt::format(
-            "--resume: {} holds no run to resume (no checkpoint.pt: not a run directory, or the run "
+            "--resume: {} holds a checkpoint in seqlab's format before safetensors ({}), a TorchScript archive "
+            "that can run code when loaded. If you trust where it came from, convert it once with `seqlab convert "
+            "{} --trust-code`, then resume",
+            args->out, kLegacyCheckpointFile, args->out));
+      if (args->resume && !std::filesystem::exists(args->out + "/" + kCheckpointFile))
+        throw InputError(fmt::format(
+            "--resume: {} holds no run to resume (no checkpoint.safetensors: not a run directory, or the run "
             "stopped before its first checkpoint); run without --resume to start a new run there",
             args->out));
       if (args->nproc > 1) {  // the launcher: N workers of this same command, without --nproc

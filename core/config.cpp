@@ -7,6 +7,8 @@
 #include <set>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
 #include "core/suggest.h"
 #include "core/files.h"
@@ -164,6 +166,27 @@ fs::path resolve_include(const std::string& name, const fs::path& including_dir)
   for (const auto& c : candidates) tried += "\n  " + c.string();
   throw InputError("config include '" + name + "' not found; looked in:" + tried);
 }
+
+}  // namespace
+
+void throw_json_error(const std::string& where, const std::exception& e) {
+  std::string what = e.what();  // "[json.exception.type_error.302] type must be string, but is null"
+  if (what.rfind("[json.exception.", 0) == 0 && what.find("] ") != std::string::npos)
+    what = what.substr(what.find("] ") + 2);
+  throw InputError(fmt::format("{}: {}", where, what));
+}
+
+Json parse_json(const std::string& text, const std::string& where) {
+  try {
+    return Json::parse(text);
+  } catch (const Json::exception& e) {
+    throw_json_error(where + ": not valid JSON", e);
+  }
+}
+
+Json read_json_file(const std::string& path) { return parse_json(read_file(path), path); }
+
+namespace {
 
 Json parse_json_file(const fs::path& path) {
   std::ifstream in(path);

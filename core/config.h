@@ -18,6 +18,25 @@ namespace seqlab {
 
 using Json = nlohmann::json;
 
+// JSON from a file someone may have sent (a run's cell.json, a results store's row, a package's
+// metadata): InputError naming `where` (a file, or a file and a row) when it does not parse.
+Json parse_json(const std::string& text, const std::string& where);
+Json read_json_file(const std::string& path);
+
+// InputError "where: what" from a JSON library error (its message without the library's prefix).
+[[noreturn]] void throw_json_error(const std::string& where, const std::exception& e);
+
+// Runs `read` (which walks a parsed JSON document with at(), get<>() ...) and turns a missing key or
+// a wrong type into an InputError naming `where`, instead of the parser's bare message.
+template <typename Read>
+auto with_json_context(const std::string& where, Read&& read) -> decltype(read()) {
+  try {
+    return read();
+  } catch (const nlohmann::json::exception& e) {
+    throw_json_error(where, e);
+  }
+}
+
 enum class KeyType { kBool, kInt, kNumber, kString, kStringList };
 
 struct KeySpec {

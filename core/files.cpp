@@ -1,8 +1,11 @@
 #include "core/files.h"
 
 #include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -10,6 +13,8 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+
+#include <fmt/format.h>
 
 #include "core/error.h"
 #include "seqlab_paths.h"
@@ -107,12 +112,71 @@ std::string seqlab_home() {
 #endif
 }
 
+namespace {
+
+// The cache holds packages and corpora other runs trust: it must be this user's alone. Created
+// with mode 0700; an existing one must be a real directory (not a link) owned by this user, and
+// loses any group/other permissions.
+void make_private_directory(const fs::path& dir) {
+  std::error_code error;
+  fs::create_directories(dir.parent_path(), error);
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    throw Error(fmt::format("cannot create the data cache {}: {}", dir.string(), std::strerror(errno)));
+  struct stat info {};
+  if (::lstat(dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode))
+    throw InputError(fmt::format("the data cache {} is not a directory (a symbolic link?); set SEQLAB_DATA to a "
+                                 "folder of your own",
+                                 dir.string()));
+  if (info.st_uid != ::geteuid())
+    throw InputError(fmt::format("the data cache {} belongs to another user (uid {}); set SEQLAB_DATA to a folder "
+                                 "of your own",
+                                 dir.string(), info.st_uid));
+  if ((info.st_mode & 077) != 0 && ::chmod(dir.c_str(), 0700) != 0)
+    throw Error(fmt::format("cannot make the data cache {} private: {}", dir.string(), std::strerror(errno)));
+}
+
+}  // namespace
+
 std::string data_cache_dir() {
-  if (const char* dir = std::getenv("SEQLAB_DATA"); dir && *dir) return dir;
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
-    return (fs::path(xdg) / "seqlab").string();
-  const char* home = std::getenv("HOME");
-  return (fs::path(home && *home ? home : "/tmp") / ".cache" / "seqlab").string();
+  fs::path dir;
+  if (const char* explicit_dir = std::getenv("SEQLAB_DATA"); explicit_dir && *explicit_dir) {
+    dir = explicit_dir;
+  } else if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) {
+    dir = fs::path(xdg) / "seqlab";
+  } else {
+    // $HOME, else the account's home directory; never a folder every user shares.
+    const char* home = std::getenv("HOME");
+    std::string home_dir = home && *home ? home : "";
+    if (home_dir.empty())
+      if (const struct passwd* account = ::getpwuid(::geteuid()); account && account->pw_dir) home_dir = account->pw_dir;
+    dir = home_dir.empty() ? fs::path(fmt::format("/tmp/seqlab-cache-{}", ::geteuid()))
+                           : fs::path(home_dir) / ".cache" / "seqlab";
+  }
+  make_private_directory(fs::absolute(dir));
+  return dir.string();
+}
+
+bool is_plain_name(const std::string& name) {
+  if (name.empty() || name.size() > 200 || name[0] == '.') return false;
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '=' || c == ',' ||
+          c == '+'))
+      return false;
+  return true;
+}
+
+bool lies_inside(const std::string& path, const std::string& root) {
+  std::error_code error;
+  const fs::path resolved = fs::weakly_canonical(fs::absolute(path), error);
+  if (error) return false;
+  const fs::path base = fs::weakly_canonical(fs::absolute(root), error);
+  if (error) return false;
+  auto p = resolved.begin();
+  for (auto b = base.begin(); b != base.end(); ++b, ++p) {
+    if (b->empty()) continue;  // a trailing separator
+    if (p == resolved.end() || *p != *b) return false;
+  }
+  return true;
 }
 
 std::vector<std::string> read_lines(const std::string& path) {

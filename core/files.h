@@ -43,6 +43,15 @@ std::string seqlab_home();
 // The data cache: $SEQLAB_DATA, else $XDG_CACHE_HOME/seqlab, else ~/.cache/seqlab.
 std::string data_cache_dir();
 
+// True when `name` is one plain path component: letters, digits, '.', '_', '-', '=', ',' and '+',
+// not starting with '.', at most 200 bytes. Names from specs, stores and packages that become
+// file names must be plain, so no "../" or "/" takes a write outside its folder.
+bool is_plain_name(const std::string& name);
+
+// True when `path` (resolved, symlinks included) lies inside `root` (resolved); neither needs to
+// exist.
+bool lies_inside(const std::string& path, const std::string& root);
+
 // Lines of a text file without their line endings ("\r\n" too).
 std::vector<std::string> read_lines(const std::string& path);
 

@@ -31,7 +31,7 @@ std::vector<Json> read_json_lines(const std::string& path) {
   for (const auto& line : read_lines(path)) {
     if (line.empty()) continue;
     Json record = Json::parse(line, nullptr, false);
-    if (!record.is_discarded()) records.push_back(std::move(record));
+    if (record.is_object()) records.push_back(std::move(record));  // a torn or foreign line is skipped
   }
   return records;
 }

@@ -22,7 +22,8 @@ class JsonLinesLog {
   std::ofstream out_;
 };
 
-// Reads every record back (skipping a torn last line left by a crash).
+// Reads every record back: the JSON objects, one a line (a torn last line left by a crash, or any
+// line that is not an object, is skipped).
 std::vector<Json> read_json_lines(const std::string& path);
 
 // Human-facing messages on stderr, so stdout stays clean for results and --json.

@@ -23,6 +23,7 @@
 #include "core/progress.h"
 #include "core/random.h"
 #include "data/debian_packages.h"
+#include "data/emoji_catalog.h"
 #include "data/image.h"
 #include "data/recipe.h"
 
@@ -158,20 +159,6 @@ class FashionScenesRecipe : public Recipe {
 // ---------------------------------------------------------------------------------------------
 // emoji
 
-std::string normalise_hexcode(std::string code) {
-  for (auto& c : code) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  for (size_t at; (at = code.find("-FE0F")) != std::string::npos;) code.erase(at, 5);
-  if (code.rfind("FE0F-", 0) == 0) code.erase(0, 5);
-  return code;
-}
-
-Json read_json_file(const fs::path& path) {
-  try {
-    return Json::parse(read_file(path.string()));
-  } catch (const Json::parse_error& e) {
-    throw InputError(fmt::format("{}: not valid JSON ({})", path.string(), e.what()));
-  }
-}
 
 const std::vector<std::string> kTones = {"medium-light skin tone", "medium-dark skin tone", "light skin tone",
                                          "medium skin tone", "dark skin tone"};
@@ -198,39 +185,25 @@ std::pair<std::string, std::string> split_tone(const std::string& label) {
   return {base, tone};
 }
 
+// The pinned versions' published integrity (`npm view NAME@VERSION dist.integrity`).
+constexpr const char* kTwemojiIntegrity =
+    "sha512-7F+uCuHH+7Qnrc15P5tnbvKkg9E6tlzi4MnT2uW1RlN4pLYTza6cP/dstIfSDMtpjFLWuZewWg8jBbuL2eyELQ==";
+constexpr const char* kEmojibaseIntegrity =
+    "sha512-Yvgb5AWoHViHV/gq1qr5ZAarcBip+B27/ZLRsUJkbgAEaLlZ/fof9g882LTpmEpyhBNEC0m2SEmItljHsTygjA==";
+
 class EmojiRecipe : public Recipe {
  public:
   PreparedCorpus prepare(const std::string& name, const std::string& out_dir) const override {
     const std::string downloads = (fs::path(data_cache_dir()) / "packages").string();
-    auto images_tgz = download_npm("emoji-datasource-twitter@16.0.0", downloads);
-    auto labels_tgz = download_npm("emojibase-data@17.0.0", downloads);
+    auto images_tgz = download_npm("emoji-datasource-twitter@16.0.0", kTwemojiIntegrity, downloads);
+    auto labels_tgz = download_npm("emojibase-data@17.0.0", kEmojibaseIntegrity, downloads);
     StagingDirectory staging(out_dir);
     const fs::path images_root = fs::path(staging.path()) / "unpacked-images";
     const fs::path labels_root = fs::path(staging.path()) / "unpacked-labels";
     unpack_tgz(images_tgz, images_root.string());
     unpack_tgz(labels_tgz, labels_root.string());
-    std::map<std::string, std::string> label_of;
-    for (const auto& entry : read_json_file(labels_root / "package/en/data.json")) {
-      label_of[normalise_hexcode(entry.at("hexcode"))] = entry.at("label");
-      if (entry.contains("skins") && entry["skins"].is_array())
-        for (const auto& skin : entry["skins"])
-        label_of[normalise_hexcode(skin.at("hexcode"))] = skin.at("label");
-    }
-    struct Item { std::string image, caption; };
-    std::vector<Item> items;
-    auto add = [&](const Json& e) {
-      if (!e.contains("has_img_twitter") || !e["has_img_twitter"].is_boolean() || !e["has_img_twitter"].get<bool>()) return;
-      auto label = label_of.find(normalise_hexcode(e.at("unified")));
-      if (label == label_of.end()) return;
-      std::string caption = label->second;
-      for (auto& c : caption) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      items.push_back({e.at("image"), caption});
-    };
-    for (const auto& e : read_json_file(images_root / "package/emoji.json")) {
-      add(e);
-      if (e.contains("skin_variations") && e["skin_variations"].is_object())
-        for (const auto& [tone, variation] : e["skin_variations"].items()) add(variation);
-    }
+    const std::vector<EmojiImage> items = read_emoji_catalog((images_root / "package/emoji.json").string(),
+                                                             (labels_root / "package/en/data.json").string());
     // The compositional split: which captions are held-out combinations.
     std::map<std::string, std::vector<std::string>> tones_of;  // base -> its tones, sorted
     std::set<std::string> captions;
@@ -261,8 +234,9 @@ class EmojiRecipe : public Recipe {
     Splits splits;
     std::set<std::string> written;
     for (const auto& item : items) {
-      fs::path from = images_root / "package/img/twitter/64" / item.image;
-      if (!fs::exists(from) || !written.insert(item.image).second) continue;
+      // A regular file inside the unpacked package, reached through no symbolic link.
+      const fs::path from = package_file(images_root.string(), "package/img/twitter/64/" + item.image);
+      if (from.empty() || !written.insert(item.image).second) continue;
       fs::copy_file(from, fs::path(staging.path()) / "images" / item.image, fs::copy_options::overwrite_existing);
       SentencePair pair{item.image, item.caption};
       if (!held_out(item.caption)) splits.train.push_back(pair);

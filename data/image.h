@@ -16,20 +16,12 @@
 #include <torch/types.h>
 
 #include "core/config.h"
+#include "data/image_decode.h"
 
 namespace seqlab {
 
-struct ImageOptions {
-  int64_t size = 64;                 // output is size x size (stretched, as Show and Tell does)
-  int64_t channels = 3;              // 3 = RGB, 1 = grey; transparency is composited onto white
-  int64_t max_pixels = 50'000'000;   // width x height announced by the header, checked before decoding
-  bool skip_bad = false;             // skip (and count) bad images instead of failing
-  int64_t cache_megabytes = 4096;    // the decoded split must fit in this many MB
-  static ImageOptions from_config(const Config& config);  // data.image_* keys
-};
-
-// Decodes a PNG/JPEG/BMP/GIF/TGA file -> [C, size, size] uint8. InputError naming the file for
-// anything wrong with it.
+// Decodes a PNG or JPEG file -> [C, size, size] uint8 (data/image_decode.h). InputError naming the
+// file for anything wrong with it.
 torch::Tensor load_image(const std::string& path, const ImageOptions& options);
 // The same from bytes already in memory; `name` is what errors call it.
 torch::Tensor decode_image(const std::string& bytes, const std::string& name, const ImageOptions& options);

@@ -1,4 +1,5 @@
-// Standard MIDI files, read and written with Debian's libsmf, as notes: what the music recipe and
+// Standard MIDI files as notes, read by our own checked reader (data/midi_reader.cpp) and written
+// with Debian's libsmf: what the music recipe and
 // `seqlab generate` need (pitch, velocity, start and end in pulses, channel and program). Tempo
 // changes are kept as a map from pulses to microseconds per quarter note so a written file plays at
 // the speed it was read at.
@@ -38,10 +39,15 @@ struct MidiPiece {
   double seconds = 0;                // length as read
 };
 
-// Reads a standard MIDI file (format 0 or 1, PPQN timing). InputError naming the file when it is not
-// one, is truncated, announces chunks longer than the file, uses SMPTE timing, or is absurdly long
-// (over `max_pulses` of music or 2 million events).
+// Reads a standard MIDI file (format 0, 1 or 2, PPQN timing). InputError naming the file (and the
+// track and byte) when it is not one, is truncated, announces chunks or events longer than their
+// chunk, has an event that cannot be read (a variable-length number over 4 bytes, a tempo event
+// that is not 3 bytes, a data byte without a status, a track without End-of-Track, an empty
+// track), uses SMPTE timing, or is absurdly long (over `max_pulses` of music or 2 million events).
+// No event is skipped silently.
 MidiPiece read_midi(const std::string& path, int64_t max_pulses = int64_t(1) << 31);
+// The same on bytes in memory; `origin` names them in errors.
+MidiPiece parse_midi(const std::string& bytes, const std::string& origin, int64_t max_pulses = int64_t(1) << 31);
 
 // Writes a format-1 file (a tempo track and one track per channel used), atomically.
 void write_midi(const std::string& path, const MidiPiece& piece);

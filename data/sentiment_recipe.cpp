@@ -75,7 +75,9 @@ class SentimentRecipe : public Recipe {
   explicit SentimentRecipe(std::string held_out) : held_out_(std::move(held_out)) {}
   PreparedCorpus prepare(const std::string& name, const std::string& out_dir) const override {
     const std::string downloads = (fs::path(data_cache_dir()) / "packages").string();
-    auto tgz = download_npm("sentiment@5.0.2", downloads);
+    auto tgz = download_npm("sentiment@5.0.2",  // its published integrity (npm view sentiment@5.0.2 dist.integrity)
+                            "sha512-ZeC3y0JsOYTdwujt5uOd7ILJNilbgFzUtg/LEG4wUv43LayFNLZ28ec8+Su+h3saHlJmIwYxBzfDHHZuiMA15g==",
+                            downloads);
     StagingDirectory staging(out_dir);
     const fs::path root = fs::path(staging.path()) / "unpacked";
     unpack_tgz(tgz, root.string());

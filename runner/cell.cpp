@@ -8,7 +8,9 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "core/trust.h"
 #include "train/evaluate.h"
+#include "train/run_directory.h"
 #include "train/trainer.h"
 
 namespace fs = std::filesystem;
@@ -54,7 +56,10 @@ void add_evaluations(const Json& evaluation, std::vector<EvaluationRow>& out) {
 }  // namespace
 
 Json run_train_cell(const std::string& dir, int threads, const DistributedOptions& distributed) {
-  Json cell = Json::parse(read_file(dir + "/cell.json"));
+  const std::string cell_path = dir + "/cell.json";
+  Json cell = read_json_file(cell_path);
+  if (!cell.contains("config") || !cell["config"].is_object())
+    throw InputError(cell_path + ": expected an object with a 'config' object");
   std::vector<std::string> sets{fmt::format("run.threads={}", threads)};
   if (distributed.active()) {
     // The grid's experiment, only faster: the cell's batch is split among the processes (each
@@ -66,7 +71,7 @@ Json run_train_cell(const std::string& dir, int threads, const DistributedOption
       sets.push_back(fmt::format("train.batch_sentences={}", std::max<int64_t>(1, asked.get_int("train.batch_sentences") / n)));
   }
   Config config = Config::from_json(cell.at("config"), sets, dir + "/cell.json");
-  const bool resume = fs::exists(dir + "/checkpoint.pt");
+  const bool resume = fs::exists(dir + "/" + kCheckpointFile);
   TrainResult trained = train_model(config, dir, resume, distributed);
   if (!distributed.is_main()) return Json::object();  // rank 0 evaluates and writes the result
   Json evaluations = Json::array();
@@ -102,6 +107,7 @@ std::vector<std::string> cell_command(const std::string& executable, const Json&
   if (kind == "train") {
     std::vector<std::string> argv{executable, "cell", "--dir", dir, "--threads", std::to_string(threads)};
     if (nproc > 1) argv.insert(argv.end(), {"--nproc", std::to_string(nproc)});
+    if (CodeTrust::granted()) argv.push_back("--trust-code");  // the user's own switch, passed on
     return argv;
   }
   std::vector<std::string> argv;
@@ -133,52 +139,55 @@ std::vector<std::string> cell_command(const std::string& executable, const Json&
 }
 
 RunResult read_cell_result(const Json& cell, const std::string& dir, int64_t max_rss_kib) {
-  RunResult out;
-  out.max_rss_mib = double(max_rss_kib) / 1024.0;
-  Json result = Json::parse(read_file(dir + "/result.json"));
-  const std::string kind = cell.at("kind");
-  if (kind == "train") {
-    const Json& train = result.at("train");
-    out.steps = train.value("steps", int64_t(0));
-    out.train_seconds = train.value("seconds", 0.0);
-    for (const auto& e : result.at("evaluations")) add_evaluations(e, out.evaluations);
-    for (const auto& record : read_json_lines(dir + "/metrics.jsonl")) {
-      const std::string event = record.value("event", "");
-      if (event == "start") out.parameters = record.value("parameters", int64_t(0));
-      if (event != "train" && event != "valid" && event != "fit") continue;
-      const int64_t step = record.value("step", int64_t(0));
-      const std::string split = event == "valid" ? "valid" : "train";
-      for (const auto& item : record.items())
-        if (item.value().is_number() && item.key() != "step" && item.key() != "time" && item.key() != "epoch")
-          out.metrics.push_back({step, split, item.key(), item.value().get<double>()});
-    }
-  } else if (kind == "bench") {
-    const std::string what = result.value("benchmark", "bench");
-    for (const auto& entry : result.value("by_length", Json::array())) {
-      const std::string bucket = std::to_string(entry.at("length").get<int64_t>());
-      for (const auto& item : entry.items()) {
-        if (item.value().is_number() && item.key() != "length" && item.key() != "sentences")
-          out.evaluations.push_back({"bench", 0, item.key(), bucket, item.value().get<double>(), what});
-        if (item.value().is_object())  // decode: greedy / beam5 throughput
-          for (const auto& m : item.value().items())
-            if (m.value().is_number())
-              out.evaluations.push_back({"bench", 0, item.key() + "_" + m.key(), bucket, m.value().get<double>(), what});
+  // result.json comes from the cell's process; a run folder from elsewhere may hold anything.
+  return with_json_context(dir + "/result.json", [&] {
+    RunResult out;
+    out.max_rss_mib = double(max_rss_kib) / 1024.0;
+    Json result = read_json_file(dir + "/result.json");
+    const std::string kind = cell.at("kind");
+    if (kind == "train") {
+      const Json& train = result.at("train");
+      out.steps = train.value("steps", int64_t(0));
+      out.train_seconds = train.value("seconds", 0.0);
+      for (const auto& e : result.at("evaluations")) add_evaluations(e, out.evaluations);
+      for (const auto& record : read_json_lines(dir + "/metrics.jsonl")) {
+        const std::string event = record.value("event", "");
+        if (event == "start") out.parameters = record.value("parameters", int64_t(0));
+        if (event != "train" && event != "valid" && event != "fit") continue;
+        const int64_t step = record.value("step", int64_t(0));
+        const std::string split = event == "valid" ? "valid" : "train";
+        for (const auto& item : record.items())
+          if (item.value().is_number() && item.key() != "step" && item.key() != "time" && item.key() != "epoch")
+            out.metrics.push_back({step, split, item.key(), item.value().get<double>()});
       }
-      out.evaluations.push_back({"bench", 0, "peak_rss_mib", bucket, out.max_rss_mib, what});
-    }
-  } else if (kind == "reservoir") {
-    const auto& models = result.at("models");
-    for (const auto& m : models) {
-      const std::string model = m.at("model");
-      for (const auto& item : m.items())
-        if (item.value().is_number()) {
-          out.evaluations.push_back({"series", 0, item.key(), model, item.value().get<double>(), "mackey-glass"});
-          if (models.size() == 1)
-            out.evaluations.push_back({"series", 0, item.key(), "", item.value().get<double>(), "mackey-glass"});
+    } else if (kind == "bench") {
+      const std::string what = result.value("benchmark", "bench");
+      for (const auto& entry : result.value("by_length", Json::array())) {
+        const std::string bucket = std::to_string(entry.at("length").get<int64_t>());
+        for (const auto& item : entry.items()) {
+          if (item.value().is_number() && item.key() != "length" && item.key() != "sentences")
+            out.evaluations.push_back({"bench", 0, item.key(), bucket, item.value().get<double>(), what});
+          if (item.value().is_object())  // decode: greedy / beam5 throughput
+            for (const auto& m : item.value().items())
+              if (m.value().is_number())
+                out.evaluations.push_back({"bench", 0, item.key() + "_" + m.key(), bucket, m.value().get<double>(), what});
         }
+        out.evaluations.push_back({"bench", 0, "peak_rss_mib", bucket, out.max_rss_mib, what});
+      }
+    } else if (kind == "reservoir") {
+      const auto& models = result.at("models");
+      for (const auto& m : models) {
+        const std::string model = m.at("model");
+        for (const auto& item : m.items())
+          if (item.value().is_number()) {
+            out.evaluations.push_back({"series", 0, item.key(), model, item.value().get<double>(), "mackey-glass"});
+            if (models.size() == 1)
+              out.evaluations.push_back({"series", 0, item.key(), "", item.value().get<double>(), "mackey-glass"});
+          }
+      }
     }
-  }
-  return out;
+    return out;
+  });
 }
 
 }  // namespace seqlab

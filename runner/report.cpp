@@ -1,6 +1,7 @@
 #include "runner/report.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -70,19 +71,56 @@ std::string html_escape(const std::string& s) {
   return out;
 }
 
+// Text from a spec or a results store in Markdown: a table cell's bar escaped, and no raw HTML
+// (a Markdown viewer would render a <script> or an <img onerror> it found there).
 std::string md_escape(const std::string& s) {
   std::string out;
-  for (char c : s) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  for (char c : s) {
+    switch (c) {
+      case '|': out += "\\|"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '[': out += "\\["; break;
+      case ']': out += "\\]"; break;
+      default: out += static_cast<unsigned char>(c) < 0x20 ? ' ' : c;  // a newline would end a table row
+    }
+  }
   return out;
 }
 
+// Text that reaches gnuplot. Single-quoted strings are the only ones gnuplot takes literally:
+// it runs backquoted text inside double quotes as a shell command and expands @macros outside
+// quotes. A quote is doubled; control characters go, so no newline ends the command.
 std::string gp_quote(const std::string& s) {
-  std::string out = "\"";
+  std::string out = "'";
   for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) continue;
+    if (c == '\'') out += '\'';
     out += c;
   }
+  return out + "'";
+}
+
+// A string column of inline data (a datablock line): gnuplot reads those lines as data, never as
+// commands, but a newline would end the line and a double quote the column.
+std::string gp_data_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) continue;
+    out += c == '"' ? '\'' : c;
+  }
   return out + "\"";
+}
+
+// A name from the store as one file-name component (the store may come from anyone).
+std::string file_slug(std::string name) {
+  if (is_plain_name(name)) return name;
+  for (char& c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '=' || c == ','))
+      c = '_';
+  if (name.empty() || name[0] == '.') name.insert(0, "_");
+  return name.substr(0, 200);
 }
 
 std::string number(double v) {
@@ -131,12 +169,12 @@ class Plotter {
 struct Section {
   std::string md, html;
   void heading(int level, const std::string& text) {
-    md += fmt::format("{} {}\n\n", std::string(static_cast<size_t>(level), '#'), text);
+    md += fmt::format("{} {}\n\n", std::string(static_cast<size_t>(level), '#'), md_escape(text));
     html += fmt::format("<h{0}>{1}</h{0}>\n", level, html_escape(text));
   }
   void paragraph(const std::string& text) {
     if (text.empty()) return;
-    md += text + "\n\n";
+    md += md_escape(text) + "\n\n";
     html += "<p>" + html_escape(text) + "</p>\n";
   }
   void table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
@@ -166,7 +204,7 @@ struct Section {
   void figure(const std::string& png, const std::string& caption, const std::string& report_dir) {
     if (png.empty()) return;
     std::string relative = fs::relative(png, report_dir).string();
-    md += fmt::format("![{}]({})\n\n", caption, relative);
+    md += fmt::format("![{}]({})\n\n", md_escape(caption), relative);
     html += fmt::format("<figure><img alt=\"{}\" src=\"data:image/png;base64,{}\"><figcaption>{}</figcaption></figure>\n",
                         html_escape(caption), base64_encode(read_file(png)), html_escape(caption));
   }
@@ -277,7 +315,7 @@ ReportPaths write_report(const std::string& dir) {
       ++c.total;
       if (run.status == "finished") c.runs.push_back(&run);
     }
-    const std::string slug = spec_name;
+    const std::string slug = file_slug(spec_name);
     doc.heading(2, spec.value("title", spec_name));
     int64_t finished = 0, failed = 0;
     for (const auto& r : runs) finished += r.status == "finished", failed += r.status == "failed";
@@ -331,7 +369,7 @@ ReportPaths write_report(const std::string& dir) {
       row.push_back(stats_text(stats_of(rss)));
       rows.push_back(row);
       if (h.n > 0) {
-        bar_data += fmt::format("{} {} {}\n", gp_quote(name), h.mean, h.sd);
+        bar_data += fmt::format("{} {} {}\n", gp_data_string(name), h.mean, h.sd);
         any_bar = true;
         positive = positive && h.mean > 0;
       }
@@ -420,7 +458,7 @@ ReportPaths write_report(const std::string& dir) {
           Stats st = stats_of(it->second);
           row.push_back(stats_text(st));
           if (kind == "bench") data += fmt::format("{} {} {}\n", buckets[i], st.mean, st.sd);
-          else data += fmt::format("{} {} {} {}\n", i, gp_quote(buckets[i]), st.mean, st.sd);
+          else data += fmt::format("{} {} {} {}\n", i, gp_data_string(buckets[i]), st.mean, st.sd);
         }
         bucket_rows.push_back(row);
         data += "EOD\n";
@@ -475,11 +513,11 @@ ReportPaths write_report(const std::string& dir) {
         if (!best || v > best_value) best = run, best_value = v;
       }
       if (!best) continue;
-      std::string map = best->dir + "/attention/" + split + "-001.png";
-      if (!fs::exists(map)) continue;
+      std::string map = best->dir + "/attention/" + file_slug(split) + "-001.png";
+      if (!lies_inside(map, dir) || !fs::exists(map)) continue;  // a store from elsewhere points anywhere
       if (!heading_done) doc.heading(3, "Attention maps (best run of each cell, first sentence)");
       heading_done = true;
-      std::string copy = fmt::format("{}/report/{}-attention-{}.png", dir, slug, name);
+      std::string copy = fmt::format("{}/report/{}-attention-{}.png", dir, slug, file_slug(name));
       fs::copy_file(map, copy, fs::copy_options::overwrite_existing);
       doc.figure(copy, fmt::format("{} seed {}", name, best->seed), dir);
     }

@@ -128,6 +128,15 @@ RunnerSummary run_experiment(const RunnerOptions& options) {
   DirectoryLock lock(out);
   ResultStore store(out + "/results.sqlite");
   auto cell_dir = [&](const Cell& c) { return fmt::format("{}/runs/{}/{}/seed-{}", out, spec.name, c.name, c.seed); };
+  // A stored run's folder, derived from its (checked) cell name rather than read from the store:
+  // a results.sqlite someone sent must not point a deletion or a read outside --out.
+  auto stored_dir = [&](const RunRow& row) {
+    if (!is_plain_name(row.cell))
+      throw InputError(fmt::format("{}/results.sqlite: run {} has the cell name '{}', which is not a plain name; "
+                                   "the store is damaged or was not written by seqlab",
+                                   out, row.id, row.cell));
+    return fmt::format("{}/runs/{}/{}/seed-{}", out, spec.name, row.cell, row.seed);
+  };
 
   // What the directory already holds of this spec.
   std::vector<RunRow> existing = store.runs(spec.name);
@@ -148,7 +157,7 @@ RunnerSummary run_experiment(const RunnerOptions& options) {
       changed.push_back(&row);
       continue;
     }
-    const std::string recorded = row.dir + "/cell.json";
+    const std::string recorded = stored_dir(row) + "/cell.json";
     if (row.status != "pending" && fs::exists(recorded) &&
         Json::parse(read_file(recorded), nullptr, false) != it->second->to_json())
       changed.push_back(&row);
@@ -163,11 +172,15 @@ RunnerSummary run_experiment(const RunnerOptions& options) {
           "--restart-changed to start those cells afresh (their results are deleted), or restore the spec",
           options.spec_path, out, keys.empty() ? "(the cells' resolved configs)" : fmt::format("{}", fmt::join(keys, ", ")),
           fmt::join(ids, ", ")));
-    for (const auto* row : changed) {
+    std::vector<std::string> dirs;  // every name checked before anything is deleted
+    for (const auto* row : changed) dirs.push_back(stored_dir(*row));
+    for (size_t i = 0; i < changed.size(); ++i) {
+      const auto* row = changed[i];
       log_info(fmt::format("starting afresh: {}/seed-{}", row->cell, row->seed));
-      fs::remove_all(row->dir);
+      const std::string& dir = dirs[i];
+      fs::remove_all(dir);
       std::error_code ignored;  // the cell's directory too once its last seed is gone
-      fs::remove(fs::path(row->dir).parent_path(), ignored);
+      fs::remove(fs::path(dir).parent_path(), ignored);
       store.delete_run(row->id);
     }
   }

@@ -270,6 +270,11 @@ ExperimentSpec load_spec(const std::string& path, const std::string& size) {
   spec.json = json;
 
   spec.name = string_at(json, "name", path, fs::path(path).stem().string());
+  // The name becomes folder and file names under --out (runs/NAME, specs/NAME.json, report files).
+  if (!is_plain_name(spec.name))
+    fail(path + ": name", fmt::format("'{}' is not a plain name (letters, digits, '.', '_', '-', '=', ',' and '+', "
+                                      "not starting with '.'): it names folders under --out",
+                                      spec.name));
   spec.title = string_at(json, "title", path, spec.name);
   spec.description = string_at(json, "description", path);
   spec.kind = string_at(json, "kind", path, "train");

@@ -140,7 +140,9 @@ std::optional<Json> ResultStore::spec(const std::string& name) const {
   Statement s(db_, "SELECT spec FROM specs WHERE name = ?");
   s.bind(1, name);
   if (!s.step()) return std::nullopt;
-  return Json::parse(s.text(0));
+  Json spec = parse_json(s.text(0), fmt::format("{}: spec '{}'", path_, name));
+  if (!spec.is_object()) throw InputError(fmt::format("{}: spec '{}': expected a JSON object", path_, name));
+  return spec;
 }
 
 std::vector<std::string> ResultStore::spec_names() const {
@@ -215,8 +217,10 @@ std::vector<RunRow> ResultStore::runs(const std::string& spec) const {
     r.cell = s.text(2);
     r.seed = static_cast<uint64_t>(s.integer(3));
     r.kind = s.text(4);
-    r.overrides = Json::parse(s.text(5));
-    r.config = Json::parse(s.text(6));
+    r.overrides = parse_json(s.text(5), fmt::format("{}: run {} column overrides", path_, r.id));
+    r.config = parse_json(s.text(6), fmt::format("{}: run {} column config", path_, r.id));
+    if (!r.overrides.is_object())
+      throw InputError(fmt::format("{}: run {} column overrides: expected a JSON object", path_, r.id));
     r.status = s.text(7);
     r.started = s.real(8);
     r.ended = s.real(9);

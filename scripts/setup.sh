@@ -19,6 +19,7 @@ packages=(
   libstb-dev             # image decoding (captioning)
   libsmf-dev             # MIDI files (music recipe, seqlab generate)
   libsqlite3-dev         # experiment results store
+  libssl-dev             # SHA-256/512 of downloaded packages, checked against their published hashes
   gnuplot-nox            # `seqlab report`: learning curves, bar charts, heatmaps (cairo PNG terminal)
   fonts-dejavu-core      # a real font for every picture's labels (accents, umlauts: stb_truetype, gnuplot)
   chromium               # the report test opens report.html in a headless browser

@@ -14,6 +14,8 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "core/random.h"
+#include "core/tensor_file.h"
+#include "train/run_directory.h"
 #include "models/seq2seq.h"
 #include "tokenizers/tokenizer.h"
 #include "data/image.h"
@@ -101,10 +103,7 @@ std::vector<torch::Tensor> checkpoint_tensors(const std::string& run_dir, bool b
   auto config = Config::from_file(run_dir + "/config.json");
   auto tokenizer = Tokenizer::load(run_dir + "/tokenizer.json");
   Seq2Seq model(config, tokenizer->vocab_size(), tokenizer->vocab_size());
-  torch::serialize::InputArchive archive, model_archive;
-  archive.load_from(run_dir + "/checkpoint.pt");
-  archive.read("model", model_archive);
-  model->load(model_archive);
+  load_weights(*model, run_dir + "/checkpoint.safetensors", "model.");
   std::vector<torch::Tensor> out;
   for (const auto& p : model->parameters()) out.push_back(p.detach().clone());
   if (buffers)
@@ -120,11 +119,8 @@ std::vector<double> logged_values(const std::string& run_dir, const std::string&
 }
 
 int64_t checkpoint_step(const std::string& run_dir) {
-  torch::serialize::InputArchive archive;
-  archive.load_from(run_dir + "/checkpoint.pt");
-  c10::IValue state;
-  archive.read("state", state);
-  return nlohmann::json::parse(state.toStringRef())["step"].get<int64_t>();
+  TensorFile file(run_dir + "/checkpoint.safetensors");
+  return nlohmann::json::parse(file.metadata("state"))["step"].get<int64_t>();
 }
 
 }  // namespace seqlab::testing

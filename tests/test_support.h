@@ -32,10 +32,10 @@ std::string write_reverse_corpus(const TempDir& dir);
 // scenes, with <split>.regions.json marking the colour word's box. Returns the directory.
 std::string write_squares_corpus(const TempDir& dir);
 
-// The step a run directory's checkpoint.pt was written at (its "state" record).
+// The step a run directory's checkpoint.safetensors was written at (its "state" record).
 int64_t checkpoint_step(const std::string& run_dir);
 
-// The model weights in a run directory's checkpoint.pt, rebuilt from its config and tokenizer:
+// The model weights in a run directory's checkpoint.safetensors, rebuilt from its config and tokenizer:
 // the parameters, then with `buffers` the buffers.
 std::vector<torch::Tensor> checkpoint_tensors(const std::string& run_dir, bool buffers = false);
 

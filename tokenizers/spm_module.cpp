@@ -5,11 +5,15 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <mutex>
+
+#include <fmt/format.h>
 
 #include "core/error.h"
 #include "seqlab_paths.h"
 #include "tokenizers/spm_module/spm_c_api.h"
+#include "tokenizers/spm_proto.h"
 
 namespace fs = std::filesystem;
 
@@ -24,6 +28,7 @@ struct SpmModule::Api {
   decltype(&seqlab_spm_decode) decode;
   decltype(&seqlab_spm_id_to_piece) id_to_piece;
   decltype(&seqlab_spm_free) free;
+  decltype(&seqlab_spm_builtin_charsmap) builtin_charsmap;
 };
 
 namespace {
@@ -81,6 +86,7 @@ SpmModule::SpmModule() {
       symbol<decltype(Api::decode)>(handle_, "seqlab_spm_decode", path_),
       symbol<decltype(Api::id_to_piece)>(handle_, "seqlab_spm_id_to_piece", path_),
       symbol<decltype(Api::free)>(handle_, "seqlab_spm_free", path_),
+      symbol<decltype(Api::builtin_charsmap)>(handle_, "seqlab_spm_builtin_charsmap", path_),
   };
 }
 
@@ -113,8 +119,48 @@ std::string SpmModule::train(const std::string& args,
   return serialized;
 }
 
+const std::string& SpmModule::builtin_charsmap(const std::string& rule) const {
+  static std::mutex mutex;
+  static std::map<std::string, std::string> compiled;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = compiled.find(rule);
+  if (it != compiled.end()) return it->second;
+  char* map = nullptr;
+  size_t size = 0;
+  char* error = nullptr;
+  if (api_->builtin_charsmap(rule.c_str(), &map, &size, &error) != 0) {
+    std::string message = error ? error : "unknown error";
+    api_->free(error);
+    throw Error("SentencePiece could not compile its rule " + rule + ": " + message);
+  }
+  std::string bytes(map, size);
+  api_->free(map);
+  return compiled.emplace(rule, std::move(bytes)).first->second;
+}
+
+namespace {
+
+// Each normaliser's map must be empty or the built-in map of the rule it names (spm_proto.h).
+void check_normalizers(const SpmModule& module, const std::string& serialized, const std::string& origin) {
+  const SpmNormalizers found = read_spm_normalizers(serialized, origin);
+  for (const auto* spec : {&found.normalizer, &found.denormalizer}) {
+    if (spec->charsmap.empty()) continue;
+    bool builtin = false;
+    for (const char* const* rule = spm_builtin_rules(); *rule; ++rule) builtin = builtin || spec->name == *rule;
+    if (!builtin || module.builtin_charsmap(spec->name) != spec->charsmap)
+      throw InputError(fmt::format(
+          "{}: the SentencePiece model's {} map is not the built-in map of a rule it names ('{}'); seqlab loads "
+          "only the built-in rules (nmt_nfkc, nfkc, nmt_nfkc_cf, nfkc_cf, identity), since a modified map is an "
+          "unchecked binary structure the library follows blindly",
+          origin, spec == &found.normalizer ? "normalisation" : "denormalisation", spec->name));
+  }
+}
+
+}  // namespace
+
 SpmModel::SpmModel(const std::string& serialized, const std::string& origin)
     : module_(SpmModule::get()) {
+  check_normalizers(module_, serialized, origin);
   char* error = nullptr;
   model_ = module_.api_->load(serialized.data(), serialized.size(), &error);
   if (!model_) {

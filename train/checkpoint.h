@@ -1,7 +1,12 @@
-// checkpoint.pt: what a run needs to go on exactly where it stopped. The gradient trainer stores
-// the model, the optimizer and its loop position; the closed-form fitter stores the model and its
-// float64 accumulators. Both store the torch RNG. Written atomically (temp file + rename), so a
-// kill at any moment leaves the previous checkpoint whole.
+// checkpoint.safetensors: what a run needs to go on exactly where it stopped. The gradient trainer
+// stores the model, the optimizer and its loop position; the closed-form fitter stores the model
+// and its float64 accumulators. Both store the torch RNG. Tensors and JSON metadata only (the
+// safetensors format): loading one runs no code, and every tensor is checked against the model
+// built from the run's config before a byte is copied. Written atomically (temp file + rename), so
+// a kill at any moment leaves the previous checkpoint whole.
+//
+// Runs from before this format hold checkpoint.pt / best.pt, TorchScript archives that can run
+// code when loaded: read_legacy_checkpoint reads one for `seqlab convert --trust-code` only.
 #pragma once
 
 #include <limits>
@@ -30,7 +35,8 @@ struct TrainState {
   Json extra;                  // anything else a method keeps (the fitter's chosen penalty)
 
   Json to_json() const;
-  static TrainState from_json(const Json& j);
+  // InputError naming `origin` when a field is missing or of the wrong type.
+  static TrainState from_json(const Json& j, const std::string& origin);
 };
 
 // `optimizer` may be null (the fitter has none); `tensors` are stored by name beside the model.
@@ -38,10 +44,22 @@ void write_checkpoint(const std::string& path, torch::nn::Module& model,
                       torch::optim::Optimizer* optimizer, const TrainState& state,
                       const std::map<std::string, torch::Tensor>& tensors = {});
 
-// Restores model, optimizer (if given), the torch RNG and the named tensors; returns the state.
-// InputError for an unreadable file or one that lacks something asked for.
+// Restores model, optimizer (if given), the torch RNG and the named tensors (each read into the
+// tensor given, whose dtype and shape it must have); returns the state. Everything is checked
+// before anything is restored. InputError naming the file for an unreadable file, one that lacks
+// something asked for, or one whose tensors do not fit the model.
 TrainState read_checkpoint(const std::string& path, torch::nn::Module& model,
                            torch::optim::Optimizer* optimizer,
                            std::map<std::string, torch::Tensor>* tensors = nullptr);
+
+// The format before safetensors (a TorchScript archive). Loading it runs whatever code the archive
+// holds: only for files the user trusts (`seqlab convert --trust-code`; InputError otherwise). The
+// stored named tensors land in `tensors`; `had_optimizer` says whether the archive held optimizer
+// state (restored into `optimizer`).
+TrainState read_legacy_checkpoint(const std::string& path, torch::nn::Module& model,
+                                  torch::optim::Optimizer* optimizer,
+                                  std::map<std::string, torch::Tensor>* tensors, bool* had_optimizer = nullptr);
+// Weights alone (the old best.pt), or a legacy checkpoint's "model" entry.
+void read_legacy_weights(torch::nn::Module& model, const std::string& path, const std::string& entry = "");
 
 }  // namespace seqlab

@@ -8,16 +8,17 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <thread>
 
 #include <fmt/format.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef USE_C10D_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "train/rendezvous_store.h"
 
 namespace seqlab {
 namespace {
@@ -95,20 +96,30 @@ Communicator::Communicator(const DistributedOptions& options, torch::Device devi
   impl_->device = device;
   const auto timeout = milliseconds(options.timeout_seconds);
   try {
-    c10d::TCPStoreOptions store_options;
-    store_options.port = static_cast<uint16_t>(options.master_port);
-    store_options.isServer = options.rank == 0;
-    store_options.numWorkers = static_cast<size_t>(options.world_size);
-    store_options.waitWorkers = true;
+    RendezvousOptions store_options;
+    store_options.address = options.master_addr;
+    store_options.port = options.master_port;
+    store_options.is_server = options.rank == 0;
+    if (const char* token = std::getenv("SEQLAB_STORE_TOKEN"); token) store_options.token = token;
     store_options.timeout = timeout;
-    impl_->store = c10::make_intrusive<c10d::TCPStore>(options.master_addr, store_options);
+    impl_->store = c10::make_intrusive<RendezvousStore>(store_options);
+    // Every rank checks in, so a missing one is named here rather than as a Gloo timeout.
+    impl_->store->add("seqlab/joined", 1);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (impl_->store->add("seqlab/joined", 0) < options.world_size) {
+      if (std::chrono::steady_clock::now() > deadline)
+        throw Error(fmt::format("{} of {} ranks joined", impl_->store->add("seqlab/joined", 0), options.world_size));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   } catch (const std::exception& e) {
+    std::string message = e.what();  // c10 appends a stack trace after the first line
+    if (auto newline = message.find('\n'); newline != std::string::npos) message.resize(newline);
     throw Error(fmt::format(
         "rank {} of {}: no rendezvous at {}:{} within {:.0f} s ({}). Rank 0 serves the store there: "
         "check MASTER_ADDR / MASTER_PORT, that the port is free on rank 0's machine, and that every "
         "rank was started",
         options.rank, options.world_size, options.master_addr, options.master_port, options.timeout_seconds,
-        e.what()));
+        message));
   }
   try {
 #ifdef USE_C10D_NCCL
@@ -133,8 +144,10 @@ Communicator::Communicator(const DistributedOptions& options, torch::Device devi
       impl_->backend = "gloo";
     }
   } catch (const std::exception& e) {
+    std::string message = e.what();  // without c10's stack trace
+    if (auto newline = message.find('\n'); newline != std::string::npos) message.resize(newline);
     throw Error(fmt::format("rank {} of {}: cannot connect the process group: {}", options.rank,
-                            options.world_size, e.what()));
+                            options.world_size, message));
   }
 }
 

@@ -101,8 +101,11 @@ Json evaluate_captions(LoadedRun& run, const std::string& run_dir, const Task& t
                             (options.split + ".regions.json");
   if (options.grounding_images > 0 && std::filesystem::exists(regions_path)) {
     try {
-      result["attention_grounding"] = attention_grounding(run, sources, pixels, Json::parse(read_file(regions_path.string())),
-                                                          search, options.grounding_images);
+      const std::string regions_file = regions_path.string();
+      const Json regions = read_json_file(regions_file);
+      result["attention_grounding"] = with_json_context(regions_file, [&] {
+        return attention_grounding(run, sources, pixels, regions, search, options.grounding_images);
+      });
     } catch (const InputError& e) {  // a model without attention over regions
       result["attention_grounding_note"] = e.what();
     }

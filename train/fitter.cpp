@@ -253,7 +253,7 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
   readout->set_weights((best.weight * temperature).to(torch::kFloat32),
                        (best.bias * temperature).to(torch::kFloat32));
   log.write({{"event", "temperature"}, {"value", temperature}});
-  save_weights(*model, run_dir + "/best.pt");
+  save_weights(*model, run_dir + "/" + kBestWeightsFile);
 
   ValidationScore score = validate_model(model, data, config, run.device);
   state.best_valid_loss = score.loss;

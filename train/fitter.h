@@ -5,9 +5,9 @@
 // solution becomes the readout's weights, scaled by one temperature fitted on validation tokens
 // so that a softmax over the regression scores is a usable distribution (for beam search and the
 // validation loss; no argmax changes). The run directory is the trainer's: config.json,
-// tokenizer.json, best.pt, checkpoint.pt, metrics.jsonl, and the same TrainResult.
+// tokenizer.json, best.safetensors, checkpoint.safetensors, metrics.jsonl, and the same TrainResult.
 //
-// Resume: checkpoint.pt holds the sums and how many batches they cover (written every
+// Resume: checkpoint.safetensors holds the sums and how many batches they cover (written every
 // train.checkpoint_every batches and at the end), so --resume after a kill continues the pass
 // where the last checkpoint left it, and a resume with a larger train.max_steps (batches) or
 // train.max_minutes extends a partial pass; the readout is then solved again from all the sums.

@@ -10,9 +10,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <thread>
 
 #include <fmt/format.h>
@@ -91,6 +93,13 @@ int launch_workers(const LaunchOptions& options) {
     throw InputError(fmt::format("--nproc {}: expected 1..{}", options.nproc, kMaxWorkers));
   if (options.argv.empty()) throw Error("launch_workers: no command");
   const int port = options.master_port > 0 ? options.master_port : free_port();
+  // The job's store admits only ranks that know this token (train/rendezvous_store.h).
+  std::string token = options.store_token;
+  if (const char* given = std::getenv("SEQLAB_STORE_TOKEN"); token.empty() && given) token = given;
+  if (token.empty()) {
+    std::random_device random;
+    for (int i = 0; i < 4; ++i) token += fmt::format("{:08x}", random());
+  }
   std::vector<char*> args;
   for (const auto& a : options.argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -129,6 +138,7 @@ int launch_workers(const LaunchOptions& options) {
       setenv("LOCAL_WORLD_SIZE", std::to_string(options.nproc).c_str(), 1);
       setenv("MASTER_ADDR", options.master_addr.c_str(), 1);
       setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
+      setenv("SEQLAB_STORE_TOKEN", token.c_str(), 1);
       setenv("SEQLAB_COLLECTIVE_TIMEOUT", fmt::format("{}", options.timeout_seconds).c_str(), 1);
       execvp(args[0], args.data());
       std::fprintf(stderr, "seqlab: cannot start %s: %s\n", args[0], std::strerror(errno));

@@ -17,6 +17,7 @@ struct LaunchOptions {
   std::vector<std::string> argv;  // the worker's command line; argv[0] a path or a name in PATH
   std::string master_addr = "127.0.0.1";
   int master_port = 0;            // 0: a free port on this machine
+  std::string store_token;        // empty: $SEQLAB_STORE_TOKEN, else a random one
   double timeout_seconds = 600;   // every collective of the workers
   double grace_seconds = 10;      // between SIGTERM and SIGKILL when stopping the others
   std::string stdout_path;        // non-empty: the workers' standard output goes to this file

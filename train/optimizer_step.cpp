@@ -92,6 +92,11 @@ void clip_and_step(torch::optim::Optimizer& optimizer, const std::vector<torch::
         states[key] = std::move(state);
       }
       auto& state = static_cast<torch::optim::AdamWParamState&>(*states[key]);
+      // The kernel walks the moments with the parameter's element count: they must match it.
+      for (const auto* moment : {&state.exp_avg(), &state.exp_avg_sq()})
+        TORCH_CHECK(moment->defined() && moment->sizes() == p.sizes() && moment->scalar_type() == torch::kFloat &&
+                        moment->is_contiguous() && moment->device() == p.device(),
+                    "AdamW state does not match its parameter (", p.sizes(), ")");
       state.step(state.step() + 1);
       const double beta1 = std::get<0>(options.betas()), beta2 = std::get<1>(options.betas());
       const double correction1 = 1 - std::pow(beta1, state.step());

@@ -61,7 +61,7 @@ RunStart start_run(const Config& requested, const std::string& run_dir, bool res
   fs::create_directories(run_dir);
   RunStart start;
   start.config = requested;
-  start.checkpoint_path = run_dir + "/checkpoint.pt";
+  start.checkpoint_path = run_dir + "/" + kCheckpointFile;
   const std::string config_path = run_dir + "/config.json";
   start.resume = resume && fs::exists(start.checkpoint_path);
   if (start.resume) start.config = resumed_config(config_path, requested);

@@ -3,10 +3,14 @@
 #include <filesystem>
 #include <numeric>
 
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include "core/error.h"
 #include "core/files.h"
+#include "core/trust.h"
+#include "train/checkpoint.h"
+#include "core/tensor_file.h"
 #include "data/task.h"
 
 namespace fs = std::filesystem;
@@ -24,29 +28,14 @@ torch::Device parse_device(const std::string& name) {
 }
 
 void save_weights(torch::nn::Module& model, const std::string& path) {
-  torch::serialize::OutputArchive archive;
-  model.save(archive);
-  write_atomic_with(path, [&](const std::string& tmp) { archive.save_to(tmp); });
+  write_tensor_file(path, module_tensors(model), {{"format", "seqlab-weights"}});
 }
 
-void load_weights(torch::nn::Module& model, const std::string& path, const std::string& entry) {
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path);
-    if (entry.empty()) {
-      model.load(archive);
-    } else {
-      torch::serialize::InputArchive nested;
-      archive.read(entry, nested);
-      model.load(nested);
-    }
-  } catch (const c10::Error& e) {
-    throw InputError(path + ": cannot load weights (corrupt, or from a different model config): " +
-                     std::string(e.what_without_backtrace()).substr(0, 300));
-  }
+void load_weights(torch::nn::Module& model, const std::string& path, const std::string& prefix) {
+  load_module_tensors(model, TensorFile(path), prefix);
 }
 
-LoadedRun load_run(const std::string& run_dir, const std::string& device_override) {
+LoadedRun load_run_without_weights(const std::string& run_dir, const std::string& device_override) {
   fs::path dir(run_dir);
   if (!fs::exists(dir / "config.json") || !fs::exists(dir / "tokenizer.json"))
     throw InputError(run_dir + " is not a seqlab run directory (no config.json / tokenizer.json; "
@@ -59,14 +48,30 @@ LoadedRun load_run(const std::string& run_dir, const std::string& device_overrid
   if (fs::exists(dir / "labels.json")) run.labels = read_labels((dir / "labels.json").string());
   int64_t vocab = run.tokenizer->vocab_size();
   run.model = Seq2Seq(run.config, vocab, target_vocabulary(vocab, run.labels));
-  // best.pt holds weights alone; a run stopped before its first validation has only the
-  // checkpoint, whose weights sit under "model" beside the optimizer state.
-  if (fs::exists(dir / "best.pt")) {
-    load_weights(*run.model, (dir / "best.pt").string());
-  } else if (fs::exists(dir / "checkpoint.pt")) {
-    load_weights(*run.model, (dir / "checkpoint.pt").string(), "model");
+  return run;
+}
+
+LoadedRun load_run(const std::string& run_dir, const std::string& device_override) {
+  fs::path dir(run_dir);
+  LoadedRun run = load_run_without_weights(run_dir, device_override);
+  // best holds weights alone; a run stopped before its first validation has only the
+  // checkpoint, whose weights sit under "model." beside the optimizer state.
+  if (fs::exists(dir / kBestWeightsFile)) {
+    load_weights(*run.model, (dir / kBestWeightsFile).string());
+  } else if (fs::exists(dir / kCheckpointFile)) {
+    load_weights(*run.model, (dir / kCheckpointFile).string(), "model.");
+  } else if (fs::exists(dir / kLegacyBestWeightsFile) || fs::exists(dir / kLegacyCheckpointFile)) {
+    const bool best = fs::exists(dir / kLegacyBestWeightsFile);
+    const std::string legacy = (dir / (best ? kLegacyBestWeightsFile : kLegacyCheckpointFile)).string();
+    if (!CodeTrust::granted())
+      throw InputError(fmt::format(
+          "{} holds its weights in seqlab's format before safetensors ({}), a TorchScript archive that can run "
+          "code when loaded. If you trust where the run came from, convert it once with `seqlab convert {} "
+          "--trust-code` (or pass --trust-code to this command)",
+          run_dir, legacy, run_dir));
+    read_legacy_weights(*run.model, legacy, best ? "" : "model");
   } else {
-    throw InputError(run_dir + " has no weights (best.pt or checkpoint.pt)");
+    throw InputError(fmt::format("{} has no weights ({} or {})", run_dir, kBestWeightsFile, kCheckpointFile));
   }
   run.model->to(run.device);
   run.model->eval();

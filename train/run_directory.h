@@ -2,8 +2,8 @@
 //   config.json      the fully resolved config
 //   tokenizer.json   the tokenizer (shared by source and target)
 //   labels.json      classification runs: the label set (label i is target id kNumSpecial + i)
-//   checkpoint.pt    latest weights + optimizer + schedule + RNG + data position (for --resume)
-//   best.pt          weights with the best validation loss (for eval / translate)
+//   checkpoint.safetensors  latest weights + optimizer + schedule + RNG + data position (--resume)
+//   best.safetensors        weights with the best validation loss (for eval / translate)
 //   metrics.jsonl    one JSON record per log / validation event
 #pragma once
 
@@ -28,10 +28,19 @@ struct LoadedRun {
   torch::Device device{torch::kCPU};
 };
 
-// Loads config, tokenizer and weights (best.pt, else checkpoint.pt). InputError when the
-// directory is not a run.
+// The files of a run directory's weights, and those of runs from before safetensors (TorchScript
+// archives, read only with --trust-code or after `seqlab convert`).
+constexpr const char* kBestWeightsFile = "best.safetensors";
+constexpr const char* kCheckpointFile = "checkpoint.safetensors";
+constexpr const char* kLegacyBestWeightsFile = "best.pt";
+constexpr const char* kLegacyCheckpointFile = "checkpoint.pt";
+
+// Loads config, tokenizer and weights (best, else the checkpoint's). InputError when the
+// directory is not a run, or its weights do not fit the model its config builds.
 LoadedRun load_run(const std::string& run_dir, const std::string& device_override = "");
 
+// The config, tokenizer, labels and a freshly built model of a run, without its weights.
+LoadedRun load_run_without_weights(const std::string& run_dir, const std::string& device_override = "");
 torch::Device parse_device(const std::string& name);
 
 // Tokenizes pairs into examples (ids without bos/eos).
@@ -42,10 +51,10 @@ std::vector<std::string> translate_sentences(LoadedRun& run, const std::vector<s
                                              const SearchOptions& options,
                                              int64_t batch_tokens = 4000);
 
-// Saves model weights alone (best.pt) in torch's archive format, atomically, and loads them back;
-// `entry` names a nested archive (a checkpoint's "model"). InputError for a corrupt or mismatched
-// file.
+// Saves model weights alone (best.safetensors), atomically, and loads them back; `prefix` selects a
+// checkpoint's model tensors ("model."). InputError for a corrupt file or one whose tensors do not
+// fit the model (names, dtypes and shapes are all checked before anything is copied).
 void save_weights(torch::nn::Module& model, const std::string& path);
-void load_weights(torch::nn::Module& model, const std::string& path, const std::string& entry = "");
+void load_weights(torch::nn::Module& model, const std::string& path, const std::string& prefix = "");
 
 }  // namespace seqlab

@@ -58,7 +58,7 @@ const bool declared =
                             "stop when a validation leaves the rate (after warm-up) below this, "
                             "as fairseq's --stop-min-lr; 0 = never")
                      .range(0, 100)) &&
-    schema().add(key_int("train.checkpoint_every", 500, "write checkpoint.pt every N steps")
+    schema().add(key_int("train.checkpoint_every", 500, "write checkpoint.safetensors every N steps")
                      .range(1, 1e9)) &&
     schema().add(key_number("train.bucket_mb", 4,
                             "data parallel: gradients are all-reduced in buckets of about this many "
@@ -264,7 +264,7 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
           state.best_valid_bleu = valid_bleu;
           if (score.accuracy >= 0) state.extra["best_valid_accuracy"] = score.accuracy;
           state.validations_without_improvement = 0;
-          if (main) save_weights(*model, run_dir + "/best.pt");
+          if (main) save_weights(*model, run_dir + "/" + kBestWeightsFile);
         } else {
           ++state.validations_without_improvement;
         }

@@ -7,6 +7,9 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "core/safetensors.h"
+#include "core/tensor_file.h"
+#include "core/trust.h"
 
 namespace fs = std::filesystem;
 
@@ -34,9 +37,10 @@ const bool declared =
     ConfigSchema::global().add(key_int("model.vision.patch_size", 8, "patch: pixels per patch side")
                                    .range(1, 1024)) &&
     ConfigSchema::global().add(key_string("model.vision.pretrained", "",
-                                          "cnn/resnet: start the backbone from this file, a "
-                                          "TorchScript module (images -> feature map) or a state "
-                                          "dict of the backbone")) &&
+                                          "cnn/resnet: start the backbone from this file: its weights "
+                                          "as .safetensors (no code), or a TorchScript module (images "
+                                          "-> feature map) or torch state dict, which are code that "
+                                          "runs when loaded and need --trust-code")) &&
     ConfigSchema::global().add(key_bool("model.vision.freeze", false,
                                         "keep the (pretrained) backbone fixed: no gradients, "
                                         "BatchNorm statistics kept"));
@@ -91,43 +95,50 @@ ConvImageEncoderImpl::ConvImageEncoderImpl(const ModelContext& context, std::sha
   if (!settings_.pretrained.empty()) {
     const std::string& path = settings_.pretrained;
     if (!fs::exists(path)) throw InputError(fmt::format("model.vision.pretrained: {} not found", path));
-    // A TorchScript file replaces the backbone; anything else must be the backbone's state dict.
-    bool scripted = false;
-    // (torch::save writes state dicts as TorchScript archives too, but without a forward method.)
-    try {
-      auto module = torch::jit::load(path);
-      if (module.find_method("forward")) {
-        scripted_ = std::make_unique<Scripted>(Scripted{module});
-        scripted = true;
-      }
-    } catch (const c10::Error&) {
-    }
-    if (scripted) {
-      scripted_->module.eval();
-      int64_t i = 0;
-      for (const auto& parameter : scripted_->module.named_parameters(/*recurse=*/true)) {
-        auto name = parameter.name;
-        std::replace(name.begin(), name.end(), '.', '_');
-        register_parameter(fmt::format("pretrained_{}_{}", i++, name), parameter.value, !settings_.freeze);
-      }
-      torch::NoGradGuard no_grad;
-      auto probe = torch::zeros({1, settings_.channels, settings_.image_size, settings_.image_size});
-      auto out = scripted_->module.forward({probe}).toTensor();
-      if (out.dim() != 4 && out.dim() != 2)
-        throw InputError(fmt::format("model.vision.pretrained: {} maps a [1, {}, {}, {}] image to {} dimensions; "
-                                     "expected a feature map [B, D, h, w] (or pooled [B, D])",
-                                     path, settings_.channels, settings_.image_size, settings_.image_size, out.dim()));
-      features = out.size(1);
+    if (!looks_like_torchscript_archive(path)) {
+      // The backbone's weights by name, as safetensors: checked against the backbone, no code.
+      load_module_tensors(*backbone, TensorFile(path));
     } else {
+      // A TorchScript file replaces the backbone; anything else must be the backbone's state dict
+      // (torch::save writes state dicts as TorchScript archives too, but without a forward
+      // method). Either way the archive is a program that runs when loaded.
+      CodeTrust::require("model.vision.pretrained: " + path, "a TorchScript module or torch state dict");
+      bool scripted = false;
       try {
-        torch::serialize::InputArchive archive;
-        archive.load_from(path);
-        backbone->load(archive);
-      } catch (const c10::Error& e) {
-        std::string what = e.what();
-        throw InputError(fmt::format("model.vision.pretrained: {} is neither a TorchScript module nor a "
-                                     "state dict of this backbone ({})",
-                                     path, what.substr(0, what.find('\n'))));
+        auto module = torch::jit::load(path);
+        if (module.find_method("forward")) {
+          scripted_ = std::make_unique<Scripted>(Scripted{module});
+          scripted = true;
+        }
+      } catch (const c10::Error&) {
+      }
+      if (scripted) {
+        scripted_->module.eval();
+        int64_t i = 0;
+        for (const auto& parameter : scripted_->module.named_parameters(/*recurse=*/true)) {
+          auto name = parameter.name;
+          std::replace(name.begin(), name.end(), '.', '_');
+          register_parameter(fmt::format("pretrained_{}_{}", i++, name), parameter.value, !settings_.freeze);
+        }
+        torch::NoGradGuard no_grad;
+        auto probe = torch::zeros({1, settings_.channels, settings_.image_size, settings_.image_size});
+        auto out = scripted_->module.forward({probe}).toTensor();
+        if (out.dim() != 4 && out.dim() != 2)
+          throw InputError(fmt::format("model.vision.pretrained: {} maps a [1, {}, {}, {}] image to {} dimensions; "
+                                       "expected a feature map [B, D, h, w] (or pooled [B, D])",
+                                       path, settings_.channels, settings_.image_size, settings_.image_size, out.dim()));
+        features = out.size(1);
+      } else {
+        try {
+          torch::serialize::InputArchive archive;
+          archive.load_from(path);
+          backbone->load(archive);
+        } catch (const c10::Error& e) {
+          std::string what = e.what();
+          throw InputError(fmt::format("model.vision.pretrained: {} is neither a TorchScript module nor a "
+                                       "state dict of this backbone ({})",
+                                       path, what.substr(0, what.find('\n'))));
+        }
       }
     }
   }

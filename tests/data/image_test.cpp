@@ -83,6 +83,30 @@ TEST_CASE("Missing, truncated, corrupt and absurdly large images are errors nami
   seqlab::testing::write_text(dir.file("huge.png"), huge + bytes.substr(33));
   CHECK_THROWS_WITH(seqlab::load_image(dir.file("huge.png"), options),
                     Contains("huge.png") && Contains("30000 x 30000"));
+  // A header announcing 0 x 16 pixels is an empty image, not one over the limit.
+  put(16, 0);
+  put(20, 16);
+  seqlab::testing::write_text(dir.file("zero.png"), huge + bytes.substr(33));
+  CHECK_THROWS_WITH(seqlab::load_image(dir.file("zero.png"), options),
+                    Contains("zero.png") && Contains("0 x 16") && Contains("at least one pixel"));
+}
+
+TEST_CASE("Only PNG and JPEG are read: other formats stb knows are refused by their signature", "[image]") {
+  TempDir dir;
+  seqlab::ImageOptions options;
+  options.size = 8;
+  // A valid 2 x 1 BMP, a valid 1 x 1 PPM and a GIF header: stb would decode them.
+  const std::string bmp = std::string("BM\x3e\0\0\0\0\0\0\0\x36\0\0\0\x28\0\0\0\x02\0\0\0\x01\0\0\0\x01\0\x18\0\0\0\0\0"
+                                      "\x08\0\0\0\x13\x0b\0\0\x13\x0b\0\0\0\0\0\0\0\0\0\0\xff\0\0\0\xff\0\0\0", 62);
+  const std::string ppm = std::string("P6\n1 1\n255\n\xff\0\0", 14);
+  const std::string gif = "GIF89a\x01\0\x01\0\0\0\0;";
+  for (const auto& [name, bytes] : std::vector<std::pair<std::string, std::string>>{
+           {"image.bmp", bmp}, {"image.ppm", ppm}, {"image.gif", gif}}) {
+    INFO(name);
+    seqlab::testing::write_text(dir.file(name), bytes);
+    CHECK_THROWS_WITH(seqlab::load_image(dir.file(name), options),
+                      Contains(name) && Contains("not a PNG or JPEG file"));
+  }
 }
 
 TEST_CASE("With skip_bad a bad image is skipped and counted, never decoded as garbage", "[image]") {

@@ -1,4 +1,4 @@
-// MIDI files through libsmf and the event representation: write, read back, same notes; events
+// MIDI files (read by our own checked reader, written by libsmf) and the event representation: write, read back, same notes; events
 // and notes round-trip on the grid; transposition; broken files are errors naming the file; the
 // sequence task reads one sequence per line.
 #include <catch2/catch.hpp>
@@ -72,6 +72,56 @@ TEST_CASE("MIDI: not a MIDI file, a truncated one, lying chunk lengths and SMPTE
   CHECK_THROWS_WITH(seqlab::read_midi(dir.file("smpte.mid")), Catch::Contains("SMPTE"));
   CHECK_THROWS_AS(seqlab::read_midi(dir.file("missing.mid")), seqlab::InputError);
   CHECK_THROWS_WITH(seqlab::read_midi(dir.file("ok.mid"), /*max_pulses=*/100), Catch::Contains("absurd"));
+}
+
+namespace {
+
+// A format-0 MIDI file of one track holding `events` (delta times included) as given.
+std::string midi_file(const std::string& events, uint32_t announced_length = 0xFFFFFFFF) {
+  const uint32_t length = announced_length == 0xFFFFFFFF ? static_cast<uint32_t>(events.size()) : announced_length;
+  std::string out = std::string("MThd\0\0\0\x06\0\0\0\x01\0\x60", 14) + "MTrk";
+  for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>((length >> shift) & 0xFF);
+  return out + events;
+}
+
+const std::string kNote = std::string("\x00\x90\x3C\x40\x60\x80\x3C\x40", 8);  // one quarter of middle C
+const std::string kEnd = std::string("\x00\xFF\x2F\x00", 4);
+
+}  // namespace
+
+TEST_CASE("MIDI: every event is checked, and a file that would lose events is an error naming it") {
+  seqlab::testing::TempDir dir;
+  auto read = [&](const std::string& name, const std::string& bytes) {
+    seqlab::testing::write_text(dir.file(name), bytes);
+    return seqlab::read_midi(dir.file(name));
+  };
+  // The well-formed file reads: one note.
+  CHECK(read("ok.mid", midi_file(kNote + kEnd)).notes.size() == 1);
+  // Running status (a data byte continues the last channel message) is read as the standard says.
+  CHECK(read("running.mid", midi_file(std::string("\x00\x90\x3C\x40\x00\x40\x40\x60\x3C\x00\x00\x40\x00", 13) + kEnd))
+            .notes.size() == 2);
+  // The cases libsmf aborted or corrupted memory on, and one it cut short silently.
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"no-end.mid", midi_file(kNote)},                                             // no End-of-Track
+      {"empty-track.mid", midi_file("")},                                           // an empty MTrk
+      {"escape.mid", midi_file(kNote + std::string("\x00\xF7\x8F\xFF\xFF\x7F", 6) + kEnd)},  // F7, ~4 GB
+      {"tempo.mid", midi_file(std::string("\x00\xFF\x51\x00", 4) + kNote + kEnd)},  // tempo of length 0
+      {"meta.mid", midi_file(kNote + std::string("\x00\xFF\x01\x40ab", 6) + kEnd)},  // text past the chunk
+      {"vlq.mid", midi_file(std::string("\x81\x81\x81\x81\x01\x90\x3C\x40", 8) + kEnd)},  // a 5-byte VLQ
+      {"status.mid", midi_file(std::string("\x00\x3C\x40", 3) + kEnd)},           // data without a status
+      {"system.mid", midi_file(kNote + std::string("\x00\xF8", 2) + kEnd)},        // a real-time byte
+      {"cut.mid", midi_file(kNote + std::string("\x00\x90\x3C", 3))},             // a message cut off
+      {"after.mid", midi_file(kEnd + kNote)},                                        // events after the end
+      {"data.mid", midi_file(std::string("\x00\x90\x3C\xC0", 4) + kEnd)},        // a data byte over 127
+  };
+  for (const auto& [name, bytes] : bad) {
+    INFO(name);
+    CHECK_THROWS_AS(read(name, bytes), seqlab::InputError);
+    CHECK_THROWS_WITH(read(name, bytes), Catch::Contains(name) && Catch::Contains("not a usable MIDI file"));
+  }
+  CHECK_THROWS_WITH(read("no-end.mid", midi_file(kNote)), Catch::Contains("End-of-Track"));
+  CHECK_THROWS_WITH(read("tempo.mid", midi_file(std::string("\x00\xFF\x51\x00", 4) + kNote + kEnd)),
+                    Catch::Contains("tempo event with 0 data bytes"));
 }
 
 TEST_CASE("music events: notes on the grid round-trip, off before on at a step, long rests as several waits") {

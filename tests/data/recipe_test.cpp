@@ -1,15 +1,19 @@
-// Recipes end to end on small packages built here with dpkg-deb, placed in the package cache so
-// no download happens: the same code path as the real corpora, without the network.
+// Recipes end to end on small packages built here with dpkg-deb, placed in the package cache and
+// listed with their SHA-256 in an index of the test's own ($SEQLAB_PACKAGE_INDEX) so no download
+// happens: the same code path as the real corpora, hash checks included, without the network.
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
 
+#include "core/digest.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "data/debian_packages.h"
+#include "data/emoji_catalog.h"
 #include "data/mo_catalog.h"
 #include "data/parallel_corpus.h"
 #include "data/recipe.h"
@@ -38,6 +42,15 @@ void build_deb(const std::string& package, const std::string& mo_bytes, const st
   auto result = seqlab::run_command(fmt::format("dpkg-deb --root-owner-group -b {} {}/packages/{}_1.0_all.deb",
                                                 tree.path(), cache, package));
   REQUIRE(result.status == 0);
+  // The test's package index, what apt's index would say of real packages: every .deb in the cache.
+  std::string index;
+  for (const auto& entry : fs::directory_iterator(cache + "/packages")) {
+    const std::string name = entry.path().filename().string();
+    if (entry.path().extension() != ".deb") continue;
+    index += fmt::format("Package: {}\nFilename: pool/{}\nSHA256: {}\n\n", name.substr(0, name.find('_')), name,
+                         seqlab::sha256_file_hex(entry.path().string()));
+  }
+  seqlab::write_file_atomic(cache + "-Packages", index);
 }
 
 std::string catalog_for(const std::string& package, int messages) {
@@ -79,6 +92,11 @@ size_t leftovers(const std::string& dir) {
 TEST_CASE("the ui-fr recipe reads package catalogs, cleans, deduplicates and splits") {
   seqlab::testing::TempDir cache;
   ScopedEnv env("SEQLAB_DATA", cache.path());
+  ScopedEnv index("SEQLAB_PACKAGE_INDEX", cache.path() + "-Packages");
+  struct RemoveIndex {
+    std::string path;
+    ~RemoveIndex() { std::remove(path.c_str()); }
+  } remove_index{cache.path() + "-Packages"};
   for (const auto& package : kUiPackages) build_deb(package, catalog_for(package, 100), cache.path());
   seqlab::PreparedCorpus corpus = seqlab::prepare_corpus("ui-fr");
   CHECK(corpus.directory == cache.path() + "/ui-fr");
@@ -116,7 +134,7 @@ TEST_CASE("the ui-fr recipe reads package catalogs, cleans, deduplicates and spl
 TEST_CASE("a package apt does not know is an error naming it") {
   seqlab::testing::TempDir cache;
   CHECK_THROWS_WITH(seqlab::download_debs({"seqlab-no-such-package-xyz"}, cache.path()),
-                    Contains("'seqlab-no-such-package-xyz' could not be downloaded"));
+                    Contains("'seqlab-no-such-package-xyz' is not in apt's package index"));
   CHECK_THROWS_WITH(seqlab::download_debs({"Bad;Name"}, cache.path()),
                     Contains("invalid Debian package name"));
   CHECK(fs::is_empty(cache.path()));
@@ -127,4 +145,68 @@ TEST_CASE("an unprepared corpus tells the user which command prepares it") {
   ScopedEnv env("SEQLAB_DATA", cache.path());
   CHECK_THROWS_WITH(seqlab::load_corpus_split("ui-de", "train"),
                     Contains("run `seqlab data prepare ui-de`"));
+}
+
+TEST_CASE("an emoji catalog's image names must be plain .png names: none writes outside the corpus") {
+  seqlab::testing::TempDir dir;
+  seqlab::testing::write_text(dir.file("data.json"),
+                              R"([{"hexcode": "1F600", "label": "grinning face"}, {"hexcode": "1F601", "label": "beaming"}])");
+  auto catalog = [&](const std::string& image) {
+    seqlab::testing::write_text(
+        dir.file("emoji.json"),
+        fmt::format(R"([{{"unified": "1F600", "image": "1f600.png", "has_img_twitter": true}},
+                        {{"unified": "1F601", "image": "{}", "has_img_twitter": true}}])",
+                    image));
+    return seqlab::read_emoji_catalog(dir.file("emoji.json"), dir.file("data.json"));
+  };
+  auto fine = catalog("1f601.png");
+  REQUIRE(fine.size() == 2);
+  CHECK(fine[1].caption == "beaming");
+  for (const std::string bad : {"../../evil.png", "/tmp/evil.png", "sub/evil.png", ".hidden.png", "evil.sh"}) {
+    INFO(bad);
+    CHECK_THROWS_WITH(catalog(bad), Contains("emoji.json") && Contains("not a plain file name"));
+  }
+  seqlab::testing::write_text(dir.file("emoji.json"), R"([{"unified": 5, "image": "x.png", "has_img_twitter": true}])");
+  CHECK_THROWS_WITH(seqlab::read_emoji_catalog(dir.file("emoji.json"), dir.file("data.json")),
+                    Contains("emoji.json") && Contains("string"));
+  seqlab::testing::write_text(dir.file("data.json"), "{broken");
+  CHECK_THROWS_WITH(seqlab::read_emoji_catalog(dir.file("emoji.json"), dir.file("data.json")),
+                    Contains("data.json: not valid JSON"));
+}
+
+TEST_CASE("files are read from an unpacked package only through plain names and no symbolic link") {
+  seqlab::testing::TempDir root, outside;
+  seqlab::testing::write_text(root.file("package/img/a.png"), "png");
+  seqlab::testing::write_text(outside.file("secret.png"), "secret");
+  fs::create_symlink(outside.file("secret.png"), root.file("package/img/link.png"));
+  fs::create_directory_symlink(outside.path(), root.file("package/dirlink"));
+  CHECK(seqlab::package_file(root.path(), "package/img/a.png") == root.file("package/img/a.png"));
+  CHECK(seqlab::package_file(root.path(), "package/img/link.png").empty());
+  CHECK(seqlab::package_file(root.path(), "package/dirlink/secret.png").empty());
+  CHECK(seqlab::package_file(root.path(), "package/img/../../../secret.png").empty());
+  CHECK(seqlab::package_file(root.path(), "/etc/passwd").empty());
+  CHECK(seqlab::package_file(root.path(), "package/img/missing.png").empty());
+}
+
+TEST_CASE("a package file planted in the cache is not used: its hash is checked against the index") {
+  seqlab::testing::TempDir cache;
+  const std::string index = cache.path() + "-Packages";
+  struct RemoveIndex {
+    std::string path;
+    ~RemoveIndex() { std::remove(path.c_str()); }
+  } remove_index{index};
+  ScopedEnv env("SEQLAB_PACKAGE_INDEX", index);
+  // The index names the real file's hash; the cache holds another file under that name.
+  seqlab::write_file_atomic(index, fmt::format("Package: seqlab-test-pkg\nFilename: pool/seqlab-test-pkg_1.0_all.deb\n"
+                                               "SHA256: {}\n\n",
+                                               std::string(64, 'a')));
+  seqlab::testing::write_text(cache.file("seqlab-test-pkg_1.0_all.deb"), "planted");
+  // It is removed and fetched again, which for this made-up package fails: an error, never the plant.
+  CHECK_THROWS_AS(seqlab::download_debs({"seqlab-test-pkg"}, cache.path()), seqlab::InputError);
+  CHECK_FALSE(fs::exists(cache.file("seqlab-test-pkg_1.0_all.deb")));
+  // The same for an npm tarball and its pinned integrity.
+  seqlab::testing::write_text(cache.file("seqlab-no-such-npm-package-1.0.0.tgz"), "planted");
+  CHECK_THROWS_AS(seqlab::download_npm("seqlab-no-such-npm-package@1.0.0", "sha512-AAAA", cache.path()),
+                  seqlab::InputError);
+  CHECK_FALSE(fs::exists(cache.file("seqlab-no-such-npm-package-1.0.0.tgz")));
 }

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <sqlite3.h>
 
 #include "core/child_process.h"
 #include "core/error.h"
@@ -288,6 +289,20 @@ TEST_CASE("a spec edited after its cells ran is refused unless they start afresh
     CHECK(more.finished == 2);
     CHECK(more.skipped == 4);
   }
+  SECTION("a store naming a cell outside --out stops --restart-changed before anything is deleted") {
+    const std::string victim = dir.file("victim/seed-1");
+    seqlab::testing::write_text(victim + "/keep.txt", "precious");
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((out + "/results.sqlite").c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "UPDATE runs SET cell = '../../../victim', dir = '../../../victim/seed-1' WHERE id = 1",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+    options.resume = true;
+    options.restart_changed = true;
+    CHECK_THROWS_WITH(seqlab::run_experiment(options), Catch::Contains("is not a plain name"));
+    CHECK(seqlab::read_file(victim + "/keep.txt") == "precious");
+    CHECK(fs::exists(out + "/runs/tiny"));
+  }
   SECTION("results and the report, opened in headless chromium") {
     auto results = seqlab::results_json(out);
     REQUIRE(results["runs"].size() == 4);
@@ -308,6 +323,18 @@ TEST_CASE("a spec edited after its cells ran is refused unless they start afresh
     std::string text = seqlab::read_file(dom);
     CHECK_THAT(text, Catch::Contains(fmt::format("data-figures=\"{} shown, 0 broken\"", paths.figures)));
   }
+}
+
+TEST_CASE("a spec name that is not a plain name is refused: it names folders under --out") {
+  seqlab::testing::TempDir dir;
+  std::string corpus = seqlab::testing::write_reverse_corpus(dir);
+  std::string base = write_base_config(dir, corpus);
+  for (const char* name : {"../../x", "/tmp/x", "a/b", ".hidden", ""}) {
+    INFO(name);
+    std::string spec = write_spec(dir, base, {{"name", name}});
+    CHECK_THROWS_WITH(seqlab::load_spec(spec, ""), Catch::Contains("name") && Catch::Contains("plain name"));
+  }
+  CHECK_FALSE(fs::exists(dir.file("x")));
 }
 
 TEST_CASE("every shipped experiment spec loads and expands in each of its sizes") {

@@ -2,9 +2,12 @@
 
 #include <torch/torch.h>
 
+#include "core/base64.h"
 #include "core/error.h"
+#include "core/files.h"
 #include "tests/test_support.h"
 #include "tokenizers/spm_module.h"
+#include "tokenizers/spm_proto.h"
 #include "tokenizers/tokenizer.h"
 
 using seqlab::Tokenizer;
@@ -144,6 +147,42 @@ TEST_CASE("bad tokenizer input gives clear errors") {
                               R"({"format": "seqlab-tokenizer", "kind": "bpe", "model": "AAAA"})");
   CHECK_THROWS_WITH(Tokenizer::load(dir.file("corrupt.tokenizer")),
                     Catch::Matchers::Contains("not a valid SentencePiece model"));
+}
+
+TEST_CASE("a SentencePiece model whose normalisation map was altered is refused, not followed") {
+  TokenizerOptions options;
+  options.vocab_size = 120;
+  seqlab::testing::TempDir dir;
+  for (std::string kind : {"bpe", "unigram"}) {
+    DYNAMIC_SECTION(kind) {
+      auto tokenizer = seqlab::train_tokenizer(kind, repeated_corpus(5), options);
+      tokenizer->save(dir.file("good.json"));
+      nlohmann::json file = nlohmann::json::parse(seqlab::read_file(dir.file("good.json")));
+      std::string model = seqlab::base64_decode(file["model"].get<std::string>(), "test");
+      const auto found = seqlab::read_spm_normalizers(model, "test");
+      REQUIRE(found.normalizer.name == "nmt_nfkc");
+      REQUIRE(found.normalizer.charsmap.size() > 1000);
+      // The map is the built-in one, byte for byte.
+      CHECK(seqlab::SpmModule::get().builtin_charsmap("nmt_nfkc") == found.normalizer.charsmap);
+      // Corrupt the trie in the middle of the map (same length: the protobuf stays well formed),
+      // the way a damaged or doctored tokenizer.json would; the library followed it out of bounds.
+      const size_t at = model.find(found.normalizer.charsmap);
+      REQUIRE(at != std::string::npos);
+      for (size_t i = 4; i < 4096; i += 4) model[at + i] = static_cast<char>(0xFF);
+      file["model"] = seqlab::base64_encode(model);
+      seqlab::testing::write_text(dir.file("bad.json"), file.dump());
+      CHECK_THROWS_AS(Tokenizer::load(dir.file("bad.json")), seqlab::InputError);
+      CHECK_THROWS_WITH(Tokenizer::load(dir.file("bad.json")),
+                        Catch::Matchers::Contains("bad.json") && Catch::Matchers::Contains("normalisation map"));
+      // An intact map under a rule SentencePiece does not have is refused too.
+      std::string renamed = seqlab::base64_decode(
+          nlohmann::json::parse(seqlab::read_file(dir.file("good.json")))["model"].get<std::string>(), "test");
+      for (size_t at; (at = renamed.find("nmt_nfkc")) != std::string::npos;) renamed.replace(at, 8, "my_rules");
+      file["model"] = seqlab::base64_encode(renamed);
+      seqlab::testing::write_text(dir.file("renamed.json"), file.dump());
+      CHECK_THROWS_WITH(Tokenizer::load(dir.file("renamed.json")), Catch::Matchers::Contains("'my_rules'"));
+    }
+  }
 }
 
 TEST_CASE("training sentences come from lines, and from each field of TSV lines") {

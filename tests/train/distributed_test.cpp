@@ -232,7 +232,7 @@ TEST_CASE("kill -9 of one worker ends the job naming the rank, and --resume comp
     std::smatch match;
     const std::string err = fs::exists(dir.file("launcher.err")) ? seqlab::read_file(dir.file("launcher.err")) : "";
     if (rank1 < 0 && std::regex_search(err, match, pids)) rank1 = std::stoi(match[2]);
-    if (rank1 > 0 && fs::exists(interrupted + "/checkpoint.pt") && checkpoint_step(interrupted) >= 6) {
+    if (rank1 > 0 && fs::exists(interrupted + "/checkpoint.safetensors") && checkpoint_step(interrupted) >= 6) {
       kill(rank1, SIGKILL);
       killed = true;
     }

@@ -10,6 +10,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/tensor_file.h"
 #include "seqlab_paths.h"
 #include "tests/test_support.h"
 #include "train/checkpoint.h"
@@ -40,7 +41,7 @@ Config fit_config(const std::string& corpus, std::vector<std::string> sets = {})
   return Config::from_json(config, sets);
 }
 
-// Every buffer and parameter of the run's model, as load_run restores it from best.pt.
+// Every buffer and parameter of the run's model, as load_run restores it from best.safetensors.
 std::map<std::string, torch::Tensor> run_tensors(const std::string& run_dir) {
   auto run = seqlab::load_run(run_dir);
   std::map<std::string, torch::Tensor> out;
@@ -74,7 +75,7 @@ TEST_CASE("a ridge fit writes the trainer's run directory and reloads in a fresh
   CHECK(result.steps > 0);
   CHECK(result.epochs == 1);
   CHECK(std::isfinite(result.best_valid_loss));
-  for (const char* file : {"config.json", "tokenizer.json", "best.pt", "checkpoint.pt", "metrics.jsonl"})
+  for (const char* file : {"config.json", "tokenizer.json", "best.safetensors", "checkpoint.safetensors", "metrics.jsonl"})
     CHECK(fs::exists(run_dir + "/" + file));
   std::map<std::string, int> counts;
   for (const auto& e : events(run_dir)) counts[e["event"].get<std::string>()]++;
@@ -83,18 +84,11 @@ TEST_CASE("a ridge fit writes the trainer's run directory and reloads in a fresh
   CHECK(counts["valid"] == 1);
   CHECK(counts["end"] == 1);
 
-  // The fixed matrices are saved in best.pt, and the reloaded model runs on those.
+  // The fixed matrices are saved in best.safetensors, and the reloaded model runs on those.
   auto run = seqlab::load_run(run_dir);
-  torch::serialize::InputArchive archive, encoder, reservoir, decoder;
-  archive.load_from(run_dir + "/best.pt");
-  archive.read("encoder", encoder);
-  encoder.read("reservoir", reservoir);
-  torch::Tensor saved;
-  reservoir.read("recurrent", saved, /*is_buffer=*/true);
-  CHECK(torch::equal(saved, run.model->encoder->named_buffers()["reservoir.recurrent"]));
-  archive.read("decoder", decoder);
-  decoder.read("input", saved, /*is_buffer=*/true);
-  CHECK(torch::equal(saved, run.model->decoder->named_buffers()["input"]));
+  seqlab::TensorFile best(run_dir + "/best.safetensors");
+  CHECK(torch::equal(best.read("encoder.reservoir.recurrent"), run.model->encoder->named_buffers()["reservoir.recurrent"]));
+  CHECK(torch::equal(best.read("decoder.input"), run.model->decoder->named_buffers()["input"]));
 
   std::vector<std::string> sources = {"abcd", "hgfe", "cabbage", "dead"};
   seqlab::SearchOptions greedy;
@@ -170,10 +164,10 @@ TEST_CASE("a checkpoint without the sums a fit needs is an input error naming th
   torch::nn::Linear model(2, 2);
   seqlab::TrainState state;
   state.step = 4;
-  const std::string path = dir.file("checkpoint.pt");
+  const std::string path = dir.file("checkpoint.safetensors");
   seqlab::write_checkpoint(path, *model, nullptr, state);
   CHECK(seqlab::read_checkpoint(path, *model, nullptr).step == 4);
   std::map<std::string, torch::Tensor> sums{{"xx", torch::zeros({3, 3})}};
   CHECK_THROWS_WITH(seqlab::read_checkpoint(path, *model, nullptr, &sums),
-                    Catch::Contains(path) && Catch::Contains("unreadable checkpoint"));
+                    Catch::Contains(path) && Catch::Contains("no tensor 'tensor.xx'"));
 }

@@ -94,7 +94,7 @@ TEST_CASE("resume after kill -9 ends with the same weights as an uninterrupted r
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   bool killed = false;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (fs::exists(interrupted + "/checkpoint.pt") && checkpoint_step(interrupted) >= 6) {
+    if (fs::exists(interrupted + "/checkpoint.safetensors") && checkpoint_step(interrupted) >= 6) {
       kill(pid, SIGKILL);
       killed = true;
       break;
@@ -129,7 +129,7 @@ TEST_CASE("training writes the run directory, logs JSON lines and the run transl
   std::string run = dir.file("run");
   auto result = seqlab::train_model(config, run, false);
   CHECK(result.steps == 50);
-  for (std::string file : {"config.json", "tokenizer.json", "checkpoint.pt", "best.pt", "metrics.jsonl"})
+  for (std::string file : {"config.json", "tokenizer.json", "checkpoint.safetensors", "best.safetensors", "metrics.jsonl"})
     CHECK(fs::exists(run + "/" + file));
   auto records = seqlab::read_json_lines(run + "/metrics.jsonl");
   int valid_events = 0, train_events = 0;
@@ -210,15 +210,16 @@ TEST_CASE("a run loads from its checkpoint alone, and corrupt weights are an inp
   auto config = seqlab::Config::from_file(write_config(dir, corpus, 3));
   std::string run = dir.file("run");
   seqlab::train_model(config, run, false);
-  fs::remove(run + "/best.pt");
+  fs::remove(run + "/best.safetensors");
   auto loaded = seqlab::load_run(run);
   auto expected = checkpoint_tensors(run);
   auto actual = loaded.model->parameters();
   REQUIRE(actual.size() == expected.size());
   for (size_t i = 0; i < actual.size(); ++i) CHECK(torch::equal(actual[i], expected[i]));
-  seqlab::testing::write_text(run + "/checkpoint.pt", "not a torch archive");
-  CHECK_THROWS_WITH(seqlab::load_run(run), Catch::Matchers::Contains("checkpoint.pt: cannot load weights"));
-  fs::remove(run + "/checkpoint.pt");
+  seqlab::testing::write_text(run + "/checkpoint.safetensors", "not a tensor file");
+  CHECK_THROWS_WITH(seqlab::load_run(run),
+                    Catch::Matchers::Contains("checkpoint.safetensors: not a valid safetensors file"));
+  fs::remove(run + "/checkpoint.safetensors");
   CHECK_THROWS_WITH(seqlab::load_run(run), Catch::Matchers::Contains("has no weights"));
 }
 

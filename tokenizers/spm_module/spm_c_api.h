@@ -28,6 +28,10 @@ int seqlab_spm_train(const char* args, const char* const* sentences, const size_
 seqlab_spm* seqlab_spm_load(const char* model, size_t model_size, char** error);
 void seqlab_spm_unload(seqlab_spm* spm);
 
+/* The compiled character map of a built-in normalisation rule ("nmt_nfkc", "nfkc", ...), as
+ * SentencePiece stores it in a model it trains with that rule. Returns 0 on success. */
+int seqlab_spm_builtin_charsmap(const char* name, char** map, size_t* map_size, char** error);
+
 int32_t seqlab_spm_vocab_size(const seqlab_spm* spm);
 /* Piece ids of `text`; *ids is allocated by the module. Returns 0 on success. */
 int seqlab_spm_encode(const seqlab_spm* spm, const char* text, size_t size, int32_t** ids,

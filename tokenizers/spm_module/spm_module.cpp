@@ -3,12 +3,22 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
 
 #include "tokenizers/spm_module/spm_c_api.h"
+
+// libsentencepiece_train's compiler of the built-in normalisation rules. Debian ships no header
+// for it; this is its declaration (the symbol the library exports).
+namespace sentencepiece::normalizer {
+class Builder {
+ public:
+  static util::Status GetPrecompiledCharsMap(std::string_view name, std::string* output);
+};
+}  // namespace sentencepiece::normalizer
 
 struct seqlab_spm {
   sentencepiece::SentencePieceProcessor processor;
@@ -83,6 +93,22 @@ seqlab_spm* seqlab_spm_load(const char* model, size_t model_size, char** error) 
 }
 
 void seqlab_spm_unload(seqlab_spm* spm) { delete spm; }
+
+int seqlab_spm_builtin_charsmap(const char* name, char** map, size_t* map_size, char** error) {
+  try {
+    std::string compiled;
+    const auto status = sentencepiece::normalizer::Builder::GetPrecompiledCharsMap(name, &compiled);
+    if (!status.ok()) {
+      *error = copy_out(status.ToString(), nullptr);
+      return 1;
+    }
+    *map = copy_out(compiled, map_size);
+    return 0;
+  } catch (const std::exception& e) {
+    *error = copy_out(e.what(), nullptr);
+    return 1;
+  }
+}
 
 int32_t seqlab_spm_vocab_size(const seqlab_spm* spm) { return spm->processor.GetPieceSize(); }
 
