@@ -24,6 +24,7 @@
 #include "core/random.h"
 #include "data/debian_packages.h"
 #include "data/emoji_catalog.h"
+#include "data/idx.h"
 #include "data/image.h"
 #include "data/recipe.h"
 
@@ -39,10 +40,6 @@ const std::vector<std::string> kFashionNames = {"tshirt", "trouser", "pullover",
                                                 "sandal",  "shirt",   "sneaker",  "bag",   "boot"};
 const std::vector<std::string> kQuadrants = {"top left", "top right", "bottom left", "bottom right"};
 
-uint32_t big_endian(const std::string& bytes, size_t at) {
-  return (uint32_t(uint8_t(bytes[at])) << 24) | (uint32_t(uint8_t(bytes[at + 1])) << 16) |
-         (uint32_t(uint8_t(bytes[at + 2])) << 8) | uint32_t(uint8_t(bytes[at + 3]));
-}
 
 // An IDX file (LeCun's MNIST format), gzipped: magic 0x0000080N (N dimensions), sizes, bytes.
 torch::Tensor read_idx_gz(const std::string& path, const std::string& scratch) {
@@ -52,19 +49,8 @@ torch::Tensor read_idx_gz(const std::string& path, const std::string& scratch) {
     throw InputError(fmt::format("{}: cannot be decompressed with gzip", path));
   std::string bytes = read_file(out);
   fs::remove(out);
-  if (bytes.size() < 8 || bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 8)
-    throw InputError(fmt::format("{}: not an IDX file of unsigned bytes", path));
-  const int dims = uint8_t(bytes[3]);
-  std::vector<int64_t> shape;
-  size_t total = 1;
-  for (int d = 0; d < dims; ++d) {
-    shape.push_back(big_endian(bytes, 4 + 4 * size_t(d)));
-    total *= size_t(shape.back());
-  }
-  const size_t header = 4 + 4 * size_t(dims);
-  if (bytes.size() != header + total)
-    throw InputError(fmt::format("{}: {} bytes, the header announces {}", path, bytes.size(), header + total));
-  return torch::from_blob(bytes.data() + header, shape, torch::kUInt8).clone();
+  const IdxArray array = parse_idx(bytes, path);
+  return torch::from_blob(bytes.data() + array.data_offset, array.shape, torch::kUInt8).clone();
 }
 
 struct Scene {

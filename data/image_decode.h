@@ -1,7 +1,8 @@
-// Image files to pixels (stb_image), without torch: the part of image loading that reads untrusted
-// bytes, kept apart so it can be fuzzed (fuzz/image_fuzzer.cpp). Only PNG and JPEG are accepted,
-// recognised by their signatures before stb sees the bytes (stb would also decode BMP, GIF, PSD,
-// TGA, HDR, PIC and PNM); the size the header announces is checked before anything is allocated.
+// Image files to pixels, without torch: the part of image loading that reads untrusted bytes, kept
+// apart so it can be fuzzed (fuzz/image_fuzzer.cpp). Only PNG (libpng) and JPEG (TurboJPEG) are
+// accepted, recognised by their signatures; the size the header announces is checked before
+// anything is allocated. (stb_image, used before, also decoded BMP, GIF, PSD, TGA, HDR, PIC and PNM,
+// and read out of bounds on a crafted JPEG.)
 #pragma once
 
 #include <cstdint>

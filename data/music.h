@@ -38,9 +38,5 @@ std::vector<MidiNote> events_to_notes(const std::vector<std::string>& events, in
 // would leave 0-127.
 bool transpose_events(const std::vector<std::string>& events, int semitones, std::vector<std::string>& out);
 
-// Writes the MIDI lumps of a Doom WAD file (music lumps D_* that start with MThd; MUS lumps are
-// another format and are skipped) into `into` as <wad>-<lump>.mid, and returns how many. The WAD
-// directory is checked against the file's size: InputError naming the file.
-size_t extract_wad_music(const std::string& wad, const std::string& into);
 
 }  // namespace seqlab

@@ -24,36 +24,11 @@
 #include "data/midi.h"
 #include "data/music.h"
 #include "data/recipe.h"
+#include "data/wad.h"
 
 namespace fs = std::filesystem;
 
 namespace seqlab {
-
-size_t extract_wad_music(const std::string& wad_path, const std::string& into_path) {
-  const fs::path wad(wad_path), into(into_path);
-  const std::string bytes = read_file(wad.string());
-  size_t written = 0;
-  auto fail = [&](const std::string& what) { throw InputError(fmt::format("{}: not a usable WAD file: {}", wad.string(), what)); };
-  auto le32 = [&](size_t at) {
-    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data()) + at;
-    return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
-  };
-  if (bytes.size() < 12 || (bytes.compare(0, 4, "IWAD") != 0 && bytes.compare(0, 4, "PWAD") != 0)) fail("no IWAD/PWAD header");
-  const size_t lumps = le32(4), directory = le32(8);
-  if (directory > bytes.size() || lumps > (bytes.size() - directory) / 16) fail("the directory lies outside the file");
-  fs::create_directories(into);
-  for (size_t i = 0; i < lumps; ++i) {
-    const size_t entry = directory + 16 * i, position = le32(entry), size = le32(entry + 4);
-    std::string name = bytes.substr(entry + 8, 8);
-    name = name.substr(0, name.find('\0'));
-    if (name.rfind("D_", 0) != 0) continue;
-    if (position > bytes.size() || size > bytes.size() - position) fail("lump " + name + " lies outside the file");
-    if (size < 4 || bytes.compare(position, 4, "MThd") != 0) continue;  // MUS or other formats
-    write_file_atomic((into / fmt::format("{}-{}.mid", wad.stem().string(), name)).string(), bytes.substr(position, size));
-    ++written;
-  }
-  return written;
-}
 
 namespace {
 

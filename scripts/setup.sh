@@ -16,7 +16,9 @@ packages=(
   libcli11-dev           # command-line parsing
   catch2                 # tests
   libbenchmark-dev       # `seqlab bench`
-  libstb-dev             # image decoding (captioning)
+  libpng-dev             # PNG images (captioning), libpng's simplified API
+  libturbojpeg0-dev      # JPEG images (captioning), TurboJPEG
+  libstb-dev             # image resizing and writing, font rendering for pictures
   libsmf-dev             # MIDI files (music recipe, seqlab generate)
   libsqlite3-dev         # experiment results store
   libssl-dev             # SHA-256/512 of downloaded packages, checked against their published hashes

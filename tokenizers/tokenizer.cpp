@@ -23,12 +23,14 @@ void Tokenizer::save(const std::string& path) const {
 
 std::unique_ptr<Tokenizer> Tokenizer::load(const std::string& path) {
   Json json = Json::parse(read_file(path), nullptr, false);
-  if (json.is_discarded() || !json.is_object() || json.value("format", "") != "seqlab-tokenizer")
+  if (json.is_discarded() || !json.is_object() || !json.contains("format") || json["format"] != "seqlab-tokenizer")
     throw InputError(path + ": not a seqlab tokenizer file (expected JSON with "
                      "\"format\": \"seqlab-tokenizer\"; make one with `seqlab tokenizer train`)");
-  auto tokenizer = TokenizerRegistry().create(json.value("kind", ""));
-  tokenizer->restore(json, path);
-  return tokenizer;
+  return with_json_context(path, [&] {
+    auto tokenizer = TokenizerRegistry().create(json.value("kind", ""));
+    tokenizer->restore(json, path);
+    return tokenizer;
+  });
 }
 
 std::unique_ptr<Tokenizer> train_tokenizer(const std::string& kind,

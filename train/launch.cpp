@@ -97,8 +97,9 @@ int launch_workers(const LaunchOptions& options) {
   std::string token = options.store_token;
   if (const char* given = std::getenv("SEQLAB_STORE_TOKEN"); token.empty() && given) token = given;
   if (token.empty()) {
-    std::random_device random;
-    for (int i = 0; i < 4; ++i) token += fmt::format("{:08x}", random());
+    std::random_device device;
+    static const char* hex = "0123456789abcdef";
+    for (int i = 0; i < 32; ++i) token += hex[device() % 16];
   }
   std::vector<char*> args;
   for (const auto& a : options.argv) args.push_back(const_cast<char*>(a.c_str()));

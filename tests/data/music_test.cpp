@@ -11,8 +11,10 @@
 #include "data/midi.h"
 #include "data/music.h"
 #include "data/task.h"
+#include "data/wad.h"
 #include "tests/test_support.h"
 
+namespace fs = std::filesystem;
 using seqlab::MidiNote;
 using seqlab::MidiPiece;
 
@@ -202,4 +204,11 @@ TEST_CASE("Doom WAD music: MIDI lumps are extracted, MUS lumps skipped, a direct
                     Catch::Contains("broken.wad") && Catch::Contains("directory"));
   seqlab::testing::write_text(dir.file("text.wad"), "hello there, not a wad");
   CHECK_THROWS_WITH(seqlab::extract_wad_music(dir.file("text.wad"), dir.file("out3")), Catch::Contains("IWAD"));
+  // A music lump whose name would take the write out of the folder.
+  std::string climbing = wad;
+  climbing.replace(climbing.size() - 48 + 8, 8, "D_/../..");
+  seqlab::testing::write_text(dir.file("climb.wad"), climbing);
+  CHECK_THROWS_WITH(seqlab::extract_wad_music(dir.file("climb.wad"), dir.file("deep/out4")),
+                    Catch::Contains("climb.wad") && Catch::Contains("not a plain name"));
+  CHECK(fs::is_empty(dir.file("deep/out4")));
 }

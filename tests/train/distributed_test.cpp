@@ -281,6 +281,13 @@ TEST_CASE("a rank whose job never gathers fails with the address it waited at, a
   CHECK_THROWS_WITH(seqlab::Communicator(lonely, torch::kCPU),
                     Catch::Matchers::Contains("rank 1 of 2: no rendezvous at 127.0.0.1:") &&
                         Catch::Matchers::Contains("every rank was started"));
+  // One line a person reads, not a C++ stack trace.
+  try {
+    seqlab::Communicator communicator(lonely, torch::kCPU);
+  } catch (const std::exception& e) {
+    CHECK(std::string(e.what()).find('\n') == std::string::npos);
+    CHECK(std::string(e.what()).find("Exception raised from") == std::string::npos);
+  }
 
   seqlab::testing::TempDir dir;
   const std::string corpus = seqlab::testing::write_reverse_corpus(dir);
