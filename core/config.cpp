@@ -193,7 +193,7 @@ Json parse_json_file(const fs::path& path) {
   if (!in) throw InputError("cannot read config file " + path.string());
   try {
     return Json::parse(in);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
     throw InputError("config file " + path.string() + " is not valid JSON: " + e.what());
   }
 }

@@ -39,7 +39,7 @@ std::vector<SentencePair> read_coco_captions(const std::string& path, const std:
   Json json;
   try {
     json = Json::parse(read_file(path));
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
     throw InputError(fmt::format("{}: not valid JSON ({})", path, e.what()));
   }
   if (!json.is_object() || !json.contains("images") || !json["images"].is_array() ||

@@ -23,7 +23,7 @@ std::vector<LabelledSentence> read_sentiment_fixture(const std::string& path, co
   Json json;
   try {
     json = Json::parse(read_file(path));
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
     throw InputError(fmt::format("{}: not valid JSON ({})", path, e.what()));
   }
   if (!json.is_array()) throw InputError(path + ": expected a JSON array of {\"text\", \"class\"} objects");

@@ -236,7 +236,7 @@ ExperimentSpec load_spec(const std::string& path, const std::string& size) {
   Json json;
   try {
     json = Json::parse(read_file(path));
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
     throw InputError(fmt::format("{}: not valid JSON ({})", path, e.what()));
   }
   check_keys(json, kTopKeys, path);

@@ -5,9 +5,12 @@
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
+#include <torch/serialize.h>
+#include <torch/torch.h>
 
 #include "core/files.h"
 #include "data/debian_packages.h"
+#include "train/run_directory.h"
 #include "seqlab_paths.h"
 #include "tests/test_support.h"
 
@@ -221,4 +224,48 @@ TEST_CASE("seqlab caption, attend --image and eval on a captioning run") {
   auto text = seqlab_cli("attend --run " + run + " --text hello --out " + dir.file("x.png") + " 2>&1");
   CHECK(text.status == 2);
   CHECK_THAT(text.output, Contains("--image"));
+}
+
+TEST_CASE("a run saved before safetensors: refused without --trust-code (status 2), converted, translating as before") {
+  seqlab::testing::TempDir dir;
+  const std::string corpus = seqlab::testing::write_reverse_corpus(dir);
+  seqlab::testing::write_text(dir.file("config.json"), R"({
+    "data": {"corpus": ")" + corpus + R"(", "tokenizer": "char", "vocab_size": 0},
+    "model": {"embedding_dim": 16, "hidden_dim": 32, "dropout": 0.0},
+    "train": {"lr": 0.005, "batch_tokens": 120, "max_steps": 12, "valid_every": 6, "valid_bleu_sentences": 5,
+              "checkpoint_every": 6, "patience": 0},
+    "run": {"threads": 1}
+  })");
+  const std::string run = dir.file("run");
+  REQUIRE(seqlab_cli("train --config " + dir.file("config.json") + " --out " + run + " 2>&1").status == 0);
+  seqlab::testing::write_text(dir.file("sources.txt"), "abcd\nhgfe\n");
+  auto before = seqlab_cli("translate --run " + run + " < " + dir.file("sources.txt") + " 2>/dev/null");
+  REQUIRE(before.status == 0);
+  // The weights in the previous format: a TorchScript archive, as the previous main wrote best.pt.
+  {
+    auto loaded = seqlab::load_run(run);
+    torch::serialize::OutputArchive archive;
+    loaded.model->save(archive);
+    archive.save_to(run + "/best.pt");
+  }
+  std::filesystem::remove(run + "/best.safetensors");
+  std::filesystem::remove(run + "/checkpoint.safetensors");
+  auto refused = seqlab_cli("translate --run " + run + " < " + dir.file("sources.txt") + " 2>&1");
+  CHECK(refused.status == 2);
+  CHECK_THAT(refused.output, Contains("best.pt") && Contains("--trust-code") && Contains("seqlab convert"));
+  auto trusted = seqlab_cli("translate --run " + run + " --trust-code < " + dir.file("sources.txt") + " 2>/dev/null");
+  CHECK(trusted.status == 0);
+  CHECK(trusted.output == before.output);
+  CHECK(seqlab_cli("convert " + run + " 2>&1").status == 2);
+  auto converted = seqlab_cli("convert " + run + " --trust-code --json 2>/dev/null");
+  REQUIRE(converted.status == 0);
+  CHECK(nlohmann::json::parse(last_line(converted.output))["written"].size() == 1);
+  auto after = seqlab_cli("translate --run " + run + " < " + dir.file("sources.txt") + " 2>/dev/null");
+  CHECK(after.status == 0);
+  CHECK(after.output == before.output);
+  // A damaged checkpoint is bad input naming the file, for --resume too.
+  seqlab::testing::write_text(run + "/checkpoint.safetensors", std::string("\xff\xff\0\0\0\0\0\0{}", 10));
+  auto resumed = seqlab_cli("train --config " + dir.file("config.json") + " --out " + run + " --resume 2>&1");
+  CHECK(resumed.status == 2);
+  CHECK_THAT(resumed.output, Contains("checkpoint.safetensors: not a valid safetensors file"));
 }
