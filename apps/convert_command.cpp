@@ -12,7 +12,8 @@ void add_convert_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand(
       "convert",
       "Rewrite a run saved before safetensors (best.pt, checkpoint.pt) as best.safetensors and "
-      "checkpoint.safetensors; needs --trust-code, since the old files are TorchScript archives that can run code");
+      "checkpoint.safetensors; needs --trust-code, since the old files are TorchScript archives "
+      "that can run code");
   auto run = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   cmd->add_option("run", *run, "Run directory")->required();

@@ -17,17 +17,21 @@ namespace {
 std::string digest_file(const std::string& path, const EVP_MD* algorithm) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError("cannot read " + path + ": " + std::strerror(errno));
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  if (!context || EVP_DigestInit_ex(context.get(), algorithm, nullptr) != 1) throw Error("OpenSSL: digest init failed");
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
+                                                                  &EVP_MD_CTX_free);
+  if (!context || EVP_DigestInit_ex(context.get(), algorithm, nullptr) != 1)
+    throw Error("OpenSSL: digest init failed");
   std::vector<char> buffer(1 << 16);
   while (in) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    if (in.gcount() > 0) EVP_DigestUpdate(context.get(), buffer.data(), static_cast<size_t>(in.gcount()));
+    if (in.gcount() > 0)
+      EVP_DigestUpdate(context.get(), buffer.data(), static_cast<size_t>(in.gcount()));
   }
   if (in.bad()) throw InputError("cannot read " + path + ": read error");
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (EVP_DigestFinal_ex(context.get(), digest, &length) != 1) throw Error("OpenSSL: digest failed");
+  if (EVP_DigestFinal_ex(context.get(), digest, &length) != 1)
+    throw Error("OpenSSL: digest failed");
   return std::string(reinterpret_cast<const char*>(digest), length);
 }
 

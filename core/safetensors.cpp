@@ -38,19 +38,23 @@ int64_t safetensors_dtype_size(const std::string& dtype) {
   return 0;
 }
 
-TensorFileHeader parse_safetensors_header(const std::string& prefix, uint64_t file_size, const std::string& origin) {
+TensorFileHeader parse_safetensors_header(const std::string& prefix, uint64_t file_size,
+                                          const std::string& origin) {
   auto fail = [&](const std::string& what) -> void {
     throw InputError(fmt::format("{}: not a valid safetensors file: {}", origin, what));
   };
   if (prefix.size() < 8 || file_size < 8) fail("shorter than its 8-byte header length");
   const uint64_t header_length = read_le64(prefix);
   if (header_length < 2 || header_length > kMaxSafetensorsHeader)
-    fail(fmt::format("header length {} (expected 2 to {} bytes)", header_length, kMaxSafetensorsHeader));
+    fail(fmt::format("header length {} (expected 2 to {} bytes)", header_length,
+                     kMaxSafetensorsHeader));
   if (8 + header_length > file_size || 8 + header_length > prefix.size())
-    fail(fmt::format("the header announces {} bytes, the file has {} after the length", header_length, file_size - 8));
+    fail(fmt::format("the header announces {} bytes, the file has {} after the length",
+                     header_length, file_size - 8));
   Json json;
   try {
-    json = Json::parse(prefix.begin() + 8, prefix.begin() + 8 + static_cast<std::ptrdiff_t>(header_length));
+    json = Json::parse(prefix.begin() + 8,
+                       prefix.begin() + 8 + static_cast<std::ptrdiff_t>(header_length));
   } catch (const Json::exception& e) {
     fail(fmt::format("header is not valid JSON ({})", e.what()));
   }
@@ -71,7 +75,8 @@ TensorFileHeader parse_safetensors_header(const std::string& prefix, uint64_t fi
       continue;
     }
     const std::string where = fmt::format("tensor '{}'", name);
-    if (!value.is_object() || !value.contains("dtype") || !value.contains("shape") || !value.contains("data_offsets"))
+    if (!value.is_object() || !value.contains("dtype") || !value.contains("shape") ||
+        !value.contains("data_offsets"))
       fail(where + ": expected an object with dtype, shape and data_offsets");
     if (value.size() != 3) fail(where + ": unexpected keys beside dtype, shape and data_offsets");
     TensorEntry entry;
@@ -79,7 +84,8 @@ TensorFileHeader parse_safetensors_header(const std::string& prefix, uint64_t fi
     entry.dtype = value["dtype"].get<std::string>();
     const int64_t item_size = safetensors_dtype_size(entry.dtype);
     if (item_size == 0) fail(fmt::format("{}: unknown dtype '{}'", where, entry.dtype));
-    if (!value["shape"].is_array() || value["shape"].size() > 16) fail(where + ": shape is not a list of at most 16 sizes");
+    if (!value["shape"].is_array() || value["shape"].size() > 16)
+      fail(where + ": shape is not a list of at most 16 sizes");
     uint64_t elements = 1;
     for (const auto& size : value["shape"]) {
       if (!size.is_number_unsigned()) fail(where + ": a shape entry is not an integer >= 0");
@@ -96,10 +102,12 @@ TensorFileHeader parse_safetensors_header(const std::string& prefix, uint64_t fi
     entry.begin = offsets[0].get<uint64_t>();
     entry.end = offsets[1].get<uint64_t>();
     if (entry.begin > entry.end || entry.end > data_size)
-      fail(fmt::format("{}: bytes [{}, {}) are not inside the {} bytes of data", where, entry.begin, entry.end, data_size));
+      fail(fmt::format("{}: bytes [{}, {}) are not inside the {} bytes of data", where, entry.begin,
+                       entry.end, data_size));
     if (entry.end - entry.begin != elements * uint64_t(item_size))
-      fail(fmt::format("{}: {} bytes for {} elements of {} ({} expected)", where, entry.end - entry.begin, elements,
-                       entry.dtype, elements * uint64_t(item_size)));
+      fail(fmt::format("{}: {} bytes for {} elements of {} ({} expected)", where,
+                       entry.end - entry.begin, elements, entry.dtype,
+                       elements * uint64_t(item_size)));
     ranges.emplace_back(entry.begin, entry.end);
     header.tensors[name] = std::move(entry);
   }
@@ -107,7 +115,8 @@ TensorFileHeader parse_safetensors_header(const std::string& prefix, uint64_t fi
   std::sort(ranges.begin(), ranges.end());
   uint64_t at = 0;
   for (const auto& [begin, end] : ranges) {
-    if (begin != at) fail(begin < at ? "two tensors share bytes" : "the data section has a hole between tensors");
+    if (begin != at)
+      fail(begin < at ? "two tensors share bytes" : "the data section has a hole between tensors");
     at = end;
   }
   if (at != data_size) fail(fmt::format("{} bytes after the last tensor", data_size - at));
@@ -121,8 +130,10 @@ TensorFileHeader read_safetensors_header(const std::string& path) {
   in.seekg(0);
   std::string prefix(8, '\0');
   if (file_size < 8 || !in.read(prefix.data(), 8))
-    throw InputError(path + ": not a valid safetensors file: shorter than its 8-byte header length");
-  const uint64_t header_length = std::min(read_le64(prefix), std::min(kMaxSafetensorsHeader, file_size - 8));
+    throw InputError(path +
+                     ": not a valid safetensors file: shorter than its 8-byte header length");
+  const uint64_t header_length =
+      std::min(read_le64(prefix), std::min(kMaxSafetensorsHeader, file_size - 8));
   prefix.resize(8 + header_length);
   if (!in.read(prefix.data() + 8, static_cast<std::streamsize>(header_length)))
     throw InputError(path + ": cannot read its header");

@@ -6,7 +6,8 @@
 //
 // The header is untrusted input: every entry is checked (known dtype, shape whose size fits,
 // byte range inside the file and exactly the size the dtype and shape give, ranges that neither
-// overlap nor leave holes) before anything reads a tensor's bytes. Fuzzed: fuzz/safetensors_fuzzer.cpp.
+// overlap nor leave holes) before anything reads a tensor's bytes. Fuzzed:
+// fuzz/safetensors_fuzzer.cpp.
 #pragma once
 
 #include <cstdint>
@@ -17,8 +18,8 @@
 namespace seqlab {
 
 struct TensorEntry {
-  std::string dtype;           // "F32", "F64", "I64", "I32", "I16", "I8", "U8", "BOOL", "F16", "BF16"
-  std::vector<int64_t> shape;  // each >= 0
+  std::string dtype;  // "F32", "F64", "I64", "I32", "I16", "I8", "U8", "BOOL", "F16", "BF16"
+  std::vector<int64_t> shape;   // each >= 0
   uint64_t begin = 0, end = 0;  // byte range within the data section
 };
 
@@ -36,7 +37,8 @@ constexpr uint64_t kMaxSafetensorsHeader = uint64_t(100) << 20;
 
 // Parses and checks a header. `prefix` holds at least the file's first 8 + N bytes (more is
 // fine); `file_size` is the whole file's size. InputError naming `origin` on anything wrong.
-TensorFileHeader parse_safetensors_header(const std::string& prefix, uint64_t file_size, const std::string& origin);
+TensorFileHeader parse_safetensors_header(const std::string& prefix, uint64_t file_size,
+                                          const std::string& origin);
 
 // Reads a file's header (only the header's bytes are read).
 TensorFileHeader read_safetensors_header(const std::string& path);

@@ -52,6 +52,7 @@ NamedTensors module_tensors(torch::nn::Module& module, const std::string& prefix
 
 // Checks that `file` holds exactly the module's tensors under `prefix` (none missing, none extra,
 // each with its dtype and shape), then copies them in. Nothing is copied when a check fails.
-void load_module_tensors(torch::nn::Module& module, const TensorFile& file, const std::string& prefix = "");
+void load_module_tensors(torch::nn::Module& module, const TensorFile& file,
+                         const std::string& prefix = "");
 
 }  // namespace seqlab

@@ -19,7 +19,8 @@ bool CodeTrust::granted() { return g_granted.load(); }
 void CodeTrust::require(const std::string& path, const std::string& what) {
   if (granted()) return;
   throw InputError(fmt::format(
-      "{} is {}: a TorchScript archive, which can run code when it is loaded. seqlab loads one only with "
+      "{} is {}: a TorchScript archive, which can run code when it is loaded. seqlab loads one "
+      "only with "
       "--trust-code; pass it if you trust where the file came from (README, \"Security model\")",
       path, what));
 }

@@ -18,7 +18,8 @@ class CodeTrust {
 
   // True while a scope that grants trust is alive.
   static bool granted();
-  // InputError saying that `path` (which `what` describes) is code and how to allow it, unless granted.
+  // InputError saying that `path` (which `what` describes) is code and how to allow it, unless
+  // granted.
   static void require(const std::string& path, const std::string& what);
 
  private:

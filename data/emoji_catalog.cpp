@@ -24,19 +24,23 @@ std::string normalise_hexcode(std::string code) {
 
 }  // namespace
 
-std::vector<EmojiImage> read_emoji_catalog(const std::string& emoji_json, const std::string& labels_json) {
+std::vector<EmojiImage> read_emoji_catalog(const std::string& emoji_json,
+                                           const std::string& labels_json) {
   std::map<std::string, std::string> label_of;
   const Json labels = read_json_file(labels_json);
   with_json_context(labels_json, [&] {
     for (const auto& entry : labels) {
       label_of[normalise_hexcode(entry.at("hexcode"))] = entry.at("label");
       if (entry.contains("skins") && entry["skins"].is_array())
-        for (const auto& skin : entry["skins"]) label_of[normalise_hexcode(skin.at("hexcode"))] = skin.at("label");
+        for (const auto& skin : entry["skins"])
+          label_of[normalise_hexcode(skin.at("hexcode"))] = skin.at("label");
     }
   });
   std::vector<EmojiImage> items;
   auto add = [&](const Json& e) {
-    if (!e.contains("has_img_twitter") || !e["has_img_twitter"].is_boolean() || !e["has_img_twitter"].get<bool>()) return;
+    if (!e.contains("has_img_twitter") || !e["has_img_twitter"].is_boolean() ||
+        !e["has_img_twitter"].get<bool>())
+      return;
     auto label = label_of.find(normalise_hexcode(e.at("unified")));
     if (label == label_of.end()) return;
     std::string caption = label->second;
@@ -44,7 +48,8 @@ std::vector<EmojiImage> read_emoji_catalog(const std::string& emoji_json, const 
     // The name becomes a file name in the corpus: one plain component, nothing like "../x".
     const std::string image = e.at("image");
     if (!is_plain_name(image) || fs::path(image).extension() != ".png")
-      throw InputError(fmt::format("{}: image name '{}' is not a plain file name ending in .png", emoji_json, image));
+      throw InputError(fmt::format("{}: image name '{}' is not a plain file name ending in .png",
+                                   emoji_json, image));
     items.push_back({image, caption});
   };
   const Json emoji = read_json_file(emoji_json);

@@ -1,8 +1,8 @@
 // The emoji recipe's catalog: which Twemoji image shows which emoji, and its CLDR name as the
-// caption. Read from two npm packages' JSON (emoji-datasource-twitter's emoji.json, emojibase-data's
-// en/data.json), which are untrusted input like any download: an image name becomes a file name in
-// the corpus, so it must be a plain name ending in .png (no "../", no folder), and malformed
-// entries are InputErrors naming the file.
+// caption. Read from two npm packages' JSON (emoji-datasource-twitter's emoji.json,
+// emojibase-data's en/data.json), which are untrusted input like any download: an image name
+// becomes a file name in the corpus, so it must be a plain name ending in .png (no "../", no
+// folder), and malformed entries are InputErrors naming the file.
 #pragma once
 
 #include <string>
@@ -16,6 +16,7 @@ struct EmojiImage {
 };
 
 // Every emoji that has a Twitter image and an English label, skin-tone variations included.
-std::vector<EmojiImage> read_emoji_catalog(const std::string& emoji_json, const std::string& labels_json);
+std::vector<EmojiImage> read_emoji_catalog(const std::string& emoji_json,
+                                           const std::string& labels_json);
 
 }  // namespace seqlab

@@ -21,7 +21,9 @@ namespace fs = std::filesystem;
 namespace seqlab {
 namespace {
 
-uint32_t be32(const unsigned char* p) { return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3]; }
+uint32_t be32(const unsigned char* p) {
+  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
+}
 
 // One event of a track, in the order the tracks are merged.
 struct TrackEvent {
@@ -36,7 +38,9 @@ struct TrackEvent {
 class MidiParser {
  public:
   MidiParser(const std::string& bytes, const std::string& origin, int64_t max_pulses)
-      : data_(reinterpret_cast<const unsigned char*>(bytes.data())), size_(bytes.size()), origin_(origin),
+      : data_(reinterpret_cast<const unsigned char*>(bytes.data())),
+        size_(bytes.size()),
+        origin_(origin),
         max_pulses_(max_pulses) {}
 
   MidiPiece parse() {
@@ -46,14 +50,18 @@ class MidiParser {
     while (at + 8 <= size_) {
       const uint32_t length = be32(data_ + at + 4);
       if (at + 8 + size_t(length) > size_)
-        fail(fmt::format("chunk {} at byte {} announces {} bytes, but the file ends {} bytes later (truncated?)",
-                         found + 1, at, length, size_ - at - 8));
+        fail(fmt::format(
+            "chunk {} at byte {} announces {} bytes, but the file ends {} bytes later (truncated?)",
+            found + 1, at, length, size_ - at - 8));
       // Chunks of other types are allowed by the standard and skipped; tracks past the announced
       // number are ignored.
-      if (std::equal(data_ + at, data_ + at + 4, "MTrk") && found < tracks_) read_track(found++, at + 8, length);
+      if (std::equal(data_ + at, data_ + at + 4, "MTrk") && found < tracks_)
+        read_track(found++, at + 8, length);
       at += 8 + length;
     }
-    if (found < tracks_) fail(fmt::format("the header announces {} tracks, the file holds {} (truncated?)", tracks_, found));
+    if (found < tracks_)
+      fail(fmt::format("the header announces {} tracks, the file holds {} (truncated?)", tracks_,
+                       found));
     return assemble();
   }
 
@@ -66,14 +74,16 @@ class MidiParser {
   }
 
   void read_header() {
-    if (size_ < 14 || !std::equal(data_, data_ + 4, "MThd")) fail("no MThd header (expected a standard MIDI file)");
+    if (size_ < 14 || !std::equal(data_, data_ + 4, "MThd"))
+      fail("no MThd header (expected a standard MIDI file)");
     header_length_ = be32(data_ + 4);
     if (header_length_ < 6 || 8 + size_t(header_length_) > size_) fail("truncated header");
     const int format = data_[8] << 8 | data_[9];
     tracks_ = size_t(data_[10] << 8 | data_[11]);
     division_ = data_[12] << 8 | data_[13];
     if (format > 2) fail(fmt::format("format {} (expected 0, 1 or 2)", format));
-    if (division_ & 0x8000) fail("SMPTE time division (only pulses per quarter note are supported)");
+    if (division_ & 0x8000)
+      fail("SMPTE time division (only pulses per quarter note are supported)");
     if (division_ == 0) fail("zero pulses per quarter note");
     if (tracks_ == 0) fail("no tracks");
   }
@@ -100,7 +110,8 @@ class MidiParser {
     while (at < end) {
       if (ended) fail_at(track, at, "bytes after the End-of-Track event");
       pulse += read_vlq(track, at, end);
-      if (pulse > max_pulses_) fail(fmt::format("an event at pulse {} (absurd track length)", pulse));
+      if (pulse > max_pulses_)
+        fail(fmt::format("an event at pulse {} (absurd track length)", pulse));
       if (at >= end) fail_at(track, at, "a delta time without an event");
       if (++events_ > 2000000) fail("more than 2 million events (absurd track length)");
       const size_t event_at = at;
@@ -110,13 +121,21 @@ class MidiParser {
         const unsigned char type = data_[at + 1];
         at += 2;
         const uint32_t size = read_vlq(track, at, end);
-        if (size > end - at) fail_at(track, event_at, fmt::format("meta event {:02X} announces {} bytes, the track has {} left", type, size, end - at));
+        if (size > end - at)
+          fail_at(track, event_at,
+                  fmt::format("meta event {:02X} announces {} bytes, the track has {} left", type,
+                              size, end - at));
         if (type == 0x2F) {
-          if (size != 0) fail_at(track, event_at, fmt::format("End-of-Track with {} data bytes (expected FF 2F 00)", size));
+          if (size != 0)
+            fail_at(track, event_at,
+                    fmt::format("End-of-Track with {} data bytes (expected FF 2F 00)", size));
           ended = true;
         } else if (type == 0x51) {
-          if (size != 3) fail_at(track, event_at, fmt::format("a tempo event with {} data bytes (expected 3)", size));
-          TrackEvent e{pulse, track, order++, 0xFF, {data_[at], data_[at + 1], data_[at + 2]}, true};
+          if (size != 3)
+            fail_at(track, event_at,
+                    fmt::format("a tempo event with {} data bytes (expected 3)", size));
+          TrackEvent e{pulse, track, order++, 0xFF, {data_[at], data_[at + 1], data_[at + 2]},
+                       true};
           events_list_.push_back(e);
         }
         at += size;
@@ -129,26 +148,34 @@ class MidiParser {
         ++at;
         const uint32_t size = read_vlq(track, at, end);
         if (size > end - at)
-          fail_at(track, event_at, fmt::format("system-exclusive event announces {} bytes, the track has {} left", size, end - at));
+          fail_at(track, event_at,
+                  fmt::format("system-exclusive event announces {} bytes, the track has {} left",
+                              size, end - at));
         at += size;
         running = 0;
         last_pulse_ = std::max(last_pulse_, pulse);
         continue;
       }
-      if (status >= 0xF0) fail_at(track, event_at, fmt::format("status byte {:02X} is not allowed in a MIDI file", status));
+      if (status >= 0xF0)
+        fail_at(track, event_at,
+                fmt::format("status byte {:02X} is not allowed in a MIDI file", status));
       if (status & 0x80) {
         running = status;
         ++at;
       } else if (!running) {
-        fail_at(track, event_at, fmt::format("data byte {:02X} without a status byte (no running status)", status));
+        fail_at(track, event_at,
+                fmt::format("data byte {:02X} without a status byte (no running status)", status));
       }
       status = running;
       const size_t needed = (status & 0xF0) == 0xC0 || (status & 0xF0) == 0xD0 ? 1 : 2;
-      if (needed > end - at) fail_at(track, event_at, "a channel message cut off by the end of the track");
+      if (needed > end - at)
+        fail_at(track, event_at, "a channel message cut off by the end of the track");
       TrackEvent e{pulse, track, order++, status, {}, false};
       for (size_t i = 0; i < needed; ++i) {
         if (data_[at + i] & 0x80)
-          fail_at(track, at + i, fmt::format("data byte {:02X} of a channel message has its top bit set", data_[at + i]));
+          fail_at(track, at + i,
+                  fmt::format("data byte {:02X} of a channel message has its top bit set",
+                              data_[at + i]));
         e.data[i] = data_[at + i];
       }
       at += needed;
@@ -161,17 +188,20 @@ class MidiParser {
   MidiPiece assemble() {
     // Tracks merged by time, ties in track order (what libsmf's reader did, so the notes of the
     // shipped corpora are unchanged).
-    std::stable_sort(events_list_.begin(), events_list_.end(), [](const TrackEvent& a, const TrackEvent& b) {
-      return std::tie(a.pulse, a.track, a.order) < std::tie(b.pulse, b.track, b.order);
-    });
+    std::stable_sort(
+        events_list_.begin(), events_list_.end(), [](const TrackEvent& a, const TrackEvent& b) {
+          return std::tie(a.pulse, a.track, a.order) < std::tie(b.pulse, b.track, b.order);
+        });
     MidiPiece piece;
     piece.ppqn = division_;
     std::array<bool, 16> program_seen{};
-    // Open notes per (channel, pitch): a queue of (start, velocity), so overlapping repeats pair FIFO.
+    // Open notes per (channel, pitch): a queue of (start, velocity), so overlapping repeats pair
+    // FIFO.
     std::map<std::pair<int, int>, std::vector<std::pair<int64_t, int>>> open;
     for (const auto& e : events_list_) {
       if (e.tempo) {
-        piece.tempos.push_back({e.pulse, int64_t(e.data[0]) << 16 | int64_t(e.data[1]) << 8 | e.data[2]});
+        piece.tempos.push_back(
+            {e.pulse, int64_t(e.data[0]) << 16 | int64_t(e.data[1]) << 8 | e.data[2]});
         continue;
       }
       const int kind = e.status & 0xF0, channel = e.status & 0x0F;
@@ -191,7 +221,8 @@ class MidiParser {
       }
     }
     std::sort(piece.notes.begin(), piece.notes.end(), [](const MidiNote& a, const MidiNote& b) {
-      return std::tie(a.start, a.channel, a.pitch, a.end) < std::tie(b.start, b.channel, b.pitch, b.end);
+      return std::tie(a.start, a.channel, a.pitch, a.end) <
+             std::tie(b.start, b.channel, b.pitch, b.end);
     });
     // Length in seconds through the tempo map (120 bpm until the first tempo event).
     double seconds = 0;

@@ -22,7 +22,8 @@ std::vector<WadLump> read_wad_directory(const std::string& bytes, const std::str
   if (bytes.size() < 12 || (bytes.compare(0, 4, "IWAD") != 0 && bytes.compare(0, 4, "PWAD") != 0))
     fail("no IWAD/PWAD header");
   const uint64_t lumps = le32(4), directory = le32(8);
-  if (directory > bytes.size() || lumps > (bytes.size() - directory) / 16) fail("the directory lies outside the file");
+  if (directory > bytes.size() || lumps > (bytes.size() - directory) / 16)
+    fail("the directory lies outside the file");
   std::vector<WadLump> out;
   for (uint64_t i = 0; i < lumps; ++i) {
     const size_t entry = size_t(directory + 16 * i);
@@ -47,9 +48,11 @@ size_t extract_wad_music(const std::string& wad_path, const std::string& into_pa
     if (lump.name.rfind("D_", 0) != 0) continue;
     // The name becomes a file name: nothing like "D_/../x" may take the write elsewhere.
     if (!is_plain_name(lump.name))
-      throw InputError(fmt::format("{}: not a usable WAD file: music lump name '{}' is not a plain name", wad.string(),
-                                   lump.name));
-    if (lump.size < 4 || bytes.compare(lump.position, 4, "MThd") != 0) continue;  // MUS or other formats
+      throw InputError(
+          fmt::format("{}: not a usable WAD file: music lump name '{}' is not a plain name",
+                      wad.string(), lump.name));
+    if (lump.size < 4 || bytes.compare(lump.position, 4, "MThd") != 0)
+      continue;  // MUS or other formats
     write_file_atomic((into / fmt::format("{}-{}.mid", wad.stem().string(), lump.name)).string(),
                       bytes.substr(lump.position, lump.size));
     ++written;

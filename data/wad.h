@@ -1,6 +1,7 @@
 // Doom WAD files (Freedoom's music lives in them as MIDI lumps): the directory, checked. Every lump
 // must lie inside the file; a lump's name becomes part of a file name, so callers get it as read
-// and must check it themselves (extract_wad_music keeps only plain names). Fuzzed: fuzz/wad_fuzzer.cpp.
+// and must check it themselves (extract_wad_music keeps only plain names). Fuzzed:
+// fuzz/wad_fuzzer.cpp.
 #pragma once
 
 #include <cstdint>

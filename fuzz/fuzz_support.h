@@ -17,7 +17,8 @@ namespace seqlab::fuzz {
 // A file holding `bytes`, for readers that take a path (one per process, rewritten each run).
 inline std::string as_file(const uint8_t* data, size_t size, const std::string& name) {
   static const std::string dir = [] {
-    std::string d = std::filesystem::temp_directory_path().string() + "/seqlab-fuzz-" + std::to_string(getpid());
+    std::string d = std::filesystem::temp_directory_path().string() + "/seqlab-fuzz-" +
+                    std::to_string(getpid());
     std::filesystem::create_directories(d);
     return d;
   }();

@@ -36,22 +36,33 @@ class WireReader {
   // A length-delimited field's [begin, end) within the bytes.
   std::pair<size_t, size_t> span() {
     const uint64_t length = varint();
-    if (length > end_ - at_) fail(fmt::format("a field of {} bytes with {} left in its message", length, end_ - at_));
+    if (length > end_ - at_)
+      fail(fmt::format("a field of {} bytes with {} left in its message", length, end_ - at_));
     const size_t begin = at_;
     at_ += size_t(length);
     return {begin, at_};
   }
   void skip(int wire_type) {
     switch (wire_type) {
-      case 0: varint(); return;
-      case 1: advance(8); return;
-      case 2: span(); return;
-      case 5: advance(4); return;
-      default: fail(fmt::format("wire type {} (groups are not used by SentencePiece)", wire_type));
+      case 0:
+        varint();
+        return;
+      case 1:
+        advance(8);
+        return;
+      case 2:
+        span();
+        return;
+      case 5:
+        advance(4);
+        return;
+      default:
+        fail(fmt::format("wire type {} (groups are not used by SentencePiece)", wire_type));
     }
   }
   [[noreturn]] void fail(const std::string& what) const {
-    throw InputError(fmt::format("{}: not a valid SentencePiece model: {} (at byte {})", origin_, what, at_));
+    throw InputError(
+        fmt::format("{}: not a valid SentencePiece model: {} (at byte {})", origin_, what, at_));
   }
 
  private:
@@ -93,7 +104,8 @@ SpmNormalizers read_spm_normalizers(const std::string& serialized, const std::st
     int wire_type;
     reader.next(field, wire_type);
     if ((field == 3 || field == 5) && wire_type == 2) {
-      merge_normalizer(field == 3 ? out.normalizer : out.denormalizer, serialized, reader.span(), origin);
+      merge_normalizer(field == 3 ? out.normalizer : out.denormalizer, serialized, reader.span(),
+                       origin);
     } else if (field == 1 && wire_type == 2) {
       reader.span();
       ++out.pieces;
@@ -105,7 +117,8 @@ SpmNormalizers read_spm_normalizers(const std::string& serialized, const std::st
 }
 
 const char* const* spm_builtin_rules() {
-  static const char* const rules[] = {"nmt_nfkc", "nfkc", "nmt_nfkc_cf", "nfkc_cf", "identity", nullptr};
+  static const char* const rules[] = {"nmt_nfkc", "nfkc",     "nmt_nfkc_cf",
+                                      "nfkc_cf",  "identity", nullptr};
   return rules;
 }
 

@@ -18,9 +18,11 @@ namespace seqlab {
 
 std::vector<std::string> convert_run(const std::string& run_dir) {
   const fs::path dir(run_dir);
-  const fs::path old_best = dir / kLegacyBestWeightsFile, old_checkpoint = dir / kLegacyCheckpointFile;
+  const fs::path old_best = dir / kLegacyBestWeightsFile,
+                 old_checkpoint = dir / kLegacyCheckpointFile;
   if (!fs::exists(old_best) && !fs::exists(old_checkpoint))
-    throw InputError(fmt::format("{} holds no {} or {} to convert", run_dir, kLegacyBestWeightsFile, kLegacyCheckpointFile));
+    throw InputError(fmt::format("{} holds no {} or {} to convert", run_dir, kLegacyBestWeightsFile,
+                                 kLegacyCheckpointFile));
   CodeTrust::require(fs::exists(old_best) ? old_best.string() : old_checkpoint.string(),
                      "in seqlab's format before safetensors");
   std::vector<std::string> written;
@@ -37,9 +39,10 @@ std::vector<std::string> convert_run(const std::string& run_dir) {
     std::map<std::string, torch::Tensor> tensors;
     bool had_optimizer = false;
     // The generator state it restores is the one write_checkpoint stores again.
-    TrainState state = read_legacy_checkpoint(old_checkpoint.string(), *run.model, optimizer.get(), &tensors, &had_optimizer);
-    write_checkpoint((dir / kCheckpointFile).string(), *run.model, had_optimizer ? optimizer.get() : nullptr, state,
-                     tensors);
+    TrainState state = read_legacy_checkpoint(old_checkpoint.string(), *run.model, optimizer.get(),
+                                              &tensors, &had_optimizer);
+    write_checkpoint((dir / kCheckpointFile).string(), *run.model,
+                     had_optimizer ? optimizer.get() : nullptr, state, tensors);
     written.push_back((dir / kCheckpointFile).string());
   }
   return written;

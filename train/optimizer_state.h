@@ -22,7 +22,7 @@ OptimizerSnapshot snapshot_optimizer(torch::optim::Optimizer& optimizer, torch::
 
 // Checks everything (the kind, the groups, every stored moment has its parameter's dtype and shape)
 // and only then replaces `optimizer`'s state. InputError naming the file on any mismatch.
-void restore_optimizer(torch::optim::Optimizer& optimizer, torch::nn::Module& model, const Json& meta,
-                       const TensorFile& file, const std::string& prefix);
+void restore_optimizer(torch::optim::Optimizer& optimizer, torch::nn::Module& model,
+                       const Json& meta, const TensorFile& file, const std::string& prefix);
 
 }  // namespace seqlab

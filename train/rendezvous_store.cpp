@@ -1,11 +1,11 @@
-// The protocol. Every message is a frame: a 4-byte little-endian length N (at most kMaxMessage), then
-// N bytes. A client's first frame is the hello, "seqlab-store/1\n" followed by the job's token; the
-// server answers "ok", or "refused" and closes. Then each request frame is one byte of operation, a
-// 4-byte field count and the fields (each a 4-byte length and its bytes); the server answers each
-// with one frame: a value's bytes, an 8-byte little-endian integer or a 1-byte boolean. GET and WAIT
-// are answered when their keys exist, so a client has at most one request outstanding. Anything
-// else (a frame too long, a malformed request, a second request before the first is answered) closes
-// that connection and only that one.
+// The protocol. Every message is a frame: a 4-byte little-endian length N (at most kMaxMessage),
+// then N bytes. A client's first frame is the hello, "seqlab-store/1\n" followed by the job's
+// token; the server answers "ok", or "refused" and closes. Then each request frame is one byte of
+// operation, a 4-byte field count and the fields (each a 4-byte length and its bytes); the server
+// answers each with one frame: a value's bytes, an 8-byte little-endian integer or a 1-byte
+// boolean. GET and WAIT are answered when their keys exist, so a client has at most one request
+// outstanding. Anything else (a frame too long, a malformed request, a second request before the
+// first is answered) closes that connection and only that one.
 #include "train/rendezvous_store.h"
 
 #include <fcntl.h>
@@ -67,7 +67,9 @@ std::string frame(const std::string& body) {
   return out + body;
 }
 std::string to_string(const std::vector<uint8_t>& v) { return std::string(v.begin(), v.end()); }
-std::vector<uint8_t> to_bytes(const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); }
+std::vector<uint8_t> to_bytes(const std::string& s) {
+  return std::vector<uint8_t>(s.begin(), s.end());
+}
 
 void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL, 0) | O_NONBLOCK); }
 
@@ -108,12 +110,20 @@ bool parse_store_request(const std::string& body, StoreRequest& request) {
   if (at != body.size()) return false;
   // The fields each operation takes.
   switch (request.op) {
-    case kSet: return count == 2;
-    case kGet: case kDelete: return count == 1;
-    case kAdd: return count == 2 && request.fields[1].size() == 8;
-    case kCheck: case kWait: return count >= 1;
-    case kNumKeys: return count == 0;
-    case kCompareSet: return count == 3;
+    case kSet:
+      return count == 2;
+    case kGet:
+    case kDelete:
+      return count == 1;
+    case kAdd:
+      return count == 2 && request.fields[1].size() == 8;
+    case kCheck:
+    case kWait:
+      return count >= 1;
+    case kNumKeys:
+      return count == 0;
+    case kCompareSet:
+      return count == 3;
   }
   return false;
 }
@@ -140,15 +150,17 @@ class RendezvousStore::Server {
       ::close(fd);
     }
     if (listen_fd_ < 0)
-      throw Error(fmt::format("cannot listen on {}:{} ({}); is the port in use, or the address not this machine's?",
-                              address, port, last_error));
+      throw Error(fmt::format(
+          "cannot listen on {}:{} ({}); is the port in use, or the address not this machine's?",
+          address, port, last_error));
     sockaddr_storage bound{};
     socklen_t length = sizeof bound;
     ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &length);
     port_ = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
                                         : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
     set_nonblocking(listen_fd_);
-    if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) throw Error("cannot create a pipe for the store's server");
+    if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0)
+      throw Error("cannot create a pipe for the store's server");
     thread_ = std::thread([this] { loop(); });
   }
 
@@ -189,7 +201,8 @@ class RendezvousStore::Server {
         if (events & (POLLERR | POLLNVAL)) c.closing = true, c.out.clear();
         if (!c.closing && (events & (POLLIN | POLLHUP))) receive(c);
         if (!c.out.empty() && (events & POLLOUT)) send_some(c);
-        if (!c.greeted && now > c.hello_deadline) c.closing = true, c.out.clear();  // said nothing useful
+        if (!c.greeted && now > c.hello_deadline)
+          c.closing = true, c.out.clear();  // said nothing useful
       }
       // Closed connections go once their last words (a refusal) are sent.
       for (auto it = connections_.begin(); it != connections_.end();) {
@@ -349,7 +362,8 @@ class RendezvousStore::Server {
 
 class RendezvousStore::Client {
  public:
-  Client(const RendezvousOptions& options, int port) : where_(fmt::format("{}:{}", options.address, port)) {
+  Client(const RendezvousOptions& options, int port)
+      : where_(fmt::format("{}:{}", options.address, port)) {
     const auto deadline = Clock::now() + options.timeout;
     std::string last_error = "no answer";
     while (fd_ < 0) {
@@ -374,17 +388,20 @@ class RendezvousStore::Client {
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     send_frame(kHello + options.token, deadline);
     if (receive_frame(deadline, "the store's hello") != "ok")
-      throw Error(fmt::format("the store at {} refused this rank: another job's store, or a different "
-                              "SEQLAB_STORE_TOKEN", where_));
+      throw Error(
+          fmt::format("the store at {} refused this rank: another job's store, or a different "
+                      "SEQLAB_STORE_TOKEN",
+                      where_));
   }
   ~Client() {
     if (fd_ >= 0) ::close(fd_);
   }
 
-  std::string request(uint8_t op, const std::vector<std::string>& fields, std::chrono::milliseconds timeout,
-                      const std::string& what) {
+  std::string request(uint8_t op, const std::vector<std::string>& fields,
+                      std::chrono::milliseconds timeout, const std::string& what) {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (broken_) throw Error(fmt::format("the connection to the store at {} was lost earlier", where_));
+    if (broken_)
+      throw Error(fmt::format("the connection to the store at {} was lost earlier", where_));
     std::string body(1, static_cast<char>(op));
     put_u32(body, static_cast<uint32_t>(fields.size()));
     for (const auto& f : fields) {
@@ -405,7 +422,9 @@ class RendezvousStore::Client {
       wait_for(POLLOUT, deadline, "sending to the store");
       const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) fail(fmt::format("the store at {} closed the connection ({})", where_, std::strerror(errno)));
+      if (n <= 0)
+        fail(fmt::format("the store at {} closed the connection ({})", where_,
+                         std::strerror(errno)));
       sent += size_t(n);
     }
   }
@@ -413,7 +432,8 @@ class RendezvousStore::Client {
   std::string receive_frame(Clock::time_point deadline, const std::string& what) {
     std::string header = read_exactly(4, deadline, what);
     const uint32_t length = get_u32(header, 0);
-    if (length > kMaxMessage) fail(fmt::format("the store at {} sent a message of {} bytes", where_, length));
+    if (length > kMaxMessage)
+      fail(fmt::format("the store at {} sent a message of {} bytes", where_, length));
     return read_exactly(length, deadline, what);
   }
 
@@ -424,7 +444,8 @@ class RendezvousStore::Client {
       wait_for(POLLIN, deadline, what);
       const ssize_t n = ::recv(fd_, out.data() + got, count - got, 0);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) fail(fmt::format("the store at {} closed the connection (rank 0 has stopped?)", where_));
+      if (n <= 0)
+        fail(fmt::format("the store at {} closed the connection (rank 0 has stopped?)", where_));
       got += size_t(n);
     }
     return out;
@@ -434,19 +455,22 @@ class RendezvousStore::Client {
     for (;;) {
       int wait_ms = 1000;
       if (deadline != Clock::time_point::max()) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
         if (left <= 0) fail(fmt::format("timed out at the store {} waiting for {}", where_, what));
         wait_ms = static_cast<int>(std::min<int64_t>(left, 1000));
       }
       pollfd p{fd_, events, 0};
       const int rc = ::poll(&p, 1, wait_ms);
       if (rc > 0) return;
-      if (rc < 0 && errno != EINTR) fail(fmt::format("poll on the store connection: {}", std::strerror(errno)));
+      if (rc < 0 && errno != EINTR)
+        fail(fmt::format("poll on the store connection: {}", std::strerror(errno)));
     }
   }
 
   [[noreturn]] void fail(const std::string& message) {
-    broken_ = true;  // a reply may still be on its way: this connection cannot be trusted to line up
+    broken_ =
+        true;  // a reply may still be on its way: this connection cannot be trusted to line up
     throw Error(message);
   }
 
@@ -478,10 +502,11 @@ void RendezvousStore::set(const std::string& key, const std::vector<uint8_t>& va
   client_->request(kSet, {key, to_string(value)}, timeout_, "set " + key);
 }
 
-std::vector<uint8_t> RendezvousStore::compareSet(const std::string& key, const std::vector<uint8_t>& expected,
+std::vector<uint8_t> RendezvousStore::compareSet(const std::string& key,
+                                                 const std::vector<uint8_t>& expected,
                                                  const std::vector<uint8_t>& desired) {
-  return to_bytes(client_->request(kCompareSet, {key, to_string(expected), to_string(desired)}, timeout_,
-                                   "compare-set " + key));
+  return to_bytes(client_->request(kCompareSet, {key, to_string(expected), to_string(desired)},
+                                   timeout_, "compare-set " + key));
 }
 
 std::vector<uint8_t> RendezvousStore::get(const std::string& key) {
@@ -510,7 +535,8 @@ int64_t RendezvousStore::getNumKeys() {
 
 void RendezvousStore::wait(const std::vector<std::string>& keys) { wait(keys, timeout_); }
 
-void RendezvousStore::wait(const std::vector<std::string>& keys, const std::chrono::milliseconds& timeout) {
+void RendezvousStore::wait(const std::vector<std::string>& keys,
+                           const std::chrono::milliseconds& timeout) {
   if (keys.empty()) return;
   client_->request(kWait, keys, timeout, fmt::format("keys {}", keys.front()));
 }

@@ -4,8 +4,8 @@
 // or a connection that stalls makes the job fail at the collective timeout. This store:
 //   - listens on exactly the address it is given (127.0.0.1 for --nproc on one machine);
 //   - accepts a connection only after a hello naming the protocol and the job's token
-//     (SEQLAB_STORE_TOKEN: the --nproc launcher makes a random one; set the same on every machine of
-//     a job started by hand), and drops one that says nothing within a few seconds;
+//     (SEQLAB_STORE_TOKEN: the --nproc launcher makes a random one; set the same on every machine
+//     of a job started by hand), and drops one that says nothing within a few seconds;
 //   - serves every connection without blocking (poll), so one stalled peer delays nobody;
 //   - bounds what a peer can make it hold (message size, keys per request, connections).
 // The protocol is length-prefixed binary (train/rendezvous_store.cpp says how).
@@ -38,13 +38,15 @@ class RendezvousStore : public c10d::Store {
   void set(const std::string& key, const std::vector<uint8_t>& value) override;
   std::vector<uint8_t> compareSet(const std::string& key, const std::vector<uint8_t>& expected,
                                   const std::vector<uint8_t>& desired) override;
-  std::vector<uint8_t> get(const std::string& key) override;  // waits for the key (up to the timeout)
+  std::vector<uint8_t> get(
+      const std::string& key) override;  // waits for the key (up to the timeout)
   int64_t add(const std::string& key, int64_t value) override;
   bool deleteKey(const std::string& key) override;
   bool check(const std::vector<std::string>& keys) override;
   int64_t getNumKeys() override;
   void wait(const std::vector<std::string>& keys) override;
-  void wait(const std::vector<std::string>& keys, const std::chrono::milliseconds& timeout) override;
+  void wait(const std::vector<std::string>& keys,
+            const std::chrono::milliseconds& timeout) override;
 
   // The port the server listens on (the one asked for, or the one the system chose for port 0).
   int port() const;

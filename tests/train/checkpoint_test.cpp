@@ -41,7 +41,8 @@ struct Tiny : torch::nn::Module {
 
 // A model with one AdamW step taken, so the optimizer has state for every parameter.
 std::shared_ptr<torch::optim::AdamW> stepped(Tiny& model) {
-  auto optimizer = std::make_shared<torch::optim::AdamW>(model.parameters(), torch::optim::AdamWOptions(0.01));
+  auto optimizer =
+      std::make_shared<torch::optim::AdamW>(model.parameters(), torch::optim::AdamWOptions(0.01));
   model.linear->forward(torch::ones({1, model.linear->options.in_features()})).sum().backward();
   optimizer->step();
   return optimizer;
@@ -64,14 +65,15 @@ bool same(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>&
 void replace_tensor(const std::string& path, const std::string& name, const torch::Tensor& value) {
   seqlab::TensorFile file(path);
   seqlab::NamedTensors tensors;
-  for (const auto& [key, entry] : file.header().tensors) tensors.emplace_back(key, key == name ? value : file.read(key));
+  for (const auto& [key, entry] : file.header().tensors)
+    tensors.emplace_back(key, key == name ? value : file.read(key));
   seqlab::write_tensor_file(path, tensors, file.header().metadata);
 }
 
 // What seqlab wrote before safetensors (a TorchScript archive), as the previous main's
 // write_checkpoint and save_weights did.
-void write_legacy_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
-                             const seqlab::TrainState& state) {
+void write_legacy_checkpoint(const std::string& path, torch::nn::Module& model,
+                             torch::optim::Optimizer* optimizer, const seqlab::TrainState& state) {
   torch::serialize::OutputArchive archive, model_archive;
   model.save(model_archive);
   archive.write("model", model_archive);
@@ -90,13 +92,20 @@ void write_legacy_weights(const std::string& path, torch::nn::Module& model) {
   archive.save_to(path);
 }
 
-std::string write_config(const seqlab::testing::TempDir& dir, const std::string& corpus, int64_t max_steps) {
+std::string write_config(const seqlab::testing::TempDir& dir, const std::string& corpus,
+                         int64_t max_steps) {
   Json config = {{"run", {{"seed", 5}, {"threads", 1}}},
                  {"data", {{"corpus", corpus}, {"tokenizer", "char"}, {"vocab_size", 0}}},
                  {"model", {{"embedding_dim", 16}, {"hidden_dim", 32}, {"dropout", 0.1}}},
                  {"train",
-                  {{"lr", 0.005}, {"batch_tokens", 120}, {"max_steps", max_steps}, {"valid_every", 10},
-                   {"valid_bleu_sentences", 5}, {"checkpoint_every", 5}, {"log_every", 5}, {"patience", 0}}}};
+                  {{"lr", 0.005},
+                   {"batch_tokens", 120},
+                   {"max_steps", max_steps},
+                   {"valid_every", 10},
+                   {"valid_bleu_sentences", 5},
+                   {"checkpoint_every", 5},
+                   {"log_every", 5},
+                   {"patience", 0}}}};
   const std::string path = dir.file(fmt::format("config-{}.json", max_steps));
   seqlab::testing::write_text(path, config.dump(2));
   return path;
@@ -118,9 +127,11 @@ TEST_CASE("a checkpoint round-trips model, optimizer state, named tensors and th
 
   torch::manual_seed(99);
   Tiny other(3, 2);
-  auto other_optimizer = std::make_shared<torch::optim::AdamW>(other.parameters(), torch::optim::AdamWOptions(0.5));
+  auto other_optimizer =
+      std::make_shared<torch::optim::AdamW>(other.parameters(), torch::optim::AdamWOptions(0.5));
   std::map<std::string, torch::Tensor> read_sums{{"xx", torch::zeros({3, 3}, torch::kDouble)}};
-  auto back = seqlab::read_checkpoint(dir.file("c.safetensors"), other, other_optimizer.get(), &read_sums);
+  auto back =
+      seqlab::read_checkpoint(dir.file("c.safetensors"), other, other_optimizer.get(), &read_sums);
   CHECK(back.step == 7);
   CHECK(back.extra["note"] == "kept");
   CHECK(same(snapshot(other), snapshot(model)));
@@ -147,29 +158,33 @@ TEST_CASE("a crafted checkpoint is an input error before anything is copied, nev
   seqlab::write_checkpoint(path, model, optimizer.get(), seqlab::TrainState{});
   torch::manual_seed(2);
   Tiny fresh(3, 2);
-  auto fresh_optimizer = std::make_shared<torch::optim::AdamW>(fresh.parameters(), torch::optim::AdamWOptions(0.01));
+  auto fresh_optimizer =
+      std::make_shared<torch::optim::AdamW>(fresh.parameters(), torch::optim::AdamWOptions(0.01));
   const auto before = snapshot(fresh);
 
   SECTION("a moment shorter than its parameter (the fused AdamW step wrote out of bounds)") {
     replace_tensor(path, "optimizer.linear.weight.exp_avg", torch::zeros({1}));
     CHECK_THROWS_WITH(seqlab::read_checkpoint(path, fresh, fresh_optimizer.get()),
-                      Contains(path) && Contains("optimizer.linear.weight.exp_avg") && Contains("F32 [1]") &&
-                          Contains("[2, 3]"));
+                      Contains(path) && Contains("optimizer.linear.weight.exp_avg") &&
+                          Contains("F32 [1]") && Contains("[2, 3]"));
     CHECK(fresh_optimizer->state().empty());
   }
   SECTION("a weight of another shape: another model or config") {
     replace_tensor(path, "model.linear.weight", torch::zeros({4, 3}));
-    CHECK_THROWS_WITH(seqlab::read_checkpoint(path, fresh, fresh_optimizer.get()),
-                      Contains("tensor 'model.linear.weight' is F32 [4, 3], the model expects F32 [2, 3]"));
+    CHECK_THROWS_WITH(
+        seqlab::read_checkpoint(path, fresh, fresh_optimizer.get()),
+        Contains("tensor 'model.linear.weight' is F32 [4, 3], the model expects F32 [2, 3]"));
   }
   SECTION("a weight of another dtype") {
     replace_tensor(path, "model.linear.bias", torch::zeros({2}, torch::kDouble));
-    CHECK_THROWS_WITH(seqlab::read_checkpoint(path, fresh, fresh_optimizer.get()), Contains("F64 [2]"));
+    CHECK_THROWS_WITH(seqlab::read_checkpoint(path, fresh, fresh_optimizer.get()),
+                      Contains("F64 [2]"));
   }
   SECTION("a tensor the model does not have") {
     seqlab::NamedTensors tensors;
     seqlab::TensorFile file(path);
-    for (const auto& [key, entry] : file.header().tensors) tensors.emplace_back(key, file.read(key));
+    for (const auto& [key, entry] : file.header().tensors)
+      tensors.emplace_back(key, file.read(key));
     tensors.emplace_back("model.extra", torch::zeros({2}));
     seqlab::write_tensor_file(path, tensors, file.header().metadata);
     CHECK_THROWS_WITH(seqlab::read_checkpoint(path, fresh, fresh_optimizer.get()),
@@ -178,7 +193,8 @@ TEST_CASE("a crafted checkpoint is an input error before anything is copied, nev
   SECTION("a training state that is not JSON, or lacks a field") {
     seqlab::TensorFile file(path);
     seqlab::NamedTensors tensors;
-    for (const auto& [key, entry] : file.header().tensors) tensors.emplace_back(key, file.read(key));
+    for (const auto& [key, entry] : file.header().tensors)
+      tensors.emplace_back(key, file.read(key));
     auto metadata = file.header().metadata;
     metadata["state"] = "{not json";
     seqlab::write_tensor_file(path, tensors, metadata);
@@ -191,7 +207,8 @@ TEST_CASE("a crafted checkpoint is an input error before anything is copied, nev
   }
   SECTION("bytes that are no checkpoint") {
     seqlab::testing::write_text(path, std::string("\x10\0\0\0\0\0\0\0{\"a\":1}        ", 24));
-    CHECK_THROWS_AS(seqlab::read_checkpoint(path, fresh, fresh_optimizer.get()), seqlab::InputError);
+    CHECK_THROWS_AS(seqlab::read_checkpoint(path, fresh, fresh_optimizer.get()),
+                    seqlab::InputError);
   }
   CHECK(same(snapshot(fresh), before));  // nothing was copied
 }
@@ -205,18 +222,25 @@ TEST_CASE("a TorchScript checkpoint (the format before safetensors) loads only w
   state.step = 3;
   write_legacy_checkpoint(dir.file("checkpoint.pt"), model, optimizer.get(), state);
   Tiny fresh(3, 2);
-  auto fresh_optimizer = std::make_shared<torch::optim::AdamW>(fresh.parameters(), torch::optim::AdamWOptions(0.01));
-  CHECK_THROWS_WITH(seqlab::read_checkpoint(dir.file("checkpoint.pt"), fresh, fresh_optimizer.get()),
-                    Contains("TorchScript archive") && Contains("seqlab convert"));
+  auto fresh_optimizer =
+      std::make_shared<torch::optim::AdamW>(fresh.parameters(), torch::optim::AdamWOptions(0.01));
+  CHECK_THROWS_WITH(
+      seqlab::read_checkpoint(dir.file("checkpoint.pt"), fresh, fresh_optimizer.get()),
+      Contains("TorchScript archive") && Contains("seqlab convert"));
   std::map<std::string, torch::Tensor> tensors;
-  CHECK_THROWS_WITH(seqlab::read_legacy_checkpoint(dir.file("checkpoint.pt"), fresh, fresh_optimizer.get(), &tensors),
+  CHECK_THROWS_WITH(seqlab::read_legacy_checkpoint(dir.file("checkpoint.pt"), fresh,
+                                                   fresh_optimizer.get(), &tensors),
                     Contains("--trust-code"));
   seqlab::CodeTrust trust(true);
-  CHECK(seqlab::read_legacy_checkpoint(dir.file("checkpoint.pt"), fresh, fresh_optimizer.get(), &tensors).step == 3);
+  CHECK(seqlab::read_legacy_checkpoint(dir.file("checkpoint.pt"), fresh, fresh_optimizer.get(),
+                                       &tensors)
+            .step == 3);
   CHECK(same(snapshot(fresh), snapshot(model)));
 }
 
-TEST_CASE("a run saved before safetensors is refused untrusted, converts, translates and resumes exactly") {
+TEST_CASE(
+    "a run saved before safetensors is refused untrusted, converts, translates and resumes "
+    "exactly") {
   seqlab::testing::TempDir dir;
   const std::string corpus = seqlab::testing::write_reverse_corpus(dir);
   const std::string run = dir.file("run"), old = dir.file("old");
@@ -226,7 +250,8 @@ TEST_CASE("a run saved before safetensors is refused untrusted, converts, transl
   {
     seqlab::LoadedRun loaded = seqlab::load_run_without_weights(old);
     auto optimizer = seqlab::make_optimizer(loaded.config, loaded.model->parameters());
-    auto state = seqlab::read_checkpoint(old + "/checkpoint.safetensors", *loaded.model, optimizer.get());
+    auto state =
+        seqlab::read_checkpoint(old + "/checkpoint.safetensors", *loaded.model, optimizer.get());
     write_legacy_checkpoint(old + "/checkpoint.pt", *loaded.model, optimizer.get(), state);
     seqlab::load_weights(*loaded.model, old + "/best.safetensors");
     write_legacy_weights(old + "/best.pt", *loaded.model);
@@ -251,5 +276,6 @@ TEST_CASE("a run saved before safetensors is refused untrusted, converts, transl
   seqlab::train_model(seqlab::Config::from_file(write_config(dir, corpus, 20)), run, true);
   seqlab::train_model(seqlab::Config::from_file(write_config(dir, corpus, 20)), old, true);
   CHECK(seqlab::testing::checkpoint_step(old) == 20);
-  CHECK(same(seqlab::testing::checkpoint_tensors(run, true), seqlab::testing::checkpoint_tensors(old, true)));
+  CHECK(same(seqlab::testing::checkpoint_tensors(run, true),
+             seqlab::testing::checkpoint_tensors(old, true)));
 }

@@ -63,7 +63,8 @@ std::vector<std::string> listening_addresses(int port) {
       std::string slot, local, remote, state;
       fields >> slot >> local >> remote >> state;
       const auto colon = local.rfind(':');
-      if (state == "0A" && std::stoi(local.substr(colon + 1), nullptr, 16) == port) out.push_back(local.substr(0, colon));
+      if (state == "0A" && std::stoi(local.substr(colon + 1), nullptr, 16) == port)
+        out.push_back(local.substr(0, colon));
     }
   }
   return out;
@@ -75,7 +76,8 @@ TEST_CASE("the store listens on the address it is given, not on every interface"
   seqlab::RendezvousStore server(server_options());
   const auto addresses = listening_addresses(server.port());
   REQUIRE(addresses.size() == 1);
-  CHECK(addresses[0] == "0100007F");  // 127.0.0.1, little-endian hex; every interface would be 00000000
+  CHECK(addresses[0] ==
+        "0100007F");  // 127.0.0.1, little-endian hex; every interface would be 00000000
 }
 
 TEST_CASE("the store keeps keys, counts, waits for a key another rank sets, and compare-sets") {
@@ -103,7 +105,8 @@ TEST_CASE("the store keeps keys, counts, waits for a key another rank sets, and 
 
 TEST_CASE("a rank with another token is refused") {
   seqlab::RendezvousStore server(server_options("right"));
-  CHECK_THROWS_WITH(seqlab::RendezvousStore(client_options(server.port(), "wrong")), Contains("refused"));
+  CHECK_THROWS_WITH(seqlab::RendezvousStore(client_options(server.port(), "wrong")),
+                    Contains("refused"));
 }
 
 TEST_CASE("a stalled or garbled connection delays nobody and is dropped alone") {
