@@ -64,7 +64,10 @@ class CatalogRecipe : public Recipe {
         fs::path full = root / replace_lang(dir, spec_.lang);
         if (!fs::is_directory(full)) continue;
         for (const auto& entry : fs::directory_iterator(full))
-          if (entry.path().extension() == ".mo") files.push_back(entry.path());
+          // A package's symbolic link may point anywhere: only files that stay inside it are read.
+          if (entry.path().extension() == ".mo" && entry.is_regular_file() &&
+              lies_inside(entry.path().string(), root.string()))
+            files.push_back(entry.path());
       }
       std::sort(files.begin(), files.end());
       for (const auto& file : files) {

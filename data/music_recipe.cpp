@@ -47,14 +47,18 @@ class MusicRecipe : public Recipe {
     for (const auto& entry : fs::recursive_directory_iterator(root)) {
       auto ext = entry.path().extension().string();
       std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-      if (entry.is_regular_file() && ext == ".wad") wads.push_back(entry.path());
+      // A package's symbolic link may point anywhere: only files that stay inside it are read.
+      if (entry.is_regular_file() && lies_inside(entry.path().string(), root.string()) && ext == ".wad")
+        wads.push_back(entry.path());
     }
     for (const auto& wad : wads) extract_wad_music(wad.string(), (root / "wad-music").string());
     std::vector<fs::path> files;
     for (const auto& entry : fs::recursive_directory_iterator(root)) {
       auto ext = entry.path().extension().string();
       std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-      if (entry.is_regular_file() && (ext == ".mid" || ext == ".midi")) files.push_back(entry.path());
+      if (entry.is_regular_file() && lies_inside(entry.path().string(), root.string()) &&
+          (ext == ".mid" || ext == ".midi"))
+        files.push_back(entry.path());
     }
     std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) {
       return stable_hash(a.filename().string(), 31) < stable_hash(b.filename().string(), 31);

@@ -4,6 +4,8 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include "core/tensor_file.h"
+#include "core/trust.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "models/seq2seq.h"
@@ -76,7 +78,7 @@ TEST_CASE("Every decoder family reads images, and decodes incrementally as in a 
   }
 }
 
-TEST_CASE("A pretrained backbone loads from a state dict, frozen or fine-tuned", "[vision]") {
+TEST_CASE("A pretrained backbone loads from safetensors (or, trusted, a state dict), frozen or fine-tuned", "[vision]") {
   seqlab::testing::TempDir dir;
   torch::manual_seed(5);
   seqlab::Seq2Seq first(vision_config("cnn", "rnn"), 20, 20);
@@ -85,13 +87,22 @@ TEST_CASE("A pretrained backbone loads from a state dict, frozen or fine-tuned",
     torch::serialize::OutputArchive archive;
     first->encoder->named_children()["backbone"]->save(archive);
     archive.save_to(dir.file("backbone.pt"));
+    seqlab::write_tensor_file(dir.file("backbone.safetensors"),
+                              seqlab::module_tensors(*first->encoder->named_children()["backbone"]));
   }
   auto source = images(2);
   torch::NoGradGuard no_grad;
   auto expected = first->encode(source).states;
+  // A torch state dict is a TorchScript archive: code, loaded only with --trust-code.
+  auto untrusted = [&] {
+    seqlab::Seq2Seq m(vision_config("cnn", "rnn", {{"model", {{"vision", {{"pretrained", dir.file("backbone.pt")}}}}}}), 20, 20);
+  };
+  CHECK_THROWS_WITH(untrusted(), Catch::Matchers::Contains("backbone.pt") && Catch::Matchers::Contains("--trust-code"));
+  seqlab::CodeTrust trust(GENERATE(false, true));
+  const std::string file = dir.file(seqlab::CodeTrust::granted() ? "backbone.pt" : "backbone.safetensors");
   for (bool freeze : {false, true}) {
     torch::manual_seed(99);  // other random weights, which the file must replace
-    seqlab::Seq2Seq loaded(vision_config("cnn", "rnn", {{"model", {{"vision", {{"pretrained", dir.file("backbone.pt")}, {"freeze", freeze}}}}}}), 20, 20);
+    seqlab::Seq2Seq loaded(vision_config("cnn", "rnn", {{"model", {{"vision", {{"pretrained", file}, {"freeze", freeze}}}}}}), 20, 20);
     loaded->train();  // a frozen backbone keeps its BatchNorm statistics even in training mode
     if (freeze) CHECK(torch::allclose(loaded->encode(source).states, expected, 1e-5, 1e-6));
     loaded->eval();
@@ -100,11 +111,11 @@ TEST_CASE("A pretrained backbone loads from a state dict, frozen or fine-tuned",
     for (const auto& p : loaded->encoder->named_children()["backbone"]->parameters()) trainable += p.requires_grad();
     CHECK((trainable == 0) == freeze);
   }
-  // A state dict of another architecture is an error that says so.
+  // Weights of another architecture are an error that says so.
   auto wrong = [&] {
-    seqlab::Seq2Seq m(vision_config("resnet18", "rnn", {{"model", {{"vision", {{"pretrained", dir.file("backbone.pt")}}}}}}), 20, 20);
+    seqlab::Seq2Seq m(vision_config("resnet18", "rnn", {{"model", {{"vision", {{"pretrained", file}}}}}}), 20, 20);
   };
-  CHECK_THROWS_WITH(wrong(), Catch::Matchers::Contains("backbone.pt"));
+  CHECK_THROWS_WITH(wrong(), Catch::Matchers::Contains(file));
 }
 
 TEST_CASE("A TorchScript backbone replaces the network: its feature map becomes the regions", "[vision]") {
@@ -116,6 +127,11 @@ def forward(self, x):
     return torch.relu(torch.conv2d(x, self.weight, None, [4, 4]))
 )");
   scripted.save(dir.file("backbone.ts"));
+  auto untrusted = [&] {
+    seqlab::Seq2Seq m(vision_config("cnn", "bahdanau", {{"model", {{"vision", {{"pretrained", dir.file("backbone.ts")}}}}}}), 20, 20);
+  };
+  CHECK_THROWS_WITH(untrusted(), Catch::Matchers::Contains("--trust-code"));
+  seqlab::CodeTrust trust(true);  // the user's --trust-code
   for (bool freeze : {true, false}) {
     seqlab::Seq2Seq model(vision_config("cnn", "bahdanau", {{"model", {{"vision", {{"pretrained", dir.file("backbone.ts")}, {"freeze", freeze}}}}}}), 20, 20);
     auto memory = model->encode(images(2));
