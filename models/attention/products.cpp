@@ -185,7 +185,10 @@ inline float exp_small(float y) {
   const float n = shifted - 12582912.0f;
   const float r = (y - n * 0.693145752f) - n * 1.42860677e-6f;
   const float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666667f + r * (0.0416666667f + r * (0.00833333333f + r * 0.00138888889f)))));
-  return p * __builtin_bit_cast(float, (static_cast<int32_t>(n) + 127) << 23);
+  // n clamped to the exponents a float has; a NaN input goes to -127 (converting NaN to an integer
+  // is undefined behaviour) and comes out NaN through p.
+  const float exponent = n > -127.0f ? (n < 128.0f ? n : 128.0f) : -127.0f;
+  return p * __builtin_bit_cast(float, (static_cast<int32_t>(exponent) + 127) << 23);
 }
 
 inline float tanh_fast(float x) {

@@ -108,7 +108,7 @@ TEST_CASE("MIDI: every event is checked, and a file that would lose events is an
       {"empty-track.mid", midi_file("")},                                           // an empty MTrk
       {"escape.mid", midi_file(kNote + std::string("\x00\xF7\x8F\xFF\xFF\x7F", 6) + kEnd)},  // F7, ~4 GB
       {"tempo.mid", midi_file(std::string("\x00\xFF\x51\x00", 4) + kNote + kEnd)},  // tempo of length 0
-      {"meta.mid", midi_file(kNote + std::string("\x00\xFF\x01\x40ab", 6) + kEnd)},  // text past the chunk
+      {"meta.mid", midi_file(kNote + std::string("\x00\xFF\x01\x40" "ab", 6) + kEnd)},  // text past the chunk
       {"vlq.mid", midi_file(std::string("\x81\x81\x81\x81\x01\x90\x3C\x40", 8) + kEnd)},  // a 5-byte VLQ
       {"status.mid", midi_file(std::string("\x00\x3C\x40", 3) + kEnd)},           // data without a status
       {"system.mid", midi_file(kNote + std::string("\x00\xF8", 2) + kEnd)},        // a real-time byte
