@@ -35,16 +35,26 @@ std::string digest_file(const std::string& path, const EVP_MD* algorithm) {
   return std::string(reinterpret_cast<const char*>(digest), length);
 }
 
-}  // namespace
-
-std::string sha256_file_hex(const std::string& path) {
+std::string to_hex(const std::string& digest) {
   static const char* hex = "0123456789abcdef";
   std::string out;
-  for (unsigned char c : digest_file(path, EVP_sha256())) {
+  for (unsigned char c : digest) {
     out += hex[c >> 4];
     out += hex[c & 15];
   }
   return out;
+}
+
+}  // namespace
+
+std::string sha256_file_hex(const std::string& path) { return to_hex(digest_file(path, EVP_sha256())); }
+
+std::string sha256_hex(const std::string& bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1)
+    throw Error("OpenSSL: digest failed");
+  return to_hex(std::string(reinterpret_cast<const char*>(digest), length));
 }
 
 std::string sha512_file_integrity(const std::string& path) {

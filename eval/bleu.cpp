@@ -25,13 +25,46 @@ NgramCounts count_ngrams(const std::vector<std::string>& tokens) {
   return counts;
 }
 
+// Item statistics, sacreBLEU's order: hypothesis length, closest reference length, matches of
+// orders 1-4, n-gram totals of orders 1-4.
+constexpr size_t kStatistics = 2 + 2 * kMaxOrder;
+
+struct BleuParts {
+  std::array<double, kMaxOrder> precisions{};
+  double brevity = 1, score = 0;
+};
+
+BleuParts bleu_from_sums(const std::vector<double>& sums) {
+  if (sums.size() != kStatistics)
+    throw InputError(fmt::format("BLEU statistics have {} values, not {}", sums.size(), kStatistics));
+  const double hyp_length = sums[0], ref_length = sums[1];
+  BleuParts parts;
+  double smooth = 1.0;
+  for (size_t n = 0; n < kMaxOrder; ++n) {
+    const double correct = sums[2 + n], total = sums[2 + kMaxOrder + n];
+    if (total == 0) break;
+    if (correct == 0) {
+      smooth *= 2;
+      parts.precisions[n] = 100.0 / (smooth * total);
+    } else {
+      parts.precisions[n] = 100.0 * correct / total;
+    }
+  }
+  if (hyp_length < ref_length) parts.brevity = hyp_length > 0 ? std::exp(1.0 - ref_length / hyp_length) : 0.0;
+  double log_sum = 0;
+  for (double p : parts.precisions) log_sum += p > 0 ? std::log(p) : -9999999999.0;
+  parts.score = hyp_length == 0 ? 0.0 : parts.brevity * std::exp(log_sum / kMaxOrder);
+  return parts;
+}
+
 class Bleu : public Metric {
  public:
-  MetricScore corpus_score(const std::vector<std::string>& hypotheses,
-                           const std::vector<std::vector<std::string>>& references) const override {
+  std::vector<std::vector<double>> item_statistics(
+      const std::vector<std::string>& hypotheses,
+      const std::vector<std::vector<std::string>>& references) const override {
     check_reference_lengths(hypotheses, references);
-    std::array<int64_t, kMaxOrder> correct{}, total{};
-    int64_t hyp_length = 0, ref_length = 0;
+    std::vector<std::vector<double>> rows;
+    rows.reserve(hypotheses.size());
     for (size_t i = 0; i < hypotheses.size(); ++i) {
       auto hyp = split_whitespace(tokenize_13a(hypotheses[i]));
       auto hyp_len = static_cast<int64_t>(hyp.size());
@@ -55,45 +88,48 @@ class Bleu : public Metric {
       }
       if (closest_len < 0)
         throw InputError(fmt::format("hypothesis {} has no non-empty reference", i + 1));
-      hyp_length += hyp_len;
-      ref_length += closest_len;
+      std::vector<double> row(kStatistics, 0.0);
+      row[0] = double(hyp_len);
+      row[1] = double(closest_len);
       for (const auto& [ngram, count] : count_ngrams(hyp)) {
         size_t n = ngram.size() - 1;
-        total[n] += count;
+        row[2 + kMaxOrder + n] += double(count);
         auto it = max_ref_counts.find(ngram);
-        if (it != max_ref_counts.end()) correct[n] += std::min(count, it->second);
+        if (it != max_ref_counts.end()) row[2 + n] += double(std::min(count, it->second));
       }
+      rows.push_back(std::move(row));
     }
-    std::array<double, kMaxOrder> precisions{};
-    double smooth = 1.0;
-    for (int n = 0; n < kMaxOrder; ++n) {
-      if (total[n] == 0) break;
-      if (correct[n] == 0) {
-        smooth *= 2;
-        precisions[n] = 100.0 / (smooth * static_cast<double>(total[n]));
-      } else {
-        precisions[n] = 100.0 * static_cast<double>(correct[n]) / static_cast<double>(total[n]);
-      }
+    return rows;
+  }
+
+  double score_from_statistics(const std::vector<double>& sums) const override {
+    return bleu_from_sums(sums).score;
+  }
+
+  MetricScore corpus_score(const std::vector<std::string>& hypotheses,
+                           const std::vector<std::vector<std::string>>& references) const override {
+    auto sums = sum_statistics(item_statistics(hypotheses, references));
+    if (sums.empty()) sums.assign(kStatistics, 0.0);
+    const BleuParts parts = bleu_from_sums(sums);
+    const auto hyp_length = static_cast<int64_t>(sums[0]), ref_length = static_cast<int64_t>(sums[1]);
+    std::array<int64_t, kMaxOrder> correct{}, total{};
+    for (size_t n = 0; n < kMaxOrder; ++n) {
+      correct[n] = static_cast<int64_t>(sums[2 + n]);
+      total[n] = static_cast<int64_t>(sums[2 + kMaxOrder + n]);
     }
-    double brevity = 1.0;
-    if (hyp_length < ref_length)
-      brevity = hyp_length > 0 ? std::exp(1.0 - double(ref_length) / double(hyp_length)) : 0.0;
-    double log_sum = 0;
-    for (double p : precisions) log_sum += p > 0 ? std::log(p) : -9999999999.0;
-    double score = hyp_length == 0 ? 0.0 : brevity * std::exp(log_sum / kMaxOrder);
     MetricScore result;
-    result.score = score;
+    result.score = parts.score;
     result.signature = fmt::format("nrefs:{}|case:mixed|eff:no|tok:13a|smooth:exp",
                                    references.size());
     double ratio = ref_length > 0 ? double(hyp_length) / double(ref_length) : 0.0;
+    const auto& p = parts.precisions;
     result.summary = fmt::format(
         "BLEU = {:.2f} {:.1f}/{:.1f}/{:.1f}/{:.1f} (BP = {:.3f} ratio = {:.3f} hyp_len = {} "
         "ref_len = {})",
-        score, precisions[0], precisions[1], precisions[2], precisions[3], brevity, ratio,
-        hyp_length, ref_length);
-    result.details = {{"precisions", precisions}, {"bp", brevity},
-                      {"ratio", ratio},           {"hyp_len", hyp_length},
-                      {"ref_len", ref_length},    {"counts", correct},
+        parts.score, p[0], p[1], p[2], p[3], parts.brevity, ratio, hyp_length, ref_length);
+    result.details = {{"precisions", p},         {"bp", parts.brevity},
+                      {"ratio", ratio},          {"hyp_len", hyp_length},
+                      {"ref_len", ref_length},   {"counts", correct},
                       {"totals", total}};
     return result;
   }

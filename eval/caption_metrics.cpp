@@ -80,8 +80,37 @@ class CiderD : public Metric {
   static constexpr int kOrder = 4;
   static constexpr double kSigma = 6.0;
 
+  // Per image [score, 1]: the document frequencies stay those of the whole reference set.
+  std::vector<std::vector<double>> item_statistics(
+      const std::vector<std::string>& hypotheses,
+      const std::vector<std::vector<std::string>>& references) const override {
+    std::vector<std::vector<double>> rows;
+    for (double score : per_image_scores(hypotheses, references)) rows.push_back({score, 1.0});
+    return rows;
+  }
+
+  double score_from_statistics(const std::vector<double>& sums) const override {
+    if (sums.size() != 2) throw InputError(fmt::format("CIDEr-D statistics have {} values, not 2", sums.size()));
+    return sums[1] > 0 ? sums[0] / sums[1] : 0.0;
+  }
+
   MetricScore corpus_score(const std::vector<std::string>& hypotheses,
                            const std::vector<std::vector<std::string>>& references) const override {
+    const std::vector<double> per_image = per_image_scores(hypotheses, references);
+    const size_t n = per_image.size();
+    double total = 0;
+    for (double v : per_image) total += v;
+    MetricScore score;
+    score.score = n ? total / static_cast<double>(n) : 0.0;
+    score.signature = "cider-d|n:4|sigma:6|df:refs|tok:ptb-lower-nopunct|x10";
+    score.summary = fmt::format("CIDEr-D = {:.4f} ({} images)", score.score, n);
+    score.details = {{"per_image", per_image}};
+    return score;
+  }
+
+ private:
+  static std::vector<double> per_image_scores(const std::vector<std::string>& hypotheses,
+                                              const std::vector<std::vector<std::string>>& references) {
     check_reference_lengths(hypotheses, references);
     const size_t n = hypotheses.size();
     std::vector<std::vector<Counts>> refs(n);
@@ -98,7 +127,6 @@ class CiderD : public Metric {
     }
     const double log_images = std::log(static_cast<double>(n));
     std::vector<double> per_image(n);
-    double total = 0;
     for (size_t i = 0; i < n; ++i) {
       Vector hyp = vectorise(hyps[i], document_frequency, log_images);
       std::array<double, kOrder> sum{};
@@ -119,17 +147,10 @@ class CiderD : public Metric {
       for (double v : sum) mean += v;
       mean /= kOrder;
       per_image[i] = mean / static_cast<double>(refs[i].size()) * 10.0;
-      total += per_image[i];
     }
-    MetricScore score;
-    score.score = n ? total / static_cast<double>(n) : 0.0;
-    score.signature = "cider-d|n:4|sigma:6|df:refs|tok:ptb-lower-nopunct|x10";
-    score.summary = fmt::format("CIDEr-D = {:.4f} ({} images)", score.score, n);
-    score.details = {{"per_image", per_image}};
-    return score;
+    return per_image;
   }
 
- private:
   struct Vector {
     std::array<std::map<Ngram, double>, kOrder> vec;
     std::array<double, kOrder> norm{};
@@ -155,11 +176,14 @@ class CiderD : public Metric {
 class CocoBleu : public Metric {
  public:
   explicit CocoBleu(int order) : order_(order) {}
-  MetricScore corpus_score(const std::vector<std::string>& hypotheses,
-                           const std::vector<std::vector<std::string>>& references) const override {
+
+  // Per caption: hypothesis length, closest reference length, guesses of orders 1-4, matches of
+  // orders 1-4.
+  std::vector<std::vector<double>> item_statistics(
+      const std::vector<std::string>& hypotheses,
+      const std::vector<std::vector<std::string>>& references) const override {
     check_reference_lengths(hypotheses, references);
-    double test_length = 0, ref_length = 0;
-    std::vector<double> guess(4, 0), correct(4, 0);
+    std::vector<std::vector<double>> rows;
     for (size_t i = 0; i < hypotheses.size(); ++i) {
       auto hyp = caption_tokens(hypotheses[i]);
       Counts max_ref;
@@ -175,34 +199,56 @@ class CocoBleu : public Metric {
         auto d = [&](size_t x) { return std::abs(static_cast<double>(x) - static_cast<double>(hyp.size())); };
         if (d(l) < d(closest) || (d(l) == d(closest) && l < closest)) closest = l;
       }
-      test_length += static_cast<double>(hyp.size());
-      ref_length += static_cast<double>(closest);
-      for (int k = 0; k < 4; ++k) guess[k] += std::max(0.0, static_cast<double>(hyp.size()) - k);
+      std::vector<double> row(10, 0.0);
+      row[0] = static_cast<double>(hyp.size());
+      row[1] = static_cast<double>(closest);
+      for (int k = 0; k < 4; ++k) row[2 + k] = std::max(0.0, static_cast<double>(hyp.size()) - k);
       for (const auto& [gram, count] : ngram_counts(hyp, 4)) {
         auto it = max_ref.find(gram);
-        if (it != max_ref.end()) correct[gram.size() - 1] += std::min(count, it->second);
+        if (it != max_ref.end()) row[6 + gram.size() - 1] += std::min(count, it->second);
       }
+      rows.push_back(std::move(row));
     }
+    return rows;
+  }
+
+  double score_from_statistics(const std::vector<double>& sums) const override {
+    return bleus(sums)[static_cast<size_t>(order_ - 1)];
+  }
+
+  MetricScore corpus_score(const std::vector<std::string>& hypotheses,
+                           const std::vector<std::vector<std::string>>& references) const override {
+    auto sums = sum_statistics(item_statistics(hypotheses, references));
+    if (sums.empty()) sums.assign(10, 0.0);
+    const std::vector<double> b = bleus(sums);
     constexpr double kTiny = 1e-15, kSmall = 1e-9;
-    std::vector<double> bleus;
-    double product = 1;
-    const double ratio = (test_length + kTiny) / (ref_length + kSmall);
-    for (int k = 0; k < 4; ++k) {
-      product *= (correct[k] + kTiny) / (guess[k] + kSmall);
-      double b = std::pow(product, 1.0 / (k + 1));
-      if (ratio < 1) b *= std::exp(1 - 1 / ratio);
-      bleus.push_back(100.0 * b);
-    }
+    const double ratio = (sums[0] + kTiny) / (sums[1] + kSmall);
     MetricScore score;
-    score.score = bleus[static_cast<size_t>(order_ - 1)];
+    score.score = b[static_cast<size_t>(order_ - 1)];
     score.signature = fmt::format("coco-bleu|n:{}|ref:closest|tok:ptb-lower-nopunct", order_);
     score.summary = fmt::format("BLEU-{} = {:.2f} (BLEU-1..4 {:.1f}/{:.1f}/{:.1f}/{:.1f}, ratio {:.3f})", order_,
-                                score.score, bleus[0], bleus[1], bleus[2], bleus[3], ratio);
-    score.details = {{"bleu_1_to_4", bleus}, {"hypothesis_length", test_length}, {"reference_length", ref_length}};
+                                score.score, b[0], b[1], b[2], b[3], ratio);
+    score.details = {{"bleu_1_to_4", b}, {"hypothesis_length", sums[0]}, {"reference_length", sums[1]}};
     return score;
   }
 
  private:
+  // BLEU-1..4 x 100 from summed statistics, with coco-caption's 1e-15 / 1e-9 guards.
+  static std::vector<double> bleus(const std::vector<double>& sums) {
+    if (sums.size() != 10) throw InputError(fmt::format("BLEU-n statistics have {} values, not 10", sums.size()));
+    constexpr double kTiny = 1e-15, kSmall = 1e-9;
+    std::vector<double> out;
+    double product = 1;
+    const double ratio = (sums[0] + kTiny) / (sums[1] + kSmall);
+    for (int k = 0; k < 4; ++k) {
+      product *= (sums[6 + k] + kTiny) / (sums[2 + k] + kSmall);
+      double b = std::pow(product, 1.0 / (k + 1));
+      if (ratio < 1) b *= std::exp(1 - 1 / ratio);
+      out.push_back(100.0 * b);
+    }
+    return out;
+  }
+
   int order_;
 };
 

@@ -2,10 +2,12 @@
 // whitespace removed, no word n-grams, beta 2; precision and recall are averaged over the orders
 // that occur (effective order) from corpus-summed statistics; with several references each
 // sentence uses the reference giving it the best score.
+#include <cmath>
 #include <unordered_map>
 
 #include <fmt/format.h>
 
+#include "core/error.h"
 #include "core/utf8.h"
 #include "eval/metric.h"
 
@@ -49,10 +51,14 @@ double f_score(const Stats& stats) {
 
 class ChrF : public Metric {
  public:
-  MetricScore corpus_score(const std::vector<std::string>& hypotheses,
-                           const std::vector<std::vector<std::string>>& references) const override {
+  // Per item, for each order 1-6: hypothesis n-grams, reference n-grams, matches (of the
+  // reference giving the item its best sentence score, as sacreBLEU picks it).
+  std::vector<std::vector<double>> item_statistics(
+      const std::vector<std::string>& hypotheses,
+      const std::vector<std::vector<std::string>>& references) const override {
     check_reference_lengths(hypotheses, references);
-    Stats corpus{};
+    std::vector<std::vector<double>> rows;
+    rows.reserve(hypotheses.size());
     for (size_t i = 0; i < hypotheses.size(); ++i) {
       auto hyp = char_ngrams(hypotheses[i]);
       Stats best{};
@@ -79,8 +85,26 @@ class ChrF : public Metric {
           best = stats;
         }
       }
-      for (size_t k = 0; k < corpus.size(); ++k) corpus[k] += best[k];
+      rows.emplace_back(best.begin(), best.end());
     }
+    return rows;
+  }
+
+  double score_from_statistics(const std::vector<double>& sums) const override {
+    if (sums.size() != std::tuple_size<Stats>::value)
+      throw InputError(fmt::format("chrF statistics have {} values, not {}", sums.size(),
+                                   std::tuple_size<Stats>::value));
+    Stats stats{};
+    for (size_t k = 0; k < stats.size(); ++k) stats[k] = static_cast<int64_t>(std::llround(sums[k]));
+    return f_score(stats);
+  }
+
+  MetricScore corpus_score(const std::vector<std::string>& hypotheses,
+                           const std::vector<std::vector<std::string>>& references) const override {
+    auto sums = sum_statistics(item_statistics(hypotheses, references));
+    if (sums.empty()) sums.assign(std::tuple_size<Stats>::value, 0.0);
+    Stats corpus{};
+    for (size_t k = 0; k < corpus.size(); ++k) corpus[k] = static_cast<int64_t>(std::llround(sums[k]));
     MetricScore result;
     result.score = f_score(corpus);
     result.signature = fmt::format("nrefs:{}|case:mixed|eff:yes|nc:6|nw:0|space:no",

@@ -121,6 +121,56 @@ namespace {
 class LabelMetric : public Metric {
  public:
   explicit LabelMetric(std::string key) : key_(std::move(key)) {}
+
+  // accuracy: [correct, 1] per sentence. macro_f1: for every label of the set (gold and
+  // predicted, in first-seen order) [true positive, predicted, gold] per sentence.
+  std::vector<std::vector<double>> item_statistics(
+      const std::vector<std::string>& hypotheses,
+      const std::vector<std::vector<std::string>>& references) const override {
+    check_reference_lengths(hypotheses, references);
+    const auto& gold = references.front();
+    std::vector<std::vector<double>> rows;
+    if (key_ == "accuracy") {
+      for (size_t i = 0; i < gold.size(); ++i) rows.push_back({hypotheses[i] == gold[i] ? 1.0 : 0.0, 1.0});
+      return rows;
+    }
+    std::vector<std::string> labels;
+    for (const auto* side : {&gold, &hypotheses})
+      for (const auto& name : *side)
+        if (std::find(labels.begin(), labels.end(), name) == labels.end()) labels.push_back(name);
+    std::map<std::string, size_t> index;
+    for (size_t k = 0; k < labels.size(); ++k) index[labels[k]] = k;
+    for (size_t i = 0; i < gold.size(); ++i) {
+      std::vector<double> row(3 * labels.size(), 0.0);
+      const size_t g = index[gold[i]], p = index[hypotheses[i]];
+      row[3 * p + 1] = 1;
+      row[3 * g + 2] = 1;
+      if (g == p) row[3 * g] = 1;
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+
+  double score_from_statistics(const std::vector<double>& sums) const override {
+    if (key_ == "accuracy") {
+      if (sums.size() != 2) throw InputError(fmt::format("accuracy statistics have {} values, not 2", sums.size()));
+      return sums[1] > 0 ? 100.0 * sums[0] / sums[1] : 0.0;
+    }
+    if (sums.size() % 3 != 0)
+      throw InputError(fmt::format("macro-F1 statistics have {} values, not a multiple of 3", sums.size()));
+    double f1_sum = 0;
+    int64_t present = 0;
+    for (size_t k = 0; k + 2 < sums.size(); k += 3) {
+      const double tp = sums[k], predicted = sums[k + 1], support = sums[k + 2];
+      const double precision = predicted > 0 ? tp / predicted : 0.0;
+      const double recall = support > 0 ? tp / support : 0.0;
+      if (support > 0 || predicted > 0) {
+        f1_sum += precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
+        ++present;
+      }
+    }
+    return present ? 100.0 * f1_sum / double(present) : 0.0;
+  }
   MetricScore corpus_score(const std::vector<std::string>& hypotheses,
                            const std::vector<std::vector<std::string>>& references) const override {
     check_reference_lengths(hypotheses, references);

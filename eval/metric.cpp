@@ -21,6 +21,16 @@ void check_reference_lengths(const std::vector<std::string>& hypotheses,
           k + 1, references[k].size(), hypotheses.size()));
 }
 
+std::vector<double> sum_statistics(const std::vector<std::vector<double>>& rows) {
+  std::vector<double> sums(rows.empty() ? 0 : rows.front().size(), 0.0);
+  for (const auto& row : rows) {
+    if (row.size() != sums.size())
+      throw InputError(fmt::format("item statistics of {} and {} values in one set", sums.size(), row.size()));
+    for (size_t k = 0; k < row.size(); ++k) sums[k] += row[k];
+  }
+  return sums;
+}
+
 namespace {
 // str.isspace() for the code points Python treats as whitespace.
 bool python_space(char32_t c) {

@@ -25,7 +25,21 @@ class Metric {
   // variable number of references per hypothesis). InputError when lengths differ.
   virtual MetricScore corpus_score(const std::vector<std::string>& hypotheses,
                                    const std::vector<std::vector<std::string>>& references) const = 0;
+
+  // Sufficient statistics of each hypothesis (sacreBLEU's `_extract_corpus_statistics`): the corpus
+  // score is score_from_statistics() of their column sums, so a paired test resamples items
+  // without decoding or tokenising again. Every row has the same length. Metrics whose corpus
+  // score is not a function of summed counts (CIDEr-D, whose document frequencies come from the
+  // whole reference set) keep those global parts fixed and give per-item scores [score_i, 1].
+  virtual std::vector<std::vector<double>> item_statistics(
+      const std::vector<std::string>& hypotheses,
+      const std::vector<std::vector<std::string>>& references) const = 0;
+  // The corpus score (0-100, as `score`) from column sums of item_statistics() rows.
+  virtual double score_from_statistics(const std::vector<double>& sums) const = 0;
 };
+
+// Column sums of item statistics (the whole set: what corpus_score scores).
+std::vector<double> sum_statistics(const std::vector<std::vector<double>>& rows);
 
 SEQLAB_DECLARE_REGISTRY(MetricRegistry, std::unique_ptr<Metric>);
 

@@ -15,7 +15,9 @@
 #include "data/task.h"
 #include "eval/caption.h"
 #include "eval/classify.h"
+#include "eval/metric.h"
 #include "eval/next_token.h"
+#include "eval/significance.h"
 #include "eval/attention_map.h"
 #include "eval/length_buckets.h"
 #include "eval/translate.h"
@@ -94,6 +96,10 @@ Json evaluate_captions(LoadedRun& run, const std::string& run_dir, const Task& t
   Json result = {{"run", run_dir}, {"split", options.split}, {"beam", search.beam}, {"hypotheses", hyp_path},
                  {"task", task.name()}};
   merge_json(result, score_captions(hypotheses, kept));
+  const std::string items_path = item_statistics_path(run_dir, options.split, search.beam);
+  write_item_statistics(items_path, compute_item_statistics({"cider", "bleu-1", "bleu-2", "bleu-3", "bleu-4"},
+                                                            hypotheses, kept));
+  result["item_statistics"] = items_path;
   result["skipped_images"] = images.skipped.size();
   result["decode_seconds"] = seconds;
   result["images_per_s"] = double(hypotheses.size()) / std::max(1e-9, seconds);
@@ -153,6 +159,9 @@ Json evaluate_classification(LoadedRun& run, const std::string& run_dir, Task& t
   Json result = {{"run", run_dir}, {"split", options.split}, {"beam", 1}, {"predictions", path},
                  {"task", task.name()}};
   merge_json(result, score_classification(predicted, gold, run.labels));
+  const std::string items_path = item_statistics_path(run_dir, options.split, 1);
+  write_item_statistics(items_path, compute_item_statistics({"accuracy", "macro_f1"}, predicted, {gold}));
+  result["item_statistics"] = items_path;
   result["decode_seconds"] = seconds;
   result["sentences_per_s"] = double(sentences.size()) / std::max(1e-9, seconds);
   return result;
@@ -199,6 +208,13 @@ Json evaluate_run(const std::string& run_dir, const EvaluateOptions& options) {
   write_file_atomic(hyp_path, text);
   Json result = {{"run", run_dir}, {"split", options.split}, {"beam", search.beam}, {"hypotheses", hyp_path}};
   merge_json(result, score_translations(sources, hypotheses, references));
+  {
+    ItemStatisticsFile items = compute_item_statistics({"bleu", "chrf"}, hypotheses, {references});
+    for (const auto& source : sources) items.source_words.push_back(static_cast<int64_t>(split_whitespace(source).size()));
+    const std::string items_path = item_statistics_path(run_dir, options.split, search.beam);
+    write_item_statistics(items_path, items);
+    result["item_statistics"] = items_path;
+  }
   result["decode_seconds"] = seconds;
   result["sentences_per_s"] = double(sources.size()) / std::max(1e-9, seconds);
   result["bleu_by_source_length"] =
