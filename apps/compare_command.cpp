@@ -1,5 +1,6 @@
 // `seqlab compare`: paired significance tests between systems on one test set.
-//   seqlab compare --ref REF [--ref REF2] --hyp BASELINE --hyp SYSTEM [--hyp ...] [--metric bleu,chrf]
+//   seqlab compare --ref REF [--ref REF2] --hyp BASELINE --hyp SYSTEM [--hyp ...] [--metric
+//   bleu,chrf]
 //                  [--paired bs|ar] [--samples N] [--seed S]
 //   seqlab compare RUN_A RUN_B [--split test] [--beam N] [--metric ...] [--paired bs|ar]
 // The first system is the baseline; every other is tested against it. Runs are compared from the
@@ -8,8 +9,8 @@
 #include <iostream>
 #include <regex>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "apps/commands.h"
 #include "core/error.h"
@@ -25,7 +26,8 @@ namespace fs = std::filesystem;
 
 std::vector<std::string> read_text_lines(const std::string& path) {
   auto lines = read_lines(path);
-  for (size_t i = 0; i < lines.size(); ++i) require_utf8(lines[i], fmt::format("{}:{}", path, i + 1));
+  for (size_t i = 0; i < lines.size(); ++i)
+    require_utf8(lines[i], fmt::format("{}:{}", path, i + 1));
   return lines;
 }
 
@@ -54,35 +56,40 @@ std::string run_items_path(const std::string& run, const std::string& split, int
   if (beam > 0) {
     std::string path = item_statistics_path(run, split, beam);
     if (!fs::exists(path))
-      throw InputError(fmt::format("{} has no item statistics for {} at beam {} ({} missing): run `seqlab eval {} "
-                                   "--split {} --beam {}` first",
-                                   run, split, beam, path, run, split, beam));
+      throw InputError(fmt::format(
+          "{} has no item statistics for {} at beam {} ({} missing): run `seqlab eval {} "
+          "--split {} --beam {}` first",
+          run, split, beam, path, run, split, beam));
     return path;
   }
   const std::regex pattern(split + R"(\.beam([0-9]+)\.items\.json)");
   std::vector<std::string> found;
   for (const auto& entry : fs::directory_iterator(run))
-    if (std::regex_match(entry.path().filename().string(), pattern)) found.push_back(entry.path().string());
+    if (std::regex_match(entry.path().filename().string(), pattern))
+      found.push_back(entry.path().string());
   std::sort(found.begin(), found.end());
   if (found.empty())
-    throw InputError(fmt::format("{} has no item statistics for the {} split: evaluate it first (`seqlab eval {} "
-                                 "--split {}`); runs evaluated before item statistics were kept need it too",
-                                 run, split, run, split));
+    throw InputError(fmt::format(
+        "{} has no item statistics for the {} split: evaluate it first (`seqlab eval {} "
+        "--split {}`); runs evaluated before item statistics were kept need it too",
+        run, split, run, split));
   if (found.size() > 1)
-    throw InputError(fmt::format("{} has item statistics at several beams ({}): choose one with --beam", run,
-                                 join_names(found)));
+    throw InputError(
+        fmt::format("{} has item statistics at several beams ({}): choose one with --beam", run,
+                    join_names(found)));
   return found.front();
 }
 
-std::string format_p(double p) { return p < 0.0001 ? "<0.0001" : fmt::format("{:.4f}", p); }
+std::string format_p(double p) { return p < 0.0001 ? "p < 0.0001" : fmt::format("p = {:.4f}", p); }
 
 }  // namespace
 
 void add_compare_command(CLI::App& app, Action& action) {
-  auto* compare = app.add_subcommand(
-      "compare",
-      "Paired significance tests between systems on one test set: paired bootstrap resampling (Koehn 2004) "
-      "or approximate randomization (Riezler and Maxwell 2005), as sacreBLEU --paired-bs / --paired-ar");
+  auto* compare = app.add_subcommand("compare",
+                                     "Paired significance tests between systems on one test set: "
+                                     "paired bootstrap resampling (Koehn 2004) "
+                                     "or approximate randomization (Riezler and Maxwell 2005), as "
+                                     "sacreBLEU --paired-bs / --paired-ar");
   struct Options {
     std::vector<std::string> runs, refs, hyps;
     std::string metrics, paired = "bs", split = "test";
@@ -94,15 +101,20 @@ void add_compare_command(CLI::App& app, Action& action) {
   compare->add_option("runs", o->runs, "Two or more run directories (the first is the baseline)");
   compare->add_option("--ref", o->refs, "Reference file, one line per hypothesis (repeatable)");
   compare->add_option("--hyp", o->hyps, "Hypothesis file (repeatable; the first is the baseline)");
-  compare->add_option("--metric", o->metrics,
-                      "Comma-separated metrics (default: bleu,chrf for files; every metric the runs kept)");
-  compare->add_option("--paired", o->paired, "bs: paired bootstrap (1,000 resamples); ar: approximate "
-                                             "randomization (10,000 trials)")
+  compare->add_option(
+      "--metric", o->metrics,
+      "Comma-separated metrics (default: bleu,chrf for files; every metric the runs kept)");
+  compare
+      ->add_option("--paired", o->paired,
+                   "bs: paired bootstrap (1,000 resamples); ar: approximate "
+                   "randomization (10,000 trials)")
       ->check(CLI::IsMember({"bs", "ar"}));
-  compare->add_option("--samples", o->samples, "Resamples (bs) or trials (ar); default 1000 / 10000");
+  compare->add_option("--samples", o->samples,
+                      "Resamples (bs) or trials (ar); default 1000 / 10000");
   compare->add_option("--seed", o->seed, "Random seed (sacreBLEU's default 12345)");
   compare->add_option("--split", o->split, "Runs: the evaluated split (default test)");
-  compare->add_option("--beam", o->beam, "Runs: the beam width evaluated (default: the only one kept)");
+  compare->add_option("--beam", o->beam,
+                      "Runs: the beam width evaluated (default: the only one kept)");
   compare->add_flag("--json", o->json, "Print one JSON object");
   compare->callback([&action, o] {
     action = [o] {
@@ -118,18 +130,21 @@ void add_compare_command(CLI::App& app, Action& action) {
         }
         for (size_t i = 1; i < systems.size(); ++i)
           if (systems[i].items.references_sha256 != systems[0].items.references_sha256)
-            throw InputError(fmt::format("{} and {} were scored against different references on {}: a paired test "
-                                         "needs one test set",
-                                         systems[0].name, systems[i].name, o->split));
+            throw InputError(fmt::format(
+                "{} and {} were scored against different references on {}: a paired test "
+                "needs one test set",
+                systems[0].name, systems[i].name, o->split));
         if (metrics.empty())
           for (const auto& [name, rows] : systems[0].items.metrics) metrics.push_back(name);
         for (const auto& s : systems)
           for (const auto& m : metrics)
             if (!s.items.metrics.count(m))
-              throw InputError(fmt::format("{} kept no item statistics for metric '{}'", s.name, m));
+              throw InputError(
+                  fmt::format("{} kept no item statistics for metric '{}'", s.name, m));
       } else {
         if (o->refs.empty() || o->hyps.size() < 2)
-          throw InputError("compare needs --ref and two --hyp files or more (or two run directories)");
+          throw InputError(
+              "compare needs --ref and two --hyp files or more (or two run directories)");
         if (metrics.empty()) metrics = {"bleu", "chrf"};
         for (const auto& m : metrics) MetricRegistry().create(m);  // unknown names listed early
         std::vector<std::vector<std::string>> references;
@@ -138,9 +153,10 @@ void add_compare_command(CLI::App& app, Action& action) {
           auto hypotheses = read_text_lines(hyp);
           for (size_t k = 0; k < references.size(); ++k)
             if (references[k].size() != hypotheses.size())
-              throw InputError(fmt::format("{} has {} lines but {} has {}: a reference file needs one line per "
-                                           "hypothesis line",
-                                           o->refs[k], references[k].size(), hyp, hypotheses.size()));
+              throw InputError(
+                  fmt::format("{} has {} lines but {} has {}: a reference file needs one line per "
+                              "hypothesis line",
+                              o->refs[k], references[k].size(), hyp, hypotheses.size()));
           systems.push_back({hyp, compute_item_statistics(metrics, hypotheses, references)});
         }
       }
@@ -148,11 +164,12 @@ void add_compare_command(CLI::App& app, Action& action) {
       options.method = o->paired;
       options.samples = o->samples;
       options.seed = o->seed;
-      Json out = {{"test", o->paired == "bs" ? "paired bootstrap resampling" : "approximate randomization"},
-                  {"baseline", systems[0].name},
-                  {"seed", o->seed},
-                  {"items", systems[0].items.items},
-                  {"results", Json::array()}};
+      Json out = {
+          {"test", o->paired == "bs" ? "paired bootstrap resampling" : "approximate randomization"},
+          {"baseline", systems[0].name},
+          {"seed", o->seed},
+          {"items", systems[0].items.items},
+          {"results", Json::array()}};
       std::string table;
       for (const auto& metric_name : metrics) {
         auto metric = MetricRegistry().create(metric_name);
@@ -165,11 +182,12 @@ void add_compare_command(CLI::App& app, Action& action) {
           out["samples"] = r.samples;
           out["results"].push_back(row);
           if (i == 1)
-            table += fmt::format("{:<8} {:<40} {:>8.2f}  ({:.2f} +- {:.2f})\n", metric_name, systems[0].name,
-                                 r.baseline, r.baseline_mean, r.baseline_ci);
-          table += fmt::format("{:<8} {:<40} {:>8.2f}  ({:.2f} +- {:.2f})  {:+.2f} [{:+.2f}, {:+.2f}]  p = {}{}\n",
-                               metric_name, systems[i].name, r.system, r.system_mean, r.system_ci, r.difference,
-                               r.low, r.high, format_p(r.p_value), r.p_value < 0.05 ? " *" : "");
+            table += fmt::format("{:<8} {:<40} {:>8.2f}  ({:.2f} +- {:.2f})\n", metric_name,
+                                 systems[0].name, r.baseline, r.baseline_mean, r.baseline_ci);
+          table += fmt::format(
+              "{:<8} {:<40} {:>8.2f}  ({:.2f} +- {:.2f})  {:+.2f} [{:+.2f}, {:+.2f}]  {}{}\n",
+              metric_name, systems[i].name, r.system, r.system_mean, r.system_ci, r.difference,
+              r.low, r.high, format_p(r.p_value), r.p_value < 0.05 ? " *" : "");
         }
       }
       if (o->json) {
@@ -178,10 +196,12 @@ void add_compare_command(CLI::App& app, Action& action) {
         const int64_t samples = out.value("samples", int64_t{0});
         std::cout << fmt::format(
                          "{} ({} {}, seed {}), {} items; baseline: {}\n"
-                         "score (mean +- half-width of the 95% resample interval)  difference to the baseline "
+                         "score (mean +- half-width of the 95% resample interval)  difference to "
+                         "the baseline "
                          "[95% interval]  p-value (* < 0.05)\n",
-                         out["test"].get<std::string>(), samples, o->paired == "bs" ? "resamples" : "trials",
-                         o->seed, systems[0].items.items, systems[0].name)
+                         out["test"].get<std::string>(), samples,
+                         o->paired == "bs" ? "resamples" : "trials", o->seed,
+                         systems[0].items.items, systems[0].name)
                   << table;
       }
       return 0;

@@ -20,7 +20,8 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // Uniform integer in [0, n) by rejection from mt19937_64 (whose sequence the standard fixes;
 // std::uniform_int_distribution is implementation-defined).
 uint64_t draw_below(std::mt19937_64& rng, uint64_t n) {
-  const uint64_t limit = std::numeric_limits<uint64_t>::max() - std::numeric_limits<uint64_t>::max() % n;
+  const uint64_t limit =
+      std::numeric_limits<uint64_t>::max() - std::numeric_limits<uint64_t>::max() % n;
   uint64_t x;
   do x = rng();
   while (x >= limit);
@@ -37,7 +38,8 @@ struct Block {
     values.reserve(items * width);
     for (size_t i = 0; i < rows.size(); ++i) {
       if (rows[i].size() != width)
-        throw InputError(fmt::format("{}: item {} has {} statistics, item 1 has {}", what, i + 1, rows[i].size(), width));
+        throw InputError(fmt::format("{}: item {} has {} statistics, item 1 has {}", what, i + 1,
+                                     rows[i].size(), width));
       values.insert(values.end(), rows[i].begin(), rows[i].end());
     }
   }
@@ -77,14 +79,15 @@ double variance_of(const std::vector<double>& values) {
 }
 
 // sacreBLEU's mean and half-width of the 95% interval of one system's resample scores.
-std::pair<double, double> mean_and_half_width(const std::vector<double>& scores, double confidence) {
+std::pair<double, double> mean_and_half_width(const std::vector<double>& scores,
+                                              double confidence) {
   auto [low, high] = percentile_interval(scores, confidence);
   return {mean_of(scores), 0.5 * (high - low)};
 }
 
 // Paired bootstrap: the same resampled items for both systems. Returns the resample scores.
-void bootstrap(const Metric& metric, const Block& a, const Block& b, int64_t samples, std::mt19937_64& rng,
-               std::vector<double>& scores_a, std::vector<double>& scores_b) {
+void bootstrap(const Metric& metric, const Block& a, const Block& b, int64_t samples,
+               std::mt19937_64& rng, std::vector<double>& scores_a, std::vector<double>& scores_b) {
   std::vector<double> sum_a(a.width), sum_b(b.width);
   for (int64_t s = 0; s < samples; ++s) {
     std::fill(sum_a.begin(), sum_a.end(), 0.0);
@@ -104,7 +107,8 @@ double incomplete_beta(double x, double a, double b) {
   if (x <= 0) return 0;
   if (x >= 1) return 1;
   if (x > (a + 1) / (a + b + 2)) return 1 - incomplete_beta(1 - x, b, a);
-  const double log_front = std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) + b * std::log1p(-x);
+  const double log_front =
+      std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) + b * std::log1p(-x);
   constexpr double kTiny = 1e-300;
   double c = 1, d = 1 - (a + b) * x / (a + 1);
   if (std::abs(d) < kTiny) d = kTiny;
@@ -112,8 +116,9 @@ double incomplete_beta(double x, double a, double b) {
   double f = d;
   for (int m = 1; m <= 10000; ++m) {
     for (int part = 0; part < 2; ++part) {
-      const double numerator = part == 0 ? m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
-                                         : -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1));
+      const double numerator = part == 0
+                                   ? m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+                                   : -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1));
       d = 1 + numerator * d;
       if (std::abs(d) < kTiny) d = kTiny;
       c = 1 + numerator / c;
@@ -144,19 +149,21 @@ Json PairedTestResult::to_json() const {
           {"system_ci", system_ci}};
 }
 
-PairedTestResult paired_test(const Metric& metric, const ItemStatistics& baseline, const ItemStatistics& system,
-                             const PairedTestOptions& options) {
+PairedTestResult paired_test(const Metric& metric, const ItemStatistics& baseline,
+                             const ItemStatistics& system, const PairedTestOptions& options) {
   if (options.method != "bs" && options.method != "ar")
     throw InputError(fmt::format("unknown paired test '{}' (valid: bs, ar)", options.method));
   if (!(options.confidence > 0 && options.confidence < 1))
     throw InputError(fmt::format("confidence {} is not between 0 and 1", options.confidence));
   const Block a(baseline, "baseline"), b(system, "system");
   if (a.items != b.items)
-    throw InputError(fmt::format("the systems have {} and {} items: a paired test needs the same test set",
-                                 a.items, b.items));
+    throw InputError(
+        fmt::format("the systems have {} and {} items: a paired test needs the same test set",
+                    a.items, b.items));
   if (a.items == 0) throw InputError("a paired test needs at least one test item");
   if (a.width != b.width)
-    throw InputError(fmt::format("the systems have {} and {} statistics per item", a.width, b.width));
+    throw InputError(
+        fmt::format("the systems have {} and {} statistics per item", a.width, b.width));
   PairedTestResult r;
   r.method = options.method;
   r.samples = options.samples > 0 ? options.samples : options.method == "bs" ? 1000 : 10000;
@@ -168,7 +175,8 @@ PairedTestResult paired_test(const Metric& metric, const ItemStatistics& baselin
   const double observed = std::abs(r.difference);
   std::mt19937_64 rng(options.seed);
   std::vector<double> scores_a, scores_b;
-  const int64_t bootstrap_samples = options.method == "bs" ? r.samples : std::max<int64_t>(1, options.interval_samples);
+  const int64_t bootstrap_samples =
+      options.method == "bs" ? r.samples : std::max<int64_t>(1, options.interval_samples);
   if (options.method == "bs") {
     bootstrap(metric, a, b, bootstrap_samples, rng, scores_a, scores_b);
     // sacreBLEU / Moses: the absolute resample differences, shifted to mean zero (the null
@@ -193,7 +201,8 @@ PairedTestResult paired_test(const Metric& metric, const ItemStatistics& baselin
         a.add(swap ? sum_b : sum_a, i);
         b.add(swap ? sum_a : sum_b, i);
       }
-      exceed += std::abs(metric.score_from_statistics(sum_a) - metric.score_from_statistics(sum_b)) >= observed;
+      exceed += std::abs(metric.score_from_statistics(sum_a) -
+                         metric.score_from_statistics(sum_b)) >= observed;
     }
     r.p_value = double(exceed + 1) / double(r.samples + 1);
     bootstrap(metric, a, b, bootstrap_samples, rng, scores_a, scores_b);
@@ -224,14 +233,16 @@ std::string GroupComparison::dominant_noise() const {
 
 GroupComparison compare_groups(const Metric* metric, const RunGroup& left, const RunGroup& right,
                                const GroupComparisonOptions& options) {
-  if (left.scores.empty() || right.scores.empty()) throw InputError("a comparison needs at least one run a side");
+  if (left.scores.empty() || right.scores.empty())
+    throw InputError("a comparison needs at least one run a side");
   GroupComparison c;
   c.left_seeds = static_cast<int64_t>(left.scores.size());
   c.right_seeds = static_cast<int64_t>(right.scores.size());
   c.difference = mean_of(left.scores) - mean_of(right.scores);
   // Seeds: Welch's variance of a difference of two means.
   const double var_left = variance_of(left.scores), var_right = variance_of(right.scores);
-  const double part_left = var_left / double(c.left_seeds), part_right = var_right / double(c.right_seeds);
+  const double part_left = var_left / double(c.left_seeds),
+               part_right = var_right / double(c.right_seeds);
   c.seed_variance = part_left + part_right;  // NaN with one run on a side
   // Test items: one bootstrap over the shared items for every run of both sides.
   c.item_variance = kNaN;
@@ -245,7 +256,8 @@ GroupComparison compare_groups(const Metric* metric, const RunGroup& left, const
     for (const auto* side : {&blocks_left, &blocks_right})
       for (const auto& block : *side)
         if (block.items != n)
-          throw InputError(fmt::format("runs scored on {} and {} test items: not one test set", n, block.items));
+          throw InputError(
+              fmt::format("runs scored on {} and {} test items: not one test set", n, block.items));
     if (n > 0) {
       c.items = static_cast<int64_t>(n);
       std::mt19937_64 rng(options.seed);
@@ -273,7 +285,8 @@ GroupComparison compare_groups(const Metric* metric, const RunGroup& left, const
   double variance = 0, denominator = 0;
   if (c.seeds_known()) {
     variance += c.seed_variance;
-    denominator += part_left * part_left / double(c.left_seeds - 1) + part_right * part_right / double(c.right_seeds - 1);
+    denominator += part_left * part_left / double(c.left_seeds - 1) +
+                   part_right * part_right / double(c.right_seeds - 1);
   }
   if (c.items_known()) variance += c.item_variance;
   if (!c.seeds_known() && !c.items_known()) {
@@ -293,8 +306,11 @@ GroupComparison compare_groups(const Metric* metric, const RunGroup& left, const
 }
 
 Json ItemStatisticsFile::to_json() const {
-  Json out = {{"format", "seqlab-item-statistics"}, {"version", 1}, {"items", items},
-              {"references_sha256", references_sha256}, {"metrics", Json::object()}};
+  Json out = {{"format", "seqlab-item-statistics"},
+              {"version", 1},
+              {"items", items},
+              {"references_sha256", references_sha256},
+              {"metrics", Json::object()}};
   for (const auto& [name, rows] : metrics) out["metrics"][name] = rows;
   if (!source_words.empty()) out["source_words"] = source_words;
   return out;
@@ -309,9 +325,9 @@ std::string references_digest(const std::vector<std::vector<std::string>>& refer
   return sha256_hex(joined);
 }
 
-ItemStatisticsFile compute_item_statistics(const std::vector<std::string>& metrics,
-                                           const std::vector<std::string>& hypotheses,
-                                           const std::vector<std::vector<std::string>>& references) {
+ItemStatisticsFile compute_item_statistics(
+    const std::vector<std::string>& metrics, const std::vector<std::string>& hypotheses,
+    const std::vector<std::vector<std::string>>& references) {
   ItemStatisticsFile file;
   file.items = static_cast<int64_t>(hypotheses.size());
   file.references_sha256 = references_digest(references);
@@ -324,20 +340,23 @@ void write_item_statistics(const std::string& path, const ItemStatisticsFile& fi
   write_file_atomic(path, file.to_json().dump() + "\n");
 }
 
-std::string item_statistics_path(const std::string& run_dir, const std::string& split, int64_t beam) {
+std::string item_statistics_path(const std::string& run_dir, const std::string& split,
+                                 int64_t beam) {
   return fmt::format("{}/{}.beam{}.items.json", run_dir, split, beam);
 }
 
 ItemStatisticsFile read_item_statistics(const std::string& path) {
   const Json json = read_json_file(path);
   return with_json_context(path, [&] {
-    auto fail = [&](const std::string& what) { throw InputError(fmt::format("{}: {}", path, what)); };
+    auto fail = [&](const std::string& what) {
+      throw InputError(fmt::format("{}: {}", path, what));
+    };
     if (!json.is_object() || json.value("format", "") != "seqlab-item-statistics")
       fail("not a seqlab item statistics file (\"format\": \"seqlab-item-statistics\" expected)");
     if (json.value("version", 0) != 1) fail("unsupported version (1 expected)");
     for (const auto& [key, value] : json.items())
-      if (key != "format" && key != "version" && key != "items" && key != "references_sha256" && key != "metrics" &&
-          key != "source_words")
+      if (key != "format" && key != "version" && key != "items" && key != "references_sha256" &&
+          key != "metrics" && key != "source_words")
         fail(fmt::format("unknown key '{}'", key));
     ItemStatisticsFile file;
     file.items = json.at("items").get<int64_t>();
@@ -346,19 +365,22 @@ ItemStatisticsFile read_item_statistics(const std::string& path) {
     if (!json.at("metrics").is_object()) fail("\"metrics\" is not an object");
     for (const auto& [name, rows] : json.at("metrics").items()) {
       if (!MetricRegistry().contains(name))
-        fail(fmt::format("unknown metric '{}' (valid: {})", name, join_names(MetricRegistry().names())));
+        fail(fmt::format("unknown metric '{}' (valid: {})", name,
+                         join_names(MetricRegistry().names())));
       if (!rows.is_array() || static_cast<int64_t>(rows.size()) != file.items)
-        fail(fmt::format("metric '{}' has {} rows, \"items\" says {}", name, rows.is_array() ? rows.size() : 0,
-                         file.items));
+        fail(fmt::format("metric '{}' has {} rows, \"items\" says {}", name,
+                         rows.is_array() ? rows.size() : 0, file.items));
       ItemStatistics parsed;
       parsed.reserve(rows.size());
       for (size_t i = 0; i < rows.size(); ++i) {
         auto row = rows[i].get<std::vector<double>>();
         if (!parsed.empty() && row.size() != parsed.front().size())
-          fail(fmt::format("metric '{}' item {} has {} values, item 1 has {}", name, i + 1, row.size(),
-                           parsed.front().size()));
+          fail(fmt::format("metric '{}' item {} has {} values, item 1 has {}", name, i + 1,
+                           row.size(), parsed.front().size()));
         for (double v : row)
-          if (!std::isfinite(v) || v < 0) fail(fmt::format("metric '{}' item {} has a value that is not a finite count", name, i + 1));
+          if (!std::isfinite(v) || v < 0)
+            fail(fmt::format("metric '{}' item {} has a value that is not a finite count", name,
+                             i + 1));
         parsed.push_back(std::move(row));
       }
       file.metrics[name] = std::move(parsed);
@@ -366,7 +388,8 @@ ItemStatisticsFile read_item_statistics(const std::string& path) {
     if (json.contains("source_words")) {
       file.source_words = json.at("source_words").get<std::vector<int64_t>>();
       if (static_cast<int64_t>(file.source_words.size()) != file.items)
-        fail(fmt::format("\"source_words\" has {} values, \"items\" says {}", file.source_words.size(), file.items));
+        fail(fmt::format("\"source_words\" has {} values, \"items\" says {}",
+                         file.source_words.size(), file.items));
     }
     return file;
   });
@@ -375,8 +398,10 @@ ItemStatisticsFile read_item_statistics(const std::string& path) {
 double student_t_two_sided_p(double t, double degrees_of_freedom) {
   if (std::isnan(t) || !(degrees_of_freedom > 0)) return kNaN;
   if (std::isinf(t)) return 0.0;
-  if (!std::isfinite(degrees_of_freedom) || degrees_of_freedom > 1e7) return std::erfc(std::abs(t) / std::sqrt(2.0));
-  return incomplete_beta(degrees_of_freedom / (degrees_of_freedom + t * t), degrees_of_freedom / 2, 0.5);
+  if (!std::isfinite(degrees_of_freedom) || degrees_of_freedom > 1e7)
+    return std::erfc(std::abs(t) / std::sqrt(2.0));
+  return incomplete_beta(degrees_of_freedom / (degrees_of_freedom + t * t), degrees_of_freedom / 2,
+                         0.5);
 }
 
 double student_t_quantile(double p, double degrees_of_freedom) {

@@ -29,10 +29,10 @@ namespace seqlab {
 using ItemStatistics = std::vector<std::vector<double>>;  // one row per test item
 
 struct PairedTestOptions {
-  std::string method = "bs";      // "bs": paired bootstrap; "ar": approximate randomization
-  int64_t samples = 0;            // resamples (bs) or trials (ar); 0: 1,000 for bs, 10,000 for ar
+  std::string method = "bs";        // "bs": paired bootstrap; "ar": approximate randomization
+  int64_t samples = 0;              // resamples (bs) or trials (ar); 0: 1,000 for bs, 10,000 for ar
   int64_t interval_samples = 1000;  // ar: bootstrap resamples for the intervals
-  uint64_t seed = 12345;          // sacreBLEU's default SACREBLEU_SEED
+  uint64_t seed = 12345;            // sacreBLEU's default SACREBLEU_SEED
   double confidence = 0.95;
 };
 
@@ -50,8 +50,8 @@ struct PairedTestResult {
 };
 
 // InputError when the two sets differ in items or row width, or a method is unknown.
-PairedTestResult paired_test(const Metric& metric, const ItemStatistics& baseline, const ItemStatistics& system,
-                             const PairedTestOptions& options = {});
+PairedTestResult paired_test(const Metric& metric, const ItemStatistics& baseline,
+                             const ItemStatistics& system, const PairedTestOptions& options = {});
 
 // A group of runs of one configuration: each run's score (the headline value, whatever produced
 // it) and, where kept, its item statistics on the shared test set.
@@ -66,12 +66,12 @@ struct GroupComparisonOptions {
 };
 
 struct GroupComparison {
-  double difference = 0;  // mean(left) - mean(right)
+  double difference = 0;                               // mean(left) - mean(right)
   int64_t left_seeds = 0, right_seeds = 0, items = 0;  // items 0: no item statistics
   double seed_variance = 0;  // variance of the difference from the spread over seeds (NaN: unknown)
   double item_variance = 0;  // from the test set's sampling error (NaN: unknown)
   double standard_error = 0, degrees_of_freedom = 0;  // of the combined variance
-  double p_value = 1;  // two-sided, H0: no difference (NaN when no variance is known)
+  double p_value = 1;        // two-sided, H0: no difference (NaN when no variance is known)
   bool seeds_known() const;  // 2+ seeds a side
   bool items_known() const;
   // Two-sided interval at `confidence` (t with degrees_of_freedom); +-inf when nothing is known.
@@ -107,7 +107,8 @@ void write_item_statistics(const std::string& path, const ItemStatisticsFile& fi
 // the file and the key.
 ItemStatisticsFile read_item_statistics(const std::string& path);
 // The file an evaluation of `split` at `beam` keeps in `run_dir`.
-std::string item_statistics_path(const std::string& run_dir, const std::string& split, int64_t beam);
+std::string item_statistics_path(const std::string& run_dir, const std::string& split,
+                                 int64_t beam);
 
 // Student's t distribution: the two-sided tail P(|T| > t) and the quantile of probability p.
 double student_t_two_sided_p(double t, double degrees_of_freedom);

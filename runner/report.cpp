@@ -5,6 +5,8 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <regex>
 #include <set>
 #include <tuple>
 
@@ -15,6 +17,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "eval/metric.h"
 
 namespace fs = std::filesystem;
 
@@ -248,47 +251,143 @@ Stats stats_of(const std::vector<double>& values) {
   return s;
 }
 
+namespace {
+
+// Where an evaluation row of `metric` on `split` came from: the metric's base name and the beam
+// ("bleu_beam5" is bleu at beam 5; otherwise the widest beam evaluated, as value_of picks it).
+std::optional<std::pair<std::string, int64_t>> evaluation_source(const ResultStore& store, const RunRow& run,
+                                                                 const std::string& metric, const std::string& split) {
+  static const std::regex kBeamSuffix(R"((.+)_beam([0-9]+))");
+  std::smatch m;
+  if (std::regex_match(metric, m, kBeamSuffix)) return std::make_pair(m[1].str(), std::stoll(m[2].str()));
+  std::optional<int64_t> beam;
+  for (const auto& e : store.evaluations(run.id))
+    if (e.metric == metric && e.split == split) beam = std::max(beam.value_or(e.beam), e.beam);
+  if (!beam) return std::nullopt;
+  return std::make_pair(metric, *beam);
+}
+
+// Whether a source length of `words` falls in a bucket label ("21-40", "41+").
+bool in_bucket(int64_t words, const std::string& bucket) {
+  static const std::regex kRange(R"(([0-9]+)-([0-9]+))"), kOpen(R"(([0-9]+)\+)");
+  std::smatch m;
+  if (std::regex_match(bucket, m, kRange)) return words >= std::stoll(m[1].str()) && words <= std::stoll(m[2].str());
+  if (std::regex_match(bucket, m, kOpen)) return words >= std::stoll(m[1].str());
+  return false;
+}
+
+// The item statistics behind a run's value (restricted to a length bucket), when the evaluation
+// kept them inside the experiment folder and they describe `references`; nullopt otherwise.
+std::optional<ItemStatistics> item_rows_of(const ResultStore& store, const RunRow& run, const std::string& metric,
+                                           const std::string& split, const std::string& bucket,
+                                           const std::string& experiment_dir, std::string& references) {
+  if (experiment_dir.empty()) return std::nullopt;
+  auto source = evaluation_source(store, run, metric, split);
+  if (!source || !MetricRegistry().contains(source->first)) return std::nullopt;
+  const std::string path = item_statistics_path(run.dir, split, source->second);
+  if (!lies_inside(path, experiment_dir) || !fs::exists(path)) return std::nullopt;
+  ItemStatisticsFile file = read_item_statistics(path);
+  auto it = file.metrics.find(source->first);
+  if (it == file.metrics.end()) return std::nullopt;
+  if (!references.empty() && references != file.references_sha256) return std::nullopt;  // not one test set
+  references = file.references_sha256;
+  if (bucket.empty()) return it->second;
+  if (file.source_words.empty()) return std::nullopt;
+  ItemStatistics rows;
+  for (size_t i = 0; i < it->second.size(); ++i)
+    if (in_bucket(file.source_words[i], bucket)) rows.push_back(it->second[i]);
+  return rows;
+}
+
+std::string interval_text(std::pair<double, double> interval) {
+  return fmt::format("[{}, {}]", number(interval.first), number(interval.second));
+}
+
+}  // namespace
+
 Verdict check_relation(const Relation& relation, const std::string& split, const ResultStore& store,
-                       const std::string& spec) {
+                       const std::string& spec, const std::string& experiment_dir) {
   Verdict v;
   v.relation = relation.text;
-  std::vector<double> left, right;
+  RunGroup left, right;
+  bool all_items = true;
+  std::string references;
   for (const auto& run : store.runs(spec)) {
     if (run.status != "finished") continue;
-    for (auto [selector, into] : {std::pair<const Json*, std::vector<double>*>{&relation.left, &left},
-                                  {&relation.right, &right}})
-      if (matches(run.overrides, *selector))
-        if (auto value = value_of(store, run, relation.metric, split, relation.bucket)) into->push_back(*value);
+    for (auto [selector, into] : {std::pair<const Json*, RunGroup*>{&relation.left, &left}, {&relation.right, &right}}) {
+      if (!matches(run.overrides, *selector)) continue;
+      auto value = value_of(store, run, relation.metric, split, relation.bucket);
+      if (!value) continue;
+      into->scores.push_back(*value);
+      if (!all_items) continue;
+      auto rows = item_rows_of(store, run, relation.metric, split, relation.bucket, experiment_dir, references);
+      if (rows && !rows->empty()) into->items.push_back(std::move(*rows));
+      else all_items = false;
+    }
   }
-  v.left = stats_of(left);
-  v.right = stats_of(right);
-  if (left.empty() || right.empty()) {
+  v.left = stats_of(left.scores);
+  v.right = stats_of(right.scores);
+  if (left.scores.empty() || right.scores.empty()) {
     v.verdict = "inconclusive";
+    v.outcome = Outcome::kInconclusive;
     v.explanation = fmt::format("no finished run has {} on {}{} for the {} side", relation.metric, split,
                                 relation.bucket.empty() ? "" : " bucket " + relation.bucket,
-                                left.empty() ? "left" : "right");
+                                left.scores.empty() ? "left" : "right");
     return v;
   }
-  const double diff = v.left.mean - v.right.mean;
-  // The spread of the difference of two means (0 with one seed a side).
-  const double noise = 2 * std::sqrt((v.left.n > 1 ? v.left.sd * v.left.sd / double(v.left.n) : 0) +
-                                     (v.right.n > 1 ? v.right.sd * v.right.sd / double(v.right.n) : 0));
+  if (!all_items) left.items.clear(), right.items.clear();
+  std::unique_ptr<Metric> metric;
+  if (all_items) {
+    auto source = evaluation_source(store, store.runs(spec).front(), relation.metric, split);
+    const std::string base = source ? source->first : relation.metric;
+    if (MetricRegistry().contains(base)) metric = MetricRegistry().create(base);
+  }
+  const GroupComparison c = compare_groups(metric.get(), left, right);
+  v.comparison = c;
+  const auto ci95 = c.interval(0.95), ci90 = c.interval(0.90);
+  v.low = ci95.first;
+  v.high = ci95.second;
+  // What the interval rests on, in words.
+  std::string basis = fmt::format("{} + {} seeds", c.left_seeds, c.right_seeds);
+  if (c.items > 0) basis += fmt::format(", {} test items", c.items);
+  std::string noise;
+  if (c.seeds_known() && c.items_known())
+    noise = fmt::format("; noise mostly from {} (sd of the difference: seeds {}, test items {})", c.dominant_noise(),
+                        number(std::sqrt(c.seed_variance)), number(std::sqrt(c.item_variance)));
+  else if (c.items_known())
+    noise = fmt::format("; test items only (sd {}): the spread over seeds is unknown", number(std::sqrt(c.item_variance)));
+  else if (c.seeds_known())
+    noise = "; seeds only (no item statistics kept, so the test set's own error is left out)";
+  const double diff = c.difference;
+  std::string p = std::isfinite(c.p_value) ? (c.p_value < 0.0001 ? ", p < 0.0001" : fmt::format(", p = {:.4f}", c.p_value)) : "";
+  if (!c.seeds_known()) {
+    v.verdict = "inconclusive at this size";
+    v.outcome = Outcome::kInconclusive;
+    v.explanation = fmt::format("difference {}{}; one seed on a side, so seed-to-seed variation cannot be "
+                                "judged: add seeds ({}{}{})",
+                                number(diff), c.items_known() ? ", test-set 95% interval " + interval_text(ci95) : "",
+                                basis, p, noise);
+    return v;
+  }
   if (relation.op == "~=") {
-    if (std::abs(diff) <= relation.tolerance) v.verdict = "reproduced";
-    else if (std::abs(diff) > relation.tolerance + noise) v.verdict = "not reproduced";
-    else v.verdict = "inconclusive at this size";
-    v.explanation = fmt::format("difference {} (tolerance {}, 2 standard errors {})", number(diff),
-                                number(relation.tolerance), number(noise));
+    // Equivalence by two one-sided tests at 5%: the 90% interval inside the tolerance.
+    const double t = relation.tolerance;
+    if (ci90.first >= -t && ci90.second <= t) v.verdict = "reproduced", v.outcome = Outcome::kReproduced;
+    else if (ci95.first > t || ci95.second < -t) v.verdict = "not reproduced", v.outcome = Outcome::kRefuted;
+    else v.verdict = "inconclusive at this size", v.outcome = Outcome::kInconclusive;
+    v.explanation = fmt::format("difference {}, 90% interval {} against tolerance +-{} (two one-sided tests), 95% "
+                                "interval {} ({}{}{})",
+                                number(diff), interval_text(ci90), number(t), interval_text(ci95), basis, p, noise);
     return v;
   }
-  const double signed_diff = relation.op == ">" ? diff : -diff;  // > 0 when the claim holds
-  // The margin is the difference the relation calls meaningful, both ways: a claim missed by less
-  // is not refuted either.
-  if (signed_diff > std::max(relation.tolerance, noise)) v.verdict = "reproduced";
-  else if (signed_diff < -std::max(relation.tolerance, noise)) v.verdict = "not reproduced";
-  else v.verdict = "inconclusive at this size";
-  v.explanation = fmt::format("difference {} (margin {}, 2 standard errors {})", number(diff),
-                              number(relation.tolerance), number(noise));
+  // > and <: the claim's direction made positive, the interval against the margin.
+  const bool greater = relation.op == ">";
+  const double low = greater ? ci95.first : -ci95.second, high = greater ? ci95.second : -ci95.first;
+  if (low > relation.tolerance) v.verdict = "reproduced", v.outcome = Outcome::kReproduced;
+  else if (high < relation.tolerance) v.verdict = "not reproduced", v.outcome = Outcome::kRefuted;
+  else v.verdict = "inconclusive at this size", v.outcome = Outcome::kInconclusive;
+  v.explanation = fmt::format("difference {}, 95% interval {} against margin {} ({}{}{})", number(diff),
+                              interval_text(ci95), number(relation.tolerance), basis, p, noise);
   return v;
 }
 
@@ -333,10 +432,15 @@ ReportPaths write_report(const std::string& dir) {
       std::vector<std::vector<std::string>> rows;
       for (const auto& text : expect.value("relations", Json::array())) {
         Relation relation = parse_relation(text.get<std::string>());
-        Verdict v = check_relation(relation, split, store, spec_name);
+        Verdict v = check_relation(relation, split, store, spec_name, dir);
         rows.push_back({v.relation, stats_text(v.left), stats_text(v.right), v.verdict, v.explanation});
         paths.verdicts.push_back({{"spec", spec_name}, {"relation", v.relation}, {"verdict", v.verdict},
-                                  {"explanation", v.explanation}, {"left", v.left.mean}, {"right", v.right.mean}});
+                                  {"explanation", v.explanation}, {"left", v.left.mean}, {"right", v.right.mean},
+                                  {"interval", std::isfinite(v.low) && std::isfinite(v.high) ? Json{v.low, v.high} : Json()},
+                                  {"p_value", std::isfinite(v.comparison.p_value) ? Json(v.comparison.p_value) : Json()},
+                                  {"seeds", {v.comparison.left_seeds, v.comparison.right_seeds}},
+                                  {"items", v.comparison.items},
+                                  {"dominant_noise", v.comparison.dominant_noise()}});
       }
       if (!rows.empty()) doc.table({"relation", "left", "right", "verdict", "why"}, rows);
     }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "eval/significance.h"
 #include "runner/spec.h"
 #include "runner/store.h"
 
@@ -26,15 +27,26 @@ struct Stats {
 };
 Stats stats_of(const std::vector<double>& values);
 
+enum class Outcome { kReproduced, kRefuted, kInconclusive };
+
 struct Verdict {
-  std::string relation, verdict, explanation;
+  std::string relation, verdict, explanation;  // verdict: "reproduced", "not reproduced", "inconclusive ..."
+  Outcome outcome = Outcome::kInconclusive;
   Stats left, right;
+  double low = 0, high = 0;  // 95% interval of left - right
+  GroupComparison comparison;
 };
 
 // Checks a relation against the finished runs of a spec: values of relation.metric on `split`
-// (bucket relation.bucket) of the runs whose overrides match each side.
+// (bucket relation.bucket) of the runs whose overrides match each side. The difference of the
+// two sides' means gets an interval from both sources of noise (eval/significance.h): the spread
+// over seeds and, where every run kept item statistics inside `experiment_dir`, the test set's
+// sampling error. With one seed on a side the seed spread is unknown and the verdict stays
+// inconclusive. `>` / `<`: reproduced when the 95% interval lies above the margin, refuted when
+// below it. `~=`: reproduced when the 90% interval lies inside +-tolerance (two one-sided tests
+// at 5%), refuted when the 95% interval lies wholly outside it.
 Verdict check_relation(const Relation& relation, const std::string& split, const ResultStore& store,
-                       const std::string& spec);
+                       const std::string& spec, const std::string& experiment_dir = "");
 
 struct ReportPaths {
   std::string markdown, html;

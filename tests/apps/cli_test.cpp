@@ -52,7 +52,7 @@ TEST_CASE("seqlab list prints the registries and rejects an unknown kind with st
 }
 
 TEST_CASE("every subcommand has --help and bad usage exits with status 2") {
-  for (std::string sub : {"list", "data prepare", "tokenizer train", "score", "demo", "run", "results", "report"}) {
+  for (std::string sub : {"list", "data prepare", "tokenizer train", "score", "compare", "demo", "run", "results", "report"}) {
     auto help = seqlab_cli(sub + " --help");
     CHECK(help.status == 0);
     CHECK_THAT(help.output, Contains("Usage") || Contains("USAGE") || Contains("usage"));
@@ -83,6 +83,47 @@ TEST_CASE("seqlab score prints BLEU and chrF, with --json as the last line") {
   auto missing = seqlab_cli("score bleu --ref " + dir.file("nope.txt") + " --hyp " + dir.file("hyp.txt"));
   CHECK(missing.status == 2);
   CHECK_THAT(missing.output, Contains("nope.txt"));
+}
+
+TEST_CASE("seqlab compare runs paired tests on files, the first system as the baseline") {
+  seqlab::testing::TempDir dir;
+  std::string ref, good, bad;
+  for (int i = 0; i < 60; ++i) {
+    const std::string n = std::to_string(i);
+    ref += "the cat number " + n + " sat on the red mat today\n";
+    good += "the cat number " + n + " sat on the red mat today\n";
+    bad += "a dog number " + n + " stood near a blue rug\n";
+  }
+  seqlab::testing::write_text(dir.file("ref.txt"), ref);
+  seqlab::testing::write_text(dir.file("good.txt"), good);
+  seqlab::testing::write_text(dir.file("bad.txt"), bad);
+  auto run = seqlab_cli("compare --ref " + dir.file("ref.txt") + " --hyp " + dir.file("bad.txt") + " --hyp " +
+                        dir.file("good.txt") + " --json 2>/dev/null");
+  REQUIRE(run.status == 0);
+  auto json = nlohmann::json::parse(last_line(run.output));
+  CHECK(json["test"] == "paired bootstrap resampling");
+  CHECK(json["samples"] == 1000);
+  REQUIRE(json["results"].size() == 2);  // bleu and chrf
+  CHECK(json["results"][0]["metric"] == "bleu");
+  CHECK(json["results"][0]["system"].get<double>() == Approx(100.0));
+  CHECK(json["results"][0]["p_value"].get<double>() == Approx(1.0 / 1001));
+  CHECK(json["results"][0]["interval"][0].get<double>() > 0.0);
+  auto text = seqlab_cli("compare --ref " + dir.file("ref.txt") + " --hyp " + dir.file("bad.txt") + " --hyp " +
+                         dir.file("good.txt") + " --paired ar --metric chrf");
+  CHECK(text.status == 0);
+  CHECK_THAT(text.output, Contains("approximate randomization (10000 trials, seed 12345), 60 items") &&
+                              Contains("p < 0.0001 *"));
+  seqlab::testing::write_text(dir.file("short.txt"), "one line\n");
+  auto mismatch = seqlab_cli("compare --ref " + dir.file("ref.txt") + " --hyp " + dir.file("short.txt") + " --hyp " +
+                             dir.file("good.txt") + " 2>&1");
+  CHECK(mismatch.status == 2);
+  CHECK_THAT(mismatch.output, Contains("short.txt has 1"));
+  auto unknown = seqlab_cli("compare --ref " + dir.file("ref.txt") + " --hyp " + dir.file("bad.txt") + " --hyp " +
+                            dir.file("good.txt") + " --metric meteor 2>&1");
+  CHECK(unknown.status == 2);
+  CHECK_THAT(unknown.output, Contains("meteor") && Contains("bleu, bleu-1"));
+  CHECK(seqlab_cli("compare --ref " + dir.file("ref.txt") + " --hyp " + dir.file("bad.txt") + " 2>&1").status == 2);
+  CHECK(seqlab_cli("compare " + dir.file("ref.txt") + " " + dir.file("bad.txt") + " 2>&1").status == 2);
 }
 
 TEST_CASE("seqlab tokenizer train writes a tokenizer that loads, and reports bad input") {
@@ -212,6 +253,27 @@ TEST_CASE("seqlab caption, attend --image and eval on a captioning run") {
   CHECK(scores.contains("cider"));
   CHECK(scores.contains("bleu_4"));
   CHECK(scores.contains("attention_grounding"));
+
+  // The evaluation kept its item statistics: runs compare without decoding (a run with itself
+  // differs by nothing), and a second beam makes the choice explicit.
+  CHECK(std::filesystem::exists(run + "/test.beam" + std::to_string(scores["beam"].get<int>()) + ".items.json"));
+  auto same = seqlab_cli("compare " + run + " " + run + " --metric cider,bleu-4 --json 2>/dev/null");
+  REQUIRE(same.status == 0);
+  auto compared = nlohmann::json::parse(last_line(same.output));
+  REQUIRE(compared["results"].size() == 2);
+  CHECK(compared["items"] == 60);
+  CHECK(compared["results"][0]["metric"] == "cider");
+  CHECK(compared["results"][0]["baseline"].get<double>() == Approx(scores["cider"].get<double>()));
+  CHECK(compared["results"][0]["difference"] == 0.0);
+  CHECK(compared["results"][0]["p_value"] == 1.0);
+  REQUIRE(seqlab_cli("eval --run " + run + " --beam 1 2>/dev/null").status == 0);
+  auto ambiguous = seqlab_cli("compare " + run + " " + run + " 2>&1");
+  CHECK(ambiguous.status == 2);
+  CHECK_THAT(ambiguous.output, Contains("several beams") && Contains("--beam"));
+  CHECK(seqlab_cli("compare " + run + " " + run + " --beam 1 --paired ar 2>/dev/null").status == 0);
+  auto unevaluated = seqlab_cli("compare " + run + " " + run + " --split valid 2>&1");
+  CHECK(unevaluated.status == 2);
+  CHECK_THAT(unevaluated.output, Contains("no item statistics for the valid split"));
 
   // Bad input: a corrupt image, a missing one, --text on a captioning run.
   seqlab::testing::write_text(dir.file("broken.png"), "\x89PNG\r\n\x1a\n garbage");

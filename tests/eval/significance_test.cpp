@@ -23,13 +23,13 @@ ItemStatistics correctness(size_t items, F correct) {
 }
 
 const std::vector<std::string> kHypotheses = {"The dog bit the man.", "It wasn't surprising.",
-                                              "The man had just bitten him.", "a cat sat on the mat",
-                                              "two dogs play in the snow"};
+                                              "The man had just bitten him.",
+                                              "a cat sat on the mat", "two dogs play in the snow"};
 const std::vector<std::vector<std::string>> kReferences = {
-    {"The dog bit the man.", "It was not unexpected.", "The man bit him first.", "the cat sat on the mat",
-     "two dogs are playing in snow"},
-    {"The dog had bit the man.", "No one was surprised.", "The man had bitten the dog.", "a cat is on a mat",
-     "dogs play outside in the snow"}};
+    {"The dog bit the man.", "It was not unexpected.", "The man bit him first.",
+     "the cat sat on the mat", "two dogs are playing in snow"},
+    {"The dog had bit the man.", "No one was surprised.", "The man had bitten the dog.",
+     "a cat is on a mat", "dogs play outside in the snow"}};
 
 }  // namespace
 
@@ -40,7 +40,8 @@ TEST_CASE("every metric's corpus score is its score from summed item statistics"
     auto rows = metric->item_statistics(kHypotheses, kReferences);
     REQUIRE(rows.size() == kHypotheses.size());
     const double corpus = metric->corpus_score(kHypotheses, kReferences).score;
-    CHECK(metric->score_from_statistics(seqlab::sum_statistics(rows)) == Approx(corpus).margin(1e-9));
+    CHECK(metric->score_from_statistics(seqlab::sum_statistics(rows)) ==
+          Approx(corpus).margin(1e-9));
     // A subset's statistics score like the corpus score of that subset (what resampling relies on).
     // CIDEr-D keeps the whole set's document frequencies, so only decomposable metrics qualify.
     if (name == "cider") continue;
@@ -58,7 +59,8 @@ TEST_CASE("Student's t quantiles and tails match the tables") {
   CHECK(seqlab::student_t_quantile(0.975, 2) == Approx(4.30265).epsilon(1e-5));
   CHECK(seqlab::student_t_quantile(0.975, 10) == Approx(2.22814).epsilon(1e-5));
   CHECK(seqlab::student_t_quantile(0.95, 4) == Approx(2.13185).epsilon(1e-5));
-  CHECK(seqlab::student_t_quantile(0.975, 3.5) == Approx(2.93).margin(0.02));  // between 3.182 and 2.776
+  CHECK(seqlab::student_t_quantile(0.975, 3.5) ==
+        Approx(2.93).margin(0.02));  // between 3.182 and 2.776
   CHECK(seqlab::student_t_quantile(0.975, INFINITY) == Approx(1.95996).epsilon(1e-5));
   CHECK(seqlab::student_t_quantile(0.025, 10) == Approx(-2.22814).epsilon(1e-5));
   CHECK(seqlab::student_t_two_sided_p(2.22814, 10) == Approx(0.05).epsilon(1e-4));
@@ -83,13 +85,14 @@ TEST_CASE("paired tests find a constructed difference and no difference where th
     CHECK(differ.difference == Approx(50.0));
     CHECK(differ.samples == (method == "bs" ? 1000 : 10000));
     CHECK(differ.p_value == Approx(1.0 / double(differ.samples + 1)));  // no trial as extreme
-    CHECK(differ.low > 40.0);   // the difference's standard error is about 3.5 points
+    CHECK(differ.low > 40.0);  // the difference's standard error is about 3.5 points
     CHECK(differ.high < 60.0);
     CHECK(differ.low < 50.0);
     CHECK(differ.high > 50.0);
     auto none = seqlab::paired_test(*accuracy, baseline, same, options);
     CHECK(none.difference == 0.0);
-    CHECK(none.p_value > 0.2);  // bs: about 0.4 (the share of |resampled difference| above its mean)
+    CHECK(none.p_value >
+          0.2);  // bs: about 0.4 (the share of |resampled difference| above its mean)
     CHECK(none.low < 0.0);
     CHECK(none.high > 0.0);
     // A system against itself: every trial is as extreme as the observed zero difference.
@@ -103,7 +106,9 @@ TEST_CASE("paired tests find a constructed difference and no difference where th
   }
 }
 
-TEST_CASE("paired bootstrap of BLEU: the interval of a small difference covers zero, p near sacreBLEU's") {
+TEST_CASE(
+    "paired bootstrap of BLEU: the interval of a small difference covers zero, p near "
+    "sacreBLEU's") {
   // Two systems that differ in one of five sentences only.
   auto bleu = seqlab::MetricRegistry().create("bleu");
   std::vector<std::string> other = kHypotheses;
@@ -127,7 +132,8 @@ TEST_CASE("paired tests refuse mismatched test sets and unknown methods") {
   CHECK_THROWS_WITH(seqlab::paired_test(*accuracy, ten, ten, options), Contains("valid: bs, ar"));
   ItemStatistics ragged = ten;
   ragged[3].push_back(1);
-  CHECK_THROWS_WITH(seqlab::paired_test(*accuracy, ten, ragged), Contains("item 4 has 3 statistics"));
+  CHECK_THROWS_WITH(seqlab::paired_test(*accuracy, ten, ragged),
+                    Contains("item 4 has 3 statistics"));
 }
 
 TEST_CASE("groups of runs: seed spread and test-set noise both widen the interval") {
@@ -137,7 +143,9 @@ TEST_CASE("groups of runs: seed spread and test-set noise both widen the interva
     auto rows = correctness(200, [=](size_t i) { return (i + offset) % period != 0; });
     return rows;
   };
-  auto score = [&](const ItemStatistics& rows) { return accuracy->score_from_statistics(seqlab::sum_statistics(rows)); };
+  auto score = [&](const ItemStatistics& rows) {
+    return accuracy->score_from_statistics(seqlab::sum_statistics(rows));
+  };
   seqlab::RunGroup tight_left, tight_right;
   for (size_t s = 0; s < 3; ++s) {
     tight_left.items.push_back(run(10, s));  // 90%
@@ -203,7 +211,8 @@ TEST_CASE("item statistics files round-trip and crafted ones are refused by name
     seqlab::write_file_atomic(path, text);
     CHECK_THROWS_WITH(seqlab::read_item_statistics(path), Contains(path) && Contains(message));
   };
-  const std::string head = R"({"format": "seqlab-item-statistics", "version": 1, "references_sha256": "x", )";
+  const std::string head =
+      R"({"format": "seqlab-item-statistics", "version": 1, "references_sha256": "x", )";
   refused("[1, 2]", "not a seqlab item statistics file");
   refused(head + R"("items": 2, "metrics": {"meteor": [[1], [1]]}})", "unknown metric 'meteor'");
   refused(head + R"("items": 3, "metrics": {"bleu": [[1], [1]]}})", "has 2 rows");

@@ -4,12 +4,16 @@
 // store.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <filesystem>
+
+#include <fmt/format.h>
 
 #include <sqlite3.h>
 
 #include "core/error.h"
 #include "core/files.h"
+#include "eval/significance.h"
 #include "runner/report.h"
 #include "runner/runner.h"
 #include "runner/store.h"
@@ -106,4 +110,118 @@ TEST_CASE("a store row that is not JSON is an input error naming the store and t
           "UPDATE runs SET overrides = '{}'; UPDATE specs SET spec = 'x'");
   CHECK_THROWS_WITH(seqlab::write_report(dir.path()),
                     Contains("results.sqlite: spec 's': not valid JSON"));
+}
+
+namespace {
+
+// A spec "v" with runs of two cells ("a" and "b"), one per score, BLEU on test stored in the
+// store; with `items`, each run also keeps item statistics: `correct` of 200 items right
+// (accuracy-like BLEU is not needed: the relation's metric is accuracy).
+void write_relation_store(const std::string& dir, const std::vector<double>& a, const std::vector<double>& b,
+                          bool items) {
+  seqlab::ResultStore store(dir + "/results.sqlite");
+  store.put_spec("v",
+                 Json{{"name", "v"},
+                      {"kind", "train"},
+                      {"expect", {{"text", "a beats b"}, {"relations", {"accuracy(model.decoder=a) > accuracy(model.decoder=b)"}}}},
+                      {"report", {{"metric", "accuracy"}, {"split", "test"}}}},
+                 "");
+  uint64_t seed = 1;
+  for (auto [cell, scores] : {std::pair<std::string, std::vector<double>>{"a", a}, {"b", b}}) {
+    for (double score : scores) {
+      const std::string run_dir = fmt::format("{}/runs/v/{}/seed-{}", dir, cell, seed);
+      fs::create_directories(run_dir);
+      const int64_t run = store.ensure_run("v", cell, seed, "train", Json{{"model.decoder", cell}}, Json::object(),
+                                           run_dir);
+      seqlab::RunResult result;
+      result.evaluations = {{"test", 1, "accuracy", "", score, "sig"}};
+      store.finish_run(run, result);
+      if (items) {
+        // 200 items, round(score * 2) of them right, spread by the seed.
+        seqlab::ItemStatisticsFile file;
+        file.items = 200;
+        file.references_sha256 = "same";
+        const auto right = static_cast<size_t>(std::lround(score * 2));
+        for (size_t i = 0; i < 200; ++i)
+          file.metrics["accuracy"].push_back({(i * 7 + seed) % 200 < right ? 1.0 : 0.0, 1.0});
+        seqlab::write_item_statistics(seqlab::item_statistics_path(run_dir, "test", 1), file);
+      }
+      ++seed;
+    }
+  }
+}
+
+seqlab::Verdict verdict_of(const std::string& dir, const std::string& relation, bool with_items = true) {
+  seqlab::ResultStore store(dir + "/results.sqlite");
+  return seqlab::check_relation(seqlab::parse_relation(relation), "test", store, "v", with_items ? dir : "");
+}
+
+}  // namespace
+
+TEST_CASE("verdicts come from an interval over seeds, not from the means") {
+  seqlab::testing::TempDir dir;
+  // Tight seeds, a clear difference.
+  write_relation_store(dir.path(), {80.0, 81.0, 80.5}, {60.0, 61.0, 60.5}, false);
+  auto v = verdict_of(dir.path(), "accuracy(model.decoder=a) > accuracy(model.decoder=b)", false);
+  CHECK(v.outcome == seqlab::Outcome::kReproduced);
+  CHECK(v.verdict == "reproduced");
+  CHECK(v.low > 18.0);
+  CHECK(v.high < 22.0);
+  CHECK_THAT(v.explanation, Contains("95% interval") && Contains("3 + 3 seeds") && Contains("seeds only"));
+  CHECK(verdict_of(dir.path(), "accuracy(model.decoder=a) < accuracy(model.decoder=b)", false).outcome ==
+        seqlab::Outcome::kRefuted);
+  // A margin larger than the whole interval refutes "by at least 25".
+  CHECK(verdict_of(dir.path(), "accuracy(model.decoder=a) > accuracy(model.decoder=b) by 25", false).outcome ==
+        seqlab::Outcome::kRefuted);
+  // Equivalence is refuted: the interval lies wholly outside +-2.
+  CHECK(verdict_of(dir.path(), "accuracy(model.decoder=a) ~= accuracy(model.decoder=b) within 2", false).outcome ==
+        seqlab::Outcome::kRefuted);
+}
+
+TEST_CASE("equivalence is reproduced only when the whole interval lies inside the tolerance") {
+  SECTION("tight spreads, close means") {
+    seqlab::testing::TempDir dir;
+    write_relation_store(dir.path(), {70.0, 70.2, 69.9, 70.1}, {70.3, 70.1, 70.4, 70.0}, false);
+    auto v = verdict_of(dir.path(), "accuracy(model.decoder=a) ~= accuracy(model.decoder=b) within 1", false);
+    CHECK(v.outcome == seqlab::Outcome::kReproduced);
+    CHECK_THAT(v.explanation, Contains("two one-sided tests"));
+  }
+  SECTION("wide spreads with equal means: inconclusive, not reproduced by the means alone") {
+    // The case the old rule called reproduced: spreads of 3 and 10 points, means 0.3 apart.
+    seqlab::testing::TempDir dir;
+    write_relation_store(dir.path(), {67.0, 70.0, 73.0}, {60.0, 70.0, 80.9}, false);
+    auto v = verdict_of(dir.path(), "accuracy(model.decoder=a) ~= accuracy(model.decoder=b) within 1", false);
+    CHECK(std::abs(v.comparison.difference) < 1.0);
+    CHECK(v.outcome == seqlab::Outcome::kInconclusive);
+  }
+  SECTION("one seed a side is never decided") {
+    seqlab::testing::TempDir dir;
+    write_relation_store(dir.path(), {90.0}, {10.0}, false);
+    auto v = verdict_of(dir.path(), "accuracy(model.decoder=a) > accuracy(model.decoder=b)", false);
+    CHECK(v.outcome == seqlab::Outcome::kInconclusive);
+    CHECK_THAT(v.explanation, Contains("one seed on a side"));
+  }
+}
+
+TEST_CASE("the test set's sampling error widens a verdict's interval where runs kept item statistics") {
+  seqlab::testing::TempDir dir;
+  // Identical scores over seeds (no seed spread), 3 points apart on 200 items: the test set alone
+  // cannot tell them apart (the standard error of the difference is about 4.5 points).
+  write_relation_store(dir.path(), {60.0, 60.0, 60.0}, {57.0, 57.0, 57.0}, true);
+  auto seeds_only = verdict_of(dir.path(), "accuracy(model.decoder=a) > accuracy(model.decoder=b)", false);
+  CHECK(seeds_only.outcome == seqlab::Outcome::kReproduced);  // what ignoring the test set says
+  auto both = verdict_of(dir.path(), "accuracy(model.decoder=a) > accuracy(model.decoder=b)");
+  CHECK(both.comparison.items == 200);
+  CHECK(both.comparison.dominant_noise() == "test items");
+  CHECK(both.outcome == seqlab::Outcome::kInconclusive);
+  CHECK(both.low < 0.0);
+  CHECK_THAT(both.explanation, Contains("200 test items") && Contains("noise mostly from test items"));
+  // The report carries the interval and the noise source.
+  auto paths = seqlab::write_report(dir.path());
+  REQUIRE(paths.verdicts.size() == 1);
+  CHECK(paths.verdicts[0]["verdict"] == "inconclusive at this size");
+  CHECK(paths.verdicts[0]["interval"].size() == 2);
+  CHECK(paths.verdicts[0]["dominant_noise"] == "test items");
+  CHECK(paths.verdicts[0]["items"] == 200);
+  CHECK_THAT(seqlab::read_file(paths.markdown), Contains("95% interval"));
 }
