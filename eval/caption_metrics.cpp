@@ -20,40 +20,6 @@
 
 namespace seqlab {
 
-std::vector<std::string> caption_tokens(const std::string& text) {
-  std::string lower;
-  lower.reserve(text.size());
-  for (unsigned char c : text) lower.push_back(static_cast<char>(c < 128 ? std::tolower(c) : c));
-  // Punctuation becomes a separator, except a '.' or ',' between digits (3.5, 1,000).
-  static const std::string kDropped = ".,!?;:\"()[]{}`";
-  std::string spaced;
-  for (size_t i = 0; i < lower.size(); ++i) {
-    char c = lower[i];
-    bool between_digits = (c == '.' || c == ',') && i > 0 && i + 1 < lower.size() &&
-                          std::isdigit(static_cast<unsigned char>(lower[i - 1])) &&
-                          std::isdigit(static_cast<unsigned char>(lower[i + 1]));
-    spaced.push_back(kDropped.find(c) != std::string::npos && !between_digits ? ' ' : c);
-  }
-  static const std::set<std::string> kPunctuation = {"'", "''", "-", "--", "...", "'''"};
-  static const std::vector<std::string> kClitics = {"n't", "'s", "'re", "'ve", "'ll", "'d", "'m"};
-  std::vector<std::string> tokens;
-  for (auto& word : split_whitespace(spaced)) {
-    // Quotes around a word go; a clitic at the end is its own token, as PTB tokenizes it.
-    while (!word.empty() && word.front() == '\'') word.erase(0, 1);
-    std::string clitic;
-    for (const auto& c : kClitics)
-      if (word.size() > c.size() && word.compare(word.size() - c.size(), c.size(), c) == 0) {
-        clitic = c;
-        word.resize(word.size() - c.size());
-        break;
-      }
-    while (clitic.empty() && !word.empty() && word.back() == '\'') word.pop_back();
-    if (!word.empty() && !kPunctuation.count(word)) tokens.push_back(word);
-    if (!clitic.empty()) tokens.push_back(clitic);
-  }
-  return tokens;
-}
-
 namespace {
 
 using Ngram = std::vector<std::string>;
