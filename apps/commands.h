@@ -21,6 +21,7 @@ void add_data_command(CLI::App& app, Action& action);
 void add_tokenizer_command(CLI::App& app, Action& action);
 void add_score_command(CLI::App& app, Action& action);
 void add_compare_command(CLI::App& app, Action& action);
+void add_average_command(CLI::App& app, Action& action);
 void add_demo_command(CLI::App& app, Action& action);
 void add_train_command(CLI::App& app, Action& action);
 void add_eval_command(CLI::App& app, Action& action);

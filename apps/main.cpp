@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   seqlab::apps::add_tokenizer_command(app, action);
   seqlab::apps::add_score_command(app, action);
   seqlab::apps::add_compare_command(app, action);
+  seqlab::apps::add_average_command(app, action);
   seqlab::apps::add_train_command(app, action);
   seqlab::apps::add_eval_command(app, action);
   seqlab::apps::add_translate_command(app, action);

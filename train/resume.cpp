@@ -24,7 +24,7 @@ namespace {
 constexpr const char* kResumeMayChange[] = {
     "run.threads",      "run.device",     "train.max_steps",        "train.max_epochs",
     "train.max_minutes", "train.patience", "train.stop_min_lr",     "train.valid_every",
-    "train.checkpoint_every", "train.log_every", "train.valid_bleu_sentences", "train.bucket_mb"};
+    "train.checkpoint_every", "train.log_every", "train.valid_bleu_sentences", "train.bucket_mb", "train.keep_last"};
 
 }  // namespace
 

@@ -13,6 +13,7 @@
 #include "core/random.h"
 #include "core/error.h"
 #include "data/image.h"
+#include "train/average.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
 #include "train/fitter.h"
@@ -54,6 +55,15 @@ const bool declared =
     schema().add(key_int("train.patience", 5,
                          "stop after N validations without a better loss; 0 = never")
                      .range(0, 1e6)) &&
+    schema().add(key_string("train.early_stop_metric", "loss",
+                            "what picks best.safetensors and counts train.patience: validation loss, or "
+                            "greedy BLEU, chrF or CIDEr-D on train.valid_bleu_sentences, or accuracy "
+                            "(classification and sequence tasks); higher is better for all but loss")
+                     .one_of({"loss", "bleu", "chrf", "cider", "accuracy"})) &&
+    schema().add(key_int("train.keep_last", 0,
+                         "also keep the weights of the last N checkpoints (RUN/checkpoints/step-S.safetensors) "
+                         "for `seqlab average`; 0 = none")
+                     .range(0, 1000)) &&
     schema().add(key_number("train.stop_min_lr", 0,
                             "stop when a validation leaves the rate (after warm-up) below this, "
                             "as fairseq's --stop-min-lr; 0 = never")
@@ -80,6 +90,7 @@ Json TrainResult::to_json() const {
                {"early_stopped", early_stopped},
                {"seconds", seconds}};
   if (best_valid_accuracy >= 0) json["best_valid_accuracy"] = best_valid_accuracy;
+  if (best_valid_metric) json["best_valid_metric"] = *best_valid_metric;
   return json;
 }
 
@@ -90,6 +101,8 @@ TrainResult TrainResult::from_state(const TrainState& state) {
   result.best_valid_loss = state.best_valid_loss;
   result.best_valid_bleu = state.best_valid_bleu;
   if (state.extra.is_object()) result.best_valid_accuracy = state.extra.value("best_valid_accuracy", -1.0);
+  if (state.extra.is_object() && state.extra.contains("best_valid_metric"))
+    result.best_valid_metric = state.extra["best_valid_metric"].get<double>();
   result.early_stopped = state.early_stopped;
   result.seconds = state.elapsed_seconds;
   return result;
@@ -170,6 +183,19 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   const int64_t checkpoint_every = config.get_int("train.checkpoint_every");
   const int64_t log_every = config.get_int("train.log_every");
   const int64_t patience = config.get_int("train.patience");
+  const int64_t keep_last = config.get_int("train.keep_last");
+  // What picks best.safetensors and counts patience; its best value is kept in the checkpoint
+  // (state.extra), so a resumed run stops where an uninterrupted one does.
+  const std::string stop_metric = config.get_string("train.early_stop_metric");
+  const bool higher_better = ValidationScore::higher_is_better(stop_metric);
+  const bool classifies = !data.labels.empty();
+  if ((stop_metric == "bleu" || stop_metric == "chrf" || stop_metric == "cider") &&
+      (classifies || data.task == "sequence" || config.get_int("train.valid_bleu_sentences") == 0))
+    throw InputError(fmt::format("train.early_stop_metric {} needs decoded validation sentences: a translation or "
+                                 "captioning task with train.valid_bleu_sentences > 0",
+                                 stop_metric));
+  if (stop_metric == "accuracy" && !classifies && data.task != "sequence")
+    throw InputError("train.early_stop_metric accuracy needs a classification or sequence task");
   const double stop_min_lr = config.get_number("train.stop_min_lr");
   const int64_t warmup_steps = config.get_int("train.warmup_steps");
   const AugmentOptions augment = AugmentOptions::from_config(config);
@@ -199,6 +225,7 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
     state.extra["log_window"] = {{"loss", window_loss}, {"tokens", window_tokens}};
     state.elapsed_seconds = elapsed();
     if (main) write_checkpoint(checkpoint_path, *model, optimizer.get(), state);
+    if (main && keep_last > 0) keep_step_weights(*model, run_dir, state.step, keep_last);
     saved_step = state.step;
     saved_epoch = state.epoch;
   };
@@ -255,11 +282,22 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
         // Rank 0 validates; the others take its loss, so schedules and stopping agree everywhere.
         ValidationScore score;
         if (main) score = validate_model(model, data, config, device);
-        if (communicator) score.loss = communicator->broadcast_values({score.loss})[0];
+        double metric_value = main ? score.value(stop_metric) : 0.0;
+        if (communicator) {
+          const auto values = communicator->broadcast_values({score.loss, metric_value});
+          score.loss = values[0];
+          metric_value = values[1];
+        }
         const double valid_loss = score.loss, valid_bleu = score.bleu;
         schedule->on_validation(valid_loss);
         bool improved = valid_loss < state.best_valid_loss;
+        if (stop_metric != "loss") {
+          const bool first = !state.extra.is_object() || !state.extra.contains("best_valid_metric");
+          improved = first || (higher_better ? metric_value > state.extra["best_valid_metric"].get<double>()
+                                             : metric_value < state.extra["best_valid_metric"].get<double>());
+        }
         if (improved) {
+          if (stop_metric != "loss") state.extra["best_valid_metric"] = metric_value;
           state.best_valid_loss = valid_loss;
           state.best_valid_bleu = valid_bleu;
           if (score.accuracy >= 0) state.extra["best_valid_accuracy"] = score.accuracy;

@@ -8,6 +8,8 @@
 // Both write the same run directory (train/run_directory.h) and return the same TrainResult.
 #pragma once
 
+#include <optional>
+
 #include <string>
 
 #include "core/config.h"
@@ -22,7 +24,8 @@ struct TrainResult {
   int64_t epochs = 0;
   double best_valid_loss = 0;
   double best_valid_bleu = 0;
-  double best_valid_accuracy = -1;  // classification runs: at the best validation loss; -1 otherwise
+  double best_valid_accuracy = -1;  // classification runs: at the best validation; -1 otherwise
+  std::optional<double> best_valid_metric;  // train.early_stop_metric's best value (not "loss")
   bool early_stopped = false;
   double seconds = 0;
   Json to_json() const;

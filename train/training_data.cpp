@@ -98,7 +98,19 @@ int64_t TrainingData::target_vocab() const { return target_vocabulary(tokenizer-
 Json ValidationScore::scores() const {
   if (next_token) return {{"accuracy", accuracy}, {"perplexity", std::exp(loss)}};
   if (accuracy >= 0) return {{"accuracy", accuracy}};
-  return {{"bleu", bleu}};
+  Json out = {{"bleu", bleu}};
+  if (chrf >= 0) out["chrf"] = chrf;
+  if (cider >= 0) out["cider"] = cider;
+  return out;
+}
+
+double ValidationScore::value(const std::string& metric) const {
+  if (metric == "loss") return loss;
+  if (metric == "bleu") return bleu;
+  if (metric == "chrf") return chrf;
+  if (metric == "cider") return cider;
+  if (metric == "accuracy") return accuracy;
+  throw InputError(fmt::format("unknown early-stopping metric '{}' (valid: loss, bleu, chrf, cider, accuracy)", metric));
 }
 
 TrainingData load_training_data(const Config& config, const std::string& run_dir, bool resume,
@@ -184,6 +196,9 @@ ValidationScore validate_model(Seq2Seq& model, const TrainingData& data, const C
     for (const auto& column : data.valid_references)
       references.emplace_back(column.begin(), column.begin() + static_cast<std::ptrdiff_t>(n));
     score.bleu = MetricRegistry().create("bleu")->corpus_score(hypotheses, references).score;
+    const std::string stop_metric = config.get_string("train.early_stop_metric");
+    if (stop_metric == "chrf") score.chrf = MetricRegistry().create("chrf")->corpus_score(hypotheses, references).score;
+    if (stop_metric == "cider") score.cider = MetricRegistry().create("cider")->corpus_score(hypotheses, references).score;
   }
   model->train();
   return score;

@@ -66,6 +66,7 @@ torch::Tensor train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer, con
 struct ValidationScore {
   double loss = 0;  // cross-entropy per target token
   double bleu = 0;  // greedy, on the first train.valid_bleu_sentences sentences (0 if none)
+  double chrf = -1, cider = -1;  // on the same hypotheses, when train.early_stop_metric asks (else -1)
   // Classification: % of validation sentences labelled right; sequence task: % of next tokens
   // that are the model's argmax (teacher-forced); -1 for the other tasks.
   double accuracy = -1;
@@ -73,6 +74,10 @@ struct ValidationScore {
   // What the trainer logs beside the loss: {"bleu"}, {"accuracy"} (classification) or
   // {"accuracy", "perplexity"} (sequence task).
   Json scores() const;
+  // The value of `metric` (train.early_stop_metric: loss, bleu, chrf, cider or accuracy) and
+  // whether a larger value is better.
+  double value(const std::string& metric) const;
+  static bool higher_is_better(const std::string& metric) { return metric != "loss"; }
 };
 
 // Scores `model` on the validation split (eval mode inside, train mode restored after).

@@ -52,7 +52,7 @@ TEST_CASE("seqlab list prints the registries and rejects an unknown kind with st
 }
 
 TEST_CASE("every subcommand has --help and bad usage exits with status 2") {
-  for (std::string sub : {"list", "data prepare", "tokenizer train", "score", "compare", "demo", "run", "results", "report"}) {
+  for (std::string sub : {"list", "data prepare", "tokenizer train", "score", "compare", "average", "demo", "run", "results", "report"}) {
     auto help = seqlab_cli(sub + " --help");
     CHECK(help.status == 0);
     CHECK_THAT(help.output, Contains("Usage") || Contains("USAGE") || Contains("usage"));
