@@ -26,23 +26,9 @@ namespace {
 
 std::string value_text(const Json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
-// A run matches a relation's side when every key=value of it is among the run's overrides; a
-// "base" (a preset's path) matches by its file name without extension too.
-bool matches(const Json& overrides, const Json& selector) {
-  for (const auto& item : selector.items()) {
-    if (!overrides.contains(item.key())) return false;
-    std::string have = value_text(overrides[item.key()]), want = value_text(item.value());
-    if (item.key() == "base") {
-      have = fs::path(have).stem().string();
-      want = fs::path(want).stem().string();
-    }
-    if (have != want) return false;
-  }
-  return true;
-}
-
-std::optional<double> value_of(const ResultStore& store, const RunRow& run, const std::string& metric,
-                               const std::string& split, const std::string& bucket) {
+std::optional<double> value_of(const ResultStore& store, const RunRow& run,
+                               const std::string& metric, const std::string& split,
+                               const std::string& bucket) {
   if (metric == "parameters") return double(run.parameters);
   if (metric == "train_seconds") return run.train_seconds;
   if (metric == "steps") return double(run.steps);
@@ -64,11 +50,20 @@ std::string html_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -80,13 +75,26 @@ std::string md_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '|': out += "\\|"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '[': out += "\\["; break;
-      case ']': out += "\\]"; break;
-      default: out += static_cast<unsigned char>(c) < 0x20 ? ' ' : c;  // a newline would end a table row
+      case '|':
+        out += "\\|";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '[':
+        out += "\\[";
+        break;
+      case ']':
+        out += "\\]";
+        break;
+      default:
+        out += static_cast<unsigned char>(c) < 0x20 ? ' ' : c;  // a newline would end a table row
     }
   }
   return out;
@@ -120,7 +128,8 @@ std::string gp_data_string(const std::string& s) {
 std::string file_slug(std::string name) {
   if (is_plain_name(name)) return name;
   for (char& c : name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '=' || c == ','))
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ||
+          c == '=' || c == ','))
       c = '_';
   if (name.empty() || name[0] == '.') name.insert(0, "_");
   return name.substr(0, 200);
@@ -148,16 +157,20 @@ class Plotter {
   std::string draw(const std::string& name, const std::string& data, const std::string& commands,
                    int width = 900, int height = 460) {
     const std::string png = dir_ + "/" + name + ".png", script = dir_ + "/" + name + ".gp";
-    write_file_atomic(script, fmt::format("set terminal pngcairo size {},{} font \"DejaVu Sans,10\" noenhanced\n"
-                                          "set output {}\nset grid ytics lc rgb '#dddddd'\nset key outside right top\n"
-                                          "{}\n{}\n",
-                                          width, height, gp_quote(png), data, commands));
+    write_file_atomic(
+        script,
+        fmt::format("set terminal pngcairo size {},{} font \"DejaVu Sans,10\" noenhanced\n"
+                    "set output {}\nset grid ytics lc rgb '#dddddd'\nset key outside right top\n"
+                    "{}\n{}\n",
+                    width, height, gp_quote(png), data, commands));
     fs::remove(png);
     int status = run_program({"gnuplot", script}, dir_ + "/" + name + ".log");
     if (status != 0 || !fs::exists(png) || fs::file_size(png) == 0) {
       if (!warned_)
-        log_warning(fmt::format("gnuplot could not draw {} (exit {}; see {}.log); is gnuplot-nox installed? "
-                                "(scripts/setup.sh installs it)", png, status, dir_ + "/" + name));
+        log_warning(fmt::format(
+            "gnuplot could not draw {} (exit {}; see {}.log); is gnuplot-nox installed? "
+            "(scripts/setup.sh installs it)",
+            png, status, dir_ + "/" + name));
       warned_ = true;
       return "";
     }
@@ -180,7 +193,8 @@ struct Section {
     md += md_escape(text) + "\n\n";
     html += "<p>" + html_escape(text) + "</p>\n";
   }
-  void table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+  void table(const std::vector<std::string>& header,
+             const std::vector<std::vector<std::string>>& rows) {
     md += "|";
     for (const auto& h : header) md += " " + md_escape(h) + " |";
     md += "\n|";
@@ -194,8 +208,10 @@ struct Section {
       html += "<tr>";
       for (const auto& cell : row) {
         md += " " + md_escape(cell) + " |";
-        std::string cls = cell == "reproduced" ? " class=\"yes\"" : cell == "not reproduced" ? " class=\"no\"" :
-                          cell.rfind("inconclusive", 0) == 0 ? " class=\"maybe\"" : "";
+        std::string cls = cell == "reproduced"                 ? " class=\"yes\""
+                          : cell == "not reproduced"           ? " class=\"no\""
+                          : cell.rfind("inconclusive", 0) == 0 ? " class=\"maybe\""
+                                                               : "";
         html += "<td" + cls + ">" + html_escape(cell) + "</td>";
       }
       md += "\n";
@@ -208,15 +224,18 @@ struct Section {
     if (png.empty()) return;
     std::string relative = fs::relative(png, report_dir).string();
     md += fmt::format("![{}]({})\n\n", md_escape(caption), relative);
-    html += fmt::format("<figure><img alt=\"{}\" src=\"data:image/png;base64,{}\"><figcaption>{}</figcaption></figure>\n",
-                        html_escape(caption), base64_encode(read_file(png)), html_escape(caption));
+    html += fmt::format(
+        "<figure><img alt=\"{}\" "
+        "src=\"data:image/png;base64,{}\"><figcaption>{}</figcaption></figure>\n",
+        html_escape(caption), base64_encode(read_file(png)), html_escape(caption));
   }
 };
 
 // The results store of an experiment directory; InputError when there is none.
 std::string store_path(const std::string& dir) {
   if (!fs::exists(dir + "/results.sqlite"))
-    throw InputError(fmt::format("{} has no results.sqlite: run `seqlab run SPEC --out {}` first", dir, dir));
+    throw InputError(
+        fmt::format("{} has no results.sqlite: run `seqlab run SPEC --out {}` first", dir, dir));
   return dir + "/results.sqlite";
 }
 
@@ -224,8 +243,13 @@ std::string store_path(const std::string& dir) {
 std::tuple<std::string, std::string, std::string> headline_of(const Json& spec) {
   const std::string kind = spec.value("kind", "train");
   const Json report = spec.value("report", Json::object());
-  return {kind, report.value("metric", kind == "bench" ? "ms_per_step" : kind == "reservoir" ? "nrmse" : "bleu"),
-          report.value("split", kind == "bench" ? "bench" : kind == "reservoir" ? "series" : "test")};
+  return {kind,
+          report.value("metric", kind == "bench"       ? "ms_per_step"
+                                 : kind == "reservoir" ? "nrmse"
+                                                       : "bleu"),
+          report.value("split", kind == "bench"       ? "bench"
+                                : kind == "reservoir" ? "series"
+                                                      : "test")};
 }
 
 struct CellRuns {
@@ -236,6 +260,21 @@ struct CellRuns {
 };
 
 }  // namespace
+
+// A run matches a relation's side when every key=value of it is among the run's overrides; a
+// "base" (a preset's path) matches by its file name without extension too.
+bool matches(const Json& overrides, const Json& selector) {
+  for (const auto& item : selector.items()) {
+    if (!overrides.contains(item.key())) return false;
+    std::string have = value_text(overrides[item.key()]), want = value_text(item.value());
+    if (item.key() == "base") {
+      have = fs::path(have).stem().string();
+      want = fs::path(want).stem().string();
+    }
+    if (have != want) return false;
+  }
+  return true;
+}
 
 Stats stats_of(const std::vector<double>& values) {
   Stats s;
@@ -255,11 +294,14 @@ namespace {
 
 // Where an evaluation row of `metric` on `split` came from: the metric's base name and the beam
 // ("bleu_beam5" is bleu at beam 5; otherwise the widest beam evaluated, as value_of picks it).
-std::optional<std::pair<std::string, int64_t>> evaluation_source(const ResultStore& store, const RunRow& run,
-                                                                 const std::string& metric, const std::string& split) {
+std::optional<std::pair<std::string, int64_t>> evaluation_source(const ResultStore& store,
+                                                                 const RunRow& run,
+                                                                 const std::string& metric,
+                                                                 const std::string& split) {
   static const std::regex kBeamSuffix(R"((.+)_beam([0-9]+))");
   std::smatch m;
-  if (std::regex_match(metric, m, kBeamSuffix)) return std::make_pair(m[1].str(), std::stoll(m[2].str()));
+  if (std::regex_match(metric, m, kBeamSuffix))
+    return std::make_pair(m[1].str(), std::stoll(m[2].str()));
   std::optional<int64_t> beam;
   for (const auto& e : store.evaluations(run.id))
     if (e.metric == metric && e.split == split) beam = std::max(beam.value_or(e.beam), e.beam);
@@ -271,16 +313,19 @@ std::optional<std::pair<std::string, int64_t>> evaluation_source(const ResultSto
 bool in_bucket(int64_t words, const std::string& bucket) {
   static const std::regex kRange(R"(([0-9]+)-([0-9]+))"), kOpen(R"(([0-9]+)\+)");
   std::smatch m;
-  if (std::regex_match(bucket, m, kRange)) return words >= std::stoll(m[1].str()) && words <= std::stoll(m[2].str());
+  if (std::regex_match(bucket, m, kRange))
+    return words >= std::stoll(m[1].str()) && words <= std::stoll(m[2].str());
   if (std::regex_match(bucket, m, kOpen)) return words >= std::stoll(m[1].str());
   return false;
 }
 
 // The item statistics behind a run's value (restricted to a length bucket), when the evaluation
 // kept them inside the experiment folder and they describe `references`; nullopt otherwise.
-std::optional<ItemStatistics> item_rows_of(const ResultStore& store, const RunRow& run, const std::string& metric,
-                                           const std::string& split, const std::string& bucket,
-                                           const std::string& experiment_dir, std::string& references) {
+std::optional<ItemStatistics> item_rows_of(const ResultStore& store, const RunRow& run,
+                                           const std::string& metric, const std::string& split,
+                                           const std::string& bucket,
+                                           const std::string& experiment_dir,
+                                           std::string& references) {
   if (experiment_dir.empty()) return std::nullopt;
   auto source = evaluation_source(store, run, metric, split);
   if (!source || !MetricRegistry().contains(source->first)) return std::nullopt;
@@ -289,7 +334,8 @@ std::optional<ItemStatistics> item_rows_of(const ResultStore& store, const RunRo
   ItemStatisticsFile file = read_item_statistics(path);
   auto it = file.metrics.find(source->first);
   if (it == file.metrics.end()) return std::nullopt;
-  if (!references.empty() && references != file.references_sha256) return std::nullopt;  // not one test set
+  if (!references.empty() && references != file.references_sha256)
+    return std::nullopt;  // not one test set
   references = file.references_sha256;
   if (bucket.empty()) return it->second;
   if (file.source_words.empty()) return std::nullopt;
@@ -314,15 +360,19 @@ Verdict check_relation(const Relation& relation, const std::string& split, const
   std::string references;
   for (const auto& run : store.runs(spec)) {
     if (run.status != "finished") continue;
-    for (auto [selector, into] : {std::pair<const Json*, RunGroup*>{&relation.left, &left}, {&relation.right, &right}}) {
+    for (auto [selector, into] :
+         {std::pair<const Json*, RunGroup*>{&relation.left, &left}, {&relation.right, &right}}) {
       if (!matches(run.overrides, *selector)) continue;
       auto value = value_of(store, run, relation.metric, split, relation.bucket);
       if (!value) continue;
       into->scores.push_back(*value);
       if (!all_items) continue;
-      auto rows = item_rows_of(store, run, relation.metric, split, relation.bucket, experiment_dir, references);
-      if (rows && !rows->empty()) into->items.push_back(std::move(*rows));
-      else all_items = false;
+      auto rows = item_rows_of(store, run, relation.metric, split, relation.bucket, experiment_dir,
+                               references);
+      if (rows && !rows->empty())
+        into->items.push_back(std::move(*rows));
+      else
+        all_items = false;
     }
   }
   v.left = stats_of(left.scores);
@@ -330,8 +380,8 @@ Verdict check_relation(const Relation& relation, const std::string& split, const
   if (left.scores.empty() || right.scores.empty()) {
     v.verdict = "inconclusive";
     v.outcome = Outcome::kInconclusive;
-    v.explanation = fmt::format("no finished run has {} on {}{} for the {} side", relation.metric, split,
-                                relation.bucket.empty() ? "" : " bucket " + relation.bucket,
+    v.explanation = fmt::format("no finished run has {} on {}{} for the {} side", relation.metric,
+                                split, relation.bucket.empty() ? "" : " bucket " + relation.bucket,
                                 left.scores.empty() ? "left" : "right");
     return v;
   }
@@ -352,42 +402,57 @@ Verdict check_relation(const Relation& relation, const std::string& split, const
   if (c.items > 0) basis += fmt::format(", {} test items", c.items);
   std::string noise;
   if (c.seeds_known() && c.items_known())
-    noise = fmt::format("; noise mostly from {} (sd of the difference: seeds {}, test items {})", c.dominant_noise(),
-                        number(std::sqrt(c.seed_variance)), number(std::sqrt(c.item_variance)));
+    noise = fmt::format("; noise mostly from {} (sd of the difference: seeds {}, test items {})",
+                        c.dominant_noise(), number(std::sqrt(c.seed_variance)),
+                        number(std::sqrt(c.item_variance)));
   else if (c.items_known())
-    noise = fmt::format("; test items only (sd {}): the spread over seeds is unknown", number(std::sqrt(c.item_variance)));
+    noise = fmt::format("; test items only (sd {}): the spread over seeds is unknown",
+                        number(std::sqrt(c.item_variance)));
   else if (c.seeds_known())
     noise = "; seeds only (no item statistics kept, so the test set's own error is left out)";
   const double diff = c.difference;
-  std::string p = std::isfinite(c.p_value) ? (c.p_value < 0.0001 ? ", p < 0.0001" : fmt::format(", p = {:.4f}", c.p_value)) : "";
+  std::string p =
+      std::isfinite(c.p_value)
+          ? (c.p_value < 0.0001 ? ", p < 0.0001" : fmt::format(", p = {:.4f}", c.p_value))
+          : "";
   if (!c.seeds_known()) {
     v.verdict = "inconclusive at this size";
     v.outcome = Outcome::kInconclusive;
-    v.explanation = fmt::format("difference {}{}; one seed on a side, so seed-to-seed variation cannot be "
-                                "judged: add seeds ({}{}{})",
-                                number(diff), c.items_known() ? ", test-set 95% interval " + interval_text(ci95) : "",
-                                basis, p, noise);
+    v.explanation = fmt::format(
+        "difference {}{}; one seed on a side, so seed-to-seed variation cannot be "
+        "judged: add seeds ({}{}{})",
+        number(diff), c.items_known() ? ", test-set 95% interval " + interval_text(ci95) : "",
+        basis, p, noise);
     return v;
   }
   if (relation.op == "~=") {
     // Equivalence by two one-sided tests at 5%: the 90% interval inside the tolerance.
     const double t = relation.tolerance;
-    if (ci90.first >= -t && ci90.second <= t) v.verdict = "reproduced", v.outcome = Outcome::kReproduced;
-    else if (ci95.first > t || ci95.second < -t) v.verdict = "not reproduced", v.outcome = Outcome::kRefuted;
-    else v.verdict = "inconclusive at this size", v.outcome = Outcome::kInconclusive;
-    v.explanation = fmt::format("difference {}, 90% interval {} against tolerance +-{} (two one-sided tests), 95% "
-                                "interval {} ({}{}{})",
-                                number(diff), interval_text(ci90), number(t), interval_text(ci95), basis, p, noise);
+    if (ci90.first >= -t && ci90.second <= t)
+      v.verdict = "reproduced", v.outcome = Outcome::kReproduced;
+    else if (ci95.first > t || ci95.second < -t)
+      v.verdict = "not reproduced", v.outcome = Outcome::kRefuted;
+    else
+      v.verdict = "inconclusive at this size", v.outcome = Outcome::kInconclusive;
+    v.explanation = fmt::format(
+        "difference {}, 90% interval {} against tolerance +-{} (two one-sided tests), 95% "
+        "interval {} ({}{}{})",
+        number(diff), interval_text(ci90), number(t), interval_text(ci95), basis, p, noise);
     return v;
   }
   // > and <: the claim's direction made positive, the interval against the margin.
   const bool greater = relation.op == ">";
-  const double low = greater ? ci95.first : -ci95.second, high = greater ? ci95.second : -ci95.first;
-  if (low > relation.tolerance) v.verdict = "reproduced", v.outcome = Outcome::kReproduced;
-  else if (high < relation.tolerance) v.verdict = "not reproduced", v.outcome = Outcome::kRefuted;
-  else v.verdict = "inconclusive at this size", v.outcome = Outcome::kInconclusive;
-  v.explanation = fmt::format("difference {}, 95% interval {} against margin {} ({}{}{})", number(diff),
-                              interval_text(ci95), number(relation.tolerance), basis, p, noise);
+  const double low = greater ? ci95.first : -ci95.second,
+               high = greater ? ci95.second : -ci95.first;
+  if (low > relation.tolerance)
+    v.verdict = "reproduced", v.outcome = Outcome::kReproduced;
+  else if (high < relation.tolerance)
+    v.verdict = "not reproduced", v.outcome = Outcome::kRefuted;
+  else
+    v.verdict = "inconclusive at this size", v.outcome = Outcome::kInconclusive;
+  v.explanation =
+      fmt::format("difference {}, 95% interval {} against margin {} ({}{}{})", number(diff),
+                  interval_text(ci95), number(relation.tolerance), basis, p, noise);
   return v;
 }
 
@@ -402,7 +467,8 @@ ReportPaths write_report(const std::string& dir) {
     Json spec = *store.spec(spec_name);
     // Plain names rather than a structured binding: lambdas below capture them.
     const auto headline = headline_of(spec);
-    const std::string kind = std::get<0>(headline), metric = std::get<1>(headline), split = std::get<2>(headline);
+    const std::string kind = std::get<0>(headline), metric = std::get<1>(headline),
+                      split = std::get<2>(headline);
     auto runs = store.runs(spec_name);
     std::map<std::string, CellRuns> cells;
     std::vector<std::string> order;
@@ -419,28 +485,37 @@ ReportPaths write_report(const std::string& dir) {
     int64_t finished = 0, failed = 0;
     for (const auto& r : runs) finished += r.status == "finished", failed += r.status == "failed";
     doc.paragraph(spec.value("description", ""));
-    doc.paragraph(fmt::format("Spec `{}`, size {}: {} cells, {} runs ({} finished, {} failed).", spec_name,
-                              spec.value("size", "") == "" ? "default" : spec.value("size", ""), cells.size(),
-                              runs.size(), finished, failed));
+    doc.paragraph(fmt::format("Spec `{}`, size {}: {} cells, {} runs ({} finished, {} failed).",
+                              spec_name,
+                              spec.value("size", "") == "" ? "default" : spec.value("size", ""),
+                              cells.size(), runs.size(), finished, failed));
 
     // Expected against measured.
     const Json expect = spec.value("expect", Json::object());
     if (!expect.empty()) {
       doc.heading(3, "Expected outcome");
-      doc.paragraph(expect.value("text", "") +
-                    (expect.value("source", "").empty() ? "" : " (" + expect.value("source", "") + ")"));
+      doc.paragraph(expect.value("text", "") + (expect.value("source", "").empty()
+                                                    ? ""
+                                                    : " (" + expect.value("source", "") + ")"));
       std::vector<std::vector<std::string>> rows;
       for (const auto& text : expect.value("relations", Json::array())) {
         Relation relation = parse_relation(text.get<std::string>());
         Verdict v = check_relation(relation, split, store, spec_name, dir);
-        rows.push_back({v.relation, stats_text(v.left), stats_text(v.right), v.verdict, v.explanation});
-        paths.verdicts.push_back({{"spec", spec_name}, {"relation", v.relation}, {"verdict", v.verdict},
-                                  {"explanation", v.explanation}, {"left", v.left.mean}, {"right", v.right.mean},
-                                  {"interval", std::isfinite(v.low) && std::isfinite(v.high) ? Json{v.low, v.high} : Json()},
-                                  {"p_value", std::isfinite(v.comparison.p_value) ? Json(v.comparison.p_value) : Json()},
-                                  {"seeds", {v.comparison.left_seeds, v.comparison.right_seeds}},
-                                  {"items", v.comparison.items},
-                                  {"dominant_noise", v.comparison.dominant_noise()}});
+        rows.push_back(
+            {v.relation, stats_text(v.left), stats_text(v.right), v.verdict, v.explanation});
+        paths.verdicts.push_back(
+            {{"spec", spec_name},
+             {"relation", v.relation},
+             {"verdict", v.verdict},
+             {"explanation", v.explanation},
+             {"left", v.left.mean},
+             {"right", v.right.mean},
+             {"interval",
+              std::isfinite(v.low) && std::isfinite(v.high) ? Json{v.low, v.high} : Json()},
+             {"p_value", std::isfinite(v.comparison.p_value) ? Json(v.comparison.p_value) : Json()},
+             {"seeds", {v.comparison.left_seeds, v.comparison.right_seeds}},
+             {"items", v.comparison.items},
+             {"dominant_noise", v.comparison.dominant_noise()}});
       }
       if (!rows.empty()) doc.table({"relation", "left", "right", "verdict", "why"}, rows);
     }
@@ -456,17 +531,21 @@ ReportPaths write_report(const std::string& dir) {
       std::vector<double> headline, params, seconds, steps, speed, rss;
       for (const auto* run : c.runs) {
         if (auto v = value_of(store, *run, metric, split, "")) headline.push_back(*v);
-        if (auto v = value_of(store, *run, "sentences_per_s", split, "")) speed.push_back(*v);
-        else if (auto i = value_of(store, *run, "images_per_s", split, "")) speed.push_back(*i);  // captioning
+        if (auto v = value_of(store, *run, "sentences_per_s", split, ""))
+          speed.push_back(*v);
+        else if (auto i = value_of(store, *run, "images_per_s", split, ""))
+          speed.push_back(*i);  // captioning
         params.push_back(double(run->parameters));
         seconds.push_back(run->train_seconds);
         steps.push_back(double(run->steps));
         rss.push_back(run->max_rss_mib);
         for (const auto& e : store.evaluations(run->id))
-          if (e.metric == metric && e.split == split && !e.bucket.empty()) buckets_seen.insert(e.bucket);
+          if (e.metric == metric && e.split == split && !e.bucket.empty())
+            buckets_seen.insert(e.bucket);
       }
       Stats h = stats_of(headline);
-      std::vector<std::string> row = {name, fmt::format("{}/{}", c.runs.size(), c.total), stats_text(h)};
+      std::vector<std::string> row = {name, fmt::format("{}/{}", c.runs.size(), c.total),
+                                      stats_text(h)};
       if (kind == "train")
         row.insert(row.end(), {stats_text(stats_of(params)), stats_text(stats_of(seconds)),
                                stats_text(stats_of(steps)), stats_text(stats_of(speed))});
@@ -479,7 +558,9 @@ ReportPaths write_report(const std::string& dir) {
       }
     }
     std::vector<std::string> header = {"cell", "runs", fmt::format("{} ({})", metric, split)};
-    if (kind == "train") header.insert(header.end(), {"parameters", "training s", "steps", "decode sentences (images)/s"});
+    if (kind == "train")
+      header.insert(header.end(),
+                    {"parameters", "training s", "steps", "decode sentences (images)/s"});
     header.push_back("peak memory MiB");
     doc.table(header, rows);
     bar_data += "EOD\n";
@@ -487,10 +568,12 @@ ReportPaths write_report(const std::string& dir) {
       std::string png = plotter.draw(
           slug + "-bars", bar_data,
           fmt::format("set style data histogram\nset style histogram errorbars gap 1 lw 1\n"
-                      "set style fill solid 0.5 border -1\nset xtics rotate by -25 scale 0\n{}set ylabel {}\n"
+                      "set style fill solid 0.5 border -1\nset xtics rotate by -25 scale 0\n{}set "
+                      "ylabel {}\n"
                       "set title {}\nset key off\nplot $bars using 2:3:xtic(1) lc rgb '#3b6ea8'\n",
                       kind == "reservoir" && positive ? "set logscale y\n" : "set yrange [0:*]\n",
-                      gp_quote(metric + " (" + split + "), mean and sd over seeds"), gp_quote(spec.value("title", spec_name))));
+                      gp_quote(metric + " (" + split + "), mean and sd over seeds"),
+                      gp_quote(spec.value("title", spec_name))));
       doc.figure(png, fmt::format("{}: {} per cell", spec_name, metric), dir);
     }
 
@@ -505,15 +588,18 @@ ReportPaths write_report(const std::string& dir) {
             if (m.split == "valid" && m.name == "loss") by_step[m.step].push_back(m.value);
         if (by_step.empty()) continue;
         data += fmt::format("$c{} << EOD\n", series);
-        for (const auto& [step, values] : by_step) data += fmt::format("{} {}\n", step, stats_of(values).mean);
+        for (const auto& [step, values] : by_step)
+          data += fmt::format("{} {}\n", step, stats_of(values).mean);
         data += "EOD\n";
-        plot += fmt::format("{}$c{} using 1:2 with linespoints pt 7 ps 0.6 title {}", plot.empty() ? "plot " : ", ",
-                            series++, gp_quote(name));
+        plot += fmt::format("{}$c{} using 1:2 with linespoints pt 7 ps 0.6 title {}",
+                            plot.empty() ? "plot " : ", ", series++, gp_quote(name));
       }
       if (series > 0) {
-        std::string png = plotter.draw(slug + "-curves", data,
-                                       "set xlabel 'update'\nset ylabel 'validation loss per token'\n"
-                                       "set title 'Learning curves (mean over seeds)'\n" + plot + "\n");
+        std::string png =
+            plotter.draw(slug + "-curves", data,
+                         "set xlabel 'update'\nset ylabel 'validation loss per token'\n"
+                         "set title 'Learning curves (mean over seeds)'\n" +
+                             plot + "\n");
         doc.figure(png, fmt::format("{}: validation loss by update", spec_name), dir);
       }
     }
@@ -528,24 +614,31 @@ ReportPaths write_report(const std::string& dir) {
       std::string name;
       for (const auto& item : run.overrides.items())
         if (!along_x.count(item.key()))
-          name += (name.empty() ? "" : ",") + item.key().substr(item.key().rfind('.') + 1) + "=" + value_text(item.value());
+          name += (name.empty() ? "" : ",") + item.key().substr(item.key().rfind('.') + 1) + "=" +
+                  value_text(item.value());
       return name.empty() ? std::string("all") : name;
     };
 
     // Scores by bucket: source length (train) or sequence length (bench).
-    if (!buckets_seen.empty() && kind != "reservoir") {  // a reservoir cell's buckets are its models
+    if (!buckets_seen.empty() &&
+        kind != "reservoir") {  // a reservoir cell's buckets are its models
       std::vector<std::string> buckets(buckets_seen.begin(), buckets_seen.end());
-      auto key = [](const std::string& b) { return std::atof(b.c_str()); };  // "21-30" -> 21, "41+" -> 41
-      std::sort(buckets.begin(), buckets.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
+      auto key = [](const std::string& b) {
+        return std::atof(b.c_str());
+      };  // "21-30" -> 21, "41+" -> 41
+      std::sort(buckets.begin(), buckets.end(),
+                [&](const auto& a, const auto& b) { return key(a) < key(b); });
       // Bench cells vary the length in the grid: one line per cell without its length key.
-      std::map<std::string, std::map<std::string, std::vector<double>>> lines;  // series -> bucket -> values
+      std::map<std::string, std::map<std::string, std::vector<double>>>
+          lines;  // series -> bucket -> values
       std::vector<std::string> series_order;
       for (const auto& name : order)
         for (const auto* run : cells[name].runs) {
           std::string series = series_name(*run);
           if (!lines.count(series)) series_order.push_back(series);
           for (const auto& e : store.evaluations(run->id))
-            if (e.metric == metric && e.split == split && !e.bucket.empty()) lines[series][e.bucket].push_back(e.value);
+            if (e.metric == metric && e.split == split && !e.bucket.empty())
+              lines[series][e.bucket].push_back(e.value);
         }
       std::string data, plot;
       std::vector<std::vector<std::string>> bucket_rows;
@@ -561,24 +654,32 @@ ReportPaths write_report(const std::string& dir) {
           }
           Stats st = stats_of(it->second);
           row.push_back(stats_text(st));
-          if (kind == "bench") data += fmt::format("{} {} {}\n", buckets[i], st.mean, st.sd);
-          else data += fmt::format("{} {} {} {}\n", i, gp_data_string(buckets[i]), st.mean, st.sd);
+          if (kind == "bench")
+            data += fmt::format("{} {} {}\n", buckets[i], st.mean, st.sd);
+          else
+            data += fmt::format("{} {} {} {}\n", i, gp_data_string(buckets[i]), st.mean, st.sd);
         }
         bucket_rows.push_back(row);
         data += "EOD\n";
-        plot += fmt::format("{}$b{} using {} with linespoints pt 7 lw 2 title {}", plot.empty() ? "plot " : ", ", s++,
+        plot += fmt::format("{}$b{} using {} with linespoints pt 7 lw 2 title {}",
+                            plot.empty() ? "plot " : ", ", s++,
                             kind == "bench" ? "1:2" : "1:3:xtic(2)", gp_quote(series));
       }
-      std::vector<std::string> bucket_header = {kind == "bench" ? "series \\ length" : "cell \\ source words"};
+      std::vector<std::string> bucket_header = {kind == "bench" ? "series \\ length"
+                                                                : "cell \\ source words"};
       bucket_header.insert(bucket_header.end(), buckets.begin(), buckets.end());
       doc.heading(3, kind == "bench" ? fmt::format("{} by sequence length", metric)
                                      : fmt::format("{} by source length", metric));
       doc.table(bucket_header, bucket_rows);
-      std::string axes = kind == "bench" ? "set logscale xy\nset xlabel 'sequence length (tokens)'\n"
-                                         : "set xlabel 'source length (words)'\n";
-      std::string png = plotter.draw(slug + "-buckets", data,
-                                     axes + fmt::format("set ylabel {}\nset title {}\n", gp_quote(metric + " (" + split + ")"),
-                                                        gp_quote(spec.value("title", spec_name))) + plot + "\n");
+      std::string axes = kind == "bench"
+                             ? "set logscale xy\nset xlabel 'sequence length (tokens)'\n"
+                             : "set xlabel 'source length (words)'\n";
+      std::string png = plotter.draw(
+          slug + "-buckets", data,
+          axes +
+              fmt::format("set ylabel {}\nset title {}\n", gp_quote(metric + " (" + split + ")"),
+                          gp_quote(spec.value("title", spec_name))) +
+              plot + "\n");
       doc.figure(png, fmt::format("{}: {} by length", spec_name, metric), dir);
       if (kind == "bench") {  // memory against length too
         std::string mdata, mplot;
@@ -592,16 +693,18 @@ ReportPaths write_report(const std::string& dir) {
               }
         for (const auto& [series, points] : rss) {
           mdata += fmt::format("$m{} << EOD\n", m);
-          for (const auto& [length, values] : points) mdata += fmt::format("{} {}\n", length, stats_of(values).mean);
+          for (const auto& [length, values] : points)
+            mdata += fmt::format("{} {}\n", length, stats_of(values).mean);
           mdata += "EOD\n";
-          mplot += fmt::format("{}$m{} using 1:2 with linespoints pt 7 lw 2 title {}", mplot.empty() ? "plot " : ", ", m++,
-                               gp_quote(series));
+          mplot += fmt::format("{}$m{} using 1:2 with linespoints pt 7 lw 2 title {}",
+                               mplot.empty() ? "plot " : ", ", m++, gp_quote(series));
         }
         if (m > 0) {
-          std::string mpng = plotter.draw(slug + "-memory", mdata,
-                                          "set logscale x\nset xlabel 'sequence length (tokens)'\n"
-                                          "set ylabel 'peak resident memory (MiB)'\nset title 'Peak memory of the process'\n" +
-                                              mplot + "\n");
+          std::string mpng = plotter.draw(
+              slug + "-memory", mdata,
+              "set logscale x\nset xlabel 'sequence length (tokens)'\n"
+              "set ylabel 'peak resident memory (MiB)'\nset title 'Peak memory of the process'\n" +
+                  mplot + "\n");
           doc.figure(mpng, fmt::format("{}: peak memory by length", spec_name), dir);
         }
       }
@@ -618,7 +721,8 @@ ReportPaths write_report(const std::string& dir) {
       }
       if (!best) continue;
       std::string map = best->dir + "/attention/" + file_slug(split) + "-001.png";
-      if (!lies_inside(map, dir) || !fs::exists(map)) continue;  // a store from elsewhere points anywhere
+      if (!lies_inside(map, dir) || !fs::exists(map))
+        continue;  // a store from elsewhere points anywhere
       if (!heading_done) doc.heading(3, "Attention maps (best run of each cell, first sentence)");
       heading_done = true;
       std::string copy = fmt::format("{}/report/{}-attention-{}.png", dir, slug, file_slug(name));
@@ -642,21 +746,30 @@ ReportPaths write_report(const std::string& dir) {
   paths.html = dir + "/report.html";
   write_file_atomic(paths.markdown, doc.md);
   std::string html =
-      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>seqlab report</title>\n<style>\n"
-      "body{font-family:'DejaVu Sans',sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}\n"
-      "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}\n"
-      "th{background:#f0f0f0}td.yes{background:#d8f0d8}td.no{background:#f6d6d6}td.maybe{background:#f6efd0}\n"
-      "figure{margin:1em 0}img{max-width:100%}figcaption{color:#555;font-size:90%}\n</style></head>\n<body>\n" +
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>seqlab "
+      "report</title>\n<style>\n"
+      "body{font-family:'DejaVu Sans',sans-serif;max-width:1100px;margin:2em auto;padding:0 "
+      "1em;color:#222}\n"
+      "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px "
+      "8px;text-align:left}\n"
+      "th{background:#f0f0f0}td.yes{background:#d8f0d8}td.no{background:#f6d6d6}td.maybe{"
+      "background:#f6efd0}\n"
+      "figure{margin:1em "
+      "0}img{max-width:100%}figcaption{color:#555;font-size:90%}\n</style></head>\n<body>\n" +
       doc.html +
-      // Marks the page with how many figures loaded, for a headless browser (and a reader) to check.
+      // Marks the page with how many figures loaded, for a headless browser (and a reader) to
+      // check.
       "<script>\nwindow.addEventListener('load', function () {\n"
       "  var images = Array.from(document.images);\n"
-      "  var broken = images.filter(function (i) { return !i.complete || i.naturalWidth === 0; });\n"
-      "  document.body.setAttribute('data-figures', images.length + ' shown, ' + broken.length + ' broken');\n"
+      "  var broken = images.filter(function (i) { return !i.complete || i.naturalWidth === 0; "
+      "});\n"
+      "  document.body.setAttribute('data-figures', images.length + ' shown, ' + broken.length + ' "
+      "broken');\n"
       "});\n</script>\n</body></html>\n";
   write_file_atomic(paths.html, html);
   paths.figures = 0;
-  for (size_t at = html.find("<img"); at != std::string::npos; at = html.find("<img", at + 1)) ++paths.figures;
+  for (size_t at = html.find("<img"); at != std::string::npos; at = html.find("<img", at + 1))
+    ++paths.figures;
   return paths;
 }
 
@@ -687,13 +800,15 @@ Json cell_summary(const std::string& dir, const std::string& spec_name) {
 }
 
 std::string cell_summary_table(const Json& summary) {
-  std::string out = fmt::format("{:<28} {:>7} {:>7} {:>11} {:>9} {:>8} {:>12}\n", "cell", "BLEU", "chrF2", "parameters",
-                                "updates", "train s", "decode sent/s");
+  std::string out = fmt::format("{:<28} {:>7} {:>7} {:>11} {:>9} {:>8} {:>12}\n", "cell", "BLEU",
+                                "chrF2", "parameters", "updates", "train s", "decode sent/s");
   for (const auto& row : summary) {
-    auto get = [&](const char* key) { return row.contains(key) ? row[key].get<double>() : std::nan(""); };
-    out += fmt::format("{:<28} {:>7.2f} {:>7.2f} {:>11.0f} {:>9.0f} {:>8.0f} {:>12.1f}\n", row["cell"].get<std::string>(),
-                       get("bleu"), get("chrf"), get("parameters"), get("steps"), get("train_seconds"),
-                       get("sentences_per_s"));
+    auto get = [&](const char* key) {
+      return row.contains(key) ? row[key].get<double>() : std::nan("");
+    };
+    out += fmt::format("{:<28} {:>7.2f} {:>7.2f} {:>11.0f} {:>9.0f} {:>8.0f} {:>12.1f}\n",
+                       row["cell"].get<std::string>(), get("bleu"), get("chrf"), get("parameters"),
+                       get("steps"), get("train_seconds"), get("sentences_per_s"));
   }
   return out;
 }
@@ -705,35 +820,54 @@ Json results_json(const std::string& dir) {
     Json spec = *store.spec(spec_name);
     // Plain names rather than a structured binding: lambdas below capture them.
     const auto headline = headline_of(spec);
-    const std::string kind = std::get<0>(headline), metric = std::get<1>(headline), split = std::get<2>(headline);
+    const std::string kind = std::get<0>(headline), metric = std::get<1>(headline),
+                      split = std::get<2>(headline);
     for (const auto& r : store.runs(spec_name)) {
       Json evaluations = Json::array();
       for (const auto& e : store.evaluations(r.id))
-        evaluations.push_back({{"split", e.split}, {"beam", e.beam}, {"metric", e.metric}, {"bucket", e.bucket},
-                               {"value", e.value}, {"signature", e.signature}});
+        evaluations.push_back({{"split", e.split},
+                               {"beam", e.beam},
+                               {"metric", e.metric},
+                               {"bucket", e.bucket},
+                               {"value", e.value},
+                               {"signature", e.signature}});
       auto headline = value_of(store, r, metric, split, "");
-      runs.push_back({{"id", r.id}, {"spec", r.spec}, {"cell", r.cell}, {"seed", r.seed}, {"kind", r.kind},
-                      {"status", r.status}, {"overrides", r.overrides}, {"host", r.host},
-                      {"parameters", r.parameters}, {"train_seconds", r.train_seconds}, {"steps", r.steps},
-                      {"max_rss_mib", r.max_rss_mib}, {"dir", r.dir}, {"error", r.error},
-                      {"metric", metric}, {"split", split},
-                      {"value", headline ? Json(*headline) : Json()}, {"evaluations", evaluations}});
+      runs.push_back({{"id", r.id},
+                      {"spec", r.spec},
+                      {"cell", r.cell},
+                      {"seed", r.seed},
+                      {"kind", r.kind},
+                      {"status", r.status},
+                      {"overrides", r.overrides},
+                      {"host", r.host},
+                      {"parameters", r.parameters},
+                      {"train_seconds", r.train_seconds},
+                      {"steps", r.steps},
+                      {"max_rss_mib", r.max_rss_mib},
+                      {"dir", r.dir},
+                      {"error", r.error},
+                      {"metric", metric},
+                      {"split", split},
+                      {"value", headline ? Json(*headline) : Json()},
+                      {"evaluations", evaluations}});
     }
   }
   return {{"store", dir + "/results.sqlite"}, {"runs", runs}};
 }
 
 std::string results_table(const Json& results) {
-  std::string out = fmt::format("{:<22} {:<36} {:>5} {:<9} {:>16} {:>10} {:>8}\n", "spec", "cell", "seed", "status",
-                                "metric", "value", "train s");
+  std::string out = fmt::format("{:<22} {:<36} {:>5} {:<9} {:>16} {:>10} {:>8}\n", "spec", "cell",
+                                "seed", "status", "metric", "value", "train s");
   for (const auto& r : results["runs"]) {
     std::string value = r["value"].is_null() ? "–" : number(r["value"].get<double>());
-    out += fmt::format("{:<22} {:<36} {:>5} {:<9} {:>16} {:>10} {:>8.0f}\n", r["spec"].get<std::string>(),
-                       r["cell"].get<std::string>(), r["seed"].get<uint64_t>(), r["status"].get<std::string>(),
+    out += fmt::format("{:<22} {:<36} {:>5} {:<9} {:>16} {:>10} {:>8.0f}\n",
+                       r["spec"].get<std::string>(), r["cell"].get<std::string>(),
+                       r["seed"].get<uint64_t>(), r["status"].get<std::string>(),
                        r["metric"].get<std::string>() + "/" + r["split"].get<std::string>(), value,
                        r["train_seconds"].get<double>());
   }
-  out += fmt::format("{} runs in {}\n", results["runs"].size(), results["store"].get<std::string>());
+  out +=
+      fmt::format("{} runs in {}\n", results["runs"].size(), results["store"].get<std::string>());
   return out;
 }
 

@@ -27,10 +27,15 @@ struct Stats {
 };
 Stats stats_of(const std::vector<double>& values);
 
+// Whether a run's overrides select it for a relation's side (every key=value of the selector is
+// among them; a "base" preset matches by its file name without extension too).
+bool matches(const Json& overrides, const Json& selector);
+
 enum class Outcome { kReproduced, kRefuted, kInconclusive };
 
 struct Verdict {
-  std::string relation, verdict, explanation;  // verdict: "reproduced", "not reproduced", "inconclusive ..."
+  std::string relation, verdict,
+      explanation;  // verdict: "reproduced", "not reproduced", "inconclusive ..."
   Outcome outcome = Outcome::kInconclusive;
   Stats left, right;
   double low = 0, high = 0;  // 95% interval of left - right

@@ -6,10 +6,12 @@
 
 #include <chrono>
 #include <deque>
-#include <fstream>
 #include <filesystem>
+#include <fstream>
+#include <limits>
 #include <map>
 #include <memory>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -22,6 +24,7 @@
 #include "core/progress.h"
 #include "data/recipe.h"
 #include "runner/cell.h"
+#include "runner/report.h"
 #include "runner/spec.h"
 #include "runner/store.h"
 #include "train/launch.h"
@@ -39,7 +42,8 @@ class DirectoryLock {
     fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) throw Error("cannot create " + path);
     if (flock(fd_, LOCK_EX | LOCK_NB) != 0)
-      throw InputError(fmt::format("another `seqlab run` is working in {} (it holds {})", dir, path));
+      throw InputError(
+          fmt::format("another `seqlab run` is working in {} (it holds {})", dir, path));
   }
   ~DirectoryLock() { close(fd_); }
 
@@ -51,7 +55,8 @@ std::string last_lines(const std::string& path, size_t count) {
   if (!fs::exists(path)) return "";
   auto lines = read_lines(path);
   std::string out;
-  for (size_t i = lines.size() > count ? lines.size() - count : 0; i < lines.size(); ++i) out += lines[i] + "\n";
+  for (size_t i = lines.size() > count ? lines.size() - count : 0; i < lines.size(); ++i)
+    out += lines[i] + "\n";
   return out;
 }
 
@@ -69,7 +74,8 @@ std::string last_progress(const std::string& log) {
   size_t end = tail.find_last_not_of("\r\n ");
   if (end == std::string::npos) return "";
   size_t start = tail.find_last_of("\r\n", end);
-  line = tail.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+  line = tail.substr(start == std::string::npos ? 0 : start + 1,
+                     end - (start == std::string::npos ? 0 : start + 1) + 1);
   // Keep it short: the bar's characters are not needed.
   std::string out;
   for (unsigned char c : line)
@@ -110,31 +116,40 @@ bool import_result(ResultStore& store, const Job& job, int64_t max_rss_kib) {
 }  // namespace
 
 Json RunnerSummary::to_json() const {
-  return {{"spec", spec}, {"cells", cells}, {"finished", finished}, {"skipped", skipped},
-          {"failed", failed}, {"seconds", seconds}};
+  Json out = {{"spec", spec},       {"cells", cells},   {"finished", finished},
+              {"skipped", skipped}, {"failed", failed}, {"seconds", seconds}};
+  if (undecided >= 0) out["added_seeds"] = added_seeds, out["undecided"] = undecided;
+  return out;
 }
 
-std::string current_executable() {
-  return self_executable();
-}
+std::string current_executable() { return self_executable(); }
 
 RunnerSummary run_experiment(const RunnerOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   ExperimentSpec spec = load_spec(options.spec_path, options.size);
-  std::vector<Cell> cells = expand_cells(spec);
+  // Every cell the spec may run: its seeds, or with adaptive seeds every seed up to the maximum
+  // (those beyond the first run only while a relation is undecided).
+  std::vector<uint64_t> all_seeds = spec.seeds;
+  for (int64_t s = static_cast<int64_t>(spec.seeds.size()) + 1; s <= spec.max_seeds; ++s)
+    all_seeds.push_back(static_cast<uint64_t>(s));
+  const std::vector<Cell> all_cells = expand_cells(spec, all_seeds);
+  const std::set<uint64_t> first_seeds(spec.seeds.begin(), spec.seeds.end());
   if (options.jobs < 1) throw InputError("--jobs must be at least 1");
   const std::string out = options.out_dir;
   fs::create_directories(out + "/specs");
   DirectoryLock lock(out);
   ResultStore store(out + "/results.sqlite");
-  auto cell_dir = [&](const Cell& c) { return fmt::format("{}/runs/{}/{}/seed-{}", out, spec.name, c.name, c.seed); };
+  auto cell_dir = [&](const Cell& c) {
+    return fmt::format("{}/runs/{}/{}/seed-{}", out, spec.name, c.name, c.seed);
+  };
   // A stored run's folder, derived from its (checked) cell name rather than read from the store:
   // a results.sqlite someone sent must not point a deletion or a read outside --out.
   auto stored_dir = [&](const RunRow& row) {
     if (!is_plain_name(row.cell))
-      throw InputError(fmt::format("{}/results.sqlite: run {} has the cell name '{}', which is not a plain name; "
-                                   "the store is damaged or was not written by seqlab",
-                                   out, row.id, row.cell));
+      throw InputError(fmt::format(
+          "{}/results.sqlite: run {} has the cell name '{}', which is not a plain name; "
+          "the store is damaged or was not written by seqlab",
+          out, row.id, row.cell));
     return fmt::format("{}/runs/{}/{}/seed-{}", out, spec.name, row.cell, row.seed);
   };
 
@@ -143,12 +158,21 @@ RunnerSummary run_experiment(const RunnerOptions& options) {
   if (!existing.empty() && !options.resume) {
     int64_t finished = 0;
     for (const auto& r : existing) finished += r.status == "finished";
-    throw InputError(fmt::format("{} already holds {} runs of spec '{}' ({} finished); add --resume to "
-                                 "complete the grid, or choose another --out",
-                                 out, existing.size(), spec.name, finished));
+    throw InputError(
+        fmt::format("{} already holds {} runs of spec '{}' ({} finished); add --resume to "
+                    "complete the grid, or choose another --out",
+                    out, existing.size(), spec.name, finished));
   }
   std::map<std::string, const Cell*> by_id;
-  for (const auto& c : cells) by_id[c.id()] = &c;
+  for (const auto& c : all_cells) by_id[c.id()] = &c;
+  // This invocation's cells: the first seeds, and seeds an earlier run of this spec added.
+  std::vector<const Cell*> cells;
+  {
+    std::set<std::string> stored;
+    for (const auto& row : existing) stored.insert(fmt::format("{}/seed-{}", row.cell, row.seed));
+    for (const auto& c : all_cells)
+      if (first_seeds.count(c.seed) || stored.count(c.id())) cells.push_back(&c);
+  }
   std::vector<const RunRow*> changed;
   for (const auto& row : existing) {
     const std::string id = fmt::format("{}/seed-{}", row.cell, row.seed);
@@ -169,8 +193,10 @@ RunnerSummary run_experiment(const RunnerOptions& options) {
     if (!options.restart_changed)
       throw InputError(fmt::format(
           "{} changed since its cells in {} ran: changed keys: {}; cells affected: {}. Add "
-          "--restart-changed to start those cells afresh (their results are deleted), or restore the spec",
-          options.spec_path, out, keys.empty() ? "(the cells' resolved configs)" : fmt::format("{}", fmt::join(keys, ", ")),
+          "--restart-changed to start those cells afresh (their results are deleted), or restore "
+          "the spec",
+          options.spec_path, out,
+          keys.empty() ? "(the cells' resolved configs)" : fmt::format("{}", fmt::join(keys, ", ")),
           fmt::join(ids, ", ")));
     std::vector<std::string> dirs;  // every name checked before anything is deleted
     for (const auto* row : changed) dirs.push_back(stored_dir(*row));
@@ -186,40 +212,47 @@ RunnerSummary run_experiment(const RunnerOptions& options) {
   }
   store.put_spec(spec.name, spec.json, spec.size);
   write_file_atomic(fmt::format("{}/specs/{}.json", out, spec.name), spec.json.dump(2) + "\n");
-  prepare_corpora(cells);
+  prepare_corpora(all_cells);
 
   RunnerSummary summary;
   summary.spec = spec.name;
   summary.cells = static_cast<int64_t>(cells.size());
   std::map<std::string, std::string> status;
-  for (const auto& row : store.runs(spec.name)) status[fmt::format("{}/seed-{}", row.cell, row.seed)] = row.status;
+  for (const auto& row : store.runs(spec.name))
+    status[fmt::format("{}/seed-{}", row.cell, row.seed)] = row.status;
   std::deque<Job> queue;
-  for (const auto& c : cells) {
+  // Queues a cell unless it finished (or ended without being imported); true when queued.
+  auto enqueue = [&](const Cell& c) {
     const std::string dir = cell_dir(c);
     fs::create_directories(dir);
     const std::string cell_json = dir + "/cell.json";
     if (!fs::exists(cell_json) || Json::parse(read_file(cell_json), nullptr, false) != c.to_json())
       write_file_atomic(cell_json, c.to_json().dump(2) + "\n");
-    const int64_t run = store.ensure_run(spec.name, c.name, c.seed, c.kind, c.overrides, c.config, dir);
+    const int64_t run =
+        store.ensure_run(spec.name, c.name, c.seed, c.kind, c.overrides, c.config, dir);
     if (status[c.id()] == "finished") {
       ++summary.skipped;
-      continue;
+      return false;
     }
     Job job{&c, run, dir, nullptr};
     // A cell that ended but was not imported (the runner was killed in between) needs no rerun.
     if (import_result(store, job, 0)) {
       ++summary.skipped;
-      continue;
+      return false;
     }
     queue.push_back(std::move(job));
-  }
+    return true;
+  };
+  for (const Cell* c : cells) enqueue(*c);
 
-  const int cores = options.threads > 0 ? options.threads
-                                        : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const int cores = options.threads > 0
+                        ? options.threads
+                        : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   const int threads = std::max(1, cores / options.jobs);
-  const std::string executable = options.executable.empty() ? current_executable() : options.executable;
-  Progress progress(spec.name, summary.cells, "cells");
-  progress.resume_at(summary.skipped);
+  const std::string executable =
+      options.executable.empty() ? current_executable() : options.executable;
+  auto progress = std::make_unique<Progress>(spec.name, summary.cells, "cells");
+  progress->resume_at(summary.skipped);
   std::vector<Job> running;
   auto show = [&] {
     std::vector<std::string> names;
@@ -227,73 +260,151 @@ RunnerSummary run_experiment(const RunnerOptions& options) {
       std::string now = last_progress(j.dir + "/log.txt");
       names.push_back(now.empty() ? j.cell->id() : fmt::format("{} [{}]", j.cell->id(), now));
     }
-    progress.set_status(fmt::format("{} running, {} left{}{}", running.size(), queue.size(),
-                                    names.empty() ? "" : ": ", fmt::join(names, " ")));
+    progress->set_status(fmt::format("{} running, {} left{}{}", running.size(), queue.size(),
+                                     names.empty() ? "" : ": ", fmt::join(names, " ")));
   };
   auto last_show = std::chrono::steady_clock::now();
-  while (!queue.empty() || !running.empty()) {
-    while (!queue.empty() && static_cast<int>(running.size()) < options.jobs) {
-      Job job = std::move(queue.front());
-      queue.pop_front();
-      store.mark_running(job.run);
-      auto argv = cell_command(executable, job.cell->to_json(), job.dir, threads, options.nproc);
-      try {
-        job.process = std::make_unique<BackgroundProcess>(argv, job.dir + "/stdout.txt", job.dir + "/log.txt");
-      } catch (const Error& e) {
-        store.mark_failed(job.run, e.what());
-        ++summary.failed;
-        progress.advance();
-        continue;
-      }
-      running.push_back(std::move(job));
-      show();
-    }
-    for (size_t i = 0; i < running.size();) {
-      BackgroundProcess::Exit exit{};
-      if (!running[i].process->poll(exit)) {
-        ++i;
-        continue;
-      }
-      Job& job = running[i];
-      bool ok = exit.status == 0;
-      std::string error;
-      if (ok && job.cell->kind != "train") {
-        // bench / reservoir: the command's --json object is its last line of output.
-        auto lines = read_lines(job.dir + "/stdout.txt");
-        Json result = lines.empty() ? Json() : Json::parse(lines.back(), nullptr, false);
-        if (result.is_object()) write_file_atomic(job.dir + "/result.json", result.dump(2) + "\n");
-        else ok = false, error = "no JSON result on the last line of stdout.txt\n";
-      }
-      if (ok) {
+  auto execute = [&] {
+    while (!queue.empty() || !running.empty()) {
+      while (!queue.empty() && static_cast<int>(running.size()) < options.jobs) {
+        Job job = std::move(queue.front());
+        queue.pop_front();
+        store.mark_running(job.run);
+        auto argv = cell_command(executable, job.cell->to_json(), job.dir, threads, options.nproc);
         try {
-          ok = import_result(store, job, exit.max_rss_kib);
-          if (!ok) error = "the cell exited without writing result.json\n";
-        } catch (const std::exception& e) {
-          ok = false;
-          error = std::string(e.what()) + "\n";
+          job.process = std::make_unique<BackgroundProcess>(argv, job.dir + "/stdout.txt",
+                                                            job.dir + "/log.txt");
+        } catch (const Error& e) {
+          store.mark_failed(job.run, e.what());
+          ++summary.failed;
+          progress->advance();
+          continue;
+        }
+        running.push_back(std::move(job));
+        show();
+      }
+      for (size_t i = 0; i < running.size();) {
+        BackgroundProcess::Exit exit{};
+        if (!running[i].process->poll(exit)) {
+          ++i;
+          continue;
+        }
+        Job& job = running[i];
+        bool ok = exit.status == 0;
+        std::string error;
+        if (ok && job.cell->kind != "train") {
+          // bench / reservoir: the command's --json object is its last line of output.
+          auto lines = read_lines(job.dir + "/stdout.txt");
+          Json result = lines.empty() ? Json() : Json::parse(lines.back(), nullptr, false);
+          if (result.is_object())
+            write_file_atomic(job.dir + "/result.json", result.dump(2) + "\n");
+          else
+            ok = false, error = "no JSON result on the last line of stdout.txt\n";
+        }
+        if (ok) {
+          try {
+            ok = import_result(store, job, exit.max_rss_kib);
+            if (!ok) error = "the cell exited without writing result.json\n";
+          } catch (const std::exception& e) {
+            ok = false;
+            error = std::string(e.what()) + "\n";
+          }
+        }
+        if (ok) {
+          ++summary.finished;
+        } else {
+          ++summary.failed;
+          error = fmt::format("exit status {}\n{}{}", exit.status, error,
+                              last_lines(job.dir + "/log.txt", 15));
+          store.mark_failed(job.run, error);
+          log_warning(
+              fmt::format("cell {} failed ({}/log.txt):\n{}", job.cell->id(), job.dir, error));
+        }
+        running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
+        show();
+        progress->advance();
+      }
+      // What the running cells are doing, every few seconds.
+      if (std::chrono::steady_clock::now() - last_show > std::chrono::seconds(3)) {
+        show();
+        last_show = std::chrono::steady_clock::now();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    progress->finish();
+  };
+  execute();
+  // Adaptive seeds: while a relation is undecided, one more seed for the cells of each of its sides
+  // that have the fewest, cheapest cells first, until every relation is decided, the cells reach
+  // the maximum, or the time budget (checked between rounds) is spent. Rerunning with --resume
+  // continues from the store.
+  if (spec.max_seeds > static_cast<int64_t>(spec.seeds.size()) && !spec.relations.empty()) {
+    const double budget_seconds = spec.seed_minutes * 60;
+    for (int round = 1;; ++round) {
+      const double spent =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      std::map<std::string, std::set<uint64_t>> seeds_of;  // every stored run, whatever its status
+      std::map<std::string, std::pair<double, int64_t>> cost_of;  // training seconds, finished runs
+      for (const auto& row : store.runs(spec.name)) {
+        seeds_of[row.cell].insert(row.seed);
+        if (row.status == "finished")
+          cost_of[row.cell].first += row.train_seconds, ++cost_of[row.cell].second;
+      }
+      auto cost = [&](const std::string& name) {
+        const auto& c = cost_of[name];
+        return c.second ? c.first / double(c.second) : 0.0;
+      };
+      std::vector<const Cell*> next;
+      std::set<std::string> chosen;
+      summary.undecided = 0;
+      for (const auto& relation : spec.relations) {
+        if (check_relation(relation, spec.report_split, store, spec.name, out).outcome !=
+            Outcome::kInconclusive)
+          continue;
+        ++summary.undecided;
+        for (const Json* side : {&relation.left, &relation.right}) {
+          std::vector<std::string> names;
+          for (const auto& c : all_cells)
+            if (matches(c.overrides, *side) &&
+                std::find(names.begin(), names.end(), c.name) == names.end())
+              names.push_back(c.name);
+          size_t fewest = std::numeric_limits<size_t>::max();
+          for (const auto& name : names) fewest = std::min(fewest, seeds_of[name].size());
+          for (const auto& name : names) {
+            if (seeds_of[name].size() != fewest || chosen.count(name)) continue;
+            for (uint64_t seed : all_seeds) {
+              if (seeds_of[name].count(seed)) continue;
+              next.push_back(by_id.at(fmt::format("{}/seed-{}", name, seed)));
+              chosen.insert(name);
+              break;
+            }
+          }
         }
       }
-      if (ok) {
-        ++summary.finished;
-      } else {
-        ++summary.failed;
-        error = fmt::format("exit status {}\n{}{}", exit.status, error, last_lines(job.dir + "/log.txt", 15));
-        store.mark_failed(job.run, error);
-        log_warning(fmt::format("cell {} failed ({}/log.txt):\n{}", job.cell->id(), job.dir, error));
+      if (next.empty()) break;
+      if (budget_seconds > 0 && spent >= budget_seconds) {
+        log_info(fmt::format(
+            "adaptive seeds: the budget of {} minutes is spent with {} relation(s) undecided",
+            spec.seed_minutes, summary.undecided));
+        break;
       }
-      running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
-      show();
-      progress.advance();
+      std::stable_sort(next.begin(), next.end(),
+                       [&](const Cell* a, const Cell* b) { return cost(a->name) < cost(b->name); });
+      std::vector<std::string> ids;
+      for (const Cell* c : next) ids.push_back(c->id());
+      log_info(fmt::format("adaptive seeds, round {}: {} relation(s) undecided; running {}", round,
+                           summary.undecided, fmt::join(ids, ", ")));
+      progress = std::make_unique<Progress>(spec.name + " +seeds",
+                                            static_cast<int64_t>(next.size()), "cells");
+      for (const Cell* c : next) {
+        ++summary.cells;
+        if (enqueue(*c)) ++summary.added_seeds;
+      }
+      execute();
     }
-    // What the running cells are doing, every few seconds.
-    if (std::chrono::steady_clock::now() - last_show > std::chrono::seconds(3)) {
-      show();
-      last_show = std::chrono::steady_clock::now();
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  progress.finish();
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  summary.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return summary;
 }
 

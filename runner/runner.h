@@ -32,6 +32,8 @@ struct RunnerOptions {
 struct RunnerSummary {
   std::string spec;
   int64_t cells = 0, finished = 0, skipped = 0, failed = 0;
+  int64_t added_seeds = 0;  // adaptive seeds run by this invocation
+  int64_t undecided = -1;   // adaptive seeds: relations still undecided at the end (-1: not adaptive)
   double seconds = 0;
   Json to_json() const;
 };

@@ -17,25 +17,41 @@ namespace fs = std::filesystem;
 namespace seqlab {
 namespace {
 
-const std::vector<std::string> kTopKeys = {"name", "title", "description", "kind", "base", "set",
-                                           "grid", "zip", "seeds", "evaluate", "bench", "reservoir",
-                                           "expect", "report", "size", "sizes"};
-const std::vector<std::string> kEvaluateKeys = {"splits", "beam", "beams", "length_buckets", "attention_maps"};
+const std::vector<std::string> kTopKeys = {
+    "name",  "title",    "description", "kind",      "base",   "set",    "grid", "zip",
+    "seeds", "evaluate", "bench",       "reservoir", "expect", "report", "size", "sizes"};
+const std::vector<std::string> kEvaluateKeys = {"splits", "beam", "beams", "length_buckets",
+                                                "attention_maps"};
 const std::vector<std::string> kExpectKeys = {"text", "source", "relations"};
 const std::vector<std::string> kReportKeys = {"metric", "split"};
-const std::vector<std::string> kSizeKeys = {"base", "set", "grid", "zip", "seeds", "evaluate", "bench", "reservoir", "expect"};
+const std::vector<std::string> kSizeKeys = {"base",     "set",   "grid",      "zip",   "seeds",
+                                            "evaluate", "bench", "reservoir", "expect"};
 // The arguments of the commands a bench or reservoir cell runs (`seqlab bench`, `seqlab reservoir
 // mackey-glass`).
-const std::vector<std::string> kBenchKeys = {"what", "model", "length", "steps", "sentences", "batch_tokens"};
-const std::vector<std::string> kReservoirKeys = {
-    "units", "horizon", "trials", "gru_trials", "gru_updates", "models", "train_steps", "washout",
-    "spectral_radius", "connectivity", "feedback_scaling", "input_scaling", "noise", "ridge", "seed"};
+const std::vector<std::string> kBenchKeys = {"what",  "model",     "length",
+                                             "steps", "sentences", "batch_tokens"};
+const std::vector<std::string> kReservoirKeys = {"units",
+                                                 "horizon",
+                                                 "trials",
+                                                 "gru_trials",
+                                                 "gru_updates",
+                                                 "models",
+                                                 "train_steps",
+                                                 "washout",
+                                                 "spectral_radius",
+                                                 "connectivity",
+                                                 "feedback_scaling",
+                                                 "input_scaling",
+                                                 "noise",
+                                                 "ridge",
+                                                 "seed"};
 
 [[noreturn]] void fail(const std::string& where, const std::string& what) {
   throw InputError(fmt::format("{}: {}", where, what));
 }
 
-void check_keys(const Json& object, const std::vector<std::string>& valid, const std::string& where) {
+void check_keys(const Json& object, const std::vector<std::string>& valid,
+                const std::string& where) {
   if (!object.is_object()) fail(where, "expected a JSON object");
   for (const auto& item : object.items())
     if (std::find(valid.begin(), valid.end(), item.key()) == valid.end())
@@ -62,7 +78,8 @@ std::string value_text(const Json& value) {
 // A directory-safe cell name.
 std::string safe_name(std::string name) {
   for (char& c : name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '=' || c == ',' || c == '.' || c == '-' || c == '_'))
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '=' || c == ',' || c == '.' ||
+          c == '-' || c == '_'))
       c = '_';
   return name;
 }
@@ -94,7 +111,8 @@ std::pair<std::string, Json> parse_term(const std::string& text, const std::stri
   size_t start = 0;
   while (start <= inside.size()) {
     size_t comma = inside.find(',', start);
-    std::string part = trim(inside.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    std::string part =
+        trim(inside.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     if (!part.empty()) {
       auto eq = part.find('=');
       if (eq == std::string::npos) fail(where, fmt::format("expected key=value, got '{}'", part));
@@ -114,12 +132,14 @@ EvaluationSpec parse_evaluation(const Json& json, const std::string& where) {
   if (json.contains("splits")) {
     e.splits.clear();
     for (const auto& s : json["splits"]) {
-      if (!s.is_string() || (s != "valid" && s != "test")) fail(where + ".splits", "expected a list of \"valid\" / \"test\"");
+      if (!s.is_string() || (s != "valid" && s != "test"))
+        fail(where + ".splits", "expected a list of \"valid\" / \"test\"");
       e.splits.push_back(s.get<std::string>());
     }
   }
   if (json.contains("beam")) {
-    if (!json["beam"].is_number_integer() || json["beam"].get<int64_t>() < 0 || json["beam"].get<int64_t>() > 256)
+    if (!json["beam"].is_number_integer() || json["beam"].get<int64_t>() < 0 ||
+        json["beam"].get<int64_t>() > 256)
       fail(where + ".beam", "expected an integer in [0, 256] (0: the config's eval.beam)");
     e.beam = json["beam"].get<int64_t>();
   }
@@ -135,19 +155,23 @@ EvaluationSpec parse_evaluation(const Json& json, const std::string& where) {
     for (const auto& b : json["length_buckets"]) {
       if (!b.is_number_unsigned() || b.get<size_t>() == 0 ||
           (!e.length_buckets.empty() && b.get<size_t>() <= e.length_buckets.back()))
-        fail(where + ".length_buckets", "expected increasing positive upper edges, e.g. [10, 20, 30, 40]");
+        fail(where + ".length_buckets",
+             "expected increasing positive upper edges, e.g. [10, 20, 30, 40]");
       e.length_buckets.push_back(b.get<size_t>());
     }
   }
   if (json.contains("attention_maps")) {
-    if (!json["attention_maps"].is_number_unsigned()) fail(where + ".attention_maps", "expected a count >= 0");
+    if (!json["attention_maps"].is_number_unsigned())
+      fail(where + ".attention_maps", "expected a count >= 0");
     e.attention_maps = json["attention_maps"].get<int64_t>();
   }
   return e;
 }
 
 Json evaluation_json(const EvaluationSpec& e) {
-  Json out = {{"splits", e.splits}, {"beam", e.beam}, {"length_buckets", e.length_buckets},
+  Json out = {{"splits", e.splits},
+              {"beam", e.beam},
+              {"length_buckets", e.length_buckets},
               {"attention_maps", e.attention_maps}};
   if (!e.beams.empty()) out["beams"] = e.beams;  // absent when unused: older cells stay unchanged
   return out;
@@ -218,7 +242,8 @@ Relation parse_relation(const std::string& text) {
   auto [left_metric, left] = parse_term(rest.substr(0, op_at), where);
   auto [right_metric, right] = parse_term(rest.substr(op_at + r.op.size()), where);
   if (left_metric != right_metric)
-    fail(where, fmt::format("both sides must name the same metric ('{}' against '{}')", left_metric, right_metric));
+    fail(where, fmt::format("both sides must name the same metric ('{}' against '{}')", left_metric,
+                            right_metric));
   r.metric = left_metric;
   r.left = left;
   r.right = right;
@@ -228,8 +253,8 @@ Relation parse_relation(const std::string& text) {
 std::string Cell::id() const { return fmt::format("{}/seed-{}", name, seed); }
 
 Json Cell::to_json() const {
-  return {{"name", name}, {"seed", seed}, {"kind", kind}, {"overrides", overrides},
-          {"config", config}, {"evaluate", evaluate}};
+  return {{"name", name},           {"seed", seed},     {"kind", kind},
+          {"overrides", overrides}, {"config", config}, {"evaluate", evaluate}};
 }
 
 ExperimentSpec load_spec(const std::string& path, const std::string& size) {
@@ -245,7 +270,8 @@ ExperimentSpec load_spec(const std::string& path, const std::string& size) {
   // The size first: its sections merge over the spec's.
   spec.size = size.empty() ? string_at(json, "size", path, "") : size;
   if (json.contains("sizes")) {
-    if (!json["sizes"].is_object()) fail(path + ": sizes", "expected {\"quick\": {...}, \"full\": {...}}");
+    if (!json["sizes"].is_object())
+      fail(path + ": sizes", "expected {\"quick\": {...}, \"full\": {...}}");
     for (const auto& item : json["sizes"].items())
       check_keys(item.value(), kSizeKeys, fmt::format("{}: sizes.{}", path, item.key()));
     if (!spec.size.empty()) {
@@ -272,22 +298,28 @@ ExperimentSpec load_spec(const std::string& path, const std::string& size) {
   spec.name = string_at(json, "name", path, fs::path(path).stem().string());
   // The name becomes folder and file names under --out (runs/NAME, specs/NAME.json, report files).
   if (!is_plain_name(spec.name))
-    fail(path + ": name", fmt::format("'{}' is not a plain name (letters, digits, '.', '_', '-', '=', ',' and '+', "
-                                      "not starting with '.'): it names folders under --out",
-                                      spec.name));
+    fail(path + ": name",
+         fmt::format("'{}' is not a plain name (letters, digits, '.', '_', '-', '=', ',' and '+', "
+                     "not starting with '.'): it names folders under --out",
+                     spec.name));
   spec.title = string_at(json, "title", path, spec.name);
   spec.description = string_at(json, "description", path);
   spec.kind = string_at(json, "kind", path, "train");
   if (spec.kind != "train" && spec.kind != "bench" && spec.kind != "reservoir")
-    fail(path + ": kind", fmt::format("unknown kind '{}'; kinds: train, bench, reservoir", spec.kind));
+    fail(path + ": kind",
+         fmt::format("unknown kind '{}'; kinds: train, bench, reservoir", spec.kind));
   for (const char* section : {"set", "grid", "zip"}) {
     Json value = json.value(section, Json::object());
-    if (!value.is_object()) fail(fmt::format("{}: {}", path, section), "expected an object of key: value");
+    if (!value.is_object())
+      fail(fmt::format("{}: {}", path, section), "expected an object of key: value");
     if (std::string(section) != "set")
       for (const auto& item : value.items())
         if (!item.value().is_array() || item.value().empty())
-          fail(fmt::format("{}: {}.{}", path, section, item.key()), "expected a non-empty list of values");
-    (std::string(section) == "set" ? spec.set : std::string(section) == "grid" ? spec.grid : spec.zip) = value;
+          fail(fmt::format("{}: {}.{}", path, section, item.key()),
+               "expected a non-empty list of values");
+    (std::string(section) == "set"    ? spec.set
+     : std::string(section) == "grid" ? spec.grid
+                                      : spec.zip) = value;
   }
   size_t zip_length = 0;
   for (const auto& item : spec.zip.items()) {
@@ -297,12 +329,39 @@ ExperimentSpec load_spec(const std::string& path, const std::string& size) {
     zip_length = item.value().size();
   }
   for (const auto& item : spec.zip.items())
-    if (spec.grid.contains(item.key())) fail(fmt::format("{}: zip.{}", path, item.key()), "is also in grid");
-  if (json.contains("seeds")) {
+    if (spec.grid.contains(item.key()))
+      fail(fmt::format("{}: zip.{}", path, item.key()), "is also in grid");
+  if (json.contains("seeds") && json["seeds"].is_object()) {
+    // Adaptive: seeds 1..min first, then more (up to max) for the cells of undecided relations.
+    const Json& adaptive = json["seeds"];
+    for (const auto& item : adaptive.items())
+      if (item.key() != "min" && item.key() != "max" && item.key() != "minutes")
+        fail(fmt::format("{}: seeds.{}", path, item.key()),
+             "unknown key; valid: min, max, minutes");
+    auto count = [&](const char* key, int64_t fallback) {
+      if (!adaptive.contains(key)) return fallback;
+      if (!adaptive[key].is_number_integer() || adaptive[key].get<int64_t>() < 1 ||
+          adaptive[key].get<int64_t>() > 1000)
+        fail(fmt::format("{}: seeds.{}", path, key), "expected an integer from 1 to 1000");
+      return adaptive[key].get<int64_t>();
+    };
+    const int64_t min = count("min", 2), max = count("max", std::max<int64_t>(min, 8));
+    if (max < min) fail(path + ": seeds.max", fmt::format("is {}, below seeds.min {}", max, min));
+    if (adaptive.contains("minutes") &&
+        (!adaptive["minutes"].is_number() || adaptive["minutes"].get<double>() < 0))
+      fail(path + ": seeds.minutes", "expected a number of minutes >= 0 (0: no time budget)");
     spec.seeds.clear();
-    if (!json["seeds"].is_array() || json["seeds"].empty()) fail(path + ": seeds", "expected a non-empty list of integers");
+    for (int64_t s = 1; s <= min; ++s) spec.seeds.push_back(static_cast<uint64_t>(s));
+    spec.max_seeds = max;
+    spec.seed_minutes = adaptive.value("minutes", 0.0);
+  } else if (json.contains("seeds")) {
+    spec.seeds.clear();
+    if (!json["seeds"].is_array() || json["seeds"].empty())
+      fail(path + ": seeds",
+           "expected a non-empty list of integers, or {\"min\": N, \"max\": M, \"minutes\": T}");
     for (const auto& s : json["seeds"]) {
-      if (!s.is_number_unsigned()) fail(path + ": seeds", "expected a non-empty list of integers >= 0");
+      if (!s.is_number_unsigned())
+        fail(path + ": seeds", "expected a non-empty list of integers >= 0");
       spec.seeds.push_back(s.get<uint64_t>());
     }
   }
@@ -357,6 +416,10 @@ ExperimentSpec load_spec(const std::string& path, const std::string& size) {
 }
 
 std::vector<Cell> expand_cells(const ExperimentSpec& spec) {
+  return expand_cells(spec, spec.seeds);
+}
+
+std::vector<Cell> expand_cells(const ExperimentSpec& spec, const std::vector<uint64_t>& seeds) {
   // Cartesian product of the grid, each combined with every position of the zip.
   std::vector<Json> combos = {Json::object()};
   for (const auto& item : spec.grid.items()) {
@@ -390,7 +453,9 @@ std::vector<Cell> expand_cells(const ExperimentSpec& spec) {
         std::string key = item.key();
         auto dot = key.rfind('.');
         name += (name.empty() ? "" : ",") + (dot == std::string::npos ? key : key.substr(dot + 1)) +
-                "=" + (key == "base" ? fs::path(value_text(overrides[key])).stem().string() : value_text(overrides[key]));
+                "=" +
+                (key == "base" ? fs::path(value_text(overrides[key])).stem().string()
+                               : value_text(overrides[key]));
       }
     name = name.empty() ? "base" : safe_name(name);
     if (!names.insert(name).second) {  // two keys with the same last part: the full keys
@@ -400,7 +465,7 @@ std::vector<Cell> expand_cells(const ExperimentSpec& spec) {
       name = safe_name(name);
       names.insert(name);
     }
-    for (uint64_t seed : spec.seeds) {
+    for (uint64_t seed : seeds) {
       Cell cell;
       cell.name = name;
       cell.overrides = overrides;
@@ -409,7 +474,8 @@ std::vector<Cell> expand_cells(const ExperimentSpec& spec) {
       cell.evaluate = evaluation_json(spec.evaluation);
       if (spec.kind == "train") {
         std::vector<std::string> sets;
-        for (const auto& item : spec.set.items()) sets.push_back(assignment(item.key(), item.value()));
+        for (const auto& item : spec.set.items())
+          sets.push_back(assignment(item.key(), item.value()));
         for (const auto& item : overrides.items())
           if (item.key() != "base") sets.push_back(assignment(item.key(), item.value()));
         sets.push_back(assignment("run.seed", seed));

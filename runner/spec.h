@@ -11,7 +11,10 @@
 //     "set": {"train.max_steps": 600},           // overrides every cell gets
 //     "grid": {"model.decoder": ["rnn", "bahdanau"]},           // cartesian product
 //     "zip": {"model.encoder": [...], "model.decoder": [...]},  // lists walked together
-//     "seeds": [1, 2, 3],
+//     "seeds": [1, 2, 3],                        // or adaptive: {"min": 2, "max": 8, "minutes": 60}:
+//                                                //   seeds 1..min, then one more at a time for the
+//                                                //   cells of relations still undecided (cheapest
+//                                                //   cells first) until decided, max, or the minutes
 //     "evaluate": {"splits": ["test"], "beam": 5, "length_buckets": [10, 20, 30, 40],
 //                  "attention_maps": 2},
 //     "bench": {"what": "train", "model": "gru", "length": 64, ...},  // kind bench: its arguments
@@ -72,6 +75,8 @@ struct ExperimentSpec {
   Json json;  // as resolved (size merged), what the store keeps
   Json set = Json::object(), grid = Json::object(), zip = Json::object();
   std::vector<uint64_t> seeds = {1};
+  int64_t max_seeds = 0;      // adaptive seeds: up to this many per cell (0: the seeds list is all)
+  double seed_minutes = 0;    // adaptive seeds: the wall-clock budget of one `seqlab run` for adding them
   EvaluationSpec evaluation;
   Json bench = Json::object(), reservoir = Json::object();
   std::string expect_text, expect_source;
@@ -86,6 +91,8 @@ ExperimentSpec load_spec(const std::string& path, const std::string& size = "");
 // Every cell x seed, in a fixed order. Train cells resolve their config (so a bad key in a grid is
 // an error before anything runs).
 std::vector<Cell> expand_cells(const ExperimentSpec& spec);
+// The same cells with other seeds (adaptive seeds: 1..max_seeds).
+std::vector<Cell> expand_cells(const ExperimentSpec& spec, const std::vector<uint64_t>& seeds);
 
 // Top-level keys whose values differ between two resolved specs (for "the spec changed" errors),
 // as dotted paths ("grid.model.decoder").

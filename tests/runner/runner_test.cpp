@@ -257,6 +257,81 @@ TEST_CASE("a grid killed at random moments completes with the same rows as an un
   CHECK(store_rows(killed) == b);
 }
 
+TEST_CASE("adaptive seeds: more seeds only for undecided relations, up to the maximum, resumable after kill -9") {
+  seqlab::testing::TempDir dir;
+  std::string corpus = seqlab::testing::write_reverse_corpus(dir);
+  const std::string base = write_base_config(dir, corpus);
+  auto seeds_by_cell = [](const std::string& out) {
+    seqlab::ResultStore store(out + "/results.sqlite");
+    std::map<std::string, std::set<uint64_t>> seeds;
+    for (const auto& r : store.runs()) {
+      CHECK(r.status == "finished");
+      seeds[r.cell].insert(r.seed);
+    }
+    return seeds;
+  };
+  const std::set<uint64_t> first_two = {1, 2}, three = {1, 2, 3};
+  SECTION("a relation decided by the first seeds adds none") {
+    // Attention has more parameters on every seed: no spread, decided at once.
+    auto spec = write_spec(dir, base, {{"seeds", {{"min", 2}, {"max", 3}}},
+                                       {"expect", {{"relations", {"parameters(model.decoder=bahdanau) > "
+                                                                  "parameters(model.decoder=rnn)"}}}}});
+    seqlab::RunnerOptions options;
+    options.spec_path = spec;
+    options.out_dir = dir.file("decided");
+    options.jobs = 2;
+    options.threads = 2;
+    options.executable = kSeqlab;
+    options.progress = false;
+    auto summary = seqlab::run_experiment(options);
+    CHECK(summary.undecided == 0);
+    CHECK(summary.added_seeds == 0);
+    auto seeds = seeds_by_cell(options.out_dir);
+    CHECK(seeds["decoder=rnn"] == first_two);
+    CHECK(seeds["decoder=bahdanau"] == first_two);
+  }
+  SECTION("an undecided relation grows its cells to the maximum, also across a kill") {
+    // Both cells train the same 40 steps: the difference is exactly 0 and never above the margin.
+    auto spec = write_spec(dir, base, {{"seeds", {{"min", 2}, {"max", 3}}},
+                                       {"expect", {{"relations", {"steps(model.decoder=bahdanau) > "
+                                                                  "steps(model.decoder=rnn)"}}}}});
+    const std::string straight = dir.file("straight"), killed = dir.file("killed");
+    seqlab::RunnerOptions options;
+    options.spec_path = spec;
+    options.out_dir = straight;
+    options.jobs = 2;
+    options.threads = 2;
+    options.executable = kSeqlab;
+    options.progress = false;
+    auto summary = seqlab::run_experiment(options);
+    CHECK(summary.undecided == 1);
+    CHECK(summary.added_seeds == 2);
+    auto seeds = seeds_by_cell(straight);
+    CHECK(seeds["decoder=rnn"] == three);
+    CHECK(seeds["decoder=bahdanau"] == three);
+    // Killed once a third seed is under way, then resumed: the same runs.
+    pid_t pid = spawn_run(spec, killed, false);
+    bool third = false;
+    for (int i = 0; i < 3000 && !third; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      third = fs::exists(killed + "/runs/tiny/decoder=rnn/seed-3/cell.json") ||
+              fs::exists(killed + "/runs/tiny/decoder=bahdanau/seed-3/cell.json");
+    }
+    REQUIRE(third);
+    kill(pid, SIGKILL);
+    exit_status(pid);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    REQUIRE(exit_status(spawn_run(spec, killed, true)) == 0);
+    CHECK(store_rows(killed) == store_rows(straight));
+  }
+  SECTION("bad adaptive seeds are refused") {
+    CHECK_THROWS_WITH(seqlab::load_spec(write_spec(dir, base, {{"seeds", {{"min", 3}, {"max", 2}}}})),
+                      Catch::Contains("seeds.max") && Catch::Contains("below seeds.min 3"));
+    CHECK_THROWS_WITH(seqlab::load_spec(write_spec(dir, base, {{"seeds", {{"most", 3}}}})),
+                      Catch::Contains("seeds.most") && Catch::Contains("valid: min, max, minutes"));
+  }
+}
+
 TEST_CASE("a spec edited after its cells ran is refused unless they start afresh, and reports render") {
   seqlab::testing::TempDir dir;
   std::string corpus = seqlab::testing::write_reverse_corpus(dir);
