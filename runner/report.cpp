@@ -328,7 +328,10 @@ std::optional<ItemStatistics> item_rows_of(const ResultStore& store, const RunRo
                                            std::string& references) {
   if (experiment_dir.empty()) return std::nullopt;
   auto source = evaluation_source(store, run, metric, split);
-  if (!source || !MetricRegistry().contains(source->first)) return std::nullopt;
+  if (!source) return std::nullopt;
+  // The store names captioning's BLEU-n bleu_1 .. bleu_4; the metrics registry bleu-1 .. bleu-4.
+  if (std::regex_match(source->first, std::regex("bleu_[1-4]"))) source->first[4] = '-';
+  if (!MetricRegistry().contains(source->first)) return std::nullopt;
   const std::string path = item_statistics_path(run.dir, split, source->second);
   if (!lies_inside(path, experiment_dir) || !fs::exists(path)) return std::nullopt;
   ItemStatisticsFile file = read_item_statistics(path);
@@ -388,8 +391,8 @@ Verdict check_relation(const Relation& relation, const std::string& split, const
   if (!all_items) left.items.clear(), right.items.clear();
   std::unique_ptr<Metric> metric;
   if (all_items) {
-    auto source = evaluation_source(store, store.runs(spec).front(), relation.metric, split);
-    const std::string base = source ? source->first : relation.metric;
+    std::string base = std::regex_replace(relation.metric, std::regex("_beam[0-9]+$"), "");
+    if (std::regex_match(base, std::regex("bleu_[1-4]"))) base[4] = '-';
     if (MetricRegistry().contains(base)) metric = MetricRegistry().create(base);
   }
   const GroupComparison c = compare_groups(metric.get(), left, right);
