@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 
 #include "apps/commands.h"
+#include "apps/text_input.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/utf8.h"
@@ -23,13 +24,6 @@ namespace seqlab::apps {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::vector<std::string> read_text_lines(const std::string& path) {
-  auto lines = read_lines(path);
-  for (size_t i = 0; i < lines.size(); ++i)
-    require_utf8(lines[i], fmt::format("{}:{}", path, i + 1));
-  return lines;
-}
 
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
@@ -147,16 +141,9 @@ void add_compare_command(CLI::App& app, Action& action) {
               "compare needs --ref and two --hyp files or more (or two run directories)");
         if (metrics.empty()) metrics = {"bleu", "chrf"};
         for (const auto& m : metrics) MetricRegistry().create(m);  // unknown names listed early
-        std::vector<std::vector<std::string>> references;
-        for (const auto& ref : o->refs) references.push_back(read_text_lines(ref));
         for (const auto& hyp : o->hyps) {
           auto hypotheses = read_text_lines(hyp);
-          for (size_t k = 0; k < references.size(); ++k)
-            if (references[k].size() != hypotheses.size())
-              throw InputError(
-                  fmt::format("{} has {} lines but {} has {}: a reference file needs one line per "
-                              "hypothesis line",
-                              o->refs[k], references[k].size(), hyp, hypotheses.size()));
+          auto references = read_reference_files(o->refs, hyp, hypotheses.size());
           systems.push_back({hyp, compute_item_statistics(metrics, hypotheses, references)});
         }
       }

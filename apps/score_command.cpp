@@ -1,25 +1,16 @@
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "apps/commands.h"
+#include "apps/text_input.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/utf8.h"
 #include "eval/metric.h"
 
 namespace seqlab::apps {
-namespace {
-
-std::vector<std::string> read_text_lines(const std::string& path) {
-  auto lines = read_lines(path);
-  for (size_t i = 0; i < lines.size(); ++i)
-    require_utf8(lines[i], fmt::format("{}:{}", path, i + 1));
-  return lines;
-}
-
-}  // namespace
 
 void add_score_command(CLI::App& app, Action& action) {
   auto* score = app.add_subcommand("score", "Score hypotheses against references (corpus level)");
@@ -27,7 +18,11 @@ void add_score_command(CLI::App& app, Action& action) {
   auto refs = std::make_shared<std::vector<std::string>>();
   auto hyp = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
-  score->add_option("metric", *metric, "bleu, chrf, cider, bleu-1 .. bleu-4, accuracy, macro_f1 (see `seqlab list metrics`)")->required();
+  score
+      ->add_option(
+          "metric", *metric,
+          "bleu, chrf, cider, bleu-1 .. bleu-4, accuracy, macro_f1 (see `seqlab list metrics`)")
+      ->required();
   score->add_option("--ref", *refs, "Reference file, one line per hypothesis (repeatable)")
       ->required();
   score->add_option("--hyp", *hyp, "Hypothesis file")->required();
@@ -36,18 +31,13 @@ void add_score_command(CLI::App& app, Action& action) {
     action = [metric, refs, hyp, json] {
       auto scorer = MetricRegistry().create(*metric);
       auto hypotheses = read_text_lines(*hyp);
-      std::vector<std::vector<std::string>> references;
-      for (const auto& ref : *refs) {
-        references.push_back(read_text_lines(ref));
-        if (references.back().size() != hypotheses.size())
-          throw InputError(fmt::format("{} has {} lines but {} has {}: a reference file needs one line per "
-                                       "hypothesis line",
-                                       ref, references.back().size(), *hyp, hypotheses.size()));
-      }
+      auto references = read_reference_files(*refs, *hyp, hypotheses.size());
       MetricScore result = scorer->corpus_score(hypotheses, references);
       if (*json) {
-        print_json(Json{{"metric", *metric}, {"score", result.score},
-                        {"signature", result.signature}, {"details", result.details}}
+        print_json(Json{{"metric", *metric},
+                        {"score", result.score},
+                        {"signature", result.signature},
+                        {"details", result.details}}
                        .dump());
       } else {
         std::cout << result.summary << "\n" << result.signature << "\n";
