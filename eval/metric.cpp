@@ -152,4 +152,43 @@ std::string tokenize_13a(const std::string& input) {
   return out;
 }
 
+namespace {
+
+// The share of hypotheses equal to one of their references, character for character (what
+// `seqlab eval` reports as exact_match for translation and the synthetic tasks).
+class ExactMatch : public Metric {
+ public:
+  std::vector<std::vector<double>> item_statistics(
+      const std::vector<std::string>& hypotheses,
+      const std::vector<std::vector<std::string>>& references) const override {
+    check_reference_lengths(hypotheses, references);
+    std::vector<std::vector<double>> rows;
+    for (size_t i = 0; i < hypotheses.size(); ++i) {
+      bool equal = false;
+      for (const auto& set : references) equal = equal || (!set[i].empty() && set[i] == hypotheses[i]);
+      rows.push_back({equal ? 1.0 : 0.0, 1.0});
+    }
+    return rows;
+  }
+  double score_from_statistics(const std::vector<double>& sums) const override {
+    if (sums.size() != 2) throw InputError(fmt::format("exact-match statistics have {} values, not 2", sums.size()));
+    return sums[1] > 0 ? 100.0 * sums[0] / sums[1] : 0.0;
+  }
+  MetricScore corpus_score(const std::vector<std::string>& hypotheses,
+                           const std::vector<std::vector<std::string>>& references) const override {
+    MetricScore score;
+    score.score = score_from_statistics(sum_statistics(item_statistics(hypotheses, references)));
+    if (hypotheses.empty()) score.score = 0;
+    score.signature = "exact_match|string equality with any reference";
+    score.summary = fmt::format("exact match = {:.2f}% ({} sentences)", score.score, hypotheses.size());
+    return score;
+  }
+};
+
+const bool registered = MetricRegistry().add(
+    "exact_match", [] { return std::unique_ptr<Metric>(new ExactMatch()); },
+    "% of hypotheses equal to a reference, character for character");
+
+}  // namespace
+
 }  // namespace seqlab

@@ -209,7 +209,7 @@ Json evaluate_run(const std::string& run_dir, const EvaluateOptions& options) {
   Json result = {{"run", run_dir}, {"split", options.split}, {"beam", search.beam}, {"hypotheses", hyp_path}};
   merge_json(result, score_translations(sources, hypotheses, references));
   {
-    ItemStatisticsFile items = compute_item_statistics({"bleu", "chrf"}, hypotheses, {references});
+    ItemStatisticsFile items = compute_item_statistics({"bleu", "chrf", "exact_match"}, hypotheses, {references});
     for (const auto& source : sources) items.source_words.push_back(static_cast<int64_t>(split_whitespace(source).size()));
     const std::string items_path = item_statistics_path(run_dir, options.split, search.beam);
     write_item_statistics(items_path, items);
