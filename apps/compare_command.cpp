@@ -15,8 +15,6 @@
 #include "apps/commands.h"
 #include "apps/text_input.h"
 #include "core/error.h"
-#include "core/files.h"
-#include "core/utf8.h"
 #include "eval/metric.h"
 #include "eval/significance.h"
 
@@ -24,20 +22,6 @@ namespace seqlab::apps {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::string current;
-  for (char c : text + ",") {
-    if (c == ',') {
-      if (!current.empty()) out.push_back(current);
-      current.clear();
-    } else if (c != ' ') {
-      current += c;
-    }
-  }
-  return out;
-}
 
 struct System {
   std::string name;
@@ -74,8 +58,6 @@ std::string run_items_path(const std::string& run, const std::string& split, int
   return found.front();
 }
 
-std::string format_p(double p) { return p < 0.0001 ? "p < 0.0001" : fmt::format("p = {:.4f}", p); }
-
 }  // namespace
 
 void add_compare_command(CLI::App& app, Action& action) {
@@ -86,7 +68,8 @@ void add_compare_command(CLI::App& app, Action& action) {
                                      "sacreBLEU --paired-bs / --paired-ar");
   struct Options {
     std::vector<std::string> runs, refs, hyps;
-    std::string metrics, paired = "bs", split = "test";
+    std::vector<std::string> metrics;
+    std::string paired = "bs", split = "test";
     int64_t samples = 0, beam = 0;
     uint64_t seed = 12345;
     bool json = false;
@@ -95,9 +78,11 @@ void add_compare_command(CLI::App& app, Action& action) {
   compare->add_option("runs", o->runs, "Two or more run directories (the first is the baseline)");
   compare->add_option("--ref", o->refs, "Reference file, one line per hypothesis (repeatable)");
   compare->add_option("--hyp", o->hyps, "Hypothesis file (repeatable; the first is the baseline)");
-  compare->add_option(
-      "--metric", o->metrics,
-      "Comma-separated metrics (default: bleu,chrf for files; every metric the runs kept)");
+  compare
+      ->add_option(
+          "--metric", o->metrics,
+          "Comma-separated metrics (default: bleu,chrf for files; every metric the runs kept)")
+      ->delimiter(',');
   compare
       ->add_option("--paired", o->paired,
                    "bs: paired bootstrap (1,000 resamples); ar: approximate "
@@ -113,7 +98,7 @@ void add_compare_command(CLI::App& app, Action& action) {
   compare->callback([&action, o] {
     action = [o] {
       std::vector<System> systems;
-      std::vector<std::string> metrics = split_list(o->metrics);
+      std::vector<std::string> metrics = o->metrics;
       if (!o->runs.empty()) {
         if (!o->hyps.empty() || !o->refs.empty())
           throw InputError("compare either runs (RUN_A RUN_B) or files (--ref, --hyp), not both");
@@ -141,9 +126,10 @@ void add_compare_command(CLI::App& app, Action& action) {
               "compare needs --ref and two --hyp files or more (or two run directories)");
         if (metrics.empty()) metrics = {"bleu", "chrf"};
         for (const auto& m : metrics) MetricRegistry().create(m);  // unknown names listed early
+        const auto references = read_reference_files(o->refs);
         for (const auto& hyp : o->hyps) {
           auto hypotheses = read_text_lines(hyp);
-          auto references = read_reference_files(o->refs, hyp, hypotheses.size());
+          check_reference_lines(o->refs, references, hyp, hypotheses.size());
           systems.push_back({hyp, compute_item_statistics(metrics, hypotheses, references)});
         }
       }
@@ -174,7 +160,7 @@ void add_compare_command(CLI::App& app, Action& action) {
           table += fmt::format(
               "{:<8} {:<40} {:>8.2f}  ({:.2f} +- {:.2f})  {:+.2f} [{:+.2f}, {:+.2f}]  {}{}\n",
               metric_name, systems[i].name, r.system, r.system_mean, r.system_ci, r.difference,
-              r.low, r.high, format_p(r.p_value), r.p_value < 0.05 ? " *" : "");
+              r.low, r.high, format_p_value(r.p_value), r.p_value < 0.05 ? " *" : "");
         }
       }
       if (o->json) {

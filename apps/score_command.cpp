@@ -5,9 +5,6 @@
 
 #include "apps/commands.h"
 #include "apps/text_input.h"
-#include "core/error.h"
-#include "core/files.h"
-#include "core/utf8.h"
 #include "eval/metric.h"
 
 namespace seqlab::apps {
@@ -31,7 +28,8 @@ void add_score_command(CLI::App& app, Action& action) {
     action = [metric, refs, hyp, json] {
       auto scorer = MetricRegistry().create(*metric);
       auto hypotheses = read_text_lines(*hyp);
-      auto references = read_reference_files(*refs, *hyp, hypotheses.size());
+      const auto references = read_reference_files(*refs);
+      check_reference_lines(*refs, references, *hyp, hypotheses.size());
       MetricScore result = scorer->corpus_score(hypotheses, references);
       if (*json) {
         print_json(Json{{"metric", *metric},

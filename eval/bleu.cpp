@@ -108,8 +108,7 @@ class Bleu : public Metric {
 
   MetricScore corpus_score(const std::vector<std::string>& hypotheses,
                            const std::vector<std::vector<std::string>>& references) const override {
-    auto sums = sum_statistics(item_statistics(hypotheses, references));
-    if (sums.empty()) sums.assign(kStatistics, 0.0);
+    const auto sums = sum_statistics(item_statistics(hypotheses, references), kStatistics);
     const BleuParts parts = bleu_from_sums(sums);
     const auto hyp_length = static_cast<int64_t>(sums[0]), ref_length = static_cast<int64_t>(sums[1]);
     std::array<int64_t, kMaxOrder> correct{}, total{};

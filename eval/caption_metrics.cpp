@@ -56,8 +56,7 @@ class CiderD : public Metric {
   }
 
   double score_from_statistics(const std::vector<double>& sums) const override {
-    if (sums.size() != 2) throw InputError(fmt::format("CIDEr-D statistics have {} values, not 2", sums.size()));
-    return sums[1] > 0 ? sums[0] / sums[1] : 0.0;
+    return mean_from_statistics(sums, 1.0, "CIDEr-D");
   }
 
   MetricScore corpus_score(const std::vector<std::string>& hypotheses,
@@ -184,8 +183,7 @@ class CocoBleu : public Metric {
 
   MetricScore corpus_score(const std::vector<std::string>& hypotheses,
                            const std::vector<std::vector<std::string>>& references) const override {
-    auto sums = sum_statistics(item_statistics(hypotheses, references));
-    if (sums.empty()) sums.assign(10, 0.0);
+    const auto sums = sum_statistics(item_statistics(hypotheses, references), 10);
     const std::vector<double> b = bleus(sums);
     constexpr double kTiny = 1e-15, kSmall = 1e-9;
     const double ratio = (sums[0] + kTiny) / (sums[1] + kSmall);

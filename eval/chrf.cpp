@@ -49,6 +49,16 @@ double f_score(const Stats& stats) {
          (factor * avg_precision + avg_recall);
 }
 
+// Summed item statistics as counts; InputError unless there is one value per order and kind.
+Stats to_stats(const std::vector<double>& sums) {
+  if (sums.size() != std::tuple_size<Stats>::value)
+    throw InputError(fmt::format("chrF statistics have {} values, not {}", sums.size(),
+                                 std::tuple_size<Stats>::value));
+  Stats stats{};
+  for (size_t k = 0; k < stats.size(); ++k) stats[k] = static_cast<int64_t>(std::llround(sums[k]));
+  return stats;
+}
+
 class ChrF : public Metric {
  public:
   // Per item, for each order 1-6: hypothesis n-grams, reference n-grams, matches (of the
@@ -91,20 +101,13 @@ class ChrF : public Metric {
   }
 
   double score_from_statistics(const std::vector<double>& sums) const override {
-    if (sums.size() != std::tuple_size<Stats>::value)
-      throw InputError(fmt::format("chrF statistics have {} values, not {}", sums.size(),
-                                   std::tuple_size<Stats>::value));
-    Stats stats{};
-    for (size_t k = 0; k < stats.size(); ++k) stats[k] = static_cast<int64_t>(std::llround(sums[k]));
-    return f_score(stats);
+    return f_score(to_stats(sums));
   }
 
   MetricScore corpus_score(const std::vector<std::string>& hypotheses,
                            const std::vector<std::vector<std::string>>& references) const override {
-    auto sums = sum_statistics(item_statistics(hypotheses, references));
-    if (sums.empty()) sums.assign(std::tuple_size<Stats>::value, 0.0);
-    Stats corpus{};
-    for (size_t k = 0; k < corpus.size(); ++k) corpus[k] = static_cast<int64_t>(std::llround(sums[k]));
+    const Stats corpus =
+        to_stats(sum_statistics(item_statistics(hypotheses, references), std::tuple_size<Stats>::value));
     MetricScore result;
     result.score = f_score(corpus);
     result.signature = fmt::format("nrefs:{}|case:mixed|eff:yes|nc:6|nw:0|space:no",

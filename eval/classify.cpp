@@ -152,10 +152,7 @@ class LabelMetric : public Metric {
   }
 
   double score_from_statistics(const std::vector<double>& sums) const override {
-    if (key_ == "accuracy") {
-      if (sums.size() != 2) throw InputError(fmt::format("accuracy statistics have {} values, not 2", sums.size()));
-      return sums[1] > 0 ? 100.0 * sums[0] / sums[1] : 0.0;
-    }
+    if (key_ == "accuracy") return mean_from_statistics(sums, 100.0, "accuracy");
     if (sums.size() % 3 != 0)
       throw InputError(fmt::format("macro-F1 statistics have {} values, not a multiple of 3", sums.size()));
     double f1_sum = 0;

@@ -21,14 +21,20 @@ void check_reference_lengths(const std::vector<std::string>& hypotheses,
           k + 1, references[k].size(), hypotheses.size()));
 }
 
-std::vector<double> sum_statistics(const std::vector<std::vector<double>>& rows) {
-  std::vector<double> sums(rows.empty() ? 0 : rows.front().size(), 0.0);
+std::vector<double> sum_statistics(const std::vector<std::vector<double>>& rows, size_t width) {
+  std::vector<double> sums(rows.empty() ? width : rows.front().size(), 0.0);
   for (const auto& row : rows) {
     if (row.size() != sums.size())
       throw InputError(fmt::format("item statistics of {} and {} values in one set", sums.size(), row.size()));
     for (size_t k = 0; k < row.size(); ++k) sums[k] += row[k];
   }
   return sums;
+}
+
+double mean_from_statistics(const std::vector<double>& sums, double scale, const char* metric) {
+  if (sums.size() != 2)
+    throw InputError(fmt::format("{} statistics have {} values, not 2", metric, sums.size()));
+  return sums[1] > 0 ? scale * sums[0] / sums[1] : 0.0;
 }
 
 namespace {
@@ -171,14 +177,12 @@ class ExactMatch : public Metric {
     return rows;
   }
   double score_from_statistics(const std::vector<double>& sums) const override {
-    if (sums.size() != 2) throw InputError(fmt::format("exact-match statistics have {} values, not 2", sums.size()));
-    return sums[1] > 0 ? 100.0 * sums[0] / sums[1] : 0.0;
+    return mean_from_statistics(sums, 100.0, "exact-match");
   }
   MetricScore corpus_score(const std::vector<std::string>& hypotheses,
                            const std::vector<std::vector<std::string>>& references) const override {
     MetricScore score;
-    score.score = score_from_statistics(sum_statistics(item_statistics(hypotheses, references)));
-    if (hypotheses.empty()) score.score = 0;
+    score.score = score_from_statistics(sum_statistics(item_statistics(hypotheses, references), 2));
     score.signature = "exact_match|string equality with any reference";
     score.summary = fmt::format("exact match = {:.2f}% ({} sentences)", score.score, hypotheses.size());
     return score;

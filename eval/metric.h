@@ -38,8 +38,14 @@ class Metric {
   virtual double score_from_statistics(const std::vector<double>& sums) const = 0;
 };
 
-// Column sums of item statistics (the whole set: what corpus_score scores).
-std::vector<double> sum_statistics(const std::vector<std::vector<double>>& rows);
+// Column sums of item statistics (the whole set: what corpus_score scores); `width` zeros when
+// there are no rows (a metric scoring an empty set).
+std::vector<double> sum_statistics(const std::vector<std::vector<double>>& rows, size_t width = 0);
+
+// The score of metrics whose item statistics are [value, 1] (accuracy, exact match, CIDEr-D per
+// image): scale x the sum of values / the number of items, 0 without items. InputError naming
+// `metric` unless `sums` holds two values.
+double mean_from_statistics(const std::vector<double>& sums, double scale, const char* metric);
 
 SEQLAB_DECLARE_REGISTRY(MetricRegistry, std::unique_ptr<Metric>);
 

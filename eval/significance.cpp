@@ -44,11 +44,6 @@ struct Block {
     }
   }
   const double* row(size_t i) const { return values.data() + i * width; }
-  std::vector<double> sums() const {
-    std::vector<double> s(width, 0.0);
-    for (size_t i = 0; i < items; ++i) add(s, i);
-    return s;
-  }
   void add(std::vector<double>& into, size_t i) const {
     const double* r = row(i);
     for (size_t k = 0; k < width; ++k) into[k] += r[k];
@@ -169,12 +164,13 @@ PairedTestResult paired_test(const Metric& metric, const ItemStatistics& baselin
   r.samples = options.samples > 0 ? options.samples : options.method == "bs" ? 1000 : 10000;
   r.items = static_cast<int64_t>(a.items);
   r.seed = options.seed;
-  r.baseline = metric.score_from_statistics(a.sums());
-  r.system = metric.score_from_statistics(b.sums());
+  r.baseline = metric.score_from_statistics(sum_statistics(baseline));
+  r.system = metric.score_from_statistics(sum_statistics(system));
   r.difference = r.system - r.baseline;
   const double observed = std::abs(r.difference);
   std::mt19937_64 rng(options.seed);
   std::vector<double> scores_a, scores_b;
+  int64_t exceed = 0;  // trials at least as extreme as the observed difference
   const int64_t bootstrap_samples =
       options.method == "bs" ? r.samples : std::max<int64_t>(1, options.interval_samples);
   if (options.method == "bs") {
@@ -184,13 +180,10 @@ PairedTestResult paired_test(const Metric& metric, const ItemStatistics& baselin
     std::vector<double> centred(scores_a.size());
     for (size_t s = 0; s < scores_a.size(); ++s) centred[s] = std::abs(scores_b[s] - scores_a[s]);
     const double shift = mean_of(centred);
-    int64_t exceed = 0;
     for (double d : centred) exceed += d - shift >= observed;
-    r.p_value = double(exceed + 1) / double(r.samples + 1);
   } else {
     // Each trial swaps each item's statistics between the systems with probability 1/2.
     std::vector<double> sum_a(a.width), sum_b(a.width);
-    int64_t exceed = 0;
     for (int64_t s = 0; s < r.samples; ++s) {
       std::fill(sum_a.begin(), sum_a.end(), 0.0);
       std::fill(sum_b.begin(), sum_b.end(), 0.0);
@@ -204,9 +197,9 @@ PairedTestResult paired_test(const Metric& metric, const ItemStatistics& baselin
       exceed += std::abs(metric.score_from_statistics(sum_a) -
                          metric.score_from_statistics(sum_b)) >= observed;
     }
-    r.p_value = double(exceed + 1) / double(r.samples + 1);
     bootstrap(metric, a, b, bootstrap_samples, rng, scores_a, scores_b);
   }
+  r.p_value = double(exceed + 1) / double(r.samples + 1);
   std::vector<double> differences(scores_a.size());
   for (size_t s = 0; s < scores_a.size(); ++s) differences[s] = scores_b[s] - scores_a[s];
   std::tie(r.low, r.high) = percentile_interval(differences, options.confidence);
@@ -393,6 +386,10 @@ ItemStatisticsFile read_item_statistics(const std::string& path) {
     }
     return file;
   });
+}
+
+std::string format_p_value(double p) {
+  return p < 0.0001 ? "p < 0.0001" : fmt::format("p = {:.4f}", p);
 }
 
 double student_t_two_sided_p(double t, double degrees_of_freedom) {

@@ -110,6 +110,9 @@ ItemStatisticsFile read_item_statistics(const std::string& path);
 std::string item_statistics_path(const std::string& run_dir, const std::string& split,
                                  int64_t beam);
 
+// "p = 0.0123", or "p < 0.0001" below that.
+std::string format_p_value(double p);
+
 // Student's t distribution: the two-sided tail P(|T| > t) and the quantile of probability p.
 double student_t_two_sided_p(double t, double degrees_of_freedom);
 double student_t_quantile(double p, double degrees_of_freedom);

@@ -292,21 +292,26 @@ Stats stats_of(const std::vector<double>& values) {
 
 namespace {
 
-// Where an evaluation row of `metric` on `split` came from: the metric's base name and the beam
-// ("bleu_beam5" is bleu at beam 5; otherwise the widest beam evaluated, as value_of picks it).
-std::optional<std::pair<std::string, int64_t>> evaluation_source(const ResultStore& store,
-                                                                 const RunRow& run,
-                                                                 const std::string& metric,
-                                                                 const std::string& split) {
-  static const std::regex kBeamSuffix(R"((.+)_beam([0-9]+))");
+// The metrics registry's name of a metric as the store names it: "bleu_beam5" is bleu (at beam
+// 5), captioning's "bleu_4" is bleu-4.
+std::string registry_metric_name(const std::string& stored) {
+  static const std::regex kBeamSuffix("_beam[0-9]+$"), kCaptionBleu("bleu_[1-4]");
+  std::string name = std::regex_replace(stored, kBeamSuffix, "");
+  if (std::regex_match(name, kCaptionBleu)) name[4] = '-';
+  return name;
+}
+
+// The beam of the evaluation a run's value of `metric` on `split` came from: the one its name
+// carries ("bleu_beam5"), otherwise the widest evaluated, as value_of picks it.
+std::optional<int64_t> evaluation_beam(const ResultStore& store, const RunRow& run,
+                                       const std::string& metric, const std::string& split) {
+  static const std::regex kBeamSuffix(R"(.+_beam([0-9]+))");
   std::smatch m;
-  if (std::regex_match(metric, m, kBeamSuffix))
-    return std::make_pair(m[1].str(), std::stoll(m[2].str()));
+  if (std::regex_match(metric, m, kBeamSuffix)) return std::stoll(m[1].str());
   std::optional<int64_t> beam;
   for (const auto& e : store.evaluations(run.id))
     if (e.metric == metric && e.split == split) beam = std::max(beam.value_or(e.beam), e.beam);
-  if (!beam) return std::nullopt;
-  return std::make_pair(metric, *beam);
+  return beam;
 }
 
 // Whether a source length of `words` falls in a bucket label ("21-40", "41+").
@@ -327,15 +332,12 @@ std::optional<ItemStatistics> item_rows_of(const ResultStore& store, const RunRo
                                            const std::string& experiment_dir,
                                            std::string& references) {
   if (experiment_dir.empty()) return std::nullopt;
-  auto source = evaluation_source(store, run, metric, split);
-  if (!source) return std::nullopt;
-  // The store names captioning's BLEU-n bleu_1 .. bleu_4; the metrics registry bleu-1 .. bleu-4.
-  if (std::regex_match(source->first, std::regex("bleu_[1-4]"))) source->first[4] = '-';
-  if (!MetricRegistry().contains(source->first)) return std::nullopt;
-  const std::string path = item_statistics_path(run.dir, split, source->second);
+  const auto beam = evaluation_beam(store, run, metric, split);
+  if (!beam) return std::nullopt;
+  const std::string path = item_statistics_path(run.dir, split, *beam);
   if (!lies_inside(path, experiment_dir) || !fs::exists(path)) return std::nullopt;
   ItemStatisticsFile file = read_item_statistics(path);
-  auto it = file.metrics.find(source->first);
+  auto it = file.metrics.find(registry_metric_name(metric));
   if (it == file.metrics.end()) return std::nullopt;
   if (!references.empty() && references != file.references_sha256)
     return std::nullopt;  // not one test set
@@ -389,12 +391,9 @@ Verdict check_relation(const Relation& relation, const std::string& split, const
     return v;
   }
   if (!all_items) left.items.clear(), right.items.clear();
+  // Runs whose items files hold the metric have it in the registry (the file reader checks).
   std::unique_ptr<Metric> metric;
-  if (all_items) {
-    std::string base = std::regex_replace(relation.metric, std::regex("_beam[0-9]+$"), "");
-    if (std::regex_match(base, std::regex("bleu_[1-4]"))) base[4] = '-';
-    if (MetricRegistry().contains(base)) metric = MetricRegistry().create(base);
-  }
+  if (all_items) metric = MetricRegistry().create(registry_metric_name(relation.metric));
   const GroupComparison c = compare_groups(metric.get(), left, right);
   v.comparison = c;
   const auto ci95 = c.interval(0.95), ci90 = c.interval(0.90);
@@ -414,10 +413,7 @@ Verdict check_relation(const Relation& relation, const std::string& split, const
   else if (c.seeds_known())
     noise = "; seeds only (no item statistics kept, so the test set's own error is left out)";
   const double diff = c.difference;
-  std::string p =
-      std::isfinite(c.p_value)
-          ? (c.p_value < 0.0001 ? ", p < 0.0001" : fmt::format(", p = {:.4f}", c.p_value))
-          : "";
+  const std::string p = std::isfinite(c.p_value) ? ", " + format_p_value(c.p_value) : "";
   if (!c.seeds_known()) {
     v.verdict = "inconclusive at this size";
     v.outcome = Outcome::kInconclusive;

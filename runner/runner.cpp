@@ -124,6 +124,54 @@ Json RunnerSummary::to_json() const {
 
 std::string current_executable() { return self_executable(); }
 
+namespace {
+
+// One round of adaptive seeds: for every relation still undecided, the next seed of the cells
+// with the fewest seeds (stored runs, whatever their status) on each of its sides, cheapest cells
+// (by mean training time of their finished runs) first.
+struct SeedRound {
+  std::vector<const Cell*> cells;
+  int64_t undecided = 0;
+};
+
+SeedRound next_seed_round(const ExperimentSpec& spec, const std::vector<Cell>& all_cells,
+                          const ResultStore& store, const std::string& out) {
+  std::map<std::string, std::set<uint64_t>> seeds_of;
+  std::map<std::string, std::pair<double, int64_t>> cost_of;  // training seconds, finished runs
+  for (const auto& row : store.runs(spec.name)) {
+    seeds_of[row.cell].insert(row.seed);
+    if (row.status == "finished")
+      cost_of[row.cell].first += row.train_seconds, ++cost_of[row.cell].second;
+  }
+  SeedRound round;
+  std::set<std::string> chosen;
+  for (const auto& relation : spec.relations) {
+    if (check_relation(relation, spec.report_split, store, spec.name, out).outcome !=
+        Outcome::kInconclusive)
+      continue;
+    ++round.undecided;
+    for (const Json* side : {&relation.left, &relation.right}) {
+      size_t fewest = std::numeric_limits<size_t>::max();
+      for (const auto& c : all_cells)
+        if (matches(c.overrides, *side)) fewest = std::min(fewest, seeds_of[c.name].size());
+      // all_cells holds each cell's seeds in order: its first seed without a run is the next.
+      for (const auto& c : all_cells)
+        if (matches(c.overrides, *side) && seeds_of[c.name].size() == fewest &&
+            !seeds_of[c.name].count(c.seed) && chosen.insert(c.name).second)
+          round.cells.push_back(&c);
+    }
+  }
+  auto cost = [&](const Cell* c) {
+    const auto& [seconds, runs] = cost_of[c->name];
+    return runs ? seconds / double(runs) : 0.0;
+  };
+  std::stable_sort(round.cells.begin(), round.cells.end(),
+                   [&](const Cell* a, const Cell* b) { return cost(a) < cost(b); });
+  return round;
+}
+
+}  // namespace
+
 RunnerSummary run_experiment(const RunnerOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   ExperimentSpec spec = load_spec(options.spec_path, options.size);
@@ -343,60 +391,22 @@ RunnerSummary run_experiment(const RunnerOptions& options) {
     for (int round = 1;; ++round) {
       const double spent =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      std::map<std::string, std::set<uint64_t>> seeds_of;  // every stored run, whatever its status
-      std::map<std::string, std::pair<double, int64_t>> cost_of;  // training seconds, finished runs
-      for (const auto& row : store.runs(spec.name)) {
-        seeds_of[row.cell].insert(row.seed);
-        if (row.status == "finished")
-          cost_of[row.cell].first += row.train_seconds, ++cost_of[row.cell].second;
-      }
-      auto cost = [&](const std::string& name) {
-        const auto& c = cost_of[name];
-        return c.second ? c.first / double(c.second) : 0.0;
-      };
-      std::vector<const Cell*> next;
-      std::set<std::string> chosen;
-      summary.undecided = 0;
-      for (const auto& relation : spec.relations) {
-        if (check_relation(relation, spec.report_split, store, spec.name, out).outcome !=
-            Outcome::kInconclusive)
-          continue;
-        ++summary.undecided;
-        for (const Json* side : {&relation.left, &relation.right}) {
-          std::vector<std::string> names;
-          for (const auto& c : all_cells)
-            if (matches(c.overrides, *side) &&
-                std::find(names.begin(), names.end(), c.name) == names.end())
-              names.push_back(c.name);
-          size_t fewest = std::numeric_limits<size_t>::max();
-          for (const auto& name : names) fewest = std::min(fewest, seeds_of[name].size());
-          for (const auto& name : names) {
-            if (seeds_of[name].size() != fewest || chosen.count(name)) continue;
-            for (uint64_t seed : all_seeds) {
-              if (seeds_of[name].count(seed)) continue;
-              next.push_back(by_id.at(fmt::format("{}/seed-{}", name, seed)));
-              chosen.insert(name);
-              break;
-            }
-          }
-        }
-      }
-      if (next.empty()) break;
+      const SeedRound next = next_seed_round(spec, all_cells, store, out);
+      summary.undecided = next.undecided;
+      if (next.cells.empty()) break;
       if (budget_seconds > 0 && spent >= budget_seconds) {
         log_info(fmt::format(
             "adaptive seeds: the budget of {} minutes is spent with {} relation(s) undecided",
             spec.seed_minutes, summary.undecided));
         break;
       }
-      std::stable_sort(next.begin(), next.end(),
-                       [&](const Cell* a, const Cell* b) { return cost(a->name) < cost(b->name); });
       std::vector<std::string> ids;
-      for (const Cell* c : next) ids.push_back(c->id());
+      for (const Cell* c : next.cells) ids.push_back(c->id());
       log_info(fmt::format("adaptive seeds, round {}: {} relation(s) undecided; running {}", round,
                            summary.undecided, fmt::join(ids, ", ")));
       progress = std::make_unique<Progress>(spec.name + " +seeds",
-                                            static_cast<int64_t>(next.size()), "cells");
-      for (const Cell* c : next) {
+                                            static_cast<int64_t>(next.cells.size()), "cells");
+      for (const Cell* c : next.cells) {
         ++summary.cells;
         if (enqueue(*c)) ++summary.added_seeds;
       }

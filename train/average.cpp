@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "core/tensor_file.h"
 #include "train/run_directory.h"
 
 namespace fs = std::filesystem;
@@ -36,13 +37,13 @@ void keep_step_weights(torch::nn::Module& model, const std::string& run_dir, int
   if (keep <= 0) return;
   fs::create_directories(fs::path(run_dir) / "checkpoints");
   save_weights(model, fmt::format("{}/checkpoints/step-{}.safetensors", run_dir, step));
-  auto kept = kept_step_weights(run_dir);
-  // A resumed run may find files of steps after the one it resumed at (written before a kill):
-  // they are from the abandoned future and go first.
-  for (const auto& [s, path] : kept)
-    if (s > step) fs::remove(path);
-  kept = kept_step_weights(run_dir);
-  for (size_t i = 0; i + static_cast<size_t>(keep) < kept.size(); ++i) fs::remove(kept[i].second);
+  // Oldest first. A resumed run may find files of steps after the one it resumed at (written
+  // before a kill): they are from the abandoned future and go; of the rest the newest `keep` stay.
+  const auto kept = kept_step_weights(run_dir);
+  const auto past = static_cast<size_t>(
+      std::count_if(kept.begin(), kept.end(), [&](const auto& k) { return k.first <= step; }));
+  for (size_t i = 0; i < kept.size(); ++i)
+    if (i >= past || i + static_cast<size_t>(keep) < past) fs::remove(kept[i].second);
 }
 
 Json average_run(const std::string& run_dir, int64_t last, const std::string& out_dir) {
@@ -59,16 +60,11 @@ Json average_run(const std::string& run_dir, int64_t last, const std::string& ou
   if (last > 0) kept.erase(kept.begin(), kept.end() - last);
   LoadedRun run = load_run_without_weights(run_dir, "cpu");
   torch::NoGradGuard no_grad;
-  auto named = [&] {
-    std::vector<std::pair<std::string, torch::Tensor>> all;
-    for (const auto& p : run.model->named_parameters()) all.emplace_back(p.key(), p.value());
-    for (const auto& b : run.model->named_buffers()) all.emplace_back(b.key(), b.value());
-    return all;
-  };
+  const NamedTensors tensors = module_tensors(*run.model);
   std::map<std::string, torch::Tensor> sums;
   for (const auto& [step, path] : kept) {
     load_weights(*run.model, path);
-    for (const auto& [name, tensor] : named()) {
+    for (const auto& [name, tensor] : tensors) {
       if (!tensor.is_floating_point()) {
         sums[name] = tensor.clone();  // the newest wins
         continue;
@@ -82,7 +78,7 @@ Json average_run(const std::string& run_dir, int64_t last, const std::string& ou
     }
   }
   const double count = static_cast<double>(kept.size());
-  for (const auto& [name, tensor] : named()) {
+  for (const auto& [name, tensor] : tensors) {
     const auto& sum = sums.at(name);
     tensor.copy_(tensor.is_floating_point() ? (sum / count).to(tensor.scalar_type()) : sum);
   }

@@ -27,6 +27,15 @@ namespace seqlab {
 
 namespace {
 
+// Keeps an evaluation's item statistics beside its hypotheses (RUN/<split>.beam<N>.items.json)
+// and names the file in its result.
+void keep_item_statistics(const ItemStatisticsFile& items, const std::string& run_dir,
+                          const std::string& split, int64_t beam, Json& result) {
+  const std::string path = item_statistics_path(run_dir, split, beam);
+  write_item_statistics(path, items);
+  result["item_statistics"] = path;
+}
+
 // Where attention looks, for corpora that say where each named thing is (<split>.regions.json:
 // {image file: [{"word", "box": [x0, y0, x1, y1] as fractions}]}, e.g. fashion-scenes): for each
 // generated word that names a region, the attention mass on grid cells whose centre lies in its
@@ -96,10 +105,8 @@ Json evaluate_captions(LoadedRun& run, const std::string& run_dir, const Task& t
   Json result = {{"run", run_dir}, {"split", options.split}, {"beam", search.beam}, {"hypotheses", hyp_path},
                  {"task", task.name()}};
   merge_json(result, score_captions(hypotheses, kept));
-  const std::string items_path = item_statistics_path(run_dir, options.split, search.beam);
-  write_item_statistics(items_path, compute_item_statistics({"cider", "bleu-1", "bleu-2", "bleu-3", "bleu-4"},
-                                                            hypotheses, kept));
-  result["item_statistics"] = items_path;
+  keep_item_statistics(compute_item_statistics({"cider", "bleu-1", "bleu-2", "bleu-3", "bleu-4"}, hypotheses, kept),
+                       run_dir, options.split, search.beam, result);
   result["skipped_images"] = images.skipped.size();
   result["decode_seconds"] = seconds;
   result["images_per_s"] = double(hypotheses.size()) / std::max(1e-9, seconds);
@@ -159,9 +166,8 @@ Json evaluate_classification(LoadedRun& run, const std::string& run_dir, Task& t
   Json result = {{"run", run_dir}, {"split", options.split}, {"beam", 1}, {"predictions", path},
                  {"task", task.name()}};
   merge_json(result, score_classification(predicted, gold, run.labels));
-  const std::string items_path = item_statistics_path(run_dir, options.split, 1);
-  write_item_statistics(items_path, compute_item_statistics({"accuracy", "macro_f1"}, predicted, {gold}));
-  result["item_statistics"] = items_path;
+  keep_item_statistics(compute_item_statistics({"accuracy", "macro_f1"}, predicted, {gold}), run_dir, options.split,
+                       1, result);
   result["decode_seconds"] = seconds;
   result["sentences_per_s"] = double(sentences.size()) / std::max(1e-9, seconds);
   return result;
@@ -211,9 +217,7 @@ Json evaluate_run(const std::string& run_dir, const EvaluateOptions& options) {
   {
     ItemStatisticsFile items = compute_item_statistics({"bleu", "chrf", "exact_match"}, hypotheses, {references});
     for (const auto& source : sources) items.source_words.push_back(static_cast<int64_t>(split_whitespace(source).size()));
-    const std::string items_path = item_statistics_path(run_dir, options.split, search.beam);
-    write_item_statistics(items_path, items);
-    result["item_statistics"] = items_path;
+    keep_item_statistics(items, run_dir, options.split, search.beam, result);
   }
   result["decode_seconds"] = seconds;
   result["sentences_per_s"] = double(sources.size()) / std::max(1e-9, seconds);

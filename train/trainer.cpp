@@ -187,7 +187,6 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   // What picks best.safetensors and counts patience; its best value is kept in the checkpoint
   // (state.extra), so a resumed run stops where an uninterrupted one does.
   const std::string stop_metric = config.get_string("train.early_stop_metric");
-  const bool higher_better = ValidationScore::higher_is_better(stop_metric);
   const bool classifies = !data.labels.empty();
   if ((stop_metric == "bleu" || stop_metric == "chrf" || stop_metric == "cider") &&
       (classifies || data.task == "sequence" || config.get_int("train.valid_bleu_sentences") == 0))
@@ -291,11 +290,9 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
         const double valid_loss = score.loss, valid_bleu = score.bleu;
         schedule->on_validation(valid_loss);
         bool improved = valid_loss < state.best_valid_loss;
-        if (stop_metric != "loss") {
-          const bool first = !state.extra.is_object() || !state.extra.contains("best_valid_metric");
-          improved = first || (higher_better ? metric_value > state.extra["best_valid_metric"].get<double>()
-                                             : metric_value < state.extra["best_valid_metric"].get<double>());
-        }
+        if (stop_metric != "loss")  // every other metric is better higher
+          improved = !state.extra.is_object() || !state.extra.contains("best_valid_metric") ||
+                     metric_value > state.extra["best_valid_metric"].get<double>();
         if (improved) {
           if (stop_metric != "loss") state.extra["best_valid_metric"] = metric_value;
           state.best_valid_loss = valid_loss;

@@ -74,10 +74,8 @@ struct ValidationScore {
   // What the trainer logs beside the loss: {"bleu"}, {"accuracy"} (classification) or
   // {"accuracy", "perplexity"} (sequence task).
   Json scores() const;
-  // The value of `metric` (train.early_stop_metric: loss, bleu, chrf, cider or accuracy) and
-  // whether a larger value is better.
+  // The value of `metric` (train.early_stop_metric: loss, bleu, chrf, cider or accuracy).
   double value(const std::string& metric) const;
-  static bool higher_is_better(const std::string& metric) { return metric != "loss"; }
 };
 
 // Scores `model` on the validation split (eval mode inside, train mode restored after).

@@ -40,6 +40,8 @@ TEST_CASE("every metric's corpus score is its score from summed item statistics"
     auto rows = metric->item_statistics(kHypotheses, kReferences);
     REQUIRE(rows.size() == kHypotheses.size());
     const double corpus = metric->corpus_score(kHypotheses, kReferences).score;
+    // No hypotheses at all: a score of 0, not an error.
+    CHECK(metric->corpus_score({}, {{}}).score == 0.0);
     CHECK(metric->score_from_statistics(seqlab::sum_statistics(rows)) ==
           Approx(corpus).margin(1e-9));
     // A subset's statistics score like the corpus score of that subset (what resampling relies on).
