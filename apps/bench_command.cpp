@@ -1,248 +1,16 @@
-// seqlab bench: throughput of fixed configurations on synthetic data of realistic lengths, so
-// numbers are comparable across machines and commits (README lists them with the machine).
-#include <chrono>
-#include <numeric>
+// seqlab bench: flag parsing and printing; the measurements are the bench/ layer's (bench/bench.h).
 #include <iostream>
+#include <memory>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
-#include <torch/torch.h>
 
-#include "apps/bench.h"
 #include "apps/commands.h"
-#include "core/config.h"
-#include "core/error.h"
+#include "bench/bench.h"
 #include "core/log.h"
-#include "core/random.h"
 #include "core/runtime.h"
-#include "data/batch.h"
-#include "eval/search.h"
-#include "models/attention/attention.h"
-#include "models/attention/scorer.h"
-#include "models/seq2seq.h"
-#include "train/distributed.h"
 #include "train/launch.h"
-#include "train/training_data.h"
 
 namespace seqlab::apps {
-
-std::pair<double, double> time_training(Seq2Seq& model, const std::vector<Example>& examples,
-                                        const std::vector<std::vector<int64_t>>& batches, int64_t steps,
-                                        const DataParallelPart* part) {
-  constexpr int64_t kWarmup = 3;
-  model->train();
-  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(1e-3));
-  int64_t tokens = 0;
-  double seconds = 0;
-  for (int64_t s = 0; s < steps + kWarmup; ++s) {
-    const auto& global = batches[static_cast<size_t>(s) % batches.size()];
-    const auto mine = part ? shard_batch(global, part->rank, part->world_size) : global;
-    Batch batch;
-    if (!mine.empty()) batch = collate(examples, mine);
-    const int64_t batch_tokens = part ? count_target_tokens(examples, global) : batch.target_tokens;
-    if (s == kWarmup && part) {  // every rank starts the timed steps together
-      part->communicator->barrier();
-      part->reducer->reset_wait_seconds();
-    }
-    const auto start = std::chrono::steady_clock::now();
-    train_step(model, optimizer, batch, /*smoothing=*/0.1, /*clip=*/1.0, batch_tokens,
-               part ? part->reducer : nullptr);  // the trainer's step
-    if (s >= kWarmup) {
-      seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      tokens += batch_tokens;
-    }
-  }
-  return {double(tokens) / seconds, seconds / double(steps)};
-}
-
-
-// Reference configurations (joint vocabulary 8k): "gru" is emb 256, hidden 512, bidirectional GRU
-// without attention; "gru-bahdanau" adds additive attention; "transformer" is 3+3 layers,
-// d_model 256, 4 heads, feed-forward 1024 (the sizes of the README's 20-minute comparison, with
-// separate source, target and output embeddings). A file name instead reads the "model" section
-// of a config.
-Config bench_config(const std::string& preset, const std::vector<std::string>& sets) {
-  Json gru = {{"encoder", "rnn"}, {"decoder", "rnn"},     {"cell", "gru"},
-              {"embedding_dim", 256}, {"hidden_dim", 512}, {"bidirectional", true}, {"dropout", 0.1}};
-  Json model;
-  if (preset == "gru") {
-    model = gru;
-  } else if (preset == "gru-bahdanau") {
-    model = gru;
-    model["decoder"] = "bahdanau";
-    model["attention"] = "additive";
-  } else if (preset == "transformer") {
-    model = {{"encoder", "transformer"},
-             {"decoder", "transformer"},
-             {"dropout", 0.1},
-             {"transformer", {{"d_model", 256}, {"heads", 4}, {"ffn_dim", 1024}, {"encoder_layers", 3}, {"decoder_layers", 3}}}};
-  } else {
-    model = Config::from_file(preset).resolved().at("model");
-  }
-  return Config::from_json(Json{{"model", model}}, sets, "bench");
-}
-
-std::string describe(const Config& config, const Seq2Seq& model) {
-  return fmt::format("encoder {}, decoder {}, {:.1f}M parameters, vocab 8000",
-                     config.get_string("model.encoder"), config.get_string("model.decoder"),
-                     double(model->parameter_count()) / 1e6);
-}
-
-// Sentence pairs with UI-corpus-like lengths (5-25 tokens, target ~1.1x source).
-std::vector<Example> synthetic_pairs(int64_t count, int64_t vocab, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<Example> out;
-  for (int64_t i = 0; i < count; ++i) {
-    Example ex;
-    int64_t source_len = 5 + static_cast<int64_t>(rng.below(21));
-    int64_t target_len = std::max<int64_t>(3, source_len + static_cast<int64_t>(rng.below(7)) - 2);
-    for (int64_t t = 0; t < source_len; ++t) ex.source.push_back(4 + static_cast<int64_t>(rng.below(vocab - 4)));
-    for (int64_t t = 0; t < target_len; ++t) ex.target.push_back(4 + static_cast<int64_t>(rng.below(vocab - 4)));
-    out.push_back(ex);
-  }
-  return out;
-}
-
-
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// Pairs whose source and target both have exactly `length` tokens.
-std::vector<Example> fixed_length_pairs(int64_t count, int64_t length, int64_t vocab, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<Example> out(static_cast<size_t>(count));
-  for (auto& ex : out)
-    for (int64_t t = 0; t < length; ++t) {
-      ex.source.push_back(4 + static_cast<int64_t>(rng.below(vocab - 4)));
-      ex.target.push_back(4 + static_cast<int64_t>(rng.below(vocab - 4)));
-    }
-  return out;
-}
-
-
-Json bench_train(const Config& config, int64_t batch_tokens, int64_t steps, const std::vector<int64_t>& lengths) {
-  const int64_t vocab = 8000;
-  torch::manual_seed(0);
-  Seq2Seq model(config, vocab, vocab);
-  Json result = {{"benchmark", "train"},
-                 {"model", describe(config, model)},
-                 {"batch_tokens", batch_tokens},
-                 {"steps", steps},
-                 {"threads", at::get_num_threads()}};
-  if (lengths.empty()) {  // UI-corpus-like lengths
-    auto examples = synthetic_pairs(20000, vocab, 1);
-    TokenBucketBatcher batcher(examples, batch_tokens, 0, 1);
-    result["target_tokens_per_s"] = time_training(model, examples, batcher.epoch(0), steps).first;
-    return result;
-  }
-  // Fixed lengths, about batch_tokens target tokens per batch: how the cost per token grows.
-  Json by_length = Json::array();
-  for (int64_t length : lengths) {
-    int64_t sentences = std::max<int64_t>(1, batch_tokens / length);
-    auto examples = fixed_length_pairs(sentences, length, vocab, 3);
-    std::vector<int64_t> all(static_cast<size_t>(sentences));
-    std::iota(all.begin(), all.end(), 0);
-    auto [tokens_per_s, seconds] = time_training(model, examples, {all}, steps);
-    by_length.push_back({{"length", length}, {"sentences", sentences}, {"target_tokens_per_s", tokens_per_s},
-                         {"ms_per_step", 1000.0 * seconds}});
-  }
-  result["by_length"] = by_length;
-  return result;
-}
-
-// Greedy and beam-5 decoding of an untrained model (so every hypothesis runs to the length limit,
-// 1.2 x source + 2): sentences and tokens per second into result["greedy" + suffix] and
-// result["beam5" + suffix].
-void decode_throughput(const Config& config, const std::vector<Example>& examples, const std::string& suffix,
-                       Json& result) {
-  const int64_t vocab = 8000;
-  const auto sentences = static_cast<int64_t>(examples.size());
-  torch::manual_seed(0);
-  Seq2Seq model(config, vocab, vocab);
-  model->eval();
-  result["model"] = describe(config, model);
-  for (int64_t beam : {1, 5}) {
-    SearchOptions options;
-    options.beam = beam;
-    options.max_length_ratio = 1.2;
-    options.max_length_extra = 2;
-    TokenBucketBatcher batcher(examples, std::max<int64_t>(64, 2000 / beam), 0, 0);
-    auto start = Clock::now();
-    int64_t produced = 0;
-    for (const auto& indices : batcher.sorted()) {
-      Batch batch = collate(examples, indices);
-      auto found = search(model, Source::of(batch), options);
-      for (const auto& h : found) produced += static_cast<int64_t>(h.tokens.size());
-    }
-    double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    std::string name = (beam == 1 ? "greedy" : "beam5") + suffix;
-    result[name] = {{"sentences_per_s", double(sentences) / seconds},
-                    {"tokens_per_s", double(produced) / seconds}};
-  }
-}
-
-// Transformers are also timed with model.transformer.kv_cache = false, which recomputes the whole
-// prefix at every step: the cache's speed-up.
-Json bench_decode(const Config& config, int64_t sentences, const std::vector<int64_t>& lengths) {
-  const int64_t vocab = 8000;
-  auto measure = [&](const std::vector<Example>& examples, Json& into) {
-    decode_throughput(config, examples, "", into);
-    if (config.get_string("model.decoder") != "transformer") return;
-    decode_throughput(config.with("model.transformer.kv_cache=false"), examples, "_no_cache", into);
-    for (std::string name : {"greedy", "beam5"})
-      into[name + "_cache_speedup"] = into[name]["sentences_per_s"].get<double>() /
-                                      into[name + "_no_cache"]["sentences_per_s"].get<double>();
-  };
-  Json result = {{"benchmark", "decode"}, {"sentences", sentences}, {"threads", at::get_num_threads()}};
-  if (lengths.empty()) {  // UI-corpus-like sources of 5-25 tokens
-    measure(synthetic_pairs(sentences, vocab, 2), result);
-    return result;
-  }
-  Json by_length = Json::array();
-  for (int64_t length : lengths) {  // sources of exactly `length` tokens
-    Json entry = {{"length", length}};
-    measure(fixed_length_pairs(sentences, length, vocab, 4), entry);
-    result["model"] = entry["model"];
-    entry.erase("model");
-    by_length.push_back(entry);
-  }
-  result["by_length"] = by_length;
-  return result;
-}
-
-// Forward + backward of each registered scorer with masking and the weighted sum, at a fixed size
-// (batch 32, 32 queries of width 256 over 64 keys of width 512, as a bidirectional encoder gives).
-Json bench_attention(int64_t repeats) {
-  const int64_t batch = 32, queries = 32, keys = 64, query_dim = 256, key_dim = 512;
-  Json result = {{"benchmark", "attention"},
-                 {"shape", {{"batch", batch}, {"queries", queries}, {"keys", keys},
-                            {"query_dim", query_dim}, {"key_dim", key_dim}}},
-                 {"threads", at::get_num_threads()}};
-  Json scorers = Json::object();
-  torch::manual_seed(0);
-  auto q = torch::randn({batch, queries, query_dim}).requires_grad_(true);
-  auto k = torch::randn({batch, keys, key_dim}).requires_grad_(true);
-  auto mask = torch::arange(keys).unsqueeze(0) < torch::randint(keys / 2, keys + 1, {batch}).unsqueeze(1);
-  for (const auto& name : ScorerRegistry().names()) {
-    int64_t key_width = name == "dot" ? query_dim : key_dim;  // dot needs equal widths
-    auto keys_in = name == "dot" ? k.narrow(-1, 0, query_dim) : k;
-    auto scorer = ScorerRegistry().create(name, ScorerDims{query_dim, key_width, query_dim});
-    double seconds = 0;
-    for (int64_t r = 0; r < repeats + 2; ++r) {
-      auto start = Clock::now();
-      auto weights = attention_weights(scorer->forward(q, keys_in), mask);  // [B, Tq, Tk]
-      auto context = torch::bmm(weights, keys_in);                         // [B, Tq, Dk]
-      context.sum().backward();
-      if (r >= 2) seconds += std::chrono::duration<double>(Clock::now() - start).count();
-    }
-    scorers[name] = {{"forward_backward_ms", 1000.0 * seconds / double(repeats)}};
-  }
-  result["scorers"] = scorers;
-  return result;
-}
-
-}  // namespace
 
 void add_bench_command(CLI::App& app, Action& action) {
   auto* bench = app.add_subcommand("bench", "Measure training and decoding throughput");
@@ -258,46 +26,69 @@ void add_bench_command(CLI::App& app, Action& action) {
     std::vector<std::string> sets;
   };
   auto args = std::make_shared<Args>();
-  bench->add_option("what", args->what, "train, decode, attention, fit (the ridge readout fit against the "
-                                        "machine's GEMM), or compare (seqlab against the same models in "
-                                        "Python PyTorch, side by side in one run)")
+  bench
+      ->add_option("what", args->what,
+                   "train, decode, attention, fit (the ridge readout fit against the "
+                   "machine's GEMM), or compare (seqlab against the same models in "
+                   "Python PyTorch, side by side in one run)")
       ->required()
       ->check(CLI::IsMember({"train", "decode", "attention", "fit", "compare"}));
-  bench->add_option("--rows", args->fit.rows, "fit: states streamed into the sums (default 1000000)")
+  bench
+      ->add_option("--rows", args->fit.rows, "fit: states streamed into the sums (default 1000000)")
       ->check(CLI::Range(int64_t(1), int64_t(1e10)));
   bench->add_option("--units", args->fit.units, "fit: reservoir units (default 1000)")
       ->check(CLI::Range(int64_t(1), int64_t(100000)));
   bench->add_option("--outputs", args->fit.outputs, "fit: one-hot output classes (default 8000)")
       ->check(CLI::Range(int64_t(1), int64_t(10000000)));
   bench->add_option("--threads", args->threads, "CPU threads (default: all cores)");
-  bench->add_option("--steps", args->steps, "train: timed steps (compare: per round, default 10); attention: repeats");
-  bench->add_option("--sentences", args->sentences, "decode: sentences (compare: per round, default 200)");
-  bench->add_option("--batch-tokens", args->batch_tokens, "train, compare: padded tokens per batch");
-  bench->add_option("--model", args->preset,
-                    "train/decode: gru, gru-bahdanau, transformer, or a config file's model section");
-  bench->add_option("--models", args->models, "compare: which of gru, gru-bahdanau, transformer (default all)")
+  bench->add_option("--steps", args->steps,
+                    "train: timed steps (compare: per round, default 10); attention: repeats");
+  bench->add_option("--sentences", args->sentences,
+                    "decode: sentences (compare: per round, default 200)");
+  bench->add_option("--batch-tokens", args->batch_tokens,
+                    "train, compare: padded tokens per batch");
+  bench->add_option(
+      "--model", args->preset,
+      "train/decode: gru, gru-bahdanau, transformer, or a config file's model section");
+  bench
+      ->add_option("--models", args->models,
+                   "compare: which of gru, gru-bahdanau, transformer (default all)")
       ->delimiter(',');
-  bench->add_option("--rounds", args->rounds, "compare: alternating measurements per model and task (default 3)");
-  bench->add_option("--warmup", args->warmup, "compare: untimed training steps before each round's (default 2)");
-  bench->add_option("--python", args->python, "compare: the Python interpreter with PyTorch (default /usr/bin/python3, Debian's)");
-  bench->add_option("--lengths", args->lengths,
-                    "train/decode: fixed source (and target) lengths to time instead, e.g. 16,32,64")
+  bench->add_option("--rounds", args->rounds,
+                    "compare: alternating measurements per model and task (default 3)");
+  bench->add_option("--warmup", args->warmup,
+                    "compare: untimed training steps before each round's (default 2)");
+  bench->add_option(
+      "--python", args->python,
+      "compare: the Python interpreter with PyTorch (default /usr/bin/python3, Debian's)");
+  bench
+      ->add_option("--lengths", args->lengths,
+                   "train/decode: fixed source (and target) lengths to time instead, e.g. 16,32,64")
       ->delimiter(',');
   bench->add_option("--set", args->sets, "Override a model key of the benchmark configuration");
-  bench->add_flag("--profile", args->profile, "compare: also profile a training pass and a greedy decoding pass on "
-                                             "each side (self time per operator)");
-  bench->add_option("--nproc", args->nproc,
-                    "train: data-parallel scaling with 1, 2, 4, ... and N processes (--threads each, "
-                    "default 1): throughput, all-reduce time, and a model on paper for larger clusters")
+  bench->add_flag("--profile", args->profile,
+                  "compare: also profile a training pass and a greedy decoding pass on "
+                  "each side (self time per operator)");
+  bench
+      ->add_option(
+          "--nproc", args->nproc,
+          "train: data-parallel scaling with 1, 2, 4, ... and N processes (--threads each, "
+          "default 1): throughput, all-reduce time, and a model on paper for larger clusters")
       ->check(CLI::Range(1, 1024));
-  bench->add_option("--bandwidth", args->gbit_per_s, "train --nproc: the paper model's network, Gbit/s (default 10)")
+  bench
+      ->add_option("--bandwidth", args->gbit_per_s,
+                   "train --nproc: the paper model's network, Gbit/s (default 10)")
       ->check(CLI::PositiveNumber);
-  bench->add_option("--latency", args->latency_us, "train --nproc: the paper model's latency per message, us (default 50)")
+  bench
+      ->add_option("--latency", args->latency_us,
+                   "train --nproc: the paper model's latency per message, us (default 50)")
       ->check(CLI::NonNegativeNumber);
-  bench->add_flag("--worker", args->worker, "")->group("");  // one process of a --nproc run (hidden)
+  bench->add_flag("--worker", args->worker, "")
+      ->group("");  // one process of a --nproc run (hidden)
   bench->add_flag("--json", args->json, "Print one JSON object");
   bench->callback([&action, args, bench] {
-    bool steps_given = bench->count("--steps") > 0, sentences_given = bench->count("--sentences") > 0;
+    bool steps_given = bench->count("--steps") > 0,
+         sentences_given = bench->count("--sentences") > 0;
     action = [args, steps_given, sentences_given] {
       configure_threads(static_cast<int>(args->threads));
       if (!args->worker) warn_if_slow_blas();  // the launcher checks once, not every worker at once
@@ -312,14 +103,18 @@ void add_bench_command(CLI::App& app, Action& action) {
         options.python = args->python;
         options.profile = args->profile;
         Json result = bench_compare(options);
-        if (args->json) print_json(result.dump());
-        else std::cout << format_compare(result);
+        if (args->json)
+          print_json(result.dump());
+        else
+          std::cout << format_compare(result);
         return 0;
       }
       if (args->what == "fit") {
         Json result = bench_fit(args->fit);
-        if (args->json) print_json(result.dump());
-        else std::cout << format_fit(result);
+        if (args->json)
+          print_json(result.dump());
+        else
+          std::cout << format_fit(result);
         return 0;
       }
       Config config = bench_config(args->preset, args->sets);
@@ -330,20 +125,29 @@ void add_bench_command(CLI::App& app, Action& action) {
         return 0;
       }
       if (args->what == "train" && args->nproc > 0) {
-        std::vector<std::string> worker = worker_command_line(command_line(), {"--nproc"}, {"--json"});
+        std::vector<std::string> worker =
+            worker_command_line(command_line(), {"--nproc"}, {"--json"});
         worker.push_back("--worker");
-        Json result = bench_train_scaling(worker, args->nproc, args->threads > 0 ? static_cast<int>(args->threads) : 1,
+        Json result = bench_train_scaling(worker, args->nproc,
+                                          args->threads > 0 ? static_cast<int>(args->threads) : 1,
                                           args->gbit_per_s, args->latency_us);
-        if (args->json) print_json(result.dump());
-        else std::cout << format_scaling(result);
+        if (args->json)
+          print_json(result.dump());
+        else
+          std::cout << format_scaling(result);
         return 0;
       }
       Json result;
-      if (args->what == "train") result = bench_train(config, args->batch_tokens, args->steps, args->lengths);
-      else if (args->what == "decode") result = bench_decode(config, args->sentences, args->lengths);
-      else result = bench_attention(args->steps);
-      if (args->json) print_json(result.dump());
-      else std::cout << result.dump(2) << "\n";
+      if (args->what == "train")
+        result = bench_train(config, args->batch_tokens, args->steps, args->lengths);
+      else if (args->what == "decode")
+        result = bench_decode(config, args->sentences, args->lengths);
+      else
+        result = bench_attention(args->steps);
+      if (args->json)
+        print_json(result.dump());
+      else
+        std::cout << result.dump(2) << "\n";
       return 0;
     };
   });

@@ -33,7 +33,8 @@ void add_bench_command(CLI::App& app, Action& action);
 void add_attend_command(CLI::App& app, Action& action);
 void add_reservoir_command(CLI::App& app, Action& action);
 void add_run_command(CLI::App& app, Action& action);
-void add_convert_command(CLI::App& app, Action& action);  // run, results, report (and the hidden cell)
+void add_convert_command(CLI::App& app,
+                         Action& action);  // run, results, report (and the hidden cell)
 
 // The command line seqlab was started with (main() records it; the --nproc launcher starts its
 // workers with it).

@@ -125,7 +125,7 @@ void add_compare_command(CLI::App& app, Action& action) {
           throw InputError(
               "compare needs --ref and two --hyp files or more (or two run directories)");
         if (metrics.empty()) metrics = {"bleu", "chrf"};
-        for (const auto& m : metrics) MetricRegistry().create(m);  // unknown names listed early
+        for (const auto& m : metrics) metric_registry().create(m);  // unknown names listed early
         const auto references = read_reference_files(o->refs);
         for (const auto& hyp : o->hyps) {
           auto hypotheses = read_text_lines(hyp);
@@ -145,7 +145,7 @@ void add_compare_command(CLI::App& app, Action& action) {
           {"results", Json::array()}};
       std::string table;
       for (const auto& metric_name : metrics) {
-        auto metric = MetricRegistry().create(metric_name);
+        auto metric = metric_registry().create(metric_name);
         for (size_t i = 1; i < systems.size(); ++i) {
           PairedTestResult r = paired_test(*metric, systems[0].items.metrics.at(metric_name),
                                            systems[i].items.metrics.at(metric_name), options);

@@ -1,7 +1,7 @@
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "apps/commands.h"
 #include "data/recipe.h"
@@ -23,8 +23,10 @@ void add_data_command(CLI::App& app, Action& action) {
     action = [recipe, out, json] {
       PreparedCorpus corpus = prepare_corpus(*recipe, *out);
       if (*json) {
-        print_json(Json{{"recipe", *recipe}, {"directory", corpus.directory},
-                        {"counts", corpus.counts}, {"meta", corpus.meta}}
+        print_json(Json{{"recipe", *recipe},
+                        {"directory", corpus.directory},
+                        {"counts", corpus.counts},
+                        {"meta", corpus.meta}}
                        .dump());
       } else {
         std::cout << fmt::format("{} -> {}\n", *recipe, corpus.directory);

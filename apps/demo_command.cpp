@@ -1,7 +1,7 @@
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "apps/commands.h"
 #include "core/files.h"
@@ -11,20 +11,25 @@
 namespace seqlab::apps {
 
 void add_demo_command(CLI::App& app, Action& action) {
-  auto* demo = app.add_subcommand(
-      "demo",
-      "The README's main job: the families side by side on en-fr UI translation (GRU, GRU with attention, "
-      "transformer, echo-state network; experiments/families.json, about 20 minutes on 2 cores), then the "
-      "headline table and report.html");
+  auto* demo = app.add_subcommand("demo",
+                                  "The README's main job: the families side by side on en-fr UI "
+                                  "translation (GRU, GRU with attention, "
+                                  "transformer, echo-state network; experiments/families.json, "
+                                  "about 20 minutes on 2 cores), then the "
+                                  "headline table and report.html");
   struct Args {
     std::string out = "runs/demo", size;
     int jobs = 1;
     bool json = false;
   };
   auto args = std::make_shared<Args>();
-  demo->add_option("--out", args->out, "Experiment directory (default runs/demo; completed if present)");
-  demo->add_option("--size", args->size, "quick (default, the demo) or full (each model trained until it stops improving)");
-  demo->add_option("--jobs", args->jobs, "Cells at a time (default 1: each gets every core)")->check(CLI::Range(1, 64));
+  demo->add_option("--out", args->out,
+                   "Experiment directory (default runs/demo; completed if present)");
+  demo->add_option(
+      "--size", args->size,
+      "quick (default, the demo) or full (each model trained until it stops improving)");
+  demo->add_option("--jobs", args->jobs, "Cells at a time (default 1: each gets every core)")
+      ->check(CLI::Range(1, 64));
   demo->add_flag("--json", args->json, "Print one JSON object");
   demo->callback([&action, args] {
     action = [args] {
@@ -39,10 +44,14 @@ void add_demo_command(CLI::App& app, Action& action) {
       ReportPaths report = write_report(args->out);
       Json table = cell_summary(args->out, "families");
       if (args->json) {
-        print_json(Json{{"run", summary.to_json()}, {"families", table}, {"verdicts", report.verdicts},
-                        {"report", report.html}}.dump());
+        print_json(Json{{"run", summary.to_json()},
+                        {"families", table},
+                        {"verdicts", report.verdicts},
+                        {"report", report.html}}
+                       .dump());
       } else {
-        std::cout << "\nFamilies side by side, en-fr UI messages, test set (beam 5):\n" << cell_summary_table(table);
+        std::cout << "\nFamilies side by side, en-fr UI messages, test set (beam 5):\n"
+                  << cell_summary_table(table);
         for (const auto& v : report.verdicts)
           std::cout << fmt::format("expected: {}  ->  {}\n", v["relation"].get<std::string>(),
                                    v["verdict"].get<std::string>());

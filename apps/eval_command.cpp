@@ -1,7 +1,7 @@
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "apps/commands.h"
 #include "core/error.h"
@@ -31,7 +31,8 @@ std::vector<std::string> read_stdin_lines() {
 }  // namespace
 
 void add_eval_command(CLI::App& app, Action& action) {
-  auto* eval = app.add_subcommand("eval", "Translate (or caption) a split of the run's corpus and score it");
+  auto* eval =
+      app.add_subcommand("eval", "Translate (or caption) a split of the run's corpus and score it");
   struct Args {
     std::string run, split = "test", device;
     int64_t beam = 0, attention_maps = 0;
@@ -41,7 +42,8 @@ void add_eval_command(CLI::App& app, Action& action) {
   eval->add_option("--run", args->run, "Run directory")->required();
   eval->add_option("--attention-maps", args->attention_maps,
                    "Also draw the attention maps of the first N sentences into RUN/attention/");
-  eval->add_option("--split", args->split, "valid or test")->check(CLI::IsMember({"valid", "test"}));
+  eval->add_option("--split", args->split, "valid or test")
+      ->check(CLI::IsMember({"valid", "test"}));
   eval->add_option("--beam", args->beam, "Beam size (default: the run's eval.beam; 1 = greedy)")
       ->check(CLI::Range(1, 256));
   eval->add_option("--device", args->device, "Override the run's device");
@@ -57,28 +59,30 @@ void add_eval_command(CLI::App& app, Action& action) {
       if (args->json) {
         print_json(result.dump());
       } else if (result.contains("perplexity")) {
-        std::cout << fmt::format("{} {} ({} sequences, {} tokens)\nperplexity = {:.3f} (unigram {:.3f}, bigram {:.3f})\n"
-                                 "next-token accuracy = {:.2f}% (bigram {:.2f}%)\n",
-                                 args->run, args->split, result["sequences"].get<size_t>(),
-                                 result["tokens"].get<int64_t>(), result["perplexity"].get<double>(),
-                                 result["unigram_perplexity"].get<double>(), result["bigram_perplexity"].get<double>(),
-                                 result["accuracy"].get<double>(), result["bigram_accuracy"].get<double>());
+        std::cout << fmt::format(
+            "{} {} ({} sequences, {} tokens)\nperplexity = {:.3f} (unigram {:.3f}, bigram {:.3f})\n"
+            "next-token accuracy = {:.2f}% (bigram {:.2f}%)\n",
+            args->run, args->split, result["sequences"].get<size_t>(),
+            result["tokens"].get<int64_t>(), result["perplexity"].get<double>(),
+            result["unigram_perplexity"].get<double>(), result["bigram_perplexity"].get<double>(),
+            result["accuracy"].get<double>(), result["bigram_accuracy"].get<double>());
       } else if (result.contains("confusion")) {
-        std::cout << fmt::format("{} {} ({} sentences)\naccuracy = {:.2f}%\nmacro-F1 = {:.2f}%\n{}", args->run,
-                                 args->split, result["sentences"].get<size_t>(), result["accuracy"].get<double>(),
-                                 result["macro_f1"].get<double>(), confusion_table(result));
+        std::cout << fmt::format("{} {} ({} sentences)\naccuracy = {:.2f}%\nmacro-F1 = {:.2f}%\n{}",
+                                 args->run, args->split, result["sentences"].get<size_t>(),
+                                 result["accuracy"].get<double>(), result["macro_f1"].get<double>(),
+                                 confusion_table(result));
       } else if (result.contains("cider")) {
-        std::cout << fmt::format("{} {} (beam {}, {} images, all captions as references)\nCIDEr-D = {:.4f}\n{}\n"
-                                 "exact match = {:.2f}%\n",
-                                 args->run, args->split, result["beam"].get<int64_t>(), result["images"].get<size_t>(),
-                                 result["cider"].get<double>(), result["bleu_summary"].get<std::string>(),
-                                 result["exact_match"].get<double>());
+        std::cout << fmt::format(
+            "{} {} (beam {}, {} images, all captions as references)\nCIDEr-D = {:.4f}\n{}\n"
+            "exact match = {:.2f}%\n",
+            args->run, args->split, result["beam"].get<int64_t>(), result["images"].get<size_t>(),
+            result["cider"].get<double>(), result["bleu_summary"].get<std::string>(),
+            result["exact_match"].get<double>());
       } else {
-        std::cout << fmt::format("{} {} (beam {}, {} sentences)\n{}\nchrF2 = {:.2f}\n", args->run,
-                                 args->split, result["beam"].get<int64_t>(),
-                                 result["sentences"].get<size_t>(),
-                                 result["bleu_summary"].get<std::string>(),
-                                 result["chrf"].get<double>());
+        std::cout << fmt::format(
+            "{} {} (beam {}, {} sentences)\n{}\nchrF2 = {:.2f}\n", args->run, args->split,
+            result["beam"].get<int64_t>(), result["sentences"].get<size_t>(),
+            result["bleu_summary"].get<std::string>(), result["chrf"].get<double>());
         std::cout << "BLEU by source length:";
         for (const auto& bucket : result["bleu_by_source_length"])
           std::cout << fmt::format("  {} words: {:.2f} ({})", bucket["words"].get<std::string>(),
@@ -106,7 +110,8 @@ void add_translate_command(CLI::App& app, Action& action) {
       LoadedRun run = load_run(args->run, args->device);
       configure_threads(static_cast<int>(run.config.get_int("run.threads")));
       if (!run.labels.empty())
-        throw InputError(fmt::format("{} is a classification run (use seqlab classify)", args->run));
+        throw InputError(
+            fmt::format("{} is a classification run (use seqlab classify)", args->run));
       auto sources = read_stdin_lines();
       SearchOptions options = search_options(run.config);
       if (args->beam > 0) options.beam = args->beam;
@@ -134,15 +139,16 @@ void add_caption_command(CLI::App& app, Action& action) {
       LoadedRun run = load_run(args->run, args->device);
       configure_threads(static_cast<int>(run.config.get_int("run.threads")));
       if (!make_task(run.config)->reads_images())
-        throw InputError(fmt::format("{} is a {} run, not a captioning run (use seqlab translate)", args->run,
-                                     run.config.get_string("data.task")));
+        throw InputError(fmt::format("{} is a {} run, not a captioning run (use seqlab translate)",
+                                     args->run, run.config.get_string("data.task")));
       ImageOptions image_options = ImageOptions::from_config(run.config);
       image_options.skip_bad = false;  // a file named on the command line is never skipped silently
       ImageSet images = load_images(args->images, image_options);
       SearchOptions options = search_options(run.config);
       if (args->beam > 0) options.beam = args->beam;
       auto captions = caption_images(run.model, *run.tokenizer, run.device, images.pixels, options);
-      for (size_t i = 0; i < captions.size(); ++i) std::cout << args->images[i] << "\t" << captions[i] << "\n";
+      for (size_t i = 0; i < captions.size(); ++i)
+        std::cout << args->images[i] << "\t" << captions[i] << "\n";
       return 0;
     };
   });
@@ -154,7 +160,8 @@ namespace seqlab::apps {
 
 void add_classify_command(CLI::App& app, Action& action) {
   auto* classify = app.add_subcommand(
-      "classify", "Label stdin, one line each: LABEL<TAB>probability (an empty line gives an empty line)");
+      "classify",
+      "Label stdin, one line each: LABEL<TAB>probability (an empty line gives an empty line)");
   struct Args {
     std::string run, device;
   };
@@ -166,13 +173,16 @@ void add_classify_command(CLI::App& app, Action& action) {
       LoadedRun run = load_run(args->run, args->device);
       configure_threads(static_cast<int>(run.config.get_int("run.threads")));
       if (run.labels.empty())
-        throw InputError(fmt::format("{} is a {} run, not a classification run (it has no labels.json)", args->run,
-                                     run.config.get_string("data.task")));
+        throw InputError(
+            fmt::format("{} is a {} run, not a classification run (it has no labels.json)",
+                        args->run, run.config.get_string("data.task")));
       auto sentences = read_stdin_lines();
       auto predictions = classify_sentences(run.model, *run.tokenizer, run.device,
                                             static_cast<int64_t>(run.labels.size()), sentences);
       for (const auto& p : predictions)
-        std::cout << (p.label < 0 ? std::string() : fmt::format("{}\t{:.4f}", run.labels[size_t(p.label)], p.probability))
+        std::cout << (p.label < 0
+                          ? std::string()
+                          : fmt::format("{}\t{:.4f}", run.labels[size_t(p.label)], p.probability))
                   << "\n";
       return 0;
     };

@@ -4,9 +4,9 @@
 #include <filesystem>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <CLI/CLI.hpp>
 
 #include "apps/commands.h"
 #include "core/error.h"
@@ -29,13 +29,15 @@ constexpr const char* kSoundFont = "/usr/share/sounds/sf2/FluidR3_GM.sf2";
 std::string run_label(const std::string& run) {
   fs::path path = fs::path(run).lexically_normal();
   if (path.filename().empty()) path = path.parent_path();
-  return path.has_parent_path() ? (path.parent_path().filename() / path.filename()).string() : path.string();
+  return path.has_parent_path() ? (path.parent_path().filename() / path.filename()).string()
+                                : path.string();
 }
 
 }  // namespace
 
 void add_generate_command(CLI::App& app, Action& action) {
-  auto* generate = app.add_subcommand("generate", "Sample a new piece from a music (sequence-task) run into a MIDI file");
+  auto* generate = app.add_subcommand(
+      "generate", "Sample a new piece from a music (sequence-task) run into a MIDI file");
   struct Args {
     std::string run, out, prime, wav, piano_roll, device;
     int64_t length = 512, top_k = 0, seed = 1, program = 0;
@@ -43,20 +45,28 @@ void add_generate_command(CLI::App& app, Action& action) {
     bool json = false;
   };
   auto args = std::make_shared<Args>();
-  generate->add_option("--run", args->run, "Run directory (data.task sequence, music events)")->required();
+  generate->add_option("--run", args->run, "Run directory (data.task sequence, music events)")
+      ->required();
   generate->add_option("--out", args->out, "MIDI file to write")->required();
-  generate->add_option("--length", args->length, "Events to sample (default 512)")->check(CLI::Range(1, 1000000));
+  generate->add_option("--length", args->length, "Events to sample (default 512)")
+      ->check(CLI::Range(1, 1000000));
   generate->add_option("--temperature", args->temperature, "Sampling temperature (default 1)")
       ->check(CLI::Range(1e-3, 100.0));
   generate->add_option("--top-k", args->top_k, "Sample among the K most likely events; 0 = all")
       ->check(CLI::Range(0, 1000000));
   generate->add_option("--seed", args->seed, "Random seed (the same seed gives the same piece)");
-  generate->add_option("--prime", args->prime, "A MIDI file whose events start the piece (its notes are kept)");
-  generate->add_option("--bpm", args->bpm, "Tempo (default: the prime's first tempo, else 120)")->check(CLI::Range(10.0, 400.0));
-  generate->add_option("--program", args->program, "General MIDI program (instrument) 0-127, default 0 (piano)")
+  generate->add_option("--prime", args->prime,
+                       "A MIDI file whose events start the piece (its notes are kept)");
+  generate->add_option("--bpm", args->bpm, "Tempo (default: the prime's first tempo, else 120)")
+      ->check(CLI::Range(10.0, 400.0));
+  generate
+      ->add_option("--program", args->program,
+                   "General MIDI program (instrument) 0-127, default 0 (piano)")
       ->check(CLI::Range(0, 127));
-  generate->add_option("--wav", args->wav, "Also render audio with FluidSynth and the General MIDI sound font");
-  generate->add_option("--piano-roll", args->piano_roll, "Also draw a piano-roll PNG (the first 64 beats)");
+  generate->add_option("--wav", args->wav,
+                       "Also render audio with FluidSynth and the General MIDI sound font");
+  generate->add_option("--piano-roll", args->piano_roll,
+                       "Also draw a piano-roll PNG (the first 64 beats)");
   generate->add_option("--device", args->device, "Override the run's device");
   generate->add_flag("--json", args->json, "Print one JSON object");
   generate->callback([&action, args] {
@@ -64,12 +74,15 @@ void add_generate_command(CLI::App& app, Action& action) {
       LoadedRun run = load_run(args->run, args->device);
       configure_threads(static_cast<int>(run.config.get_int("run.threads")));
       if (run.config.get_string("data.task") != "sequence")
-        throw InputError(fmt::format("{} is a {} run; generate needs a sequence-task run (e.g. the music recipe)",
-                                     args->run, run.config.get_string("data.task")));
-      if (!args->wav.empty() && (!fs::exists(kSoundFont) || run_command("command -v fluidsynth").status != 0))
-        throw InputError(fmt::format("--wav needs FluidSynth and the General MIDI sound font ({}): apt-get install "
-                                     "fluidsynth fluid-soundfont-gm",
-                                     kSoundFont));
+        throw InputError(fmt::format(
+            "{} is a {} run; generate needs a sequence-task run (e.g. the music recipe)", args->run,
+            run.config.get_string("data.task")));
+      if (!args->wav.empty() &&
+          (!fs::exists(kSoundFont) || run_command("command -v fluidsynth").status != 0))
+        throw InputError(fmt::format(
+            "--wav needs FluidSynth and the General MIDI sound font ({}): apt-get install "
+            "fluidsynth fluid-soundfont-gm",
+            kSoundFont));
       const MusicOptions music;
       MidiPiece piece;
       piece.ppqn = 480;
@@ -79,10 +92,12 @@ void add_generate_command(CLI::App& app, Action& action) {
         std::vector<MidiNote> melodic;
         for (const auto& n : prime.notes)
           if (n.channel != 9) melodic.push_back(n);
-        if (melodic.empty()) throw InputError(args->prime + ": no notes outside the percussion channel to start from");
+        if (melodic.empty())
+          throw InputError(args->prime + ": no notes outside the percussion channel to start from");
         auto events = notes_to_events(melodic, prime.ppqn, music);
         prefix = run.tokenizer->encode(fmt::format("{}", fmt::join(events, " ")));
-        if (!prime.tempos.empty()) piece.tempos.push_back({0, prime.tempos.front().microseconds_per_quarter});
+        if (!prime.tempos.empty())
+          piece.tempos.push_back({0, prime.tempos.front().microseconds_per_quarter});
       }
       if (args->bpm > 0) piece.tempos = {{0, int64_t(std::llround(60e6 / args->bpm))}};
       SampleOptions options;
@@ -98,13 +113,17 @@ void add_generate_command(CLI::App& app, Action& action) {
       int64_t skipped = 0;
       piece.notes = events_to_notes(words, piece.ppqn, music, 0, 80, &skipped);
       if (piece.notes.empty())
-        throw Error(fmt::format("the model sampled {} events with no note in them; try another --seed or a lower "
-                                "--temperature", sampled.size()));
+        throw Error(fmt::format(
+            "the model sampled {} events with no note in them; try another --seed or a lower "
+            "--temperature",
+            sampled.size()));
       piece.programs[0] = static_cast<int>(args->program);
       write_midi(args->out, piece);
       double beats = 0;
       for (const auto& n : piece.notes) beats = std::max(beats, double(n.end) / piece.ppqn);
-      const double bpm = piece.tempos.empty() ? 120.0 : 60e6 / double(piece.tempos.front().microseconds_per_quarter);
+      const double bpm = piece.tempos.empty()
+                             ? 120.0
+                             : 60e6 / double(piece.tempos.front().microseconds_per_quarter);
       Json result = {{"midi", args->out},
                      {"events", sampled.size()},
                      {"prime_events", prefix.size()},
@@ -114,25 +133,29 @@ void add_generate_command(CLI::App& app, Action& action) {
                      {"seconds", beats * 60.0 / bpm},
                      {"seed", args->seed}};
       if (!args->piano_roll.empty()) {
-        write_piano_roll(args->piano_roll, piece,
-                         fmt::format("{}  (seed {}, temperature {}, top-k {})", run_label(args->run),
-                                     args->seed, args->temperature, args->top_k));
+        write_piano_roll(
+            args->piano_roll, piece,
+            fmt::format("{}  (seed {}, temperature {}, top-k {})", run_label(args->run), args->seed,
+                        args->temperature, args->top_k));
         result["piano_roll"] = args->piano_roll;
       }
       if (!args->wav.empty()) {
-        auto rendered = run_command(fmt::format("fluidsynth -ni -q -g 0.8 -r 44100 -F {} {} {}", shell_quote(args->wav),
-                                                shell_quote(kSoundFont), shell_quote(args->out)));
+        auto rendered = run_command(fmt::format("fluidsynth -ni -q -g 0.8 -r 44100 -F {} {} {}",
+                                                shell_quote(args->wav), shell_quote(kSoundFont),
+                                                shell_quote(args->out)));
         if (rendered.status != 0 || !fs::exists(args->wav))
-          throw Error(fmt::format("fluidsynth failed (exit {}): {}", rendered.status, rendered.output.substr(0, 400)));
+          throw Error(fmt::format("fluidsynth failed (exit {}): {}", rendered.status,
+                                  rendered.output.substr(0, 400)));
         result["wav"] = args->wav;
       }
       if (args->json) {
         print_json(result.dump());
       } else {
-        std::cout << fmt::format("{}: {} notes, {:.0f} beats ({:.0f} s at {:.0f} bpm) from {} sampled events{}{}\n",
-                                 args->out, piece.notes.size(), beats, beats * 60.0 / bpm, bpm, sampled.size(),
-                                 args->piano_roll.empty() ? "" : "; piano roll " + args->piano_roll,
-                                 args->wav.empty() ? "" : "; audio " + args->wav);
+        std::cout << fmt::format(
+            "{}: {} notes, {:.0f} beats ({:.0f} s at {:.0f} bpm) from {} sampled events{}{}\n",
+            args->out, piece.notes.size(), beats, beats * 60.0 / bpm, bpm, sampled.size(),
+            args->piano_roll.empty() ? "" : "; piano roll " + args->piano_roll,
+            args->wav.empty() ? "" : "; audio " + args->wav);
       }
       return 0;
     };

@@ -1,7 +1,9 @@
 // seqlab: the command-line program. Thin: parse, call the library, map errors to exit codes
 // (0 success, 1 runtime failure, 2 bad usage or bad input).
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -26,10 +28,11 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Print help for every subcommand");
   // Given anywhere on the command line (subcommands pass options they do not know to here).
   bool trust_code = false;
-  app.add_flag("--trust-code", trust_code,
-               "Allow loading files that are code: TorchScript archives (runs saved before safetensors, "
-               "model.vision.pretrained modules). They can read and write files when loaded; use only for "
-               "files you trust (README, \"Security model\")");
+  app.add_flag(
+      "--trust-code", trust_code,
+      "Allow loading files that are code: TorchScript archives (runs saved before safetensors, "
+      "model.vision.pretrained modules). They can read and write files when loaded; use only for "
+      "files you trust (docs/security.md)");
   app.fallthrough();
   seqlab::apps::Action action;
   seqlab::apps::add_list_command(app, action);
@@ -56,6 +59,10 @@ int main(int argc, char** argv) {
     int status = app.exit(e);
     return status == 0 ? 0 : 2;
   }
+  // SEQLAB_CHECK_ARGS=1: stop once the command line parsed (the guide's commands are checked
+  // against the CLI this way, tests/apps/docs_commands_test.cpp).
+  if (const char* check = std::getenv("SEQLAB_CHECK_ARGS"); check && std::string(check) == "1")
+    return 0;
   try {
     seqlab::set_gemm_backend(seqlab::gemm_backend_from_environment());
     seqlab::CodeTrust trust(trust_code);
@@ -64,7 +71,8 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     // Workers of a data-parallel job say which rank failed (unless the message does).
     const bool names_rank = std::string(e.what()).rfind("rank ", 0) == 0;
-    std::fprintf(stderr, "seqlab: error: %s%s\n", names_rank ? "" : seqlab::console_tag().c_str(), e.what());
+    std::fprintf(stderr, "seqlab: error: %s%s\n", names_rank ? "" : seqlab::console_tag().c_str(),
+                 e.what());
     return seqlab::exit_status_for(e);
   }
 }

@@ -26,7 +26,7 @@ void add_score_command(CLI::App& app, Action& action) {
   score->add_flag("--json", *json, "Print one JSON object");
   score->callback([&action, metric, refs, hyp, json] {
     action = [metric, refs, hyp, json] {
-      auto scorer = MetricRegistry().create(*metric);
+      auto scorer = metric_registry().create(*metric);
       auto hypotheses = read_text_lines(*hyp);
       const auto references = read_reference_files(*refs);
       check_reference_lines(*refs, references, *hyp, hypotheses.size());

@@ -1,7 +1,7 @@
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "apps/commands.h"
 #include "core/error.h"
@@ -24,11 +24,13 @@ void add_tokenizer_command(CLI::App& app, Action& action) {
   };
   auto args = std::make_shared<Args>();
   train->add_option("--kind", args->kind, "char, word, bpe or unigram")->required();
-  train->add_option("--vocab", args->vocab, "Vocabulary size, specials included (0: no limit "
-                                            "for char/word)");
-  train->add_option("--input", args->inputs,
-                    "Text file, one sentence per line; TSV lines give one sentence per field "
-                    "(repeatable)")
+  train->add_option("--vocab", args->vocab,
+                    "Vocabulary size, specials included (0: no limit "
+                    "for char/word)");
+  train
+      ->add_option("--input", args->inputs,
+                   "Text file, one sentence per line; TSV lines give one sentence per field "
+                   "(repeatable)")
       ->required();
   train->add_option("--out", args->out, "Tokenizer file to write")->required();
   train->add_option("--min-frequency", args->min_frequency, "char/word: minimum count to keep");
@@ -50,8 +52,10 @@ void add_tokenizer_command(CLI::App& app, Action& action) {
       auto trained = train_tokenizer(args->kind, sentences, options);
       trained->save(args->out);
       if (args->json) {
-        print_json(Json{{"kind", trained->kind()}, {"vocab_size", trained->vocab_size()},
-                        {"sentences", sentences.size()}, {"out", args->out}}
+        print_json(Json{{"kind", trained->kind()},
+                        {"vocab_size", trained->vocab_size()},
+                        {"sentences", sentences.size()},
+                        {"out", args->out}}
                        .dump());
       } else {
         std::cout << fmt::format("{} tokenizer: {} symbols from {} sentences -> {}\n",

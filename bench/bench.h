@@ -1,6 +1,8 @@
-// Shared pieces of `seqlab bench`: the reference model configurations and the synthetic data
-// they are timed on (apps/bench_command.cpp), and the side-by-side comparison with the same models
-// in Python PyTorch (apps/bench_compare.cpp).
+// The measurements of `seqlab bench` (apps/bench_command.cpp parses its flags and prints): the
+// reference model configurations and the synthetic data they are timed on (bench/workloads.cpp),
+// the side-by-side comparison with the same models in Python PyTorch (bench/compare.cpp, the twins
+// in bench/pytorch_twins.py), the ridge fit (bench/fit.cpp), data-parallel scaling
+// (bench/scaling.cpp); Mackey-Glass forecasting has its own header (bench/forecast.h).
 #pragma once
 
 #include <string>
@@ -17,7 +19,7 @@ class Communicator;
 class GradientReducer;
 }  // namespace seqlab
 
-namespace seqlab::apps {
+namespace seqlab {
 
 constexpr int64_t kBenchVocab = 8000;
 
@@ -27,7 +29,7 @@ Config bench_config(const std::string& preset, const std::vector<std::string>& s
 // "encoder rnn, decoder rnn, 12.3M parameters, vocab 8000"
 std::string describe(const Config& config, const Seq2Seq& model);
 
-// One process's part in a data-parallel benchmark (apps/bench_distributed.cpp).
+// One process's part in a data-parallel benchmark (bench/scaling.cpp).
 struct DataParallelPart {
   Communicator* communicator;
   GradientReducer* reducer;
@@ -39,21 +41,31 @@ struct DataParallelPart {
 // With `part`, `batches` are global: this process trains on its slice of each and the tokens
 // counted are the global batch's.
 std::pair<double, double> time_training(Seq2Seq& model, const std::vector<Example>& examples,
-                                        const std::vector<std::vector<int64_t>>& batches, int64_t steps,
-                                        const DataParallelPart* part = nullptr);
+                                        const std::vector<std::vector<int64_t>>& batches,
+                                        int64_t steps, const DataParallelPart* part = nullptr);
 
 // Sentence pairs with UI-corpus-like lengths (5-25 tokens, target ~1.1x source).
 std::vector<Example> synthetic_pairs(int64_t count, int64_t vocab, uint64_t seed);
 
+// `seqlab bench train`: timed training steps of `config`'s model on synthetic pairs (or, with
+// `lengths`, on pairs of each fixed length): target tokens/s, ms per step, peak memory.
+nlohmann::json bench_train(const Config& config, int64_t batch_tokens, int64_t steps,
+                           const std::vector<int64_t>& lengths);
+// `seqlab bench decode`: greedy and beam-5 decoding of an untrained model (transformers also
+// without the key/value cache).
+nlohmann::json bench_decode(const Config& config, int64_t sentences,
+                            const std::vector<int64_t>& lengths);
+// `seqlab bench attention`: forward + backward of every registered scorer at a fixed size.
+nlohmann::json bench_attention(int64_t repeats);
 
 struct CompareOptions {
   std::vector<std::string> models = {"gru", "gru-bahdanau", "transformer"};
-  int64_t rounds = 3;             // alternating measurements per model and task
-  int64_t steps = 10;             // timed training steps per round (after `warmup` untimed ones)
+  int64_t rounds = 3;  // alternating measurements per model and task
+  int64_t steps = 10;  // timed training steps per round (after `warmup` untimed ones)
   int64_t warmup = 2;
-  int64_t batch_tokens = 4000;    // padded tokens per training batch
-  int64_t sentences = 200;        // decoded per round and beam width
-  bool profile = false;           // also profile a training pass per side: self time per operator
+  int64_t batch_tokens = 4000;  // padded tokens per training batch
+  int64_t sentences = 200;      // decoded per round and beam width
+  bool profile = false;         // also profile a training pass per side: self time per operator
   std::string python = "/usr/bin/python3";  // Debian's, where python3-torch is installed
 };
 
@@ -65,12 +77,12 @@ nlohmann::json bench_compare(const CompareOptions& options);
 std::string format_compare(const nlohmann::json& result);
 
 struct FitBenchOptions {
-  int64_t rows = 1000000;   // states streamed into the ridge sums
+  int64_t rows = 1000000;  // states streamed into the ridge sums
   int64_t units = 1000;
-  int64_t outputs = 8000;   // one-hot classes (a vocabulary)
-  int64_t chunk = 8192;     // rows per streamed batch
-  int64_t sequences = 64;   // state collection: sequences run at once
-  int64_t steps = 200;      // and their length
+  int64_t outputs = 8000;  // one-hot classes (a vocabulary)
+  int64_t chunk = 8192;    // rows per streamed batch
+  int64_t sequences = 64;  // state collection: sequences run at once
+  int64_t steps = 200;     // and their length
 };
 
 // The ridge fit against plain fp32 / fp64 X^T X of the same stream, and state collection speed.
@@ -79,11 +91,12 @@ std::string format_fit(const nlohmann::json& result);
 
 // `bench train --nproc N`: one worker of a scaling run (started by the launcher, torchrun's
 // environment): timed data-parallel steps; rank 0's figures.
-nlohmann::json bench_train_worker(const Config& config, int64_t batch_tokens, int64_t steps, int threads);
+nlohmann::json bench_train_worker(const Config& config, int64_t batch_tokens, int64_t steps,
+                                  int threads);
 // Launches `worker_argv` with 1, 2, 4, ... and `nproc` processes and collects rank 0's figures,
 // with the model on paper for 2, 8 and 64 processes at `gbit_per_s` and `latency_us`.
-nlohmann::json bench_train_scaling(const std::vector<std::string>& worker_argv, int nproc, int threads,
-                                   double gbit_per_s, double latency_us);
+nlohmann::json bench_train_scaling(const std::vector<std::string>& worker_argv, int nproc,
+                                   int threads, double gbit_per_s, double latency_us);
 std::string format_scaling(const nlohmann::json& result);
 
-}  // namespace seqlab::apps
+}  // namespace seqlab

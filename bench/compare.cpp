@@ -17,7 +17,7 @@
 #include <torch/csrc/autograd/profiler_kineto.h>
 #include <torch/torch.h>
 
-#include "apps/bench.h"
+#include "bench/bench.h"
 #include "core/child_process.h"
 #include "core/error.h"
 #include "core/files.h"
@@ -26,7 +26,7 @@
 #include "eval/search.h"
 #include "train/training_data.h"
 
-namespace seqlab::apps {
+namespace seqlab {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -36,7 +36,7 @@ constexpr int64_t kBeams[] = {1, 5};
 
 struct Workload {
   std::vector<Example> train_examples, decode_examples;
-  std::vector<std::vector<int64_t>> train_batches;                 // warmup + steps
+  std::vector<std::vector<int64_t>> train_batches;                      // warmup + steps
   std::map<int64_t, std::vector<std::vector<int64_t>>> decode_batches;  // by beam width
 };
 
@@ -46,31 +46,38 @@ Workload make_workload(const CompareOptions& o) {
   auto epoch = TokenBucketBatcher(w.train_examples, o.batch_tokens, 0, 1).epoch(0);
   const auto wanted = static_cast<size_t>(o.warmup + o.steps);
   if (epoch.size() < wanted)
-    throw InputError(fmt::format("--steps: at most {} batches of {} tokens", epoch.size(), o.batch_tokens));
+    throw InputError(
+        fmt::format("--steps: at most {} batches of {} tokens", epoch.size(), o.batch_tokens));
   w.train_batches.assign(epoch.begin(), epoch.begin() + static_cast<std::ptrdiff_t>(wanted));
   w.decode_examples = synthetic_pairs(o.sentences, kBenchVocab, 2);
   for (int64_t beam : kBeams)  // as `seqlab bench decode` batches them
-    w.decode_batches[beam] = TokenBucketBatcher(w.decode_examples, std::max<int64_t>(64, 2000 / beam), 0, 0).sorted();
+    w.decode_batches[beam] =
+        TokenBucketBatcher(w.decode_examples, std::max<int64_t>(64, 2000 / beam), 0, 0).sorted();
   return w;
 }
 
 void write_workload(const Workload& w, const CompareOptions& o, const std::string& path) {
-  auto ids = [](const std::vector<Example>& examples, const std::vector<int64_t>& indices, bool source) {
+  auto ids = [](const std::vector<Example>& examples, const std::vector<int64_t>& indices,
+                bool source) {
     Json rows = Json::array();
     for (int64_t i : indices) rows.push_back(source ? examples[i].source : examples[i].target);
     return rows;
   };
   Json train = Json::array();
   for (const auto& b : w.train_batches)
-    train.push_back({{"source", ids(w.train_examples, b, true)}, {"target", ids(w.train_examples, b, false)}});
+    train.push_back(
+        {{"source", ids(w.train_examples, b, true)}, {"target", ids(w.train_examples, b, false)}});
   Json decode = Json::object();
   for (const auto& [beam, batches] : w.decode_batches) {
     Json list = Json::array();
     for (const auto& b : batches) list.push_back({{"source", ids(w.decode_examples, b, true)}});
     decode[std::to_string(beam)] = list;
   }
-  Json workload = {{"vocab", kBenchVocab}, {"warmup", o.warmup},   {"train", train},
-                   {"decode", decode},     {"max_length_ratio", kMaxLengthRatio},
+  Json workload = {{"vocab", kBenchVocab},
+                   {"warmup", o.warmup},
+                   {"train", train},
+                   {"decode", decode},
+                   {"max_length_ratio", kMaxLengthRatio},
                    {"max_length_extra", kMaxLengthExtra}};
   std::ofstream(path) << workload.dump();
 }
@@ -81,7 +88,8 @@ class SeqlabSide {
   SeqlabSide(const Config& config, const Workload& w) : model_(nullptr) {
     torch::manual_seed(0);
     model_ = Seq2Seq(config, kBenchVocab, kBenchVocab);
-    optimizer_ = std::make_unique<torch::optim::AdamW>(model_->parameters(), torch::optim::AdamWOptions(1e-3));
+    optimizer_ = std::make_unique<torch::optim::AdamW>(model_->parameters(),
+                                                       torch::optim::AdamWOptions(1e-3));
     for (const auto& b : w.train_batches) train_.push_back(collate(w.train_examples, b));
     for (const auto& [beam, batches] : w.decode_batches)
       for (const auto& b : batches) decode_[beam].push_back(collate(w.decode_examples, b));
@@ -96,7 +104,8 @@ class SeqlabSide {
     for (size_t i = 0; i < train_.size(); ++i) {
       const Batch& batch = train_[i];
       auto start = Clock::now();
-      train_step(model_, *optimizer_, batch, /*smoothing=*/0.1, /*clip=*/1.0);  // the trainer's step
+      train_step(model_, *optimizer_, batch, /*smoothing=*/0.1,
+                 /*clip=*/1.0);  // the trainer's step
       if (static_cast<int64_t>(i) >= warmup) {
         seconds += std::chrono::duration<double>(Clock::now() - start).count();
         tokens += batch.target_tokens;
@@ -132,7 +141,9 @@ class SeqlabSide {
     std::map<std::string, double> self_us;
     std::vector<const Span*> stack;  // open ancestors of the current event, on its thread
     for (const auto& span : spans) {
-      while (!stack.empty() && (stack.back()->thread != span.thread || stack.back()->end <= span.start)) stack.pop_back();
+      while (!stack.empty() &&
+             (stack.back()->thread != span.thread || stack.back()->end <= span.start))
+        stack.pop_back();
       const double duration = static_cast<double>(span.end - span.start);
       self_us[span.name] += duration;
       if (!stack.empty()) self_us[stack.back()->name] -= duration;
@@ -144,8 +155,12 @@ class SeqlabSide {
   }
 
   // The training steps (the warm-up batches are profiled too, and divided out).
-  Json profile_training(int64_t warmup) { return profile([&] { train(warmup); }, static_cast<double>(train_.size())); }
-  Json profile_greedy() { return profile([&] { decode(1); }, 1.0); }
+  Json profile_training(int64_t warmup) {
+    return profile([&] { train(warmup); }, static_cast<double>(train_.size()));
+  }
+  Json profile_greedy() {
+    return profile([&] { decode(1); }, 1.0);
+  }
 
   Json decode(int64_t beam) {
     model_->eval();
@@ -157,11 +172,13 @@ class SeqlabSide {
     int64_t sentences = 0, produced = 0;
     auto start = Clock::now();
     for (const Batch& batch : decode_[beam]) {
-      for (const auto& h : search(model_, Source::of(batch), options)) produced += static_cast<int64_t>(h.tokens.size());
+      for (const auto& h : search(model_, Source::of(batch), options))
+        produced += static_cast<int64_t>(h.tokens.size());
       sentences += batch.size();
     }
     return {{"seconds", std::chrono::duration<double>(Clock::now() - start).count()},
-            {"sentences", sentences}, {"output_tokens", produced}};
+            {"sentences", sentences},
+            {"output_tokens", produced}};
   }
 
  private:
@@ -174,14 +191,15 @@ class SeqlabSide {
 class PythonSide {
  public:
   PythonSide(const CompareOptions& o, const std::string& workload_path)
-      : child_({o.python, seqlab_home() + "/bench/pytorch_twins.py", "--workload", workload_path, "--threads",
-                std::to_string(at::get_num_threads())}) {
+      : child_({o.python, seqlab_home() + "/bench/pytorch_twins.py", "--workload", workload_path,
+                "--threads", std::to_string(at::get_num_threads())}) {
     try {
       hello_ = Json::parse(child_.read_line());
     } catch (const Error& e) {
-      throw Error(fmt::format("{}\nbench compare needs Python 3 with Debian's PyTorch: apt-get install "
-                              "python3-torch (scripts/setup.sh installs it)",
-                              e.what()));
+      throw Error(
+          fmt::format("{}\nbench compare needs Python 3 with Debian's PyTorch: apt-get install "
+                      "python3-torch (scripts/setup.sh installs it)",
+                      e.what()));
     }
   }
   ~PythonSide() {
@@ -209,8 +227,8 @@ double median(std::vector<double> values) {
 
 // Rates of both sides over the rounds and their ratios: median and range. `counted` holds what each
 // side counted in a round (tokens trained on or produced): equal work, or the comparison is void.
-Json summarise(const std::string& unit, const std::vector<double>& seqlab, const std::vector<double>& python,
-               const std::pair<double, double>& counted) {
+Json summarise(const std::string& unit, const std::vector<double>& seqlab,
+               const std::vector<double>& python, const std::pair<double, double>& counted) {
   std::vector<double> ratios;
   for (size_t i = 0; i < seqlab.size(); ++i) ratios.push_back(seqlab[i] / python[i]);
   auto [low, high] = std::minmax_element(ratios.begin(), ratios.end());
@@ -229,8 +247,8 @@ Json summarise(const std::string& unit, const std::vector<double>& seqlab, const
 // One task measured `rounds` times on both sides, alternating who goes first. `count` names the
 // reply field that is counted ("target_tokens", "output_tokens").
 template <typename SeqlabRun, typename PythonRun>
-Json alternate(int64_t rounds, const std::string& count, const std::string& label, SeqlabRun seqlab_run,
-               PythonRun python_run) {
+Json alternate(int64_t rounds, const std::string& count, const std::string& label,
+               SeqlabRun seqlab_run, PythonRun python_run) {
   const std::string unit = count == "target_tokens" ? "target tokens/s" : "output tokens/s";
   std::vector<double> seqlab, python;
   std::pair<double, double> counted;
@@ -247,14 +265,15 @@ Json alternate(int64_t rounds, const std::string& count, const std::string& labe
       measure(python_run, python, counted.second);
       measure(seqlab_run, seqlab, counted.first);
     }
-    std::fprintf(stderr, "compare: %s round %lld/%lld: seqlab %.0f, python %.0f %s\n", label.c_str(),
-                 static_cast<long long>(r + 1), static_cast<long long>(rounds), seqlab.back(), python.back(),
-                 unit.c_str());
+    std::fprintf(stderr, "compare: %s round %lld/%lld: seqlab %.0f, python %.0f %s\n",
+                 label.c_str(), static_cast<long long>(r + 1), static_cast<long long>(rounds),
+                 seqlab.back(), python.back(), unit.c_str());
   }
   if (counted.first != counted.second)
-    throw Error(fmt::format("bench compare: {}: seqlab counted {} and Python {} units of work in a round; the "
-                            "two sides must run the same batches",
-                            label, counted.first, counted.second));
+    throw Error(fmt::format(
+        "bench compare: {}: seqlab counted {} and Python {} units of work in a round; the "
+        "two sides must run the same batches",
+        label, counted.first, counted.second));
   return summarise(unit, seqlab, python, counted);
 }
 
@@ -275,10 +294,12 @@ std::string format_profile(const std::string& title, const Json& seqlab, const J
   std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
     return std::max(a.second.first, a.second.second) > std::max(b.second.first, b.second.second);
   });
-  std::string out = fmt::format("  {}, self time per operator (profiled, ms): seqlab {:.1f} in all, python {:.1f}\n",
-                                title, seqlab_total, python_total);
+  std::string out = fmt::format(
+      "  {}, self time per operator (profiled, ms): seqlab {:.1f} in all, python {:.1f}\n", title,
+      seqlab_total, python_total);
   for (size_t i = 0; i < rows.size() && i < 12; ++i)
-    out += fmt::format("    {:<44} {:>8.1f} {:>8.1f}\n", rows[i].first, rows[i].second.first, rows[i].second.second);
+    out += fmt::format("    {:<44} {:>8.1f} {:>8.1f}\n", rows[i].first, rows[i].second.first,
+                       rows[i].second.second);
   return out;
 }
 
@@ -296,19 +317,23 @@ double blas_gflops() {
 
 Json bench_compare(const CompareOptions& o) {
   if (o.rounds < 1 || o.steps < 1 || o.warmup < 0 || o.sentences < 1)
-    throw InputError("bench compare: --rounds, --steps and --sentences must be >= 1, --warmup >= 0");
+    throw InputError(
+        "bench compare: --rounds, --steps and --sentences must be >= 1, --warmup >= 0");
   for (const auto& name : o.models)
     if (name != "gru" && name != "gru-bahdanau" && name != "transformer")
-      throw InputError(fmt::format("bench compare: unknown model '{}' (gru, gru-bahdanau, transformer: the "
-                                   "models with a Python twin)",
-                                   name));
-  Json result = {{"benchmark", "compare"}, {"machine", describe_machine()}, {"rounds", o.rounds},
-                 {"steps", o.steps},       {"warmup", o.warmup},              {"batch_tokens", o.batch_tokens},
+      throw InputError(
+          fmt::format("bench compare: unknown model '{}' (gru, gru-bahdanau, transformer: the "
+                      "models with a Python twin)",
+                      name));
+  Json result = {{"benchmark", "compare"},  {"machine", describe_machine()},
+                 {"rounds", o.rounds},      {"steps", o.steps},
+                 {"warmup", o.warmup},      {"batch_tokens", o.batch_tokens},
                  {"sentences", o.sentences}};
   result["gemm_gflops_start"] = gemm_gflops();
   result["blas_gflops_start"] = blas_gflops();
   Workload workload = make_workload(o);
-  auto directory = std::filesystem::temp_directory_path() / fmt::format("seqlab-compare-{}", getpid());
+  auto directory =
+      std::filesystem::temp_directory_path() / fmt::format("seqlab-compare-{}", getpid());
   std::filesystem::create_directories(directory);
   const std::string workload_path = (directory / "workload.json").string();
   write_workload(workload, o, workload_path);
@@ -319,17 +344,22 @@ Json bench_compare(const CompareOptions& o) {
     for (const auto& name : o.models) {
       Config config = bench_config(name, {});
       SeqlabSide seqlab(config, workload);
-      Json entry = {{"description", describe(config, seqlab.model())},
-                    {"parameters", seqlab.parameters()},
-                    {"python_parameters", python.ask({{"op", "parameters"}, {"model", name}})["parameters"]}};
+      Json entry = {
+          {"description", describe(config, seqlab.model())},
+          {"parameters", seqlab.parameters()},
+          {"python_parameters", python.ask({{"op", "parameters"}, {"model", name}})["parameters"]}};
       entry["train"] = alternate(
           o.rounds, "target_tokens", name + " train", [&] { return seqlab.train(o.warmup); },
-          [&] { return python.ask({{"op", "train"}, {"model", name}}); });
+          [&] {
+            return python.ask({{"op", "train"}, {"model", name}});
+          });
       for (int64_t beam : kBeams) {
         std::string task = beam == 1 ? "greedy" : fmt::format("beam{}", beam);
         entry[task] = alternate(
             o.rounds, "output_tokens", name + " " + task, [&] { return seqlab.decode(beam); },
-            [&] { return python.ask({{"op", "decode"}, {"model", name}, {"beam", beam}}); });
+            [&] {
+              return python.ask({{"op", "decode"}, {"model", name}, {"beam", beam}});
+            });
       }
       if (name == "transformer") {  // the same algorithm as nn.Transformer's loop: no cache
         SeqlabSide recompute(config.with("model.transformer.kv_cache=false"), workload);
@@ -337,19 +367,24 @@ Json bench_compare(const CompareOptions& o) {
           std::string task = beam == 1 ? "greedy_no_cache" : fmt::format("beam{}_no_cache", beam);
           entry[task] = alternate(
               o.rounds, "output_tokens", name + " " + task, [&] { return recompute.decode(beam); },
-              [&] { return python.ask({{"op", "decode"}, {"model", name}, {"beam", beam}}); });
+              [&] {
+                return python.ask({{"op", "decode"}, {"model", name}, {"beam", beam}});
+              });
         }
       }
       if (o.profile) {
-        entry["profile"] = {{"seqlab_self_ms_per_step", seqlab.profile_training(o.warmup)},
-                            {"python_self_ms_per_step",
-                             python.ask({{"op", "profile"}, {"model", name}, {"task", "train"}})["self_ms"]}};
+        entry["profile"] = {
+            {"seqlab_self_ms_per_step", seqlab.profile_training(o.warmup)},
+            {"python_self_ms_per_step",
+             python.ask({{"op", "profile"}, {"model", name}, {"task", "train"}})["self_ms"]}};
         entry["profile_greedy"] = {
             {"seqlab_self_ms_per_pass", seqlab.profile_greedy()},
-            {"python_self_ms_per_pass", python.ask({{"op", "profile"}, {"model", name}, {"task", "greedy"}})["self_ms"]}};
+            {"python_self_ms_per_pass",
+             python.ask({{"op", "profile"}, {"model", name}, {"task", "greedy"}})["self_ms"]}};
       }
       // GEMM work of a training step, counted by PyTorch's profiler on the twin (not timed).
-      double flops = python.ask({{"op", "flops"}, {"model", name}})["gemm_flops_per_target_token"].get<double>();
+      double flops = python.ask({{"op", "flops"}, {"model", name}})["gemm_flops_per_target_token"]
+                         .get<double>();
       entry["gemm_flops_per_target_token"] = flops;
       models[name] = entry;
     }
@@ -358,12 +393,16 @@ Json bench_compare(const CompareOptions& o) {
   result["gemm_gflops_end"] = gemm_gflops();
   result["blas_gflops_end"] = blas_gflops();
   // Each side's share of the rate of the GEMM it runs on: seqlab's backend, Python's BLAS.
-  double gemm = std::max(result["gemm_gflops_start"].get<double>(), result["gemm_gflops_end"].get<double>());
-  double blas = std::max(result["blas_gflops_start"].get<double>(), result["blas_gflops_end"].get<double>());
+  double gemm =
+      std::max(result["gemm_gflops_start"].get<double>(), result["gemm_gflops_end"].get<double>());
+  double blas =
+      std::max(result["blas_gflops_start"].get<double>(), result["blas_gflops_end"].get<double>());
   for (auto& [name, entry] : models.items()) {
     double flops = entry["gemm_flops_per_target_token"].get<double>();
-    entry["train"]["gemm_share_seqlab"] = flops * entry["train"]["seqlab"].get<double>() / (gemm * 1e9);
-    entry["train"]["gemm_share_python"] = flops * entry["train"]["python"].get<double>() / (blas * 1e9);
+    entry["train"]["gemm_share_seqlab"] =
+        flops * entry["train"]["seqlab"].get<double>() / (gemm * 1e9);
+    entry["train"]["gemm_share_python"] =
+        flops * entry["train"]["python"].get<double>() / (blas * 1e9);
   }
   result["models"] = models;
   return result;
@@ -375,42 +414,51 @@ std::string format_compare(const Json& r) {
   for (const auto& flag : m["simd"]) simd += (simd.empty() ? "" : " ") + flag.get<std::string>();
   std::string environment;
   for (const auto& [key, value] : m["environment"].items())
-    environment += fmt::format("{}{}={}", environment.empty() ? "" : " ", key, value.get<std::string>());
+    environment +=
+        fmt::format("{}{}={}", environment.empty() ? "" : " ", key, value.get<std::string>());
   std::string out = fmt::format(
       "machine: {} (family/model {}), {} cores, {} threads; SIMD: {}\n"
       "kernels: ATen {}; BLAS {} (core {}); seqlab's matrix products: {}{}\n"
       "python: {} with torch {}\n"
-      "fp32 GEMM 1024^3, GFLOP/s at the start / end: seqlab's {:.0f} / {:.0f}, LibTorch's BLAS (Python's) {:.0f} / {:.0f}\n"
-      "{} rounds, alternating; training: {} timed steps of {} padded tokens per round; decoding: {} "
+      "fp32 GEMM 1024^3, GFLOP/s at the start / end: seqlab's {:.0f} / {:.0f}, LibTorch's BLAS "
+      "(Python's) {:.0f} / {:.0f}\n"
+      "{} rounds, alternating; training: {} timed steps of {} padded tokens per round; decoding: "
+      "{} "
       "sentences, every hypothesis forced to int(1.2 x source) + 2 tokens on both sides\n\n",
       m["cpu"].get<std::string>(), m["cpu_family_model"].get<std::string>(), m["cores"].get<int>(),
-      m["threads"].get<int>(), simd, m["aten_capability"].get<std::string>(), m["blas"].get<std::string>(),
-      m["blas_core"].get<std::string>(), m["gemm_backend"].get<std::string>(),
-      environment.empty() ? "" : "; environment: " + environment, r["python"]["python"].get<std::string>(),
-      r["python"]["torch"].get<std::string>(), r["gemm_gflops_start"].get<double>(),
-      r["gemm_gflops_end"].get<double>(), r["blas_gflops_start"].get<double>(), r["blas_gflops_end"].get<double>(),
-      r["rounds"].get<int64_t>(),
-      r["steps"].get<int64_t>(), r["batch_tokens"].get<int64_t>(), r["sentences"].get<int64_t>());
-  out += fmt::format("{:<13} {:<16} {:<16} {:>9} {:>9}  {:<20} {}\n", "model", "task", "unit", "seqlab", "python",
-                     "ratio (min-max)", "GEMM share seqlab / python");
+      m["threads"].get<int>(), simd, m["aten_capability"].get<std::string>(),
+      m["blas"].get<std::string>(), m["blas_core"].get<std::string>(),
+      m["gemm_backend"].get<std::string>(),
+      environment.empty() ? "" : "; environment: " + environment,
+      r["python"]["python"].get<std::string>(), r["python"]["torch"].get<std::string>(),
+      r["gemm_gflops_start"].get<double>(), r["gemm_gflops_end"].get<double>(),
+      r["blas_gflops_start"].get<double>(), r["blas_gflops_end"].get<double>(),
+      r["rounds"].get<int64_t>(), r["steps"].get<int64_t>(), r["batch_tokens"].get<int64_t>(),
+      r["sentences"].get<int64_t>());
+  out += fmt::format("{:<13} {:<16} {:<16} {:>9} {:>9}  {:<20} {}\n", "model", "task", "unit",
+                     "seqlab", "python", "ratio (min-max)", "GEMM share seqlab / python");
   for (const auto& name : {"gru", "gru-bahdanau", "transformer"}) {
     if (!r["models"].contains(name)) continue;
     const Json& entry = r["models"][name];
-    for (const std::string task : {"train", "greedy", "beam5", "greedy_no_cache", "beam5_no_cache"}) {
+    for (const std::string task :
+         {"train", "greedy", "beam5", "greedy_no_cache", "beam5_no_cache"}) {
       if (!entry.contains(task)) continue;
       const Json& row = entry[task];
-      std::string share = row.contains("gemm_share_seqlab")
-                              ? fmt::format("{:.0f}% / {:.0f}%", 100 * row["gemm_share_seqlab"].get<double>(),
-                                            100 * row["gemm_share_python"].get<double>())
-                              : "";
-      out += fmt::format("{:<13} {:<16} {:<16} {:>9.0f} {:>9.0f}  {:<20} {}\n", name, task,
-                         row["unit"].get<std::string>(), row["seqlab"].get<double>(), row["python"].get<double>(),
-                         fmt::format("{:.2f} ({:.2f}-{:.2f})", row["ratio"].get<double>(),
-                                     row["ratio_min"].get<double>(), row["ratio_max"].get<double>()),
-                         share);
+      std::string share =
+          row.contains("gemm_share_seqlab")
+              ? fmt::format("{:.0f}% / {:.0f}%", 100 * row["gemm_share_seqlab"].get<double>(),
+                            100 * row["gemm_share_python"].get<double>())
+              : "";
+      out += fmt::format(
+          "{:<13} {:<16} {:<16} {:>9.0f} {:>9.0f}  {:<20} {}\n", name, task,
+          row["unit"].get<std::string>(), row["seqlab"].get<double>(), row["python"].get<double>(),
+          fmt::format("{:.2f} ({:.2f}-{:.2f})", row["ratio"].get<double>(),
+                      row["ratio_min"].get<double>(), row["ratio_max"].get<double>()),
+          share);
     }
     if (entry.contains("profile"))
-      out += format_profile(fmt::format("{} training step", name), entry["profile"]["seqlab_self_ms_per_step"],
+      out += format_profile(fmt::format("{} training step", name),
+                            entry["profile"]["seqlab_self_ms_per_step"],
                             entry["profile"]["python_self_ms_per_step"]);
     if (entry.contains("profile_greedy"))
       out += format_profile(fmt::format("{} greedy decoding, one pass over the batches", name),
@@ -418,9 +466,10 @@ std::string format_compare(const Json& r) {
                             entry["profile_greedy"]["python_self_ms_per_pass"]);
     if (entry["parameters"] != entry["python_parameters"])
       out += fmt::format("  note: {} has {} parameters here and {} in Python\n", name,
-                         entry["parameters"].get<int64_t>(), entry["python_parameters"].get<int64_t>());
+                         entry["parameters"].get<int64_t>(),
+                         entry["python_parameters"].get<int64_t>());
   }
   return out;
 }
 
-}  // namespace seqlab::apps
+}  // namespace seqlab

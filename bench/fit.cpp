@@ -7,12 +7,12 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "apps/bench.h"
+#include "bench/bench.h"
 #include "core/runtime.h"
 #include "models/reservoir/reservoir.h"
 #include "train/ridge.h"
 
-namespace seqlab::apps {
+namespace seqlab {
 namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -91,24 +91,26 @@ Json bench_fit(const FitBenchOptions& o) {
 }
 
 std::string format_fit(const Json& r) {
-  std::string out = fmt::format(
-      "Ridge readout fit: {} states of {} units, {} classes, {} threads\n",
-      r["rows"].get<int64_t>(), r["units"].get<int64_t>(), r["outputs"].get<int64_t>(),
-      r["threads"].get<int64_t>());
+  std::string out =
+      fmt::format("Ridge readout fit: {} states of {} units, {} classes, {} threads\n",
+                  r["rows"].get<int64_t>(), r["units"].get<int64_t>(), r["outputs"].get<int64_t>(),
+                  r["threads"].get<int64_t>());
   out += fmt::format("  plain fp32 X^T X (GEMM)      {:8.2f} s  {:7.1f} GFLOP/s\n",
                      r["gemm_fp32_seconds"].get<double>(), r["gemm_fp32_gflops"].get<double>());
   out += fmt::format("  plain fp64 X^T X (GEMM)      {:8.2f} s  {:7.1f} GFLOP/s\n",
                      r["gemm_fp64_seconds"].get<double>(), r["gemm_fp64_gflops"].get<double>());
-  out += fmt::format("  ridge fit (fp64 sums, solve) {:8.2f} s  = {:.2f}x the fp32 GEMM, {:.2f}x the fp64 "
-                     "(accumulate {:.2f} s, solve {:.2f} s)\n",
-                     r["fit_seconds"].get<double>(), r["fit_vs_fp32_gemm"].get<double>(),
-                     r["fit_vs_fp64_gemm"].get<double>(), r["fit_accumulate_seconds"].get<double>(),
-                     r["fit_solve_seconds"].get<double>());
-  out += fmt::format("State collection: {} units, {} sequences x {} steps: {:.0f} steps/s ({:.3g} states/s)\n",
-                     r["units"].get<int64_t>(), r["collect_sequences"].get<int64_t>(),
-                     r["collect_steps"].get<int64_t>(), r["collect_steps_per_s"].get<double>(),
-                     r["collect_states_per_s"].get<double>());
+  out += fmt::format(
+      "  ridge fit (fp64 sums, solve) {:8.2f} s  = {:.2f}x the fp32 GEMM, {:.2f}x the fp64 "
+      "(accumulate {:.2f} s, solve {:.2f} s)\n",
+      r["fit_seconds"].get<double>(), r["fit_vs_fp32_gemm"].get<double>(),
+      r["fit_vs_fp64_gemm"].get<double>(), r["fit_accumulate_seconds"].get<double>(),
+      r["fit_solve_seconds"].get<double>());
+  out += fmt::format(
+      "State collection: {} units, {} sequences x {} steps: {:.0f} steps/s ({:.3g} states/s)\n",
+      r["units"].get<int64_t>(), r["collect_sequences"].get<int64_t>(),
+      r["collect_steps"].get<int64_t>(), r["collect_steps_per_s"].get<double>(),
+      r["collect_states_per_s"].get<double>());
   return out;
 }
 
-}  // namespace seqlab::apps
+}  // namespace seqlab

@@ -1,4 +1,4 @@
-#include "eval/forecast.h"
+#include "bench/forecast.h"
 
 #include <algorithm>
 #include <chrono>
@@ -64,8 +64,8 @@ std::unique_ptr<SeriesPredictor> make_model(const std::string& name, const Forec
 std::vector<ForecastRow> run_mackey_glass(
     const ForecastOptions& o, const std::function<void(const std::string&, int64_t)>& on_trial) {
   if (o.washout >= o.train_steps)
-    throw InputError(fmt::format("--washout {} must be below the {} training steps", o.washout,
-                                 o.train_steps));
+    throw InputError(
+        fmt::format("--washout {} must be below the {} training steps", o.washout, o.train_steps));
   if (o.horizon < 1) throw InputError("--horizon must be at least 1");
   const double variance = signal_variance();
   std::vector<ForecastRow> rows;
@@ -99,7 +99,7 @@ std::vector<ForecastRow> run_mackey_glass(
       if (trial == 0 && !o.plot.empty()) {
         PlotSeries s;
         s.label = name == "esn" ? "ESN" : name == "elm" ? "ELM" : "GRU";
-        s.color = name == "esn" ? std::array<unsigned char, 3>{200, 30, 30}
+        s.color = name == "esn"   ? std::array<unsigned char, 3>{200, 30, 30}
                   : name == "elm" ? std::array<unsigned char, 3>{30, 140, 30}
                                   : std::array<unsigned char, 3>{230, 140, 0};
         for (int64_t k = 0; k < o.horizon; ++k) {
@@ -108,7 +108,8 @@ std::vector<ForecastRow> run_mackey_glass(
         }
         plot.push_back(s);
         if (plot[0].x.empty())
-          for (int64_t n = std::max<int64_t>(0, o.train_steps - 200); n < o.train_steps + o.horizon; ++n) {
+          for (int64_t n = std::max<int64_t>(0, o.train_steps - 200); n < o.train_steps + o.horizon;
+               ++n) {
             plot[0].x.push_back(double(n));
             plot[0].y.push_back(y[size_t(n)]);
           }
@@ -123,7 +124,8 @@ std::vector<ForecastRow> run_mackey_glass(
   if (!o.plot.empty() && !plot[0].x.empty())
     write_line_plot_png(o.plot,
                         fmt::format("Mackey-Glass, trial 0: {} free-running steps after {} "
-                                    "teacher-forced", o.horizon, o.train_steps),
+                                    "teacher-forced",
+                                    o.horizon, o.train_steps),
                         "time step", "y", plot);
   return rows;
 }
@@ -141,7 +143,8 @@ Json forecast_json(const ForecastOptions& o, const std::vector<ForecastRow>& row
                       {"nrmse", r.nrmse},
                       {"log10_nrmse", std::log10(std::max(r.nrmse, 1e-300))},
                       {"median_trial_nrmse", median},
-                      {"trial_nrmse", [&] {
+                      {"trial_nrmse",
+                       [&] {
                          Json t = Json::array();
                          for (double e : r.squared_errors) t.push_back(std::sqrt(e));
                          return t;

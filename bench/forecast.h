@@ -15,8 +15,8 @@ namespace seqlab {
 
 struct ForecastOptions {
   std::vector<std::string> models{"esn", "elm", "gru"};
-  int64_t trials = 100;       // ESN and ELM trials
-  int64_t gru_trials = 5;     // the GRU trains for each trial: far slower than a fit
+  int64_t trials = 100;    // ESN and ELM trials
+  int64_t gru_trials = 5;  // the GRU trains for each trial: far slower than a fit
   int64_t gru_updates = 1500;
   int64_t units = 1000;
   int64_t horizon = 84;
@@ -27,7 +27,7 @@ struct ForecastOptions {
   double noise = 1e-10;
   double feedback_scaling = 1.0;
   double input_scaling = 1.0;
-  double ridge = 0;           // 0: chosen per trial on the last 500 teacher-forced steps
+  double ridge = 0;  // 0: chosen per trial on the last 500 teacher-forced steps
   uint64_t seed = 1;
   std::string plot;  // PNG of trial 0's free runs against the truth; empty = none
 };
@@ -35,9 +35,9 @@ struct ForecastOptions {
 struct ForecastRow {
   std::string model;
   int64_t trials = 0;
-  double nrmse = 0;             // at the horizon, over trials
+  double nrmse = 0;  // at the horizon, over trials
   double seconds_per_trial = 0;
-  int64_t diverged = 0;         // free runs that blew up (counted as the farthest prediction)
+  int64_t diverged = 0;  // free runs that blew up (counted as the farthest prediction)
   std::vector<double> squared_errors;  // per trial, normalised by the variance
   std::vector<double> penalties;       // per trial, the ridge penalty used (ESN, ELM)
 };

@@ -1,11 +1,11 @@
 #include "core/child_process.h"
 
-#include <csignal>
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <cerrno>
 #include <chrono>
@@ -81,7 +81,8 @@ void ChildProcess::write_line(const std::string& line) {
   while (written < text.size()) {
     ssize_t n = write(to_child_, text.data() + written, text.size() - written);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw Error(fmt::format("{} stopped reading its input (exit status {})", name_, wait()));
+    if (n <= 0)
+      throw Error(fmt::format("{} stopped reading its input (exit status {})", name_, wait()));
     written += static_cast<size_t>(n);
   }
 }
@@ -92,7 +93,8 @@ std::string ChildProcess::read_line() {
     if (c == '\n') return line;
     line.push_back(static_cast<char>(c));
   }
-  throw Error(fmt::format("{} exited before answering (exit status {}; its messages are above)", name_, wait()));
+  throw Error(fmt::format("{} exited before answering (exit status {}; its messages are above)",
+                          name_, wait()));
 }
 
 int ChildProcess::wait() {
@@ -123,7 +125,8 @@ int exit_code(int status) {
 
 }  // namespace
 
-BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv, const std::string& stdout_path,
+BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv,
+                                     const std::string& stdout_path,
                                      const std::string& stderr_path) {
   if (argv.empty()) throw Error("BackgroundProcess: no program given");
   int out = open_for_child(stdout_path, false);
@@ -135,7 +138,8 @@ BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv, const
   args.push_back(nullptr);
   const pid_t parent = getpid();
   pid_ = fork();
-  if (pid_ < 0) throw Error(fmt::format("cannot start {}: fork: {}", argv[0], std::strerror(errno)));
+  if (pid_ < 0)
+    throw Error(fmt::format("cannot start {}: fork: {}", argv[0], std::strerror(errno)));
   if (pid_ == 0) {  // only async-signal-safe calls until exec
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(137);  // the parent died before prctl took effect

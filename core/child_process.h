@@ -42,8 +42,8 @@ class ChildProcess {
 class BackgroundProcess {
  public:
   struct Exit {
-    int status;            // exit code, or 128 + signal when killed
-    int64_t max_rss_kib;   // the child's peak resident memory
+    int status;           // exit code, or 128 + signal when killed
+    int64_t max_rss_kib;  // the child's peak resident memory
   };
   // Starts argv[0] (looked up in PATH) with stdout written to `stdout_path` (truncated) and stderr
   // appended to `stderr_path`. Throws Error when it cannot be started.

@@ -10,9 +10,9 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "core/suggest.h"
 #include "core/files.h"
 #include "core/registry.h"
+#include "core/suggest.h"
 
 namespace fs = std::filesystem;
 
@@ -41,11 +41,16 @@ std::vector<std::string> split_path(const std::string& path) {
 
 const char* type_name(KeyType type) {
   switch (type) {
-    case KeyType::kBool: return "a boolean";
-    case KeyType::kInt: return "an integer";
-    case KeyType::kNumber: return "a number";
-    case KeyType::kString: return "a string";
-    case KeyType::kStringList: return "a list of strings";
+    case KeyType::kBool:
+      return "a boolean";
+    case KeyType::kInt:
+      return "an integer";
+    case KeyType::kNumber:
+      return "a number";
+    case KeyType::kString:
+      return "a string";
+    case KeyType::kStringList:
+      return "a list of strings";
   }
   return "?";
 }
@@ -95,7 +100,8 @@ void check_value(const KeySpec& spec, const Json& value, const std::string& orig
     case KeyType::kNumber: {
       if (!value.is_number()) fail(type_name(spec.type));
       double v = value.get<double>();
-      if (!std::isfinite(v) || v < spec.min || v > spec.max || (spec.min_exclusive && v == spec.min))
+      if (!std::isfinite(v) || v < spec.min || v > spec.max ||
+          (spec.min_exclusive && v == spec.min))
         fail(fmt_range("a number", spec.min, spec.max, spec.min_exclusive));
       return;
     }
@@ -170,7 +176,8 @@ fs::path resolve_include(const std::string& name, const fs::path& including_dir)
 }  // namespace
 
 void throw_json_error(const std::string& where, const std::exception& e) {
-  std::string what = e.what();  // "[json.exception.type_error.302] type must be string, but is null"
+  std::string what =
+      e.what();  // "[json.exception.type_error.302] type must be string, but is null"
   if (what.rfind("[json.exception.", 0) == 0 && what.find("] ") != std::string::npos)
     what = what.substr(what.find("] ") + 2);
   throw InputError(fmt::format("{}: {}", where, what));

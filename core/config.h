@@ -26,8 +26,8 @@ Json read_json_file(const std::string& path);
 // InputError "where: what" from a JSON library error (its message without the library's prefix).
 [[noreturn]] void throw_json_error(const std::string& where, const std::exception& e);
 
-// Runs `read` (which walks a parsed JSON document with at(), get<>() ...) and turns a missing key or
-// a wrong type into an InputError naming `where`, instead of the parser's bare message.
+// Runs `read` (which walks a parsed JSON document with at(), get<>() ...) and turns a missing key
+// or a wrong type into an InputError naming `where`, instead of the parser's bare message.
 template <typename Read>
 auto with_json_context(const std::string& where, Read&& read) -> decltype(read()) {
   try {
@@ -45,19 +45,26 @@ struct KeySpec {
   Json default_value;  // null: no default (the key is optional and has() says whether it is set)
   double min = -std::numeric_limits<double>::infinity();
   double max = std::numeric_limits<double>::infinity();
-  bool min_exclusive = false;  // (min, max] instead of [min, max]
-  std::vector<std::string> choices;                    // fixed choices for strings
+  bool min_exclusive = false;                              // (min, max] instead of [min, max]
+  std::vector<std::string> choices;                        // fixed choices for strings
   std::function<std::vector<std::string>()> choices_from;  // e.g. a registry's names
   std::string help;
 
-  KeySpec& range(double lo, double hi) { min = lo; max = hi; return *this; }
+  KeySpec& range(double lo, double hi) {
+    min = lo;
+    max = hi;
+    return *this;
+  }
   // (lo, hi]: for values that must be positive, such as a leak rate or a spectral radius.
   KeySpec& above(double lo, double hi) {
     range(lo, hi);
     min_exclusive = true;
     return *this;
   }
-  KeySpec& one_of(std::vector<std::string> c) { choices = std::move(c); return *this; }
+  KeySpec& one_of(std::vector<std::string> c) {
+    choices = std::move(c);
+    return *this;
+  }
   KeySpec& names_from(std::function<std::vector<std::string>()> f) {
     choices_from = std::move(f);
     return *this;

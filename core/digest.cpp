@@ -47,7 +47,9 @@ std::string to_hex(const std::string& digest) {
 
 }  // namespace
 
-std::string sha256_file_hex(const std::string& path) { return to_hex(digest_file(path, EVP_sha256())); }
+std::string sha256_file_hex(const std::string& path) {
+  return to_hex(digest_file(path, EVP_sha256()));
+}
 
 std::string sha256_hex(const std::string& bytes) {
   unsigned char digest[EVP_MAX_MD_SIZE];

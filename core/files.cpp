@@ -121,18 +121,22 @@ void make_private_directory(const fs::path& dir) {
   std::error_code error;
   fs::create_directories(dir.parent_path(), error);
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    throw Error(fmt::format("cannot create the data cache {}: {}", dir.string(), std::strerror(errno)));
+    throw Error(
+        fmt::format("cannot create the data cache {}: {}", dir.string(), std::strerror(errno)));
   struct stat info {};
   if (::lstat(dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode))
-    throw InputError(fmt::format("the data cache {} is not a directory (a symbolic link?); set SEQLAB_DATA to a "
-                                 "folder of your own",
-                                 dir.string()));
+    throw InputError(
+        fmt::format("the data cache {} is not a directory (a symbolic link?); set SEQLAB_DATA to a "
+                    "folder of your own",
+                    dir.string()));
   if (info.st_uid != ::geteuid())
-    throw InputError(fmt::format("the data cache {} belongs to another user (uid {}); set SEQLAB_DATA to a folder "
-                                 "of your own",
-                                 dir.string(), info.st_uid));
+    throw InputError(fmt::format(
+        "the data cache {} belongs to another user (uid {}); set SEQLAB_DATA to a folder "
+        "of your own",
+        dir.string(), info.st_uid));
   if ((info.st_mode & 077) != 0 && ::chmod(dir.c_str(), 0700) != 0)
-    throw Error(fmt::format("cannot make the data cache {} private: {}", dir.string(), std::strerror(errno)));
+    throw Error(fmt::format("cannot make the data cache {} private: {}", dir.string(),
+                            std::strerror(errno)));
 }
 
 }  // namespace
@@ -148,7 +152,8 @@ std::string data_cache_dir() {
     const char* home = std::getenv("HOME");
     std::string home_dir = home && *home ? home : "";
     if (home_dir.empty())
-      if (const struct passwd* account = ::getpwuid(::geteuid()); account && account->pw_dir) home_dir = account->pw_dir;
+      if (const struct passwd* account = ::getpwuid(::geteuid()); account && account->pw_dir)
+        home_dir = account->pw_dir;
     dir = home_dir.empty() ? fs::path(fmt::format("/tmp/seqlab-cache-{}", ::geteuid()))
                            : fs::path(home_dir) / ".cache" / "seqlab";
   }
@@ -157,10 +162,12 @@ std::string data_cache_dir() {
 }
 
 bool is_plain_name(const std::string& name) {
-  if (name.empty() || name.size() > 200 || name[0] == '.') return false;
+  if (name.empty() || name.size() > 200 || name[0] == '.' || name[0] == '~') return false;
+  // '~' appears in Debian versions (dataset-fashion-mnist_0.0~git20200523.55506a9-1_all.deb); it
+  // only means a home directory at the start of a shell word, which the first character rules out.
   for (char c : name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '=' || c == ',' ||
-          c == '+'))
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' ||
+          c == '=' || c == ',' || c == '+' || c == '~'))
       return false;
   return true;
 }

@@ -16,7 +16,8 @@ void write_file_atomic(const std::string& path, const std::string& content);
 
 // Calls `write(tmp_path)` to produce the file, then moves it into place atomically. The temp file
 // is removed if `write` throws.
-void write_atomic_with(const std::string& path, const std::function<void(const std::string&)>& write);
+void write_atomic_with(const std::string& path,
+                       const std::function<void(const std::string&)>& write);
 
 // A directory that is built under a temporary name and renamed into place by commit(); if the
 // object is destroyed before commit() (an exception, an interrupted run), the partial directory
@@ -43,9 +44,9 @@ std::string seqlab_home();
 // The data cache: $SEQLAB_DATA, else $XDG_CACHE_HOME/seqlab, else ~/.cache/seqlab.
 std::string data_cache_dir();
 
-// True when `name` is one plain path component: letters, digits, '.', '_', '-', '=', ',' and '+',
-// not starting with '.', at most 200 bytes. Names from specs, stores and packages that become
-// file names must be plain, so no "../" or "/" takes a write outside its folder.
+// True when `name` is one plain path component: letters, digits, '.', '_', '-', '=', ',', '+' and
+// '~', not starting with '.' or '~', at most 200 bytes. Names from specs, stores and packages that
+// become file names must be plain, so no "../" or "/" takes a write outside its folder.
 bool is_plain_name(const std::string& name);
 
 // True when `path` (resolved, symlinks included) lies inside `root` (resolved); neither needs to

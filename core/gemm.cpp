@@ -4,9 +4,9 @@
 #include <memory>
 #include <mutex>
 
+#include <ATen/native/Resize.h>
 #include <ATen/ops/addmm_cpu_dispatch.h>
 #include <ATen/ops/mm_cpu_dispatch.h>
-#include <ATen/native/Resize.h>
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
 #include <oneapi/dnnl/dnnl.h>
@@ -46,32 +46,36 @@ bool writable_rows(const Tensor& c) {
 // dtypes, empty dimensions, mismatched shapes: LibTorch's kernel gives the usual error) goes to
 // LibTorch's own kernel.
 bool takes(const Tensor& a, const Tensor& b) {
-  return a.scalar_type() == at::kFloat && b.scalar_type() == at::kFloat && a.dim() == 2 && b.dim() == 2 &&
-         a.layout() == at::kStrided && b.layout() == at::kStrided && a.size(1) == b.size(0) && a.numel() > 0 &&
-         b.numel() > 0 && !a.is_conj() && !b.is_conj() && !a.is_neg() && !b.is_neg();
+  return a.scalar_type() == at::kFloat && b.scalar_type() == at::kFloat && a.dim() == 2 &&
+         b.dim() == 2 && a.layout() == at::kStrided && b.layout() == at::kStrided &&
+         a.size(1) == b.size(0) && a.numel() > 0 && b.numel() > 0 && !a.is_conj() && !b.is_conj() &&
+         !a.is_neg() && !b.is_neg();
 }
 
 // c = alpha a b + beta c, c [M, N] writable rows (beta 0: c is not read).
 void sgemm(const Tensor& a, const Tensor& b, float alpha, float beta, Tensor& c) {
   Operand x = operand(a), y = operand(b);
   const int64_t m = a.size(0), n = b.size(1), k = a.size(1);
-  dnnl_status_t status =
-      dnnl_sgemm(x.trans, y.trans, m, n, k, alpha, x.data, x.ld, y.data, y.ld, beta, c.data_ptr<float>(), c.stride(0));
-  TORCH_CHECK(status == dnnl_success, "oneDNN sgemm failed with status ", static_cast<int>(status), " for [", m, ", ",
-              k, "] x [", k, ", ", n, "]");
+  dnnl_status_t status = dnnl_sgemm(x.trans, y.trans, m, n, k, alpha, x.data, x.ld, y.data, y.ld,
+                                    beta, c.data_ptr<float>(), c.stride(0));
+  TORCH_CHECK(status == dnnl_success, "oneDNN sgemm failed with status ", static_cast<int>(status),
+              " for [", m, ", ", k, "] x [", k, ", ", n, "]");
 }
 
 // out = alpha a b + beta self, out already [M, N]; `self` is broadcast to [M, N] (a bias row)
 // and not read when beta is 0. An output whose rows are not contiguous gets the values through a
 // temporary.
-void product_into(Tensor& out, const Tensor& a, const Tensor& b, float alpha, float beta, const Tensor& self) {
+void product_into(Tensor& out, const Tensor& a, const Tensor& b, float alpha, float beta,
+                  const Tensor& self) {
   Tensor c = writable_rows(out) ? out : at::empty(out.sizes(), out.options());
   if (beta != 0.0f && !c.is_same(self)) c.copy_(self.expand({out.size(0), out.size(1)}));
   sgemm(a, b, alpha, beta, c);
   if (!c.is_same(out)) out.copy_(c);
 }
 
-bool fp32_out(const Tensor& t) { return t.scalar_type() == at::kFloat && t.layout() == at::kStrided; }
+bool fp32_out(const Tensor& t) {
+  return t.scalar_type() == at::kFloat && t.layout() == at::kStrided;
+}
 
 Tensor mm(const Tensor& self, const Tensor& mat2) {
   if (!takes(self, mat2)) return at::cpu::mm(self, mat2);
@@ -81,31 +85,37 @@ Tensor mm(const Tensor& self, const Tensor& mat2) {
 }
 
 Tensor& mm_out(const Tensor& self, const Tensor& mat2, Tensor& out) {
-  if (!takes(self, mat2) || !fp32_out(out) || out.is_same(self) || out.is_same(mat2)) return at::cpu::mm_out(out, self, mat2);
+  if (!takes(self, mat2) || !fp32_out(out) || out.is_same(self) || out.is_same(mat2))
+    return at::cpu::mm_out(out, self, mat2);
   at::native::resize_output(out, {self.size(0), mat2.size(1)});
   product_into(out, self, mat2, 1.0f, 0.0f, {});
   return out;
 }
 
 bool takes_bias(const Tensor& self, const Tensor& a, const Tensor& b) {
-  if (self.scalar_type() != at::kFloat || self.layout() != at::kStrided || self.dim() > 2) return false;
+  if (self.scalar_type() != at::kFloat || self.layout() != at::kStrided || self.dim() > 2)
+    return false;
   // self must broadcast to [M, N]
   const int64_t m = a.size(0), n = b.size(1);
-  if (self.dim() == 2) return (self.size(0) == m || self.size(0) == 1) && (self.size(1) == n || self.size(1) == 1);
+  if (self.dim() == 2)
+    return (self.size(0) == m || self.size(0) == 1) && (self.size(1) == n || self.size(1) == 1);
   if (self.dim() == 1) return self.size(0) == n || self.size(0) == 1;
   return true;
 }
 
-Tensor addmm(const Tensor& self, const Tensor& mat1, const Tensor& mat2, const at::Scalar& beta, const at::Scalar& alpha) {
-  if (!takes(mat1, mat2) || !takes_bias(self, mat1, mat2)) return at::cpu::addmm(self, mat1, mat2, beta, alpha);
+Tensor addmm(const Tensor& self, const Tensor& mat1, const Tensor& mat2, const at::Scalar& beta,
+             const at::Scalar& alpha) {
+  if (!takes(mat1, mat2) || !takes_bias(self, mat1, mat2))
+    return at::cpu::addmm(self, mat1, mat2, beta, alpha);
   Tensor out = at::empty({mat1.size(0), mat2.size(1)}, mat1.options());
   product_into(out, mat1, mat2, alpha.toFloat(), beta.toFloat(), self);
   return out;
 }
 
-Tensor& addmm_out(const Tensor& self, const Tensor& mat1, const Tensor& mat2, const at::Scalar& beta,
-                  const at::Scalar& alpha, Tensor& out) {
-  if (!takes(mat1, mat2) || !takes_bias(self, mat1, mat2) || !fp32_out(out) || out.is_same(mat1) || out.is_same(mat2))
+Tensor& addmm_out(const Tensor& self, const Tensor& mat1, const Tensor& mat2,
+                  const at::Scalar& beta, const at::Scalar& alpha, Tensor& out) {
+  if (!takes(mat1, mat2) || !takes_bias(self, mat1, mat2) || !fp32_out(out) || out.is_same(mat1) ||
+      out.is_same(mat2))
     return at::cpu::addmm_out(out, self, mat1, mat2, beta, alpha);
   if (!out.is_same(self)) at::native::resize_output(out, {mat1.size(0), mat2.size(1)});
   if (out.size(0) != mat1.size(0) || out.size(1) != mat2.size(1))
@@ -130,11 +140,13 @@ std::unique_ptr<torch::Library> g_library;  // alive while the oneDNN kernels ar
 
 GemmBackend gemm_backend_from_environment() {
   const char* value = std::getenv("SEQLAB_GEMM");
-  if (value == nullptr || std::string(value).empty() || std::string(value) == "onednn") return GemmBackend::onednn;
+  if (value == nullptr || std::string(value).empty() || std::string(value) == "onednn")
+    return GemmBackend::onednn;
   if (std::string(value) == "blas") return GemmBackend::blas;
-  throw InputError(fmt::format("SEQLAB_GEMM={}: expected onednn (the default: oneDNN's sgemm for the CPU's "
-                               "instruction set) or blas (LibTorch's BLAS)",
-                               value));
+  throw InputError(
+      fmt::format("SEQLAB_GEMM={}: expected onednn (the default: oneDNN's sgemm for the CPU's "
+                  "instruction set) or blas (LibTorch's BLAS)",
+                  value));
 }
 
 void set_gemm_backend(GemmBackend backend) {
@@ -150,8 +162,9 @@ void set_gemm_backend(GemmBackend backend) {
     void process(const c10::SourceLocation&, const std::string&, const bool) override {}
   } quiet;
   c10::Warning::WarningHandlerGuard guard(&quiet);
-  auto library = std::make_unique<torch::Library>(torch::Library::IMPL, "aten", c10::DispatchKey::CPU, __FILE__,
-                                                  static_cast<uint32_t>(__LINE__));
+  auto library =
+      std::make_unique<torch::Library>(torch::Library::IMPL, "aten", c10::DispatchKey::CPU,
+                                       __FILE__, static_cast<uint32_t>(__LINE__));
   library->impl("mm", TORCH_FN(mm));
   library->impl("mm.out", TORCH_FN(mm_out));
   library->impl("addmm", TORCH_FN(addmm));

@@ -5,7 +5,7 @@
 // to run its Haswell (AVX2) ones on many machines. oneDNN's sgemm ships with LibTorch (libdnnl2 is
 // one of its dependencies) and picks its kernels from the CPU it finds: AVX-512 where there is
 // AVX-512, AVX2 where there is not. On a Zen 5 core that is twice OpenBLAS's rate for the shapes
-// of these models; on an AVX2-only CPU the two are about equal (see README, Benchmarks).
+// of these models; on an AVX2-only CPU the two are about equal (see docs/benchmarks.md).
 //
 // With the oneDNN backend, seqlab re-registers the CPU kernels of aten::mm and aten::addmm (the
 // functional, out= and in-place forms) for the life of the process: fp32 strided 2-D operands go

@@ -31,7 +31,8 @@ std::vector<Json> read_json_lines(const std::string& path) {
   for (const auto& line : read_lines(path)) {
     if (line.empty()) continue;
     Json record = Json::parse(line, nullptr, false);
-    if (record.is_object()) records.push_back(std::move(record));  // a torn or foreign line is skipped
+    if (record.is_object())
+      records.push_back(std::move(record));  // a torn or foreign line is skipped
   }
   return records;
 }
@@ -42,7 +43,9 @@ int g_console_rank = 0;
 
 void set_console_rank(int rank) { g_console_rank = rank; }
 int console_rank() { return g_console_rank; }
-std::string console_tag() { return g_console_rank > 0 ? "rank " + std::to_string(g_console_rank) + ": " : ""; }
+std::string console_tag() {
+  return g_console_rank > 0 ? "rank " + std::to_string(g_console_rank) + ": " : "";
+}
 
 void log_info(const std::string& message) {
   if (g_console_rank > 0) return;

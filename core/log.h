@@ -14,7 +14,8 @@ class JsonLinesLog {
   explicit JsonLinesLog(const std::string& path, bool append = true);
   // A log that keeps nothing (the ranks other than 0 of a data-parallel job).
   JsonLinesLog() = default;
-  void write(Json record);  // adds "time" (seconds since the epoch) unless present; nothing if no path
+  void write(
+      Json record);  // adds "time" (seconds since the epoch) unless present; nothing if no path
   const std::string& path() const { return path_; }
 
  private:

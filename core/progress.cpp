@@ -52,7 +52,8 @@ void Progress::resume_at(int64_t n) {
 void Progress::set_deadline(double seconds) {
   has_deadline_ = true;
   deadline_ = std::chrono::steady_clock::now() +
-              std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+              std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                  std::chrono::duration<double>(seconds));
 }
 
 double Progress::rate() const {
@@ -71,7 +72,8 @@ std::string Progress::line(bool final, std::chrono::steady_clock::time_point now
                            ? "ETA " + format_duration(static_cast<double>(total_ - done_) / rate)
                            : format_duration(elapsed);
   if (has_deadline_ && !final)
-    timing += "  time left " + format_duration(std::max(0.0, std::chrono::duration<double>(deadline_ - now).count()));
+    timing += "  time left " + format_duration(std::max(
+                                   0.0, std::chrono::duration<double>(deadline_ - now).count()));
   std::string status = status_.empty() ? "" : "  " + status_;
   return counts + "  " + rate_text + "  " + timing + status;
 }
@@ -87,7 +89,8 @@ void Progress::draw(bool final) {
     bar = "[" + std::string(filled, '#') + std::string(width - filled, '.') + "] ";
   }
   if (tty_)
-    std::fprintf(stderr, "\r\033[2K%s %s%s%s", label_.c_str(), bar.c_str(), line(final, now).c_str(), final ? "\n" : "");
+    std::fprintf(stderr, "\r\033[2K%s %s%s%s", label_.c_str(), bar.c_str(),
+                 line(final, now).c_str(), final ? "\n" : "");
   else
     std::fprintf(stderr, "%s: %s\n", label_.c_str(), line(final, now).c_str());
   std::fflush(stderr);

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,9 +16,9 @@ class Rng {
  public:
   explicit Rng(uint64_t seed = 0) { reseed(seed); }
   void reseed(uint64_t seed);
-  uint64_t next();                       // xoshiro256** (Blackman and Vigna 2018)
-  uint64_t below(uint64_t n);            // uniform in [0, n), unbiased (rejection)
-  double uniform();                      // [0, 1)
+  uint64_t next();             // xoshiro256** (Blackman and Vigna 2018)
+  uint64_t below(uint64_t n);  // uniform in [0, n), unbiased (rejection)
+  double uniform();            // [0, 1)
   template <typename T>
   void shuffle(std::vector<T>& items) {  // Fisher-Yates
     for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[below(i)]);
@@ -35,5 +36,20 @@ uint64_t stable_hash(const std::string& text, uint64_t seed = 0);
 
 // Seeds torch's CPU (and CUDA, where present) generators.
 void seed_everything(uint64_t seed);
+
+// Seeds torch's CPU generator for the life of this object and restores its previous state at the
+// end of the scope: a component draws its initial weights from its own seed without changing
+// what the rest of the process draws next (the series GRU of a forecast, for one).
+class ScopedTorchSeed {
+ public:
+  explicit ScopedTorchSeed(uint64_t seed);
+  ~ScopedTorchSeed();
+  ScopedTorchSeed(const ScopedTorchSeed&) = delete;
+  ScopedTorchSeed& operator=(const ScopedTorchSeed&) = delete;
+
+ private:
+  struct Saved;
+  std::unique_ptr<Saved> saved_;
+};
 
 }  // namespace seqlab

@@ -1,8 +1,12 @@
 // A small typed registry: components register a factory under a name with a one-line help, and
 // the config picks them by name. An unknown name is an error that lists the registered names.
 //
-//   SEQLAB_REGISTRY_KIND(ScorerRegistry, "scorers", Scorer, int64_t /*dim*/);
-//   static const bool added = ScorerRegistry::add("dot", [](int64_t d) { ... }, "q.k");
+//   // scorer.h
+//   SEQLAB_DECLARE_REGISTRY(scorer_registry, Scorer, const ScorerDims&);
+//   // scorer.cpp
+//   SEQLAB_DEFINE_REGISTRY(scorer_registry, "scorers");
+//   // dot_scorer.cpp
+//   static const bool added = scorer_registry().add("dot", [](const ScorerDims& d) { ... }, "q.k");
 //
 // Registries are function-local statics (filled during static initialisation of the core shared
 // library, so self-registration survives linking) and listed by kind in a catalog for
@@ -94,17 +98,17 @@ class Registry {
 
 // Declares `NAME& NAME()` returning the one registry of this kind; define it once in a .cpp with
 // SEQLAB_DEFINE_REGISTRY, which also lists the kind in the catalog.
-#define SEQLAB_DECLARE_REGISTRY(NAME, PRODUCT, ...) \
-  using NAME##Type = ::seqlab::Registry<PRODUCT, ##__VA_ARGS__>; \
-  NAME##Type& NAME()
+#define SEQLAB_DECLARE_REGISTRY(NAME, PRODUCT, ...)               \
+  using NAME##_type = ::seqlab::Registry<PRODUCT, ##__VA_ARGS__>; \
+  NAME##_type& NAME()
 
-#define SEQLAB_DEFINE_REGISTRY(NAME, KIND)                                          \
-  NAME##Type& NAME() {                                                              \
-    static NAME##Type* registry = [] {                                              \
-      auto* r = new NAME##Type(KIND);                                               \
-      ::seqlab::RegistryCatalog::add_kind(KIND, [r] { return r->infos(); });        \
-      return r;                                                                     \
-    }();                                                                            \
-    return *registry;                                                               \
-  }                                                                                 \
+#define SEQLAB_DEFINE_REGISTRY(NAME, KIND)                                   \
+  NAME##_type& NAME() {                                                      \
+    static NAME##_type* registry = [] {                                      \
+      auto* r = new NAME##_type(KIND);                                       \
+      ::seqlab::RegistryCatalog::add_kind(KIND, [r] { return r->infos(); }); \
+      return r;                                                              \
+    }();                                                                     \
+    return *registry;                                                        \
+  }                                                                          \
   static const bool NAME##_catalogued = (NAME(), true)

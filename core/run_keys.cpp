@@ -5,8 +5,8 @@ namespace seqlab {
 namespace {
 
 const bool declared =
-    ConfigSchema::global().add(key_int("run.seed", 1, "seed for data order and initialisation")
-                                   .range(0, 9.0e15)) &&
+    ConfigSchema::global().add(
+        key_int("run.seed", 1, "seed for data order and initialisation").range(0, 9.0e15)) &&
     ConfigSchema::global().add(
         key_int("run.threads", 0, "intra-op CPU threads; 0 = all cores").range(0, 1024)) &&
     ConfigSchema::global().add(

@@ -59,7 +59,8 @@ double gemm_gflops(int64_t n, int repeats) {
   for (int i = 0; i < repeats; ++i) {
     auto start = std::chrono::steady_clock::now();
     torch::mm_out(c, a, b);
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     best = std::max(best, 2.0 * double(n) * double(n) * double(n) / seconds / 1e9);
   }
   return best;
@@ -108,17 +109,19 @@ nlohmann::json describe_machine() {
   // ATen's kernel level, chosen as ATen 1.13 does (its getter is not exported): AVX-512 when the
   // CPU has avx512 f/vl/bw/dq and FMA, else AVX2 with FMA, else the default kernels; the
   // ATEN_CPU_CAPABILITY variable can only lower it.
-  int level = has.count("avx512f") && has.count("avx512vl") && has.count("avx512bw") && has.count("avx512dq") &&
-                      has.count("fma")
+  int level = has.count("avx512f") && has.count("avx512vl") && has.count("avx512bw") &&
+                      has.count("avx512dq") && has.count("fma")
                   ? 2
-                  : has.count("avx2") && has.count("fma") ? 1 : 0;
+              : has.count("avx2") && has.count("fma") ? 1
+                                                      : 0;
   const char* capabilities[] = {"default", "avx2", "avx512"};
   if (const char* requested = std::getenv("ATEN_CPU_CAPABILITY"))
     for (int i = 0; i < 3; ++i)
       if (std::string(requested) == capabilities[i]) level = std::min(level, i);
   nlohmann::json environment = nlohmann::json::object();
-  for (const char* name : {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-                           "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "SEQLAB_GEMM"})
+  for (const char* name :
+       {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+        "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "SEQLAB_GEMM"})
     if (const char* value = std::getenv(name)) environment[name] = value;
   std::string family = cpuinfo_field("cpu family"), model = cpuinfo_field("model");
   return {{"cpu", cpuinfo_field("model name")},
@@ -152,5 +155,24 @@ void warn_if_slow_blas() {
 namespace seqlab {
 
 void seed_everything(uint64_t seed) { torch::manual_seed(seed); }
+
+struct ScopedTorchSeed::Saved {
+  at::Tensor state;
+};
+
+ScopedTorchSeed::ScopedTorchSeed(uint64_t seed) : saved_(std::make_unique<Saved>()) {
+  auto generator = at::detail::getDefaultCPUGenerator();
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    saved_->state = generator.get_state();
+  }
+  torch::manual_seed(seed);
+}
+
+ScopedTorchSeed::~ScopedTorchSeed() {
+  auto generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  generator.set_state(saved_->state);
+}
 
 }  // namespace seqlab

@@ -23,7 +23,8 @@ struct BlasReport {
 BlasReport check_blas();
 
 // fp32 GEMM throughput at the current thread count: the best of `repeats` n x n x n products, in
-// GFLOP/s. The machine's own ceiling for the dense work of a model (benchmarks report a share of it).
+// GFLOP/s. The machine's own ceiling for the dense work of a model (benchmarks report a share of
+// it).
 double gemm_gflops(int64_t n = 1024, int repeats = 5);
 
 // The machine a measurement ran on: CPU model and SIMD flags, cores and threads, the BLAS (library

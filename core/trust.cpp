@@ -21,7 +21,7 @@ void CodeTrust::require(const std::string& path, const std::string& what) {
   throw InputError(fmt::format(
       "{} is {}: a TorchScript archive, which can run code when it is loaded. seqlab loads one "
       "only with "
-      "--trust-code; pass it if you trust where the file came from (README, \"Security model\")",
+      "--trust-code; pass it if you trust where the file came from (docs/security.md)",
       path, what));
 }
 

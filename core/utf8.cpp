@@ -70,16 +70,22 @@ std::u32string utf8_decode(std::string_view text) {
     size_t length = sequence_length(text, i);
     auto b = [&](size_t k) { return static_cast<char32_t>(static_cast<unsigned char>(text[k])); };
     switch (length) {
-      case 1: out.push_back(b(i)); break;
-      case 2: out.push_back(((b(i) & 0x1F) << 6) | (b(i + 1) & 0x3F)); break;
+      case 1:
+        out.push_back(b(i));
+        break;
+      case 2:
+        out.push_back(((b(i) & 0x1F) << 6) | (b(i + 1) & 0x3F));
+        break;
       case 3:
         out.push_back(((b(i) & 0x0F) << 12) | ((b(i + 1) & 0x3F) << 6) | (b(i + 2) & 0x3F));
         break;
       case 4:
-        out.push_back(((b(i) & 0x07) << 18) | ((b(i + 1) & 0x3F) << 12) |
-                      ((b(i + 2) & 0x3F) << 6) | (b(i + 3) & 0x3F));
+        out.push_back(((b(i) & 0x07) << 18) | ((b(i + 1) & 0x3F) << 12) | ((b(i + 2) & 0x3F) << 6) |
+                      (b(i + 3) & 0x3F));
         break;
-      default: out.push_back(0xFFFD); length = 1;
+      default:
+        out.push_back(0xFFFD);
+        length = 1;
     }
     i += length;
   }
@@ -107,18 +113,20 @@ std::string utf8_encode(char32_t c) {
 }
 
 bool is_punctuation(char32_t c) {
-  if (c < 0x80) return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) ||
-                       (c >= 0x5B && c <= 0x60) || (c >= 0x7B && c <= 0x7E);
-  if (c >= 0xA1 && c <= 0xBF) return c != 0xAA && c != 0xB2 && c != 0xB3 && c != 0xB5 &&
-                                     c != 0xB9 && c != 0xBA && (c < 0xBC || c == 0xBF);
+  if (c < 0x80)
+    return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60) ||
+           (c >= 0x7B && c <= 0x7E);
+  if (c >= 0xA1 && c <= 0xBF)
+    return c != 0xAA && c != 0xB2 && c != 0xB3 && c != 0xB5 && c != 0xB9 && c != 0xBA &&
+           (c < 0xBC || c == 0xBF);
   if (c == 0xD7 || c == 0xF7) return true;
   return (c >= 0x2010 && c <= 0x2027) || (c >= 0x2030 && c <= 0x205E) ||
          (c >= 0x3000 && c <= 0x303F);
 }
 
 bool is_space(char32_t c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' ||
-         c == 0xA0 || c == 0x202F || c == 0x2009 || c == 0x200A || c == 0x2007 || c == 0x3000;
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c == 0xA0 ||
+         c == 0x202F || c == 0x2009 || c == 0x200A || c == 0x2007 || c == 0x3000;
 }
 
 }  // namespace seqlab

@@ -23,11 +23,12 @@ Batch Batch::to(const torch::Device& device) const {
   return out;
 }
 
-int64_t count_target_tokens(const std::vector<Example>& examples, const std::vector<int64_t>& indices,
-                            Framing framing) {
+int64_t count_target_tokens(const std::vector<Example>& examples,
+                            const std::vector<int64_t>& indices, Framing framing) {
   if (framing == Framing::kLabel) return static_cast<int64_t>(indices.size());
   int64_t tokens = 0;
-  for (int64_t i : indices) tokens += static_cast<int64_t>(examples[static_cast<size_t>(i)].target.size()) + 1;
+  for (int64_t i : indices)
+    tokens += static_cast<int64_t>(examples[static_cast<size_t>(i)].target.size()) + 1;
   return tokens;
 }
 
@@ -42,7 +43,8 @@ Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& 
     if (label && examples[i].target.size() != 1)
       throw Error(fmt::format("collate: example {} has {} targets, a label example has one", i,
                               examples[i].target.size()));
-    target_len = std::max<int64_t>(target_len, static_cast<int64_t>(examples[i].target.size()) + (label ? 0 : 1));
+    target_len = std::max<int64_t>(
+        target_len, static_cast<int64_t>(examples[i].target.size()) + (label ? 0 : 1));
   }
   auto source = torch::full({batch_size, source_len}, Tokenizer::kPad, torch::kInt64);
   auto target_in = torch::full({batch_size, target_len}, Tokenizer::kPad, torch::kInt64);
@@ -85,7 +87,8 @@ Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& 
     for (int64_t b = 0; b < batch_size; ++b) {
       const int64_t row = examples[indices[b]].image;
       if (row < 0 || row >= images.size(0))
-        throw Error(fmt::format("collate: example {} points at image {} of {}", indices[b], row, images.size(0)));
+        throw Error(fmt::format("collate: example {} points at image {} of {}", indices[b], row,
+                                images.size(0)));
       row_of[b] = row;
     }
     batch.images = images.index_select(0, rows);
@@ -100,11 +103,11 @@ TokenBucketBatcher::TokenBucketBatcher(const std::vector<Example>& examples, int
   if (max_tokens <= 0) throw InputError("batch token budget must be positive");
   lengths_.reserve(examples.size());
   for (const auto& ex : examples)
-    lengths_.push_back(
-        static_cast<int64_t>(std::max(ex.source.size(), ex.target.size() + 1)));
+    lengths_.push_back(static_cast<int64_t>(std::max(ex.source.size(), ex.target.size() + 1)));
 }
 
-std::vector<std::vector<int64_t>> TokenBucketBatcher::chunk(const std::vector<int64_t>& order) const {
+std::vector<std::vector<int64_t>> TokenBucketBatcher::chunk(
+    const std::vector<int64_t>& order) const {
   std::vector<std::vector<int64_t>> batches;
   std::vector<int64_t> current;
   int64_t longest = 0;

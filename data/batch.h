@@ -13,7 +13,7 @@ namespace seqlab {
 struct Example {
   std::vector<int64_t> source;  // ids without bos/eos
   std::vector<int64_t> target;  // ids without bos/eos
-  int64_t image = -1;           // captioning: the row of the split's images (data/image.h); -1 = none
+  int64_t image = -1;  // captioning: the row of the split's images (data/image.h); -1 = none
 };
 
 struct Batch {
@@ -43,7 +43,8 @@ Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& 
               const torch::Tensor& images = {}, Framing framing = Framing::kSentence);
 
 // The real target tokens a batch of these examples has (Batch::target_tokens), without collating.
-int64_t count_target_tokens(const std::vector<Example>& examples, const std::vector<int64_t>& indices,
+int64_t count_target_tokens(const std::vector<Example>& examples,
+                            const std::vector<int64_t>& indices,
                             Framing framing = Framing::kSentence);
 
 // Groups examples into batches of at most `max_tokens` padded tokens (batch size times the longest

@@ -17,9 +17,9 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "core/child_process.h"
 #include "core/error.h"
 #include "core/files.h"
-#include "core/child_process.h"
 #include "core/progress.h"
 #include "core/random.h"
 #include "data/debian_packages.h"
@@ -37,13 +37,14 @@ namespace {
 // fashion-scenes
 
 const std::vector<std::string> kFashionNames = {"tshirt", "trouser", "pullover", "dress", "coat",
-                                                "sandal",  "shirt",   "sneaker",  "bag",   "boot"};
-const std::vector<std::string> kQuadrants = {"top left", "top right", "bottom left", "bottom right"};
-
+                                                "sandal", "shirt",   "sneaker",  "bag",   "boot"};
+const std::vector<std::string> kQuadrants = {"top left", "top right", "bottom left",
+                                             "bottom right"};
 
 // An IDX file (LeCun's MNIST format), gzipped: magic 0x0000080N (N dimensions), sizes, bytes.
 torch::Tensor read_idx_gz(const std::string& path, const std::string& scratch) {
-  if (!fs::exists(path)) throw InputError(fmt::format("{}: not found in the unpacked package", path));
+  if (!fs::exists(path))
+    throw InputError(fmt::format("{}: not found in the unpacked package", path));
   std::string out = scratch + "/" + fs::path(path).stem().string();
   if (run_program({"gzip", "-dc", path}, out) != 0)
     throw InputError(fmt::format("{}: cannot be decompressed with gzip", path));
@@ -56,7 +57,7 @@ torch::Tensor read_idx_gz(const std::string& path, const std::string& scratch) {
 struct Scene {
   torch::Tensor canvas;  // [1, 64, 64]
   std::string caption;
-  Json regions;          // [{"word", "box": [x0, y0, x1, y1]}], fractions of the width and height
+  Json regions;  // [{"word", "box": [x0, y0, x1, y1]}], fractions of the width and height
 };
 
 Scene compose(const torch::Tensor& images, const torch::Tensor& labels, Rng& rng) {
@@ -76,8 +77,9 @@ Scene compose(const torch::Tensor& images, const torch::Tensor& labels, Rng& rng
     const std::string& name = kFashionNames[static_cast<size_t>(labels[index].item<int64_t>())];
     parts.push_back(fmt::format("a {} at {}", name, kQuadrants[static_cast<size_t>(cell)]));
     const double scale = 1.0 / double(kCanvas);  // boxes as fractions of the image
-    scene.regions.push_back({{"word", name},
-                             {"box", {left * scale, top * scale, (left + kItem) * scale, (top + kItem) * scale}}});
+    scene.regions.push_back(
+        {{"word", name},
+         {"box", {left * scale, top * scale, (left + kItem) * scale, (top + kItem) * scale}}});
   }
   for (size_t i = 0; i < parts.size(); ++i)
     scene.caption += (i == 0 ? "" : i + 1 == parts.size() ? " and " : ", ") + parts[i];
@@ -87,7 +89,8 @@ Scene compose(const torch::Tensor& images, const torch::Tensor& labels, Rng& rng
 class FashionScenesRecipe : public Recipe {
  public:
   PreparedCorpus prepare(const std::string& name, const std::string& out_dir) const override {
-    auto debs = download_debs({"dataset-fashion-mnist"}, (fs::path(data_cache_dir()) / "packages").string());
+    auto debs = download_debs({"dataset-fashion-mnist"},
+                              (fs::path(data_cache_dir()) / "packages").string());
     StagingDirectory staging(out_dir);
     const fs::path root = fs::path(staging.path()) / "unpacked";
     unpack_deb(debs[0], root.string());
@@ -97,17 +100,25 @@ class FashionScenesRecipe : public Recipe {
     auto train_labels = read_idx_gz((dir / "train-labels-idx1-ubyte.gz").string(), scratch);
     auto test_images = read_idx_gz((dir / "t10k-images-idx3-ubyte.gz").string(), scratch);
     auto test_labels = read_idx_gz((dir / "t10k-labels-idx1-ubyte.gz").string(), scratch);
-    if (train_images.dim() != 3 || train_images.size(1) != 28 || train_labels.size(0) != train_images.size(0) ||
-        test_labels.size(0) != test_images.size(0))
+    if (train_images.dim() != 3 || train_images.size(1) != 28 ||
+        train_labels.size(0) != train_images.size(0) || test_labels.size(0) != test_images.size(0))
       throw InputError(fmt::format("{}: unexpected Fashion-MNIST shapes", dir.string()));
     // Valid draws from the last 10,000 training items and train from the first 50,000, so no
     // item is in both; test draws from the t10k items.
-    auto train_pool = train_images.narrow(0, 0, 50000), train_pool_labels = train_labels.narrow(0, 0, 50000);
-    auto valid_pool = train_images.narrow(0, 50000, 10000), valid_pool_labels = train_labels.narrow(0, 50000, 10000);
+    auto train_pool = train_images.narrow(0, 0, 50000),
+         train_pool_labels = train_labels.narrow(0, 0, 50000);
+    auto valid_pool = train_images.narrow(0, 50000, 10000),
+         valid_pool_labels = train_labels.narrow(0, 50000, 10000);
     fs::create_directories(fs::path(staging.path()) / "images");
     Splits splits;
     std::map<std::string, Json> regions;
-    struct Part { const char* split; int64_t count; torch::Tensor images, labels; std::vector<SentencePair>* out; uint64_t seed; };
+    struct Part {
+      const char* split;
+      int64_t count;
+      torch::Tensor images, labels;
+      std::vector<SentencePair>* out;
+      uint64_t seed;
+    };
     std::vector<Part> parts = {{"train", kTrain, train_pool, train_pool_labels, &splits.train, 1},
                                {"valid", kValid, valid_pool, valid_pool_labels, &splits.valid, 2},
                                {"test", kTest, test_images, test_labels, &splits.test, 3}};
@@ -126,13 +137,18 @@ class FashionScenesRecipe : public Recipe {
     }
     progress.finish();
     for (const auto& [split, boxes] : regions)
-      write_file_atomic((fs::path(staging.path()) / (split + ".regions.json")).string(), boxes.dump() + "\n");
+      write_file_atomic((fs::path(staging.path()) / (split + ".regions.json")).string(),
+                        boxes.dump() + "\n");
     fs::remove_all(root);
-    PreparedCorpus corpus = write_splits(
-        staging.path(), splits,
-        {{"recipe", name}, {"task", "captioning"}, {"image_size", 64}, {"channels", 1},
-         {"source", "Debian dataset-fashion-mnist (Xiao et al. 2017, MIT licence)"},
-         {"items_per_scene", "2-4"}, {"classes", kFashionNames}});
+    PreparedCorpus corpus =
+        write_splits(staging.path(), splits,
+                     {{"recipe", name},
+                      {"task", "captioning"},
+                      {"image_size", 64},
+                      {"channels", 1},
+                      {"source", "Debian dataset-fashion-mnist (Xiao et al. 2017, MIT licence)"},
+                      {"items_per_scene", "2-4"},
+                      {"classes", kFashionNames}});
     staging.commit();
     corpus.directory = out_dir;
     return corpus;
@@ -145,9 +161,8 @@ class FashionScenesRecipe : public Recipe {
 // ---------------------------------------------------------------------------------------------
 // emoji
 
-
-const std::vector<std::string> kTones = {"medium-light skin tone", "medium-dark skin tone", "light skin tone",
-                                         "medium skin tone", "dark skin tone"};
+const std::vector<std::string> kTones = {"medium-light skin tone", "medium-dark skin tone",
+                                         "light skin tone", "medium skin tone", "dark skin tone"};
 
 // "person running: dark skin tone, facing right" -> base "person running: facing right", tone
 // "dark skin tone" (several tones, as in "kiss: man, woman, light skin tone, dark skin tone",
@@ -159,8 +174,10 @@ std::pair<std::string, std::string> split_tone(const std::string& label) {
   std::string rest = label.substr(colon + 2);
   for (size_t start = 0; start <= rest.size();) {
     size_t comma = rest.find(", ", start);
-    std::string piece = rest.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    (std::find(kTones.begin(), kTones.end(), piece) != kTones.end() ? tones : modifiers).push_back(piece);
+    std::string piece =
+        rest.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    (std::find(kTones.begin(), kTones.end(), piece) != kTones.end() ? tones : modifiers)
+        .push_back(piece);
     if (comma == std::string::npos) break;
     start = comma + 2;
   }
@@ -173,9 +190,11 @@ std::pair<std::string, std::string> split_tone(const std::string& label) {
 
 // The pinned versions' published integrity (`npm view NAME@VERSION dist.integrity`).
 constexpr const char* kTwemojiIntegrity =
-    "sha512-7F+uCuHH+7Qnrc15P5tnbvKkg9E6tlzi4MnT2uW1RlN4pLYTza6cP/dstIfSDMtpjFLWuZewWg8jBbuL2eyELQ==";
+    "sha512-7F+uCuHH+7Qnrc15P5tnbvKkg9E6tlzi4MnT2uW1RlN4pLYTza6cP/"
+    "dstIfSDMtpjFLWuZewWg8jBbuL2eyELQ==";
 constexpr const char* kEmojibaseIntegrity =
-    "sha512-Yvgb5AWoHViHV/gq1qr5ZAarcBip+B27/ZLRsUJkbgAEaLlZ/fof9g882LTpmEpyhBNEC0m2SEmItljHsTygjA==";
+    "sha512-Yvgb5AWoHViHV/gq1qr5ZAarcBip+B27/ZLRsUJkbgAEaLlZ/"
+    "fof9g882LTpmEpyhBNEC0m2SEmItljHsTygjA==";
 
 class EmojiRecipe : public Recipe {
  public:
@@ -188,8 +207,9 @@ class EmojiRecipe : public Recipe {
     const fs::path labels_root = fs::path(staging.path()) / "unpacked-labels";
     unpack_tgz(images_tgz, images_root.string());
     unpack_tgz(labels_tgz, labels_root.string());
-    const std::vector<EmojiImage> items = read_emoji_catalog((images_root / "package/emoji.json").string(),
-                                                             (labels_root / "package/en/data.json").string());
+    const std::vector<EmojiImage> items =
+        read_emoji_catalog((images_root / "package/emoji.json").string(),
+                           (labels_root / "package/en/data.json").string());
     // The compositional split: which captions are held-out combinations.
     std::map<std::string, std::vector<std::string>> tones_of;  // base -> its tones, sorted
     std::set<std::string> captions;
@@ -205,13 +225,15 @@ class EmojiRecipe : public Recipe {
       if (!tone.empty() && tones_of[base].size() >= 3 && stable_hash(base, 11) % 5 < 2 &&
           tones_of[base][stable_hash(base, 12) % tones_of[base].size()] == tone)
         return true;
-      // (man/woman x role): for 30% of roles that exist for both, one gender's versions are held out.
+      // (man/woman x role): for 30% of roles that exist for both, one gender's versions are held
+      // out.
       for (const char* gender : {"man ", "woman "}) {
         if (base.rfind(gender, 0) != 0) continue;
         std::string role = base.substr(std::string(gender).size());
         auto other = std::string(gender) == "man " ? "woman " + role : "man " + role;
         if (!captions.count(other) && !tones_of.count(other)) continue;
-        const bool chosen_gender = (stable_hash(role, 13) % 2 == 0) == (std::string(gender) == "man ");
+        const bool chosen_gender =
+            (stable_hash(role, 13) % 2 == 0) == (std::string(gender) == "man ");
         if (stable_hash(role, 14) % 10 < 3 && chosen_gender) return true;
       }
       return false;
@@ -221,13 +243,18 @@ class EmojiRecipe : public Recipe {
     std::set<std::string> written;
     for (const auto& item : items) {
       // A regular file inside the unpacked package, reached through no symbolic link.
-      const fs::path from = package_file(images_root.string(), "package/img/twitter/64/" + item.image);
+      const fs::path from =
+          package_file(images_root.string(), "package/img/twitter/64/" + item.image);
       if (from.empty() || !written.insert(item.image).second) continue;
-      fs::copy_file(from, fs::path(staging.path()) / "images" / item.image, fs::copy_options::overwrite_existing);
+      fs::copy_file(from, fs::path(staging.path()) / "images" / item.image,
+                    fs::copy_options::overwrite_existing);
       SentencePair pair{item.image, item.caption};
-      if (!held_out(item.caption)) splits.train.push_back(pair);
-      else if (stable_hash(item.caption, 15) % 3 == 0) splits.valid.push_back(pair);
-      else splits.test.push_back(pair);
+      if (!held_out(item.caption))
+        splits.train.push_back(pair);
+      else if (stable_hash(item.caption, 15) % 3 == 0)
+        splits.valid.push_back(pair);
+      else
+        splits.test.push_back(pair);
     }
     fs::remove_all(images_root);
     fs::remove_all(labels_root);
@@ -235,10 +262,16 @@ class EmojiRecipe : public Recipe {
       throw Error("emoji: the compositional split left a split empty");
     PreparedCorpus corpus = write_splits(
         staging.path(), splits,
-        {{"recipe", name}, {"task", "captioning"}, {"image_size", 64}, {"channels", 3},
-         {"split", "compositional: held-out (emoji x skin tone) and (man/woman x role) combinations"},
-         {"credit", "Twemoji graphics by Twitter, Inc and other contributors, CC-BY 4.0; emojibase-data (MIT), "
-                    "emoji-datasource-twitter (MIT)"}});
+        {{"recipe", name},
+         {"task", "captioning"},
+         {"image_size", 64},
+         {"channels", 3},
+         {"split",
+          "compositional: held-out (emoji x skin tone) and (man/woman x role) combinations"},
+         {"credit",
+          "Twemoji graphics by Twitter, Inc and other contributors, CC-BY 4.0; emojibase-data "
+          "(MIT), "
+          "emoji-datasource-twitter (MIT)"}});
     staging.commit();
     corpus.directory = out_dir;
     return corpus;
@@ -246,10 +279,12 @@ class EmojiRecipe : public Recipe {
 };
 
 const bool registered =
-    DatasetRegistry().add("fashion-scenes", [] { return std::unique_ptr<Recipe>(new FashionScenesRecipe()); },
-                          "captioning: 2-4 Fashion-MNIST items on a canvas, captions name them and where they are") &&
-    DatasetRegistry().add("emoji", [] { return std::unique_ptr<Recipe>(new EmojiRecipe()); },
-                          "captioning: Twemoji images with CLDR names, compositional test split (npm)");
+    dataset_registry().add(
+        "fashion-scenes", [] { return std::unique_ptr<Recipe>(new FashionScenesRecipe()); },
+        "captioning: 2-4 Fashion-MNIST items on a canvas, captions name them and where they are") &&
+    dataset_registry().add(
+        "emoji", [] { return std::unique_ptr<Recipe>(new EmojiRecipe()); },
+        "captioning: Twemoji images with CLDR names, compositional test split (npm)");
 
 }  // namespace
 }  // namespace seqlab

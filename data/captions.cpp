@@ -35,7 +35,8 @@ std::vector<SentencePair> read_caption_tsv(const std::string& path, const std::s
   return pairs;
 }
 
-std::vector<SentencePair> read_coco_captions(const std::string& path, const std::string& image_dir) {
+std::vector<SentencePair> read_coco_captions(const std::string& path,
+                                             const std::string& image_dir) {
   Json json;
   try {
     json = Json::parse(read_file(path));
@@ -44,14 +45,17 @@ std::vector<SentencePair> read_coco_captions(const std::string& path, const std:
   }
   if (!json.is_object() || !json.contains("images") || !json["images"].is_array() ||
       !json.contains("annotations") || !json["annotations"].is_array())
-    throw InputError(fmt::format("{}: expected a COCO caption file, an object with \"images\" and "
-                                 "\"annotations\" arrays", path));
+    throw InputError(
+        fmt::format("{}: expected a COCO caption file, an object with \"images\" and "
+                    "\"annotations\" arrays",
+                    path));
   std::map<int64_t, std::string> file_of;
   for (size_t i = 0; i < json["images"].size(); ++i) {
     const auto& image = json["images"][i];
     if (!image.is_object() || !image.contains("id") || !image["id"].is_number_integer() ||
         !image.contains("file_name") || !image["file_name"].is_string())
-      throw InputError(fmt::format("{}: images[{}]: expected {{\"id\": integer, \"file_name\": string}}", path, i));
+      throw InputError(fmt::format(
+          "{}: images[{}]: expected {{\"id\": integer, \"file_name\": string}}", path, i));
     file_of[image["id"].get<int64_t>()] = image["file_name"].get<std::string>();
   }
   std::vector<SentencePair> pairs;
@@ -63,7 +67,8 @@ std::vector<SentencePair> read_coco_captions(const std::string& path, const std:
       throw InputError(where + ": expected {\"image_id\": integer, \"caption\": string}");
     auto file = file_of.find(note["image_id"].get<int64_t>());
     if (file == file_of.end())
-      throw InputError(fmt::format("{}: image_id {} is not in \"images\"", where, note["image_id"].get<int64_t>()));
+      throw InputError(fmt::format("{}: image_id {} is not in \"images\"", where,
+                                   note["image_id"].get<int64_t>()));
     std::string caption = note["caption"].get<std::string>();
     require_utf8(caption, where);
     for (auto& c : caption)
@@ -75,7 +80,8 @@ std::vector<SentencePair> read_coco_captions(const std::string& path, const std:
   return pairs;
 }
 
-std::vector<SentencePair> read_flickr_captions(const std::string& path, const std::string& image_dir) {
+std::vector<SentencePair> read_flickr_captions(const std::string& path,
+                                               const std::string& image_dir) {
   auto lines = read_lines(path);
   std::vector<SentencePair> pairs;
   for (size_t i = 0; i < lines.size(); ++i) {
@@ -84,7 +90,8 @@ std::vector<SentencePair> read_flickr_captions(const std::string& path, const st
     if (trim(line).empty()) continue;
     require_utf8(line, where);
     auto tab = line.find('\t');
-    if (tab == std::string::npos) throw InputError(where + ": no tab (expected image#n<TAB>caption)");
+    if (tab == std::string::npos)
+      throw InputError(where + ": no tab (expected image#n<TAB>caption)");
     std::string image = line.substr(0, tab);
     auto hash = image.rfind('#');
     if (hash == std::string::npos || hash + 1 == image.size())
@@ -100,7 +107,8 @@ std::vector<SentencePair> load_caption_split(const std::string& corpus, const st
                                              const std::string& image_dir) {
   fs::path dir = corpus_directory(corpus);
   std::string images = image_dir;
-  if (images.empty()) images = fs::is_directory(dir / "images") ? (dir / "images").string() : dir.string();
+  if (images.empty())
+    images = fs::is_directory(dir / "images") ? (dir / "images").string() : dir.string();
   std::vector<SentencePair> pairs;
   std::string from;
   if (fs::exists(dir / (split + ".tsv"))) {
@@ -113,9 +121,10 @@ std::vector<SentencePair> load_caption_split(const std::string& corpus, const st
     from = (dir / (split + ".token.txt")).string();
     pairs = read_flickr_captions(from, images);
   } else {
-    throw InputError(fmt::format("caption corpus '{}' has no {} split: expected {}.tsv (image<TAB>caption), "
-                                 "captions_{}.json (COCO) or {}.token.txt (Flickr8k) in {}",
-                                 corpus, split, split, split, split, dir.string()));
+    throw InputError(
+        fmt::format("caption corpus '{}' has no {} split: expected {}.tsv (image<TAB>caption), "
+                    "captions_{}.json (COCO) or {}.token.txt (Flickr8k) in {}",
+                    corpus, split, split, split, split, dir.string()));
   }
   if (pairs.empty()) throw InputError(fmt::format("{}: no captions", from));
   return pairs;

@@ -73,7 +73,8 @@ class CatalogRecipe : public Recipe {
       for (const auto& file : files) {
         std::vector<SentencePair> pairs;
         for (const MoMessage& message : read_mo(file.string()))
-          if (auto pair = filter_ui_message(message, stats, 3, spec_.max_words)) pairs.push_back(*pair);
+          if (auto pair = filter_ui_message(message, stats, 3, spec_.max_words))
+            pairs.push_back(*pair);
         catalogs.emplace_back(file.stem().string(), std::move(pairs));
       }
       fs::remove_all(root);
@@ -82,7 +83,9 @@ class CatalogRecipe : public Recipe {
     progress.finish();
     fs::remove_all(unpacked);
     auto held_out_rank = [&](const std::string& domain) {
-      return contains(spec_.test_domains, domain) ? 0 : contains(spec_.valid_domains, domain) ? 1 : 2;
+      return contains(spec_.test_domains, domain)    ? 0
+             : contains(spec_.valid_domains, domain) ? 1
+                                                     : 2;
     };
     std::stable_sort(catalogs.begin(), catalogs.end(), [&](const auto& a, const auto& b) {
       return held_out_rank(a.first) < held_out_rank(b.first);
@@ -98,8 +101,13 @@ class CatalogRecipe : public Recipe {
           --stats.kept;
           continue;
         }
-        if (spec_.test_domains.empty()) all.push_back(std::move(pair));
-        else (rank == 0 ? splits.test : rank == 1 ? splits.valid : splits.train).push_back(std::move(pair));
+        if (spec_.test_domains.empty())
+          all.push_back(std::move(pair));
+        else
+          (rank == 0   ? splits.test
+           : rank == 1 ? splits.valid
+                       : splits.train)
+              .push_back(std::move(pair));
       }
     }
     if (spec_.test_domains.empty()) {
@@ -147,13 +155,13 @@ CatalogSpec wesnoth_spec(const std::string& lang) {
     packages.push_back(std::string("wesnoth-1.16-") + campaign);
   // Held out whole: "Son of the Black-Eye" for validation, "Heir to the Throne" (the largest
   // campaign, ~1,000 usable lines) for test.
-  return {lang, packages, {"usr/share/games/wesnoth/1.16/locale/{lang}/LC_MESSAGES"}, 80,
-          {"wesnoth-sotbe"}, {"wesnoth-httt"}};
+  return {lang, packages,          {"usr/share/games/wesnoth/1.16/locale/{lang}/LC_MESSAGES"},
+          80,   {"wesnoth-sotbe"}, {"wesnoth-httt"}};
 }
 
 template <typename Spec>
 bool add(const std::string& name, Spec spec, const std::string& help) {
-  return DatasetRegistry().add(
+  return dataset_registry().add(
       name, [spec] { return std::unique_ptr<Recipe>(new CatalogRecipe(spec)); }, help);
 }
 

@@ -36,8 +36,10 @@ class ClassificationTask : public Task {
     std::set<std::string> labels;
     for (const auto& pair : train) labels.insert(pair.target);
     if (labels.size() < 2)
-      throw InputError(fmt::format("corpus '{}': a classification task needs at least 2 labels in its "
-                                   "training split, found {}", corpus_, labels.size()));
+      throw InputError(
+          fmt::format("corpus '{}': a classification task needs at least 2 labels in its "
+                      "training split, found {}",
+                      corpus_, labels.size()));
     return {labels.begin(), labels.end()};
   }
 
@@ -54,8 +56,10 @@ class ClassificationTask : public Task {
     for (const auto& pair : pairs) {
       auto at = std::find(labels_.begin(), labels_.end(), pair.target);
       if (at == labels_.end())
-        throw InputError(fmt::format("unknown label '{}' (this run's labels: {})", pair.target, join_names(labels_)));
-      Example example{tokenizer.encode(pair.source), {Tokenizer::kNumSpecial + (at - labels_.begin())}};
+        throw InputError(fmt::format("unknown label '{}' (this run's labels: {})", pair.target,
+                                     join_names(labels_)));
+      Example example{tokenizer.encode(pair.source),
+                      {Tokenizer::kNumSpecial + (at - labels_.begin())}};
       // Long sentences are cut, not dropped: the label still holds for the beginning.
       if (training && example.source.size() > limit) example.source.resize(limit);
       if (training && example.source.empty()) continue;
@@ -70,9 +74,11 @@ class ClassificationTask : public Task {
   int64_t max_length_;
 };
 
-const bool registered = TaskRegistry().add(
+const bool registered = task_registry().add(
     "classification",
-    [](const Config& c) -> std::unique_ptr<Task> { return std::make_unique<ClassificationTask>(c); },
+    [](const Config& c) -> std::unique_ptr<Task> {
+      return std::make_unique<ClassificationTask>(c);
+    },
     "labelled sentences (TSV sentence<TAB>label): one label per sentence, accuracy and macro-F1");
 
 }  // namespace

@@ -22,8 +22,10 @@ namespace seqlab {
 std::string shell_quote(const std::string& text) {
   std::string out = "'";
   for (char c : text) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -71,19 +73,23 @@ IndexedDeb indexed_deb(const std::string& package) {
     IndexedDeb deb = find_record(read_file(index), package);
     if (!deb.file.empty() && deb.sha256.size() == 64) {
       if (!is_plain_name(deb.file) || fs::path(deb.file).extension() != ".deb")
-        throw InputError(fmt::format("{}: package '{}' names the file '{}', not a plain .deb name", index, package, deb.file));
+        throw InputError(fmt::format("{}: package '{}' names the file '{}', not a plain .deb name",
+                                     index, package, deb.file));
       return deb;
     }
   }
-  CommandResult result = run_command(fmt::format("apt-cache show --no-all-versions {}", shell_quote(package)));
+  CommandResult result =
+      run_command(fmt::format("apt-cache show --no-all-versions {}", shell_quote(package)));
   IndexedDeb deb = find_record(result.output, package);
   if (result.status != 0 || deb.file.empty() || deb.sha256.size() != 64)
-    throw InputError(fmt::format(
-        "package '{}' is not in apt's package index (apt-cache show: exit {}). Check the name; on a machine whose "
-        "package lists are empty, run `apt-get update` (scripts/setup.sh does)",
-        package, result.status));
+    throw InputError(
+        fmt::format("package '{}' is not in apt's package index (apt-cache show: exit {}). Check "
+                    "the name; on a machine whose "
+                    "package lists are empty, run `apt-get update` (scripts/setup.sh does)",
+                    package, result.status));
   if (!is_plain_name(deb.file) || fs::path(deb.file).extension() != ".deb")
-    throw InputError(fmt::format("package '{}': apt's index names the file '{}', not a plain .deb name", package, deb.file));
+    throw InputError(fmt::format(
+        "package '{}': apt's index names the file '{}', not a plain .deb name", package, deb.file));
   return deb;
 }
 
@@ -127,8 +133,8 @@ std::vector<std::string> download_debs(const std::vector<std::string>& packages,
     const IndexedDeb indexed = indexed_deb(package);
     const fs::path deb = fs::path(download_dir) / indexed.file;
     if (fs::exists(fs::symlink_status(deb)) && !has_hash(deb, indexed.sha256)) {
-      log_warning(fmt::format("{}: not the SHA-256 apt's index gives ({}); fetching it again", deb.string(),
-                              indexed.sha256));
+      log_warning(fmt::format("{}: not the SHA-256 apt's index gives ({}); fetching it again",
+                              deb.string(), indexed.sha256));
       fs::remove(deb);
     }
     if (!fs::exists(fs::symlink_status(deb))) {
@@ -137,9 +143,8 @@ std::vector<std::string> download_debs(const std::vector<std::string>& packages,
       std::string partial = (fs::path(download_dir) / (".partial-" + package)).string();
       fs::remove_all(partial);
       fs::create_directories(partial);
-      CommandResult result =
-          run_command(fmt::format("cd {} && apt-get download -q {}", shell_quote(partial),
-                                  shell_quote(package)));
+      CommandResult result = run_command(fmt::format("cd {} && apt-get download -q {}",
+                                                     shell_quote(partial), shell_quote(package)));
       const fs::path fetched = fs::path(partial) / indexed.file;
       if (result.status != 0 || !fs::exists(fetched)) {
         fs::remove_all(partial);
@@ -151,8 +156,9 @@ std::vector<std::string> download_debs(const std::vector<std::string>& packages,
       }
       if (!has_hash(fetched, indexed.sha256)) {
         fs::remove_all(partial);
-        throw InputError(fmt::format("package '{}': the downloaded {} does not have the SHA-256 apt's index gives ({})",
-                                     package, indexed.file, indexed.sha256));
+        throw InputError(fmt::format(
+            "package '{}': the downloaded {} does not have the SHA-256 apt's index gives ({})",
+            package, indexed.file, indexed.sha256));
       }
       fs::rename(fetched, deb);
       fs::remove_all(partial);
@@ -171,7 +177,8 @@ void unpack_deb(const std::string& deb, const std::string& into) {
                                  last_lines(result.output, 3)));
 }
 
-std::string download_npm(const std::string& spec, const std::string& integrity, const std::string& download_dir) {
+std::string download_npm(const std::string& spec, const std::string& integrity,
+                         const std::string& download_dir) {
   fs::create_directories(download_dir);
   // npm names its tarball NAME-VERSION.tgz (a scope's @ and / become nothing and -).
   std::string file = spec;
@@ -182,12 +189,13 @@ std::string download_npm(const std::string& spec, const std::string& integrity, 
   fs::path tgz = fs::path(download_dir) / (file + ".tgz");
   auto verified = [&](const fs::path& path) {
     std::error_code error;
-    return fs::is_regular_file(fs::symlink_status(path, error)) && sha512_file_integrity(path.string()) == integrity;
+    return fs::is_regular_file(fs::symlink_status(path, error)) &&
+           sha512_file_integrity(path.string()) == integrity;
   };
   if (fs::exists(fs::symlink_status(tgz))) {
     if (verified(tgz)) return tgz.string();
-    log_warning(fmt::format("{}: not the published integrity of {} ({}); fetching it again", tgz.string(), spec,
-                            integrity));
+    log_warning(fmt::format("{}: not the published integrity of {} ({}); fetching it again",
+                            tgz.string(), spec, integrity));
     fs::remove(tgz);
   }
   if (run_command("command -v npm").status != 0)
@@ -195,17 +203,20 @@ std::string download_npm(const std::string& spec, const std::string& integrity, 
   fs::path partial = fs::path(download_dir) / ".partial-npm";
   fs::remove_all(partial);
   fs::create_directories(partial);
-  auto result = run_command(fmt::format("cd {} && npm pack --silent {}", shell_quote(partial.string()), shell_quote(spec)));
+  auto result = run_command(fmt::format("cd {} && npm pack --silent {}",
+                                        shell_quote(partial.string()), shell_quote(spec)));
   fs::path fetched = partial / (file + ".tgz");
   if (result.status != 0 || !fs::exists(fetched)) {
     fs::remove_all(partial);
-    throw InputError(fmt::format("npm package '{}' could not be fetched with `npm pack` (exit {}):\n{}", spec,
-                                 result.status, last_lines(result.output, 3)));
+    throw InputError(
+        fmt::format("npm package '{}' could not be fetched with `npm pack` (exit {}):\n{}", spec,
+                    result.status, last_lines(result.output, 3)));
   }
   if (!verified(fetched)) {
     fs::remove_all(partial);
-    throw InputError(fmt::format("npm package '{}': the fetched tarball does not have the published integrity {}", spec,
-                                 integrity));
+    throw InputError(fmt::format(
+        "npm package '{}': the fetched tarball does not have the published integrity {}", spec,
+        integrity));
   }
   fs::rename(fetched, tgz);
   fs::remove_all(partial);
@@ -216,7 +227,8 @@ std::string package_file(const std::string& root, const std::string& relative) {
   fs::path at = root;
   for (const auto& part : fs::path(relative)) {
     const std::string name = part.string();
-    if (name.empty() || name == "." || name == ".." || part.is_absolute() || name.find('/') != std::string::npos)
+    if (name.empty() || name == "." || name == ".." || part.is_absolute() ||
+        name.find('/') != std::string::npos)
       return "";
     at /= part;
     std::error_code error;
@@ -229,9 +241,11 @@ std::string package_file(const std::string& root, const std::string& relative) {
 
 void unpack_tgz(const std::string& tgz, const std::string& into) {
   fs::create_directories(into);
-  auto result = run_command(fmt::format("tar --no-same-owner --no-same-permissions -xzf {} -C {}", shell_quote(tgz), shell_quote(into)));
+  auto result = run_command(fmt::format("tar --no-same-owner --no-same-permissions -xzf {} -C {}",
+                                        shell_quote(tgz), shell_quote(into)));
   if (result.status != 0)
-    throw Error(fmt::format("cannot unpack {} (exit {}): {}", tgz, result.status, last_lines(result.output, 3)));
+    throw Error(fmt::format("cannot unpack {} (exit {}): {}", tgz, result.status,
+                            last_lines(result.output, 3)));
 }
 
 }  // namespace seqlab

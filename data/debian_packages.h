@@ -21,7 +21,8 @@ void unpack_deb(const std::string& deb, const std::string& into);
 // reuses it); returns its path. `integrity` is the version's published Subresource Integrity
 // ("sha512-...", `npm view NAME@VERSION dist.integrity`), pinned by the recipe: a tarball, fetched
 // or reused, that does not have it is refused. InputError when npm is missing or cannot fetch it.
-std::string download_npm(const std::string& spec, const std::string& integrity, const std::string& download_dir);
+std::string download_npm(const std::string& spec, const std::string& integrity,
+                         const std::string& download_dir);
 // Unpacks a .tgz under `into` (an npm tarball's files land in into/package/).
 void unpack_tgz(const std::string& tgz, const std::string& into);
 

@@ -74,9 +74,12 @@ class DingRecipe : public Recipe {
     if (pairs.empty()) throw Error("no sentence pairs found in " + dictionary.string());
     size_t held_out = std::min<size_t>(1000, pairs.size() / 20);
     Splits splits = split_by_hash(pairs, held_out, held_out, /*seed=*/20240101);
-    Json meta = {{"recipe", name},           {"source_lang", "en"},
-                 {"target_lang", "de"},      {"packages", {"trans-de-en"}},
-                 {"dictionary_lines", lines.size()}, {"bad_utf8_lines", bad_utf8}};
+    Json meta = {{"recipe", name},
+                 {"source_lang", "en"},
+                 {"target_lang", "de"},
+                 {"packages", {"trans-de-en"}},
+                 {"dictionary_lines", lines.size()},
+                 {"bad_utf8_lines", bad_utf8}};
     PreparedCorpus corpus = write_splits(staging.path(), splits, meta);
     staging.commit();
     corpus.directory = out_dir;
@@ -85,7 +88,7 @@ class DingRecipe : public Recipe {
   }
 };
 
-const bool registered = DatasetRegistry().add(
+const bool registered = dataset_registry().add(
     "ding-en-de", [] { return std::unique_ptr<Recipe>(new DingRecipe()); },
     "en-de example sentences of the Ding dictionary (Debian trans-de-en, ~15k pairs)");
 

@@ -20,27 +20,35 @@ namespace seqlab {
 namespace {
 
 const bool declared =
-    ConfigSchema::global().add(key_int("data.image_size", 64, "captioning: images are resized to N x N pixels")
-                                   .range(8, 4096)) &&
-    ConfigSchema::global().add(key_int("data.image_channels", 3, "captioning: 3 = RGB, 1 = grey").range(1, 3)) &&
-    ConfigSchema::global().add(key_bool("data.skip_bad_images", false,
-                                        "captioning: skip (and count) missing, corrupt or oversized "
-                                        "images instead of stopping with an error")) &&
-    ConfigSchema::global().add(key_int("data.image_max_pixels", 50'000'000,
-                                       "captioning: largest width x height a file's header may announce")
-                                   .range(1, 1e12)) &&
-    ConfigSchema::global().add(key_int("data.image_cache_mb", 4096,
-                                       "captioning: a split's decoded images must fit in this many MB")
-                                   .range(1, 1e9)) &&
-    ConfigSchema::global().add(key_int("data.augment.shift", 0,
-                                       "captioning: random translation by up to N pixels while training")
-                                   .range(0, 4096)) &&
-    ConfigSchema::global().add(key_bool("data.augment.flip", false,
-                                        "captioning: random horizontal flips while training (they swap "
-                                        "left and right: not for captions that name sides)")) &&
-    ConfigSchema::global().add(key_number("data.augment.brightness", 0.0,
-                                          "captioning: random brightness factor in [1-b, 1+b] while training")
-                                   .range(0, 1));
+    ConfigSchema::global().add(
+        key_int("data.image_size", 64, "captioning: images are resized to N x N pixels")
+            .range(8, 4096)) &&
+    ConfigSchema::global().add(
+        key_int("data.image_channels", 3, "captioning: 3 = RGB, 1 = grey").range(1, 3)) &&
+    ConfigSchema::global().add(
+        key_bool("data.skip_bad_images", false,
+                 "captioning: skip (and count) missing, corrupt or oversized "
+                 "images instead of stopping with an error")) &&
+    ConfigSchema::global().add(
+        key_int("data.image_max_pixels", 50'000'000,
+                "captioning: largest width x height a file's header may announce")
+            .range(1, 1e12)) &&
+    ConfigSchema::global().add(
+        key_int("data.image_cache_mb", 4096,
+                "captioning: a split's decoded images must fit in this many MB")
+            .range(1, 1e9)) &&
+    ConfigSchema::global().add(
+        key_int("data.augment.shift", 0,
+                "captioning: random translation by up to N pixels while training")
+            .range(0, 4096)) &&
+    ConfigSchema::global().add(
+        key_bool("data.augment.flip", false,
+                 "captioning: random horizontal flips while training (they swap "
+                 "left and right: not for captions that name sides)")) &&
+    ConfigSchema::global().add(
+        key_number("data.augment.brightness", 0.0,
+                   "captioning: random brightness factor in [1-b, 1+b] while training")
+            .range(0, 1));
 
 }  // namespace
 
@@ -63,7 +71,8 @@ AugmentOptions AugmentOptions::from_config(const Config& config) {
   return options;
 }
 
-torch::Tensor decode_image(const std::string& bytes, const std::string& name, const ImageOptions& options) {
+torch::Tensor decode_image(const std::string& bytes, const std::string& name,
+                           const ImageOptions& options) {
   DecodedImage image = decode_image_pixels(bytes, name, options);
   const auto size = static_cast<int64_t>(options.size);
   auto hwc = torch::from_blob(image.pixels.data(), {size, size, image.channels}, torch::kUInt8);
@@ -82,17 +91,20 @@ torch::Tensor load_image(const std::string& path, const ImageOptions& options) {
 }
 
 ImageSet load_images(const std::vector<std::string>& paths, const ImageOptions& options) {
-  const double megabytes = static_cast<double>(paths.size()) * static_cast<double>(options.channels) *
+  const double megabytes = static_cast<double>(paths.size()) *
+                           static_cast<double>(options.channels) *
                            static_cast<double>(options.size * options.size) / 1e6;
   if (megabytes > static_cast<double>(options.cache_megabytes))
-    throw InputError(fmt::format("{} images of {} x {} take {:.0f} MB decoded, more than data.image_cache_mb "
-                                 "= {}: lower data.image_size or raise the limit",
-                                 paths.size(), options.size, options.size, megabytes, options.cache_megabytes));
+    throw InputError(
+        fmt::format("{} images of {} x {} take {:.0f} MB decoded, more than data.image_cache_mb "
+                    "= {}: lower data.image_size or raise the limit",
+                    paths.size(), options.size, options.size, megabytes, options.cache_megabytes));
   ImageSet set;
   std::vector<torch::Tensor> decoded;
   decoded.reserve(paths.size());
   std::optional<Progress> progress;  // only worth a line for large sets
-  if (paths.size() >= 2000) progress.emplace("decoding images", static_cast<int64_t>(paths.size()), "img");
+  if (paths.size() >= 2000)
+    progress.emplace("decoding images", static_cast<int64_t>(paths.size()), "img");
   for (const auto& path : paths) {
     try {
       decoded.push_back(load_image(path, options));
@@ -145,7 +157,8 @@ void save_png(const std::string& path, const torch::Tensor& image) {
   const int channels = static_cast<int>(hwc.size(2));
   const int height = static_cast<int>(hwc.size(0)), width = static_cast<int>(hwc.size(1));
   write_atomic_with(path, [&](const std::string& tmp) {
-    if (!stbi_write_png(tmp.c_str(), width, height, channels, hwc.data_ptr<uint8_t>(), width * channels))
+    if (!stbi_write_png(tmp.c_str(), width, height, channels, hwc.data_ptr<uint8_t>(),
+                        width * channels))
       throw Error("cannot write PNG " + tmp);
   });
 }

@@ -24,12 +24,13 @@ namespace seqlab {
 // file for anything wrong with it.
 torch::Tensor load_image(const std::string& path, const ImageOptions& options);
 // The same from bytes already in memory; `name` is what errors call it.
-torch::Tensor decode_image(const std::string& bytes, const std::string& name, const ImageOptions& options);
+torch::Tensor decode_image(const std::string& bytes, const std::string& name,
+                           const ImageOptions& options);
 
 // A split's distinct images, decoded once.
 struct ImageSet {
-  std::vector<std::string> paths;  // as given (one per row of pixels)
-  torch::Tensor pixels;            // [N, C, H, W] uint8
+  std::vector<std::string> paths;    // as given (one per row of pixels)
+  torch::Tensor pixels;              // [N, C, H, W] uint8
   std::vector<std::string> skipped;  // paths skipped as bad (skip_bad), with the reason
 };
 
@@ -38,8 +39,8 @@ struct ImageSet {
 ImageSet load_images(const std::vector<std::string>& paths, const ImageOptions& options);
 
 struct AugmentOptions {
-  int64_t shift = 0;    // random translation by up to this many pixels (edges replicated)
-  bool flip = false;    // random horizontal flip (off by default: it swaps "left" and "right")
+  int64_t shift = 0;      // random translation by up to this many pixels (edges replicated)
+  bool flip = false;      // random horizontal flip (off by default: it swaps "left" and "right")
   double brightness = 0;  // random brightness factor in [1 - b, 1 + b]
   static AugmentOptions from_config(const Config& config);  // data.augment.* keys
   bool any() const { return shift > 0 || flip || brightness > 0; }

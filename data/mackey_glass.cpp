@@ -7,7 +7,8 @@
 
 namespace seqlab {
 
-std::vector<double> mackey_glass(int64_t samples, uint64_t seed, const MackeyGlassOptions& options) {
+std::vector<double> mackey_glass(int64_t samples, uint64_t seed,
+                                 const MackeyGlassOptions& options) {
   if (samples < 0 || options.substeps < 1 || options.tau <= 0)
     throw InputError("mackey_glass: samples >= 0, substeps >= 1 and tau > 0 expected");
   const double dt = 1.0 / double(options.substeps);

@@ -12,11 +12,12 @@ namespace seqlab {
 
 struct MackeyGlassOptions {
   double tau = 17;
-  int64_t substeps = 10;    // Euler steps per sample (step 1/substeps)
-  int64_t discard = 1000;   // samples dropped at the start
+  int64_t substeps = 10;   // Euler steps per sample (step 1/substeps)
+  int64_t discard = 1000;  // samples dropped at the start
 };
 
 // `samples` values of y, one per time unit, from a history drawn with `seed`.
-std::vector<double> mackey_glass(int64_t samples, uint64_t seed, const MackeyGlassOptions& options = {});
+std::vector<double> mackey_glass(int64_t samples, uint64_t seed,
+                                 const MackeyGlassOptions& options = {});
 
 }  // namespace seqlab

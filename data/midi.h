@@ -13,13 +13,14 @@
 namespace seqlab {
 
 struct MidiNote {
-  int pitch = 60;       // 0-127
-  int velocity = 80;    // 1-127
-  int64_t start = 0;    // pulses
-  int64_t end = 0;      // pulses, > start
-  int channel = 0;      // 0-15 (9 is General MIDI percussion)
+  int pitch = 60;     // 0-127
+  int velocity = 80;  // 1-127
+  int64_t start = 0;  // pulses
+  int64_t end = 0;    // pulses, > start
+  int channel = 0;    // 0-15 (9 is General MIDI percussion)
   bool operator==(const MidiNote& o) const {
-    return pitch == o.pitch && velocity == o.velocity && start == o.start && end == o.end && channel == o.channel;
+    return pitch == o.pitch && velocity == o.velocity && start == o.start && end == o.end &&
+           channel == o.channel;
   }
 };
 
@@ -32,11 +33,12 @@ struct MidiTempo {
 };
 
 struct MidiPiece {
-  int ppqn = 480;                    // pulses per quarter note
-  std::vector<MidiTempo> tempos;     // sorted by pulse; empty = 120 bpm throughout
-  std::vector<int> programs = std::vector<int>(16, 0);  // General MIDI program per channel (first seen)
-  std::vector<MidiNote> notes;       // sorted by (start, channel, pitch)
-  double seconds = 0;                // length as read
+  int ppqn = 480;                 // pulses per quarter note
+  std::vector<MidiTempo> tempos;  // sorted by pulse; empty = 120 bpm throughout
+  std::vector<int> programs =
+      std::vector<int>(16, 0);  // General MIDI program per channel (first seen)
+  std::vector<MidiNote> notes;  // sorted by (start, channel, pitch)
+  double seconds = 0;           // length as read
 };
 
 // Reads a standard MIDI file (format 0, 1 or 2, PPQN timing). InputError naming the file (and the
@@ -47,7 +49,8 @@ struct MidiPiece {
 // No event is skipped silently.
 MidiPiece read_midi(const std::string& path, int64_t max_pulses = int64_t(1) << 31);
 // The same on bytes in memory; `origin` names them in errors.
-MidiPiece parse_midi(const std::string& bytes, const std::string& origin, int64_t max_pulses = int64_t(1) << 31);
+MidiPiece parse_midi(const std::string& bytes, const std::string& origin,
+                     int64_t max_pulses = int64_t(1) << 31);
 
 // Writes a format-1 file (a tempo track and one track per channel used), atomically.
 void write_midi(const std::string& path, const MidiPiece& piece);

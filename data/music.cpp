@@ -38,8 +38,10 @@ std::pair<char, int> parse_event(const std::string& word) {
 
 }  // namespace
 
-std::vector<std::string> notes_to_events(const std::vector<MidiNote>& notes, int ppqn, const MusicOptions& options) {
-  if (ppqn <= 0 || options.steps_per_beat <= 0 || options.max_wait <= 0) throw Error("notes_to_events: bad grid");
+std::vector<std::string> notes_to_events(const std::vector<MidiNote>& notes, int ppqn,
+                                         const MusicOptions& options) {
+  if (ppqn <= 0 || options.steps_per_beat <= 0 || options.max_wait <= 0)
+    throw Error("notes_to_events: bad grid");
   const double step = double(ppqn) / options.steps_per_beat;
   struct Quantized {
     int64_t start, end;
@@ -86,8 +88,9 @@ std::vector<std::string> notes_to_events(const std::vector<MidiNote>& notes, int
   return events;
 }
 
-std::vector<MidiNote> events_to_notes(const std::vector<std::string>& events, int ppqn, const MusicOptions& options,
-                                      int channel, int velocity, int64_t* skipped) {
+std::vector<MidiNote> events_to_notes(const std::vector<std::string>& events, int ppqn,
+                                      const MusicOptions& options, int channel, int velocity,
+                                      int64_t* skipped) {
   const double step = double(ppqn) / options.steps_per_beat;
   auto pulses = [&](int64_t steps) { return std::llround(double(steps) * step); };
   std::map<int, int64_t> open;  // pitch -> start step
@@ -100,7 +103,8 @@ std::vector<MidiNote> events_to_notes(const std::vector<std::string>& events, in
     } else if (kind == 'n') {
       auto it = open.find(value);
       if (it != open.end()) {  // a restart ends the sounding note
-        if (now > it->second) notes.push_back({value, velocity, pulses(it->second), pulses(now), channel});
+        if (now > it->second)
+          notes.push_back({value, velocity, pulses(it->second), pulses(now), channel});
         open.erase(it);
       }
       open[value] = now;
@@ -120,13 +124,15 @@ std::vector<MidiNote> events_to_notes(const std::vector<std::string>& events, in
   for (const auto& [pitch, start] : open)
     notes.push_back({pitch, velocity, pulses(start), pulses(std::max(now, start + 1)), channel});
   std::sort(notes.begin(), notes.end(), [](const MidiNote& a, const MidiNote& b) {
-    return std::tie(a.start, a.channel, a.pitch, a.end) < std::tie(b.start, b.channel, b.pitch, b.end);
+    return std::tie(a.start, a.channel, a.pitch, a.end) <
+           std::tie(b.start, b.channel, b.pitch, b.end);
   });
   if (skipped) *skipped = ignored;
   return notes;
 }
 
-bool transpose_events(const std::vector<std::string>& events, int semitones, std::vector<std::string>& out) {
+bool transpose_events(const std::vector<std::string>& events, int semitones,
+                      std::vector<std::string>& out) {
   std::vector<std::string> shifted;
   shifted.reserve(events.size());
   for (const auto& word : events) {

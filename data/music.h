@@ -26,17 +26,19 @@ struct MusicOptions {
 
 // One channel's notes (any channel field) -> events. Times are rounded to the grid; a note shorter
 // than a step lasts one step; a note cut by a repeat of its own pitch ends where the repeat starts.
-std::vector<std::string> notes_to_events(const std::vector<MidiNote>& notes, int ppqn, const MusicOptions& options);
+std::vector<std::string> notes_to_events(const std::vector<MidiNote>& notes, int ppqn,
+                                         const MusicOptions& options);
 
-// Events -> notes on `channel` with `velocity`, at `ppqn`. Words that are not events are skipped and
-// counted in *skipped (if given); an offP without an open P is skipped; notes still open at the end
-// close there (one step after the last event, at least).
-std::vector<MidiNote> events_to_notes(const std::vector<std::string>& events, int ppqn, const MusicOptions& options,
-                                      int channel = 0, int velocity = 80, int64_t* skipped = nullptr);
+// Events -> notes on `channel` with `velocity`, at `ppqn`. Words that are not events are skipped
+// and counted in *skipped (if given); an offP without an open P is skipped; notes still open at the
+// end close there (one step after the last event, at least).
+std::vector<MidiNote> events_to_notes(const std::vector<std::string>& events, int ppqn,
+                                      const MusicOptions& options, int channel = 0,
+                                      int velocity = 80, int64_t* skipped = nullptr);
 
 // Shifts every pitch of an event sequence by `semitones`; false (and `out` untouched) when a pitch
 // would leave 0-127.
-bool transpose_events(const std::vector<std::string>& events, int semitones, std::vector<std::string>& out);
-
+bool transpose_events(const std::vector<std::string>& events, int semitones,
+                      std::vector<std::string>& out);
 
 }  // namespace seqlab

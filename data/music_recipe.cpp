@@ -48,7 +48,8 @@ class MusicRecipe : public Recipe {
       auto ext = entry.path().extension().string();
       std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
       // A package's symbolic link may point anywhere: only files that stay inside it are read.
-      if (entry.is_regular_file() && lies_inside(entry.path().string(), root.string()) && ext == ".wad")
+      if (entry.is_regular_file() && lies_inside(entry.path().string(), root.string()) &&
+          ext == ".wad")
         wads.push_back(entry.path());
     }
     for (const auto& wad : wads) extract_wad_music(wad.string(), (root / "wad-music").string());
@@ -63,14 +64,17 @@ class MusicRecipe : public Recipe {
     std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) {
       return stable_hash(a.filename().string(), 31) < stable_hash(b.filename().string(), 31);
     });
-    if (files.size() < 2 * kHeldOutPieces + 1) throw Error(fmt::format("music: only {} MIDI files found", files.size()));
+    if (files.size() < 2 * kHeldOutPieces + 1)
+      throw Error(fmt::format("music: only {} MIDI files found", files.size()));
     const MusicOptions options;
     std::map<std::string, std::string> text;
     std::map<std::string, Json> pieces;
     Json skipped = Json::array();
     int64_t notes = 0, events = 0;
     for (size_t i = 0; i < files.size(); ++i) {
-      const std::string split = i < kHeldOutPieces ? "test" : i < 2 * kHeldOutPieces ? "valid" : "train";
+      const std::string split = i < kHeldOutPieces       ? "test"
+                                : i < 2 * kHeldOutPieces ? "valid"
+                                                         : "train";
       MidiPiece piece;
       try {
         piece = read_midi(files[i].string());
@@ -89,8 +93,9 @@ class MusicRecipe : public Recipe {
         for (size_t start = 0; start < sequence.size(); start += kLineEvents) {
           const size_t end = std::min(sequence.size(), start + kLineEvents);
           if (end - start < kMinLineEvents) break;
-          text[split] += fmt::format("{}\n", fmt::join(sequence.begin() + std::ptrdiff_t(start),
-                                                        sequence.begin() + std::ptrdiff_t(end), " "));
+          text[split] +=
+              fmt::format("{}\n", fmt::join(sequence.begin() + std::ptrdiff_t(start),
+                                            sequence.begin() + std::ptrdiff_t(end), " "));
           events += int64_t(end - start);
         }
       }
@@ -99,25 +104,32 @@ class MusicRecipe : public Recipe {
     PreparedCorpus corpus;
     for (const char* split : {"train", "valid", "test"}) {
       if (text[split].empty()) throw Error(fmt::format("music: the {} split is empty", split));
-      write_file_atomic((fs::path(staging.path()) / (std::string(split) + ".txt")).string(), text[split]);
+      write_file_atomic((fs::path(staging.path()) / (std::string(split) + ".txt")).string(),
+                        text[split]);
       corpus.counts[split] = std::count(text[split].begin(), text[split].end(), '\n');
     }
     corpus.counts["notes"] = notes;
     corpus.counts["events"] = events;
     corpus.counts["skipped_files"] = int64_t(skipped.size());
-    corpus.meta = {{"recipe", name},
-                   {"task", "sequence"},
-                   {"packages", packages},
-                   {"counts", corpus.counts},
-                   {"pieces", pieces},
-                   {"skipped", skipped},
-                   {"representation",
-                    fmt::format("note on/off and time shift on a grid of {} steps per beat, waits up to {} steps "
-                                "(data/music.h); lines of at most {} events",
-                                options.steps_per_beat, options.max_wait, kLineEvents)},
-                   {"credit", "Planet Blupi music (GPL-3+), OpenMSX (GPL-2) and, in music-large, Freedoom (BSD-style Freedoom license), as packaged by Debian"}};
-    if (!skipped.empty()) log_warning(fmt::format("music: skipped {} unreadable MIDI file(s)", skipped.size()));
-    write_file_atomic((fs::path(staging.path()) / "meta.json").string(), corpus.meta.dump(2) + "\n");
+    corpus.meta = {
+        {"recipe", name},
+        {"task", "sequence"},
+        {"packages", packages},
+        {"counts", corpus.counts},
+        {"pieces", pieces},
+        {"skipped", skipped},
+        {"representation",
+         fmt::format(
+             "note on/off and time shift on a grid of {} steps per beat, waits up to {} steps "
+             "(data/music.h); lines of at most {} events",
+             options.steps_per_beat, options.max_wait, kLineEvents)},
+        {"credit",
+         "Planet Blupi music (GPL-3+), OpenMSX (GPL-2) and, in music-large, Freedoom (BSD-style "
+         "Freedoom license), as packaged by Debian"}};
+    if (!skipped.empty())
+      log_warning(fmt::format("music: skipped {} unreadable MIDI file(s)", skipped.size()));
+    write_file_atomic((fs::path(staging.path()) / "meta.json").string(),
+                      corpus.meta.dump(2) + "\n");
     staging.commit();
     corpus.directory = out_dir;
     return corpus;
@@ -128,15 +140,20 @@ class MusicRecipe : public Recipe {
 };
 
 const bool registered =
-    DatasetRegistry().add(
+    dataset_registry().add(
         "music",
-        [] { return std::unique_ptr<Recipe>(new MusicRecipe({"planetblupi-music-midi", "openttd-openmsx"})); },
-        "sequence: the MIDI music of planetblupi-music-midi and openttd-openmsx (41 pieces) as note on/off/wait events, "
+        [] {
+          return std::unique_ptr<Recipe>(
+              new MusicRecipe({"planetblupi-music-midi", "openttd-openmsx"}));
+        },
+        "sequence: the MIDI music of planetblupi-music-midi and openttd-openmsx (41 pieces) as "
+        "note on/off/wait events, "
         "split by piece") &&
-    DatasetRegistry().add(
+    dataset_registry().add(
         "music-large",
         [] {
-          return std::unique_ptr<Recipe>(new MusicRecipe({"planetblupi-music-midi", "openttd-openmsx", "freedoom"}));
+          return std::unique_ptr<Recipe>(
+              new MusicRecipe({"planetblupi-music-midi", "openttd-openmsx", "freedoom"}));
         },
         "sequence: the music corpus plus Freedoom's 67 MIDI lumps from its WAD files (108 pieces)");
 

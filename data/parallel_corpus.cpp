@@ -23,10 +23,10 @@ std::vector<SentencePair> read_tsv(const std::string& path) {
     }
     require_utf8(line, where);
     auto tab = line.find('\t');
-    if (tab == std::string::npos)
-      throw InputError(where + ": no tab (expected source<TAB>target)");
+    if (tab == std::string::npos) throw InputError(where + ": no tab (expected source<TAB>target)");
     if (line.find('\t', tab + 1) != std::string::npos)
-      throw InputError(where + ": more than one tab (expected exactly 2 fields: source<TAB>target)");
+      throw InputError(where +
+                       ": more than one tab (expected exactly 2 fields: source<TAB>target)");
     SentencePair pair{line.substr(0, tab), line.substr(tab + 1)};
     if (pair.source.empty() || pair.target.empty())
       throw InputError(where + ": empty " + (pair.source.empty() ? "source" : "target") +

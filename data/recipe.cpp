@@ -13,10 +13,10 @@ namespace fs = std::filesystem;
 
 namespace seqlab {
 
-SEQLAB_DEFINE_REGISTRY(DatasetRegistry, "datasets");
+SEQLAB_DEFINE_REGISTRY(dataset_registry, "datasets");
 
 PreparedCorpus prepare_corpus(const std::string& recipe, const std::string& out_dir) {
-  auto maker = DatasetRegistry().create(recipe);
+  auto maker = dataset_registry().create(recipe);
   std::string dir = out_dir.empty() ? (fs::path(data_cache_dir()) / recipe).string() : out_dir;
   return maker->prepare(recipe, dir);
 }
@@ -37,9 +37,12 @@ Splits split_by_hash(const std::vector<SentencePair>& pairs, size_t valid, size_
   Splits splits;
   for (size_t k = 0; k < order.size(); ++k) {
     const SentencePair& pair = pairs[order[k].second];
-    if (k < test) splits.test.push_back(pair);
-    else if (k < test + valid) splits.valid.push_back(pair);
-    else splits.train.push_back(pair);
+    if (k < test)
+      splits.test.push_back(pair);
+    else if (k < test + valid)
+      splits.valid.push_back(pair);
+    else
+      splits.train.push_back(pair);
   }
   return splits;
 }
@@ -63,20 +66,20 @@ std::string corpus_directory(const std::string& name) {
   if (fs::is_directory(name)) return name;
   std::string cached = (fs::path(data_cache_dir()) / name).string();
   if (fs::exists(fs::path(cached) / "meta.json")) return cached;
-  if (DatasetRegistry().contains(name))
-    throw InputError(fmt::format(
-        "corpus '{}' is not prepared in {}; run `seqlab data prepare {}` first", name,
-        data_cache_dir(), name));
+  if (dataset_registry().contains(name))
+    throw InputError(
+        fmt::format("corpus '{}' is not prepared in {}; run `seqlab data prepare {}` first", name,
+                    data_cache_dir(), name));
   throw InputError(fmt::format(
       "corpus '{}' is neither a directory with train/valid/test.tsv nor a recipe; recipes: {}",
-      name, join_names(DatasetRegistry().names())));
+      name, join_names(dataset_registry().names())));
 }
 
 std::vector<SentencePair> load_corpus_split(const std::string& corpus, const std::string& split) {
   fs::path path = fs::path(corpus_directory(corpus)) / (split + ".tsv");
   if (!fs::exists(path))
-    throw InputError(fmt::format("corpus '{}' has no {} split ({} is missing)", corpus, split,
-                                 path.string()));
+    throw InputError(
+        fmt::format("corpus '{}' has no {} split ({} is missing)", corpus, split, path.string()));
   return read_tsv(path.string());
 }
 

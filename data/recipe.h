@@ -28,7 +28,7 @@ class Recipe {
   virtual PreparedCorpus prepare(const std::string& name, const std::string& out_dir) const = 0;
 };
 
-SEQLAB_DECLARE_REGISTRY(DatasetRegistry, std::unique_ptr<Recipe>);
+SEQLAB_DECLARE_REGISTRY(dataset_registry, std::unique_ptr<Recipe>);
 
 PreparedCorpus prepare_corpus(const std::string& recipe, const std::string& out_dir = "");
 

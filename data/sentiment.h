@@ -23,9 +23,11 @@ struct LabelledSentence {
 // One fixture file: a JSON array of {"text": "...", "class": 0 or 1}; an entry with empty text and
 // a null class (the fixtures' last one) is skipped. InputError naming the file and entry for
 // anything else; whitespace (tabs, newlines) inside a sentence becomes one space.
-std::vector<LabelledSentence> read_sentiment_fixture(const std::string& path, const std::string& domain);
+std::vector<LabelledSentence> read_sentiment_fixture(const std::string& path,
+                                                     const std::string& domain);
 
 // In-domain (held_out empty) or cross-domain (held_out names the test domain) splits, deduplicated.
-Splits sentiment_splits(const std::vector<LabelledSentence>& sentences, const std::string& held_out);
+Splits sentiment_splits(const std::vector<LabelledSentence>& sentences,
+                        const std::string& held_out);
 
 }  // namespace seqlab

@@ -37,15 +37,19 @@ class SequenceTask : public Task {
   std::vector<SentencePair> read_split(const std::string& split) const override {
     const fs::path path = fs::path(corpus_directory(corpus_)) / (split + ".txt");
     if (!fs::exists(path))
-      throw InputError(fmt::format("corpus '{}' has no {} split ({} is missing; a sequence corpus has one "
-                                   "sequence per line in <split>.txt)", corpus_, split, path.string()));
+      throw InputError(
+          fmt::format("corpus '{}' has no {} split ({} is missing; a sequence corpus has one "
+                      "sequence per line in <split>.txt)",
+                      corpus_, split, path.string()));
     std::vector<SentencePair> pairs;
     auto lines = read_lines(path.string());
     for (size_t i = 0; i < lines.size(); ++i) {
       require_utf8(lines[i], fmt::format("{}:{}", path.string(), i + 1));
       if (lines[i].find('\t') != std::string::npos)
-        throw InputError(fmt::format("{}:{}: a tab (a sequence corpus has one sequence per line, words "
-                                     "separated by spaces)", path.string(), i + 1));
+        throw InputError(
+            fmt::format("{}:{}: a tab (a sequence corpus has one sequence per line, words "
+                        "separated by spaces)",
+                        path.string(), i + 1));
       if (lines[i].find_first_not_of(" \r") == std::string::npos) continue;
       pairs.push_back({"", lines[i]});
       if (split != "train" || transpose_ == 0) continue;
@@ -81,8 +85,10 @@ class SequenceTask : public Task {
         continue;
       }
       for (size_t start = 0; start < ids.size(); start += window) {
-        split.examples.push_back({{}, {ids.begin() + std::ptrdiff_t(start),
-                                       ids.begin() + std::ptrdiff_t(std::min(ids.size(), start + window))}});
+        split.examples.push_back(
+            {{},
+             {ids.begin() + std::ptrdiff_t(start),
+              ids.begin() + std::ptrdiff_t(std::min(ids.size(), start + window))}});
         split.pairs.push_back(pair);
       }
     }
@@ -95,8 +101,9 @@ class SequenceTask : public Task {
   int transpose_;
 };
 
-const bool registered = TaskRegistry().add(
-    "sequence", [](const Config& c) -> std::unique_ptr<Task> { return std::make_unique<SequenceTask>(c); },
+const bool registered = task_registry().add(
+    "sequence",
+    [](const Config& c) -> std::unique_ptr<Task> { return std::make_unique<SequenceTask>(c); },
     "one sequence per line (<split>.txt), no source: next-token generation (music events)");
 
 }  // namespace

@@ -61,10 +61,12 @@ class SequenceRecipe : public Recipe {
     splits.valid = draw(kValid, 20);
     splits.test = draw(kTest, 40);
     StagingDirectory staging(out_dir);
-    PreparedCorpus corpus = write_splits(
-        staging.path(), splits,
-        {{"recipe", name}, {"task", reverse_ ? "reverse" : "copy"}, {"train_lengths", "1-20"},
-         {"test_lengths", "1-40"}, {"alphabet", alphabet.size()}});
+    PreparedCorpus corpus = write_splits(staging.path(), splits,
+                                         {{"recipe", name},
+                                          {"task", reverse_ ? "reverse" : "copy"},
+                                          {"train_lengths", "1-20"},
+                                          {"test_lengths", "1-40"},
+                                          {"alphabet", alphabet.size()}});
     staging.commit();
     corpus.directory = out_dir;
     return corpus;
@@ -94,9 +96,11 @@ class LongDependencyRecipe : public Recipe {
     splits.valid = draw(kValid);
     splits.test = draw(kTest);
     StagingDirectory staging(out_dir);
-    PreparedCorpus corpus = write_splits(
-        staging.path(), splits,
-        {{"recipe", name}, {"task", "long-dependency"}, {"length", 50}, {"classes", markers.size()}});
+    PreparedCorpus corpus = write_splits(staging.path(), splits,
+                                         {{"recipe", name},
+                                          {"task", "long-dependency"},
+                                          {"length", 50},
+                                          {"classes", markers.size()}});
     staging.commit();
     corpus.directory = out_dir;
     return corpus;
@@ -104,13 +108,15 @@ class LongDependencyRecipe : public Recipe {
 };
 
 const bool registered =
-    DatasetRegistry().add("copy", [] { return std::unique_ptr<Recipe>(new SequenceRecipe(false)); },
-                          "synthetic: copy 1-20 symbols (test 1-40, for length generalisation)") &&
-    DatasetRegistry().add("reverse", [] { return std::unique_ptr<Recipe>(new SequenceRecipe(true)); },
-                          "synthetic: reverse 1-20 symbols (test 1-40)") &&
-    DatasetRegistry().add("long-dependency",
-                          [] { return std::unique_ptr<Recipe>(new LongDependencyRecipe()); },
-                          "synthetic: name the first of 50 symbols (a 50-step dependency)");
+    dataset_registry().add(
+        "copy", [] { return std::unique_ptr<Recipe>(new SequenceRecipe(false)); },
+        "synthetic: copy 1-20 symbols (test 1-40, for length generalisation)") &&
+    dataset_registry().add(
+        "reverse", [] { return std::unique_ptr<Recipe>(new SequenceRecipe(true)); },
+        "synthetic: reverse 1-20 symbols (test 1-40)") &&
+    dataset_registry().add(
+        "long-dependency", [] { return std::unique_ptr<Recipe>(new LongDependencyRecipe()); },
+        "synthetic: name the first of 50 symbols (a 50-step dependency)");
 
 }  // namespace
 }  // namespace seqlab

@@ -7,23 +7,26 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "core/files.h"
 #include "core/log.h"
 #include "data/captions.h"
-#include "core/files.h"
 #include "data/recipe.h"
 
 namespace seqlab {
 
-SEQLAB_DEFINE_REGISTRY(TaskRegistry, "tasks");
+SEQLAB_DEFINE_REGISTRY(task_registry, "tasks");
 
 namespace {
 
 const bool declared =
-    ConfigSchema::global().add(key_string("data.task", "translation", "what the corpus holds")
-                                   .names_from([] { return TaskRegistry().names(); })) &&
-    ConfigSchema::global().add(key_string("data.image_dir", "",
-                                          "captioning: folder the corpus's image names are relative "
-                                          "to; empty = <corpus>/images, else the corpus folder"));
+    ConfigSchema::global().add(
+        key_string("data.task", "translation", "what the corpus holds").names_from([] {
+          return task_registry().names();
+        })) &&
+    ConfigSchema::global().add(
+        key_string("data.image_dir", "",
+                   "captioning: folder the corpus's image names are relative "
+                   "to; empty = <corpus>/images, else the corpus folder"));
 
 class TranslationTask : public Task {
  public:
@@ -48,7 +51,8 @@ class TranslationTask : public Task {
     const auto limit = static_cast<size_t>(max_length_);
     for (const auto& pair : pairs) {
       Example example{tokenizer.encode(pair.source), tokenizer.encode(pair.target)};
-      if (training && (example.source.empty() || example.source.size() > limit || example.target.size() > limit))
+      if (training && (example.source.empty() || example.source.size() > limit ||
+                       example.target.size() > limit))
         continue;
       split.examples.push_back(std::move(example));
       split.pairs.push_back(pair);
@@ -114,13 +118,19 @@ class CaptioningTask : public Task {
   ImageOptions images_;
 };
 
-const bool registered =
-    TaskRegistry().add(
-        "translation", [](const Config& c) -> std::unique_ptr<Task> { return std::make_unique<TranslationTask>(c); },
-        "sentence pairs (TSV): one reference per source") &&
-    TaskRegistry().add(
-        "captioning", [](const Config& c) -> std::unique_ptr<Task> { return std::make_unique<CaptioningTask>(c); },
-        "images with captions (TSV, COCO JSON or Flickr8k files): all captions of an image are references");
+const bool registered = task_registry().add(
+                            "translation",
+                            [](const Config& c) -> std::unique_ptr<Task> {
+                              return std::make_unique<TranslationTask>(c);
+                            },
+                            "sentence pairs (TSV): one reference per source") &&
+                        task_registry().add(
+                            "captioning",
+                            [](const Config& c) -> std::unique_ptr<Task> {
+                              return std::make_unique<CaptioningTask>(c);
+                            },
+                            "images with captions (TSV, COCO JSON or Flickr8k files): all captions "
+                            "of an image are references");
 
 }  // namespace
 
@@ -154,7 +164,8 @@ std::vector<std::string> pair_sides(const std::vector<SentencePair>& pairs, bool
 }
 
 int64_t target_vocabulary(int64_t tokenizer_vocab, const std::vector<std::string>& labels) {
-  return labels.empty() ? tokenizer_vocab : Tokenizer::kNumSpecial + static_cast<int64_t>(labels.size());
+  return labels.empty() ? tokenizer_vocab
+                        : Tokenizer::kNumSpecial + static_cast<int64_t>(labels.size());
 }
 
 std::vector<std::string> read_labels(const std::string& path) {
@@ -164,7 +175,8 @@ std::vector<std::string> read_labels(const std::string& path) {
   } catch (const Json::exception& e) {
     throw InputError(fmt::format("{}: not JSON ({})", path, e.what()));
   }
-  if (!json.is_object() || !json.contains("labels") || !json["labels"].is_array() || json["labels"].empty())
+  if (!json.is_object() || !json.contains("labels") || !json["labels"].is_array() ||
+      json["labels"].empty())
     throw InputError(path + ": expected {\"labels\": [\"name\", ...]} with at least one label");
   std::vector<std::string> labels;
   for (const auto& label : json["labels"]) {
@@ -179,7 +191,7 @@ void write_labels(const std::string& path, const std::vector<std::string>& label
 }
 
 std::unique_ptr<Task> make_task(const Config& config) {
-  return TaskRegistry().create(config.get_string("data.task"), config);
+  return task_registry().create(config.get_string("data.task"), config);
 }
 
 std::vector<int64_t> image_rows(const std::vector<std::string>& paths, const ImageOptions& options,

@@ -27,9 +27,10 @@ namespace seqlab {
 // A split tokenized for a model: examples plus, for image tasks, the pixels they point at.
 struct TaskSplit {
   std::vector<Example> examples;
-  std::vector<SentencePair> pairs;  // the text of each example (source: the image path for captions)
-  torch::Tensor images;             // [N, C, H, W] uint8; undefined for text tasks
-  std::vector<std::string> skipped; // bad images left out (data.skip_bad_images), with the reason
+  std::vector<SentencePair>
+      pairs;             // the text of each example (source: the image path for captions)
+  torch::Tensor images;  // [N, C, H, W] uint8; undefined for text tasks
+  std::vector<std::string> skipped;  // bad images left out (data.skip_bad_images), with the reason
   Framing framing = Framing::kSentence;
   Batch collate(const std::vector<int64_t>& indices) const {
     return seqlab::collate(examples, indices, images, framing);
@@ -55,7 +56,8 @@ class Task {
   // A split's (source, target) pairs, every line checked.
   virtual std::vector<SentencePair> read_split(const std::string& split) const = 0;
   // What the run's tokenizer is trained on.
-  virtual std::vector<std::string> tokenizer_texts(const std::vector<SentencePair>& pairs) const = 0;
+  virtual std::vector<std::string> tokenizer_texts(
+      const std::vector<SentencePair>& pairs) const = 0;
   // Tokenizes pairs (and decodes their images). `training`: pairs with more than data.max_length
   // tokens on a side, or with nothing to read, are dropped; evaluation keeps everything.
   virtual TaskSplit encode(const std::vector<SentencePair>& pairs, const Tokenizer& tokenizer,
@@ -85,7 +87,7 @@ int64_t target_vocabulary(int64_t tokenizer_vocab, const std::vector<std::string
 std::vector<std::string> read_labels(const std::string& path);
 void write_labels(const std::string& path, const std::vector<std::string>& labels);
 
-SEQLAB_DECLARE_REGISTRY(TaskRegistry, std::unique_ptr<Task>, const Config&);
+SEQLAB_DECLARE_REGISTRY(task_registry, std::unique_ptr<Task>, const Config&);
 
 // The task named by data.task, reading data.corpus.
 std::unique_ptr<Task> make_task(const Config& config);

@@ -10,13 +10,13 @@ namespace {
 bool has_placeholder(const std::string& s) {
   for (size_t i = 0; i + 1 < s.size(); ++i) {
     char c = s[i], next = s[i + 1];
-    if (c == '%' && (std::isalnum(static_cast<unsigned char>(next)) || next == '(' ||
-                     next == '.' || next == '-' || next == '*' || next == '\'' || next == ' '))
+    if (c == '%' && (std::isalnum(static_cast<unsigned char>(next)) || next == '(' || next == '.' ||
+                     next == '-' || next == '*' || next == '\'' || next == ' '))
       return true;  // printf (%s %d %.2f %-5s %(name)s) and Qt/LibreOffice (%1 %PRODUCTNAME)
     if (c == '{' && (std::isalnum(static_cast<unsigned char>(next)) || next == '}' || next == '_'))
       return true;  // {0} {name} {}
-    if (c == '$' && (std::isalpha(static_cast<unsigned char>(next)) || next == '{' ||
-                     next == '(' || next == '_' || next == '1'))
+    if (c == '$' && (std::isalpha(static_cast<unsigned char>(next)) || next == '{' || next == '(' ||
+                     next == '_' || next == '1'))
       return true;  // $var ${var} $(var) $1
   }
   return false;
@@ -83,10 +83,17 @@ std::string trim(const std::string& s) {
 }  // namespace
 
 Json UiFilterStats::to_json() const {
-  return {{"seen", seen},           {"untranslated", untranslated}, {"bad_utf8", bad_utf8},
-          {"multiline", multiline}, {"placeholder", placeholder},   {"markup", markup},
-          {"accelerator", accelerator}, {"length", length},         {"ratio", ratio},
-          {"duplicates", duplicates}, {"kept", kept}};
+  return {{"seen", seen},
+          {"untranslated", untranslated},
+          {"bad_utf8", bad_utf8},
+          {"multiline", multiline},
+          {"placeholder", placeholder},
+          {"markup", markup},
+          {"accelerator", accelerator},
+          {"length", length},
+          {"ratio", ratio},
+          {"duplicates", duplicates},
+          {"kept", kept}};
 }
 
 size_t count_words(const std::string& text) {

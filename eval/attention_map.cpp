@@ -34,7 +34,8 @@ std::vector<std::string> concat(std::vector<std::string> a, const std::vector<st
 // self-attention target x target prefix, cross-attention target x source; a decoder-only model's
 // self-attention runs over source + target.
 LabelledMap label(const AttentionRecorder::Map& map, const std::vector<std::string>& source,
-                  const std::vector<std::string>& generated, const std::vector<std::string>& prefix) {
+                  const std::vector<std::string>& generated,
+                  const std::vector<std::string>& prefix) {
   LabelledMap out{map.name, map.weights[0], {}, {}};
   const auto queries = map.weights.size(2), keys = map.weights.size(3);
   const auto s = static_cast<int64_t>(source.size()), t = static_cast<int64_t>(generated.size());
@@ -51,13 +52,16 @@ LabelledMap label(const AttentionRecorder::Map& map, const std::vector<std::stri
     out.rows = concat(source, generated);
     out.columns = concat(source, prefix);
   } else {
-    throw Error(fmt::format("attention map '{}' of shape {}x{} matches neither the source ({}) nor "
-                            "the target ({}) length", map.name, queries, keys, s, t));
+    throw Error(
+        fmt::format("attention map '{}' of shape {}x{} matches neither the source ({}) nor "
+                    "the target ({}) length",
+                    map.name, queries, keys, s, t));
   }
   return out;
 }
 
-std::vector<std::vector<std::vector<float>>> to_nested(const torch::Tensor& weights) {  // [H, Tq, Tk]
+std::vector<std::vector<std::vector<float>>> to_nested(
+    const torch::Tensor& weights) {  // [H, Tq, Tk]
   std::vector<std::vector<std::vector<float>>> out;
   auto w = weights.contiguous();
   for (int64_t h = 0; h < w.size(0); ++h) {
@@ -94,9 +98,10 @@ Json write_attention_map(Seq2Seq& model, const Tokenizer& tokenizer, torch::Devi
     model->forward(source, forced.target_in);
   }
   if (recorder.maps().empty())
-    throw InputError(fmt::format("the model of this run has no attention to draw (decoder '{}'); "
-                                 "attention decoders: bahdanau, luong, transformer",
-                                 decoder_name));
+    throw InputError(
+        fmt::format("the model of this run has no attention to draw (decoder '{}'); "
+                    "attention decoders: bahdanau, luong, transformer",
+                    decoder_name));
   std::vector<std::string> source_tokens, target_tokens, prefix_tokens = {"<s>"};
   for (int64_t id : ids) source_tokens.push_back(tokenizer.piece(id));
   for (int64_t id : found[0].tokens) {
@@ -109,23 +114,30 @@ Json write_attention_map(Seq2Seq& model, const Tokenizer& tokenizer, torch::Devi
   // Maps recorded under one name at several steps (RNN decoders) are joined along the queries.
   std::vector<LabelledMap> maps;
   for (const auto& map : recorder.maps()) {
-    bool seen = std::any_of(maps.begin(), maps.end(), [&](const LabelledMap& m) { return m.name == map.name; });
-    if (!seen) maps.push_back(label({map.name, recorder.stacked(map.name)}, source_tokens, target_tokens, prefix_tokens));
+    bool seen = std::any_of(maps.begin(), maps.end(),
+                            [&](const LabelledMap& m) { return m.name == map.name; });
+    if (!seen)
+      maps.push_back(label({map.name, recorder.stacked(map.name)}, source_tokens, target_tokens,
+                           prefix_tokens));
   }
   // The headline picture: generated tokens over source tokens, heads averaged, from the last
   // cross-attention (or, in a decoder-only model, the target rows' attention to the prefix).
   torch::Tensor headline;
   for (const auto& m : maps) {
     if (m.rows == target_tokens && m.columns == source_tokens) headline = m.weights.mean(0);
-    if (m.rows.size() == source_tokens.size() + target_tokens.size() && m.columns.size() == m.rows.size())
+    if (m.rows.size() == source_tokens.size() + target_tokens.size() &&
+        m.columns.size() == m.rows.size())
       headline = m.weights.mean(0)
-                     .narrow(0, static_cast<int64_t>(source_tokens.size()), static_cast<int64_t>(target_tokens.size()))
+                     .narrow(0, static_cast<int64_t>(source_tokens.size()),
+                             static_cast<int64_t>(target_tokens.size()))
                      .narrow(1, 0, static_cast<int64_t>(source_tokens.size()));
   }
-  if (!headline.defined()) throw InputError("the model of this run has no attention from the target to the source");
+  if (!headline.defined())
+    throw InputError("the model of this run has no attention from the target to the source");
   write_attention_png(out_png, headline, source_tokens, target_tokens);
 
-  // Every layer's every head, one picture per map (transformers: encoder self, decoder self, cross).
+  // Every layer's every head, one picture per map (transformers: encoder self, decoder self,
+  // cross).
   Json layer_maps = Json::array(), layer_weights = Json::object();
   auto stem = std::filesystem::path(out_png).replace_extension("").string();
   for (const auto& m : maps) {
@@ -134,7 +146,8 @@ Json write_attention_map(Seq2Seq& model, const Tokenizer& tokenizer, torch::Devi
     std::string png = fmt::format("{}.{}.png", stem, m.name);
     write_attention_panels_png(png, m.weights, m.columns, m.rows, titles, m.name);
     layer_maps.push_back({{"name", m.name}, {"heads", m.weights.size(0)}, {"png", png}});
-    layer_weights[m.name] = {{"rows", m.rows}, {"columns", m.columns}, {"weights", to_nested(m.weights)}};
+    layer_weights[m.name] = {
+        {"rows", m.rows}, {"columns", m.columns}, {"weights", to_nested(m.weights)}};
   }
   auto main_weights = to_nested(headline.unsqueeze(0))[0];
   Json result = {{"source", text},
@@ -176,7 +189,8 @@ ImageAttention image_attention(Seq2Seq& model, const Tokenizer& tokenizer, torch
   }
   const int64_t regions = grid_height * grid_width;
   const auto steps = static_cast<int64_t>(found[0].tokens.size()) + 1;  // eos included
-  // The last map over the image regions: a transformer's last cross-attention layer, an RNN's attention.
+  // The last map over the image regions: a transformer's last cross-attention layer, an RNN's
+  // attention.
   torch::Tensor weights;
   std::vector<std::string> names;
   for (const auto& map : recorder.maps())
@@ -186,23 +200,27 @@ ImageAttention image_attention(Seq2Seq& model, const Tokenizer& tokenizer, torch
     if (stacked.size(3) == regions && stacked.size(2) == steps) weights = stacked[0].mean(0);
   }
   if (regions == 0 || !weights.defined())
-    throw InputError(fmt::format("the model of this run has no attention over image regions (decoder '{}'); "
-                                 "attention decoders: bahdanau, luong, transformer",
-                                 decoder_name));
+    throw InputError(
+        fmt::format("the model of this run has no attention over image regions (decoder '{}'); "
+                    "attention decoders: bahdanau, luong, transformer",
+                    decoder_name));
   ImageAttention out;
   out.caption = tokenizer.decode(found[0].tokens);
   for (int64_t id : found[0].tokens) {
     out.tokens.push_back(tokenizer.piece(id));
     out.words.push_back(tokenizer.decode({id}));
   }
-  out.weights = weights.narrow(0, 0, steps - 1).reshape({steps - 1, grid_height, grid_width}).to(torch::kCPU, torch::kFloat);
+  out.weights = weights.narrow(0, 0, steps - 1)
+                    .reshape({steps - 1, grid_height, grid_width})
+                    .to(torch::kCPU, torch::kFloat);
   return out;
 }
 
 Json write_image_attention_map(Seq2Seq& model, const Tokenizer& tokenizer, torch::Device device,
                                const SearchOptions& options, const std::string& decoder_name,
                                const torch::Tensor& image, const std::string& out_png) {
-  ImageAttention attention = image_attention(model, tokenizer, device, options, decoder_name, image);
+  ImageAttention attention =
+      image_attention(model, tokenizer, device, options, decoder_name, image);
   constexpr int kFrame = 160, kGap = 8, kLabel = 40;
   const auto words = static_cast<int>(attention.tokens.size());
   auto rgb = image.to(torch::kCPU, torch::kFloat);
@@ -219,7 +237,8 @@ Json write_image_attention_map(Seq2Seq& model, const Tokenizer& tokenizer, torch
     auto p = pixels.accessor<uint8_t, 3>();
     const int left = kGap + slot * (kFrame + kGap);
     for (int y = 0; y < kFrame; ++y)
-      for (int x = 0; x < kFrame; ++x) strip.set(left + x, kGap + y, p[0][y][x], p[1][y][x], p[2][y][x]);
+      for (int x = 0; x < kFrame; ++x)
+        strip.set(left + x, kGap + y, p[0][y][x], p[1][y][x], p[2][y][x]);
     TextMask text = render_text(label);
     draw(strip, text, left + std::max(0, (kFrame - text.width) / 2), kGap + kFrame + 6, false);
   };
@@ -228,10 +247,11 @@ Json write_image_attention_map(Seq2Seq& model, const Tokenizer& tokenizer, torch
   for (int w = 0; w < words; ++w) {
     auto map = attention.weights[w];  // [h, w]
     weights.push_back(to_nested(map.unsqueeze(0))[0]);
-    auto scaled = F::interpolate(map.unsqueeze(0).unsqueeze(0), F::InterpolateFuncOptions()
-                                                                    .size(std::vector<int64_t>{kFrame, kFrame})
-                                                                    .mode(torch::kBilinear)
-                                                                    .align_corners(false))[0];
+    auto scaled = F::interpolate(map.unsqueeze(0).unsqueeze(0),
+                                 F::InterpolateFuncOptions()
+                                     .size(std::vector<int64_t>{kFrame, kFrame})
+                                     .mode(torch::kBilinear)
+                                     .align_corners(false))[0];
     scaled = scaled / scaled.max().clamp_min(1e-12);
     // Bright where the decoder looked, dimmed elsewhere, with a warm tint on the attended part.
     auto tint = torch::tensor({255.0f, 190.0f, 40.0f}).view({3, 1, 1});
@@ -241,7 +261,10 @@ Json write_image_attention_map(Seq2Seq& model, const Tokenizer& tokenizer, torch
   write_png(out_png, strip);
   auto stem = std::filesystem::path(out_png).replace_extension("").string();
   std::vector<int64_t> grid = {attention.weights.size(1), attention.weights.size(2)};
-  Json result = {{"caption", attention.caption}, {"tokens", attention.tokens}, {"grid", grid}, {"png", out_png}};
+  Json result = {{"caption", attention.caption},
+                 {"tokens", attention.tokens},
+                 {"grid", grid},
+                 {"png", out_png}};
   Json saved = result;
   saved["weights"] = weights;
   write_file_atomic(stem + ".json", saved.dump() + "\n");

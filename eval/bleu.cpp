@@ -36,7 +36,8 @@ struct BleuParts {
 
 BleuParts bleu_from_sums(const std::vector<double>& sums) {
   if (sums.size() != kStatistics)
-    throw InputError(fmt::format("BLEU statistics have {} values, not {}", sums.size(), kStatistics));
+    throw InputError(
+        fmt::format("BLEU statistics have {} values, not {}", sums.size(), kStatistics));
   const double hyp_length = sums[0], ref_length = sums[1];
   BleuParts parts;
   double smooth = 1.0;
@@ -50,7 +51,8 @@ BleuParts bleu_from_sums(const std::vector<double>& sums) {
       parts.precisions[n] = 100.0 * correct / total;
     }
   }
-  if (hyp_length < ref_length) parts.brevity = hyp_length > 0 ? std::exp(1.0 - ref_length / hyp_length) : 0.0;
+  if (hyp_length < ref_length)
+    parts.brevity = hyp_length > 0 ? std::exp(1.0 - ref_length / hyp_length) : 0.0;
   double log_sum = 0;
   for (double p : parts.precisions) log_sum += p > 0 ? std::log(p) : -9999999999.0;
   parts.score = hyp_length == 0 ? 0.0 : parts.brevity * std::exp(log_sum / kMaxOrder);
@@ -110,7 +112,8 @@ class Bleu : public Metric {
                            const std::vector<std::vector<std::string>>& references) const override {
     const auto sums = sum_statistics(item_statistics(hypotheses, references), kStatistics);
     const BleuParts parts = bleu_from_sums(sums);
-    const auto hyp_length = static_cast<int64_t>(sums[0]), ref_length = static_cast<int64_t>(sums[1]);
+    const auto hyp_length = static_cast<int64_t>(sums[0]),
+               ref_length = static_cast<int64_t>(sums[1]);
     std::array<int64_t, kMaxOrder> correct{}, total{};
     for (size_t n = 0; n < kMaxOrder; ++n) {
       correct[n] = static_cast<int64_t>(sums[2 + n]);
@@ -118,23 +121,22 @@ class Bleu : public Metric {
     }
     MetricScore result;
     result.score = parts.score;
-    result.signature = fmt::format("nrefs:{}|case:mixed|eff:no|tok:13a|smooth:exp",
-                                   references.size());
+    result.signature =
+        fmt::format("nrefs:{}|case:mixed|eff:no|tok:13a|smooth:exp", references.size());
     double ratio = ref_length > 0 ? double(hyp_length) / double(ref_length) : 0.0;
     const auto& p = parts.precisions;
     result.summary = fmt::format(
         "BLEU = {:.2f} {:.1f}/{:.1f}/{:.1f}/{:.1f} (BP = {:.3f} ratio = {:.3f} hyp_len = {} "
         "ref_len = {})",
         parts.score, p[0], p[1], p[2], p[3], parts.brevity, ratio, hyp_length, ref_length);
-    result.details = {{"precisions", p},         {"bp", parts.brevity},
-                      {"ratio", ratio},          {"hyp_len", hyp_length},
-                      {"ref_len", ref_length},   {"counts", correct},
+    result.details = {{"precisions", p},       {"bp", parts.brevity},   {"ratio", ratio},
+                      {"hyp_len", hyp_length}, {"ref_len", ref_length}, {"counts", correct},
                       {"totals", total}};
     return result;
   }
 };
 
-const bool registered = MetricRegistry().add(
+const bool registered = metric_registry().add(
     "bleu", [] { return std::unique_ptr<Metric>(new Bleu()); },
     "corpus BLEU, sacreBLEU defaults (13a tokens, exp smoothing); Papineni et al. 2002");
 

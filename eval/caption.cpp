@@ -6,9 +6,9 @@
 
 namespace seqlab {
 
-std::vector<std::string> caption_images(Seq2Seq& model, const Tokenizer& tokenizer, torch::Device device,
-                                        const torch::Tensor& images, const SearchOptions& options,
-                                        int64_t batch_images) {
+std::vector<std::string> caption_images(Seq2Seq& model, const Tokenizer& tokenizer,
+                                        torch::Device device, const torch::Tensor& images,
+                                        const SearchOptions& options, int64_t batch_images) {
   std::vector<std::string> out;
   const int64_t n = images.size(0);
   const int64_t step = std::max<int64_t>(1, batch_images / std::max<int64_t>(1, options.beam));
@@ -24,11 +24,12 @@ std::vector<std::string> caption_images(Seq2Seq& model, const Tokenizer& tokeniz
 Json score_captions(const std::vector<std::string>& hypotheses,
                     const std::vector<std::vector<std::string>>& references) {
   Json result = {{"images", hypotheses.size()}};
-  auto cider = MetricRegistry().create("cider")->corpus_score(hypotheses, references);
+  auto cider = metric_registry().create("cider")->corpus_score(hypotheses, references);
   result["cider"] = cider.score;
   result["cider_signature"] = cider.signature;
   for (int k = 1; k <= 4; ++k) {
-    auto bleu = MetricRegistry().create("bleu-" + std::to_string(k))->corpus_score(hypotheses, references);
+    auto bleu =
+        metric_registry().create("bleu-" + std::to_string(k))->corpus_score(hypotheses, references);
     result["bleu_" + std::to_string(k)] = bleu.score;
     if (k == 4) result["bleu_summary"] = bleu.summary;
   }
@@ -41,7 +42,8 @@ Json score_captions(const std::vector<std::string>& hypotheses,
         break;
       }
   }
-  result["exact_match"] = hypotheses.empty() ? 0.0 : 100.0 * double(exact) / double(hypotheses.size());
+  result["exact_match"] =
+      hypotheses.empty() ? 0.0 : 100.0 * double(exact) / double(hypotheses.size());
   return result;
 }
 

@@ -16,9 +16,9 @@ namespace seqlab {
 
 // Captions images [N, C, H, W] uint8 in batches of `batch_images` (divided by the beam width);
 // returns detokenized captions in order.
-std::vector<std::string> caption_images(Seq2Seq& model, const Tokenizer& tokenizer, torch::Device device,
-                                        const torch::Tensor& images, const SearchOptions& options,
-                                        int64_t batch_images = 128);
+std::vector<std::string> caption_images(Seq2Seq& model, const Tokenizer& tokenizer,
+                                        torch::Device device, const torch::Tensor& images,
+                                        const SearchOptions& options, int64_t batch_images = 128);
 
 // CIDEr-D and coco-caption BLEU-1..4 against every reference (references[k][i], "" where image
 // i has fewer), and exact match (% of captions equal to one of their references after caption

@@ -28,12 +28,14 @@ using Counts = std::map<Ngram, double>;
 Counts ngram_counts(const std::vector<std::string>& tokens, int max_order) {
   Counts counts;
   for (int n = 1; n <= max_order; ++n)
-    for (size_t i = 0; i + n <= tokens.size(); ++i) counts[Ngram(tokens.begin() + i, tokens.begin() + i + n)] += 1;
+    for (size_t i = 0; i + n <= tokens.size(); ++i)
+      counts[Ngram(tokens.begin() + i, tokens.begin() + i + n)] += 1;
   return counts;
 }
 
 // The references of hypothesis i (empty ones skipped); InputError when it has none.
-std::vector<std::string> references_of(const std::vector<std::vector<std::string>>& references, size_t i) {
+std::vector<std::string> references_of(const std::vector<std::vector<std::string>>& references,
+                                       size_t i) {
   std::vector<std::string> out;
   for (const auto& column : references)
     if (!column[i].empty()) out.push_back(column[i]);
@@ -74,8 +76,9 @@ class CiderD : public Metric {
   }
 
  private:
-  static std::vector<double> per_image_scores(const std::vector<std::string>& hypotheses,
-                                              const std::vector<std::vector<std::string>>& references) {
+  static std::vector<double> per_image_scores(
+      const std::vector<std::string>& hypotheses,
+      const std::vector<std::vector<std::string>>& references) {
     check_reference_lengths(hypotheses, references);
     const size_t n = hypotheses.size();
     std::vector<std::vector<Counts>> refs(n);
@@ -122,7 +125,8 @@ class CiderD : public Metric {
     double length = 0;
   };
 
-  static Vector vectorise(const Counts& counts, const std::map<Ngram, double>& df, double log_images) {
+  static Vector vectorise(const Counts& counts, const std::map<Ngram, double>& df,
+                          double log_images) {
     Vector v;
     for (const auto& [gram, tf] : counts) {
       auto it = df.find(gram);
@@ -156,12 +160,15 @@ class CocoBleu : public Metric {
       for (const auto& r : references_of(references, i)) {
         auto tokens = caption_tokens(r);
         lengths.push_back(tokens.size());
-        for (const auto& [gram, count] : ngram_counts(tokens, 4)) max_ref[gram] = std::max(max_ref[gram], count);
+        for (const auto& [gram, count] : ngram_counts(tokens, 4))
+          max_ref[gram] = std::max(max_ref[gram], count);
       }
       // Closest reference length, ties to the shorter.
       size_t closest = lengths[0];
       for (size_t l : lengths) {
-        auto d = [&](size_t x) { return std::abs(static_cast<double>(x) - static_cast<double>(hyp.size())); };
+        auto d = [&](size_t x) {
+          return std::abs(static_cast<double>(x) - static_cast<double>(hyp.size()));
+        };
         if (d(l) < d(closest) || (d(l) == d(closest) && l < closest)) closest = l;
       }
       std::vector<double> row(10, 0.0);
@@ -190,16 +197,19 @@ class CocoBleu : public Metric {
     MetricScore score;
     score.score = b[static_cast<size_t>(order_ - 1)];
     score.signature = fmt::format("coco-bleu|n:{}|ref:closest|tok:ptb-lower-nopunct", order_);
-    score.summary = fmt::format("BLEU-{} = {:.2f} (BLEU-1..4 {:.1f}/{:.1f}/{:.1f}/{:.1f}, ratio {:.3f})", order_,
-                                score.score, b[0], b[1], b[2], b[3], ratio);
-    score.details = {{"bleu_1_to_4", b}, {"hypothesis_length", sums[0]}, {"reference_length", sums[1]}};
+    score.summary =
+        fmt::format("BLEU-{} = {:.2f} (BLEU-1..4 {:.1f}/{:.1f}/{:.1f}/{:.1f}, ratio {:.3f})",
+                    order_, score.score, b[0], b[1], b[2], b[3], ratio);
+    score.details = {
+        {"bleu_1_to_4", b}, {"hypothesis_length", sums[0]}, {"reference_length", sums[1]}};
     return score;
   }
 
  private:
   // BLEU-1..4 x 100 from summed statistics, with coco-caption's 1e-15 / 1e-9 guards.
   static std::vector<double> bleus(const std::vector<double>& sums) {
-    if (sums.size() != 10) throw InputError(fmt::format("BLEU-n statistics have {} values, not 10", sums.size()));
+    if (sums.size() != 10)
+      throw InputError(fmt::format("BLEU-n statistics have {} values, not 10", sums.size()));
     constexpr double kTiny = 1e-15, kSmall = 1e-9;
     std::vector<double> out;
     double product = 1;
@@ -216,18 +226,22 @@ class CocoBleu : public Metric {
   int order_;
 };
 
-const bool registered =
-    MetricRegistry().add(
-        "cider", [] { return std::unique_ptr<Metric>(new CiderD()); },
-        "CIDEr-D as coco-caption computes it (n-grams 1-4, TF-IDF from the references, length penalty, x10)") &&
-    MetricRegistry().add(
-        "bleu-1", [] { return std::unique_ptr<Metric>(new CocoBleu(1)); }, "coco-caption BLEU-1 (captions, many references)") &&
-    MetricRegistry().add(
-        "bleu-2", [] { return std::unique_ptr<Metric>(new CocoBleu(2)); }, "coco-caption BLEU-2 (captions, many references)") &&
-    MetricRegistry().add(
-        "bleu-3", [] { return std::unique_ptr<Metric>(new CocoBleu(3)); }, "coco-caption BLEU-3 (captions, many references)") &&
-    MetricRegistry().add(
-        "bleu-4", [] { return std::unique_ptr<Metric>(new CocoBleu(4)); }, "coco-caption BLEU-4 (captions, many references)");
+const bool registered = metric_registry().add(
+                            "cider", [] { return std::unique_ptr<Metric>(new CiderD()); },
+                            "CIDEr-D as coco-caption computes it (n-grams 1-4, TF-IDF from the "
+                            "references, length penalty, x10)") &&
+                        metric_registry().add(
+                            "bleu-1", [] { return std::unique_ptr<Metric>(new CocoBleu(1)); },
+                            "coco-caption BLEU-1 (captions, many references)") &&
+                        metric_registry().add(
+                            "bleu-2", [] { return std::unique_ptr<Metric>(new CocoBleu(2)); },
+                            "coco-caption BLEU-2 (captions, many references)") &&
+                        metric_registry().add(
+                            "bleu-3", [] { return std::unique_ptr<Metric>(new CocoBleu(3)); },
+                            "coco-caption BLEU-3 (captions, many references)") &&
+                        metric_registry().add(
+                            "bleu-4", [] { return std::unique_ptr<Metric>(new CocoBleu(4)); },
+                            "coco-caption BLEU-4 (captions, many references)");
 
 }  // namespace
 }  // namespace seqlab

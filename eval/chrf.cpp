@@ -45,8 +45,7 @@ double f_score(const Stats& stats) {
   avg_precision /= effective_order;
   avg_recall /= effective_order;
   if (avg_precision + avg_recall == 0) return 0.0;
-  return 100.0 * (1 + factor) * avg_precision * avg_recall /
-         (factor * avg_precision + avg_recall);
+  return 100.0 * (1 + factor) * avg_precision * avg_recall / (factor * avg_precision + avg_recall);
 }
 
 // Summed item statistics as counts; InputError unless there is one value per order and kind.
@@ -106,19 +105,19 @@ class ChrF : public Metric {
 
   MetricScore corpus_score(const std::vector<std::string>& hypotheses,
                            const std::vector<std::vector<std::string>>& references) const override {
-    const Stats corpus =
-        to_stats(sum_statistics(item_statistics(hypotheses, references), std::tuple_size<Stats>::value));
+    const Stats corpus = to_stats(
+        sum_statistics(item_statistics(hypotheses, references), std::tuple_size<Stats>::value));
     MetricScore result;
     result.score = f_score(corpus);
-    result.signature = fmt::format("nrefs:{}|case:mixed|eff:yes|nc:6|nw:0|space:no",
-                                   references.size());
+    result.signature =
+        fmt::format("nrefs:{}|case:mixed|eff:yes|nc:6|nw:0|space:no", references.size());
     result.summary = fmt::format("chrF2 = {:.2f}", result.score);
     result.details = {{"statistics", corpus}, {"char_order", kCharOrder}, {"beta", kBeta}};
     return result;
   }
 };
 
-const bool registered = MetricRegistry().add(
+const bool registered = metric_registry().add(
     "chrf", [] { return std::unique_ptr<Metric>(new ChrF()); },
     "character n-gram F-score, sacreBLEU chrF2 defaults; Popovic 2015");
 

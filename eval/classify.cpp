@@ -17,13 +17,14 @@ torch::Tensor label_probabilities(Seq2Seq& model, const Source& source, int64_t 
                            torch::TensorOptions().dtype(torch::kInt64).device(source.device()));
   auto logits = model->forward(source, start).select(1, 0);  // [B, V]
   if (logits.size(1) != Tokenizer::kNumSpecial + labels)
-    throw InputError(fmt::format("the model scores {} classes, but the run has {} labels", logits.size(1) - Tokenizer::kNumSpecial,
-                                 labels));
+    throw InputError(fmt::format("the model scores {} classes, but the run has {} labels",
+                                 logits.size(1) - Tokenizer::kNumSpecial, labels));
   return torch::softmax(logits.narrow(1, Tokenizer::kNumSpecial, labels).to(torch::kFloat), 1);
 }
 
-std::vector<Prediction> classify_sentences(Seq2Seq& model, const Tokenizer& tokenizer, torch::Device device,
-                                           int64_t labels, const std::vector<std::string>& sentences,
+std::vector<Prediction> classify_sentences(Seq2Seq& model, const Tokenizer& tokenizer,
+                                           torch::Device device, int64_t labels,
+                                           const std::vector<std::string>& sentences,
                                            int64_t batch_tokens) {
   torch::InferenceMode inference;
   std::vector<Example> examples;
@@ -54,10 +55,11 @@ std::vector<Prediction> classify_sentences(Seq2Seq& model, const Tokenizer& toke
   return out;
 }
 
-Json score_classification(const std::vector<std::string>& predicted, const std::vector<std::string>& gold,
-                          std::vector<std::string> labels) {
+Json score_classification(const std::vector<std::string>& predicted,
+                          const std::vector<std::string>& gold, std::vector<std::string> labels) {
   if (predicted.size() != gold.size())
-    throw InputError(fmt::format("{} predictions for {} gold labels", predicted.size(), gold.size()));
+    throw InputError(
+        fmt::format("{} predictions for {} gold labels", predicted.size(), gold.size()));
   for (const auto* side : {&gold, &predicted})
     for (const auto& name : *side)
       if (std::find(labels.begin(), labels.end(), name) == labels.end()) labels.push_back(name);
@@ -83,8 +85,11 @@ Json score_classification(const std::vector<std::string>& predicted, const std::
     const double precision = predicted_k ? double(tp) / double(predicted_k) : 0.0;
     const double recall = support ? double(tp) / double(support) : 0.0;
     const double f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
-    per_label.push_back({{"label", labels[k]}, {"precision", 100 * precision}, {"recall", 100 * recall},
-                         {"f1", 100 * f1}, {"support", support}});
+    per_label.push_back({{"label", labels[k]},
+                         {"precision", 100 * precision},
+                         {"recall", 100 * recall},
+                         {"f1", 100 * f1},
+                         {"support", support}});
     if (support > 0 || predicted_k > 0) {
       f1_sum += f1;
       ++present;
@@ -107,8 +112,10 @@ std::string confusion_table(const Json& scored) {
   for (const auto& l : labels) out += fmt::format("{:>{}} ", l.empty() ? "(none)" : l, width);
   out += "\n";
   for (size_t i = 0; i < labels.size(); ++i) {
-    out += fmt::format("{:<{}}  ", labels[i].empty() ? "(none)" : labels[i], std::max<size_t>(width, 16));
-    for (const auto& count : scored.at("confusion")[i]) out += fmt::format("{:>{}} ", count.get<int64_t>(), width);
+    out += fmt::format("{:<{}}  ", labels[i].empty() ? "(none)" : labels[i],
+                       std::max<size_t>(width, 16));
+    for (const auto& count : scored.at("confusion")[i])
+      out += fmt::format("{:>{}} ", count.get<int64_t>(), width);
     out += "\n";
   }
   return out;
@@ -131,7 +138,8 @@ class LabelMetric : public Metric {
     const auto& gold = references.front();
     std::vector<std::vector<double>> rows;
     if (key_ == "accuracy") {
-      for (size_t i = 0; i < gold.size(); ++i) rows.push_back({hypotheses[i] == gold[i] ? 1.0 : 0.0, 1.0});
+      for (size_t i = 0; i < gold.size(); ++i)
+        rows.push_back({hypotheses[i] == gold[i] ? 1.0 : 0.0, 1.0});
       return rows;
     }
     std::vector<std::string> labels;
@@ -154,7 +162,8 @@ class LabelMetric : public Metric {
   double score_from_statistics(const std::vector<double>& sums) const override {
     if (key_ == "accuracy") return mean_from_statistics(sums, 100.0, "accuracy");
     if (sums.size() % 3 != 0)
-      throw InputError(fmt::format("macro-F1 statistics have {} values, not a multiple of 3", sums.size()));
+      throw InputError(
+          fmt::format("macro-F1 statistics have {} values, not a multiple of 3", sums.size()));
     double f1_sum = 0;
     int64_t present = 0;
     for (size_t k = 0; k + 2 < sums.size(); k += 3) {
@@ -175,9 +184,11 @@ class LabelMetric : public Metric {
     Json scored = score_classification(hypotheses, references.front(), {});
     MetricScore score;
     score.score = scored.at(key_).get<double>();
-    score.signature = key_ == "accuracy" ? "accuracy|exact label match" : "macro_f1|unweighted mean of per-label F1";
-    score.summary = fmt::format("{} = {:.2f} ({} sentences, {} labels)", key_ == "accuracy" ? "accuracy" : "macro-F1",
-                                score.score, hypotheses.size(), scored.at("labels").size());
+    score.signature = key_ == "accuracy" ? "accuracy|exact label match"
+                                         : "macro_f1|unweighted mean of per-label F1";
+    score.summary = fmt::format("{} = {:.2f} ({} sentences, {} labels)",
+                                key_ == "accuracy" ? "accuracy" : "macro-F1", score.score,
+                                hypotheses.size(), scored.at("labels").size());
     score.details = scored;
     return score;
   }
@@ -187,10 +198,10 @@ class LabelMetric : public Metric {
 };
 
 const bool registered =
-    MetricRegistry().add(
+    metric_registry().add(
         "accuracy", [] { return std::unique_ptr<Metric>(new LabelMetric("accuracy")); },
         "classification: % of labels equal to the gold label") &&
-    MetricRegistry().add(
+    metric_registry().add(
         "macro_f1", [] { return std::unique_ptr<Metric>(new LabelMetric("macro_f1")); },
         "classification: unweighted mean of per-label F1 (scikit-learn's average=\"macro\")");
 

@@ -19,14 +19,15 @@ namespace seqlab {
 torch::Tensor label_probabilities(Seq2Seq& model, const Source& source, int64_t labels);
 
 struct Prediction {
-  int64_t label = -1;        // index into the label set; -1 for an empty sentence
-  double probability = 0;    // of that label
+  int64_t label = -1;      // index into the label set; -1 for an empty sentence
+  double probability = 0;  // of that label
 };
 
 // Classifies sentences in length-sorted batches; results in input order. An empty (or all-blank)
 // sentence gets label -1 rather than a guess from nothing.
-std::vector<Prediction> classify_sentences(Seq2Seq& model, const Tokenizer& tokenizer, torch::Device device,
-                                           int64_t labels, const std::vector<std::string>& sentences,
+std::vector<Prediction> classify_sentences(Seq2Seq& model, const Tokenizer& tokenizer,
+                                           torch::Device device, int64_t labels,
+                                           const std::vector<std::string>& sentences,
                                            int64_t batch_tokens = 4000);
 
 // Scores predicted label names against gold ones:
@@ -36,8 +37,8 @@ std::vector<Prediction> classify_sentences(Seq2Seq& model, const Tokenizer& toke
 //    "per_label": [{"label", "precision", "recall", "f1", "support"}]}
 // A predicted or gold name outside `labels` (an empty prediction, say) counts as wrong and gets
 // its own row and column.
-Json score_classification(const std::vector<std::string>& predicted, const std::vector<std::string>& gold,
-                          std::vector<std::string> labels);
+Json score_classification(const std::vector<std::string>& predicted,
+                          const std::vector<std::string>& gold, std::vector<std::string> labels);
 
 // The confusion matrix as a text table (rows gold, columns predicted).
 std::string confusion_table(const Json& scored);

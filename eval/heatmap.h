@@ -24,5 +24,4 @@ void write_attention_panels_png(const std::string& path, const torch::Tensor& we
                                 const std::vector<std::string>& target_tokens,
                                 const std::vector<std::string>& titles, const std::string& heading);
 
-
 }  // namespace seqlab

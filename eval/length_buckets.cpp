@@ -19,7 +19,7 @@ std::vector<LengthBucketScore> bleu_by_source_length(const std::vector<std::stri
     if (upper_edges[i] < 1 || (i > 0 && upper_edges[i] <= upper_edges[i - 1]))
       throw InputError(fmt::format("length bucket edges must be positive and increasing, got {}",
                                    fmt::join(upper_edges, ", ")));
-  auto bleu = MetricRegistry().create("bleu");
+  auto bleu = metric_registry().create("bleu");
   std::vector<LengthBucketScore> out;
   size_t low = 1;
   for (size_t e = 0; e <= upper_edges.size(); ++e) {
@@ -32,7 +32,8 @@ std::vector<LengthBucketScore> bleu_by_source_length(const std::vector<std::stri
         refs.push_back(references[i]);
       }
     }
-    if (!hyps.empty()) out.push_back({low, high, hyps.size(), bleu->corpus_score(hyps, {refs}).score});
+    if (!hyps.empty())
+      out.push_back({low, high, hyps.size(), bleu->corpus_score(hyps, {refs}).score});
     if (e < upper_edges.size()) low = upper_edges[e] + 1;
   }
   return out;

@@ -9,7 +9,7 @@
 
 namespace seqlab {
 
-SEQLAB_DEFINE_REGISTRY(MetricRegistry, "metrics");
+SEQLAB_DEFINE_REGISTRY(metric_registry, "metrics");
 
 void check_reference_lengths(const std::vector<std::string>& hypotheses,
                              const std::vector<std::vector<std::string>>& references) {
@@ -25,7 +25,8 @@ std::vector<double> sum_statistics(const std::vector<std::vector<double>>& rows,
   std::vector<double> sums(rows.empty() ? width : rows.front().size(), 0.0);
   for (const auto& row : rows) {
     if (row.size() != sums.size())
-      throw InputError(fmt::format("item statistics of {} and {} values in one set", sums.size(), row.size()));
+      throw InputError(
+          fmt::format("item statistics of {} and {} values in one set", sums.size(), row.size()));
     for (size_t k = 0; k < row.size(); ++k) sums[k] += row[k];
   }
   return sums;
@@ -41,8 +42,8 @@ namespace {
 // str.isspace() for the code points Python treats as whitespace.
 bool python_space(char32_t c) {
   return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
-         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
-         c == 0x202F || c == 0x205F || c == 0x3000;
+         c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+         c == 0x205F || c == 0x3000;
 }
 }  // namespace
 
@@ -171,7 +172,8 @@ class ExactMatch : public Metric {
     std::vector<std::vector<double>> rows;
     for (size_t i = 0; i < hypotheses.size(); ++i) {
       bool equal = false;
-      for (const auto& set : references) equal = equal || (!set[i].empty() && set[i] == hypotheses[i]);
+      for (const auto& set : references)
+        equal = equal || (!set[i].empty() && set[i] == hypotheses[i]);
       rows.push_back({equal ? 1.0 : 0.0, 1.0});
     }
     return rows;
@@ -184,12 +186,13 @@ class ExactMatch : public Metric {
     MetricScore score;
     score.score = score_from_statistics(sum_statistics(item_statistics(hypotheses, references), 2));
     score.signature = "exact_match|string equality with any reference";
-    score.summary = fmt::format("exact match = {:.2f}% ({} sentences)", score.score, hypotheses.size());
+    score.summary =
+        fmt::format("exact match = {:.2f}% ({} sentences)", score.score, hypotheses.size());
     return score;
   }
 };
 
-const bool registered = MetricRegistry().add(
+const bool registered = metric_registry().add(
     "exact_match", [] { return std::unique_ptr<Metric>(new ExactMatch()); },
     "% of hypotheses equal to a reference, character for character");
 

@@ -23,8 +23,9 @@ class Metric {
   virtual ~Metric() = default;
   // references[k][i] is the k-th reference of hypothesis i; an empty reference is skipped (a
   // variable number of references per hypothesis). InputError when lengths differ.
-  virtual MetricScore corpus_score(const std::vector<std::string>& hypotheses,
-                                   const std::vector<std::vector<std::string>>& references) const = 0;
+  virtual MetricScore corpus_score(
+      const std::vector<std::string>& hypotheses,
+      const std::vector<std::vector<std::string>>& references) const = 0;
 
   // Sufficient statistics of each hypothesis (sacreBLEU's `_extract_corpus_statistics`): the corpus
   // score is score_from_statistics() of their column sums, so a paired test resamples items
@@ -47,7 +48,7 @@ std::vector<double> sum_statistics(const std::vector<std::vector<double>>& rows,
 // `metric` unless `sums` holds two values.
 double mean_from_statistics(const std::vector<double>& sums, double scale, const char* metric);
 
-SEQLAB_DECLARE_REGISTRY(MetricRegistry, std::unique_ptr<Metric>);
+SEQLAB_DECLARE_REGISTRY(metric_registry, std::unique_ptr<Metric>);
 
 // Checks that every reference set has one line per hypothesis.
 void check_reference_lengths(const std::vector<std::string>& hypotheses,

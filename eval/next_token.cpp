@@ -24,8 +24,9 @@ Json score_next_tokens(Seq2Seq& model, const std::vector<Example>& examples, tor
     Batch batch = collate(examples, indices).to(device);
     auto logits = model->forward(Source::of(batch), batch.target_in);  // [B, T, V]
     namespace F = torch::nn::functional;
-    loss += F::cross_entropy(logits.reshape({-1, logits.size(-1)}), batch.target_out.reshape(-1),
-                             F::CrossEntropyFuncOptions().ignore_index(Tokenizer::kPad).reduction(torch::kSum))
+    loss += F::cross_entropy(
+                logits.reshape({-1, logits.size(-1)}), batch.target_out.reshape(-1),
+                F::CrossEntropyFuncOptions().ignore_index(Tokenizer::kPad).reduction(torch::kSum))
                 .item<double>();
     right += (logits.argmax(-1).eq(batch.target_out) & batch.target_mask).sum().item<int64_t>();
     tokens += batch.target_tokens;
@@ -38,9 +39,11 @@ Json score_next_tokens(Seq2Seq& model, const std::vector<Example>& examples, tor
           {"accuracy", tokens ? 100.0 * double(right) / double(tokens) : 0.0}};
 }
 
-Json ngram_baselines(const std::vector<Example>& train, const std::vector<Example>& test, int64_t vocab) {
+Json ngram_baselines(const std::vector<Example>& train, const std::vector<Example>& test,
+                     int64_t vocab) {
   std::vector<double> unigram(static_cast<size_t>(vocab), 0.0);
-  std::unordered_map<int64_t, std::unordered_map<int64_t, double>> follows;  // previous -> next -> count
+  std::unordered_map<int64_t, std::unordered_map<int64_t, double>>
+      follows;  // previous -> next -> count
   double total = 0;
   auto walk = [](const Example& e, auto&& visit) {
     int64_t previous = Tokenizer::kBos;
@@ -52,7 +55,8 @@ Json ngram_baselines(const std::vector<Example>& train, const std::vector<Exampl
   };
   for (const auto& e : train)
     walk(e, [&](int64_t previous, int64_t next) {
-      if (next < 0 || next >= vocab) throw Error(fmt::format("ngram_baselines: token {} outside the vocabulary", next));
+      if (next < 0 || next >= vocab)
+        throw Error(fmt::format("ngram_baselines: token {} outside the vocabulary", next));
       unigram[size_t(next)] += 1;
       follows[previous][next] += 1;
       total += 1;
@@ -60,7 +64,8 @@ Json ngram_baselines(const std::vector<Example>& train, const std::vector<Exampl
   // Add-one over the tokens a model may predict (every id but pad and bos).
   const double predictable = double(vocab - 2);
   auto p_unigram = [&](int64_t w) { return (unigram[size_t(w)] + 1) / (total + predictable); };
-  std::unordered_map<int64_t, std::pair<double, int64_t>> context;  // count, distinct followers; argmax
+  std::unordered_map<int64_t, std::pair<double, int64_t>>
+      context;  // count, distinct followers; argmax
   std::unordered_map<int64_t, int64_t> best_follower;
   for (const auto& [previous, nexts] : follows) {
     double count = 0, best = -1;
@@ -87,7 +92,8 @@ Json ngram_baselines(const std::vector<Example>& train, const std::vector<Exampl
         const auto& [count, types] = c->second;
         const auto& row = follows[previous];
         auto seen = row.find(next);
-        pb = ((seen == row.end() ? 0.0 : seen->second) + double(types) * pu) / (count + double(types));
+        pb = ((seen == row.end() ? 0.0 : seen->second) + double(types) * pu) /
+             (count + double(types));
       }
       uni_nll -= std::log(pu);
       bi_nll -= std::log(pb);
@@ -100,9 +106,10 @@ Json ngram_baselines(const std::vector<Example>& train, const std::vector<Exampl
           {"bigram_accuracy", tokens ? 100.0 * double(right) / double(tokens) : 0.0}};
 }
 
-std::vector<int64_t> sample_tokens(Seq2Seq& model, const std::vector<int64_t>& prefix, torch::Device device,
-                                   const SampleOptions& options) {
-  if (!(options.temperature > 0)) throw InputError(fmt::format("temperature must be > 0, got {}", options.temperature));
+std::vector<int64_t> sample_tokens(Seq2Seq& model, const std::vector<int64_t>& prefix,
+                                   torch::Device device, const SampleOptions& options) {
+  if (!(options.temperature > 0))
+    throw InputError(fmt::format("temperature must be > 0, got {}", options.temperature));
   if (options.top_k < 0) throw InputError("top-k must be >= 0");
   torch::InferenceMode inference;
   const bool was_training = model->is_training();

@@ -10,7 +10,8 @@
 
 namespace seqlab {
 
-void write_piano_roll(const std::string& path, const MidiPiece& piece, const std::string& title, double max_beats) {
+void write_piano_roll(const std::string& path, const MidiPiece& piece, const std::string& title,
+                      double max_beats) {
   if (piece.notes.empty()) throw Error("piano roll: no notes to draw");
   int low = 127, high = 0;
   double beats = 0;
@@ -23,11 +24,13 @@ void write_piano_roll(const std::string& path, const MidiPiece& piece, const std
   low = std::max(0, low - 2);
   high = std::min(127, high + 2);
   const int row = 6, per_beat = 16, left = 60, top = 40, bottom = 56, right = 20;
-  const int plot_w = std::max(480, int(std::ceil(beats)) * per_beat), plot_h = (high - low + 1) * row;
+  const int plot_w = std::max(480, int(std::ceil(beats)) * per_beat),
+            plot_h = (high - low + 1) * row;
   Image image(left + plot_w + right, top + plot_h + bottom);
   const unsigned char grid[] = {225, 225, 225}, octave[] = {170, 170, 170}, bar[] = {200, 200, 200};
   for (int b = 0; b <= int(std::ceil(beats)); ++b)  // beat lines, darker every 4 beats (a 4/4 bar)
-    image.line(left + b * per_beat, top, left + b * per_beat, top + plot_h, b % 4 == 0 ? bar : grid);
+    image.line(left + b * per_beat, top, left + b * per_beat, top + plot_h,
+               b % 4 == 0 ? bar : grid);
   for (int p = low; p <= high; ++p)
     if (p % 12 == 0) {
       const int y = top + (high - p) * row + row - 1;
@@ -38,7 +41,8 @@ void write_piano_roll(const std::string& path, const MidiPiece& piece, const std
     const double start = double(n.start) / piece.ppqn;
     if (start >= max_beats) continue;
     const double end = std::min(max_beats, double(n.end) / piece.ppqn);
-    const int x0 = left + int(std::lround(start * per_beat)), x1 = std::max(x0 + 1, left + int(std::lround(end * per_beat)) - 1);
+    const int x0 = left + int(std::lround(start * per_beat)),
+              x1 = std::max(x0 + 1, left + int(std::lround(end * per_beat)) - 1);
     const int y0 = top + (high - n.pitch) * row;
     // Colour by channel so voices stay apart.
     const unsigned char r = static_cast<unsigned char>(40 + (n.channel * 53) % 160),

@@ -7,8 +7,8 @@
 #include <iterator>
 
 #include <stb_easy_font.h>
-#include <stb_truetype.h>
 #include <stb_image_write.h>
+#include <stb_truetype.h>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -17,7 +17,8 @@
 
 namespace seqlab {
 
-void Image::line(double x0, double y0, double x1, double y1, const unsigned char* color, int thickness) {
+void Image::line(double x0, double y0, double x1, double y1, const unsigned char* color,
+                 int thickness) {
   const double length = std::max(std::abs(x1 - x0), std::abs(y1 - y0));
   const int steps = std::max(1, static_cast<int>(std::ceil(length)));
   for (int i = 0; i <= steps; ++i) {
@@ -44,7 +45,8 @@ struct Font {
       std::ifstream in(path, std::ios::binary);
       if (!in) continue;
       data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-      if (!data.empty() && stbtt_InitFont(&info, data.data(), stbtt_GetFontOffsetForIndex(data.data(), 0))) {
+      if (!data.empty() &&
+          stbtt_InitFont(&info, data.data(), stbtt_GetFontOffsetForIndex(data.data(), 0))) {
         ok = true;
         return;
       }
@@ -69,7 +71,8 @@ std::string ascii_label(const std::string& token) {
     } else if (c == 0x2581) {  // SentencePiece word boundary
       out += '_';
     } else if (c >= 0xC0 && c <= 0xFF) {
-      static const char* kLatin1 = "AAAAAAACEEEEIIIIDNOOOOOxOUUUUYTsaaaaaaaceeeeiiiidnooooo/ouuuuyty";
+      static const char* kLatin1 =
+          "AAAAAAACEEEEIIIIDNOOOOOxOUUUUYTsaaaaaaaceeeeiiiidnooooo/ouuuuyty";
       out += kLatin1[c - 0xC0];
     } else if (c == 0x0153) {
       out += "oe";
@@ -160,13 +163,15 @@ void draw(Image& image, const TextMask& mask, int left, int top, bool rotated) {
       const int py = rotated ? top + (mask.width - 1 - x) : top + y;
       if (px < 0 || py < 0 || px >= image.width || py >= image.height) continue;
       auto* p = &image.rgb[static_cast<size_t>((py * image.width + px) * 3)];
-      for (int c = 0; c < 3; ++c) p[c] = static_cast<unsigned char>((p[c] * (255 - a) + 20 * a) / 255);
+      for (int c = 0; c < 3; ++c)
+        p[c] = static_cast<unsigned char>((p[c] * (255 - a) + 20 * a) / 255);
     }
 }
 
 void write_png(const std::string& path, const Image& image) {
   write_atomic_with(path, [&](const std::string& tmp) {
-    if (!stbi_write_png(tmp.c_str(), image.width, image.height, 3, image.rgb.data(), image.width * 3))
+    if (!stbi_write_png(tmp.c_str(), image.width, image.height, 3, image.rgb.data(),
+                        image.width * 3))
       throw Error("cannot write PNG " + tmp);
   });
 }

@@ -22,7 +22,8 @@ struct Image {
     p[2] = b;
   }
   // A line of `thickness` pixels from (x0, y0) to (x1, y1).
-  void line(double x0, double y0, double x1, double y1, const unsigned char* color, int thickness = 1);
+  void line(double x0, double y0, double x1, double y1, const unsigned char* color,
+            int thickness = 1);
 };
 
 // Text rasterised into a coverage mask (width x height, 0-255).

@@ -65,7 +65,8 @@ std::vector<Hypothesis> greedy_search(Seq2Seq& model, const Source& source,
   const int64_t limit = max_steps(source, options);
   const auto banned = banned_tokens(device);
   for (int64_t t = 0; t < limit; ++t) {
-    auto log_probs = next_log_probs(model, state, previous, banned, t < options.min_length);  // [B, V]
+    auto log_probs =
+        next_log_probs(model, state, previous, banned, t < options.min_length);  // [B, V]
     auto [best, token] = log_probs.max(-1);
     // Finished rows keep emitting eos at no cost.
     token = token.masked_fill(finished, Tokenizer::kEos);
@@ -100,7 +101,8 @@ std::vector<Hypothesis> beam_search(Seq2Seq& model, const Source& source,
   const int64_t limit = max_steps(source, options);
   const auto banned = banned_tokens(device);
   for (int64_t t = 0; t < limit; ++t) {
-    auto log_probs = next_log_probs(model, state, previous, banned, t < options.min_length);  // [B*K, V]
+    auto log_probs =
+        next_log_probs(model, state, previous, banned, t < options.min_length);  // [B*K, V]
     const int64_t vocab = log_probs.size(-1);
     log_probs = log_probs.view({batch, beam, vocab});
     // A finished beam may only extend with eos, at no cost, so its score is frozen.
@@ -112,7 +114,7 @@ std::vector<Hypothesis> beam_search(Seq2Seq& model, const Source& source,
     auto [top_scores, top_index] = candidates.topk(beam, -1);  // [B, K]
     auto origin = top_index.div(vocab, "floor");               // which beam each came from
     auto token = top_index.remainder(vocab);
-    auto flat = (origin + row_offset).view(-1);                // rows of the old state
+    auto flat = (origin + row_offset).view(-1);  // rows of the old state
     model->decoder->reorder(state, flat);
     history = torch::cat({history.gather(1, origin.unsqueeze(-1).expand({-1, -1, history.size(2)})),
                           token.unsqueeze(-1)},

@@ -9,8 +9,8 @@
 namespace seqlab {
 
 struct SearchOptions {
-  int64_t beam = 1;             // 1 = greedy
-  double length_penalty = 1.0;  // GNMT alpha (Wu et al. 2016): score / ((5 + len) / 6)^alpha
+  int64_t beam = 1;               // 1 = greedy
+  double length_penalty = 1.0;    // GNMT alpha (Wu et al. 2016): score / ((5 + len) / 6)^alpha
   double max_length_ratio = 2.0;  // max output tokens = ratio * source length + max_length_extra
   int64_t max_length_extra = 10;
   // The output limit when the source has no length to scale (images): this many tokens.

@@ -325,7 +325,7 @@ ItemStatisticsFile compute_item_statistics(
   file.items = static_cast<int64_t>(hypotheses.size());
   file.references_sha256 = references_digest(references);
   for (const auto& name : metrics)
-    file.metrics[name] = MetricRegistry().create(name)->item_statistics(hypotheses, references);
+    file.metrics[name] = metric_registry().create(name)->item_statistics(hypotheses, references);
   return file;
 }
 
@@ -357,9 +357,9 @@ ItemStatisticsFile read_item_statistics(const std::string& path) {
     file.references_sha256 = json.at("references_sha256").get<std::string>();
     if (!json.at("metrics").is_object()) fail("\"metrics\" is not an object");
     for (const auto& [name, rows] : json.at("metrics").items()) {
-      if (!MetricRegistry().contains(name))
+      if (!metric_registry().contains(name))
         fail(fmt::format("unknown metric '{}' (valid: {})", name,
-                         join_names(MetricRegistry().names())));
+                         join_names(metric_registry().names())));
       if (!rows.is_array() || static_cast<int64_t>(rows.size()) != file.items)
         fail(fmt::format("metric '{}' has {} rows, \"items\" says {}", name,
                          rows.is_array() ? rows.size() : 0, file.items));

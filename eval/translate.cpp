@@ -10,14 +10,14 @@ namespace seqlab {
 namespace {
 
 const bool declared =
-    ConfigSchema::global().add(key_int("eval.beam", 5, "beam size for eval/translate; 1 = greedy")
-                                   .range(1, 256)) &&
-    ConfigSchema::global().add(key_number("eval.length_penalty", 1.0,
-                                          "GNMT length-penalty alpha (Wu et al. 2016)")
-                                   .range(0, 5)) &&
-    ConfigSchema::global().add(key_number("eval.max_length_ratio", 2.0,
-                                          "max output tokens per source token")
-                                   .range(0.1, 100));
+    ConfigSchema::global().add(
+        key_int("eval.beam", 5, "beam size for eval/translate; 1 = greedy").range(1, 256)) &&
+    ConfigSchema::global().add(
+        key_number("eval.length_penalty", 1.0, "GNMT length-penalty alpha (Wu et al. 2016)")
+            .range(0, 5)) &&
+    ConfigSchema::global().add(
+        key_number("eval.max_length_ratio", 2.0, "max output tokens per source token")
+            .range(0.1, 100));
 
 }  // namespace
 
@@ -61,18 +61,20 @@ std::vector<std::string> translate_sentences(Seq2Seq& model, const Tokenizer& to
 Json score_translations(const std::vector<std::string>& sources,
                         const std::vector<std::string>& hypotheses,
                         const std::vector<std::string>& references) {
-  auto bleu = MetricRegistry().create("bleu")->corpus_score(hypotheses, {references});
-  auto chrf = MetricRegistry().create("chrf")->corpus_score(hypotheses, {references});
+  auto bleu = metric_registry().create("bleu")->corpus_score(hypotheses, {references});
+  auto chrf = metric_registry().create("chrf")->corpus_score(hypotheses, {references});
   size_t exact = 0;
-  for (size_t i = 0; i < hypotheses.size() && i < references.size(); ++i) exact += hypotheses[i] == references[i];
-  return {{"sentences", hypotheses.size()},
-          {"exact_match", hypotheses.empty() ? 0.0 : 100.0 * double(exact) / double(hypotheses.size())},
-          {"bleu", bleu.score},
-          {"chrf", chrf.score},
-          {"bleu_summary", bleu.summary},
-          {"bleu_signature", bleu.signature},
-          {"chrf_signature", chrf.signature},
-          {"bleu_by_source_length", to_json(bleu_by_source_length(sources, hypotheses, references))}};
+  for (size_t i = 0; i < hypotheses.size() && i < references.size(); ++i)
+    exact += hypotheses[i] == references[i];
+  return {
+      {"sentences", hypotheses.size()},
+      {"exact_match", hypotheses.empty() ? 0.0 : 100.0 * double(exact) / double(hypotheses.size())},
+      {"bleu", bleu.score},
+      {"chrf", chrf.score},
+      {"bleu_summary", bleu.summary},
+      {"bleu_signature", bleu.signature},
+      {"chrf_signature", chrf.signature},
+      {"bleu_by_source_length", to_json(bleu_by_source_length(sources, hypotheses, references))}};
 }
 
 }  // namespace seqlab

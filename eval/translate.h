@@ -29,7 +29,8 @@ std::vector<std::string> translate_sentences(Seq2Seq& model, const Tokenizer& to
 
 // Corpus BLEU (sacreBLEU's 13a defaults) and chrF2 of `hypotheses` against one reference each,
 // and BLEU by source length in words (eval/length_buckets.h):
-//   {"sentences", "exact_match" (% of hypotheses equal to their reference), "bleu", "chrf", "bleu_summary", "bleu_signature", "chrf_signature",
+//   {"sentences", "exact_match" (% of hypotheses equal to their reference), "bleu", "chrf",
+//   "bleu_summary", "bleu_signature", "chrf_signature",
 //    "bleu_by_source_length": [{"words", "sentences", "bleu"}, ...]}
 Json score_translations(const std::vector<std::string>& sources,
                         const std::vector<std::string>& hypotheses,

@@ -13,14 +13,16 @@
 namespace seqlab {
 namespace {
 
-const bool declared = ConfigSchema::global().add(
-    key_string("model.bag.weighting", "binary", "bag-of-words encoder: feature per vocabulary entry")
-        .one_of({"binary", "count", "frequency"}));
+const bool declared =
+    ConfigSchema::global().add(key_string("model.bag.weighting", "binary",
+                                          "bag-of-words encoder: feature per vocabulary entry")
+                                   .one_of({"binary", "count", "frequency"}));
 
 class BagEncoderImpl : public EncoderImpl {
  public:
   explicit BagEncoderImpl(const ModelContext& context)
-      : vocab_(context.source_vocab), weighting_(context.config.get_string("model.bag.weighting")) {}
+      : vocab_(context.source_vocab),
+        weighting_(context.config.get_string("model.bag.weighting")) {}
 
   Memory forward(const Source& source) override {
     const int64_t batch = source.ids.size(0);
@@ -32,7 +34,8 @@ class BagEncoderImpl : public EncoderImpl {
     if (weighting_ == "binary") bag = bag.clamp_max(1);
     if (weighting_ == "frequency") bag = bag / ones.sum(1, true).clamp_min(1);
     auto options = bag.options();
-    return {torch::zeros({batch, 0, vocab_}, options), torch::zeros({batch, 0}, options.dtype(torch::kBool)), bag};
+    return {torch::zeros({batch, 0, vocab_}, options),
+            torch::zeros({batch, 0}, options.dtype(torch::kBool)), bag};
   }
   int64_t output_dim() const override { return vocab_; }
 
@@ -41,8 +44,10 @@ class BagEncoderImpl : public EncoderImpl {
   std::string weighting_;
 };
 
-const bool registered = register_encoder<BagEncoderImpl>(
-    "bag", "bag of words (binary, count or frequency per vocabulary entry); with the classifier head: logistic regression");
+const bool registered =
+    register_encoder<BagEncoderImpl>("bag",
+                                     "bag of words (binary, count or frequency per vocabulary "
+                                     "entry); with the classifier head: logistic regression");
 
 }  // namespace
 }  // namespace seqlab

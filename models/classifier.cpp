@@ -6,7 +6,8 @@
 //   pooling  summary    the encoder's Memory::summary (RNN final states, transformer mean or
 //                       class token, reservoir last state, bag-of-words vector)
 //            mean, max  over the real positions of Memory::states
-//            attention  learned attention pooling (Yang et al. 2016): a = softmax(u^T tanh(W h + b))
+//            attention  learned attention pooling (Yang et al. 2016): a = softmax(u^T tanh(W h +
+//            b))
 //                       over the real positions; the weights are reported as "classifier.pool"
 //   hidden   0: the label scores are a linear readout of the pooled vector (logistic regression
 //            over fixed features, so a reservoir/ELM/BoW encoder can be ridge-fitted by
@@ -25,12 +26,14 @@ const bool declared =
     ConfigSchema::global().add(key_string("model.classifier.pooling", "summary",
                                           "classification head: what the labels are scored from")
                                    .one_of({"summary", "mean", "max", "attention"})) &&
-    ConfigSchema::global().add(key_int("model.classifier.hidden", 0,
-                                       "classification head: tanh units before the readout; 0 = linear readout")
-                                   .range(0, 100000)) &&
-    ConfigSchema::global().add(key_number("model.classifier.dropout", 0.0,
-                                          "classification head: dropout on the pooled vector (and hidden layer)")
-                                   .range(0, 0.99)) &&
+    ConfigSchema::global().add(
+        key_int("model.classifier.hidden", 0,
+                "classification head: tanh units before the readout; 0 = linear readout")
+            .range(0, 100000)) &&
+    ConfigSchema::global().add(
+        key_number("model.classifier.dropout", 0.0,
+                   "classification head: dropout on the pooled vector (and hidden layer)")
+            .range(0, 0.99)) &&
     ConfigSchema::global().add(key_int("model.classifier.attention_dim", 128,
                                        "classification head: attention pooling's hidden width")
                                    .range(1, 100000));
@@ -38,7 +41,8 @@ const bool declared =
 class ClassifierImpl : public DecoderImpl {
  public:
   explicit ClassifierImpl(const ModelContext& context)
-      : pooling_(context.config.get_string("model.classifier.pooling")), width_(context.memory_dim) {
+      : pooling_(context.config.get_string("model.classifier.pooling")),
+        width_(context.memory_dim) {
     const Config& config = context.config;
     if (pooling_ == "attention") {
       const int64_t dim = config.get_int("model.classifier.attention_dim");
@@ -77,22 +81,28 @@ class ClassifierImpl : public DecoderImpl {
   torch::Tensor features(const Memory& memory) {
     torch::Tensor pooled;
     if (pooling_ == "summary") {
-      if (!memory.summary.defined()) throw InputError("model.classifier.pooling=summary: this encoder gives no summary");
+      if (!memory.summary.defined())
+        throw InputError("model.classifier.pooling=summary: this encoder gives no summary");
       pooled = memory.summary;
     } else {
       if (memory.states.size(1) == 0)
-        throw InputError("model.classifier.pooling=" + pooling_ + " needs the encoder's states; this encoder has "
+        throw InputError("model.classifier.pooling=" + pooling_ +
+                         " needs the encoder's states; this encoder has "
                          "none (use pooling=summary)");
-      auto mask = memory.mask.defined() ? memory.mask : torch::ones(memory.states.sizes().slice(0, 2),
-                                                                    memory.states.options().dtype(torch::kBool));
+      auto mask = memory.mask.defined() ? memory.mask
+                                        : torch::ones(memory.states.sizes().slice(0, 2),
+                                                      memory.states.options().dtype(torch::kBool));
       if (pooling_ == "mean") {
         pooled = masked_mean(memory.states, mask);
       } else if (pooling_ == "max") {
-        pooled = memory.states.masked_fill(~mask.unsqueeze(-1), -std::numeric_limits<float>::infinity()).amax(1);
+        pooled =
+            memory.states.masked_fill(~mask.unsqueeze(-1), -std::numeric_limits<float>::infinity())
+                .amax(1);
         pooled = pooled.masked_fill(~mask.any(1, true), 0);  // an empty source pools to zeros
       } else {
         auto scores = torch::matmul(torch::tanh(attention_(memory.states)), context_);  // [B, S]
-        auto weights = torch::softmax(scores.masked_fill(~mask, -std::numeric_limits<float>::infinity()), 1);
+        auto weights =
+            torch::softmax(scores.masked_fill(~mask, -std::numeric_limits<float>::infinity()), 1);
         weights = weights.masked_fill(~mask, 0);  // all-padding rows: zeros, not NaN
         if (AttentionRecorder::active())
           AttentionRecorder::report("classifier.pool", weights.detach().unsqueeze(1).unsqueeze(1));
@@ -115,8 +125,10 @@ class ClassifierImpl : public DecoderImpl {
   OutputLayer output_{nullptr};
 };
 
-const bool registered = register_decoder<ClassifierImpl>(
-    "classifier", "classification head over the memory (pooling: summary, mean, max, attention); task classification");
+const bool registered =
+    register_decoder<ClassifierImpl>("classifier",
+                                     "classification head over the memory (pooling: summary, mean, "
+                                     "max, attention); task classification");
 
 }  // namespace
 }  // namespace seqlab

@@ -1,8 +1,8 @@
 #include "models/dropout.h"
 
-#include <fmt/format.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include "core/error.h"
@@ -26,20 +26,21 @@ inline uint32_t mix(uint32_t x) {
 // out[i] = keep(i) ? in[i] * scale : 0 for n elements whose indices share one high word; keep
 // is true with probability 1 - p. 32-bit lanes only, so the loop vectorises (AVX2 where the CPU
 // has it, chosen when the library loads; SSE2 otherwise).
-__attribute__((target_clones("avx2", "default"))) void mask_block(const float* in, float* out, uint32_t n,
-                                                                  uint32_t first, uint32_t key, uint32_t high_key,
+__attribute__((target_clones("avx2", "default"))) void mask_block(const float* in, float* out,
+                                                                  uint32_t n, uint32_t first,
+                                                                  uint32_t key, uint32_t high_key,
                                                                   uint32_t threshold, float scale) {
   for (uint32_t j = 0; j < n; ++j) {
     const uint32_t h = mix(mix((first + j) ^ key) + high_key);
-    out[j] = in[j] * (h >= threshold ? scale : 0.0f);  // branch-free (inf and NaN stay NaN, as in torch)
+    out[j] =
+        in[j] * (h >= threshold ? scale : 0.0f);  // branch-free (inf and NaN stay NaN, as in torch)
   }
 }
 
 // The same with ReLU first: out[i] = keep(i) ? max(in[i], 0) * scale : 0 (NaN stays NaN).
-__attribute__((target_clones("avx2", "default"))) void relu_mask_block(const float* in, float* out, uint32_t n,
-                                                                       uint32_t first, uint32_t key,
-                                                                       uint32_t high_key, uint32_t threshold,
-                                                                       float scale) {
+__attribute__((target_clones("avx2", "default"))) void relu_mask_block(
+    const float* in, float* out, uint32_t n, uint32_t first, uint32_t key, uint32_t high_key,
+    uint32_t threshold, float scale) {
   for (uint32_t j = 0; j < n; ++j) {
     const uint32_t h = mix(mix((first + j) ^ key) + high_key);
     const float x = in[j] < 0.0f ? 0.0f : in[j];
@@ -49,9 +50,8 @@ __attribute__((target_clones("avx2", "default"))) void relu_mask_block(const flo
 
 // ReLU-dropout's backward: the output is positive exactly where the input was and the element
 // was kept, and there its derivative is `scale`.
-__attribute__((target_clones("avx2", "default"))) void relu_mask_backward_block(const float* grad,
-                                                                                const float* out, float* result,
-                                                                                int64_t n, float scale) {
+__attribute__((target_clones("avx2", "default"))) void relu_mask_backward_block(
+    const float* grad, const float* out, float* result, int64_t n, float scale) {
   for (int64_t j = 0; j < n; ++j) result[j] = out[j] > 0.0f ? grad[j] * scale : 0.0f;
 }
 
@@ -124,7 +124,8 @@ struct HashedReluDropout : public torch::autograd::Function<HashedReluDropout> {
 
 torch::Tensor relu_dropout(const torch::Tensor& x, double p, bool training) {
   if (!training || p <= 0) return torch::relu(x);
-  if (p >= 1 || !x.device().is_cpu() || x.scalar_type() != torch::kFloat) return seqlab::dropout(torch::relu(x), p, training);
+  if (p >= 1 || !x.device().is_cpu() || x.scalar_type() != torch::kFloat)
+    return seqlab::dropout(torch::relu(x), p, training);
   if (torch::GradMode::is_enabled() && x.requires_grad()) return HashedReluDropout::apply(x, p);
   return masked(x, draw_seed(), p, /*relu=*/true);
 }
@@ -132,13 +133,15 @@ torch::Tensor relu_dropout(const torch::Tensor& x, double p, bool training) {
 torch::Tensor dropout(const torch::Tensor& x, double p, bool training) {
   if (!training || p <= 0) return x;
   if (p >= 1) return x * 0;
-  if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat) return torch::dropout(x, p, training);
+  if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat)
+    return torch::dropout(x, p, training);
   if (torch::GradMode::is_enabled() && x.requires_grad()) return HashedDropout::apply(x, p);
   return masked(x, draw_seed(), p);
 }
 
 DropoutImpl::DropoutImpl(double p) : p_(p) {
-  if (!(p >= 0 && p <= 1)) throw InputError(fmt::format("dropout probability {} is not in [0, 1]", p));
+  if (!(p >= 0 && p <= 1))
+    throw InputError(fmt::format("dropout probability {} is not in [0, 1]", p));
 }
 
 }  // namespace seqlab

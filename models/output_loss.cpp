@@ -14,8 +14,9 @@ struct Pass {
   torch::Tensor loss, dx, dw, db;
 };
 
-Pass run_pass(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, const torch::Tensor& y,
-              double eps, int64_t chunk, bool want_dx, bool want_dw, bool want_db) {
+Pass run_pass(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
+              const torch::Tensor& y, double eps, int64_t chunk, bool want_dx, bool want_dw,
+              bool want_db) {
   const int64_t rows = x.size(0), vocab = w.size(0);
   Pass out;
   out.loss = torch::zeros({}, x.options());
@@ -23,38 +24,38 @@ Pass run_pass(const torch::Tensor& x, const torch::Tensor& w, const torch::Tenso
   if (want_dw) out.dw = torch::zeros_like(w);
   if (want_db) out.db = torch::zeros({vocab}, x.options());
   if (rows == 0) return out;
-  const auto wt = w.t();                                                // [F, V]
+  const auto wt = w.t();  // [F, V]
   const double keep = 1.0 - eps, spread = eps / static_cast<double>(vocab);
   // sum_j z_j = x . (sum_j w_j) + sum_j b_j: the smoothing term's logit sum without a pass.
   torch::Tensor w_sum, b_sum;
   if (eps > 0) {
-    w_sum = w.sum(0);                                                   // [F]
+    w_sum = w.sum(0);  // [F]
     b_sum = b.defined() ? b.sum() : torch::zeros({}, x.options());
   }
   auto buffer = torch::empty({std::min(chunk, rows), vocab}, x.options());
   for (int64_t start = 0; start < rows; start += chunk) {
     const int64_t n = std::min(chunk, rows - start);
     auto xc = x.narrow(0, start, n);
-    auto yc = y.narrow(0, start, n).unsqueeze(1);                      // [n, 1]
-    auto z = buffer.narrow(0, 0, n);                                   // [n, V], in cache
+    auto yc = y.narrow(0, start, n).unsqueeze(1);  // [n, 1]
+    auto z = buffer.narrow(0, 0, n);               // [n, V], in cache
     if (b.defined())
       torch::addmm_out(z, b, xc, wt);
     else
       torch::mm_out(z, xc, wt);
-    auto gold = z.gather(1, yc).squeeze(1);                            // z_y [n]
-    auto [top, top_index] = z.max(1, /*keepdim=*/true);                // [n, 1]
-    at::_softmax_out(z, z, 1, false);                                   // p, in place
+    auto gold = z.gather(1, yc).squeeze(1);              // z_y [n]
+    auto [top, top_index] = z.max(1, /*keepdim=*/true);  // [n, 1]
+    at::_softmax_out(z, z, 1, false);                    // p, in place
     // log-sum-exp from the most likely word's probability (>= 1/V, never underflows).
-    auto lse = (top - z.gather(1, top_index).log()).squeeze(1);        // [n]
+    auto lse = (top - z.gather(1, top_index).log()).squeeze(1);  // [n]
     auto row_loss = lse - keep * gold;
     if (eps > 0) row_loss = row_loss - spread * (xc.mv(w_sum) + b_sum);
     out.loss.add_(row_loss.sum());
     // d loss / d z = p - keep onehot(y) - spread; here only p, the rest in closed form below.
     if (want_dx) {
       auto dxc = out.dx.narrow(0, start, n);
-      torch::mm_out(dxc, z, w);                                       // [n, V] x [V, F]
+      torch::mm_out(dxc, z, w);  // [n, V] x [V, F]
     }
-    if (want_dw) out.dw.addmm_(z.t(), xc);                              // [V, n] x [n, F]
+    if (want_dw) out.dw.addmm_(z.t(), xc);  // [V, n] x [n, F]
     if (want_db) out.db.add_(z.sum(0));
   }
   if (want_dx) {
@@ -74,7 +75,8 @@ Pass run_pass(const torch::Tensor& x, const torch::Tensor& w, const torch::Tenso
 
 struct FusedProjectionLoss : public torch::autograd::Function<FusedProjectionLoss> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
-                               const torch::Tensor& b, const torch::Tensor& y, double eps, int64_t chunk) {
+                               const torch::Tensor& b, const torch::Tensor& y, double eps,
+                               int64_t chunk) {
     const bool has_bias = b.defined();
     Pass pass = run_pass(x, w, b, y, eps, chunk, x.requires_grad(), w.requires_grad(),
                          has_bias && b.requires_grad());
@@ -89,7 +91,8 @@ struct FusedProjectionLoss : public torch::autograd::Function<FusedProjectionLos
       auto d = ctx->saved_data[name].toTensor();
       return d.defined() ? d * g : torch::Tensor();
     };
-    return {scaled("dx"), scaled("dw"), scaled("db"), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    return {scaled("dx"),    scaled("dw"),    scaled("db"),
+            torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -99,32 +102,37 @@ torch::Tensor fused_projection_loss_sum(const torch::Tensor& features, const tor
                                         const torch::Tensor& bias, const torch::Tensor& targets,
                                         double smoothing, int64_t chunk_rows) {
   TORCH_CHECK(features.dim() == 2 && weight.dim() == 2 && features.size(1) == weight.size(1),
-              "fused_projection_loss_sum: features [N, F] and weight [V, F] expected, got ", features.sizes(),
-              " and ", weight.sizes());
+              "fused_projection_loss_sum: features [N, F] and weight [V, F] expected, got ",
+              features.sizes(), " and ", weight.sizes());
   TORCH_CHECK(targets.dim() == 1 && targets.size(0) == features.size(0),
-              "fused_projection_loss_sum: one target per feature row expected, got ", targets.sizes(), " for ",
-              features.sizes());
+              "fused_projection_loss_sum: one target per feature row expected, got ",
+              targets.sizes(), " for ", features.sizes());
   const int64_t vocab = weight.size(0);
   // About 8 MB of logits per chunk: in a core's share of L3, and enough rows for the GEMMs.
-  const int64_t chunk = chunk_rows > 0 ? chunk_rows : std::max<int64_t>(16, (int64_t{2} << 20) / vocab);
+  const int64_t chunk =
+      chunk_rows > 0 ? chunk_rows : std::max<int64_t>(16, (int64_t{2} << 20) / vocab);
   const auto x = features.contiguous();
   const auto y = targets.to(torch::kLong).contiguous();
-  const bool graph = torch::GradMode::is_enabled() &&
-                     (x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad()));
+  const bool graph =
+      torch::GradMode::is_enabled() &&
+      (x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad()));
   if (!graph) return run_pass(x, weight, bias, y, smoothing, chunk, false, false, false).loss;
   return FusedProjectionLoss::apply(x, weight, bias, y, smoothing, chunk);
 }
 
-torch::Tensor output_loss_sum(OutputLayerImpl& output, const torch::Tensor& features, const torch::Tensor& targets,
-                              double smoothing, int64_t pad) {
+torch::Tensor output_loss_sum(OutputLayerImpl& output, const torch::Tensor& features,
+                              const torch::Tensor& targets, double smoothing, int64_t pad) {
   auto x = features.reshape({-1, features.size(-1)});
   auto y = targets.reshape(-1);
-  TORCH_CHECK(x.size(0) == y.size(0), "output_loss_sum: ", x.size(0), " feature rows for ", y.size(0), " targets");
-  if (x.scalar_type() != torch::kFloat) {  // the fused kernels are float32; anything else the plain way
+  TORCH_CHECK(x.size(0) == y.size(0), "output_loss_sum: ", x.size(0), " feature rows for ",
+              y.size(0), " targets");
+  if (x.scalar_type() !=
+      torch::kFloat) {  // the fused kernels are float32; anything else the plain way
     namespace F = torch::nn::functional;
-    return F::cross_entropy(output.forward(x), y,
-                            F::CrossEntropyFuncOptions().ignore_index(pad).label_smoothing(smoothing).reduction(
-                                torch::kSum));
+    return F::cross_entropy(
+        output.forward(x), y,
+        F::CrossEntropyFuncOptions().ignore_index(pad).label_smoothing(smoothing).reduction(
+            torch::kSum));
   }
   auto real = y != pad;
   auto rows = real.nonzero().squeeze(1);

@@ -14,15 +14,19 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-bool fast(const torch::Tensor& x) { return x.device().is_cpu() && x.scalar_type() == torch::kFloat && x.dim() == 2; }
+bool fast(const torch::Tensor& x) {
+  return x.device().is_cpu() && x.scalar_type() == torch::kFloat && x.dim() == 2;
+}
 
 // out[to(i)] = in[from(i)] for i < count; rows of `width` floats.
 template <typename To, typename From>
 void copy_rows(const float* in, float* out, int64_t count, int64_t width, To to, From from) {
-  at::parallel_for(0, count, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, width)), [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i)
-      std::memcpy(out + to(i) * width, in + from(i) * width, static_cast<size_t>(width) * sizeof(float));
-  });
+  at::parallel_for(0, count, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, width)),
+                   [&](int64_t begin, int64_t end) {
+                     for (int64_t i = begin; i < end; ++i)
+                       std::memcpy(out + to(i) * width, in + from(i) * width,
+                                   static_cast<size_t>(width) * sizeof(float));
+                   });
 }
 
 torch::Tensor gather_kernel(const torch::Tensor& x_in, const torch::Tensor& rows) {
@@ -30,8 +34,9 @@ torch::Tensor gather_kernel(const torch::Tensor& x_in, const torch::Tensor& rows
   const int64_t count = rows.size(0), width = x.size(1);
   auto out = torch::empty({count, width}, x.options());
   const int64_t* r = rows.data_ptr<int64_t>();
-  copy_rows(x.data_ptr<float>(), out.data_ptr<float>(), count, width, [](int64_t i) { return i; },
-            [r](int64_t i) { return r[i]; });
+  copy_rows(
+      x.data_ptr<float>(), out.data_ptr<float>(), count, width, [](int64_t i) { return i; },
+      [r](int64_t i) { return r[i]; });
   return out;
 }
 
@@ -40,31 +45,35 @@ torch::Tensor scatter_kernel(const torch::Tensor& x_in, const torch::Tensor& row
   const int64_t count = rows.size(0), width = x.size(1);
   auto out = torch::zeros({total, width}, x.options());
   const int64_t* r = rows.data_ptr<int64_t>();
-  copy_rows(x.data_ptr<float>(), out.data_ptr<float>(), count, width, [r](int64_t i) { return r[i]; },
-            [](int64_t i) { return i; });
+  copy_rows(
+      x.data_ptr<float>(), out.data_ptr<float>(), count, width, [r](int64_t i) { return r[i]; },
+      [](int64_t i) { return i; });
   return out;
 }
 
 struct GatherRows : public torch::autograd::Function<GatherRows> {
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& rows) {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& rows) {
     ctx->saved_data["rows"] = rows;
     ctx->saved_data["total"] = x.size(0);
     return gather_kernel(x, rows);
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    return {scatter_kernel(grads[0], ctx->saved_data["rows"].toTensor(), ctx->saved_data["total"].toInt()),
+    return {scatter_kernel(grads[0], ctx->saved_data["rows"].toTensor(),
+                           ctx->saved_data["total"].toInt()),
             torch::Tensor()};
   }
 };
 
 struct ScatterRows : public torch::autograd::Function<ScatterRows> {
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& rows,
-                               int64_t total) {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& rows, int64_t total) {
     ctx->saved_data["rows"] = rows;
     return scatter_kernel(x, rows, total);
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    return {gather_kernel(grads[0], ctx->saved_data["rows"].toTensor()), torch::Tensor(), torch::Tensor()};
+    return {gather_kernel(grads[0], ctx->saved_data["rows"].toTensor()), torch::Tensor(),
+            torch::Tensor()};
   }
 };
 
@@ -73,14 +82,15 @@ struct ScatterRows : public torch::autograd::Function<ScatterRows> {
 torch::Tensor gather_rows(const torch::Tensor& x, const torch::Tensor& rows) {
   if (!fast(x)) return x.index_select(0, rows);
   const auto r = rows.to(torch::kLong).contiguous();
-  return torch::GradMode::is_enabled() && x.requires_grad() ? GatherRows::apply(x, r) : gather_kernel(x, r);
+  return torch::GradMode::is_enabled() && x.requires_grad() ? GatherRows::apply(x, r)
+                                                            : gather_kernel(x, r);
 }
 
 torch::Tensor scatter_rows(const torch::Tensor& x, const torch::Tensor& rows, int64_t total) {
   if (!fast(x)) return torch::zeros({total, x.size(1)}, x.options()).index_copy(0, rows, x);
   const auto r = rows.to(torch::kLong).contiguous();
   return torch::GradMode::is_enabled() && x.requires_grad() ? ScatterRows::apply(x, r, total)
-                                                             : scatter_kernel(x, r, total);
+                                                            : scatter_kernel(x, r, total);
 }
 
 }  // namespace seqlab

@@ -10,15 +10,19 @@
 
 namespace seqlab {
 
-SEQLAB_DEFINE_REGISTRY(EncoderRegistry, "encoders");
-SEQLAB_DEFINE_REGISTRY(DecoderRegistry, "decoders");
+SEQLAB_DEFINE_REGISTRY(encoder_registry, "encoders");
+SEQLAB_DEFINE_REGISTRY(decoder_registry, "decoders");
 
 namespace {
 const bool declared =
-    ConfigSchema::global().add(key_string("model.encoder", "rnn", "encoder component")
-                                   .names_from([] { return EncoderRegistry().names(); })) &&
-    ConfigSchema::global().add(key_string("model.decoder", "rnn", "decoder component")
-                                   .names_from([] { return DecoderRegistry().names(); })) &&
+    ConfigSchema::global().add(
+        key_string("model.encoder", "rnn", "encoder component").names_from([] {
+          return encoder_registry().names();
+        })) &&
+    ConfigSchema::global().add(
+        key_string("model.decoder", "rnn", "decoder component").names_from([] {
+          return decoder_registry().names();
+        })) &&
     ConfigSchema::global().add(
         key_int("model.embedding_dim", 256, "token embedding width").range(1, 65536)) &&
     ConfigSchema::global().add(
@@ -34,7 +38,8 @@ torch::nn::Embedding token_embedding(int64_t vocab, int64_t dim) {
   return torch::nn::Embedding(torch::nn::EmbeddingOptions(vocab, dim).padding_idx(0));
 }
 
-ScaledEmbeddingImpl::ScaledEmbeddingImpl(int64_t vocab, int64_t dim) : scale_(std::sqrt(double(dim))) {
+ScaledEmbeddingImpl::ScaledEmbeddingImpl(int64_t vocab, int64_t dim)
+    : scale_(std::sqrt(double(dim))) {
   table = register_module("table", token_embedding(vocab, dim));
   torch::NoGradGuard no_grad;
   torch::nn::init::normal_(table->weight, 0.0, 1.0 / scale_);
@@ -61,17 +66,22 @@ int64_t OutputLayerImpl::in_features() const {
   return output_ ? output_->options.in_features() : embedding_->options.embedding_dim();
 }
 
-torch::Tensor OutputLayerImpl::weight() const { return output_ ? output_->weight : embedding_->weight; }
+torch::Tensor OutputLayerImpl::weight() const {
+  return output_ ? output_->weight : embedding_->weight;
+}
 
 torch::Tensor OutputLayerImpl::bias() const { return output_ ? output_->bias : bias_; }
 
 void OutputLayerImpl::set_weights(const torch::Tensor& weight, const torch::Tensor& bias) {
-  if (!output_) throw InputError("a tied output layer's weights are the input embeddings; they cannot be set alone");
-  if (!weight.sizes().equals(output_->weight.sizes()) || !bias.sizes().equals(output_->bias.sizes()))
-    throw InputError(fmt::format("output weights of shape [{}] and bias [{}] given for a layer of [{}] and [{}]",
-                                 fmt::join(weight.sizes(), ", "), fmt::join(bias.sizes(), ", "),
-                                 fmt::join(output_->weight.sizes(), ", "),
-                                 fmt::join(output_->bias.sizes(), ", ")));
+  if (!output_)
+    throw InputError(
+        "a tied output layer's weights are the input embeddings; they cannot be set alone");
+  if (!weight.sizes().equals(output_->weight.sizes()) ||
+      !bias.sizes().equals(output_->bias.sizes()))
+    throw InputError(fmt::format(
+        "output weights of shape [{}] and bias [{}] given for a layer of [{}] and [{}]",
+        fmt::join(weight.sizes(), ", "), fmt::join(bias.sizes(), ", "),
+        fmt::join(output_->weight.sizes(), ", "), fmt::join(output_->bias.sizes(), ", ")));
   torch::NoGradGuard no_grad;
   output_->weight.copy_(weight);
   output_->bias.copy_(bias);
@@ -99,8 +109,9 @@ void DecoderImpl::reorder(DecoderState& state, const torch::Tensor& index) {
 }
 
 torch::Tensor DecoderImpl::readout_features(const Memory&, const torch::Tensor&) {
-  throw InputError("this decoder has no separable linear readout to fit in closed form; use "
-                   "train.method=sgd, or a reservoir/elm decoder");
+  throw InputError(
+      "this decoder has no separable linear readout to fit in closed form; use "
+      "train.method=sgd, or a reservoir/elm decoder");
 }
 
 Memory DecoderImpl::repeat_memory(const Memory& memory, int64_t times) {
@@ -114,12 +125,12 @@ Memory DecoderImpl::repeat_memory(const Memory& memory, int64_t times) {
 Seq2SeqImpl::Seq2SeqImpl(const Config& config, int64_t source_vocab, int64_t target_vocab) {
   ModelContext context{config, source_vocab, target_vocab};
   encoder = register_module("encoder",
-                            EncoderRegistry().create(config.get_string("model.encoder"), context));
+                            encoder_registry().create(config.get_string("model.encoder"), context));
   context.memory_dim = encoder->output_dim();
   context.source_embedding = encoder->shared_embedding();
   context.image_source = encoder->reads_images();
   decoder = register_module("decoder",
-                            DecoderRegistry().create(config.get_string("model.decoder"), context));
+                            decoder_registry().create(config.get_string("model.decoder"), context));
 }
 
 Memory Seq2SeqImpl::encode(const Source& source) {
@@ -140,8 +151,8 @@ torch::Tensor Seq2SeqImpl::forward(const Source& source, const torch::Tensor& ta
 torch::Tensor Seq2SeqImpl::loss_sum(const Source& source, const torch::Tensor& target_in,
                                     const torch::Tensor& target_out, double smoothing) {
   if (OutputLayer readout = decoder->readout())
-    return output_loss_sum(*readout, decoder->readout_features(encode(source), target_in), target_out, smoothing,
-                           Tokenizer::kPad);
+    return output_loss_sum(*readout, decoder->readout_features(encode(source), target_in),
+                           target_out, smoothing, Tokenizer::kPad);
   namespace F = torch::nn::functional;
   auto logits = forward(source, target_in);
   return F::cross_entropy(logits.reshape({-1, logits.size(-1)}), target_out.reshape(-1),

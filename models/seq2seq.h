@@ -149,20 +149,22 @@ struct ModelContext {
   bool image_source = false;  // the encoder reads images (there are no source tokens to share)
 };
 
-SEQLAB_DECLARE_REGISTRY(EncoderRegistry, Encoder, const ModelContext&);
-SEQLAB_DECLARE_REGISTRY(DecoderRegistry, Decoder, const ModelContext&);
+SEQLAB_DECLARE_REGISTRY(encoder_registry, Encoder, const ModelContext&);
+SEQLAB_DECLARE_REGISTRY(decoder_registry, Decoder, const ModelContext&);
 
 // Registers an encoder / decoder class constructible from a ModelContext: one line per family.
 template <typename Impl>
 bool register_encoder(const std::string& name, const std::string& help) {
-  return EncoderRegistry().add(
+  return encoder_registry().add(
       name,
-      [](const ModelContext& c) { return Encoder(std::shared_ptr<EncoderImpl>(std::make_shared<Impl>(c))); },
+      [](const ModelContext& c) {
+        return Encoder(std::shared_ptr<EncoderImpl>(std::make_shared<Impl>(c)));
+      },
       help);
 }
 template <typename Impl, typename... Extra>
 bool register_decoder(const std::string& name, const std::string& help, Extra... extra) {
-  return DecoderRegistry().add(
+  return decoder_registry().add(
       name,
       [extra...](const ModelContext& c) {
         return Decoder(std::shared_ptr<DecoderImpl>(std::make_shared<Impl>(c, extra...)));
@@ -178,8 +180,8 @@ class Seq2SeqImpl : public torch::nn::Module {
   // Teacher-forced cross-entropy summed over the target tokens that are not padding, label
   // smoothing `smoothing` (what training minimises). The decoder's readout is fused with the loss
   // (models/output_loss.h) when it has one; otherwise forward() and cross_entropy.
-  torch::Tensor loss_sum(const Source& source, const torch::Tensor& target_in, const torch::Tensor& target_out,
-                         double smoothing);
+  torch::Tensor loss_sum(const Source& source, const torch::Tensor& target_in,
+                         const torch::Tensor& target_out, double smoothing);
   Encoder encoder{nullptr};
   Decoder decoder{nullptr};
   int64_t parameter_count() const;

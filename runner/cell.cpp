@@ -31,9 +31,10 @@ std::string arg_text(const Json& value) {
 void add_evaluations(const Json& evaluation, std::vector<EvaluationRow>& out) {
   const std::string split = evaluation.at("split");
   const int64_t beam = evaluation.at("beam");
-  for (const char* metric : {"bleu", "chrf", "exact_match", "sentences_per_s", "cider", "bleu_1", "bleu_2",
-                             "bleu_3", "bleu_4", "images_per_s", "accuracy", "macro_f1", "perplexity",
-                             "unigram_perplexity", "bigram_perplexity", "bigram_accuracy"})
+  for (const char* metric :
+       {"bleu", "chrf", "exact_match", "sentences_per_s", "cider", "bleu_1", "bleu_2", "bleu_3",
+        "bleu_4", "images_per_s", "accuracy", "macro_f1", "perplexity", "unigram_perplexity",
+        "bigram_perplexity", "bigram_accuracy"})
     if (evaluation.contains(metric))
       out.push_back({split, beam, metric, "", evaluation[metric].get<double>(),
                      evaluation.value(std::string(metric) + "_signature", "")});
@@ -46,8 +47,8 @@ void add_evaluations(const Json& evaluation, std::vector<EvaluationRow>& out) {
     out.push_back({split, beam, "grounding_argmax", "", g["argmax_in_box"].get<double>(), ""});
   }
   for (const auto& bucket : evaluation.value("bleu_by_source_length", Json::array())) {
-    out.push_back({split, beam, "bleu", bucket["words"].get<std::string>(), bucket["bleu"].get<double>(),
-                   evaluation.value("bleu_signature", "")});
+    out.push_back({split, beam, "bleu", bucket["words"].get<std::string>(),
+                   bucket["bleu"].get<double>(), evaluation.value("bleu_signature", "")});
     out.push_back({split, beam, "sentences", bucket["words"].get<std::string>(),
                    bucket["sentences"].get<double>(), ""});
   }
@@ -66,9 +67,11 @@ Json run_train_cell(const std::string& dir, int threads, const DistributedOption
     // takes 1/N of the budget, so the global batch is the one-process cell's).
     Config asked = Config::from_json(cell.at("config"), {}, dir + "/cell.json");
     const int64_t n = distributed.world_size;
-    sets.push_back(fmt::format("train.batch_tokens={}", std::max<int64_t>(1, asked.get_int("train.batch_tokens") / n)));
+    sets.push_back(fmt::format("train.batch_tokens={}",
+                               std::max<int64_t>(1, asked.get_int("train.batch_tokens") / n)));
     if (asked.get_int("train.batch_sentences") > 0)
-      sets.push_back(fmt::format("train.batch_sentences={}", std::max<int64_t>(1, asked.get_int("train.batch_sentences") / n)));
+      sets.push_back(fmt::format("train.batch_sentences={}",
+                                 std::max<int64_t>(1, asked.get_int("train.batch_sentences") / n)));
   }
   Config config = Config::from_json(cell.at("config"), sets, dir + "/cell.json");
   const bool resume = fs::exists(dir + "/" + kCheckpointFile);
@@ -81,7 +84,8 @@ Json run_train_cell(const std::string& dir, int threads, const DistributedOption
     options.split = split.get<std::string>();
     options.beam = e.value("beam", int64_t(0));
     options.length_edges = e.value("length_buckets", std::vector<size_t>{10, 20, 30, 40});
-    options.attention_maps = split == e.at("splits").back() ? e.value("attention_maps", int64_t(0)) : 0;
+    options.attention_maps =
+        split == e.at("splits").back() ? e.value("attention_maps", int64_t(0)) : 0;
     evaluations.push_back(evaluate_run(dir, options));
     // Other beam widths: the same split again, its headline numbers as <metric>_beam<N>.
     for (int64_t beam : e.value("beams", std::vector<int64_t>{})) {
@@ -105,14 +109,16 @@ std::vector<std::string> cell_command(const std::string& executable, const Json&
   const std::string kind = cell.at("kind");
   const Json& args = cell.at("config");
   if (kind == "train") {
-    std::vector<std::string> argv{executable, "cell", "--dir", dir, "--threads", std::to_string(threads)};
+    std::vector<std::string> argv{executable, "cell",      "--dir",
+                                  dir,        "--threads", std::to_string(threads)};
     if (nproc > 1) argv.insert(argv.end(), {"--nproc", std::to_string(nproc)});
     if (CodeTrust::granted()) argv.push_back("--trust-code");  // the user's own switch, passed on
     return argv;
   }
   std::vector<std::string> argv;
   if (kind == "bench") {
-    argv = {executable, "bench", args.value("what", "train"), "--json", "--threads", std::to_string(threads)};
+    argv = {executable, "bench",     args.value("what", "train"),
+            "--json",   "--threads", std::to_string(threads)};
     for (const auto& item : args.items()) {
       if (item.key() == "what" || item.key() == "set") continue;
       std::string flag = item.key() == "length" ? "lengths" : item.key();
@@ -125,7 +131,8 @@ std::vector<std::string> cell_command(const std::string& executable, const Json&
       argv.push_back(s.get<std::string>());
     }
   } else if (kind == "reservoir") {
-    argv = {executable, "reservoir", "mackey-glass", "--json", "--threads", std::to_string(threads)};
+    argv = {executable, "reservoir", "mackey-glass",
+            "--json",   "--threads", std::to_string(threads)};
     for (const auto& item : args.items()) {
       std::string flag = item.key();
       std::replace(flag.begin(), flag.end(), '_', '-');
@@ -157,7 +164,8 @@ RunResult read_cell_result(const Json& cell, const std::string& dir, int64_t max
         const int64_t step = record.value("step", int64_t(0));
         const std::string split = event == "valid" ? "valid" : "train";
         for (const auto& item : record.items())
-          if (item.value().is_number() && item.key() != "step" && item.key() != "time" && item.key() != "epoch")
+          if (item.value().is_number() && item.key() != "step" && item.key() != "time" &&
+              item.key() != "epoch")
             out.metrics.push_back({step, split, item.key(), item.value().get<double>()});
       }
     } else if (kind == "bench") {
@@ -166,11 +174,13 @@ RunResult read_cell_result(const Json& cell, const std::string& dir, int64_t max
         const std::string bucket = std::to_string(entry.at("length").get<int64_t>());
         for (const auto& item : entry.items()) {
           if (item.value().is_number() && item.key() != "length" && item.key() != "sentences")
-            out.evaluations.push_back({"bench", 0, item.key(), bucket, item.value().get<double>(), what});
+            out.evaluations.push_back(
+                {"bench", 0, item.key(), bucket, item.value().get<double>(), what});
           if (item.value().is_object())  // decode: greedy / beam5 throughput
             for (const auto& m : item.value().items())
               if (m.value().is_number())
-                out.evaluations.push_back({"bench", 0, item.key() + "_" + m.key(), bucket, m.value().get<double>(), what});
+                out.evaluations.push_back({"bench", 0, item.key() + "_" + m.key(), bucket,
+                                           m.value().get<double>(), what});
         }
         out.evaluations.push_back({"bench", 0, "peak_rss_mib", bucket, out.max_rss_mib, what});
       }
@@ -180,9 +190,11 @@ RunResult read_cell_result(const Json& cell, const std::string& dir, int64_t max
         const std::string model = m.at("model");
         for (const auto& item : m.items())
           if (item.value().is_number()) {
-            out.evaluations.push_back({"series", 0, item.key(), model, item.value().get<double>(), "mackey-glass"});
+            out.evaluations.push_back(
+                {"series", 0, item.key(), model, item.value().get<double>(), "mackey-glass"});
             if (models.size() == 1)
-              out.evaluations.push_back({"series", 0, item.key(), "", item.value().get<double>(), "mackey-glass"});
+              out.evaluations.push_back(
+                  {"series", 0, item.key(), "", item.value().get<double>(), "mackey-glass"});
           }
       }
     }

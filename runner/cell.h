@@ -21,7 +21,8 @@ namespace seqlab {
 // As one rank of a data-parallel cell (`distributed` active) it trains with the others on 1/N of
 // the cell's batch budget each (the global batch stays the cell's), and only rank 0 evaluates and
 // writes the result (the others return an empty object).
-Json run_train_cell(const std::string& dir, int threads, const DistributedOptions& distributed = {});
+Json run_train_cell(const std::string& dir, int threads,
+                    const DistributedOptions& distributed = {});
 
 // The command line that runs a cell of any kind in a child process: `seqlab cell` for train
 // cells, `seqlab bench ...` or `seqlab reservoir mackey-glass ...` (with --json) for the others.

@@ -193,8 +193,11 @@ struct Section {
     md += md_escape(text) + "\n\n";
     html += "<p>" + html_escape(text) + "</p>\n";
   }
+  // `classes`, when given, is a CSS class per row for the cell in column `class_column` (the
+  // verdict tables colour the verdict by its outcome).
   void table(const std::vector<std::string>& header,
-             const std::vector<std::vector<std::string>>& rows) {
+             const std::vector<std::vector<std::string>>& rows,
+             const std::vector<std::string>& classes = {}, size_t class_column = 0) {
     md += "|";
     for (const auto& h : header) md += " " + md_escape(h) + " |";
     md += "\n|";
@@ -203,16 +206,15 @@ struct Section {
     html += "<table><thead><tr>";
     for (const auto& h : header) html += "<th>" + html_escape(h) + "</th>";
     html += "</tr></thead><tbody>\n";
-    for (const auto& row : rows) {
+    for (size_t r = 0; r < rows.size(); ++r) {
       md += "|";
       html += "<tr>";
-      for (const auto& cell : row) {
+      for (size_t c = 0; c < rows[r].size(); ++c) {
+        const std::string& cell = rows[r][c];
         md += " " + md_escape(cell) + " |";
-        std::string cls = cell == "reproduced"                 ? " class=\"yes\""
-                          : cell == "not reproduced"           ? " class=\"no\""
-                          : cell.rfind("inconclusive", 0) == 0 ? " class=\"maybe\""
-                                                               : "";
-        html += "<td" + cls + ">" + html_escape(cell) + "</td>";
+        const bool coloured = r < classes.size() && c == class_column && !classes[r].empty();
+        html += "<td" + (coloured ? " class=\"" + classes[r] + "\"" : std::string()) + ">" +
+                html_escape(cell) + "</td>";
       }
       md += "\n";
       html += "</tr>\n";
@@ -393,7 +395,7 @@ Verdict check_relation(const Relation& relation, const std::string& split, const
   if (!all_items) left.items.clear(), right.items.clear();
   // Runs whose items files hold the metric have it in the registry (the file reader checks).
   std::unique_ptr<Metric> metric;
-  if (all_items) metric = MetricRegistry().create(registry_metric_name(relation.metric));
+  if (all_items) metric = metric_registry().create(registry_metric_name(relation.metric));
   const GroupComparison c = compare_groups(metric.get(), left, right);
   v.comparison = c;
   const auto ci95 = c.interval(0.95), ci90 = c.interval(0.90);
@@ -411,7 +413,9 @@ Verdict check_relation(const Relation& relation, const std::string& split, const
     noise = fmt::format("; test items only (sd {}): the spread over seeds is unknown",
                         number(std::sqrt(c.item_variance)));
   else if (c.seeds_known())
-    noise = "; seeds only (no item statistics kept, so the test set's own error is left out)";
+    noise = split == "bench"
+                ? "; the spread over repeated runs only (a measurement: no test items behind it)"
+                : "; seeds only (no item statistics kept, so the test set's own error is left out)";
   const double diff = c.difference;
   const std::string p = std::isfinite(c.p_value) ? ", " + format_p_value(c.p_value) : "";
   if (!c.seeds_known()) {
@@ -497,15 +501,22 @@ ReportPaths write_report(const std::string& dir) {
                                                     ? ""
                                                     : " (" + expect.value("source", "") + ")"));
       std::vector<std::vector<std::string>> rows;
+      std::vector<std::string> classes;
       for (const auto& text : expect.value("relations", Json::array())) {
         Relation relation = parse_relation(text.get<std::string>());
         Verdict v = check_relation(relation, split, store, spec_name, dir);
         rows.push_back(
             {v.relation, stats_text(v.left), stats_text(v.right), v.verdict, v.explanation});
+        classes.push_back(v.outcome == Outcome::kReproduced ? "yes"
+                          : v.outcome == Outcome::kRefuted  ? "no"
+                                                            : "maybe");
         paths.verdicts.push_back(
             {{"spec", spec_name},
              {"relation", v.relation},
              {"verdict", v.verdict},
+             {"outcome", classes.back() == "yes"  ? "reproduced"
+                         : classes.back() == "no" ? "refuted"
+                                                  : "inconclusive"},
              {"explanation", v.explanation},
              {"left", v.left.mean},
              {"right", v.right.mean},
@@ -516,7 +527,8 @@ ReportPaths write_report(const std::string& dir) {
              {"items", v.comparison.items},
              {"dominant_noise", v.comparison.dominant_noise()}});
       }
-      if (!rows.empty()) doc.table({"relation", "left", "right", "verdict", "why"}, rows);
+      if (!rows.empty())
+        doc.table({"relation", "left", "right", "verdict", "why"}, rows, classes, 3);
     }
 
     // The table of cells.

@@ -19,13 +19,14 @@ namespace seqlab {
 
 struct RunnerOptions {
   std::string spec_path, out_dir;
-  std::string size;          // empty: the spec's default size
+  std::string size;  // empty: the spec's default size
   int jobs = 1;
-  int threads = 0;           // all cores when 0; each job gets threads / jobs (at least 1)
-  int nproc = 1;             // data-parallel processes per train cell (train --nproc); they share its threads
-  bool resume = false;       // continue a grid already started in out_dir
-  bool restart_changed = false;  // start afresh the cells a spec edit changed (and drop removed ones)
-  std::string executable;    // the seqlab binary that runs cells
+  int threads = 0;  // all cores when 0; each job gets threads / jobs (at least 1)
+  int nproc = 1;  // data-parallel processes per train cell (train --nproc); they share its threads
+  bool resume = false;  // continue a grid already started in out_dir
+  bool restart_changed =
+      false;               // start afresh the cells a spec edit changed (and drop removed ones)
+  std::string executable;  // the seqlab binary that runs cells
   bool progress = true;
 };
 
@@ -33,7 +34,8 @@ struct RunnerSummary {
   std::string spec;
   int64_t cells = 0, finished = 0, skipped = 0, failed = 0;
   int64_t added_seeds = 0;  // adaptive seeds run by this invocation
-  int64_t undecided = -1;   // adaptive seeds: relations still undecided at the end (-1: not adaptive)
+  int64_t undecided =
+      -1;  // adaptive seeds: relations still undecided at the end (-1: not adaptive)
   double seconds = 0;
   Json to_json() const;
 };

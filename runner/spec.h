@@ -11,16 +11,19 @@
 //     "set": {"train.max_steps": 600},           // overrides every cell gets
 //     "grid": {"model.decoder": ["rnn", "bahdanau"]},           // cartesian product
 //     "zip": {"model.encoder": [...], "model.decoder": [...]},  // lists walked together
-//     "seeds": [1, 2, 3],                        // or adaptive: {"min": 2, "max": 8, "minutes": 60}:
+//     "seeds": [1, 2, 3],                        // or adaptive: {"min": 2, "max": 8, "minutes":
+//     60}:
 //                                                //   seeds 1..min, then one more at a time for the
 //                                                //   cells of relations still undecided (cheapest
-//                                                //   cells first) until decided, max, or the minutes
+//                                                //   cells first) until decided, max, or the
+//                                                minutes
 //     "evaluate": {"splits": ["test"], "beam": 5, "length_buckets": [10, 20, 30, 40],
 //                  "attention_maps": 2},
 //     "bench": {"what": "train", "model": "gru", "length": 64, ...},  // kind bench: its arguments
-//     "reservoir": {"units": 500, "trials": 10, ...},                  // kind reservoir: its arguments
-//     "expect": {"text": "...", "source": "Bahdanau et al. 2015, Fig. 2",
-//                "relations": ["bleu(model.decoder=bahdanau) > bleu(model.decoder=rnn) on source length 21-40"]},
+//     "reservoir": {"units": 500, "trials": 10, ...},                  // kind reservoir: its
+//     arguments "expect": {"text": "...", "source": "Bahdanau et al. 2015, Fig. 2",
+//                "relations": ["bleu(model.decoder=bahdanau) > bleu(model.decoder=rnn) on source
+//                length 21-40"]},
 //     "report": {"metric": "bleu", "split": "test"},
 //     "size": "quick",                           // the default size
 //     "sizes": {"quick": {"set": {...}, "seeds": [1]}, "full": {...}}  // merged over the spec
@@ -38,14 +41,14 @@
 
 namespace seqlab {
 
-// "metric(key=value, ...) OP metric(key=value, ...) [on source length B | on length L] [by M | within T]"
-// with OP one of >, < (by at least M, default 0) or ~= (about equal: |difference| <= T).
+// "metric(key=value, ...) OP metric(key=value, ...) [on source length B | on length L] [by M |
+// within T]" with OP one of >, < (by at least M, default 0) or ~= (about equal: |difference| <= T).
 struct Relation {
   std::string text;  // as written
   std::string metric;
-  Json left, right;  // {key: value} selecting cells by their overrides
-  std::string op;    // ">", "<", "~="
-  std::string bucket;  // "" = the whole split
+  Json left, right;      // {key: value} selecting cells by their overrides
+  std::string op;        // ">", "<", "~="
+  std::string bucket;    // "" = the whole split
   double tolerance = 0;  // ~=: the largest difference called equal; > and <: the margin
 };
 
@@ -53,7 +56,7 @@ Relation parse_relation(const std::string& text);
 
 struct EvaluationSpec {
   std::vector<std::string> splits = {"test"};
-  int64_t beam = 0;  // 0: the config's eval.beam
+  int64_t beam = 0;            // 0: the config's eval.beam
   std::vector<int64_t> beams;  // also evaluate at these widths (metrics named <metric>_beam<N>)
   std::vector<size_t> length_buckets = {10, 20, 30, 40};
   int64_t attention_maps = 0;
@@ -75,8 +78,9 @@ struct ExperimentSpec {
   Json json;  // as resolved (size merged), what the store keeps
   Json set = Json::object(), grid = Json::object(), zip = Json::object();
   std::vector<uint64_t> seeds = {1};
-  int64_t max_seeds = 0;      // adaptive seeds: up to this many per cell (0: the seeds list is all)
-  double seed_minutes = 0;    // adaptive seeds: the wall-clock budget of one `seqlab run` for adding them
+  int64_t max_seeds = 0;  // adaptive seeds: up to this many per cell (0: the seeds list is all)
+  double seed_minutes =
+      0;  // adaptive seeds: the wall-clock budget of one `seqlab run` for adding them
   EvaluationSpec evaluation;
   Json bench = Json::object(), reservoir = Json::object();
   std::string expect_text, expect_source;

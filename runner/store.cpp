@@ -130,10 +130,15 @@ void ResultStore::exec(const std::string& sql) const {
 }
 
 void ResultStore::put_spec(const std::string& name, const Json& spec, const std::string& size) {
-  Statement(db_, "INSERT INTO specs (name, spec, size, updated) VALUES (?, ?, ?, ?) "
-                 "ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, size = excluded.size, "
-                 "updated = excluded.updated")
-      .bind(1, name).bind(2, spec.dump()).bind(3, size).bind(4, now_seconds()).run();
+  Statement(db_,
+            "INSERT INTO specs (name, spec, size, updated) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET spec = excluded.spec, size = excluded.size, "
+            "updated = excluded.updated")
+      .bind(1, name)
+      .bind(2, spec.dump())
+      .bind(3, size)
+      .bind(4, now_seconds())
+      .run();
 }
 
 std::optional<Json> ResultStore::spec(const std::string& name) const {
@@ -141,7 +146,8 @@ std::optional<Json> ResultStore::spec(const std::string& name) const {
   s.bind(1, name);
   if (!s.step()) return std::nullopt;
   Json spec = parse_json(s.text(0), fmt::format("{}: spec '{}'", path_, name));
-  if (!spec.is_object()) throw InputError(fmt::format("{}: spec '{}': expected a JSON object", path_, name));
+  if (!spec.is_object())
+    throw InputError(fmt::format("{}: spec '{}': expected a JSON object", path_, name));
   return spec;
 }
 
@@ -155,10 +161,17 @@ std::vector<std::string> ResultStore::spec_names() const {
 int64_t ResultStore::ensure_run(const std::string& spec, const std::string& cell, uint64_t seed,
                                 const std::string& kind, const Json& overrides, const Json& config,
                                 const std::string& dir) {
-  Statement(db_, "INSERT OR IGNORE INTO runs (spec, cell, seed, kind, overrides, config, status, dir) "
-                 "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)")
-      .bind(1, spec).bind(2, cell).bind(3, static_cast<int64_t>(seed)).bind(4, kind)
-      .bind(5, overrides.dump()).bind(6, config.dump()).bind(7, dir).run();
+  Statement(db_,
+            "INSERT OR IGNORE INTO runs (spec, cell, seed, kind, overrides, config, status, dir) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)")
+      .bind(1, spec)
+      .bind(2, cell)
+      .bind(3, static_cast<int64_t>(seed))
+      .bind(4, kind)
+      .bind(5, overrides.dump())
+      .bind(6, config.dump())
+      .bind(7, dir)
+      .run();
   Statement s(db_, "SELECT id FROM runs WHERE spec = ? AND cell = ? AND seed = ?");
   s.bind(1, spec).bind(2, cell).bind(3, static_cast<int64_t>(seed));
   if (!s.step()) throw Error("results store: run row missing after insert");
@@ -166,32 +179,55 @@ int64_t ResultStore::ensure_run(const std::string& spec, const std::string& cell
 }
 
 void ResultStore::mark_running(int64_t run) {
-  Statement(db_, "UPDATE runs SET status = 'running', started = COALESCE(started, ?), host = ?, "
-                 "error = NULL WHERE id = ?")
-      .bind(1, now_seconds()).bind(2, host_name()).bind(3, run).run();
+  Statement(db_,
+            "UPDATE runs SET status = 'running', started = COALESCE(started, ?), host = ?, "
+            "error = NULL WHERE id = ?")
+      .bind(1, now_seconds())
+      .bind(2, host_name())
+      .bind(3, run)
+      .run();
 }
 
 void ResultStore::mark_failed(int64_t run, const std::string& error) {
   Statement(db_, "UPDATE runs SET status = 'failed', ended = ?, error = ? WHERE id = ?")
-      .bind(1, now_seconds()).bind(2, error).bind(3, run).run();
+      .bind(1, now_seconds())
+      .bind(2, error)
+      .bind(3, run)
+      .run();
 }
 
 void ResultStore::finish_run(int64_t run, const RunResult& result) {
   Transaction transaction(db_);
   Statement(db_, "DELETE FROM metrics WHERE run = ?").bind(1, run).run();
   Statement(db_, "DELETE FROM evaluations WHERE run = ?").bind(1, run).run();
-  Statement metric(db_, "INSERT OR REPLACE INTO metrics (run, step, split, name, value) VALUES (?, ?, ?, ?, ?)");
+  Statement metric(
+      db_, "INSERT OR REPLACE INTO metrics (run, step, split, name, value) VALUES (?, ?, ?, ?, ?)");
   for (const auto& m : result.metrics)
     metric.bind(1, run).bind(2, m.step).bind(3, m.split).bind(4, m.name).bind(5, m.value).run();
-  Statement evaluation(db_, "INSERT OR REPLACE INTO evaluations (run, split, beam, metric, bucket, value, "
-                            "signature) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  Statement evaluation(
+      db_,
+      "INSERT OR REPLACE INTO evaluations (run, split, beam, metric, bucket, value, "
+      "signature) VALUES (?, ?, ?, ?, ?, ?, ?)");
   for (const auto& e : result.evaluations)
-    evaluation.bind(1, run).bind(2, e.split).bind(3, e.beam).bind(4, e.metric).bind(5, e.bucket)
-        .bind(6, e.value).bind(7, e.signature).run();
-  Statement(db_, "UPDATE runs SET status = 'finished', ended = ?, host = ?, parameters = ?, "
-                 "train_seconds = ?, steps = ?, max_rss_mib = ?, error = NULL WHERE id = ?")
-      .bind(1, now_seconds()).bind(2, host_name()).bind(3, result.parameters)
-      .bind(4, result.train_seconds).bind(5, result.steps).bind(6, result.max_rss_mib).bind(7, run).run();
+    evaluation.bind(1, run)
+        .bind(2, e.split)
+        .bind(3, e.beam)
+        .bind(4, e.metric)
+        .bind(5, e.bucket)
+        .bind(6, e.value)
+        .bind(7, e.signature)
+        .run();
+  Statement(db_,
+            "UPDATE runs SET status = 'finished', ended = ?, host = ?, parameters = ?, "
+            "train_seconds = ?, steps = ?, max_rss_mib = ?, error = NULL WHERE id = ?")
+      .bind(1, now_seconds())
+      .bind(2, host_name())
+      .bind(3, result.parameters)
+      .bind(4, result.train_seconds)
+      .bind(5, result.steps)
+      .bind(6, result.max_rss_mib)
+      .bind(7, run)
+      .run();
   transaction.commit();
 }
 
@@ -204,10 +240,11 @@ void ResultStore::delete_run(int64_t run) {
 }
 
 std::vector<RunRow> ResultStore::runs(const std::string& spec) const {
-  Statement s(db_, "SELECT id, spec, cell, seed, kind, overrides, config, status, COALESCE(started, 0), "
-                   "COALESCE(ended, 0), COALESCE(host, ''), COALESCE(parameters, 0), "
-                   "COALESCE(train_seconds, 0), COALESCE(steps, 0), COALESCE(max_rss_mib, 0), dir, "
-                   "COALESCE(error, '') FROM runs WHERE ? = '' OR spec = ? ORDER BY spec, id");
+  Statement s(db_,
+              "SELECT id, spec, cell, seed, kind, overrides, config, status, COALESCE(started, 0), "
+              "COALESCE(ended, 0), COALESCE(host, ''), COALESCE(parameters, 0), "
+              "COALESCE(train_seconds, 0), COALESCE(steps, 0), COALESCE(max_rss_mib, 0), dir, "
+              "COALESCE(error, '') FROM runs WHERE ? = '' OR spec = ? ORDER BY spec, id");
   s.bind(1, spec).bind(2, spec);
   std::vector<RunRow> out;
   while (s.step()) {
@@ -220,7 +257,8 @@ std::vector<RunRow> ResultStore::runs(const std::string& spec) const {
     r.overrides = parse_json(s.text(5), fmt::format("{}: run {} column overrides", path_, r.id));
     r.config = parse_json(s.text(6), fmt::format("{}: run {} column config", path_, r.id));
     if (!r.overrides.is_object())
-      throw InputError(fmt::format("{}: run {} column overrides: expected a JSON object", path_, r.id));
+      throw InputError(
+          fmt::format("{}: run {} column overrides: expected a JSON object", path_, r.id));
     r.status = s.text(7);
     r.started = s.real(8);
     r.ended = s.real(9);
@@ -237,7 +275,8 @@ std::vector<RunRow> ResultStore::runs(const std::string& spec) const {
 }
 
 std::vector<MetricRow> ResultStore::metrics(int64_t run) const {
-  Statement s(db_, "SELECT step, split, name, value FROM metrics WHERE run = ? ORDER BY step, split, name");
+  Statement s(
+      db_, "SELECT step, split, name, value FROM metrics WHERE run = ? ORDER BY step, split, name");
   s.bind(1, run);
   std::vector<MetricRow> out;
   while (s.step()) out.push_back({s.integer(0), s.text(1), s.text(2), s.real(3)});
@@ -245,11 +284,13 @@ std::vector<MetricRow> ResultStore::metrics(int64_t run) const {
 }
 
 std::vector<EvaluationRow> ResultStore::evaluations(int64_t run) const {
-  Statement s(db_, "SELECT split, beam, metric, bucket, value, signature FROM evaluations WHERE run = ? "
-                   "ORDER BY split, beam, metric, bucket");
+  Statement s(db_,
+              "SELECT split, beam, metric, bucket, value, signature FROM evaluations WHERE run = ? "
+              "ORDER BY split, beam, metric, bucket");
   s.bind(1, run);
   std::vector<EvaluationRow> out;
-  while (s.step()) out.push_back({s.text(0), s.integer(1), s.text(2), s.text(3), s.real(4), s.text(5)});
+  while (s.step())
+    out.push_back({s.text(0), s.integer(1), s.text(2), s.text(3), s.real(4), s.text(5)});
   return out;
 }
 

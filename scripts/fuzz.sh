@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes every reader of untrusted bytes with libFuzzer under AddressSanitizer and
 # UndefinedBehaviorSanitizer (fuzz/: one harness per reader, seed corpora in fuzz/corpus/), then
-# prints the table the README shows: harness, executions, seconds, findings.
+# prints the table docs/security.md shows: harness, executions, seconds, findings.
 #
 #   bash scripts/fuzz.sh                   every harness, 1,000,000 executions each
 #   bash scripts/fuzz.sh --runs 100000     fewer

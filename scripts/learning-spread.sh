@@ -4,7 +4,7 @@
 # seed, the CPU kernel paths LibTorch and OpenBLAS pick, and the number of threads. Each setting
 # runs the test binaries once; every learning test prints one "learning: <test> key=value" line,
 # and the table at the end has a row per setting. The thresholds in the tests sit below the worst
-# case this measures (README, "Tests").
+# case this measures (docs/development.md, "Tests").
 #
 #   bash scripts/learning-spread.sh [--jobs N] [--seeds N] [--out FILE]
 #

@@ -3,7 +3,7 @@
 # and runs every test but the learning ones (Catch tag [learning]: they train models for minutes,
 # which the sanitizers slow several-fold, and exercise no reader the others do not). A sanitizer
 # report fails the test that triggered it. Leak detection is off: LibTorch keeps allocations for
-# the life of the process on purpose. The README's "Security model" gives the last result.
+# the life of the process on purpose. docs/security.md gives the last result.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

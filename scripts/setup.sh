@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config ccache  # toolchain
+  clang-format           # the format check among the tests (scripts/check-format.sh)
   libtorch-dev           # LibTorch 1.13 (CPU): tensors, autograd, modules
   libgloo-dev            # Gloo's headers, which LibTorch's c10d ProcessGroupGloo needs (data-parallel training)
   libopenblas0-openmp    # fast BLAS for LibTorch (the reference libblas is ~50x slower)

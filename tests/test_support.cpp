@@ -7,18 +7,18 @@
 #include <fstream>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "core/config.h"
 #include "core/files.h"
 #include "core/log.h"
 #include "core/random.h"
 #include "core/tensor_file.h"
-#include "train/run_directory.h"
+#include "data/image.h"
 #include "models/seq2seq.h"
 #include "tokenizers/tokenizer.h"
-#include "data/image.h"
+#include "train/run_directory.h"
 
 namespace fs = std::filesystem;
 
@@ -74,7 +74,8 @@ void write_split(const std::string& dir, const std::string& split, int count, ui
   seqlab::Json regions = seqlab::Json::object();
   for (int i = 0; i < count; ++i) {
     const auto colour = rng.below(3), place = rng.below(4);
-    const int64_t top = (place / 2) * 8 + static_cast<int64_t>(rng.below(3)), left = (place % 2) * 8 + static_cast<int64_t>(rng.below(3));
+    const int64_t top = (place / 2) * 8 + static_cast<int64_t>(rng.below(3)),
+                  left = (place % 2) * 8 + static_cast<int64_t>(rng.below(3));
     auto image = torch::full({3, 16, 16}, 30, torch::kUInt8);
     image[static_cast<int64_t>(colour)].narrow(0, top, 6).narrow(1, left, 6).fill_(255);
     std::string file = fmt::format("{}-{}.png", split, i);
@@ -86,7 +87,6 @@ void write_split(const std::string& dir, const std::string& split, int count, ui
   seqlab::write_file_atomic(dir + "/" + split + ".tsv", tsv);
   seqlab::write_file_atomic(dir + "/" + split + ".regions.json", regions.dump());
 }
-
 
 }  // namespace
 
@@ -111,7 +111,8 @@ std::vector<torch::Tensor> checkpoint_tensors(const std::string& run_dir, bool b
   return out;
 }
 
-std::vector<double> logged_values(const std::string& run_dir, const std::string& event, const std::string& key) {
+std::vector<double> logged_values(const std::string& run_dir, const std::string& event,
+                                  const std::string& key) {
   std::vector<double> values;
   for (const auto& record : read_json_lines(run_dir + "/metrics.jsonl"))
     if (record.value("event", "") == event) values.push_back(record[key].get<double>());

@@ -35,11 +35,12 @@ std::string write_squares_corpus(const TempDir& dir);
 // The step a run directory's checkpoint.safetensors was written at (its "state" record).
 int64_t checkpoint_step(const std::string& run_dir);
 
-// The model weights in a run directory's checkpoint.safetensors, rebuilt from its config and tokenizer:
-// the parameters, then with `buffers` the buffers.
+// The model weights in a run directory's checkpoint.safetensors, rebuilt from its config and
+// tokenizer: the parameters, then with `buffers` the buffers.
 std::vector<torch::Tensor> checkpoint_tensors(const std::string& run_dir, bool buffers = false);
 
 // `key` of every record of `event` in a run directory's metrics.jsonl, in order.
-std::vector<double> logged_values(const std::string& run_dir, const std::string& event, const std::string& key);
+std::vector<double> logged_values(const std::string& run_dir, const std::string& event,
+                                  const std::string& key);
 
 }  // namespace seqlab::testing

@@ -18,7 +18,7 @@ class CharTokenizer : public SymbolTokenizer {
   }
 };
 
-const bool registered = TokenizerRegistry().add(
+const bool registered = tokenizer_registry().add(
     "char", [] { return std::unique_ptr<Tokenizer>(new CharTokenizer()); },
     "Unicode characters; lossless, smallest vocabulary, longest sequences");
 

@@ -21,8 +21,8 @@ class SentencePieceTokenizer : public Tokenizer {
 
   void train(const std::vector<std::string>& sentences, const TokenizerOptions& options) override {
     if (options.vocab_size <= kNumSpecial)
-      throw InputError(fmt::format("{} tokenizer: vocab size must be above {}, got {}",
-                                   model_type_, kNumSpecial, options.vocab_size));
+      throw InputError(fmt::format("{} tokenizer: vocab size must be above {}, got {}", model_type_,
+                                   kNumSpecial, options.vocab_size));
     // hard_vocab_limit=false: a small corpus yields a smaller vocabulary instead of an error.
     std::string args = fmt::format(
         "--model_type={} --vocab_size={} --character_coverage={} --pad_id=0 --unk_id=1 "
@@ -70,10 +70,10 @@ class SentencePieceTokenizer : public Tokenizer {
   std::unique_ptr<SpmModel> model_;
 };
 
-const bool registered_bpe = TokenizerRegistry().add(
+const bool registered_bpe = tokenizer_registry().add(
     "bpe", [] { return std::unique_ptr<Tokenizer>(new SentencePieceTokenizer("bpe")); },
     "SentencePiece byte-pair encoding subwords (Sennrich et al. 2016)");
-const bool registered_unigram = TokenizerRegistry().add(
+const bool registered_unigram = tokenizer_registry().add(
     "unigram", [] { return std::unique_ptr<Tokenizer>(new SentencePieceTokenizer("unigram")); },
     "SentencePiece unigram language-model subwords (Kudo 2018)");
 

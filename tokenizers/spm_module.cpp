@@ -76,7 +76,8 @@ SpmModule::SpmModule() {
     const char* why = dlerror();
     tried += "\n  " + candidate + " (" + (why ? why : "unknown error") + ")";
   }
-  if (!handle_) throw Error("cannot load the SentencePiece module libseqlab_spm.so; tried:" + tried);
+  if (!handle_)
+    throw Error("cannot load the SentencePiece module libseqlab_spm.so; tried:" + tried);
   api_ = new Api{
       symbol<decltype(Api::train)>(handle_, "seqlab_spm_train", path_),
       symbol<decltype(Api::load)>(handle_, "seqlab_spm_load", path_),
@@ -141,16 +142,20 @@ const std::string& SpmModule::builtin_charsmap(const std::string& rule) const {
 namespace {
 
 // Each normaliser's map must be empty or the built-in map of the rule it names (spm_proto.h).
-void check_normalizers(const SpmModule& module, const std::string& serialized, const std::string& origin) {
+void check_normalizers(const SpmModule& module, const std::string& serialized,
+                       const std::string& origin) {
   const SpmNormalizers found = read_spm_normalizers(serialized, origin);
   for (const auto* spec : {&found.normalizer, &found.denormalizer}) {
     if (spec->charsmap.empty()) continue;
     bool builtin = false;
-    for (const char* const* rule = spm_builtin_rules(); *rule; ++rule) builtin = builtin || spec->name == *rule;
+    for (const char* const* rule = spm_builtin_rules(); *rule; ++rule)
+      builtin = builtin || spec->name == *rule;
     if (!builtin || module.builtin_charsmap(spec->name) != spec->charsmap)
       throw InputError(fmt::format(
-          "{}: the SentencePiece model's {} map is not the built-in map of a rule it names ('{}'); seqlab loads "
-          "only the built-in rules (nmt_nfkc, nfkc, nmt_nfkc_cf, nfkc_cf, identity), since a modified map is an "
+          "{}: the SentencePiece model's {} map is not the built-in map of a rule it names ('{}'); "
+          "seqlab loads "
+          "only the built-in rules (nmt_nfkc, nfkc, nmt_nfkc_cf, nfkc_cf, identity), since a "
+          "modified map is an "
           "unchecked binary structure the library follows blindly",
           origin, spec == &found.normalizer ? "normalisation" : "denormalisation", spec->name));
   }

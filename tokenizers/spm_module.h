@@ -21,7 +21,8 @@ class SpmModule {
   // Trains a model; returns the serialized model proto. InputError with SentencePiece's message.
   std::string train(const std::string& args, const std::vector<std::string>& sentences) const;
 
-  // The compiled character map of a built-in normalisation rule (cached). Error for an unknown rule.
+  // The compiled character map of a built-in normalisation rule (cached). Error for an unknown
+  // rule.
   const std::string& builtin_charsmap(const std::string& rule) const;
 
  private:

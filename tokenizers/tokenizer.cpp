@@ -6,7 +6,7 @@
 
 namespace seqlab {
 
-SEQLAB_DEFINE_REGISTRY(TokenizerRegistry, "tokenizers");
+SEQLAB_DEFINE_REGISTRY(tokenizer_registry, "tokenizers");
 
 std::vector<std::string> Tokenizer::pieces(std::string_view text) const {
   std::vector<std::string> out;
@@ -23,11 +23,13 @@ void Tokenizer::save(const std::string& path) const {
 
 std::unique_ptr<Tokenizer> Tokenizer::load(const std::string& path) {
   Json json = Json::parse(read_file(path), nullptr, false);
-  if (json.is_discarded() || !json.is_object() || !json.contains("format") || json["format"] != "seqlab-tokenizer")
-    throw InputError(path + ": not a seqlab tokenizer file (expected JSON with "
+  if (json.is_discarded() || !json.is_object() || !json.contains("format") ||
+      json["format"] != "seqlab-tokenizer")
+    throw InputError(path +
+                     ": not a seqlab tokenizer file (expected JSON with "
                      "\"format\": \"seqlab-tokenizer\"; make one with `seqlab tokenizer train`)");
   return with_json_context(path, [&] {
-    auto tokenizer = TokenizerRegistry().create(json.value("kind", ""));
+    auto tokenizer = tokenizer_registry().create(json.value("kind", ""));
     tokenizer->restore(json, path);
     return tokenizer;
   });
@@ -36,7 +38,7 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::string& path) {
 std::unique_ptr<Tokenizer> train_tokenizer(const std::string& kind,
                                            const std::vector<std::string>& sentences,
                                            const TokenizerOptions& options) {
-  auto tokenizer = TokenizerRegistry().create(kind);
+  auto tokenizer = tokenizer_registry().create(kind);
   for (size_t i = 0; i < sentences.size(); ++i)
     require_utf8(sentences[i], "tokenizer training sentence " + std::to_string(i + 1));
   tokenizer->train(sentences, options);
@@ -51,8 +53,8 @@ std::vector<std::string> read_training_sentences(const std::string& path) {
     size_t start = 0;
     while (true) {
       size_t tab = lines[i].find('\t', start);
-      std::string field = lines[i].substr(start, tab == std::string::npos ? std::string::npos
-                                                                          : tab - start);
+      std::string field =
+          lines[i].substr(start, tab == std::string::npos ? std::string::npos : tab - start);
       if (!field.empty()) sentences.push_back(std::move(field));
       if (tab == std::string::npos) break;
       start = tab + 1;

@@ -14,8 +14,8 @@
 namespace seqlab {
 
 struct TokenizerOptions {
-  int64_t vocab_size = 8000;        // upper bound including the 4 specials; 0 = no limit (char/word)
-  int64_t min_frequency = 1;        // char/word: rarer symbols become <unk>
+  int64_t vocab_size = 8000;  // upper bound including the 4 specials; 0 = no limit (char/word)
+  int64_t min_frequency = 1;  // char/word: rarer symbols become <unk>
   double character_coverage = 1.0;  // SentencePiece: share of characters covered
   int64_t max_sentences = 2000000;  // SentencePiece: sentences sampled for training
 };
@@ -32,7 +32,8 @@ class Tokenizer {
   virtual std::string kind() const = 0;
 
   // Learns the vocabulary (and merges/pieces) from sentences. InputError on invalid UTF-8.
-  virtual void train(const std::vector<std::string>& sentences, const TokenizerOptions& options) = 0;
+  virtual void train(const std::vector<std::string>& sentences,
+                     const TokenizerOptions& options) = 0;
 
   // Text -> ids, without bos/eos (models add them).
   virtual std::vector<int64_t> encode(std::string_view text) const = 0;
@@ -53,7 +54,7 @@ class Tokenizer {
   virtual void restore(const Json& state, const std::string& origin) = 0;
 };
 
-SEQLAB_DECLARE_REGISTRY(TokenizerRegistry, std::unique_ptr<Tokenizer>);
+SEQLAB_DECLARE_REGISTRY(tokenizer_registry, std::unique_ptr<Tokenizer>);
 
 // Trains a tokenizer of `kind` ("char", "word", "bpe", "unigram").
 std::unique_ptr<Tokenizer> train_tokenizer(const std::string& kind,

@@ -27,8 +27,8 @@ Vocabulary Vocabulary::build(const std::vector<std::vector<std::string>>& symbol
     for (const auto& s : list) ++counts[s];
   std::vector<std::pair<std::string, int64_t>> ranked;
   for (auto& [symbol, count] : counts)
-    if (count >= min_frequency && std::find(kSpecialSymbols.begin(), kSpecialSymbols.end(),
-                                            symbol) == kSpecialSymbols.end())
+    if (count >= min_frequency &&
+        std::find(kSpecialSymbols.begin(), kSpecialSymbols.end(), symbol) == kSpecialSymbols.end())
       ranked.emplace_back(symbol, count);
   std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
     return a.second != b.second ? a.second > b.second : a.first < b.first;
@@ -60,8 +60,8 @@ Vocabulary Vocabulary::from_json(const Json& symbols, const std::string& origin)
     throw InputError(origin + ": expected 'vocab' as a list of symbols starting with the specials");
   Vocabulary vocab;
   for (size_t i = 0; i < symbols.size(); ++i) {
-    if (!symbols[i].is_string()) throw InputError(origin + ": vocab entry " + std::to_string(i) +
-                                                  " is not a string");
+    if (!symbols[i].is_string())
+      throw InputError(origin + ": vocab entry " + std::to_string(i) + " is not a string");
     if (i < kSpecialSymbols.size()) {
       if (symbols[i] != kSpecialSymbols[i])
         throw InputError(origin + ": vocab entry " + std::to_string(i) + " must be " +

@@ -57,7 +57,7 @@ class WordTokenizer : public SymbolTokenizer {
   }
 };
 
-const bool registered = TokenizerRegistry().add(
+const bool registered = tokenizer_registry().add(
     "word", [] { return std::unique_ptr<Tokenizer>(new WordTokenizer()); },
     "words and punctuation with a frequency cut-off; rare words become <unk>");
 

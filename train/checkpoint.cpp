@@ -7,9 +7,9 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "core/tensor_file.h"
 #include "core/trust.h"
 #include "train/optimizer_state.h"
-#include "core/tensor_file.h"
 
 namespace seqlab {
 namespace {
@@ -47,7 +47,8 @@ TrainState TrainState::from_json(const Json& j, const std::string& origin) {
     s.schedule = j.value("schedule", Json::object());
     s.extra = j.value("extra", Json::object());
     if (s.step < 0 || s.epoch < 0 || s.batch_in_epoch < 0)
-      throw InputError(fmt::format("{}: training state has a negative step, epoch or batch", origin));
+      throw InputError(
+          fmt::format("{}: training state has a negative step, epoch or batch", origin));
     return s;
   });
 }
@@ -74,19 +75,22 @@ TrainState read_checkpoint(const std::string& path, torch::nn::Module& model,
                            std::map<std::string, torch::Tensor>* tensors) {
   TensorFile file(path);
   if (file.header().metadata.count("format") == 0 || file.metadata("format") != kFormat)
-    throw InputError(fmt::format("{}: not a seqlab checkpoint (its metadata has no format \"{}\")", path, kFormat));
+    throw InputError(fmt::format("{}: not a seqlab checkpoint (its metadata has no format \"{}\")",
+                                 path, kFormat));
   if (file.metadata("format_version") != kFormatVersion)
     throw InputError(fmt::format("{}: checkpoint format version {} (this seqlab reads {})", path,
                                  file.metadata("format_version"), kFormatVersion));
   // Checks first: the state, the model's tensors, the named tensors, the generator state.
-  TrainState state = TrainState::from_json(parse_json(file.metadata("state"), path + ": state"), path);
+  TrainState state =
+      TrainState::from_json(parse_json(file.metadata("state"), path + ": state"), path);
   for (const auto& [name, tensor] : module_tensors(model, "model.")) file.check(name, tensor);
   if (tensors)
     for (const auto& [name, tensor] : *tensors) file.check("tensor." + name, tensor);
   at::Generator generator = at::detail::getDefaultCPUGenerator();
   file.check("torch_rng", generator.get_state());
   if (optimizer && !file.header().metadata.count("optimizer"))
-    throw InputError(fmt::format("{}: holds no optimizer state (a fitted run's checkpoint?)", path));
+    throw InputError(
+        fmt::format("{}: holds no optimizer state (a fitted run's checkpoint?)", path));
   // Then the copies; the optimizer checks its own part before it changes anything.
   if (optimizer) {
     const Json meta = parse_json(file.metadata("optimizer"), path + ": optimizer");
@@ -101,7 +105,8 @@ TrainState read_checkpoint(const std::string& path, torch::nn::Module& model,
 
 TrainState read_legacy_checkpoint(const std::string& path, torch::nn::Module& model,
                                   torch::optim::Optimizer* optimizer,
-                                  std::map<std::string, torch::Tensor>* tensors, bool* had_optimizer) {
+                                  std::map<std::string, torch::Tensor>* tensors,
+                                  bool* had_optimizer) {
   CodeTrust::require(path, "a checkpoint in seqlab's format before safetensors");
   torch::serialize::InputArchive archive, model_archive;
   c10::IValue state;
@@ -134,7 +139,8 @@ TrainState read_legacy_checkpoint(const std::string& path, torch::nn::Module& mo
   return TrainState::from_json(parse_json(state.toStringRef(), path + ": state"), path);
 }
 
-void read_legacy_weights(torch::nn::Module& model, const std::string& path, const std::string& entry) {
+void read_legacy_weights(torch::nn::Module& model, const std::string& path,
+                         const std::string& entry) {
   CodeTrust::require(path, "weights in seqlab's format before safetensors");
   torch::serialize::InputArchive archive;
   try {

@@ -58,8 +58,10 @@ TrainState read_checkpoint(const std::string& path, torch::nn::Module& model,
 // state (restored into `optimizer`).
 TrainState read_legacy_checkpoint(const std::string& path, torch::nn::Module& model,
                                   torch::optim::Optimizer* optimizer,
-                                  std::map<std::string, torch::Tensor>* tensors, bool* had_optimizer = nullptr);
+                                  std::map<std::string, torch::Tensor>* tensors,
+                                  bool* had_optimizer = nullptr);
 // Weights alone (the old best.pt), or a legacy checkpoint's "model" entry.
-void read_legacy_weights(torch::nn::Module& model, const std::string& path, const std::string& entry = "");
+void read_legacy_weights(torch::nn::Module& model, const std::string& path,
+                         const std::string& entry = "");
 
 }  // namespace seqlab

@@ -29,7 +29,8 @@ int64_t environment_int(const char* name, int64_t fallback, int64_t low, int64_t
   char* end = nullptr;
   const long long value = std::strtoll(text, &end, 10);
   if (*end != '\0' || value < low || value > high)
-    throw InputError(fmt::format("environment variable {}={}: expected an integer in {}..{}", name, text, low, high));
+    throw InputError(fmt::format("environment variable {}={}: expected an integer in {}..{}", name,
+                                 text, low, high));
   return value;
 }
 
@@ -49,8 +50,10 @@ DistributedOptions DistributedOptions::from_environment() {
   options.rank = static_cast<int>(environment_int("RANK", 0, 0, 1 << 20));
   options.local_world_size =
       static_cast<int>(environment_int("LOCAL_WORLD_SIZE", options.world_size, 1, 1 << 20));
-  if (const char* address = std::getenv("MASTER_ADDR"); address && *address) options.master_addr = address;
-  options.master_port = static_cast<int>(environment_int("MASTER_PORT", options.master_port, 1, 65535));
+  if (const char* address = std::getenv("MASTER_ADDR"); address && *address)
+    options.master_addr = address;
+  options.master_port =
+      static_cast<int>(environment_int("MASTER_PORT", options.master_port, 1, 65535));
   if (const char* timeout = std::getenv("SEQLAB_COLLECTIVE_TIMEOUT"); timeout && *timeout) {
     char* end = nullptr;
     options.timeout_seconds = std::strtod(timeout, &end);
@@ -62,9 +65,11 @@ DistributedOptions DistributedOptions::from_environment() {
 }
 
 void DistributedOptions::check() const {
-  if (world_size < 1) throw InputError(fmt::format("world size {}: expected at least 1", world_size));
+  if (world_size < 1)
+    throw InputError(fmt::format("world size {}: expected at least 1", world_size));
   if (rank < 0 || rank >= world_size)
-    throw InputError(fmt::format("rank {} with world size {}: expected 0 <= rank < world size", rank, world_size));
+    throw InputError(fmt::format("rank {} with world size {}: expected 0 <= rank < world size",
+                                 rank, world_size));
   if (master_port < 1 || master_port > 65535)
     throw InputError(fmt::format("master port {}: expected 1..65535", master_port));
   if (master_addr.empty()) throw InputError("master address: empty");
@@ -90,7 +95,8 @@ struct Communicator::Impl {
   c10::intrusive_ptr<c10d::ProcessGroup> group;
 };
 
-Communicator::Communicator(const DistributedOptions& options, torch::Device device) : impl_(new Impl) {
+Communicator::Communicator(const DistributedOptions& options, torch::Device device)
+    : impl_(new Impl) {
   options.check();
   impl_->options = options;
   impl_->device = device;
@@ -108,25 +114,29 @@ Communicator::Communicator(const DistributedOptions& options, torch::Device devi
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (impl_->store->add("seqlab/joined", 0) < options.world_size) {
       if (std::chrono::steady_clock::now() > deadline)
-        throw Error(fmt::format("{} of {} ranks joined", impl_->store->add("seqlab/joined", 0), options.world_size));
+        throw Error(fmt::format("{} of {} ranks joined", impl_->store->add("seqlab/joined", 0),
+                                options.world_size));
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   } catch (const std::exception& e) {
     std::string message = e.what();  // c10 appends a stack trace after the first line
     if (auto newline = message.find('\n'); newline != std::string::npos) message.resize(newline);
-    throw Error(fmt::format(
-        "rank {} of {}: no rendezvous at {}:{} within {:.0f} s ({}). Rank 0 serves the store there: "
-        "check MASTER_ADDR / MASTER_PORT, that the port is free on rank 0's machine, and that every "
-        "rank was started",
-        options.rank, options.world_size, options.master_addr, options.master_port, options.timeout_seconds,
-        message));
+    throw Error(
+        fmt::format("rank {} of {}: no rendezvous at {}:{} within {:.0f} s ({}). Rank 0 serves the "
+                    "store there: "
+                    "check MASTER_ADDR / MASTER_PORT, that the port is free on rank 0's machine, "
+                    "and that every "
+                    "rank was started",
+                    options.rank, options.world_size, options.master_addr, options.master_port,
+                    options.timeout_seconds, message));
   }
   try {
 #ifdef USE_C10D_NCCL
     if (device.is_cuda()) {
       auto nccl = c10d::ProcessGroupNCCL::Options::create();
       nccl->timeout = timeout;
-      impl_->group = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl_->store, options.rank, options.world_size, nccl);
+      impl_->group = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl_->store, options.rank,
+                                                                 options.world_size, nccl);
       impl_->backend = "nccl";
     }
 #endif
@@ -140,7 +150,8 @@ Communicator::Communicator(const DistributedOptions& options, torch::Device devi
       else
         gloo->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
       gloo->threads = 2;
-      impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, options.rank, options.world_size, gloo);
+      impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, options.rank,
+                                                                 options.world_size, gloo);
       impl_->backend = "gloo";
     }
   } catch (const std::exception& e) {
@@ -236,8 +247,8 @@ void broadcast_module(Communicator& communicator, torch::nn::Module& module) {
   communicator.broadcast(tensors);
 }
 
-GradientReducer::GradientReducer(Communicator& communicator, const std::vector<torch::Tensor>& parameters,
-                                 int64_t bucket_bytes)
+GradientReducer::GradientReducer(Communicator& communicator,
+                                 const std::vector<torch::Tensor>& parameters, int64_t bucket_bytes)
     : communicator_(communicator) {
   std::vector<torch::Tensor> trained;
   for (const auto& p : parameters)
@@ -247,10 +258,11 @@ GradientReducer::GradientReducer(Communicator& communicator, const std::vector<t
   std::vector<std::vector<size_t>> members;
   int64_t bucket_elements = 0;
   for (const auto& p : trained) {
-    const bool fits = !members.empty() && bucket_elements > 0 &&
-                      (bucket_elements + p.numel()) * static_cast<int64_t>(p.element_size()) <= bucket_bytes &&
-                      slots_[members.back().front()].parameter.scalar_type() == p.scalar_type() &&
-                      slots_[members.back().front()].parameter.device() == p.device();
+    const bool fits =
+        !members.empty() && bucket_elements > 0 &&
+        (bucket_elements + p.numel()) * static_cast<int64_t>(p.element_size()) <= bucket_bytes &&
+        slots_[members.back().front()].parameter.scalar_type() == p.scalar_type() &&
+        slots_[members.back().front()].parameter.device() == p.device();
     if (!fits) {
       members.emplace_back();
       bucket_elements = 0;
@@ -274,9 +286,8 @@ GradientReducer::GradientReducer(Communicator& communicator, const std::vector<t
     buckets_.push_back(std::move(bucket));
   }
   for (size_t s = 0; s < slots_.size(); ++s) {
-    slots_[s].hook = slots_[s].parameter.register_hook([this, s](const torch::Tensor& gradient) {
-      on_gradient(s, gradient);
-    });
+    slots_[s].hook = slots_[s].parameter.register_hook(
+        [this, s](const torch::Tensor& gradient) { on_gradient(s, gradient); });
   }
   start();
 }
@@ -298,7 +309,8 @@ void GradientReducer::start() {
 void GradientReducer::on_gradient(size_t s, const torch::Tensor& gradient) {
   Slot& slot = slots_[s];
   Bucket& bucket = buckets_[static_cast<size_t>(slot.bucket)];
-  if (bucket.work) throw Error("GradientReducer: a parameter's gradient arrived twice in one backward pass");
+  if (bucket.work)
+    throw Error("GradientReducer: a parameter's gradient arrived twice in one backward pass");
   torch::NoGradGuard no_grad;
   auto part = bucket.flat.narrow(0, slot.offset, slot.parameter.numel());
   if (slot.ready) {  // a second contribution (a reentrant backward)
@@ -330,11 +342,13 @@ void GradientReducer::finish() {
   // in one process (the optimizer then skips it rather than stepping on zeros).
   std::vector<float> had_gradient(slots_.size());
   for (size_t s = 0; s < slots_.size(); ++s) had_gradient[s] = slots_[s].ready ? 1.0f : 0.0f;
-  auto flags = communicator_.all_reduce_async(torch::tensor(had_gradient).to(slots_.front().parameter.device()));
+  auto flags = communicator_.all_reduce_async(
+      torch::tensor(had_gradient).to(slots_.front().parameter.device()));
   const auto waiting = std::chrono::steady_clock::now();
   for (size_t b : launch_order_) communicator_.wait(*buckets_[b].work);
   communicator_.wait(*flags);
-  wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - waiting).count();
+  wait_seconds_ +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - waiting).count();
   const auto anywhere = flags->tensor.cpu().contiguous();
   const float* got = anywhere.data_ptr<float>();
   for (size_t s = 0; s < slots_.size(); ++s) {
@@ -344,7 +358,8 @@ void GradientReducer::finish() {
       grad = torch::Tensor();
       continue;
     }
-    auto sum = buckets_[static_cast<size_t>(slot.bucket)].flat.narrow(0, slot.offset, slot.parameter.numel());
+    auto sum = buckets_[static_cast<size_t>(slot.bucket)].flat.narrow(0, slot.offset,
+                                                                      slot.parameter.numel());
     if (grad.defined())
       grad.copy_(sum.view_as(grad));
     else
@@ -353,15 +368,18 @@ void GradientReducer::finish() {
   for (auto& bucket : buckets_) bucket.work.reset();
 }
 
-double time_all_reduce(Communicator& communicator, int64_t elements, int repeats, torch::Device device) {
-  auto tensor = torch::ones({elements}, torch::TensorOptions().dtype(torch::kFloat32).device(device));
+double time_all_reduce(Communicator& communicator, int64_t elements, int repeats,
+                       torch::Device device) {
+  auto tensor =
+      torch::ones({elements}, torch::TensorOptions().dtype(torch::kFloat32).device(device));
   communicator.all_reduce({tensor});  // warm-up: connections, buffers
   std::vector<double> seconds;
   for (int i = 0; i < repeats; ++i) {
     communicator.barrier();
     const auto start = std::chrono::steady_clock::now();
     communicator.all_reduce({tensor});
-    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    seconds.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   std::sort(seconds.begin(), seconds.end());
   return seconds[seconds.size() / 2];

@@ -149,6 +149,7 @@ class GradientReducer {
 
 // The time of one all-reduce of `elements` float32 values on this communicator, alone: the median
 // of `repeats` (the benchmark's reference for the all-reduce share of a step).
-double time_all_reduce(Communicator& communicator, int64_t elements, int repeats, torch::Device device);
+double time_all_reduce(Communicator& communicator, int64_t elements, int repeats,
+                       torch::Device device);
 
 }  // namespace seqlab

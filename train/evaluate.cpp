@@ -13,13 +13,13 @@
 #include "core/runtime.h"
 #include "data/recipe.h"
 #include "data/task.h"
+#include "eval/attention_map.h"
 #include "eval/caption.h"
 #include "eval/classify.h"
+#include "eval/length_buckets.h"
 #include "eval/metric.h"
 #include "eval/next_token.h"
 #include "eval/significance.h"
-#include "eval/attention_map.h"
-#include "eval/length_buckets.h"
 #include "eval/translate.h"
 #include "train/run_directory.h"
 
@@ -40,15 +40,17 @@ void keep_item_statistics(const ItemStatisticsFile& items, const std::string& ru
 // {image file: [{"word", "box": [x0, y0, x1, y1] as fractions}]}, e.g. fashion-scenes): for each
 // generated word that names a region, the attention mass on grid cells whose centre lies in its
 // box, and whether the most attended cell does.
-Json attention_grounding(LoadedRun& run, const std::vector<std::string>& sources, const torch::Tensor& pixels,
-                         const Json& regions, const SearchOptions& search, size_t limit) {
+Json attention_grounding(LoadedRun& run, const std::vector<std::string>& sources,
+                         const torch::Tensor& pixels, const Json& regions,
+                         const SearchOptions& search, size_t limit) {
   double mass = 0;
   int64_t words = 0, hits = 0, images = 0;
   for (size_t i = 0; i < sources.size() && i < limit; ++i) {
     auto boxes = regions.find(std::filesystem::path(sources[i]).filename().string());
     if (boxes == regions.end()) continue;
-    ImageAttention attention = image_attention(run.model, *run.tokenizer, run.device, search,
-                                               run.config.get_string("model.decoder"), pixels[static_cast<int64_t>(i)]);
+    ImageAttention attention =
+        image_attention(run.model, *run.tokenizer, run.device, search,
+                        run.config.get_string("model.decoder"), pixels[static_cast<int64_t>(i)]);
     ++images;
     const int64_t gh = attention.weights.size(1), gw = attention.weights.size(2);
     // Cell centres as fractions of the image, [gh, 1] and [1, gw].
@@ -61,7 +63,8 @@ Json attention_grounding(LoadedRun& run, const std::vector<std::string>& sources
       for (size_t t = 0; t < attention.tokens.size(); ++t) {
         if (used[t] || attention.tokens[t] != word) continue;
         used[t] = true;
-        auto map = attention.weights[static_cast<int64_t>(t)].to(torch::kDouble).flatten();  // [gh * gw]
+        auto map =
+            attention.weights[static_cast<int64_t>(t)].to(torch::kDouble).flatten();  // [gh * gw]
         auto inside = ((cx >= box[0]) & (cx < box[2]) & (cy >= box[1]) & (cy < box[3])).flatten();
         mass += (map * inside).sum().item<double>();
         hits += inside[map.argmax().item<int64_t>()].item<bool>();
@@ -70,7 +73,8 @@ Json attention_grounding(LoadedRun& run, const std::vector<std::string>& sources
       }
     }
   }
-  return {{"images", images}, {"words", words},
+  return {{"images", images},
+          {"words", words},
           {"mass_in_box", words ? mass / double(words) : 0.0},
           {"argmax_in_box", words ? 100.0 * double(hits) / double(words) : 0.0}};
 }
@@ -97,21 +101,27 @@ Json evaluate_captions(LoadedRun& run, const std::string& run_dir, const Task& t
   if (options.beam > 0) search.beam = options.beam;
   const auto start = std::chrono::steady_clock::now();
   auto hypotheses = caption_images(run.model, *run.tokenizer, run.device, pixels, search);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::string text;
   for (size_t i = 0; i < hypotheses.size(); ++i) text += sources[i] + "\t" + hypotheses[i] + "\n";
   std::string hyp_path = fmt::format("{}/{}.beam{}.hyp", run_dir, options.split, search.beam);
   write_file_atomic(hyp_path, text);
-  Json result = {{"run", run_dir}, {"split", options.split}, {"beam", search.beam}, {"hypotheses", hyp_path},
+  Json result = {{"run", run_dir},
+                 {"split", options.split},
+                 {"beam", search.beam},
+                 {"hypotheses", hyp_path},
                  {"task", task.name()}};
   merge_json(result, score_captions(hypotheses, kept));
-  keep_item_statistics(compute_item_statistics({"cider", "bleu-1", "bleu-2", "bleu-3", "bleu-4"}, hypotheses, kept),
-                       run_dir, options.split, search.beam, result);
+  keep_item_statistics(
+      compute_item_statistics({"cider", "bleu-1", "bleu-2", "bleu-3", "bleu-4"}, hypotheses, kept),
+      run_dir, options.split, search.beam, result);
   result["skipped_images"] = images.skipped.size();
   result["decode_seconds"] = seconds;
   result["images_per_s"] = double(hypotheses.size()) / std::max(1e-9, seconds);
-  const auto regions_path = std::filesystem::path(corpus_directory(run.config.get_string("data.corpus"))) /
-                            (options.split + ".regions.json");
+  const auto regions_path =
+      std::filesystem::path(corpus_directory(run.config.get_string("data.corpus"))) /
+      (options.split + ".regions.json");
   if (options.grounding_images > 0 && std::filesystem::exists(regions_path)) {
     try {
       const std::string regions_file = regions_path.string();
@@ -128,9 +138,10 @@ Json evaluate_captions(LoadedRun& run, const std::string& run_dir, const Task& t
     const auto n = std::min<size_t>(static_cast<size_t>(options.attention_maps), sources.size());
     for (size_t i = 0; i < n; ++i) {
       try {
-        maps.push_back(write_image_attention_map(run.model, *run.tokenizer, run.device, search,
-                                                 run.config.get_string("model.decoder"), pixels[static_cast<int64_t>(i)],
-                                                 fmt::format("{}/attention/{}-{:03}.png", run_dir, options.split, i + 1))["png"]);
+        maps.push_back(write_image_attention_map(
+            run.model, *run.tokenizer, run.device, search, run.config.get_string("model.decoder"),
+            pixels[static_cast<int64_t>(i)],
+            fmt::format("{}/attention/{}-{:03}.png", run_dir, options.split, i + 1))["png"]);
       } catch (const InputError& e) {
         result["attention_maps_note"] = e.what();
         break;
@@ -143,7 +154,8 @@ Json evaluate_captions(LoadedRun& run, const std::string& run_dir, const Task& t
 
 // Classification: every sentence of the split labelled, accuracy, macro-F1 and the confusion
 // matrix; RUN/<split>.labels holds LABEL<TAB>probability per sentence.
-Json evaluate_classification(LoadedRun& run, const std::string& run_dir, Task& task, const EvaluateOptions& options) {
+Json evaluate_classification(LoadedRun& run, const std::string& run_dir, Task& task,
+                             const EvaluateOptions& options) {
   task.set_labels(run.labels);
   auto pairs = task.read_split(options.split);
   std::vector<std::string> sentences, gold;
@@ -152,9 +164,10 @@ Json evaluate_classification(LoadedRun& run, const std::string& run_dir, Task& t
     gold.push_back(p.target);
   }
   const auto start = std::chrono::steady_clock::now();
-  auto predictions = classify_sentences(run.model, *run.tokenizer, run.device, static_cast<int64_t>(run.labels.size()),
-                                        sentences);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto predictions = classify_sentences(run.model, *run.tokenizer, run.device,
+                                        static_cast<int64_t>(run.labels.size()), sentences);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::vector<std::string> predicted;
   std::string text;
   for (const auto& p : predictions) {
@@ -163,11 +176,14 @@ Json evaluate_classification(LoadedRun& run, const std::string& run_dir, Task& t
   }
   const std::string path = fmt::format("{}/{}.labels", run_dir, options.split);
   write_file_atomic(path, text);
-  Json result = {{"run", run_dir}, {"split", options.split}, {"beam", 1}, {"predictions", path},
+  Json result = {{"run", run_dir},
+                 {"split", options.split},
+                 {"beam", 1},
+                 {"predictions", path},
                  {"task", task.name()}};
   merge_json(result, score_classification(predicted, gold, run.labels));
-  keep_item_statistics(compute_item_statistics({"accuracy", "macro_f1"}, predicted, {gold}), run_dir, options.split,
-                       1, result);
+  keep_item_statistics(compute_item_statistics({"accuracy", "macro_f1"}, predicted, {gold}),
+                       run_dir, options.split, 1, result);
   result["decode_seconds"] = seconds;
   result["sentences_per_s"] = double(sentences.size()) / std::max(1e-9, seconds);
   return result;
@@ -175,13 +191,16 @@ Json evaluate_classification(LoadedRun& run, const std::string& run_dir, Task& t
 
 // Sequence task (next-token models): teacher-forced loss, perplexity and next-token accuracy on the
 // split, beside unigram and bigram baselines fitted on the training split.
-Json evaluate_sequence(LoadedRun& run, const std::string& run_dir, Task& task, const EvaluateOptions& options) {
-  auto examples = task.encode(task.read_split(options.split), *run.tokenizer, /*training=*/false).examples;
+Json evaluate_sequence(LoadedRun& run, const std::string& run_dir, Task& task,
+                       const EvaluateOptions& options) {
+  auto examples =
+      task.encode(task.read_split(options.split), *run.tokenizer, /*training=*/false).examples;
   auto train = task.encode(task.read_split("train"), *run.tokenizer, /*training=*/true).examples;
   const auto start = std::chrono::steady_clock::now();
   Json result = {{"run", run_dir}, {"split", options.split}, {"beam", 1}, {"task", task.name()}};
   merge_json(result, score_next_tokens(run.model, examples, run.device));
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   merge_json(result, ngram_baselines(train, examples, run.tokenizer->vocab_size()));
   result["sequences"] = examples.size();
   result["tokens_per_s"] = result["tokens"].get<double>() / std::max(1e-9, seconds);
@@ -207,16 +226,20 @@ Json evaluate_run(const std::string& run_dir, const EvaluateOptions& options) {
   if (options.beam > 0) search.beam = options.beam;
   const auto start = std::chrono::steady_clock::now();
   auto hypotheses = translate_sentences(run, sources, search);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::string text;
   for (const auto& h : hypotheses) text += h + "\n";
   std::string hyp_path = fmt::format("{}/{}.beam{}.hyp", run_dir, options.split, search.beam);
   write_file_atomic(hyp_path, text);
-  Json result = {{"run", run_dir}, {"split", options.split}, {"beam", search.beam}, {"hypotheses", hyp_path}};
+  Json result = {
+      {"run", run_dir}, {"split", options.split}, {"beam", search.beam}, {"hypotheses", hyp_path}};
   merge_json(result, score_translations(sources, hypotheses, references));
   {
-    ItemStatisticsFile items = compute_item_statistics({"bleu", "chrf", "exact_match"}, hypotheses, {references});
-    for (const auto& source : sources) items.source_words.push_back(static_cast<int64_t>(split_whitespace(source).size()));
+    ItemStatisticsFile items =
+        compute_item_statistics({"bleu", "chrf", "exact_match"}, hypotheses, {references});
+    for (const auto& source : sources)
+      items.source_words.push_back(static_cast<int64_t>(split_whitespace(source).size()));
     keep_item_statistics(items, run_dir, options.split, search.beam, result);
   }
   result["decode_seconds"] = seconds;
@@ -229,10 +252,10 @@ Json evaluate_run(const std::string& run_dir, const EvaluateOptions& options) {
     for (size_t i = 0; i < n; ++i) {
       if (sources[i].empty()) continue;
       try {
-        maps.push_back(write_attention_map(run.model, *run.tokenizer, run.device, search,
-                                           run.config.get_string("model.decoder"), sources[i],
-                                           fmt::format("{}/attention/{}-{:03}.png", run_dir,
-                                                       options.split, i + 1))["png"]);
+        maps.push_back(write_attention_map(
+            run.model, *run.tokenizer, run.device, search, run.config.get_string("model.decoder"),
+            sources[i],
+            fmt::format("{}/attention/{}-{:03}.png", run_dir, options.split, i + 1))["png"]);
       } catch (const InputError& e) {  // a model without attention has no map to draw
         result["attention_maps_note"] = e.what();
         break;

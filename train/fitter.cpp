@@ -27,9 +27,12 @@ const bool declared =
                             "ridge penalty per row (lambda in mean squared error + lambda |W|^2); "
                             "0 = choose on the validation split from the grid")
                      .range(0, 1e6)) &&
-    schema().add(key_number("train.ridge_min", 1e-8, "smallest penalty of the grid").above(0, 1e6)) &&
-    schema().add(key_number("train.ridge_max", 1e-1, "largest penalty of the grid").above(0, 1e6)) &&
-    schema().add(key_int("train.ridge_points", 8, "penalties in the grid, log-spaced").range(1, 100)) &&
+    schema().add(
+        key_number("train.ridge_min", 1e-8, "smallest penalty of the grid").above(0, 1e6)) &&
+    schema().add(
+        key_number("train.ridge_max", 1e-1, "largest penalty of the grid").above(0, 1e6)) &&
+    schema().add(
+        key_int("train.ridge_points", 8, "penalties in the grid, log-spaced").range(1, 100)) &&
     schema().add(key_int("train.washout", 0,
                          "ridge: leave each target sequence's first N decoder steps out of the fit")
                      .range(0, 1e9));
@@ -39,9 +42,11 @@ const bool declared =
 std::pair<torch::Tensor, torch::Tensor> accumulate(Seq2Seq& model, const Batch& batch,
                                                    int64_t washout, RidgeAccumulator& sums) {
   torch::NoGradGuard no_grad;
-  auto features = model->decoder->readout_features(model->encode(Source::of(batch)), batch.target_in);
+  auto features =
+      model->decoder->readout_features(model->encode(Source::of(batch)), batch.target_in);
   auto keep = batch.target_out.ne(Tokenizer::kPad);  // [B, T]
-  if (washout > 0) keep = keep & (torch::arange(keep.size(1), keep.device()) >= washout).unsqueeze(0);
+  if (washout > 0)
+    keep = keep & (torch::arange(keep.size(1), keep.device()) >= washout).unsqueeze(0);
   auto rows = features.index({keep});
   auto targets = batch.target_out.index({keep});
   sums.add_classes(rows, targets);
@@ -63,9 +68,17 @@ double fit_temperature(const torch::Tensor& scores, const torch::Tensor& gold) {
   double a = hi - phi * (hi - lo), b = lo + phi * (hi - lo), fa = loss(a), fb = loss(b);
   for (int i = 0; i < 40; ++i) {
     if (fa < fb) {
-      hi = b; b = a; fb = fa; a = hi - phi * (hi - lo); fa = loss(a);
+      hi = b;
+      b = a;
+      fb = fa;
+      a = hi - phi * (hi - lo);
+      fa = loss(a);
     } else {
-      lo = a; a = b; fa = fb; b = lo + phi * (hi - lo); fb = loss(b);
+      lo = a;
+      a = b;
+      fa = fb;
+      b = lo + phi * (hi - lo);
+      fb = loss(b);
     }
   }
   return std::exp((lo + hi) / 2);
@@ -76,11 +89,13 @@ double fit_temperature(const torch::Tensor& scores, const torch::Tensor& gold) {
 void check_ridge_fittable(Seq2Seq& model) {
   OutputLayer readout = model->decoder->readout();
   if (!readout)
-    throw InputError("train.method=ridge: this decoder has no separable linear readout; use a "
-                     "reservoir or elm decoder, or train.method=sgd");
+    throw InputError(
+        "train.method=ridge: this decoder has no separable linear readout; use a "
+        "reservoir or elm decoder, or train.method=sgd");
   if (readout->tied())
-    throw InputError("train.method=ridge: the readout is tied to the decoder's input embeddings "
-                     "(model.tie_embeddings=true); untie it, or use train.method=sgd");
+    throw InputError(
+        "train.method=ridge: the readout is tied to the decoder's input embeddings "
+        "(model.tie_embeddings=true); untie it, or use train.method=sgd");
   std::vector<std::string> trainable;
   for (const auto& item : model->named_parameters()) {
     if (!item.value().requires_grad()) continue;
@@ -147,13 +162,19 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
     return tensors;
   };
   // A fit that starts over (no checkpoint to resume from) starts its log over too. Rank 0 logs.
-  JsonLinesLog log = main ? JsonLinesLog(run_dir + "/metrics.jsonl", /*append=*/run.resume) : JsonLinesLog();
+  JsonLinesLog log =
+      main ? JsonLinesLog(run_dir + "/metrics.jsonl", /*append=*/run.resume) : JsonLinesLog();
   int64_t fixed = 0;
   for (const auto& b : model->buffers()) fixed += b.numel();
   if (!run.resume)
-    log.write({{"event", "start"}, {"method", "ridge"}, {"parameters", model->parameter_count()},
-               {"fixed", fixed}, {"features", sums.features()}, {"train_pairs", data.train.size()},
-               {"vocab", vocab}, {"processes", world}});
+    log.write({{"event", "start"},
+               {"method", "ridge"},
+               {"parameters", model->parameter_count()},
+               {"fixed", fixed},
+               {"features", sums.features()},
+               {"train_pairs", data.train.size()},
+               {"vocab", vocab},
+               {"processes", world}});
 
   const int64_t washout = config.get_int("train.washout");
   const int64_t max_steps = config.get_int("train.max_steps");
@@ -177,11 +198,14 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
   double window_rows = sums.rows();
   // Rank r takes batches r, r + N, r + 2N, ... of the pass; state.step counts the batches taken
   // by all ranks together, so checkpoints and logs mean the same with any N.
-  auto crossed = [](int64_t before, int64_t after, int64_t every) { return after / every > before / every; };
+  auto crossed = [](int64_t before, int64_t after, int64_t every) {
+    return after / every > before / every;
+  };
   while (state.step < total) {
     if (max_minutes > 0) {  // rank 0's clock decides for everyone
       bool out_of_time = elapsed() >= max_minutes * 60;
-      if (communicator) out_of_time = communicator->broadcast_values({out_of_time ? 1.0 : 0.0})[0] > 0;
+      if (communicator)
+        out_of_time = communicator->broadcast_values({out_of_time ? 1.0 : 0.0})[0] > 0;
       if (out_of_time) break;
     }
     const int64_t index = state.step + distributed.rank;
@@ -194,9 +218,12 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
     state.batch_in_epoch = state.step;
     progress.advance(state.step - before);
     if (crossed(before, state.step, log_every)) {
-      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
+      double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
       double rows = communicator ? communicator->all_reduce_values({sums.rows()})[0] : sums.rows();
-      log.write({{"event", "fit"}, {"step", state.step}, {"rows", rows},
+      log.write({{"event", "fit"},
+                 {"step", state.step},
+                 {"rows", rows},
                  {"rows_per_s", (rows - window_rows) / std::max(1e-9, seconds)}});
       window_rows = rows;
       window_start = std::chrono::steady_clock::now();
@@ -219,19 +246,21 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
   constexpr int64_t kTemperatureRows = 4096;
   std::vector<torch::Tensor> kept_rows, kept_targets;
   int64_t kept = 0;
-  for (const auto& indices : TokenBucketBatcher(data.valid, config.get_int("train.batch_tokens"), 0, run.seed).sorted()) {
-    auto [rows, targets] = accumulate(model, data.valid_batch(indices).to(run.device), 0, valid_sums);
+  for (const auto& indices :
+       TokenBucketBatcher(data.valid, config.get_int("train.batch_tokens"), 0, run.seed).sorted()) {
+    auto [rows, targets] =
+        accumulate(model, data.valid_batch(indices).to(run.device), 0, valid_sums);
     if (kept >= kTemperatureRows) continue;
     kept_rows.push_back(rows);
     kept_targets.push_back(targets);
     kept += rows.size(0);
   }
   RidgeSolver solver(sums);
-  std::vector<double> grid = config.get_number("train.ridge") > 0
-                                 ? std::vector<double>{config.get_number("train.ridge")}
-                                 : ridge_grid(config.get_number("train.ridge_min"),
-                                              config.get_number("train.ridge_max"),
-                                              config.get_int("train.ridge_points"));
+  std::vector<double> grid =
+      config.get_number("train.ridge") > 0
+          ? std::vector<double>{config.get_number("train.ridge")}
+          : ridge_grid(config.get_number("train.ridge_min"), config.get_number("train.ridge_max"),
+                       config.get_int("train.ridge_points"));
   RidgeSolution best;
   double best_mse = std::numeric_limits<double>::infinity();
   for (double penalty : grid) {
@@ -258,13 +287,18 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
   ValidationScore score = validate_model(model, data, config, run.device);
   state.best_valid_loss = score.loss;
   state.best_valid_bleu = score.bleu;
-  state.extra = {{"penalty", best.penalty}, {"rows", sums.rows()}, {"valid_mse", best_mse},
+  state.extra = {{"penalty", best.penalty},
+                 {"rows", sums.rows()},
+                 {"valid_mse", best_mse},
                  {"temperature", temperature}};
   if (score.accuracy >= 0) state.extra["best_valid_accuracy"] = score.accuracy;
   Json record = {{"event", "valid"}, {"step", state.step}, {"loss", score.loss}};
   merge_json(record, score.scores());
-  merge_json(record, {{"best", true}, {"penalty", best.penalty}, {"valid_mse", best_mse},
-                      {"temperature", temperature}, {"rows", sums.rows()}});
+  merge_json(record, {{"best", true},
+                      {"penalty", best.penalty},
+                      {"valid_mse", best_mse},
+                      {"temperature", temperature},
+                      {"rows", sums.rows()}});
   log.write(record);
   state.elapsed_seconds = elapsed();
   write_checkpoint(run.checkpoint_path, *model, nullptr, state, sums.tensors());

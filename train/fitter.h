@@ -5,7 +5,8 @@
 // solution becomes the readout's weights, scaled by one temperature fitted on validation tokens
 // so that a softmax over the regression scores is a usable distribution (for beam search and the
 // validation loss; no argmax changes). The run directory is the trainer's: config.json,
-// tokenizer.json, best.safetensors, checkpoint.safetensors, metrics.jsonl, and the same TrainResult.
+// tokenizer.json, best.safetensors, checkpoint.safetensors, metrics.jsonl, and the same
+// TrainResult.
 //
 // Resume: checkpoint.safetensors holds the sums and how many batches they cover (written every
 // train.checkpoint_every batches and at the end), so --resume after a kill continues the pass

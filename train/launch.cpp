@@ -9,9 +9,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -69,7 +69,8 @@ std::string self_executable() {
   return path.string();
 }
 
-std::vector<std::string> worker_command_line(const std::vector<std::string>& line, const std::vector<std::string>& drop,
+std::vector<std::string> worker_command_line(const std::vector<std::string>& line,
+                                             const std::vector<std::string>& drop,
                                              const std::vector<std::string>& drop_flags) {
   auto among = [](const std::vector<std::string>& names, const std::string& word) {
     return std::find(names.begin(), names.end(), word) != names.end();
@@ -82,7 +83,9 @@ std::vector<std::string> worker_command_line(const std::vector<std::string>& lin
       continue;
     }
     const auto equals = word.find('=');
-    if (among(drop_flags, word) || (equals != std::string::npos && among(drop, word.substr(0, equals)))) continue;
+    if (among(drop_flags, word) ||
+        (equals != std::string::npos && among(drop, word.substr(0, equals))))
+      continue;
     worker.push_back(word);
   }
   return worker;
@@ -108,13 +111,15 @@ int launch_workers(const LaunchOptions& options) {
   struct sigaction action {};
   action.sa_handler = forward_signal;
   sigemptyset(&action.sa_mask);
-  struct sigaction old_int {}, old_term {};
+  struct sigaction old_int {
+  }, old_term{};
   sigaction(SIGINT, &action, &old_int);
   sigaction(SIGTERM, &action, &old_term);
 
   if (!options.stdout_path.empty()) {  // truncated once; each worker appends
     std::FILE* file = std::fopen(options.stdout_path.c_str(), "w");
-    if (!file) throw Error(fmt::format("cannot write {}: {}", options.stdout_path, std::strerror(errno)));
+    if (!file)
+      throw Error(fmt::format("cannot write {}: {}", options.stdout_path, std::strerror(errno)));
     std::fclose(file);
   }
   std::fflush(stdout);
@@ -130,7 +135,8 @@ int launch_workers(const LaunchOptions& options) {
     if (pid == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != launcher) _exit(1);  // the launcher died before prctl
-      if (!options.stdout_path.empty() && !std::freopen(options.stdout_path.c_str(), "a", stdout)) _exit(127);
+      if (!options.stdout_path.empty() && !std::freopen(options.stdout_path.c_str(), "a", stdout))
+        _exit(127);
       signal(SIGINT, SIG_DFL);
       signal(SIGTERM, SIG_DFL);
       setenv("RANK", std::to_string(rank).c_str(), 1);
@@ -149,9 +155,9 @@ int launch_workers(const LaunchOptions& options) {
     g_workers[rank] = pid;
     g_worker_count = rank + 1;
   }
-  std::fprintf(stderr, "seqlab: %d workers (ranks 0..%d, pids %s), rendezvous at %s:%d\n", options.nproc,
-               options.nproc - 1,
-               fmt::format("{}", fmt::join(workers, " ")).c_str(), options.master_addr.c_str(), port);
+  std::fprintf(stderr, "seqlab: %d workers (ranks 0..%d, pids %s), rendezvous at %s:%d\n",
+               options.nproc, options.nproc - 1, fmt::format("{}", fmt::join(workers, " ")).c_str(),
+               options.master_addr.c_str(), port);
 
   int running = options.nproc;
   // A worker that ended: no longer signalled; its rank, or -1 for another child of this process.
@@ -178,11 +184,12 @@ int launch_workers(const LaunchOptions& options) {
     if (ok || result != 0) continue;
     // The first failure ends the job.
     result = WIFEXITED(status) && WEXITSTATUS(status) == 2 ? 2 : 1;
-    std::fprintf(stderr, "seqlab: rank %d (pid %d) %s; stopping the other %d worker(s)\n", rank, pid,
-                 describe(status).c_str(), running);
+    std::fprintf(stderr, "seqlab: rank %d (pid %d) %s; stopping the other %d worker(s)\n", rank,
+                 pid, describe(status).c_str(), running);
     forward_signal(SIGTERM);
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::milliseconds(static_cast<int64_t>(options.grace_seconds * 1000));
+    const auto deadline =
+        std::chrono::steady_clock::now() +
+        std::chrono::milliseconds(static_cast<int64_t>(options.grace_seconds * 1000));
     while (running > 0 && std::chrono::steady_clock::now() < deadline) {
       const pid_t done = waitpid(-1, &status, WNOHANG);
       if (done > 0)

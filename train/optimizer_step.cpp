@@ -34,15 +34,18 @@ double squared_norm(const std::vector<torch::Tensor>& parameters) {
 }
 
 struct AdamWScalars {
-  float decay, beta1, one_minus_beta1, beta2, one_minus_beta2, root_correction2, eps, neg_step_size, grad_scale;
+  float decay, beta1, one_minus_beta1, beta2, one_minus_beta2, root_correction2, eps, neg_step_size,
+      grad_scale;
 };
 
 // AdamW::step's arithmetic for one parameter, element by element, in its order:
 // p *= 1 - lr wd; m = m b1 + (1 - b1) g; v = v b2 + (1 - b2) g g;
 // p += -(lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps). g is the (clipped) gradient.
-__attribute__((target_clones("avx2", "default"))) void adamw_block(float* __restrict p, const float* __restrict g_in,
-                                                                   float* __restrict m, float* __restrict v,
-                                                                   int64_t n, const AdamWScalars s) {
+__attribute__((target_clones("avx2", "default"))) void adamw_block(float* __restrict p,
+                                                                   const float* __restrict g_in,
+                                                                   float* __restrict m,
+                                                                   float* __restrict v, int64_t n,
+                                                                   const AdamWScalars s) {
   for (int64_t i = 0; i < n; ++i) {
     const float g = s.grad_scale == 1.0f ? g_in[i] : g_in[i] * s.grad_scale;
     const float decayed = p[i] * s.decay;
@@ -57,7 +60,8 @@ __attribute__((target_clones("avx2", "default"))) void adamw_block(float* __rest
 
 }  // namespace
 
-void clip_and_step(torch::optim::Optimizer& optimizer, const std::vector<torch::Tensor>& parameters, double clip) {
+void clip_and_step(torch::optim::Optimizer& optimizer, const std::vector<torch::Tensor>& parameters,
+                   double clip) {
   auto* adamw = dynamic_cast<torch::optim::AdamW*>(&optimizer);
   bool fused = adamw != nullptr;
   if (fused)
@@ -94,8 +98,9 @@ void clip_and_step(torch::optim::Optimizer& optimizer, const std::vector<torch::
       auto& state = static_cast<torch::optim::AdamWParamState&>(*states[key]);
       // The kernel walks the moments with the parameter's element count: they must match it.
       for (const auto* moment : {&state.exp_avg(), &state.exp_avg_sq()})
-        TORCH_CHECK(moment->defined() && moment->sizes() == p.sizes() && moment->scalar_type() == torch::kFloat &&
-                        moment->is_contiguous() && moment->device() == p.device(),
+        TORCH_CHECK(moment->defined() && moment->sizes() == p.sizes() &&
+                        moment->scalar_type() == torch::kFloat && moment->is_contiguous() &&
+                        moment->device() == p.device(),
                     "AdamW state does not match its parameter (", p.sizes(), ")");
       state.step(state.step() + 1);
       const double beta1 = std::get<0>(options.betas()), beta2 = std::get<1>(options.betas());

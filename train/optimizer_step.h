@@ -15,6 +15,7 @@
 namespace seqlab {
 
 // clip 0: no clipping. `parameters` are those whose gradients are clipped (the model's).
-void clip_and_step(torch::optim::Optimizer& optimizer, const std::vector<torch::Tensor>& parameters, double clip);
+void clip_and_step(torch::optim::Optimizer& optimizer, const std::vector<torch::Tensor>& parameters,
+                   double clip);
 
 }  // namespace seqlab

@@ -12,8 +12,8 @@
 
 namespace seqlab {
 
-SEQLAB_DECLARE_REGISTRY(OptimizerRegistry, std::shared_ptr<torch::optim::Optimizer>,
-                        const Config&, std::vector<torch::Tensor>);
+SEQLAB_DECLARE_REGISTRY(optimizer_registry, std::shared_ptr<torch::optim::Optimizer>, const Config&,
+                        std::vector<torch::Tensor>);
 
 // The optimizer train.optimizer names, over `parameters`.
 std::shared_ptr<torch::optim::Optimizer> make_optimizer(const Config& config,

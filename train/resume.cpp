@@ -21,10 +21,19 @@ namespace {
 
 // Keys that steer how long, how often and where a run goes on, not what it learns: a resumed run
 // takes them from the command line (to extend max_steps, add a stop_min_lr, use more threads).
-constexpr const char* kResumeMayChange[] = {
-    "run.threads",      "run.device",     "train.max_steps",        "train.max_epochs",
-    "train.max_minutes", "train.patience", "train.stop_min_lr",     "train.valid_every",
-    "train.checkpoint_every", "train.log_every", "train.valid_bleu_sentences", "train.bucket_mb", "train.keep_last"};
+constexpr const char* kResumeMayChange[] = {"run.threads",
+                                            "run.device",
+                                            "train.max_steps",
+                                            "train.max_epochs",
+                                            "train.max_minutes",
+                                            "train.patience",
+                                            "train.stop_min_lr",
+                                            "train.valid_every",
+                                            "train.checkpoint_every",
+                                            "train.log_every",
+                                            "train.valid_bleu_sentences",
+                                            "train.bucket_mb",
+                                            "train.keep_last"};
 
 }  // namespace
 
@@ -67,7 +76,8 @@ RunStart start_run(const Config& requested, const std::string& run_dir, bool res
   if (start.resume) start.config = resumed_config(config_path, requested);
   if (distributed.is_main()) start.config.save(config_path);
   int threads = static_cast<int>(start.config.get_int("run.threads"));
-  if (distributed.active()) {  // the cores (or the threads asked for) shared by this machine's ranks
+  if (distributed
+          .active()) {  // the cores (or the threads asked for) shared by this machine's ranks
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     threads = std::max(1, threads / std::max(1, distributed.local_world_size));
   }
@@ -94,10 +104,11 @@ void trim_run_log(const std::string& path, int64_t step, const std::vector<std::
   std::string kept;
   for (const auto& record : read_json_lines(path)) {
     const std::string event = record.value("event", "");
-    const bool keep = event == "start" || (event != "end" && record.contains("step") &&
-                                           record["step"].is_number_integer() &&
-                                           record["step"].get<int64_t>() <= step &&
-                                           (only.empty() || std::find(only.begin(), only.end(), event) != only.end()));
+    const bool keep =
+        event == "start" ||
+        (event != "end" && record.contains("step") && record["step"].is_number_integer() &&
+         record["step"].get<int64_t>() <= step &&
+         (only.empty() || std::find(only.begin(), only.end(), event) != only.end()));
     if (keep) kept += record.dump() + "\n";
   }
   write_file_atomic(path, kept);

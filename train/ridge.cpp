@@ -57,9 +57,9 @@ void RidgeAccumulator::add(const torch::Tensor& x, const torch::Tensor& y) {
 
 void RidgeAccumulator::add_classes(const torch::Tensor& x, const torch::Tensor& classes) {
   if (x.dim() != 2 || x.size(1) != features_ || classes.dim() != 1 || classes.size(0) != x.size(0))
-    throw InputError(fmt::format("ridge rows: expected x [N, {}] and classes [N], got [{}] and [{}]",
-                                 features_, fmt::join(x.sizes(), ", "),
-                                 fmt::join(classes.sizes(), ", ")));
+    throw InputError(
+        fmt::format("ridge rows: expected x [N, {}] and classes [N], got [{}] and [{}]", features_,
+                    fmt::join(x.sizes(), ", "), fmt::join(classes.sizes(), ", ")));
   torch::NoGradGuard no_grad;
   auto x64 = add_gram(x.detach());
   auto c = classes.to(x64.device(), torch::kLong);
@@ -86,9 +86,7 @@ void RidgeAccumulator::load(const std::map<std::string, torch::Tensor>& tensors)
 }
 
 namespace {
-torch::Tensor symmetric(const torch::Tensor& upper) {
-  return upper.triu() + upper.triu(1).t();
-}
+torch::Tensor symmetric(const torch::Tensor& upper) { return upper.triu() + upper.triu(1).t(); }
 }  // namespace
 
 torch::Tensor RidgeAccumulator::gram() const {
@@ -105,8 +103,8 @@ RidgeSolver::RidgeSolver(const RidgeAccumulator& train) {
   if (rows_ < 1) throw InputError("ridge fit over no rows (the data gave no states to fit)");
   x_mean_ = train.x_sum() / rows_;
   y_mean_ = train.y_sum_ / rows_;
-  auto gram = train.gram() - rows_ * torch::outer(x_mean_, x_mean_);  // centred
-  auto cross = train.yx_.t() - rows_ * torch::outer(x_mean_, y_mean_);          // [F, O]
+  auto gram = train.gram() - rows_ * torch::outer(x_mean_, x_mean_);    // centred
+  auto cross = train.yx_.t() - rows_ * torch::outer(x_mean_, y_mean_);  // [F, O]
   auto [values, vectors] = torch::linalg::eigh(gram, "U");
   basis_ = vectors;
   projected_ = torch::mm(vectors.t(), cross);
@@ -149,7 +147,8 @@ double ridge_mean_squared_error(const RidgeSolution& s, const RidgeAccumulator& 
   if (n < 1) return 0;
   auto w = s.weight.to(data.xx_.device());
   auto b = s.bias.to(data.xx_.device());
-  // sum ||y - W x - b||^2 from the sums: y.y - 2 (W.yx + b.y_sum) + tr(W XX W^T) + 2 b.(W x_sum) + n b.b
+  // sum ||y - W x - b||^2 from the sums: y.y - 2 (W.yx + b.y_sum) + tr(W XX W^T) + 2 b.(W x_sum) +
+  // n b.b
   auto xx = data.gram();
   double sse = data.y_square_sum_.item<double>() -
                2 * ((w * data.yx_).sum().item<double>() + b.dot(data.y_sum_).item<double>()) +
@@ -162,7 +161,8 @@ std::vector<double> ridge_grid(double low, double high, int64_t points) {
   if (points <= 1 || low == high) return {low};
   std::vector<double> grid;
   double a = std::log10(low), b = std::log10(high);
-  for (int64_t i = 0; i < points; ++i) grid.push_back(std::pow(10.0, a + (b - a) * double(i) / double(points - 1)));
+  for (int64_t i = 0; i < points; ++i)
+    grid.push_back(std::pow(10.0, a + (b - a) * double(i) / double(points - 1)));
   return grid;
 }
 

@@ -51,7 +51,7 @@ class RidgeAccumulator {
   torch::Tensor xx_;  // [F + 1, F + 1], upper triangle: x x^T, x (last column), rows (corner)
   torch::Tensor yx_;  // [O, F]
   torch::Tensor y_sum_, y_square_sum_;  // [O], [1]
-  torch::Tensor buffer_;  // [N, F + 1] float64 scratch
+  torch::Tensor buffer_;                // [N, F + 1] float64 scratch
 };
 
 struct RidgeSolution {
@@ -78,8 +78,8 @@ class RidgeSolver {
 
  private:
   double rows_;
-  torch::Tensor basis_, projected_;           // B [F, K], P [K, O]
-  torch::Tensor numerator_, denominator_;     // a, d [K]
+  torch::Tensor basis_, projected_;        // B [F, K], P [K, O]
+  torch::Tensor numerator_, denominator_;  // a, d [K]
   torch::Tensor x_mean_, y_mean_;
 };
 

@@ -8,10 +8,10 @@
 
 #include "core/error.h"
 #include "core/files.h"
-#include "core/trust.h"
-#include "train/checkpoint.h"
 #include "core/tensor_file.h"
+#include "core/trust.h"
 #include "data/task.h"
+#include "train/checkpoint.h"
 
 namespace fs = std::filesystem;
 
@@ -38,13 +38,14 @@ void load_weights(torch::nn::Module& model, const std::string& path, const std::
 LoadedRun load_run_without_weights(const std::string& run_dir, const std::string& device_override) {
   fs::path dir(run_dir);
   if (!fs::exists(dir / "config.json") || !fs::exists(dir / "tokenizer.json"))
-    throw InputError(run_dir + " is not a seqlab run directory (no config.json / tokenizer.json; "
+    throw InputError(run_dir +
+                     " is not a seqlab run directory (no config.json / tokenizer.json; "
                      "make one with `seqlab train --out DIR`)");
   LoadedRun run;
   run.config = Config::from_file((dir / "config.json").string());
   run.tokenizer = Tokenizer::load((dir / "tokenizer.json").string());
-  run.device = parse_device(device_override.empty() ? run.config.get_string("run.device")
-                                                    : device_override);
+  run.device =
+      parse_device(device_override.empty() ? run.config.get_string("run.device") : device_override);
   if (fs::exists(dir / "labels.json")) run.labels = read_labels((dir / "labels.json").string());
   int64_t vocab = run.tokenizer->vocab_size();
   run.model = Seq2Seq(run.config, vocab, target_vocabulary(vocab, run.labels));
@@ -62,16 +63,20 @@ LoadedRun load_run(const std::string& run_dir, const std::string& device_overrid
     load_weights(*run.model, (dir / kCheckpointFile).string(), "model.");
   } else if (fs::exists(dir / kLegacyBestWeightsFile) || fs::exists(dir / kLegacyCheckpointFile)) {
     const bool best = fs::exists(dir / kLegacyBestWeightsFile);
-    const std::string legacy = (dir / (best ? kLegacyBestWeightsFile : kLegacyCheckpointFile)).string();
+    const std::string legacy =
+        (dir / (best ? kLegacyBestWeightsFile : kLegacyCheckpointFile)).string();
     if (!CodeTrust::granted())
-      throw InputError(fmt::format(
-          "{} holds its weights in seqlab's format before safetensors ({}), a TorchScript archive that can run "
-          "code when loaded. If you trust where the run came from, convert it once with `seqlab convert {} "
-          "--trust-code` (or pass --trust-code to this command)",
-          run_dir, legacy, run_dir));
+      throw InputError(
+          fmt::format("{} holds its weights in seqlab's format before safetensors ({}), a "
+                      "TorchScript archive that can run "
+                      "code when loaded. If you trust where the run came from, convert it once "
+                      "with `seqlab convert {} "
+                      "--trust-code` (or pass --trust-code to this command)",
+                      run_dir, legacy, run_dir));
     read_legacy_weights(*run.model, legacy, best ? "" : "model");
   } else {
-    throw InputError(fmt::format("{} has no weights ({} or {})", run_dir, kBestWeightsFile, kCheckpointFile));
+    throw InputError(
+        fmt::format("{} has no weights ({} or {})", run_dir, kBestWeightsFile, kCheckpointFile));
   }
   run.model->to(run.device);
   run.model->eval();
@@ -87,7 +92,8 @@ std::vector<Example> encode_pairs(const Tokenizer& tokenizer,
   return examples;
 }
 
-std::vector<std::string> translate_sentences(LoadedRun& run, const std::vector<std::string>& sources,
+std::vector<std::string> translate_sentences(LoadedRun& run,
+                                             const std::vector<std::string>& sources,
                                              const SearchOptions& options, int64_t batch_tokens) {
   return translate_sentences(run.model, *run.tokenizer, run.device, sources, options, batch_tokens);
 }

@@ -40,14 +40,17 @@ constexpr const char* kLegacyCheckpointFile = "checkpoint.pt";
 LoadedRun load_run(const std::string& run_dir, const std::string& device_override = "");
 
 // The config, tokenizer, labels and a freshly built model of a run, without its weights.
-LoadedRun load_run_without_weights(const std::string& run_dir, const std::string& device_override = "");
+LoadedRun load_run_without_weights(const std::string& run_dir,
+                                   const std::string& device_override = "");
 torch::Device parse_device(const std::string& name);
 
 // Tokenizes pairs into examples (ids without bos/eos).
-std::vector<Example> encode_pairs(const Tokenizer& tokenizer, const std::vector<SentencePair>& pairs);
+std::vector<Example> encode_pairs(const Tokenizer& tokenizer,
+                                  const std::vector<SentencePair>& pairs);
 
 // translate_sentences (eval/translate.h) with the run's model, tokenizer and device.
-std::vector<std::string> translate_sentences(LoadedRun& run, const std::vector<std::string>& sources,
+std::vector<std::string> translate_sentences(LoadedRun& run,
+                                             const std::vector<std::string>& sources,
                                              const SearchOptions& options,
                                              int64_t batch_tokens = 4000);
 
@@ -55,6 +58,7 @@ std::vector<std::string> translate_sentences(LoadedRun& run, const std::vector<s
 // checkpoint's model tensors ("model."). InputError for a corrupt file or one whose tensors do not
 // fit the model (names, dtypes and shapes are all checked before anything is copied).
 void save_weights(torch::nn::Module& model, const std::string& path);
-void load_weights(torch::nn::Module& model, const std::string& path, const std::string& prefix = "");
+void load_weights(torch::nn::Module& model, const std::string& path,
+                  const std::string& prefix = "");
 
 }  // namespace seqlab

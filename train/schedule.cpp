@@ -4,7 +4,7 @@
 
 namespace seqlab {
 
-SEQLAB_DEFINE_REGISTRY(ScheduleRegistry, "schedules");
+SEQLAB_DEFINE_REGISTRY(schedule_registry, "schedules");
 
 namespace {
 
@@ -71,7 +71,7 @@ class Plateau : public Schedule {
 
 template <typename T>
 bool add(const char* name, const char* help) {
-  return ScheduleRegistry().add(
+  return schedule_registry().add(
       name, [](const ScheduleOptions& o) { return std::unique_ptr<Schedule>(new T(o)); }, help);
 }
 

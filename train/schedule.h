@@ -26,6 +26,6 @@ struct ScheduleOptions {
   int64_t plateau_patience = 1;
 };
 
-SEQLAB_DECLARE_REGISTRY(ScheduleRegistry, std::unique_ptr<Schedule>, const ScheduleOptions&);
+SEQLAB_DECLARE_REGISTRY(schedule_registry, std::unique_ptr<Schedule>, const ScheduleOptions&);
 
 }  // namespace seqlab

@@ -6,14 +6,15 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "core/random.h"
 
 namespace seqlab {
 
 SeriesReservoir::SeriesReservoir(const SeriesReservoirOptions& options) : options_(options) {
   options_.reservoir.dtype = torch::kFloat64;  // free runs amplify rounding; states are cheap
   reservoir_ = Reservoir(options_.reservoir, /*feedback_dim=*/1);
-  auto input_weight = reservoir_->random_matrix(1, options_.reservoir.units,
-                                                options_.reservoir.input_scaling, 1.0);
+  auto input_weight =
+      reservoir_->random_matrix(1, options_.reservoir.units, options_.reservoir.input_scaling, 1.0);
   drive_ = input_weight * options_.input;
 }
 
@@ -50,8 +51,10 @@ void SeriesReservoir::fit(const std::vector<double>& series, int64_t washout) {
       RidgeSolution readout = solver.solve(candidate);
       double error = 0;
       for (int64_t k = 0; k < options_.validation_starts; ++k) {
-        const int64_t start = split + k * (validation - horizon) / std::max<int64_t>(1, options_.validation_starts - 1);
-        auto free = run_free(states[start - 1].unsqueeze(0), series[size_t(start - 1)], horizon, readout);
+        const int64_t start = split + k * (validation - horizon) /
+                                          std::max<int64_t>(1, options_.validation_starts - 1);
+        auto free =
+            run_free(states[start - 1].unsqueeze(0), series[size_t(start - 1)], horizon, readout);
         for (int64_t h = 0; h < horizon; ++h) {
           double e = free[size_t(h)] - series[size_t(start + h)];
           error += std::isfinite(e) ? e * e : 1e30;
@@ -100,7 +103,7 @@ struct SeriesGru::Impl {
 
 SeriesGru::SeriesGru(const SeriesGruOptions& options) : impl_(std::make_unique<Impl>()) {
   impl_->options = options;
-  torch::manual_seed(options.seed);
+  ScopedTorchSeed seed(options.seed);  // initial weights from options.seed alone
   impl_->gru = torch::nn::GRU(torch::nn::GRUOptions(1, options.hidden).batch_first(true));
   impl_->output = torch::nn::Linear(options.hidden, 1);
 }
@@ -120,7 +123,8 @@ void SeriesGru::fit(const std::vector<double>& series, int64_t washout) {
   // Windows start anywhere; the first `washout` steps of each window only warm the state up.
   const int64_t warm = std::min<int64_t>(washout, window / 2);
   for (int64_t update = 0; update < m.options.updates; ++update) {
-    double lr = 0.5 * m.options.lr * (1 + std::cos(M_PI * double(update) / double(m.options.updates)));
+    double lr =
+        0.5 * m.options.lr * (1 + std::cos(M_PI * double(update) / double(m.options.updates)));
     for (auto& group : adam.param_groups()) group.options().set_lr(lr);
     auto starts = torch::randint(0, length - window, {m.options.batch}, generator, torch::kLong);
     auto offsets = torch::arange(window + 1, torch::kLong);

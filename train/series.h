@@ -59,9 +59,9 @@ class SeriesReservoir : public SeriesPredictor {
 struct SeriesGruOptions {
   int64_t hidden = 64;
   int64_t updates = 1500;
-  int64_t window = 100;   // truncated backpropagation through time
+  int64_t window = 100;  // truncated backpropagation through time
   int64_t batch = 32;
-  double lr = 3e-3;       // Adam, cosine decay to 0
+  double lr = 3e-3;  // Adam, cosine decay to 0
   uint64_t seed = 1;
 };
 

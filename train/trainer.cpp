@@ -8,10 +8,10 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "core/error.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "core/random.h"
-#include "core/error.h"
 #include "data/image.h"
 #include "train/average.h"
 #include "train/checkpoint.h"
@@ -33,8 +33,9 @@ const bool declared =
                             "sgd: gradient training of every parameter; ridge: closed-form ridge "
                             "fit of the decoder's readout (reservoir models; train/fitter.cpp)")
                      .one_of({"sgd", "ridge"})) &&
-    schema().add(key_string("train.schedule", "constant", "learning-rate schedule")
-                     .names_from([] { return ScheduleRegistry().names(); })) &&
+    schema().add(key_string("train.schedule", "constant", "learning-rate schedule").names_from([] {
+      return schedule_registry().names();
+    })) &&
     schema().add(key_int("train.warmup_steps", 0, "linear warm-up steps").range(0, 1e9)) &&
     schema().add(key_int("train.max_steps", 20000,
                          "stop after this many updates (ridge: batches of states accumulated)")
@@ -43,37 +44,43 @@ const bool declared =
                      .range(0, 1e9)) &&
     schema().add(key_number("train.max_minutes", 0, "wall-clock budget; 0 = none").range(0, 1e9)) &&
     schema().add(key_int("train.batch_tokens", 4000, "padded tokens per batch").range(1, 1e9)) &&
-    schema().add(key_int("train.batch_sentences", 0, "sentences per batch cap; 0 = none")
-                     .range(0, 1e9)) &&
-    schema().add(key_number("train.clip_norm", 1.0, "gradient norm clipping; 0 = off").range(0, 1e6)) &&
+    schema().add(
+        key_int("train.batch_sentences", 0, "sentences per batch cap; 0 = none").range(0, 1e9)) &&
+    schema().add(
+        key_number("train.clip_norm", 1.0, "gradient norm clipping; 0 = off").range(0, 1e6)) &&
     schema().add(key_number("train.label_smoothing", 0.1, "label smoothing (Szegedy et al. 2016)")
                      .range(0, 0.99)) &&
     schema().add(key_int("train.valid_every", 500, "validate every N steps").range(1, 1e9)) &&
     schema().add(key_int("train.valid_bleu_sentences", 500,
                          "validation sentences decoded (greedy) for BLEU; 0 = loss only")
                      .range(0, 1e9)) &&
-    schema().add(key_int("train.patience", 5,
-                         "stop after N validations without a better loss; 0 = never")
-                     .range(0, 1e6)) &&
-    schema().add(key_string("train.early_stop_metric", "loss",
-                            "what picks best.safetensors and counts train.patience: validation loss, or "
-                            "greedy BLEU, chrF or CIDEr-D on train.valid_bleu_sentences, or accuracy "
-                            "(classification and sequence tasks); higher is better for all but loss")
-                     .one_of({"loss", "bleu", "chrf", "cider", "accuracy"})) &&
-    schema().add(key_int("train.keep_last", 0,
-                         "also keep the weights of the last N checkpoints (RUN/checkpoints/step-S.safetensors) "
-                         "for `seqlab average`; 0 = none")
-                     .range(0, 1000)) &&
+    schema().add(
+        key_int("train.patience", 5, "stop after N validations without a better loss; 0 = never")
+            .range(0, 1e6)) &&
+    schema().add(
+        key_string("train.early_stop_metric", "loss",
+                   "what picks best.safetensors and counts train.patience: validation loss, or "
+                   "greedy BLEU, chrF or CIDEr-D on train.valid_bleu_sentences, or accuracy "
+                   "(classification and sequence tasks); higher is better for all but loss")
+            .one_of({"loss", "bleu", "chrf", "cider", "accuracy"})) &&
+    schema().add(
+        key_int(
+            "train.keep_last", 0,
+            "also keep the weights of the last N checkpoints (RUN/checkpoints/step-S.safetensors) "
+            "for `seqlab average`; 0 = none")
+            .range(0, 1000)) &&
     schema().add(key_number("train.stop_min_lr", 0,
                             "stop when a validation leaves the rate (after warm-up) below this, "
                             "as fairseq's --stop-min-lr; 0 = never")
                      .range(0, 100)) &&
-    schema().add(key_int("train.checkpoint_every", 500, "write checkpoint.safetensors every N steps")
-                     .range(1, 1e9)) &&
-    schema().add(key_number("train.bucket_mb", 4,
-                            "data parallel: gradients are all-reduced in buckets of about this many "
-                            "MiB, each launched while the backward pass goes on")
-                     .above(0, 1e6)) &&
+    schema().add(
+        key_int("train.checkpoint_every", 500, "write checkpoint.safetensors every N steps")
+            .range(1, 1e9)) &&
+    schema().add(
+        key_number("train.bucket_mb", 4,
+                   "data parallel: gradients are all-reduced in buckets of about this many "
+                   "MiB, each launched while the backward pass goes on")
+            .above(0, 1e6)) &&
     schema().add(key_int("train.log_every", 50, "log training loss every N steps").range(1, 1e9)) &&
     schema().add(key_number("train.plateau_factor", 0.5, "plateau schedule: rate multiplier")
                      .range(0.01, 1)) &&
@@ -100,7 +107,8 @@ TrainResult TrainResult::from_state(const TrainState& state) {
   result.epochs = state.epoch;
   result.best_valid_loss = state.best_valid_loss;
   result.best_valid_bleu = state.best_valid_bleu;
-  if (state.extra.is_object()) result.best_valid_accuracy = state.extra.value("best_valid_accuracy", -1.0);
+  if (state.extra.is_object())
+    result.best_valid_accuracy = state.extra.value("best_valid_accuracy", -1.0);
   if (state.extra.is_object() && state.extra.contains("best_valid_metric"))
     result.best_valid_metric = state.extra["best_valid_metric"].get<double>();
   result.early_stopped = state.early_stopped;
@@ -140,7 +148,7 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   schedule_options.max_steps = config.get_int("train.max_steps");
   schedule_options.plateau_factor = config.get_number("train.plateau_factor");
   schedule_options.plateau_patience = config.get_int("train.plateau_patience");
-  auto schedule = ScheduleRegistry().create(config.get_string("train.schedule"), schedule_options);
+  auto schedule = schedule_registry().create(config.get_string("train.schedule"), schedule_options);
 
   TrainState state;
   if (resume) {
@@ -157,12 +165,14 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
     reducer = std::make_unique<GradientReducer>(
         *communicator, model->parameters(),
         static_cast<int64_t>(config.get_number("train.bucket_mb") * (1 << 20)));
-    log_info(fmt::format("data parallel: {} processes ({}), {} gradient bucket(s) of {} values, {} thread(s) each",
-                         world, communicator->backend(), reducer->buckets(), reducer->gradient_elements(),
-                         at::get_num_threads()));
+    log_info(fmt::format(
+        "data parallel: {} processes ({}), {} gradient bucket(s) of {} values, {} thread(s) each",
+        world, communicator->backend(), reducer->buckets(), reducer->gradient_elements(),
+        at::get_num_threads()));
   }
   // A run that starts over (no checkpoint to resume from) starts its log over too. Rank 0 logs.
-  JsonLinesLog log = main ? JsonLinesLog(run_dir + "/metrics.jsonl", /*append=*/resume) : JsonLinesLog();
+  JsonLinesLog log =
+      main ? JsonLinesLog(run_dir + "/metrics.jsonl", /*append=*/resume) : JsonLinesLog();
   if (!resume)
     log.write({{"event", "start"},
                {"parameters", model->parameter_count()},
@@ -190,9 +200,10 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   const bool classifies = !data.labels.empty();
   if ((stop_metric == "bleu" || stop_metric == "chrf" || stop_metric == "cider") &&
       (classifies || data.task == "sequence" || config.get_int("train.valid_bleu_sentences") == 0))
-    throw InputError(fmt::format("train.early_stop_metric {} needs decoded validation sentences: a translation or "
-                                 "captioning task with train.valid_bleu_sentences > 0",
-                                 stop_metric));
+    throw InputError(fmt::format(
+        "train.early_stop_metric {} needs decoded validation sentences: a translation or "
+        "captioning task with train.valid_bleu_sentences > 0",
+        stop_metric));
   if (stop_metric == "accuracy" && !classifies && data.task != "sequence")
     throw InputError("train.early_stop_metric accuracy needs a classification or sequence task");
   const double stop_min_lr = config.get_number("train.stop_min_lr");
@@ -233,7 +244,8 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   while (!stop && state.step < max_steps && (max_epochs == 0 || state.epoch < max_epochs)) {
     auto batches = batcher.epoch(state.epoch);
     for (size_t b = static_cast<size_t>(state.batch_in_epoch); b < batches.size() && !stop; ++b) {
-      const std::vector<int64_t> mine = communicator ? shard_batch(batches[b], distributed.rank, world) : batches[b];
+      const std::vector<int64_t> mine =
+          communicator ? shard_batch(batches[b], distributed.rank, world) : batches[b];
       Batch batch;
       if (!mine.empty()) {
         batch = data.train_batch(mine);
@@ -241,18 +253,22 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
           batch.images = augment_images(batch.images, mine, seed, state.epoch, augment);
         batch = batch.to(device);
       }
-      const int64_t batch_tokens = communicator ? count_target_tokens(data.train, batches[b], data.framing)
-                                                : batch.target_tokens;
+      const int64_t batch_tokens = communicator
+                                       ? count_target_tokens(data.train, batches[b], data.framing)
+                                       : batch.target_tokens;
       if (communicator) seed_everything(step_seed(seed, distributed.rank, state.step));
       double lr = base_lr * schedule->factor(state.step + 1);
       set_lr(*optimizer, lr);
-      double step_loss = train_step(model, *optimizer, batch, smoothing, clip, batch_tokens, reducer.get()).item<double>();
+      double step_loss =
+          train_step(model, *optimizer, batch, smoothing, clip, batch_tokens, reducer.get())
+              .item<double>();
       ++state.step;
       state.batch_in_epoch = static_cast<int64_t>(b) + 1;
       // Rank 0's clock decides the time budget for everyone; the loss logged is the global batch's.
       bool out_of_time = max_minutes > 0 && elapsed() >= max_minutes * 60;
       if (communicator) {
-        const auto sums = communicator->all_reduce_values({step_loss, main && out_of_time ? 1.0 : 0.0});
+        const auto sums =
+            communicator->all_reduce_values({step_loss, main && out_of_time ? 1.0 : 0.0});
         step_loss = sums[0];
         out_of_time = sums[1] > 0;
       }
@@ -262,10 +278,15 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
       progress.advance();
 
       if (state.step % log_every == 0) {
-        double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
+        double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
         double loss = window_loss / double(std::max<int64_t>(1, window_tokens));
-        Json record = {{"event", "train"}, {"step", state.step}, {"epoch", state.epoch}, {"loss", loss},
-                       {"lr", lr}, {"tokens_per_s", double(window_tokens_now) / std::max(1e-9, seconds)}};
+        Json record = {{"event", "train"},
+                       {"step", state.step},
+                       {"epoch", state.epoch},
+                       {"loss", loss},
+                       {"lr", lr},
+                       {"tokens_per_s", double(window_tokens_now) / std::max(1e-9, seconds)}};
         if (reducer) {  // the all-reduce time the backward pass did not hide
           record["allreduce_wait_s"] = reducer->wait_seconds() / double(log_every);
           reducer->reset_wait_seconds();
@@ -307,9 +328,10 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
         merge_json(record, score.scores());
         record["best"] = improved;
         log.write(record);
-        progress.set_status(score.accuracy >= 0
-                                ? fmt::format("valid loss {:.3f} accuracy {:.1f}%", valid_loss, score.accuracy)
-                                : fmt::format("valid loss {:.3f} BLEU {:.2f}", valid_loss, valid_bleu));
+        progress.set_status(
+            score.accuracy >= 0
+                ? fmt::format("valid loss {:.3f} accuracy {:.1f}%", valid_loss, score.accuracy)
+                : fmt::format("valid loss {:.3f} BLEU {:.2f}", valid_loss, valid_bleu));
         const char* stop_reason = nullptr;
         double next_lr = base_lr * schedule->factor(state.step + 1);
         if (patience > 0 && state.validations_without_improvement >= patience)
@@ -317,7 +339,10 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
         else if (stop_min_lr > 0 && state.step >= warmup_steps && next_lr < stop_min_lr)
           stop_reason = "min_lr";
         if (stop_reason) {
-          log.write({{"event", "early_stop"}, {"step", state.step}, {"reason", stop_reason}, {"lr", next_lr}});
+          log.write({{"event", "early_stop"},
+                     {"step", state.step},
+                     {"reason", stop_reason},
+                     {"lr", next_lr}});
           state.early_stopped = true;
           stop = true;
         }
@@ -346,7 +371,8 @@ TrainResult train_model(const Config& requested, const std::string& run_dir, boo
                         const DistributedOptions& distributed) {
   distributed.check();
   if (distributed.active()) set_console_rank(distributed.rank);
-  if (requested.get_string("train.method") == "ridge") return fit_readout(requested, run_dir, resume, distributed);
+  if (requested.get_string("train.method") == "ridge")
+    return fit_readout(requested, run_dir, resume, distributed);
   return gradient_train(requested, run_dir, resume, distributed);
 }
 

@@ -33,10 +33,11 @@ struct TrainResult {
 };
 
 // Trains the model described by `config` into `run_dir`. With `resume`, continues from
-// run_dir/checkpoint.safetensors with the config saved there; `config` may change only how long, how often
-// and where it goes on (max_steps, max_minutes, patience, stop_min_lr, threads, device, ...); any
-// other difference is an input error. With `distributed` active this process is one rank of a
-// data-parallel job (train/distributed.h): every rank calls train_model with the same arguments.
+// run_dir/checkpoint.safetensors with the config saved there; `config` may change only how long,
+// how often and where it goes on (max_steps, max_minutes, patience, stop_min_lr, threads, device,
+// ...); any other difference is an input error. With `distributed` active this process is one rank
+// of a data-parallel job (train/distributed.h): every rank calls train_model with the same
+// arguments.
 TrainResult train_model(const Config& config, const std::string& run_dir, bool resume,
                         const DistributedOptions& distributed = {});
 

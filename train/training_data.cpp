@@ -9,8 +9,8 @@
 #include "core/error.h"
 #include "data/recipe.h"
 #include "data/task.h"
-#include "eval/metric.h"
 #include "eval/classify.h"
+#include "eval/metric.h"
 #include "eval/next_token.h"
 #include "eval/search.h"
 #include "train/distributed.h"
@@ -28,8 +28,9 @@ const bool declared =
     schema().add(key_string("data.corpus", "ui-fr",
                             "recipe name (prepared with `seqlab data prepare`) or a directory "
                             "with train.tsv, valid.tsv, test.tsv")) &&
-    schema().add(key_string("data.tokenizer", "bpe", "tokenizer kind")
-                     .names_from([] { return TokenizerRegistry().names(); })) &&
+    schema().add(key_string("data.tokenizer", "bpe", "tokenizer kind").names_from([] {
+      return tokenizer_registry().names();
+    })) &&
     schema().add(key_int("data.vocab_size", 8000, "joint vocabulary size").range(0, 1000000)) &&
     schema().add(key_int("data.max_length", 100,
                          "training pairs with more tokens on either side are skipped")
@@ -53,7 +54,8 @@ TrainingData load_training_data(const Config& config, const std::string& run_dir
   } else {
     TokenizerOptions options;
     options.vocab_size = config.get_int("data.vocab_size");
-    data.tokenizer = train_tokenizer(config.get_string("data.tokenizer"), task->tokenizer_texts(train_pairs), options);
+    data.tokenizer = train_tokenizer(config.get_string("data.tokenizer"),
+                                     task->tokenizer_texts(train_pairs), options);
     data.tokenizer->save(tokenizer_path);
   }
   if (task->has_labels()) {
@@ -80,7 +82,8 @@ TrainingData load_training_data(const Config& config, const std::string& run_dir
     // Each image once, scored against all its captions.
     ReferenceSet grouped = group_references(valid.pairs);
     std::map<std::string, int64_t> first;
-    for (size_t i = 0; i < valid.pairs.size(); ++i) first.emplace(valid.pairs[i].source, static_cast<int64_t>(i));
+    for (size_t i = 0; i < valid.pairs.size(); ++i)
+      first.emplace(valid.pairs[i].source, static_cast<int64_t>(i));
     for (const auto& source : grouped.sources) data.valid_bleu_examples.push_back(first.at(source));
     data.valid_references = std::move(grouped.references);
   } else {
@@ -93,7 +96,9 @@ TrainingData load_training_data(const Config& config, const std::string& run_dir
   return data;
 }
 
-int64_t TrainingData::target_vocab() const { return target_vocabulary(tokenizer->vocab_size(), labels); }
+int64_t TrainingData::target_vocab() const {
+  return target_vocabulary(tokenizer->vocab_size(), labels);
+}
 
 Json ValidationScore::scores() const {
   if (next_token) return {{"accuracy", accuracy}, {"perplexity", std::exp(loss)}};
@@ -110,7 +115,8 @@ double ValidationScore::value(const std::string& metric) const {
   if (metric == "chrf") return chrf;
   if (metric == "cider") return cider;
   if (metric == "accuracy") return accuracy;
-  throw InputError(fmt::format("unknown early-stopping metric '{}' (valid: loss, bleu, chrf, cider, accuracy)", metric));
+  throw InputError(fmt::format(
+      "unknown early-stopping metric '{}' (valid: loss, bleu, chrf, cider, accuracy)", metric));
 }
 
 TrainingData load_training_data(const Config& config, const std::string& run_dir, bool resume,
@@ -124,7 +130,8 @@ TrainingData load_training_data(const Config& config, const std::string& run_dir
 }
 
 torch::Tensor train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer, const Batch& batch,
-                         double smoothing, double clip, int64_t normalizer, GradientReducer* reducer) {
+                         double smoothing, double clip, int64_t normalizer,
+                         GradientReducer* reducer) {
   optimizer.zero_grad();
   if (reducer) reducer->start();
   torch::Tensor loss_sum;
@@ -146,7 +153,8 @@ ValidationScore validate_model(Seq2Seq& model, const TrainingData& data, const C
   const uint64_t seed = static_cast<uint64_t>(config.get_int("run.seed"));
   model->eval();
   ValidationScore score;
-  if (data.task == "sequence") {  // next-token models: loss and argmax accuracy in one pass, no decoding
+  if (data.task ==
+      "sequence") {  // next-token models: loss and argmax accuracy in one pass, no decoding
     Json scored = score_next_tokens(model, data.valid, device, batch_tokens);
     score.loss = scored["loss"].get<double>();
     score.accuracy = scored["accuracy"].get<double>();
@@ -154,7 +162,8 @@ ValidationScore validate_model(Seq2Seq& model, const TrainingData& data, const C
     model->train();
     return score;
   }
-  // Classification: every validation sentence labelled (argmax over the labels) in the loss's batches.
+  // Classification: every validation sentence labelled (argmax over the labels) in the loss's
+  // batches.
   const bool classify = !data.labels.empty();
   double loss_sum = 0;
   int64_t tokens = 0, right = 0;
@@ -163,11 +172,16 @@ ValidationScore validate_model(Seq2Seq& model, const TrainingData& data, const C
     TokenBucketBatcher valid_batcher(data.valid, batch_tokens, 0, seed);
     for (const auto& indices : valid_batcher.sorted()) {
       Batch batch = data.valid_batch(indices).to(device);
-      loss_sum += model->loss_sum(Source::of(batch), batch.target_in, batch.target_out, 0.0).item<double>();
+      loss_sum +=
+          model->loss_sum(Source::of(batch), batch.target_in, batch.target_out, 0.0).item<double>();
       tokens += batch.target_tokens;
       if (!classify) continue;
-      auto predicted = label_probabilities(model, Source::of(batch), static_cast<int64_t>(data.labels.size())).argmax(1);
-      right += (predicted + Tokenizer::kNumSpecial == batch.target_out.select(1, 0)).sum().item<int64_t>();
+      auto predicted =
+          label_probabilities(model, Source::of(batch), static_cast<int64_t>(data.labels.size()))
+              .argmax(1);
+      right += (predicted + Tokenizer::kNumSpecial == batch.target_out.select(1, 0))
+                   .sum()
+                   .item<int64_t>();
     }
   }
   score.loss = tokens > 0 ? loss_sum / double(tokens) : 0.0;
@@ -178,9 +192,11 @@ ValidationScore validate_model(Seq2Seq& model, const TrainingData& data, const C
   }
   const int64_t bleu_sentences = config.get_int("train.valid_bleu_sentences");
   if (bleu_sentences > 0 && !data.valid_bleu_examples.empty()) {
-    size_t n = std::min<size_t>(static_cast<size_t>(bleu_sentences), data.valid_bleu_examples.size());
+    size_t n =
+        std::min<size_t>(static_cast<size_t>(bleu_sentences), data.valid_bleu_examples.size());
     std::vector<Example> examples;
-    for (size_t i = 0; i < n; ++i) examples.push_back(data.valid[static_cast<size_t>(data.valid_bleu_examples[i])]);
+    for (size_t i = 0; i < n; ++i)
+      examples.push_back(data.valid[static_cast<size_t>(data.valid_bleu_examples[i])]);
     TokenBucketBatcher bleu_batcher(examples, batch_tokens, 0, 0);
     std::vector<std::string> hypotheses(n);
     SearchOptions greedy;
@@ -195,10 +211,12 @@ ValidationScore validate_model(Seq2Seq& model, const TrainingData& data, const C
     std::vector<std::vector<std::string>> references;
     for (const auto& column : data.valid_references)
       references.emplace_back(column.begin(), column.begin() + static_cast<std::ptrdiff_t>(n));
-    score.bleu = MetricRegistry().create("bleu")->corpus_score(hypotheses, references).score;
+    score.bleu = metric_registry().create("bleu")->corpus_score(hypotheses, references).score;
     const std::string stop_metric = config.get_string("train.early_stop_metric");
-    if (stop_metric == "chrf") score.chrf = MetricRegistry().create("chrf")->corpus_score(hypotheses, references).score;
-    if (stop_metric == "cider") score.cider = MetricRegistry().create("cider")->corpus_score(hypotheses, references).score;
+    if (stop_metric == "chrf")
+      score.chrf = metric_registry().create("chrf")->corpus_score(hypotheses, references).score;
+    if (stop_metric == "cider")
+      score.cider = metric_registry().create("cider")->corpus_score(hypotheses, references).score;
   }
   model->train();
   return score;

@@ -66,7 +66,8 @@ torch::Tensor train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer, con
 struct ValidationScore {
   double loss = 0;  // cross-entropy per target token
   double bleu = 0;  // greedy, on the first train.valid_bleu_sentences sentences (0 if none)
-  double chrf = -1, cider = -1;  // on the same hypotheses, when train.early_stop_metric asks (else -1)
+  double chrf = -1,
+         cider = -1;  // on the same hypotheses, when train.early_stop_metric asks (else -1)
   // Classification: % of validation sentences labelled right; sequence task: % of next tokens
   // that are the model's argmax (teacher-forced); -1 for the other tasks.
   double accuracy = -1;

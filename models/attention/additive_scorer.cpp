@@ -10,9 +10,12 @@ namespace {
 class AdditiveScorerImpl : public ScorerImpl {
  public:
   explicit AdditiveScorerImpl(const ScorerDims& d)
-      : query_(register_module("query", torch::nn::Linear(torch::nn::LinearOptions(d.query_dim, d.hidden_dim).bias(false)))),
+      : query_(register_module(
+            "query",
+            torch::nn::Linear(torch::nn::LinearOptions(d.query_dim, d.hidden_dim).bias(false)))),
         key_(register_module("key", torch::nn::Linear(d.key_dim, d.hidden_dim))),
-        v_(register_module("v", torch::nn::Linear(torch::nn::LinearOptions(d.hidden_dim, 1).bias(false)))) {}
+        v_(register_module(
+            "v", torch::nn::Linear(torch::nn::LinearOptions(d.hidden_dim, 1).bias(false)))) {}
 
   torch::Tensor project_keys(const torch::Tensor& k) override { return key_(k); }  // U h_j
   torch::Tensor score(const torch::Tensor& q, const torch::Tensor& uk) override {
@@ -23,8 +26,8 @@ class AdditiveScorerImpl : public ScorerImpl {
   torch::nn::Linear query_, key_, v_;
 };
 
-const bool registered = register_scorer<AdditiveScorerImpl>(
-    "additive", "Bahdanau et al. 2015: v^T tanh(W q + U k)");
+const bool registered =
+    register_scorer<AdditiveScorerImpl>("additive", "Bahdanau et al. 2015: v^T tanh(W q + U k)");
 
 }  // namespace
 }  // namespace seqlab

@@ -34,7 +34,8 @@ torch::Tensor weighted_values(const torch::Tensor& w, const torch::Tensor& v);
 // backward (tanh recomputed there), instead of a [B, Tq, S, A] sum, its tanh, a matrix-vector
 // product and their gradients, each a pass over B x Tq x S x A floats; elsewhere those ops.
 // Equal to them up to float rounding (the tanh here is a vectorised polynomial one).
-torch::Tensor additive_scores(const torch::Tensor& wq, const torch::Tensor& uk, const torch::Tensor& v);
+torch::Tensor additive_scores(const torch::Tensor& wq, const torch::Tensor& uk,
+                              const torch::Tensor& v);
 
 // Rows that every step of a recurrence reads, mixed by that step's attention weights: rows
 // [B, S, D] (e.g. the memory projected once per sentence), weights [B, 1, S] -> [B, 1, D], as
@@ -46,7 +47,8 @@ torch::Tensor additive_scores(const torch::Tensor& wq, const torch::Tensor& uk, 
 class StepMixer {
  public:
   StepMixer(const torch::Tensor& rows, int64_t steps);
-  torch::Tensor mix(const torch::Tensor& weights, int64_t step);  // each step once, 0 <= step < steps
+  torch::Tensor mix(const torch::Tensor& weights,
+                    int64_t step);  // each step once, 0 <= step < steps
 
  private:
   torch::Tensor rows_, token_, weights_, grads_;  // weights_ [B, steps, S], grads_ [B, steps, D]

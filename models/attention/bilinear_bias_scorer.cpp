@@ -11,8 +11,10 @@ namespace {
 class BilinearBiasScorerImpl : public ScorerImpl {
  public:
   explicit BilinearBiasScorerImpl(const ScorerDims& d)
-      : w_(register_module("w", torch::nn::Linear(torch::nn::LinearOptions(d.key_dim, d.query_dim).bias(false)))),
-        b_(register_module("b", torch::nn::Linear(torch::nn::LinearOptions(d.key_dim, 1).bias(false)))) {}
+      : w_(register_module(
+            "w", torch::nn::Linear(torch::nn::LinearOptions(d.key_dim, d.query_dim).bias(false)))),
+        b_(register_module(
+            "b", torch::nn::Linear(torch::nn::LinearOptions(d.key_dim, 1).bias(false)))) {}
 
   // Everything that depends on keys alone is computed once per source: [W k ; b^T k].
   torch::Tensor project_keys(const torch::Tensor& k) override {
@@ -20,9 +22,9 @@ class BilinearBiasScorerImpl : public ScorerImpl {
   }
 
   torch::Tensor score(const torch::Tensor& q, const torch::Tensor& keys) override {
-    auto wk = keys.narrow(-1, 0, q.size(-1));                      // [B, Tk, Dq]
-    auto bias = keys.narrow(-1, q.size(-1), 1).transpose(1, 2);    // [B, 1, Tk]
-    return torch::matmul(q, wk.transpose(1, 2)) + bias;            // [B, Tq, Tk]
+    auto wk = keys.narrow(-1, 0, q.size(-1));                    // [B, Tk, Dq]
+    auto bias = keys.narrow(-1, q.size(-1), 1).transpose(1, 2);  // [B, 1, Tk]
+    return torch::matmul(q, wk.transpose(1, 2)) + bias;          // [B, Tq, Tk]
   }
 
  private:

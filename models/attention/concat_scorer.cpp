@@ -12,8 +12,11 @@ class ConcatScorerImpl : public ScorerImpl {
  public:
   explicit ConcatScorerImpl(const ScorerDims& d)
       : query_(register_module("query", torch::nn::Linear(d.query_dim, d.hidden_dim))),
-        key_(register_module("key", torch::nn::Linear(torch::nn::LinearOptions(d.key_dim, d.hidden_dim).bias(false)))),
-        v_(register_module("v", torch::nn::Linear(torch::nn::LinearOptions(d.hidden_dim, 1).bias(false)))) {}
+        key_(register_module(
+            "key",
+            torch::nn::Linear(torch::nn::LinearOptions(d.key_dim, d.hidden_dim).bias(false)))),
+        v_(register_module(
+            "v", torch::nn::Linear(torch::nn::LinearOptions(d.hidden_dim, 1).bias(false)))) {}
   torch::Tensor project_keys(const torch::Tensor& k) override { return key_(k); }
   torch::Tensor score(const torch::Tensor& q, const torch::Tensor& wk) override {
     return v_(torch::tanh(query_(q).unsqueeze(2) + wk.unsqueeze(1))).squeeze(-1);  // [B, Tq, Tk]
@@ -23,8 +26,8 @@ class ConcatScorerImpl : public ScorerImpl {
   torch::nn::Linear query_, key_, v_;
 };
 
-const bool registered = register_scorer<ConcatScorerImpl>(
-    "concat", "Luong et al. 2015: v^T tanh(W [q; k])");
+const bool registered =
+    register_scorer<ConcatScorerImpl>("concat", "Luong et al. 2015: v^T tanh(W [q; k])");
 
 }  // namespace
 }  // namespace seqlab

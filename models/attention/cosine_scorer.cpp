@@ -14,14 +14,17 @@ class CosineScorerImpl : public ScorerImpl {
   explicit CosineScorerImpl(const ScorerDims& d) {
     log_temperature_ = register_parameter("log_temperature", torch::full({1}, std::log(10.0)));
     if (d.key_dim != d.query_dim)
-      key_ = register_module("key", torch::nn::Linear(torch::nn::LinearOptions(d.key_dim, d.query_dim).bias(false)));
+      key_ = register_module(
+          "key", torch::nn::Linear(torch::nn::LinearOptions(d.key_dim, d.query_dim).bias(false)));
   }
   torch::Tensor project_keys(const torch::Tensor& k) override {
     auto keys = key_ ? key_(k) : k;
-    return torch::nn::functional::normalize(keys, torch::nn::functional::NormalizeFuncOptions().dim(-1).eps(1e-6));
+    return torch::nn::functional::normalize(
+        keys, torch::nn::functional::NormalizeFuncOptions().dim(-1).eps(1e-6));
   }
   torch::Tensor score(const torch::Tensor& q, const torch::Tensor& kn) override {
-    auto qn = torch::nn::functional::normalize(q, torch::nn::functional::NormalizeFuncOptions().dim(-1).eps(1e-6));
+    auto qn = torch::nn::functional::normalize(
+        q, torch::nn::functional::NormalizeFuncOptions().dim(-1).eps(1e-6));
     return query_key_products(qn, kn) * log_temperature_.exp();  // [B, Tq, Tk]
   }
 
@@ -30,8 +33,8 @@ class CosineScorerImpl : public ScorerImpl {
   torch::nn::Linear key_{nullptr};
 };
 
-const bool registered = register_scorer<CosineScorerImpl>(
-    "cosine", "temperature * cos(q, k), learned temperature");
+const bool registered =
+    register_scorer<CosineScorerImpl>("cosine", "temperature * cos(q, k), learned temperature");
 
 }  // namespace
 }  // namespace seqlab

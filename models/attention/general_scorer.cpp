@@ -10,7 +10,9 @@ namespace {
 class GeneralScorerImpl : public ScorerImpl {
  public:
   explicit GeneralScorerImpl(const ScorerDims& d)
-      : w_(register_module("w", torch::nn::Linear(torch::nn::LinearOptions(d.key_dim, d.query_dim).bias(false)))) {}
+      : w_(register_module(
+            "w", torch::nn::Linear(torch::nn::LinearOptions(d.key_dim, d.query_dim).bias(false)))) {
+  }
   torch::Tensor project_keys(const torch::Tensor& k) override { return w_(k); }  // W_a h_s
   torch::Tensor score(const torch::Tensor& q, const torch::Tensor& wk) override {
     return query_key_products(q, wk);  // [B, Tq, Tk]

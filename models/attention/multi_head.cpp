@@ -9,17 +9,22 @@
 
 namespace seqlab {
 
-MultiHeadAttentionImpl::MultiHeadAttentionImpl(const MultiHeadOptions& o, PositionalEncoding positions)
-    : model_dim_(o.model_dim), heads_(o.heads), record_name_(o.record_name), positions_(std::move(positions)) {
+MultiHeadAttentionImpl::MultiHeadAttentionImpl(const MultiHeadOptions& o,
+                                               PositionalEncoding positions)
+    : model_dim_(o.model_dim),
+      heads_(o.heads),
+      record_name_(o.record_name),
+      positions_(std::move(positions)) {
   if (o.heads < 1 || o.model_dim % o.heads != 0)
-    throw InputError(fmt::format("multi-head attention: d_model = {} is not divisible by heads = {} "
-                                 "(each head gets d_model / heads channels)",
-                                 o.model_dim, o.heads));
+    throw InputError(
+        fmt::format("multi-head attention: d_model = {} is not divisible by heads = {} "
+                    "(each head gets d_model / heads channels)",
+                    o.model_dim, o.heads));
   head_dim_ = o.model_dim / o.heads;
   if (o.self_attention) {
     if (o.key_dim != o.model_dim)
-      throw InputError(fmt::format("self-attention needs keys as wide as queries, got {} and {}", o.key_dim,
-                                   o.model_dim));
+      throw InputError(fmt::format("self-attention needs keys as wide as queries, got {} and {}",
+                                   o.key_dim, o.model_dim));
     in_ = register_module("in_projection", torch::nn::Linear(o.model_dim, 3 * o.model_dim));
   } else {
     query_ = register_module("query", torch::nn::Linear(o.model_dim, o.model_dim));
@@ -28,7 +33,8 @@ MultiHeadAttentionImpl::MultiHeadAttentionImpl(const MultiHeadOptions& o, Positi
   output_ = register_module("output", torch::nn::Linear(o.model_dim, o.model_dim));
   dropout_ = register_module("dropout", Dropout(o.dropout));
   // One scorer shared by the heads: it sees B * H rows of head-width queries and keys.
-  scorer_ = register_module("scorer", ScorerRegistry().create(o.scorer, ScorerDims{head_dim_, head_dim_, head_dim_}));
+  scorer_ = register_module(
+      "scorer", scorer_registry().create(o.scorer, ScorerDims{head_dim_, head_dim_, head_dim_}));
 }
 
 namespace {
@@ -43,18 +49,22 @@ torch::Tensor append(const torch::Tensor& cache, const torch::Tensor& fresh) {
 
 torch::Tensor MultiHeadAttentionImpl::project_query(const torch::Tensor& x) {
   if (query_) return query_(x);
-  return torch::nn::functional::linear(x, in_->weight.narrow(0, 0, model_dim_), in_->bias.narrow(0, 0, model_dim_));
+  return torch::nn::functional::linear(x, in_->weight.narrow(0, 0, model_dim_),
+                                       in_->bias.narrow(0, 0, model_dim_));
 }
 
-std::pair<torch::Tensor, torch::Tensor> MultiHeadAttentionImpl::project_key_value(const torch::Tensor& x) {
+std::pair<torch::Tensor, torch::Tensor> MultiHeadAttentionImpl::project_key_value(
+    const torch::Tensor& x) {
   auto kv = key_value_ ? key_value_(x)
-                       : torch::nn::functional::linear(x, in_->weight.narrow(0, model_dim_, 2 * model_dim_),
-                                                       in_->bias.narrow(0, model_dim_, 2 * model_dim_));
+                       : torch::nn::functional::linear(
+                             x, in_->weight.narrow(0, model_dim_, 2 * model_dim_),
+                             in_->bias.narrow(0, model_dim_, 2 * model_dim_));
   auto parts = kv.chunk(2, -1);
   return {parts[0], parts[1]};
 }
 
-torch::Tensor MultiHeadAttentionImpl::prepare_keys(const torch::Tensor& keys, const torch::Tensor& positions) {
+torch::Tensor MultiHeadAttentionImpl::prepare_keys(const torch::Tensor& keys,
+                                                   const torch::Tensor& positions) {
   const int64_t batch = keys.size(0), length = keys.size(1);
   auto k = split_heads(keys, heads_);
   if (positions_) k = positions_->rotate(k, positions);
@@ -69,13 +79,15 @@ KeyValues MultiHeadAttentionImpl::key_values(const torch::Tensor& x, const torch
   return {prepare_keys(keys, positions), split_heads(values, heads_).contiguous(), positions, mask};
 }
 
-torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& positions,
-                                              const KeyValues& kv, bool causal) {
+torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x,
+                                              const torch::Tensor& positions, const KeyValues& kv,
+                                              bool causal) {
   return attend(project_query(x), positions, kv, causal);
 }
 
-torch::Tensor MultiHeadAttentionImpl::self_attention(const torch::Tensor& x, const torch::Tensor& positions,
-                                                     KeyValues& kv, bool causal) {
+torch::Tensor MultiHeadAttentionImpl::self_attention(const torch::Tensor& x,
+                                                     const torch::Tensor& positions, KeyValues& kv,
+                                                     bool causal) {
   torch::Tensor queries, keys, values;
   if (in_) {
     auto parts = in_(x).chunk(3, -1);
@@ -89,7 +101,8 @@ torch::Tensor MultiHeadAttentionImpl::self_attention(const torch::Tensor& x, con
   return attend(queries, positions, kv, causal);
 }
 
-torch::Tensor MultiHeadAttentionImpl::packed_self_attention(const torch::Tensor& x, const torch::Tensor& rows,
+torch::Tensor MultiHeadAttentionImpl::packed_self_attention(const torch::Tensor& x,
+                                                            const torch::Tensor& rows,
                                                             int64_t batch, int64_t length,
                                                             const torch::Tensor& positions,
                                                             const torch::Tensor& mask) {
@@ -100,18 +113,21 @@ torch::Tensor MultiHeadAttentionImpl::packed_self_attention(const torch::Tensor&
   return output_(gather_rows(padded.reshape({batch * length, model_dim_}), rows));
 }
 
-torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& queries, const torch::Tensor& positions,
-                                             const KeyValues& kv, bool causal) {
+torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& queries,
+                                             const torch::Tensor& positions, const KeyValues& kv,
+                                             bool causal) {
   return output_(context(queries, positions, kv, causal));
 }
 
-torch::Tensor MultiHeadAttentionImpl::context(const torch::Tensor& queries, const torch::Tensor& positions,
-                                              const KeyValues& kv, bool causal) {
+torch::Tensor MultiHeadAttentionImpl::context(const torch::Tensor& queries,
+                                              const torch::Tensor& positions, const KeyValues& kv,
+                                              bool causal) {
   const int64_t batch = queries.size(0), length = queries.size(1), keys = kv.keys.size(2);
   auto q = split_heads(queries, heads_);  // [B, H, Tq, dh]
   if (positions_) q = positions_->rotate(q, positions);
-  auto scores = scorer_->score(q.reshape({batch * heads_, length, head_dim_}),
-                               kv.keys.reshape({batch * heads_, keys, kv.keys.size(3)}))
+  auto scores = scorer_
+                    ->score(q.reshape({batch * heads_, length, head_dim_}),
+                            kv.keys.reshape({batch * heads_, keys, kv.keys.size(3)}))
                     .view({batch, heads_, length, keys});
   if (positions_) {
     auto bias = positions_->score_bias(positions, kv.positions);
@@ -120,7 +136,8 @@ torch::Tensor MultiHeadAttentionImpl::context(const torch::Tensor& queries, cons
   torch::Tensor allowed;
   if (kv.mask.defined()) allowed = kv.mask.view({batch, 1, 1, keys});
   if (causal) {
-    auto visible = (kv.positions.unsqueeze(1) <= positions.unsqueeze(2)).unsqueeze(1);  // [B|1, 1, Tq, Tk]
+    auto visible =
+        (kv.positions.unsqueeze(1) <= positions.unsqueeze(2)).unsqueeze(1);  // [B|1, 1, Tq, Tk]
     allowed = allowed.defined() ? allowed.logical_and(visible) : visible;
   }
   auto weights = masked_attention_weights(scores, allowed);  // [B, H, Tq, Tk]

@@ -26,13 +26,14 @@ struct KeyValues {
 };
 
 struct MultiHeadOptions {
-  int64_t model_dim = 0;     // query width and output width
-  int64_t key_dim = 0;       // width of the sequence attended over (= model_dim for self-attention)
+  int64_t model_dim = 0;  // query width and output width
+  int64_t key_dim = 0;    // width of the sequence attended over (= model_dim for self-attention)
   int64_t heads = 1;
   std::string scorer = "scaled_dot";
-  double dropout = 0.0;      // on the attention weights
+  double dropout = 0.0;         // on the attention weights
   bool self_attention = false;  // queries, keys and values from one input: one fused projection
-  std::string record_name;   // name the weights are reported under when an AttentionRecorder is active
+  std::string
+      record_name;  // name the weights are reported under when an AttentionRecorder is active
 };
 
 class MultiHeadAttentionImpl : public torch::nn::Module {
@@ -42,7 +43,8 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
   MultiHeadAttentionImpl(const MultiHeadOptions& options, PositionalEncoding positions);
 
   // x [B, Tk, key_dim] at positions [B|1, Tk] -> its keys and values.
-  KeyValues key_values(const torch::Tensor& x, const torch::Tensor& positions, const torch::Tensor& mask);
+  KeyValues key_values(const torch::Tensor& x, const torch::Tensor& positions,
+                       const torch::Tensor& mask);
 
   // Queries x [B, Tq, model_dim] at positions [B|1, Tq] over `kv` -> [B, Tq, model_dim]. Causal:
   // a query sees only keys at positions <= its own.
@@ -52,25 +54,26 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
   // Self-attention of x [B, T, model_dim] at positions [B|1, T] with one fused q/k/v projection:
   // x's keys and values are appended to `kv` (which holds earlier positions' keys and values, or
   // undefined ones, and the positions and mask of all of them), then x attends over all of it.
-  torch::Tensor self_attention(const torch::Tensor& x, const torch::Tensor& positions, KeyValues& kv,
-                               bool causal);
+  torch::Tensor self_attention(const torch::Tensor& x, const torch::Tensor& positions,
+                               KeyValues& kv, bool causal);
 
   // Self-attention (not causal) over packed rows: x [N, model_dim] are the real positions `rows`
   // (indices into B x T) of a padded batch with positions [B|1, T] and mask [B, T] -> [N,
   // model_dim]. The projections run on the N rows; only the attention itself sees the padding.
-  torch::Tensor packed_self_attention(const torch::Tensor& x, const torch::Tensor& rows, int64_t batch,
-                                      int64_t length, const torch::Tensor& positions, const torch::Tensor& mask);
+  torch::Tensor packed_self_attention(const torch::Tensor& x, const torch::Tensor& rows,
+                                      int64_t batch, int64_t length, const torch::Tensor& positions,
+                                      const torch::Tensor& mask);
 
  private:
   torch::Tensor project_query(const torch::Tensor& x);
   std::pair<torch::Tensor, torch::Tensor> project_key_value(const torch::Tensor& x);
   // Per-head keys [B, T, D] -> rotated, scorer-projected [B, H, T, *].
   torch::Tensor prepare_keys(const torch::Tensor& keys, const torch::Tensor& positions);
-  torch::Tensor attend(const torch::Tensor& queries, const torch::Tensor& positions, const KeyValues& kv,
-                       bool causal);
+  torch::Tensor attend(const torch::Tensor& queries, const torch::Tensor& positions,
+                       const KeyValues& kv, bool causal);
   // attend() before the output projection: [B, Tq, model_dim]
-  torch::Tensor context(const torch::Tensor& queries, const torch::Tensor& positions, const KeyValues& kv,
-                        bool causal);
+  torch::Tensor context(const torch::Tensor& queries, const torch::Tensor& positions,
+                        const KeyValues& kv, bool causal);
 
   int64_t model_dim_, heads_, head_dim_;
   std::string record_name_;

@@ -16,8 +16,9 @@ using torch::autograd::variable_list;
 
 // One query per row, float32 on the CPU: where the fused kernels apply.
 bool single_query(const torch::Tensor& a, const torch::Tensor& b) {
-  return a.dim() == 3 && b.dim() == 3 && a.size(1) == 1 && a.size(0) == b.size(0) && a.device().is_cpu() &&
-         b.device().is_cpu() && a.scalar_type() == torch::kFloat && b.scalar_type() == torch::kFloat;
+  return a.dim() == 3 && b.dim() == 3 && a.size(1) == 1 && a.size(0) == b.size(0) &&
+         a.device().is_cpu() && b.device().is_cpu() && a.scalar_type() == torch::kFloat &&
+         b.scalar_type() == torch::kFloat;
 }
 
 bool needs_graph(const torch::Tensor& a, const torch::Tensor& b) {
@@ -25,7 +26,9 @@ bool needs_graph(const torch::Tensor& a, const torch::Tensor& b) {
 }
 
 // Rows per parallel task: enough work per task to amortise the thread hand-off.
-int64_t grain(int64_t work_per_row) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, work_per_row)); }
+int64_t grain(int64_t work_per_row) {
+  return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, work_per_row));
+}
 
 // Dot product with eight independent partial sums, which the compiler turns into vector lanes
 // (a single running sum cannot be vectorised without reassociating float additions).
@@ -50,7 +53,8 @@ torch::Tensor scores_kernel(const torch::Tensor& q, const torch::Tensor& k) {
   float* op = out.data_ptr<float>();
   at::parallel_for(0, rows, grain(length * width), [&](int64_t begin, int64_t end) {
     for (int64_t n = begin; n < end; ++n)
-      for (int64_t t = 0; t < length; ++t) op[n * length + t] = dot(qp + n * width, kp + (n * length + t) * width, width);
+      for (int64_t t = 0; t < length; ++t)
+        op[n * length + t] = dot(qp + n * width, kp + (n * length + t) * width, width);
   });
   return out;
 }
@@ -79,7 +83,8 @@ torch::Tensor context_kernel(const torch::Tensor& w, const torch::Tensor& v) {
 
 // s = q k^T: ds/dq = g k (a context product), ds/dk = g^T q (an outer product per row).
 struct QueryKeyProducts : public torch::autograd::Function<QueryKeyProducts> {
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& q, const torch::Tensor& k) {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& q,
+                               const torch::Tensor& k) {
     ctx->save_for_backward({q, k});
     return scores_kernel(q, k);
   }
@@ -95,7 +100,8 @@ struct QueryKeyProducts : public torch::autograd::Function<QueryKeyProducts> {
 
 // c = w v: dc/dw = g v^T (a score product), dc/dv = w^T g (an outer product per row).
 struct WeightedValues : public torch::autograd::Function<WeightedValues> {
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& w, const torch::Tensor& v) {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& w,
+                               const torch::Tensor& v) {
     ctx->save_for_backward({w, v});
     return context_kernel(w, v);
   }
@@ -125,11 +131,13 @@ torch::Tensor small_gemms(const torch::Tensor& a_in, const torch::Tensor& b_in, 
   const float* bp = b.data_ptr<float>();
   float* cp = c.data_ptr<float>();
   const int64_t a_step = a.size(1) * a.size(2), b_step = b.size(1) * b.size(2), c_step = m * p;
-  const int lda = static_cast<int>(a.size(2)), ldb = static_cast<int>(b.size(2)), ldc = static_cast<int>(p);
+  const int lda = static_cast<int>(a.size(2)), ldb = static_cast<int>(b.size(2)),
+            ldc = static_cast<int>(p);
   at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i)
-      cblas_sgemm(CblasRowMajor, a_transposed ? CblasTrans : CblasNoTrans, b_transposed ? CblasTrans : CblasNoTrans,
-                  static_cast<int>(m), static_cast<int>(p), static_cast<int>(k), 1.0f, ap + i * a_step, lda,
+      cblas_sgemm(CblasRowMajor, a_transposed ? CblasTrans : CblasNoTrans,
+                  b_transposed ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+                  static_cast<int>(p), static_cast<int>(k), 1.0f, ap + i * a_step, lda,
                   bp + i * b_step, ldb, 0.0f, cp + i * c_step, ldc);
   });
   return c;
@@ -138,15 +146,17 @@ torch::Tensor small_gemms(const torch::Tensor& a_in, const torch::Tensor& b_in, 
 // Where the batch of small products pays: float32 CPU tensors of three dimensions, enough
 // matrices to share among the threads, each small enough that one BLAS call cannot use them all.
 bool small_batch(const torch::Tensor& a, const torch::Tensor& b) {
-  return a.dim() == 3 && b.dim() == 3 && a.size(0) == b.size(0) && a.device().is_cpu() && b.device().is_cpu() &&
-         a.scalar_type() == torch::kFloat && b.scalar_type() == torch::kFloat && a.numel() > 0 && b.numel() > 0 &&
+  return a.dim() == 3 && b.dim() == 3 && a.size(0) == b.size(0) && a.device().is_cpu() &&
+         b.device().is_cpu() && a.scalar_type() == torch::kFloat &&
+         b.scalar_type() == torch::kFloat && a.numel() > 0 && b.numel() > 0 &&
          a.size(0) >= 2 * at::get_num_threads() && a.size(1) * a.size(2) <= (1 << 16) &&
          b.size(1) * b.size(2) <= (1 << 16);
 }
 
 // q k^T [N, Tq, Tk] and its gradients dq = g k, dk = g^T q.
 struct SmallQueryKey : public torch::autograd::Function<SmallQueryKey> {
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& q, const torch::Tensor& k) {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& q,
+                               const torch::Tensor& k) {
     ctx->save_for_backward({q, k});
     return small_gemms(q, k, false, true);
   }
@@ -162,7 +172,8 @@ struct SmallQueryKey : public torch::autograd::Function<SmallQueryKey> {
 
 // w v [N, Tq, D] and its gradients dw = g v^T, dv = w^T g.
 struct SmallWeighted : public torch::autograd::Function<SmallWeighted> {
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& w, const torch::Tensor& v) {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& w,
+                               const torch::Tensor& v) {
     ctx->save_for_backward({w, v});
     return small_gemms(w, v, false, false);
   }
@@ -184,7 +195,10 @@ inline float exp_small(float y) {
   const float shifted = y * 1.44269504f + 12582912.0f;  // adding 1.5 * 2^23 rounds to an integer
   const float n = shifted - 12582912.0f;
   const float r = (y - n * 0.693145752f) - n * 1.42860677e-6f;
-  const float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666667f + r * (0.0416666667f + r * (0.00833333333f + r * 0.00138888889f)))));
+  const float p =
+      1.0f +
+      r * (1.0f + r * (0.5f + r * (0.166666667f + r * (0.0416666667f + r * (0.00833333333f +
+                                                                            r * 0.00138888889f)))));
   // n clamped to the exponents a float has; a NaN input goes to -127 (converting NaN to an integer
   // is undefined behaviour) and comes out NaN through p.
   const float exponent = n > -127.0f ? (n < 128.0f ? n : 128.0f) : -127.0f;
@@ -201,8 +215,8 @@ inline float tanh_fast(float x) {
 
 // One query row against `length` keys: out[s] = sum_a v[a] tanh(q[a] + k[s, a]).
 __attribute__((target_clones("avx2", "default"))) void additive_row(const float* q, const float* k,
-                                                                    const float* v, float* out, int64_t length,
-                                                                    int64_t width) {
+                                                                    const float* v, float* out,
+                                                                    int64_t length, int64_t width) {
   for (int64_t s = 0; s < length; ++s) {
     const float* key = k + s * width;
     float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // independent partial sums: vector lanes
@@ -218,8 +232,9 @@ __attribute__((target_clones("avx2", "default"))) void additive_row(const float*
 
 // Its gradient for one query row: with p = g[s] v (1 - t^2), dq += p, dk[s] += p, dv += g[s] t.
 __attribute__((target_clones("avx2", "default"))) void additive_row_backward(
-    const float* __restrict q, const float* __restrict k, const float* __restrict v, const float* __restrict g,
-    float* __restrict dq, float* __restrict dk, float* __restrict dv, int64_t length, int64_t width) {
+    const float* __restrict q, const float* __restrict k, const float* __restrict v,
+    const float* __restrict g, float* __restrict dq, float* __restrict dk, float* __restrict dv,
+    int64_t length, int64_t width) {
   for (int64_t s = 0; s < length; ++s) {
     const float c = g[s];
     if (c == 0.0f) continue;  // masked keys: the softmax passes them no gradient
@@ -236,18 +251,20 @@ __attribute__((target_clones("avx2", "default"))) void additive_row_backward(
 }
 
 struct AdditiveScores : public torch::autograd::Function<AdditiveScores> {
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& wq_in, const torch::Tensor& uk_in,
-                               const torch::Tensor& v_in) {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& wq_in,
+                               const torch::Tensor& uk_in, const torch::Tensor& v_in) {
     const auto wq = wq_in.contiguous(), uk = uk_in.contiguous(), v = v_in.contiguous();
     ctx->save_for_backward({wq, uk, v});
     const int64_t batch = wq.size(0), queries = wq.size(1), length = uk.size(1), width = uk.size(2);
     auto out = torch::empty({batch, queries, length}, wq.options());
     const float *qp = wq.data_ptr<float>(), *kp = uk.data_ptr<float>(), *vp = v.data_ptr<float>();
     float* op = out.data_ptr<float>();
-    at::parallel_for(0, batch * queries, grain(length * width * 4), [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r)
-        additive_row(qp + r * width, kp + (r / queries) * length * width, vp, op + r * length, length, width);
-    });
+    at::parallel_for(0, batch * queries, grain(length * width * 4),
+                     [&](int64_t begin, int64_t end) {
+                       for (int64_t r = begin; r < end; ++r)
+                         additive_row(qp + r * width, kp + (r / queries) * length * width, vp,
+                                      op + r * length, length, width);
+                     });
     return out;
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
@@ -259,17 +276,19 @@ struct AdditiveScores : public torch::autograd::Function<AdditiveScores> {
     auto dv_parts = torch::zeros({at::get_num_threads(), width}, v.options());
     const float *qp = wq.data_ptr<float>(), *kp = uk.data_ptr<float>(), *vp = v.data_ptr<float>();
     const float* gp = g.data_ptr<float>();
-    float *dqp = dq.data_ptr<float>(), *dkp = dk.data_ptr<float>(), *dvp = dv_parts.data_ptr<float>();
+    float *dqp = dq.data_ptr<float>(), *dkp = dk.data_ptr<float>(),
+          *dvp = dv_parts.data_ptr<float>();
     // Split by batch row: a row's keys gradient is written by its own queries only.
-    at::parallel_for(0, batch, grain(queries * length * width * 8), [&](int64_t begin, int64_t end) {
-      float* dv = dvp + at::get_thread_num() * width;
-      for (int64_t b = begin; b < end; ++b)
-        for (int64_t i = 0; i < queries; ++i) {
-          const int64_t r = b * queries + i;
-          additive_row_backward(qp + r * width, kp + b * length * width, vp, gp + r * length, dqp + r * width,
-                                dkp + b * length * width, dv, length, width);
-        }
-    });
+    at::parallel_for(
+        0, batch, grain(queries * length * width * 8), [&](int64_t begin, int64_t end) {
+          float* dv = dvp + at::get_thread_num() * width;
+          for (int64_t b = begin; b < end; ++b)
+            for (int64_t i = 0; i < queries; ++i) {
+              const int64_t r = b * queries + i;
+              additive_row_backward(qp + r * width, kp + b * length * width, vp, gp + r * length,
+                                    dqp + r * width, dkp + b * length * width, dv, length, width);
+            }
+        });
     return {dq, dk, dv_parts.sum(0).view_as(v)};
   }
 };
@@ -278,21 +297,24 @@ struct AdditiveScores : public torch::autograd::Function<AdditiveScores> {
 // autograd runs the head's backward after every step's; the steps' backward passes fill the
 // buffers, and the head turns them into the rows' gradient.
 struct MixerHead : public torch::autograd::Function<MixerHead> {
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& rows, const torch::Tensor& weights,
-                               const torch::Tensor& grads) {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& rows,
+                               const torch::Tensor& weights, const torch::Tensor& grads) {
     ctx->saved_data["weights"] = weights;
     ctx->saved_data["grads"] = grads;
     return torch::zeros({}, rows.options());
   }
   static variable_list backward(AutogradContext* ctx, variable_list) {
-    auto weights = ctx->saved_data["weights"].toTensor(), grads = ctx->saved_data["grads"].toTensor();
-    return {torch::bmm(weights.transpose(1, 2), grads), torch::Tensor(), torch::Tensor()};  // [B, S, D]
+    auto weights = ctx->saved_data["weights"].toTensor(),
+         grads = ctx->saved_data["grads"].toTensor();
+    return {torch::bmm(weights.transpose(1, 2), grads), torch::Tensor(),
+            torch::Tensor()};  // [B, S, D]
   }
 };
 
 struct MixStep : public torch::autograd::Function<MixStep> {
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& w, const torch::Tensor& rows,
-                               const torch::Tensor& token, const torch::Tensor& grads, int64_t step) {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& w,
+                               const torch::Tensor& rows, const torch::Tensor& token,
+                               const torch::Tensor& grads, int64_t step) {
     ctx->save_for_backward({rows});
     ctx->saved_data["grads"] = grads;
     ctx->saved_data["step"] = step;
@@ -302,7 +324,10 @@ struct MixStep : public torch::autograd::Function<MixStep> {
     const auto g = grads[0];  // [B, 1, D]
     torch::Tensor dw;
     if (ctx->needs_input_grad(0)) dw = scores_kernel(g, ctx->get_saved_variables()[0]);
-    ctx->saved_data["grads"].toTensor().select(1, ctx->saved_data["step"].toInt()).copy_(g.squeeze(1));
+    ctx->saved_data["grads"]
+        .toTensor()
+        .select(1, ctx->saved_data["step"].toInt())
+        .copy_(g.squeeze(1));
     return {dw, torch::Tensor(), torch::zeros({}, g.options()), torch::Tensor(), torch::Tensor()};
   }
 };
@@ -313,7 +338,8 @@ StepMixer::StepMixer(const torch::Tensor& rows, int64_t steps) : rows_(rows), st
   if (rows.dim() != 3) throw Error("StepMixer: rows must be [B, S, D]");
   if (torch::GradMode::is_enabled() && rows.requires_grad() && rows.device().is_cpu() &&
       rows.scalar_type() == torch::kFloat) {
-    weights_ = torch::zeros({rows.size(0), steps, rows.size(1)}, rows.options().requires_grad(false));
+    weights_ =
+        torch::zeros({rows.size(0), steps, rows.size(1)}, rows.options().requires_grad(false));
     grads_ = torch::zeros({rows.size(0), steps, rows.size(2)}, rows.options().requires_grad(false));
     token_ = MixerHead::apply(rows, weights_, grads_);
   }
@@ -327,13 +353,15 @@ torch::Tensor StepMixer::mix(const torch::Tensor& weights, int64_t step) {
   return MixStep::apply(weights, rows_.detach(), token_, grads_, step);
 }
 
-torch::Tensor additive_scores(const torch::Tensor& wq, const torch::Tensor& uk, const torch::Tensor& v) {
-  const bool fused = wq.dim() == 3 && uk.dim() == 3 && wq.size(0) == uk.size(0) && wq.size(2) == uk.size(2) &&
-                     v.numel() == wq.size(2) && wq.device().is_cpu() && uk.device().is_cpu() &&
-                     wq.scalar_type() == torch::kFloat && uk.scalar_type() == torch::kFloat &&
-                     v.scalar_type() == torch::kFloat;
+torch::Tensor additive_scores(const torch::Tensor& wq, const torch::Tensor& uk,
+                              const torch::Tensor& v) {
+  const bool fused = wq.dim() == 3 && uk.dim() == 3 && wq.size(0) == uk.size(0) &&
+                     wq.size(2) == uk.size(2) && v.numel() == wq.size(2) && wq.device().is_cpu() &&
+                     uk.device().is_cpu() && wq.scalar_type() == torch::kFloat &&
+                     uk.scalar_type() == torch::kFloat && v.scalar_type() == torch::kFloat;
   if (!fused)  // [B, Tq, 1, A] + [B, 1, S, A] -> [B, Tq, S]
-    return torch::matmul(torch::tanh(wq.unsqueeze(2) + uk.unsqueeze(1)), v.reshape({-1, 1})).squeeze(-1);
+    return torch::matmul(torch::tanh(wq.unsqueeze(2) + uk.unsqueeze(1)), v.reshape({-1, 1}))
+        .squeeze(-1);
   return AdditiveScores::apply(wq, uk, v);
 }
 

@@ -14,7 +14,8 @@ class ScaledDotScorerImpl : public ScorerImpl {
  public:
   explicit ScaledDotScorerImpl(const ScorerDims& d) : scale_(1.0 / std::sqrt(double(d.query_dim))) {
     if (d.key_dim != d.query_dim)
-      key_ = register_module("key", torch::nn::Linear(torch::nn::LinearOptions(d.key_dim, d.query_dim).bias(false)));
+      key_ = register_module(
+          "key", torch::nn::Linear(torch::nn::LinearOptions(d.key_dim, d.query_dim).bias(false)));
   }
   torch::Tensor project_keys(const torch::Tensor& k) override { return key_ ? key_(k) : k; }
   torch::Tensor score(const torch::Tensor& q, const torch::Tensor& keys) override {
@@ -26,8 +27,8 @@ class ScaledDotScorerImpl : public ScorerImpl {
   torch::nn::Linear key_{nullptr};
 };
 
-const bool registered = register_scorer<ScaledDotScorerImpl>(
-    "scaled_dot", "Vaswani et al. 2017: q . k / sqrt(d)");
+const bool registered =
+    register_scorer<ScaledDotScorerImpl>("scaled_dot", "Vaswani et al. 2017: q . k / sqrt(d)");
 
 }  // namespace
 }  // namespace seqlab

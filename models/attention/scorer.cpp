@@ -1,5 +1,5 @@
 #include "models/attention/scorer.h"
 
 namespace seqlab {
-SEQLAB_DEFINE_REGISTRY(ScorerRegistry, "scorers");
+SEQLAB_DEFINE_REGISTRY(scorer_registry, "scorers");
 }

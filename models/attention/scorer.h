@@ -32,14 +32,16 @@ class ScorerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Scorer);
 
-SEQLAB_DECLARE_REGISTRY(ScorerRegistry, Scorer, const ScorerDims&);
+SEQLAB_DECLARE_REGISTRY(scorer_registry, Scorer, const ScorerDims&);
 
 // Registers a scorer class constructible from ScorerDims: one line in the variant's file.
 template <typename Impl>
 bool register_scorer(const std::string& name, const std::string& help) {
-  return ScorerRegistry().add(
+  return scorer_registry().add(
       name,
-      [](const ScorerDims& dims) { return Scorer(std::shared_ptr<ScorerImpl>(std::make_shared<Impl>(dims))); },
+      [](const ScorerDims& dims) {
+        return Scorer(std::shared_ptr<ScorerImpl>(std::make_shared<Impl>(dims)));
+      },
       help);
 }
 

@@ -15,7 +15,8 @@ const bool declared = ConfigSchema::global().add(
 class DynamicTanhImpl : public NormImpl {
  public:
   explicit DynamicTanhImpl(const NormContext& c) {
-    alpha_ = register_parameter("alpha", torch::full({1}, c.config.get_number("model.norm.dyt_alpha")));
+    alpha_ =
+        register_parameter("alpha", torch::full({1}, c.config.get_number("model.norm.dyt_alpha")));
     weight_ = register_parameter("weight", torch::ones({c.dim}));
     bias_ = register_parameter("bias", torch::zeros({c.dim}));
   }

@@ -2,7 +2,7 @@
 
 namespace seqlab {
 
-SEQLAB_DEFINE_REGISTRY(NormRegistry, "norms");
+SEQLAB_DEFINE_REGISTRY(norm_registry, "norms");
 
 namespace {
 const bool declared = ConfigSchema::global().add(

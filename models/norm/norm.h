@@ -23,12 +23,15 @@ class NormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Norm);
 
-SEQLAB_DECLARE_REGISTRY(NormRegistry, Norm, const NormContext&);
+SEQLAB_DECLARE_REGISTRY(norm_registry, Norm, const NormContext&);
 
 template <typename Impl>
 bool register_norm(const std::string& name, const std::string& help) {
-  return NormRegistry().add(
-      name, [](const NormContext& c) { return Norm(std::shared_ptr<NormImpl>(std::make_shared<Impl>(c))); },
+  return norm_registry().add(
+      name,
+      [](const NormContext& c) {
+        return Norm(std::shared_ptr<NormImpl>(std::make_shared<Impl>(c)));
+      },
       help);
 }
 

@@ -24,7 +24,8 @@ std::vector<double> alibi_slopes(int64_t heads) {
   auto slopes = power_of_two_slopes(lower);
   if (lower < heads) {
     auto extra = power_of_two_slopes(2 * lower);
-    for (size_t i = 0; i < extra.size() && int64_t(slopes.size()) < heads; i += 2) slopes.push_back(extra[i]);
+    for (size_t i = 0; i < extra.size() && int64_t(slopes.size()) < heads; i += 2)
+      slopes.push_back(extra[i]);
   }
   return slopes;
 }
@@ -33,7 +34,8 @@ class AlibiPositionsImpl : public PositionalEncodingImpl {
  public:
   explicit AlibiPositionsImpl(const PositionalContext& c) {
     auto slopes = alibi_slopes(c.heads);
-    slopes_ = register_buffer("slopes", torch::tensor(slopes, torch::kFloat).view({1, c.heads, 1, 1}));
+    slopes_ =
+        register_buffer("slopes", torch::tensor(slopes, torch::kFloat).view({1, c.heads, 1, 1}));
   }
 
   torch::Tensor score_bias(const torch::Tensor& query_positions,

@@ -1,6 +1,7 @@
 // Learned absolute position embeddings (Gehring et al. 2017; BERT/GPT): one trained vector per
 // position up to model.positional.max_length. Past the table a model has never seen a position:
-// that is an error naming the limit, unless model.positional.overflow = "clamp" reuses the last row.
+// that is an error naming the limit, unless model.positional.overflow = "clamp" reuses the last
+// row.
 #include <fmt/format.h>
 #include <torch/torch.h>
 

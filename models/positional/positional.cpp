@@ -4,7 +4,7 @@
 
 namespace seqlab {
 
-SEQLAB_DEFINE_REGISTRY(PositionalRegistry, "positional");
+SEQLAB_DEFINE_REGISTRY(positional_registry, "positional");
 
 torch::Tensor relative_offsets(const torch::Tensor& query_positions,
                                const torch::Tensor& key_positions) {

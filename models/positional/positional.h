@@ -44,19 +44,21 @@ class PositionalEncodingImpl : public torch::nn::Module {
 };
 TORCH_MODULE(PositionalEncoding);
 
-SEQLAB_DECLARE_REGISTRY(PositionalRegistry, PositionalEncoding, const PositionalContext&);
+SEQLAB_DECLARE_REGISTRY(positional_registry, PositionalEncoding, const PositionalContext&);
 
 template <typename Impl>
 bool register_positional(const std::string& name, const std::string& help) {
-  return PositionalRegistry().add(
+  return positional_registry().add(
       name,
       [](const PositionalContext& c) {
-        return PositionalEncoding(std::shared_ptr<PositionalEncodingImpl>(std::make_shared<Impl>(c)));
+        return PositionalEncoding(
+            std::shared_ptr<PositionalEncodingImpl>(std::make_shared<Impl>(c)));
       },
       help);
 }
 
 // key_positions - query_positions as [B|1, 1, Tq, Tk] (how far each key lies after each query).
-torch::Tensor relative_offsets(const torch::Tensor& query_positions, const torch::Tensor& key_positions);
+torch::Tensor relative_offsets(const torch::Tensor& query_positions,
+                               const torch::Tensor& key_positions);
 
 }  // namespace seqlab

@@ -15,9 +15,9 @@ namespace seqlab {
 namespace {
 
 const bool declared =
-    ConfigSchema::global().add(key_int("model.positional.buckets", 32,
-                                       "relative positions: offset buckets (T5: 32)")
-                                   .range(2, 4096)) &&
+    ConfigSchema::global().add(
+        key_int("model.positional.buckets", 32, "relative positions: offset buckets (T5: 32)")
+            .range(2, 4096)) &&
     ConfigSchema::global().add(key_int("model.positional.max_distance", 128,
                                        "relative positions: offsets beyond share the last bucket")
                                    .range(2, 1 << 20));
@@ -29,8 +29,10 @@ class RelativePositionsImpl : public PositionalEncodingImpl {
         max_distance_(c.config.get_int("model.positional.max_distance")),
         bidirectional_(!c.causal) {
     if (bidirectional_ && buckets_ < 4)
-      throw InputError(fmt::format("relative positions: an encoder needs model.positional.buckets "
-                                   ">= 4 (half per direction), got {}", buckets_));
+      throw InputError(
+          fmt::format("relative positions: an encoder needs model.positional.buckets "
+                      ">= 4 (half per direction), got {}",
+                      buckets_));
     table_ = register_module("table", torch::nn::Embedding(buckets_, c.heads));
     torch::nn::init::normal_(table_->weight, 0.0, 0.1);
   }
@@ -58,8 +60,9 @@ class RelativePositionsImpl : public PositionalEncodingImpl {
 
   torch::Tensor score_bias(const torch::Tensor& query_positions,
                            const torch::Tensor& key_positions) override {
-    auto ids = bucket(relative_offsets(query_positions, key_positions).squeeze(1));  // [B|1, Tq, Tk]
-    return table_(ids).permute({0, 3, 1, 2});  // [B|1, H, Tq, Tk]
+    auto ids =
+        bucket(relative_offsets(query_positions, key_positions).squeeze(1));  // [B|1, Tq, Tk]
+    return table_(ids).permute({0, 3, 1, 2});                                 // [B|1, H, Tq, Tk]
   }
 
  private:

@@ -19,19 +19,23 @@ const bool declared = ConfigSchema::global().add(
 class RotaryPositionsImpl : public PositionalEncodingImpl {
  public:
   explicit RotaryPositionsImpl(const PositionalContext& c)
-      : head_dim_(c.model_dim / c.heads), base_(c.config.get_number("model.positional.rotary_base")) {
+      : head_dim_(c.model_dim / c.heads),
+        base_(c.config.get_number("model.positional.rotary_base")) {
     if (head_dim_ % 2 != 0)
-      throw InputError(fmt::format("rotary positions rotate channel pairs: the head width "
-                                   "d_model / heads = {} / {} = {} must be even",
-                                   c.model_dim, c.heads, head_dim_));
+      throw InputError(
+          fmt::format("rotary positions rotate channel pairs: the head width "
+                      "d_model / heads = {} / {} = {} must be even",
+                      c.model_dim, c.heads, head_dim_));
   }
 
   torch::Tensor rotate(const torch::Tensor& x, const torch::Tensor& positions) override {
     const int64_t half = head_dim_ / 2;
     auto options = x.options();
-    auto inverse = torch::exp(torch::arange(half, options) * (-2.0 * std::log(base_) / double(head_dim_)));
+    auto inverse =
+        torch::exp(torch::arange(half, options) * (-2.0 * std::log(base_) / double(head_dim_)));
     auto angles = positions.to(options).unsqueeze(-1) * inverse;  // [B|1, T, dh/2]
-    auto cos = torch::cos(angles).unsqueeze(1), sin = torch::sin(angles).unsqueeze(1);  // [B|1, 1, T, dh/2]
+    auto cos = torch::cos(angles).unsqueeze(1),
+         sin = torch::sin(angles).unsqueeze(1);  // [B|1, 1, T, dh/2]
     auto first = x.narrow(-1, 0, half), second = x.narrow(-1, half, half);
     return torch::cat({first * cos - second * sin, second * cos + first * sin}, -1);
   }
@@ -42,7 +46,8 @@ class RotaryPositionsImpl : public PositionalEncodingImpl {
 };
 
 const bool registered = register_positional<RotaryPositionsImpl>(
-    "rotary", "Su et al. 2021 (RoFormer): rotate queries and keys by position; scores see offsets only");
+    "rotary",
+    "Su et al. 2021 (RoFormer): rotate queries and keys by position; scores see offsets only");
 
 }  // namespace
 }  // namespace seqlab

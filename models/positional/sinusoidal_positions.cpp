@@ -15,7 +15,7 @@ class SinusoidalPositionsImpl : public PositionalEncodingImpl {
 
   torch::Tensor embed(const torch::Tensor& x, const torch::Tensor& positions) override {
     auto options = x.options();
-    auto i = torch::arange(0, dim_, 2, options);                              // [ceil(D/2)]
+    auto i = torch::arange(0, dim_, 2, options);                             // [ceil(D/2)]
     auto inverse = torch::exp(i * (-std::log(10000.0) / double(dim_)));      // 1 / 10000^(2i/D)
     auto angles = positions.to(options).unsqueeze(-1) * inverse;             // [B|1, T, D/2]
     auto table = torch::stack({torch::sin(angles), torch::cos(angles)}, -1)  // interleaved
@@ -29,7 +29,8 @@ class SinusoidalPositionsImpl : public PositionalEncodingImpl {
 };
 
 const bool registered = register_positional<SinusoidalPositionsImpl>(
-    "sinusoidal", "Vaswani et al. 2017: fixed sin/cos of geometric frequencies, added to embeddings");
+    "sinusoidal",
+    "Vaswani et al. 2017: fixed sin/cos of geometric frequencies, added to embeddings");
 
 }  // namespace
 }  // namespace seqlab

@@ -15,31 +15,31 @@ ConfigSchema& schema() { return ConfigSchema::global(); }
 
 const bool declared =
     schema().add(key_int("model.reservoir.units", 500, "reservoir size N").range(1, 100000)) &&
-    schema().add(key_number("model.reservoir.input_scaling", 1.0,
-                            "input weights uniform in [-s, s]")
-                     .range(0, 1e6)) &&
-    schema().add(key_number("model.reservoir.input_connectivity", 1.0,
-                            "share of nonzero input weights")
-                     .above(0, 1)) &&
+    schema().add(
+        key_number("model.reservoir.input_scaling", 1.0, "input weights uniform in [-s, s]")
+            .range(0, 1e6)) &&
+    schema().add(
+        key_number("model.reservoir.input_connectivity", 1.0, "share of nonzero input weights")
+            .above(0, 1)) &&
     schema().add(key_number("model.reservoir.spectral_radius", 0.9,
                             "largest absolute eigenvalue of the recurrent matrix")
                      .above(0, 100)) &&
-    schema().add(key_number("model.reservoir.connectivity", 0.1,
-                            "share of nonzero recurrent weights")
-                     .above(0, 1)) &&
-    schema().add(key_number("model.reservoir.leak", 1.0,
-                            "leak rate a: x = (1-a) x + a f(...); 1 = no leak")
-                     .above(0, 1)) &&
-    schema().add(key_number("model.reservoir.bias_scaling", 0.1, "bias uniform in [-s, s]")
-                     .range(0, 1e6)) &&
+    schema().add(
+        key_number("model.reservoir.connectivity", 0.1, "share of nonzero recurrent weights")
+            .above(0, 1)) &&
+    schema().add(
+        key_number("model.reservoir.leak", 1.0, "leak rate a: x = (1-a) x + a f(...); 1 = no leak")
+            .above(0, 1)) &&
+    schema().add(
+        key_number("model.reservoir.bias_scaling", 0.1, "bias uniform in [-s, s]").range(0, 1e6)) &&
     schema().add(key_number("model.reservoir.noise", 0.0,
                             "state noise uniform in [-s, s] while fitting (train mode only)")
                      .range(0, 10)) &&
     schema().add(key_string("model.reservoir.activation", "tanh", "reservoir unit nonlinearity")
                      .one_of({"tanh", "identity"})) &&
-    schema().add(key_int("model.reservoir.seed", 1,
-                         "seed of the random matrices (independent of run.seed)")
-                     .range(0, 4e18));
+    schema().add(
+        key_int("model.reservoir.seed", 1, "seed of the random matrices (independent of run.seed)")
+            .range(0, 4e18));
 
 }  // namespace
 
@@ -63,13 +63,13 @@ ReservoirImpl::ReservoirImpl(const ReservoirOptions& options, int64_t feedback_d
   // The same checks as the config schema, for callers that build options in code.
   auto check = [](bool ok, const std::string& key, double value, const char* accepted) {
     if (!ok)
-      throw InputError(fmt::format("model.reservoir.{} = {}: expected a number in {}", key, value,
-                                   accepted));
+      throw InputError(
+          fmt::format("model.reservoir.{} = {}: expected a number in {}", key, value, accepted));
   };
   check(options.leak > 0 && options.leak <= 1, "leak", options.leak, "(0, 1]");
   check(options.spectral_radius > 0, "spectral_radius", options.spectral_radius, "(0, 100]");
-  check(options.connectivity > 0 && options.connectivity <= 1, "connectivity",
-        options.connectivity, "(0, 1]");
+  check(options.connectivity > 0 && options.connectivity <= 1, "connectivity", options.connectivity,
+        "(0, 1]");
   check(options.input_connectivity > 0 && options.input_connectivity <= 1, "input_connectivity",
         options.input_connectivity, "(0, 1]");
   check(options.units > 0, "units", double(options.units), "[1, 100000]");
@@ -87,21 +87,26 @@ ReservoirImpl::ReservoirImpl(const ReservoirOptions& options, int64_t feedback_d
     w.mul_(options.spectral_radius / rho);
     recurrent_ = register_buffer("recurrent", w.to(options.dtype));
   }
-  bias_ = register_buffer("bias", (random_matrix(1, n, 1.0, 1.0).view({n}) * options.bias_scaling)
-                                      .to(options.dtype));
+  bias_ = register_buffer(
+      "bias", (random_matrix(1, n, 1.0, 1.0).view({n}) * options.bias_scaling).to(options.dtype));
   if (feedback_dim > 0)
     feedback_ = register_buffer(
-        "feedback", random_matrix(n, feedback_dim, options.feedback_scaling, 1.0).to(options.dtype));
+        "feedback",
+        random_matrix(n, feedback_dim, options.feedback_scaling, 1.0).to(options.dtype));
 }
 
-torch::Tensor ReservoirImpl::random_matrix(int64_t rows, int64_t cols, double scale, double density) {
-  auto values = torch::rand({rows, cols}, generator_, torch::dtype(torch::kFloat64)) * (2 * scale) - scale;
-  if (density < 1) values.mul_(torch::rand({rows, cols}, generator_, torch::dtype(torch::kFloat64)) < density);
+torch::Tensor ReservoirImpl::random_matrix(int64_t rows, int64_t cols, double scale,
+                                           double density) {
+  auto values =
+      torch::rand({rows, cols}, generator_, torch::dtype(torch::kFloat64)) * (2 * scale) - scale;
+  if (density < 1)
+    values.mul_(torch::rand({rows, cols}, generator_, torch::dtype(torch::kFloat64)) < density);
   return values;
 }
 
 torch::Tensor ReservoirImpl::token_inputs(int64_t vocab) {
-  auto table = random_matrix(vocab, options_.units, options_.input_scaling, options_.input_connectivity);
+  auto table =
+      random_matrix(vocab, options_.units, options_.input_scaling, options_.input_connectivity);
   table[0].zero_();  // padding drives nothing
   return table.to(torch::kFloat32);
 }
@@ -143,7 +148,8 @@ torch::Tensor ReservoirImpl::run(const torch::Tensor& drive, const torch::Tensor
                                  const torch::Tensor& initial) {
   const int64_t batch = drive.size(0), steps = drive.size(1), n = options_.units;
   if (drive.size(2) != n)
-    throw InputError(fmt::format("reservoir drive has width {}, expected {} units", drive.size(2), n));
+    throw InputError(
+        fmt::format("reservoir drive has width {}, expected {} units", drive.size(2), n));
   if (!recurrent_.defined() && options_.leak == 1) {  // ELM: every position on its own
     auto states = step({}, drive);  // no state enters a step without recurrence or leak
     return mask.defined() ? states * mask.unsqueeze(-1).to(states.dtype()) : states;

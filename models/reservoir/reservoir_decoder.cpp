@@ -49,10 +49,10 @@ class ReservoirDecoderImpl : public DecoderImpl {
     const std::string attention = config.get_string("model.reservoir.attention");
     if (attention != "none") {
       if (d != n)  // a fixed random projection of the query to the memory's width
-        query_ = register_buffer("query", (reservoir_->random_matrix(d, n, 1.0, 1.0) *
-                                           std::sqrt(3.0 / double(n)))
-                                              .to(torch::kFloat32));
-      scorer_ = register_module("scorer", ScorerRegistry().create(attention, ScorerDims{d, d, d}));
+        query_ = register_buffer(
+            "query", (reservoir_->random_matrix(d, n, 1.0, 1.0) * std::sqrt(3.0 / double(n)))
+                         .to(torch::kFloat32));
+      scorer_ = register_module("scorer", scorer_registry().create(attention, ScorerDims{d, d, d}));
       for (auto& p : scorer_->parameters()) p.set_requires_grad(false);  // fixed temperature
       features += d;
     }
@@ -69,7 +69,7 @@ class ReservoirDecoderImpl : public DecoderImpl {
     torch::AutoGradMode grad(torch::GradMode::is_enabled() && memory.summary.requires_grad());
     auto drive = torch::nn::functional::embedding(target_in, input_) +
                  torch::mm(memory.summary, summary_.t()).unsqueeze(1);  // [B, T, N]
-    auto states = reservoir_->run(drive, target_in.ne(0));             // [B, T, N]
+    auto states = reservoir_->run(drive, target_in.ne(0));              // [B, T, N]
     if (!scorer_) return states;
     return with_context(states, scorer_->project_keys(memory.states), memory.states, memory.mask);
   }
@@ -78,8 +78,8 @@ class ReservoirDecoderImpl : public DecoderImpl {
 
   DecoderState start(const Memory& memory) override {
     DecoderState state;
-    state["x"] = torch::zeros({memory.summary.size(0), reservoir_->units()},
-                              memory.summary.options());
+    state["x"] =
+        torch::zeros({memory.summary.size(0), reservoir_->units()}, memory.summary.options());
     state["summary_drive"] = torch::mm(memory.summary, summary_.t());
     if (scorer_) {
       state["keys"] = scorer_->project_keys(memory.states);
@@ -106,7 +106,8 @@ class ReservoirDecoderImpl : public DecoderImpl {
                              const torch::Tensor& values, const torch::Tensor& mask) {
     auto query = query_.defined() ? torch::matmul(states, query_.t()) : states;
     auto weights = attention_weights(scorer_->score(query, keys), mask);  // [B, T, S]
-    if (AttentionRecorder::active()) AttentionRecorder::report("decoder.cross", weights.unsqueeze(1));
+    if (AttentionRecorder::active())
+      AttentionRecorder::report("decoder.cross", weights.unsqueeze(1));
     return torch::cat({states, torch::matmul(weights, values)}, -1);
   }
 
@@ -117,14 +118,20 @@ class ReservoirDecoderImpl : public DecoderImpl {
 };
 
 const bool registered =
-    DecoderRegistry().add(
+    decoder_registry().add(
         "reservoir",
-        [](const ModelContext& c) { return Decoder(std::shared_ptr<DecoderImpl>(std::make_shared<ReservoirDecoderImpl>(c, true))); },
+        [](const ModelContext& c) {
+          return Decoder(
+              std::shared_ptr<DecoderImpl>(std::make_shared<ReservoirDecoderImpl>(c, true)));
+        },
         "echo-state decoder: fixed random reservoir, linear readout (ridge fit or SGD), optional "
         "parameter-free attention; Jaeger 2001") &&
-    DecoderRegistry().add(
+    decoder_registry().add(
         "elm",
-        [](const ModelContext& c) { return Decoder(std::shared_ptr<DecoderImpl>(std::make_shared<ReservoirDecoderImpl>(c, false))); },
+        [](const ModelContext& c) {
+          return Decoder(
+              std::shared_ptr<DecoderImpl>(std::make_shared<ReservoirDecoderImpl>(c, false)));
+        },
         "extreme-learning-machine decoder: fixed random features of the previous token and the "
         "summary, linear readout; Huang et al. 2006");
 

@@ -44,14 +44,22 @@ class ReservoirEncoderImpl : public EncoderImpl {
 };
 
 const bool registered =
-    EncoderRegistry().add(
+    encoder_registry().add(
         "reservoir",
-        [](const ModelContext& c) { return Encoder(std::shared_ptr<EncoderImpl>(std::make_shared<ReservoirEncoderImpl>(c, true))); },
-        "echo-state network over the source, fixed random weights (model.reservoir.*); Jaeger 2001") &&
-    EncoderRegistry().add(
+        [](const ModelContext& c) {
+          return Encoder(
+              std::shared_ptr<EncoderImpl>(std::make_shared<ReservoirEncoderImpl>(c, true)));
+        },
+        "echo-state network over the source, fixed random weights (model.reservoir.*); Jaeger "
+        "2001") &&
+    encoder_registry().add(
         "elm",
-        [](const ModelContext& c) { return Encoder(std::shared_ptr<EncoderImpl>(std::make_shared<ReservoirEncoderImpl>(c, false))); },
-        "extreme learning machine: fixed random features per source token, mean summary; Huang et al. 2006");
+        [](const ModelContext& c) {
+          return Encoder(
+              std::shared_ptr<EncoderImpl>(std::make_shared<ReservoirEncoderImpl>(c, false)));
+        },
+        "extreme learning machine: fixed random features per source token, mean summary; Huang et "
+        "al. 2006");
 
 }  // namespace
 }  // namespace seqlab

@@ -22,11 +22,13 @@ namespace seqlab {
 namespace {
 
 const bool declared =
-    ConfigSchema::global().add(key_string("model.attention", "additive", "attention scorer")
-                                   .names_from([] { return ScorerRegistry().names(); })) &&
-    ConfigSchema::global().add(key_int("model.attention_dim", 0,
-                                       "inner width of additive/concat scorers; 0 = hidden_dim")
-                                   .range(0, 65536)) &&
+    ConfigSchema::global().add(
+        key_string("model.attention", "additive", "attention scorer").names_from([] {
+          return scorer_registry().names();
+        })) &&
+    ConfigSchema::global().add(
+        key_int("model.attention_dim", 0, "inner width of additive/concat scorers; 0 = hidden_dim")
+            .range(0, 65536)) &&
     ConfigSchema::global().add(key_bool("model.input_feeding", true,
                                         "luong: feed the previous attentional state with the "
                                         "next input (Luong et al. 2015, section 3.3)"));
@@ -43,14 +45,17 @@ class AttentionalDecoderImpl : public DecoderImpl {
     memory_dim_ = context.memory_dim;
     input_feeding_ = style == Style::kLuong && config.get_bool("model.input_feeding");
     const std::string cell = config.get_string("model.cell");
-    embedding_ = register_module("embedding", token_embedding(context.target_vocab, embedding_dim_));
+    embedding_ =
+        register_module("embedding", token_embedding(context.target_vocab, embedding_dim_));
     dropout_ = register_module("dropout", Dropout(config.get_number("model.dropout")));
-    bridge_ = register_module("bridge", SummaryBridge(memory_dim_, layers_, hidden_dim_, cell == "lstm"));
+    bridge_ =
+        register_module("bridge", SummaryBridge(memory_dim_, layers_, hidden_dim_, cell == "lstm"));
     int64_t attention_dim = config.get_int("model.attention_dim");
     scorer_ = register_module(
-        "scorer", ScorerRegistry().create(config.get_string("model.attention"),
-                                          ScorerDims{hidden_dim_, memory_dim_,
-                                                     attention_dim > 0 ? attention_dim : hidden_dim_}));
+        "scorer",
+        scorer_registry().create(
+            config.get_string("model.attention"),
+            ScorerDims{hidden_dim_, memory_dim_, attention_dim > 0 ? attention_dim : hidden_dim_}));
     int64_t input_dim = embedding_dim_;
     if (style_ == Style::kBahdanau) input_dim += memory_dim_;
     if (input_feeding_) input_dim += hidden_dim_;
@@ -59,10 +64,11 @@ class AttentionalDecoderImpl : public DecoderImpl {
     rnn_->set_forget_bias(config.get_number("model.forget_bias"));
     if (style_ == Style::kBahdanau) {
       combine_ = register_module(
-          "deep_output", torch::nn::Linear(hidden_dim_ + memory_dim_ + embedding_dim_, embedding_dim_));
+          "deep_output",
+          torch::nn::Linear(hidden_dim_ + memory_dim_ + embedding_dim_, embedding_dim_));
     } else {
-      combine_ = register_module("attentional",
-                                 torch::nn::Linear(hidden_dim_ + memory_dim_, hidden_dim_));
+      combine_ =
+          register_module("attentional", torch::nn::Linear(hidden_dim_ + memory_dim_, hidden_dim_));
       pre_output_ = register_module("pre_output", torch::nn::Linear(hidden_dim_, embedding_dim_));
     }
     output_ = register_module("output", OutputLayer(embedding_, context.target_vocab,
@@ -81,8 +87,10 @@ class AttentionalDecoderImpl : public DecoderImpl {
       // Without input feeding no step waits for the previous step's attention: run the cell over
       // the whole sequence in one call, then attend from every position at once.
       auto [outputs, unused] = rnn_->forward(embedded, read_recurrent_state(state));  // [B, T, H]
-      auto weights = attention_weights(scorer_->score(outputs, state["keys"]), state["mask"]);  // [B, T, S]
-      if (AttentionRecorder::active()) AttentionRecorder::report("decoder.cross", weights.unsqueeze(1));
+      auto weights =
+          attention_weights(scorer_->score(outputs, state["keys"]), state["mask"]);  // [B, T, S]
+      if (AttentionRecorder::active())
+        AttentionRecorder::report("decoder.cross", weights.unsqueeze(1));
       auto context = weighted_values(weights, state["states"]);  // [B, T, D]
       auto attentional = torch::tanh(combine_(torch::cat({context, outputs}, -1)));
       return dropout_(pre_output_(dropout_(attentional)));
@@ -116,22 +124,24 @@ class AttentionalDecoderImpl : public DecoderImpl {
     const int64_t batch = memory.summary.size(0);
     DecoderState state;
     write_recurrent_state(state, bridge_(memory.summary));
-    state.set_per_source("states", memory.states);                       // [B, S, D]
-    state.set_per_source("keys", scorer_->project_keys(memory.states));  // [B, S, *], once per source
-    state.set_per_source("mask", memory.mask);                           // [B, S]
+    state.set_per_source("states", memory.states);  // [B, S, D]
+    state.set_per_source("keys",
+                         scorer_->project_keys(memory.states));  // [B, S, *], once per source
+    state.set_per_source("mask", memory.mask);                   // [B, S]
     // Bahdanau's cell reads [E y_{i-1}; c_i] with c_i = sum_j a_ij h_j, so the context's share of
     // its input gates is sum_j a_ij (W h_j): every memory row is projected once per sentence and
     // each step mixes the projections (S x G multiply-adds a row instead of D x G). The CPU cell
     // kernels take the mix as a per-row bias; CUDA's fused cells refuse one, so there the context
     // is concatenated to the input as written.
     if (style_ == Style::kBahdanau && memory.states.device().is_cpu())
-      state.set_per_source("context_gates", rnn_->project_constant(memory.states, /*with_bias=*/false));
+      state.set_per_source("context_gates",
+                           rnn_->project_constant(memory.states, /*with_bias=*/false));
     if (input_feeding_) state["feed"] = torch::zeros({batch, hidden_dim_}, memory.states.options());
     return state;
   }
 
   torch::Tensor step(DecoderState& state, const torch::Tensor& previous) override {
-    auto embedded = dropout_(embedding_(previous));  // [B, E]
+    auto embedded = dropout_(embedding_(previous));                   // [B, E]
     return logits(advance(state, embedded).unsqueeze(1)).squeeze(1);  // [B, V]
   }
 
@@ -145,18 +155,21 @@ class AttentionalDecoderImpl : public DecoderImpl {
   // Attention of queries [B, H] over the memory: context [B, D] (weights reported when recording).
   torch::Tensor attend(DecoderState& state, const torch::Tensor& query) {
     auto weights = attention(state, query);
-    if (AttentionRecorder::active()) AttentionRecorder::report("decoder.cross", weights.unsqueeze(1));
+    if (AttentionRecorder::active())
+      AttentionRecorder::report("decoder.cross", weights.unsqueeze(1));
     return weighted_values(weights, state["states"]).squeeze(1);  // [B, D]
   }
 
   // Bahdanau's recurrence with projected memory rows (state "context_gates"): attend from
   // s_{i-1}, step the cell on [E y_{i-1}; c_i]. Returns s_i [B, H] and the weights [B, 1, S].
   // `mixer` (teacher forcing): the projected rows' gradient formed once for all steps.
-  std::pair<torch::Tensor, torch::Tensor> bahdanau_cell(DecoderState& state, const torch::Tensor& embedded,
+  std::pair<torch::Tensor, torch::Tensor> bahdanau_cell(DecoderState& state,
+                                                        const torch::Tensor& embedded,
                                                         StepMixer* mixer = nullptr) {
     RecurrentState current = read_recurrent_state(state);
     auto weights = attention(state, current.h[layers_ - 1]);
-    auto mixed = mixer ? mixer->mix(weights, state.step) : weighted_values(weights, state["context_gates"]);
+    auto mixed =
+        mixer ? mixer->mix(weights, state.step) : weighted_values(weights, state["context_gates"]);
     auto gates = mixed.squeeze(1) + rnn_->input_bias();
     auto [s, next] = rnn_->step(embedded, current, gates);
     write_recurrent_state(state, next);
@@ -182,14 +195,16 @@ class AttentionalDecoderImpl : public DecoderImpl {
     // [B, T, 3H]: W_ih[:, :E] E y + b_ih for every step
     // (unbind, not select per step: the backward of select writes a zero-filled [B, T, 3H] each)
     auto embedded_gates =
-        torch::nn::functional::linear(embedded, w[0][0].narrow(1, 0, embedded.size(2)), w[0][2]).unbind(1);
+        torch::nn::functional::linear(embedded, w[0][0].narrow(1, 0, embedded.size(2)), w[0][2])
+            .unbind(1);
     std::vector<torch::Tensor> h = read_recurrent_state(state).h.unbind(0);
     const double dropout = rnn_->between_layers_dropout();
     for (int64_t t = 0; t < steps; ++t) {
       auto attention_weights = attention(state, h[layers - 1]);  // [B, 1, S], from s_{i-1}
       torch::Tensor x;
       for (int64_t l = 0; l < layers; ++l) {
-        auto gi = l == 0 ? embedded_gates[static_cast<size_t>(t)] + mixer.mix(attention_weights, t).squeeze(1)
+        auto gi = l == 0 ? embedded_gates[static_cast<size_t>(t)] +
+                               mixer.mix(attention_weights, t).squeeze(1)
                          : input[l - 1].forward(seqlab::dropout(x, dropout, is_training()), t);
         auto gh = hidden[l].forward(h[l], t);
         auto i = gi.chunk(3, 1), g = gh.chunk(3, 1);
@@ -206,7 +221,8 @@ class AttentionalDecoderImpl : public DecoderImpl {
   }
 
   // t_i = tanh(W [s_i; c_i; E y_{i-1}]) (appendix A.2.2, tanh for maxout), for one step or many.
-  torch::Tensor deep_output(const torch::Tensor& s, const torch::Tensor& context, const torch::Tensor& embedded) {
+  torch::Tensor deep_output(const torch::Tensor& s, const torch::Tensor& context,
+                            const torch::Tensor& embedded) {
     return torch::tanh(combine_(dropout_(torch::cat({s, context, embedded}, -1))));
   }
 
@@ -215,11 +231,12 @@ class AttentionalDecoderImpl : public DecoderImpl {
     torch::Tensor features;
     if (style_ == Style::kBahdanau && state.has("context_gates")) {
       auto [s, weights] = bahdanau_cell(state, embedded);
-      if (AttentionRecorder::active()) AttentionRecorder::report("decoder.cross", weights.unsqueeze(1));
+      if (AttentionRecorder::active())
+        AttentionRecorder::report("decoder.cross", weights.unsqueeze(1));
       return deep_output(s, weighted_values(weights, state["states"]).squeeze(1), embedded);
     } else if (style_ == Style::kBahdanau) {
       RecurrentState current = read_recurrent_state(state);
-      auto context = attend(state, current.h[layers_ - 1]);  // from s_{i-1}
+      auto context = attend(state, current.h[layers_ - 1]);                       // from s_{i-1}
       auto [s, next] = rnn_->step(torch::cat({embedded, context}, -1), current);  // s [B, H]
       write_recurrent_state(state, next);
       features = deep_output(s, context, embedded);
@@ -237,9 +254,7 @@ class AttentionalDecoderImpl : public DecoderImpl {
     return features;
   }
 
-  torch::Tensor logits(const torch::Tensor& features) {
-    return output_(dropout_(features));
-  }
+  torch::Tensor logits(const torch::Tensor& features) { return output_(dropout_(features)); }
 
   Style style_;
   int64_t hidden_dim_, layers_, embedding_dim_, memory_dim_;
@@ -255,7 +270,8 @@ class AttentionalDecoderImpl : public DecoderImpl {
 
 const bool registered =
     register_decoder<AttentionalDecoderImpl>(
-        "bahdanau", "RNN decoder attending from the previous state, deep output; Bahdanau et al. 2015",
+        "bahdanau",
+        "RNN decoder attending from the previous state, deep output; Bahdanau et al. 2015",
         Style::kBahdanau) &&
     register_decoder<AttentionalDecoderImpl>(
         "luong", "RNN decoder attending after the cell step, input feeding; Luong et al. 2015",

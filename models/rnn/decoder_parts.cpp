@@ -13,7 +13,10 @@ SummaryBridgeImpl::SummaryBridgeImpl(int64_t summary_dim, int64_t layers, int64_
 
 RecurrentState SummaryBridgeImpl::forward(const torch::Tensor& summary) {
   auto to_layers = [&](const torch::Tensor& flat) {  // [B, L*H] -> [L, B, H]
-    return torch::tanh(flat).view({summary.size(0), layers_, hidden_dim_}).transpose(0, 1).contiguous();
+    return torch::tanh(flat)
+        .view({summary.size(0), layers_, hidden_dim_})
+        .transpose(0, 1)
+        .contiguous();
   };
   return {to_layers(hidden_(summary)), cell_ ? to_layers(cell_(summary)) : torch::Tensor()};
 }

@@ -29,19 +29,20 @@ Trace run_forward(const torch::Tensor& gates, const torch::Tensor& h0, const tor
   for (int64_t t = 0; t < steps; ++t) {
     auto h = tr.hs[t], g = gates[t], rz = tr.rz[t], n = tr.n[t], gh_n = tr.gh_n[t];
     auto h_next = tr.hs[t + 1];
-    torch::addmm_out(gh, b_hh, h, w_hh_t);                                  // W_hh h + b_hh
+    torch::addmm_out(gh, b_hh, h, w_hh_t);  // W_hh h + b_hh
     torch::add_out(rz, g.narrow(1, 0, 2 * hidden), gh.narrow(1, 0, 2 * hidden)).sigmoid_();
     gh_n.copy_(gh.narrow(1, 2 * hidden, hidden));
     torch::addcmul_out(n, g.narrow(1, 2 * hidden, hidden), rz.narrow(1, 0, hidden), gh_n).tanh_();
-    torch::lerp_out(h_next, n, h, rz.narrow(1, hidden, hidden));          // n + z (h - n)
+    torch::lerp_out(h_next, n, h, rz.narrow(1, hidden, hidden));  // n + z (h - n)
   }
   return tr;
 }
 
 struct GruSequence : public torch::autograd::Function<GruSequence> {
   // gates [T, B, 3H] time-major -> outputs [T, B, H]
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& gates, const torch::Tensor& h0,
-                               const torch::Tensor& w_hh, const torch::Tensor& b_hh) {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& gates,
+                               const torch::Tensor& h0, const torch::Tensor& w_hh,
+                               const torch::Tensor& b_hh) {
     Trace tr = run_forward(gates, h0, w_hh, b_hh);
     ctx->saved_data["hs"] = tr.hs;
     ctx->saved_data["rz"] = tr.rz;
@@ -74,11 +75,11 @@ struct GruSequence : public torch::autograd::Function<GruSequence> {
       torch::sigmoid_backward_out(dz, dz, z);
       torch::mul_out(scratch, dh, z);
       torch::sub_out(dn, dh, scratch);
-      torch::tanh_backward_out(dn, dn, n);                                  // n = tanh(gi_n + r gh_n)
+      torch::tanh_backward_out(dn, dn, n);  // n = tanh(gi_n + r gh_n)
       torch::mul_out(dgh_n, dn, r);
       torch::mul_out(dr, dn, gh_n_all[t]);
       torch::sigmoid_backward_out(dr, dr, r);
-      dh.copy_(scratch).addmm_(d_gh[t], w_hh);                              // dh z + d_gh W_hh
+      dh.copy_(scratch).addmm_(d_gh[t], w_hh);  // dh z + d_gh W_hh
     }
     auto flat = d_gh.view({steps * batch, 3 * hidden});
     auto d_w_hh = flat.t().mm(hs.narrow(0, 0, steps).reshape({steps * batch, hidden}));
@@ -90,15 +91,16 @@ struct GruSequence : public torch::autograd::Function<GruSequence> {
 
 }  // namespace
 
-torch::Tensor gru_sequence(const torch::Tensor& gates, const torch::Tensor& h0, const torch::Tensor& w_hh,
-                           const torch::Tensor& b_hh) {
+torch::Tensor gru_sequence(const torch::Tensor& gates, const torch::Tensor& h0,
+                           const torch::Tensor& w_hh, const torch::Tensor& b_hh) {
   TORCH_CHECK(gates.dim() == 3 && h0.dim() == 2 && gates.size(0) == h0.size(0) &&
-                  gates.size(2) == 3 * h0.size(1) && w_hh.size(0) == gates.size(2) && w_hh.size(1) == h0.size(1),
-              "gru_sequence: gates [B, T, 3H], h0 [B, H], w_hh [3H, H] expected, got ", gates.sizes(), ", ",
-              h0.sizes(), ", ", w_hh.sizes());
+                  gates.size(2) == 3 * h0.size(1) && w_hh.size(0) == gates.size(2) &&
+                  w_hh.size(1) == h0.size(1),
+              "gru_sequence: gates [B, T, 3H], h0 [B, H], w_hh [3H, H] expected, got ",
+              gates.sizes(), ", ", h0.sizes(), ", ", w_hh.sizes());
   auto time_major = gates.transpose(0, 1).contiguous();
-  if (!torch::GradMode::is_enabled() ||
-      !(gates.requires_grad() || h0.requires_grad() || w_hh.requires_grad() || b_hh.requires_grad())) {
+  if (!torch::GradMode::is_enabled() || !(gates.requires_grad() || h0.requires_grad() ||
+                                          w_hh.requires_grad() || b_hh.requires_grad())) {
     Trace tr = run_forward(time_major, h0, w_hh, b_hh);
     return tr.hs.narrow(0, 1, gates.size(1)).transpose(0, 1);
   }

@@ -15,7 +15,7 @@
 namespace seqlab {
 
 // gates [B, T, 3H] (W_ih x_t + b_ih), h0 [B, H], w_hh [3H, H], b_hh [3H] -> outputs [B, T, H].
-torch::Tensor gru_sequence(const torch::Tensor& gates, const torch::Tensor& h0, const torch::Tensor& w_hh,
-                           const torch::Tensor& b_hh);
+torch::Tensor gru_sequence(const torch::Tensor& gates, const torch::Tensor& h0,
+                           const torch::Tensor& w_hh, const torch::Tensor& b_hh);
 
 }  // namespace seqlab

@@ -12,7 +12,10 @@ namespace seqlab {
 RecurrentLayerImpl::RecurrentLayerImpl(const std::string& cell, int64_t input_dim,
                                        int64_t hidden_dim, int64_t layers, bool bidirectional,
                                        double dropout)
-    : cell_(cell), layers_(layers), hidden_dim_(hidden_dim), bidirectional_(bidirectional),
+    : cell_(cell),
+      layers_(layers),
+      hidden_dim_(hidden_dim),
+      bidirectional_(bidirectional),
       dropout_(layers > 1 ? dropout : 0.0) {
   // Dropout between stacked layers only (torch warns for one layer).
   const double between = dropout_;
@@ -43,9 +46,8 @@ RecurrentLayerImpl::RecurrentLayerImpl(const std::string& cell, int64_t input_di
   }
 }
 
-std::pair<torch::Tensor, RecurrentState> RecurrentLayerImpl::forward(const torch::Tensor& input,
-                                                                     const RecurrentState& initial,
-                                                                     const torch::Tensor& constant) {
+std::pair<torch::Tensor, RecurrentState> RecurrentLayerImpl::forward(
+    const torch::Tensor& input, const RecurrentState& initial, const torch::Tensor& constant) {
   if (gru_ && !bidirectional_) {
     const int64_t batch = input.size(0);
     std::vector<torch::Tensor> finals;
@@ -53,25 +55,28 @@ std::pair<torch::Tensor, RecurrentState> RecurrentLayerImpl::forward(const torch
     for (int64_t l = 0; l < layers_; ++l) {
       if (l > 0 && dropout_ > 0) x = seqlab::dropout(x, dropout_, is_training());
       auto w = cell_weights(std::to_string(l));  // w_ih, w_hh, b_ih, b_hh
-      torch::Tensor gates;                        // [B, T, 3H]
+      torch::Tensor gates;                       // [B, T, 3H]
       if (l == 0 && constant.defined()) {
-        gates = torch::matmul(x, w[0].narrow(1, 0, x.size(-1)).t()) + project_constant(constant).unsqueeze(1);
+        gates = torch::matmul(x, w[0].narrow(1, 0, x.size(-1)).t()) +
+                project_constant(constant).unsqueeze(1);
       } else {
         gates = torch::nn::functional::linear(x, w[0], w[2]);
       }
-      auto h0 = initial.h.defined() ? initial.h[l] : torch::zeros({batch, hidden_dim_}, input.options());
+      auto h0 =
+          initial.h.defined() ? initial.h[l] : torch::zeros({batch, hidden_dim_}, input.options());
       x = gru_sequence(gates, h0, w[1], w[3]);  // [B, T, H]
       finals.push_back(x.select(1, x.size(1) - 1));
     }
     return {x, {torch::stack(finals), torch::Tensor()}};
   }
   torch::Tensor x = input;
-  if (constant.defined()) x = torch::cat({input, constant.unsqueeze(1).expand({-1, input.size(1), -1})}, -1);
+  if (constant.defined())
+    x = torch::cat({input, constant.unsqueeze(1).expand({-1, input.size(1), -1})}, -1);
   if (lstm_) {
-    auto [out, hc] = lstm_->forward(x, initial.h.defined()
-                                           ? torch::optional<std::tuple<torch::Tensor, torch::Tensor>>(
-                                                 std::make_tuple(initial.h, initial.c))
-                                           : torch::nullopt);
+    auto [out, hc] = lstm_->forward(
+        x, initial.h.defined() ? torch::optional<std::tuple<torch::Tensor, torch::Tensor>>(
+                                     std::make_tuple(initial.h, initial.c))
+                               : torch::nullopt);
     return {out, {std::get<0>(hc), std::get<1>(hc)}};
   }
   auto [out, h] = gru_ ? gru_->forward(x, initial.h) : rnn_->forward(x, initial.h);
@@ -87,10 +92,10 @@ torch::Tensor RecurrentLayerImpl::project_constant(const torch::Tensor& constant
 
 torch::Tensor RecurrentLayerImpl::input_bias() { return cell_weights("0")[2]; }
 
-std::pair<torch::Tensor, RecurrentState> RecurrentLayerImpl::step(const torch::Tensor& input,
-                                                                  const RecurrentState& state,
-                                                                  const torch::Tensor& constant_gates) {
-  if (bidirectional_) throw Error("RecurrentLayer::step: a bidirectional layer cannot run one step at a time");
+std::pair<torch::Tensor, RecurrentState> RecurrentLayerImpl::step(
+    const torch::Tensor& input, const RecurrentState& state, const torch::Tensor& constant_gates) {
+  if (bidirectional_)
+    throw Error("RecurrentLayer::step: a bidirectional layer cannot run one step at a time");
   const int64_t batch = input.size(0);
   auto zeros = [&] { return torch::zeros({batch, hidden_dim_}, input.options()); };
   std::vector<torch::Tensor> hs, cs;
@@ -120,12 +125,12 @@ std::pair<torch::Tensor, RecurrentState> RecurrentLayerImpl::step(const torch::T
   return {x, {torch::stack(hs), lstm_ ? torch::stack(cs) : torch::Tensor()}};
 }
 
-std::pair<torch::Tensor, torch::Tensor> RecurrentLayerImpl::forward_lengths(const torch::Tensor& input,
-                                                                            const torch::Tensor& lengths) {
+std::pair<torch::Tensor, torch::Tensor> RecurrentLayerImpl::forward_lengths(
+    const torch::Tensor& input, const torch::Tensor& lengths) {
   const int64_t batch = input.size(0), steps = input.size(1);
   auto length = lengths.to(input.device(), torch::kLong).clamp_min(1).view({batch, 1});  // [B, 1]
   auto position = torch::arange(steps, length.options()).view({1, steps});
-  auto real = position < length;                                                          // [B, S]
+  auto real = position < length;  // [B, S]
   // Reversing each sentence within its length (and leaving padding in place) is its own inverse.
   auto reversed = torch::where(real, length - 1 - position, position);
   auto flip = [&](const torch::Tensor& x) {
@@ -143,12 +148,14 @@ std::pair<torch::Tensor, torch::Tensor> RecurrentLayerImpl::forward_lengths(cons
       auto in = direction == 1 ? flip(x) : x;
       torch::Tensor out;
       if (lstm_)
-        out = std::get<0>(torch::lstm(in, {initial, initial}, weights, true, 1, 0.0, is_training(), false, true));
+        out = std::get<0>(
+            torch::lstm(in, {initial, initial}, weights, true, 1, 0.0, is_training(), false, true));
       else if (gru_)
-        out = gru_sequence(torch::nn::functional::linear(in, weights[0], weights[2]), initial[0], weights[1],
-                           weights[3]);
+        out = gru_sequence(torch::nn::functional::linear(in, weights[0], weights[2]), initial[0],
+                           weights[1], weights[3]);
       else
-        out = std::get<0>(torch::rnn_tanh(in, initial, weights, true, 1, 0.0, is_training(), false, true));
+        out = std::get<0>(
+            torch::rnn_tanh(in, initial, weights, true, 1, 0.0, is_training(), false, true));
       finals.push_back(out.gather(1, last).squeeze(1));  // [B, H] at each sentence's last token
       outputs.push_back(direction == 1 ? flip(out) : out);
     }
@@ -158,12 +165,12 @@ std::pair<torch::Tensor, torch::Tensor> RecurrentLayerImpl::forward_lengths(cons
 }
 
 std::vector<torch::Tensor> RecurrentLayerImpl::cell_weights(const std::string& suffix) {
-  torch::nn::Module& inner = lstm_ ? static_cast<torch::nn::Module&>(*lstm_)
+  torch::nn::Module& inner = lstm_  ? static_cast<torch::nn::Module&>(*lstm_)
                              : gru_ ? static_cast<torch::nn::Module&>(*gru_)
                                     : static_cast<torch::nn::Module&>(*rnn_);
   auto parameters = inner.named_parameters(/*recurse=*/false);
-  return {parameters["weight_ih_l" + suffix], parameters["weight_hh_l" + suffix], parameters["bias_ih_l" + suffix],
-          parameters["bias_hh_l" + suffix]};
+  return {parameters["weight_ih_l" + suffix], parameters["weight_hh_l" + suffix],
+          parameters["bias_ih_l" + suffix], parameters["bias_hh_l" + suffix]};
 }
 
 void RecurrentLayerImpl::set_forget_bias(double value) {

@@ -18,14 +18,15 @@ struct RecurrentState {
 
 class RecurrentLayerImpl : public torch::nn::Module {
  public:
-  RecurrentLayerImpl(const std::string& cell, int64_t input_dim, int64_t hidden_dim,
-                     int64_t layers, bool bidirectional, double dropout);
+  RecurrentLayerImpl(const std::string& cell, int64_t input_dim, int64_t hidden_dim, int64_t layers,
+                     bool bidirectional, double dropout);
 
   // Batch-first padded input [B, T, I] -> outputs [B, T, H * dirs] and the final state.
   // `constant` [B, C] (optional) joins every step's input, as if concatenated after it ([B, T,
   // I + C]); a GRU projects it once per sentence instead of once per step. GRU layers run
   // through gru_sequence (models/rnn/gru_sequence.h), the others through LibTorch's kernels.
-  std::pair<torch::Tensor, RecurrentState> forward(const torch::Tensor& input, const RecurrentState& initial,
+  std::pair<torch::Tensor, RecurrentState> forward(const torch::Tensor& input,
+                                                   const RecurrentState& initial,
                                                    const torch::Tensor& constant = {});
   // Padded input [B, S, I] with real lengths [B] -> outputs [B, S, H * dirs] (zero at padding)
   // and every layer's and direction's final hidden state [layers * dirs, B, H], taken at each
@@ -33,7 +34,8 @@ class RecurrentLayerImpl : public torch::nn::Module {
   // reads it only after the real tokens, and the backward one reads each sentence reversed
   // within its length. (LibTorch's packed sequences do the same, but their backward pass
   // allocates a full-size gradient per time step: quadratic in the source length.)
-  std::pair<torch::Tensor, torch::Tensor> forward_lengths(const torch::Tensor& input, const torch::Tensor& lengths);
+  std::pair<torch::Tensor, torch::Tensor> forward_lengths(const torch::Tensor& input,
+                                                          const torch::Tensor& lengths);
 
   // One time step of a unidirectional layer stack: input [B, I] -> output [B, H] and the next
   // state, through the cell kernels (gru_cell, lstm_cell, rnn_tanh_cell) with the same parameters
@@ -42,17 +44,20 @@ class RecurrentLayerImpl : public torch::nn::Module {
   // constant_gates: project_constant(c) for a per-sequence input c that joins `input` (the
   // first layer's input projection of it, computed once before the steps). CPU tensors only:
   // the cell kernels take it as a per-row bias, which CUDA's fused cells refuse.
-  std::pair<torch::Tensor, RecurrentState> step(const torch::Tensor& input, const RecurrentState& state,
+  std::pair<torch::Tensor, RecurrentState> step(const torch::Tensor& input,
+                                                const RecurrentState& state,
                                                 const torch::Tensor& constant_gates = {});
-  // W_ih[:, I:] c + b_ih of the first layer for an input split as [x (I); c (C)]: [.., C] -> [.., G].
-  // Without the bias, for rows that are averaged before they join the input (an attention
+  // W_ih[:, I:] c + b_ih of the first layer for an input split as [x (I); c (C)]: [.., C] -> [..,
+  // G]. Without the bias, for rows that are averaged before they join the input (an attention
   // decoder projects every memory row once and mixes the projections); input_bias() is b_ih.
   torch::Tensor project_constant(const torch::Tensor& constant, bool with_bias = true);
   torch::Tensor input_bias();
 
   // Layer l's parameters in the cell kernels' order w_ih, w_hh, b_ih, b_hh (unidirectional
   // stacks), and the dropout between layers: for decoders that write the cell's step themselves.
-  std::vector<torch::Tensor> layer_weights(int64_t layer) { return cell_weights(std::to_string(layer)); }
+  std::vector<torch::Tensor> layer_weights(int64_t layer) {
+    return cell_weights(std::to_string(layer));
+  }
   double between_layers_dropout() const { return dropout_; }
   int64_t layers() const { return layers_; }
 

@@ -26,13 +26,16 @@ class RnnDecoderImpl : public DecoderImpl {
     embedding_dim_ = config.get_int("model.embedding_dim");
     feed_summary_ = config.get_bool("model.feed_summary");
     const std::string cell = config.get_string("model.cell");
-    embedding_ = register_module("embedding", token_embedding(context.target_vocab, embedding_dim_));
+    embedding_ =
+        register_module("embedding", token_embedding(context.target_vocab, embedding_dim_));
     dropout_ = register_module("dropout", Dropout(config.get_number("model.dropout")));
     int64_t summary_dim = context.memory_dim;
-    bridge_ = register_module("bridge", SummaryBridge(summary_dim, layers_, hidden_dim_, cell == "lstm"));
+    bridge_ =
+        register_module("bridge", SummaryBridge(summary_dim, layers_, hidden_dim_, cell == "lstm"));
     rnn_ = register_module(
-        "rnn", RecurrentLayer(cell, embedding_dim_ + (feed_summary_ ? summary_dim : 0), hidden_dim_,
-                              layers_, /*bidirectional=*/false, config.get_number("model.dropout")));
+        "rnn",
+        RecurrentLayer(cell, embedding_dim_ + (feed_summary_ ? summary_dim : 0), hidden_dim_,
+                       layers_, /*bidirectional=*/false, config.get_number("model.dropout")));
     rnn_->set_forget_bias(config.get_number("model.forget_bias"));
     // Output: hidden -> embedding width (so it can be tied) -> vocabulary.
     pre_output_ = register_module("pre_output", torch::nn::Linear(hidden_dim_, embedding_dim_));
@@ -49,9 +52,10 @@ class RnnDecoderImpl : public DecoderImpl {
   OutputLayer readout() override { return output_; }
   torch::Tensor readout_features(const Memory& memory, const torch::Tensor& target_in) override {
     auto embedded = dropout_(embedding_(target_in));  // [B, T, E]; the summary joins every step
-    auto [outputs, unused] = rnn_->forward(embedded, bridge_(memory.summary),
-                                           feed_summary_ ? memory.summary : torch::Tensor());  // [B, T, H]
-    return features(outputs);                         // [B, T, E]
+    auto [outputs, unused] =
+        rnn_->forward(embedded, bridge_(memory.summary),
+                      feed_summary_ ? memory.summary : torch::Tensor());  // [B, T, H]
+    return features(outputs);                                             // [B, T, E]
   }
 
   DecoderState start(const Memory& memory) override {
@@ -95,7 +99,8 @@ class RnnDecoderImpl : public DecoderImpl {
 };
 
 const bool registered = register_decoder<RnnDecoderImpl>(
-    "rnn", "RNN/GRU/LSTM decoder without attention, bridged from the encoder summary; Cho et al. 2014");
+    "rnn",
+    "RNN/GRU/LSTM decoder without attention, bridged from the encoder summary; Cho et al. 2014");
 
 }  // namespace
 }  // namespace seqlab

@@ -11,17 +11,19 @@ namespace seqlab {
 namespace {
 
 const bool declared =
-    ConfigSchema::global().add(key_string("model.cell", "gru", "recurrent cell of RNN encoders "
-                                                               "and decoders")
+    ConfigSchema::global().add(key_string("model.cell", "gru",
+                                          "recurrent cell of RNN encoders "
+                                          "and decoders")
                                    .one_of({"gru", "lstm", "rnn"})) &&
     ConfigSchema::global().add(
         key_int("model.encoder_layers", 1, "stacked recurrent encoder layers").range(1, 16)) &&
     ConfigSchema::global().add(
         key_bool("model.bidirectional", true, "read the source in both directions")) &&
-    ConfigSchema::global().add(key_number("model.forget_bias", 1.0,
-                                          "LSTM forget-gate bias at initialisation (encoder and decoder); "
-                                          "about log(T) for T-step dependencies (Tallec and Ollivier 2018)")
-                                   .range(-20, 20));
+    ConfigSchema::global().add(
+        key_number("model.forget_bias", 1.0,
+                   "LSTM forget-gate bias at initialisation (encoder and decoder); "
+                   "about log(T) for T-step dependencies (Tallec and Ollivier 2018)")
+            .range(-20, 20));
 
 class RnnEncoderImpl : public EncoderImpl {
  public:
@@ -34,9 +36,9 @@ class RnnEncoderImpl : public EncoderImpl {
         "embedding", token_embedding(context.source_vocab, config.get_int("model.embedding_dim")));
     dropout_ = register_module("dropout", Dropout(config.get_number("model.dropout")));
     rnn_ = register_module(
-        "rnn", RecurrentLayer(config.get_string("model.cell"), config.get_int("model.embedding_dim"),
-                              hidden_dim_, layers_, directions_ == 2,
-                              config.get_number("model.dropout")));
+        "rnn",
+        RecurrentLayer(config.get_string("model.cell"), config.get_int("model.embedding_dim"),
+                       hidden_dim_, layers_, directions_ == 2, config.get_number("model.dropout")));
     rnn_->set_forget_bias(config.get_number("model.forget_bias"));
   }
 

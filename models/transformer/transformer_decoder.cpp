@@ -26,33 +26,38 @@ class TransformerDecoderImpl : public DecoderImpl {
     // (still tied to the output layer by tie_embeddings), so captioning presets can inherit it.
     if (settings_.share_embeddings && !context.image_source) {
       if (!context.source_embedding)
-        throw InputError("model.transformer.share_embeddings needs an encoder with token embeddings "
-                         "(transformer, embedding)");
+        throw InputError(
+            "model.transformer.share_embeddings needs an encoder with token embeddings "
+            "(transformer, embedding)");
       if (context.source_embedding->table->options.embedding_dim() != d ||
           context.source_vocab != context.target_vocab)
-        throw InputError(fmt::format("model.transformer.share_embeddings: the encoder's embeddings "
-                                     "are {} x {}, the decoder needs {} x {}",
-                                     context.source_vocab, context.source_embedding->table->options.embedding_dim(),
-                                     context.target_vocab, d));
+        throw InputError(fmt::format(
+            "model.transformer.share_embeddings: the encoder's embeddings "
+            "are {} x {}, the decoder needs {} x {}",
+            context.source_vocab, context.source_embedding->table->options.embedding_dim(),
+            context.target_vocab, d));
       embedding_ = context.source_embedding;  // owned (and saved) by the encoder
     } else {
       embedding_ = register_module("embedding", ScaledEmbedding(context.target_vocab, d));
     }
     positions_ = register_module(
-        "positions", PositionalRegistry().create(settings_.positional,
-                                                 PositionalContext{config, d, settings_.heads, true}));
+        "positions",
+        positional_registry().create(settings_.positional,
+                                     PositionalContext{config, d, settings_.heads, true}));
     dropout_ = register_module("dropout", Dropout(settings_.dropout));
     if (settings_.decoder_only && context.memory_dim != d)
       prefix_ = register_module("prefix", torch::nn::Linear(context.memory_dim, d));
     layers_ = register_module("layers", torch::nn::ModuleList());
     for (int64_t i = 0; i < settings_.decoder_layers; ++i) {
-      layer_list_.emplace_back(config, settings_, settings_.decoder_only ? 0 : context.memory_dim, positions_,
-                               "decoder.layer" + std::to_string(i));
+      layer_list_.emplace_back(config, settings_, settings_.decoder_only ? 0 : context.memory_dim,
+                               positions_, "decoder.layer" + std::to_string(i));
       layers_->push_back(layer_list_.back());
     }
     if (settings_.pre_norm())
-      final_norm_ = register_module("final_norm", NormRegistry().create(settings_.norm, NormContext{config, d}));
-    output_ = register_module("output", OutputLayer(embedding_->table, context.target_vocab, settings_.tie_embeddings));
+      final_norm_ = register_module("final_norm",
+                                    norm_registry().create(settings_.norm, NormContext{config, d}));
+    output_ = register_module(
+        "output", OutputLayer(embedding_->table, context.target_vocab, settings_.tie_embeddings));
   }
 
   torch::Tensor forward(const Memory& memory, const torch::Tensor& target_in) override {
@@ -78,10 +83,12 @@ class TransformerDecoderImpl : public DecoderImpl {
     const int64_t prefix_length = memory.states.size(1);
     auto real = memory.mask.sum(1);  // [B]
     auto positions = torch::cat({position_range(batch, prefix_length, {}, target_in.options()),
-                                 position_range(batch, length, real, target_in.options())}, 1);
+                                 position_range(batch, length, real, target_in.options())},
+                                1);
     auto mask = torch::cat({memory.mask, torch::ones({batch, length}, memory.mask.options())}, 1);
     auto x = torch::cat({embed_prefix(memory.states, positions.narrow(1, 0, prefix_length)),
-                         embed_tokens(target_in, positions.narrow(1, prefix_length, length))}, 1);
+                         embed_tokens(target_in, positions.narrow(1, prefix_length, length))},
+                        1);
     return run_layers(x, positions, mask, nullptr, nullptr).narrow(1, prefix_length, length);
   }
 
@@ -112,7 +119,8 @@ class TransformerDecoderImpl : public DecoderImpl {
     state["positions"] = positions;
     state["mask"] = memory.mask;
     state["next"] = memory.mask.sum(1);
-    if (prefix_length > 0) run_layers(embed_prefix(memory.states, positions), positions, memory.mask, nullptr, &state);
+    if (prefix_length > 0)
+      run_layers(embed_prefix(memory.states, positions), positions, memory.mask, nullptr, &state);
     return state;
   }
 
@@ -130,11 +138,16 @@ class TransformerDecoderImpl : public DecoderImpl {
       mask = torch::cat({state["mask"], torch::ones_like(position, state["mask"].options())}, 1);
     auto x = embed_tokens(previous.unsqueeze(1), position);
     for (int64_t i = 0; i < layer_count(); ++i) {
-      KeyValues self{cached(state, cache_name(i, "k")), cached(state, cache_name(i, "v")), positions, mask};
+      KeyValues self{cached(state, cache_name(i, "k")), cached(state, cache_name(i, "v")),
+                     positions, mask};
       KeyValues cross;
       if (!settings_.decoder_only)
-        cross = {state[cache_name(i, "cross.k")], state[cache_name(i, "cross.v")], {}, state["memory.mask"]};
-      x = layer(i)->forward(x, position, self, cross, /*causal=*/false);  // one position, after all cached
+        cross = {state[cache_name(i, "cross.k")],
+                 state[cache_name(i, "cross.v")],
+                 {},
+                 state["memory.mask"]};
+      x = layer(i)->forward(x, position, self, cross,
+                            /*causal=*/false);  // one position, after all cached
       state[cache_name(i, "k")] = self.keys;
       state[cache_name(i, "v")] = self.values;
     }
@@ -148,7 +161,9 @@ class TransformerDecoderImpl : public DecoderImpl {
  private:
   int64_t layer_count() const { return static_cast<int64_t>(layer_list_.size()); }
   TransformerDecoderLayer& layer(int64_t i) { return layer_list_[static_cast<size_t>(i)]; }
-  static std::string cache_name(int64_t layer, const char* what) { return fmt::format("layer{}.{}", layer, what); }
+  static std::string cache_name(int64_t layer, const char* what) {
+    return fmt::format("layer{}.{}", layer, what);
+  }
   static torch::Tensor cached(const DecoderState& state, const std::string& name) {
     auto it = state.tensors.find(name);
     return it == state.tensors.end() ? torch::Tensor() : it->second;
@@ -157,12 +172,13 @@ class TransformerDecoderImpl : public DecoderImpl {
   // Every layer over all positions of x at once (causal self-attention over x itself, with key
   // mask `mask`; cross-attention over `memory` unless null). With `cache`, each layer's keys and
   // values are kept there for later steps.
-  torch::Tensor run_layers(torch::Tensor x, const torch::Tensor& positions, const torch::Tensor& mask,
-                           const Memory* memory, DecoderState* cache) {
+  torch::Tensor run_layers(torch::Tensor x, const torch::Tensor& positions,
+                           const torch::Tensor& mask, const Memory* memory, DecoderState* cache) {
     for (int64_t i = 0; i < layer_count(); ++i) {
       KeyValues self{{}, {}, positions, mask};
-      x = layer(i)->forward(x, positions, self,
-                            memory ? layer(i)->cross_key_values(memory->states, memory->mask) : KeyValues{});
+      x = layer(i)->forward(
+          x, positions, self,
+          memory ? layer(i)->cross_key_values(memory->states, memory->mask) : KeyValues{});
       if (cache) {
         (*cache)[cache_name(i, "k")] = self.keys;
         (*cache)[cache_name(i, "v")] = self.values;

@@ -22,17 +22,21 @@ class TransformerEncoderImpl : public EncoderImpl {
  public:
   explicit TransformerEncoderImpl(const ModelContext& context) : settings_(context.config) {
     const Config& config = context.config;
-    embedding_ = register_module("embedding", ScaledEmbedding(context.source_vocab, settings_.model_dim));
+    embedding_ =
+        register_module("embedding", ScaledEmbedding(context.source_vocab, settings_.model_dim));
     positions_ = register_module(
-        "positions", PositionalRegistry().create(settings_.positional,
-                                                 PositionalContext{config, settings_.model_dim, settings_.heads, false}));
+        "positions", positional_registry().create(
+                         settings_.positional,
+                         PositionalContext{config, settings_.model_dim, settings_.heads, false}));
     dropout_ = register_module("dropout", Dropout(settings_.dropout));
     layers_ = register_module("layers", torch::nn::ModuleList());
     for (int64_t i = 0; i < settings_.encoder_layers; ++i)
-      layers_->push_back(TransformerEncoderLayer(config, settings_, positions_, "encoder.layer" + std::to_string(i)));
+      layers_->push_back(TransformerEncoderLayer(config, settings_, positions_,
+                                                 "encoder.layer" + std::to_string(i)));
     if (settings_.pre_norm())
-      final_norm_ = register_module("final_norm",
-                                    NormRegistry().create(settings_.norm, NormContext{config, settings_.model_dim}));
+      final_norm_ = register_module(
+          "final_norm",
+          norm_registry().create(settings_.norm, NormContext{config, settings_.model_dim}));
     if (config.get_string("model.transformer.summary") == "class_token")
       class_token_ = register_parameter("class_token", torch::randn({1, 1, settings_.model_dim}));
   }
@@ -57,20 +61,23 @@ class TransformerEncoderImpl : public EncoderImpl {
   // Embedded tokens [B, L, D] -> the last layer's states (padding positions zero).
   torch::Tensor layers(const torch::Tensor& tokens, const torch::Tensor& mask) {
     const int64_t batch = tokens.size(0), length = tokens.size(1);
-    auto positions = position_range(1, length, {}, tokens.options().dtype(torch::kInt64));  // [1, L]
+    auto positions =
+        position_range(1, length, {}, tokens.options().dtype(torch::kInt64));  // [1, L]
     auto x = dropout_(positions_->embed(tokens, positions));
     // With padding, the layers run on the real positions alone (the projections and feed-forward
     // blocks skip it; attention pads around itself); padding positions of the output are zero.
     const bool padded = mask.defined() && x.device().is_cpu() && !mask.all().item<bool>();
     if (!padded) {
-      for (const auto& layer : *layers_) x = layer->as<TransformerEncoderLayer>()->forward(x, positions, mask);
+      for (const auto& layer : *layers_)
+        x = layer->as<TransformerEncoderLayer>()->forward(x, positions, mask);
       if (final_norm_) x = final_norm_(x);
       return x;
     }
     auto rows = mask.reshape({-1}).nonzero().view({-1});  // real positions in B x L
     auto packed = gather_rows(x.reshape({batch * length, -1}), rows);
     for (const auto& layer : *layers_)
-      packed = layer->as<TransformerEncoderLayer>()->forward_packed(packed, rows, batch, length, positions, mask);
+      packed = layer->as<TransformerEncoderLayer>()->forward_packed(packed, rows, batch, length,
+                                                                    positions, mask);
     if (final_norm_) packed = final_norm_(packed);
     return scatter_rows(packed, rows, batch * length).view({batch, length, -1});
   }
@@ -113,7 +120,8 @@ class NoEncoderImpl : public EncoderImpl {
   Memory forward(const Source& source) override {
     const int64_t batch = source.batch_size();
     auto options = torch::TensorOptions().device(source.device());
-    return {torch::zeros({batch, 0, dim_}, options), torch::zeros({batch, 0}, options.dtype(torch::kBool)),
+    return {torch::zeros({batch, 0, dim_}, options),
+            torch::zeros({batch, 0}, options.dtype(torch::kBool)),
             torch::zeros({batch, dim_}, options)};
   }
   int64_t output_dim() const override { return dim_; }

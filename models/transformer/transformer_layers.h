@@ -60,11 +60,13 @@ class TransformerEncoderLayerImpl : public torch::nn::Module {
   TransformerEncoderLayerImpl(const Config& config, const TransformerSettings& s,
                               PositionalEncoding positions, const std::string& name);
   // x [B, S, D] at positions [B|1, S], mask [B, S] -> [B, S, D]
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& positions, const torch::Tensor& mask);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& positions,
+                        const torch::Tensor& mask);
   // The same over packed rows: x [N, D] holds the real positions `rows` of the padded [B, S]
   // batch (MultiHeadAttention::packed_self_attention) -> [N, D].
-  torch::Tensor forward_packed(const torch::Tensor& x, const torch::Tensor& rows, int64_t batch, int64_t length,
-                               const torch::Tensor& positions, const torch::Tensor& mask);
+  torch::Tensor forward_packed(const torch::Tensor& x, const torch::Tensor& rows, int64_t batch,
+                               int64_t length, const torch::Tensor& positions,
+                               const torch::Tensor& mask);
 
  private:
   MultiHeadAttention self_{nullptr};
@@ -76,8 +78,9 @@ TORCH_MODULE(TransformerEncoderLayer);
 class TransformerDecoderLayerImpl : public torch::nn::Module {
  public:
   // memory_dim 0: no cross-attention (decoder-only models).
-  TransformerDecoderLayerImpl(const Config& config, const TransformerSettings& s, int64_t memory_dim,
-                              PositionalEncoding positions, const std::string& name);
+  TransformerDecoderLayerImpl(const Config& config, const TransformerSettings& s,
+                              int64_t memory_dim, PositionalEncoding positions,
+                              const std::string& name);
   // Keys and values of the memory for this layer's cross-attention (computed once per source).
   KeyValues cross_key_values(const torch::Tensor& memory, const torch::Tensor& mask);
   // x [B, T, D]: the new positions. `self` holds the keys/values of earlier positions (undefined

@@ -50,8 +50,9 @@ class BasicBlockImpl : public nn::Module {
     bn2_ = register_module("bn2", nn::BatchNorm2d(out));
     if (stride != 1 || in != out) {
       shortcut_ = register_module(
-          "shortcut", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)),
-                                     nn::BatchNorm2d(out)));
+          "shortcut",
+          nn::Sequential(nn::Conv2d(nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)),
+                         nn::BatchNorm2d(out)));
     }
   }
   torch::Tensor forward(const torch::Tensor& x) {
@@ -73,11 +74,14 @@ class ResNetImpl : public BackboneImpl {
     const int64_t w = s.width;
     if (s.stem == "imagenet") {
       stem_ = register_module(
-          "stem", nn::Sequential(nn::Conv2d(nn::Conv2dOptions(s.channels, w, 7).stride(2).padding(3).bias(false)),
-                                 nn::BatchNorm2d(w), nn::ReLU(true),
-                                 nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1))));
+          "stem",
+          nn::Sequential(
+              nn::Conv2d(nn::Conv2dOptions(s.channels, w, 7).stride(2).padding(3).bias(false)),
+              nn::BatchNorm2d(w), nn::ReLU(true),
+              nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1))));
     } else {
-      stem_ = register_module("stem", nn::Sequential(conv3x3(s.channels, w), nn::BatchNorm2d(w), nn::ReLU(true)));
+      stem_ = register_module(
+          "stem", nn::Sequential(conv3x3(s.channels, w), nn::BatchNorm2d(w), nn::ReLU(true)));
     }
     layers_ = register_module("layers", nn::Sequential());
     int64_t in = w;
@@ -90,7 +94,9 @@ class ResNetImpl : public BackboneImpl {
     }
     features_ = in;
   }
-  torch::Tensor forward(const torch::Tensor& images) override { return layers_->forward(stem_->forward(images)); }
+  torch::Tensor forward(const torch::Tensor& images) override {
+    return layers_->forward(stem_->forward(images));
+  }
   int64_t features() const override { return features_; }
 
  private:
@@ -101,27 +107,33 @@ class ResNetImpl : public BackboneImpl {
 class CnnEncoderImpl : public ConvImageEncoderImpl {
  public:
   explicit CnnEncoderImpl(const ModelContext& c)
-      : ConvImageEncoderImpl(c, std::make_shared<SmallCnnImpl>(VisionSettings(c.config),
-                                                                c.config.get_int("model.vision.layers"))) {}
+      : ConvImageEncoderImpl(
+            c, std::make_shared<SmallCnnImpl>(VisionSettings(c.config),
+                                              c.config.get_int("model.vision.layers"))) {}
 };
 
 class ResNet18EncoderImpl : public ConvImageEncoderImpl {
  public:
   explicit ResNet18EncoderImpl(const ModelContext& c)
-      : ConvImageEncoderImpl(c, std::make_shared<ResNetImpl>(VisionSettings(c.config), std::vector<int64_t>{2, 2, 2, 2})) {}
+      : ConvImageEncoderImpl(c, std::make_shared<ResNetImpl>(VisionSettings(c.config),
+                                                             std::vector<int64_t>{2, 2, 2, 2})) {}
 };
 
 class ResNet34EncoderImpl : public ConvImageEncoderImpl {
  public:
   explicit ResNet34EncoderImpl(const ModelContext& c)
-      : ConvImageEncoderImpl(c, std::make_shared<ResNetImpl>(VisionSettings(c.config), std::vector<int64_t>{3, 4, 6, 3})) {}
+      : ConvImageEncoderImpl(c, std::make_shared<ResNetImpl>(VisionSettings(c.config),
+                                                             std::vector<int64_t>{3, 4, 6, 3})) {}
 };
 
 const bool registered =
     register_encoder<CnnEncoderImpl>(
-        "cnn", "images: small CNN (3x3 conv pairs + max-pool per stage), one state per grid cell") &&
-    register_encoder<ResNet18EncoderImpl>("resnet18", "images: ResNet-18 (He et al. 2016), one state per grid cell") &&
-    register_encoder<ResNet34EncoderImpl>("resnet34", "images: ResNet-34 (He et al. 2016), one state per grid cell");
+        "cnn",
+        "images: small CNN (3x3 conv pairs + max-pool per stage), one state per grid cell") &&
+    register_encoder<ResNet18EncoderImpl>(
+        "resnet18", "images: ResNet-18 (He et al. 2016), one state per grid cell") &&
+    register_encoder<ResNet34EncoderImpl>(
+        "resnet34", "images: ResNet-34 (He et al. 2016), one state per grid cell");
 
 }  // namespace
 }  // namespace seqlab

@@ -15,10 +15,12 @@
 namespace seqlab {
 namespace {
 
-// [h * w, D] fixed positions: sin/cos of the row in the first D/2 channels, of the column in the rest.
+// [h * w, D] fixed positions: sin/cos of the row in the first D/2 channels, of the column in the
+// rest.
 torch::Tensor sinusoidal_2d(int64_t height, int64_t width, int64_t dim) {
   const int64_t half = dim / 2, quarter = half / 2;
-  auto frequencies = torch::exp(torch::arange(quarter, torch::kFloat) * (-std::log(10000.0) / double(std::max<int64_t>(1, quarter))));
+  auto frequencies = torch::exp(torch::arange(quarter, torch::kFloat) *
+                                (-std::log(10000.0) / double(std::max<int64_t>(1, quarter))));
   auto encode = [&](const torch::Tensor& positions) {  // [N] -> [N, 2 * quarter]
     auto angles = positions.to(torch::kFloat).unsqueeze(1) * frequencies.unsqueeze(0);
     return torch::cat({angles.sin(), angles.cos()}, 1);
@@ -34,31 +36,41 @@ torch::Tensor sinusoidal_2d(int64_t height, int64_t width, int64_t dim) {
 class PatchEncoderImpl : public EncoderImpl {
  public:
   explicit PatchEncoderImpl(const ModelContext& context)
-      : settings_(context.config), vision_(context.config), patch_(context.config.get_int("model.vision.patch_size")) {
+      : settings_(context.config),
+        vision_(context.config),
+        patch_(context.config.get_int("model.vision.patch_size")) {
     const Config& config = context.config;
     if (vision_.image_size % patch_ != 0)
-      throw InputError(fmt::format("model.vision.patch_size {} does not divide data.image_size {}", patch_,
-                                   vision_.image_size));
+      throw InputError(fmt::format("model.vision.patch_size {} does not divide data.image_size {}",
+                                   patch_, vision_.image_size));
     const int64_t d = settings_.model_dim;
-    embed_ = register_module("patches", torch::nn::Conv2d(torch::nn::Conv2dOptions(vision_.channels, d, patch_).stride(patch_)));
+    embed_ = register_module(
+        "patches",
+        torch::nn::Conv2d(torch::nn::Conv2dOptions(vision_.channels, d, patch_).stride(patch_)));
     positions_ = register_module(
-        "positions", PositionalRegistry().create(settings_.positional, PositionalContext{config, d, settings_.heads, false}));
+        "positions",
+        positional_registry().create(settings_.positional,
+                                     PositionalContext{config, d, settings_.heads, false}));
     dropout_ = register_module("dropout", Dropout(settings_.dropout));
     layers_ = register_module("layers", torch::nn::ModuleList());
     for (int64_t i = 0; i < settings_.encoder_layers; ++i)
-      layers_->push_back(TransformerEncoderLayer(config, settings_, positions_, "encoder.layer" + std::to_string(i)));
+      layers_->push_back(TransformerEncoderLayer(config, settings_, positions_,
+                                                 "encoder.layer" + std::to_string(i)));
     if (settings_.pre_norm())
-      final_norm_ = register_module("final_norm", NormRegistry().create(settings_.norm, NormContext{config, d}));
+      final_norm_ = register_module("final_norm",
+                                    norm_registry().create(settings_.norm, NormContext{config, d}));
   }
 
   Memory forward(const Source& source) override {
     auto grid = embed_(normalise_pixels(source.images, vision_.normalize));  // [B, D, h, w]
     const int64_t height = grid.size(2), width = grid.size(3), d = grid.size(1);
-    auto x = grid.flatten(2).transpose(1, 2);                                  // [B, h*w, D]
+    auto x = grid.flatten(2).transpose(1, 2);  // [B, h*w, D]
     x = dropout_(x + sinusoidal_2d(height, width, d).to(x.device()).unsqueeze(0));
     auto mask = torch::ones({x.size(0), x.size(1)}, torch::dtype(torch::kBool).device(x.device()));
-    auto positions = position_range(1, x.size(1), {}, torch::dtype(torch::kInt64).device(x.device()));
-    for (const auto& layer : *layers_) x = layer->as<TransformerEncoderLayer>()->forward(x, positions, mask);
+    auto positions =
+        position_range(1, x.size(1), {}, torch::dtype(torch::kInt64).device(x.device()));
+    for (const auto& layer : *layers_)
+      x = layer->as<TransformerEncoderLayer>()->forward(x, positions, mask);
     if (final_norm_) x = final_norm_(x);
     Memory memory{x, mask, x.mean(1)};
     memory.grid_height = height;

@@ -17,30 +17,35 @@ namespace seqlab {
 namespace {
 
 const bool declared =
-    ConfigSchema::global().add(key_int("model.vision.width", 32,
-                                       "image encoders: channels of the first stage (the standard ResNets: 64)")
-                                   .range(1, 4096)) &&
-    ConfigSchema::global().add(key_int("model.vision.dim", 0,
-                                       "image encoders: output width of each region; 0 = the backbone's")
-                                   .range(0, 65536)) &&
-    ConfigSchema::global().add(key_int("model.vision.layers", 3,
-                                       "cnn: stages of two 3x3 convolutions and a 2x2 max-pool")
-                                   .range(1, 8)) &&
-    ConfigSchema::global().add(key_string("model.vision.normalize", "imagenet",
-                                          "pixel normalisation: imagenet (mean/std of ImageNet, what "
-                                          "pretrained CNNs expect) or unit ([0, 1])")
-                                   .one_of({"imagenet", "unit"})) &&
-    ConfigSchema::global().add(key_string("model.vision.stem", "small",
-                                          "resnet: small (3x3 stride 1, for small images) or imagenet "
-                                          "(7x7 stride 2 and max-pool)")
-                                   .one_of({"small", "imagenet"})) &&
-    ConfigSchema::global().add(key_int("model.vision.patch_size", 8, "patch: pixels per patch side")
-                                   .range(1, 1024)) &&
-    ConfigSchema::global().add(key_string("model.vision.pretrained", "",
-                                          "cnn/resnet: start the backbone from this file: its weights "
-                                          "as .safetensors (no code), or a TorchScript module (images "
-                                          "-> feature map) or torch state dict, which are code that "
-                                          "runs when loaded and need --trust-code")) &&
+    ConfigSchema::global().add(
+        key_int("model.vision.width", 32,
+                "image encoders: channels of the first stage (the standard ResNets: 64)")
+            .range(1, 4096)) &&
+    ConfigSchema::global().add(
+        key_int("model.vision.dim", 0,
+                "image encoders: output width of each region; 0 = the backbone's")
+            .range(0, 65536)) &&
+    ConfigSchema::global().add(
+        key_int("model.vision.layers", 3, "cnn: stages of two 3x3 convolutions and a 2x2 max-pool")
+            .range(1, 8)) &&
+    ConfigSchema::global().add(
+        key_string("model.vision.normalize", "imagenet",
+                   "pixel normalisation: imagenet (mean/std of ImageNet, what "
+                   "pretrained CNNs expect) or unit ([0, 1])")
+            .one_of({"imagenet", "unit"})) &&
+    ConfigSchema::global().add(
+        key_string("model.vision.stem", "small",
+                   "resnet: small (3x3 stride 1, for small images) or imagenet "
+                   "(7x7 stride 2 and max-pool)")
+            .one_of({"small", "imagenet"})) &&
+    ConfigSchema::global().add(
+        key_int("model.vision.patch_size", 8, "patch: pixels per patch side").range(1, 1024)) &&
+    ConfigSchema::global().add(
+        key_string("model.vision.pretrained", "",
+                   "cnn/resnet: start the backbone from this file: its weights "
+                   "as .safetensors (no code), or a TorchScript module (images "
+                   "-> feature map) or torch state dict, which are code that "
+                   "runs when loaded and need --trust-code")) &&
     ConfigSchema::global().add(key_bool("model.vision.freeze", false,
                                         "keep the (pretrained) backbone fixed: no gradients, "
                                         "BatchNorm statistics kept"));
@@ -59,24 +64,31 @@ VisionSettings::VisionSettings(const Config& config)
 
 torch::Tensor normalise_pixels(const torch::Tensor& images, const std::string& mode) {
   if (images.dim() != 4)
-    throw InputError(fmt::format("image encoder: expected images [B, C, H, W], got {} dimensions", images.dim()));
+    throw InputError(fmt::format("image encoder: expected images [B, C, H, W], got {} dimensions",
+                                 images.dim()));
   auto x = images.to(torch::kFloat) / 255.0;
   if (mode == "unit") return x;
   const int64_t channels = x.size(1);
   auto options = torch::TensorOptions().device(x.device());
-  auto mean = channels == 3 ? torch::tensor({0.485, 0.456, 0.406}, options) : torch::tensor({0.449}, options);
-  auto std = channels == 3 ? torch::tensor({0.229, 0.224, 0.225}, options) : torch::tensor({0.226}, options);
+  auto mean = channels == 3 ? torch::tensor({0.485, 0.456, 0.406}, options)
+                            : torch::tensor({0.449}, options);
+  auto std = channels == 3 ? torch::tensor({0.229, 0.224, 0.225}, options)
+                           : torch::tensor({0.226}, options);
   return (x - mean.view({1, -1, 1, 1})) / std.view({1, -1, 1, 1});
 }
 
 Memory memory_from_grid(const torch::Tensor& features) {
-  auto grid = features.dim() == 2 ? features.unsqueeze(-1).unsqueeze(-1) : features;  // pooled -> 1x1
+  auto grid =
+      features.dim() == 2 ? features.unsqueeze(-1).unsqueeze(-1) : features;  // pooled -> 1x1
   if (grid.dim() != 4)
-    throw InputError(fmt::format("image encoder: the backbone gave {} dimensions, expected a feature map "
-                                 "[B, D, h, w]", features.dim()));
+    throw InputError(
+        fmt::format("image encoder: the backbone gave {} dimensions, expected a feature map "
+                    "[B, D, h, w]",
+                    features.dim()));
   const int64_t batch = grid.size(0), height = grid.size(2), width = grid.size(3);
   auto states = grid.flatten(2).transpose(1, 2).contiguous();  // [B, h*w, D]
-  auto mask = torch::ones({batch, height * width}, torch::dtype(torch::kBool).device(grid.device()));
+  auto mask =
+      torch::ones({batch, height * width}, torch::dtype(torch::kBool).device(grid.device()));
   Memory memory{states, mask, states.mean(1)};
   memory.grid_height = height;
   memory.grid_width = width;
@@ -89,12 +101,14 @@ struct ConvImageEncoderImpl::Scripted {
 
 ConvImageEncoderImpl::~ConvImageEncoderImpl() = default;
 
-ConvImageEncoderImpl::ConvImageEncoderImpl(const ModelContext& context, std::shared_ptr<BackboneImpl> backbone)
+ConvImageEncoderImpl::ConvImageEncoderImpl(const ModelContext& context,
+                                           std::shared_ptr<BackboneImpl> backbone)
     : settings_(context.config) {
   int64_t features = backbone->features();
   if (!settings_.pretrained.empty()) {
     const std::string& path = settings_.pretrained;
-    if (!fs::exists(path)) throw InputError(fmt::format("model.vision.pretrained: {} not found", path));
+    if (!fs::exists(path))
+      throw InputError(fmt::format("model.vision.pretrained: {} not found", path));
     if (!looks_like_torchscript_archive(path)) {
       // The backbone's weights by name, as safetensors: checked against the backbone, no code.
       load_module_tensors(*backbone, TensorFile(path));
@@ -102,7 +116,8 @@ ConvImageEncoderImpl::ConvImageEncoderImpl(const ModelContext& context, std::sha
       // A TorchScript file replaces the backbone; anything else must be the backbone's state dict
       // (torch::save writes state dicts as TorchScript archives too, but without a forward
       // method). Either way the archive is a program that runs when loaded.
-      CodeTrust::require("model.vision.pretrained: " + path, "a TorchScript module or torch state dict");
+      CodeTrust::require("model.vision.pretrained: " + path,
+                         "a TorchScript module or torch state dict");
       bool scripted = false;
       try {
         auto module = torch::jit::load(path);
@@ -118,15 +133,18 @@ ConvImageEncoderImpl::ConvImageEncoderImpl(const ModelContext& context, std::sha
         for (const auto& parameter : scripted_->module.named_parameters(/*recurse=*/true)) {
           auto name = parameter.name;
           std::replace(name.begin(), name.end(), '.', '_');
-          register_parameter(fmt::format("pretrained_{}_{}", i++, name), parameter.value, !settings_.freeze);
+          register_parameter(fmt::format("pretrained_{}_{}", i++, name), parameter.value,
+                             !settings_.freeze);
         }
         torch::NoGradGuard no_grad;
-        auto probe = torch::zeros({1, settings_.channels, settings_.image_size, settings_.image_size});
+        auto probe =
+            torch::zeros({1, settings_.channels, settings_.image_size, settings_.image_size});
         auto out = scripted_->module.forward({probe}).toTensor();
         if (out.dim() != 4 && out.dim() != 2)
-          throw InputError(fmt::format("model.vision.pretrained: {} maps a [1, {}, {}, {}] image to {} dimensions; "
-                                       "expected a feature map [B, D, h, w] (or pooled [B, D])",
-                                       path, settings_.channels, settings_.image_size, settings_.image_size, out.dim()));
+          throw InputError(fmt::format(
+              "model.vision.pretrained: {} maps a [1, {}, {}, {}] image to {} dimensions; "
+              "expected a feature map [B, D, h, w] (or pooled [B, D])",
+              path, settings_.channels, settings_.image_size, settings_.image_size, out.dim()));
         features = out.size(1);
       } else {
         try {
@@ -135,9 +153,10 @@ ConvImageEncoderImpl::ConvImageEncoderImpl(const ModelContext& context, std::sha
           backbone->load(archive);
         } catch (const c10::Error& e) {
           std::string what = e.what();
-          throw InputError(fmt::format("model.vision.pretrained: {} is neither a TorchScript module nor a "
-                                       "state dict of this backbone ({})",
-                                       path, what.substr(0, what.find('\n'))));
+          throw InputError(
+              fmt::format("model.vision.pretrained: {} is neither a TorchScript module nor a "
+                          "state dict of this backbone ({})",
+                          path, what.substr(0, what.find('\n'))));
         }
       }
     }
@@ -149,7 +168,8 @@ ConvImageEncoderImpl::ConvImageEncoderImpl(const ModelContext& context, std::sha
   }
   output_dim_ = settings_.dim > 0 ? settings_.dim : features;
   if (settings_.dim > 0)
-    projection_ = register_module("projection", torch::nn::Conv2d(torch::nn::Conv2dOptions(features, settings_.dim, 1)));
+    projection_ = register_module(
+        "projection", torch::nn::Conv2d(torch::nn::Conv2dOptions(features, settings_.dim, 1)));
 }
 
 void ConvImageEncoderImpl::train(bool on) {
@@ -175,8 +195,10 @@ torch::Tensor ConvImageEncoderImpl::backbone_features(const torch::Tensor& pixel
 Memory ConvImageEncoderImpl::forward(const Source& source) {
   auto pixels = normalise_pixels(source.images, settings_.normalize);
   if (pixels.size(1) != settings_.channels)
-    throw InputError(fmt::format("image encoder: images have {} channels, the model was built for {} "
-                                 "(data.image_channels)", pixels.size(1), settings_.channels));
+    throw InputError(
+        fmt::format("image encoder: images have {} channels, the model was built for {} "
+                    "(data.image_channels)",
+                    pixels.size(1), settings_.channels));
   auto features = backbone_features(pixels);
   if (features.dim() == 2) features = features.unsqueeze(-1).unsqueeze(-1);
   if (projection_) features = projection_(features);

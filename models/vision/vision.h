@@ -29,7 +29,7 @@ struct VisionSettings {
   int64_t width;          // model.vision.width: channels of the first stage
   int64_t dim;            // model.vision.dim: output width (0 = the backbone's own)
   std::string normalize;  // "imagenet" or "unit"
-  std::string stem;       // ResNets: "small" (3x3, stride 1) or "imagenet" (7x7 stride 2 + max-pool)
+  std::string stem;  // ResNets: "small" (3x3, stride 1) or "imagenet" (7x7 stride 2 + max-pool)
   std::string pretrained;
   bool freeze;
   explicit VisionSettings(const Config& config);

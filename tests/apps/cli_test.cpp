@@ -4,15 +4,15 @@
 
 #include <filesystem>
 
-#include <nlohmann/json.hpp>
 #include <torch/serialize.h>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "core/files.h"
 #include "data/debian_packages.h"
-#include "train/run_directory.h"
 #include "seqlab_paths.h"
 #include "tests/test_support.h"
+#include "train/run_directory.h"
 
 using Catch::Matchers::Contains;
 
@@ -52,7 +52,8 @@ TEST_CASE("seqlab list prints the registries and rejects an unknown kind with st
 }
 
 TEST_CASE("every subcommand has --help and bad usage exits with status 2") {
-  for (std::string sub : {"list", "data prepare", "tokenizer train", "score", "compare", "average", "demo", "run", "results", "report"}) {
+  for (std::string sub : {"list", "data prepare", "tokenizer train", "score", "compare", "average",
+                          "demo", "run", "results", "report"}) {
     auto help = seqlab_cli(sub + " --help");
     CHECK(help.status == 0);
     CHECK_THAT(help.output, Contains("Usage") || Contains("USAGE") || Contains("usage"));
@@ -64,23 +65,33 @@ TEST_CASE("every subcommand has --help and bad usage exits with status 2") {
 
 TEST_CASE("seqlab score prints BLEU and chrF, with --json as the last line") {
   seqlab::testing::TempDir dir;
-  seqlab::testing::write_text(dir.file("hyp.txt"), "The dog bit the man.\nIt wasn't surprising.\nThe man had just bitten him.\n");
-  seqlab::testing::write_text(dir.file("ref1.txt"), "The dog bit the man.\nIt was not unexpected.\nThe man bit him first.\n");
-  seqlab::testing::write_text(dir.file("ref2.txt"), "The dog had bit the man.\nNo one was surprised.\nThe man had bitten the dog.\n");
-  auto bleu = seqlab_cli("score bleu --ref " + dir.file("ref1.txt") + " --ref " + dir.file("ref2.txt") +
-                         " --hyp " + dir.file("hyp.txt") + " --json 2>/dev/null");
+  seqlab::testing::write_text(
+      dir.file("hyp.txt"),
+      "The dog bit the man.\nIt wasn't surprising.\nThe man had just bitten him.\n");
+  seqlab::testing::write_text(
+      dir.file("ref1.txt"),
+      "The dog bit the man.\nIt was not unexpected.\nThe man bit him first.\n");
+  seqlab::testing::write_text(
+      dir.file("ref2.txt"),
+      "The dog had bit the man.\nNo one was surprised.\nThe man had bitten the dog.\n");
+  auto bleu =
+      seqlab_cli("score bleu --ref " + dir.file("ref1.txt") + " --ref " + dir.file("ref2.txt") +
+                 " --hyp " + dir.file("hyp.txt") + " --json 2>/dev/null");
   REQUIRE(bleu.status == 0);
   auto json = nlohmann::json::parse(last_line(bleu.output));
   CHECK(json["score"].get<double>() == Approx(48.53).margin(0.005));
-  auto chrf = seqlab_cli("score chrf --ref " + dir.file("ref1.txt") + " --ref " + dir.file("ref2.txt") +
-                         " --hyp " + dir.file("hyp.txt"));
+  auto chrf = seqlab_cli("score chrf --ref " + dir.file("ref1.txt") + " --ref " +
+                         dir.file("ref2.txt") + " --hyp " + dir.file("hyp.txt"));
   CHECK(chrf.status == 0);
   CHECK_THAT(chrf.output, Contains("chrF2 = 59.73"));
   seqlab::testing::write_text(dir.file("short.txt"), "only one line\n");
-  auto mismatch = seqlab_cli("score bleu --ref " + dir.file("short.txt") + " --hyp " + dir.file("hyp.txt"));
+  auto mismatch =
+      seqlab_cli("score bleu --ref " + dir.file("short.txt") + " --hyp " + dir.file("hyp.txt"));
   CHECK(mismatch.status == 2);
-  CHECK_THAT(mismatch.output, Contains("short.txt has 1 lines but " + dir.file("hyp.txt") + " has 3"));
-  auto missing = seqlab_cli("score bleu --ref " + dir.file("nope.txt") + " --hyp " + dir.file("hyp.txt"));
+  CHECK_THAT(mismatch.output,
+             Contains("short.txt has 1 lines but " + dir.file("hyp.txt") + " has 3"));
+  auto missing =
+      seqlab_cli("score bleu --ref " + dir.file("nope.txt") + " --hyp " + dir.file("hyp.txt"));
   CHECK(missing.status == 2);
   CHECK_THAT(missing.output, Contains("nope.txt"));
 }
@@ -97,8 +108,8 @@ TEST_CASE("seqlab compare runs paired tests on files, the first system as the ba
   seqlab::testing::write_text(dir.file("ref.txt"), ref);
   seqlab::testing::write_text(dir.file("good.txt"), good);
   seqlab::testing::write_text(dir.file("bad.txt"), bad);
-  auto run = seqlab_cli("compare --ref " + dir.file("ref.txt") + " --hyp " + dir.file("bad.txt") + " --hyp " +
-                        dir.file("good.txt") + " --json 2>/dev/null");
+  auto run = seqlab_cli("compare --ref " + dir.file("ref.txt") + " --hyp " + dir.file("bad.txt") +
+                        " --hyp " + dir.file("good.txt") + " --json 2>/dev/null");
   REQUIRE(run.status == 0);
   auto json = nlohmann::json::parse(last_line(run.output));
   CHECK(json["test"] == "paired bootstrap resampling");
@@ -108,28 +119,35 @@ TEST_CASE("seqlab compare runs paired tests on files, the first system as the ba
   CHECK(json["results"][0]["system"].get<double>() == Approx(100.0));
   CHECK(json["results"][0]["p_value"].get<double>() == Approx(1.0 / 1001));
   CHECK(json["results"][0]["interval"][0].get<double>() > 0.0);
-  auto text = seqlab_cli("compare --ref " + dir.file("ref.txt") + " --hyp " + dir.file("bad.txt") + " --hyp " +
-                         dir.file("good.txt") + " --paired ar --metric chrf");
+  auto text = seqlab_cli("compare --ref " + dir.file("ref.txt") + " --hyp " + dir.file("bad.txt") +
+                         " --hyp " + dir.file("good.txt") + " --paired ar --metric chrf");
   CHECK(text.status == 0);
-  CHECK_THAT(text.output, Contains("approximate randomization (10000 trials, seed 12345), 60 items") &&
-                              Contains("p < 0.0001 *"));
+  CHECK_THAT(text.output,
+             Contains("approximate randomization (10000 trials, seed 12345), 60 items") &&
+                 Contains("p < 0.0001 *"));
   seqlab::testing::write_text(dir.file("short.txt"), "one line\n");
-  auto mismatch = seqlab_cli("compare --ref " + dir.file("ref.txt") + " --hyp " + dir.file("short.txt") + " --hyp " +
-                             dir.file("good.txt") + " 2>&1");
+  auto mismatch = seqlab_cli("compare --ref " + dir.file("ref.txt") + " --hyp " +
+                             dir.file("short.txt") + " --hyp " + dir.file("good.txt") + " 2>&1");
   CHECK(mismatch.status == 2);
   CHECK_THAT(mismatch.output, Contains("short.txt has 1"));
-  auto unknown = seqlab_cli("compare --ref " + dir.file("ref.txt") + " --hyp " + dir.file("bad.txt") + " --hyp " +
-                            dir.file("good.txt") + " --metric meteor 2>&1");
+  auto unknown =
+      seqlab_cli("compare --ref " + dir.file("ref.txt") + " --hyp " + dir.file("bad.txt") +
+                 " --hyp " + dir.file("good.txt") + " --metric meteor 2>&1");
   CHECK(unknown.status == 2);
   CHECK_THAT(unknown.output, Contains("meteor") && Contains("bleu, bleu-1"));
-  CHECK(seqlab_cli("compare --ref " + dir.file("ref.txt") + " --hyp " + dir.file("bad.txt") + " 2>&1").status == 2);
-  CHECK(seqlab_cli("compare " + dir.file("ref.txt") + " " + dir.file("bad.txt") + " 2>&1").status == 2);
+  CHECK(
+      seqlab_cli("compare --ref " + dir.file("ref.txt") + " --hyp " + dir.file("bad.txt") + " 2>&1")
+          .status == 2);
+  CHECK(seqlab_cli("compare " + dir.file("ref.txt") + " " + dir.file("bad.txt") + " 2>&1").status ==
+        2);
 }
 
 TEST_CASE("seqlab tokenizer train writes a tokenizer that loads, and reports bad input") {
   seqlab::testing::TempDir dir;
   std::string corpus;
-  for (int i = 0; i < 30; ++i) corpus += "Fermer la fenêtre numéro " + std::to_string(i) + "\tClose window number " + std::to_string(i) + "\n";
+  for (int i = 0; i < 30; ++i)
+    corpus += "Fermer la fenêtre numéro " + std::to_string(i) + "\tClose window number " +
+              std::to_string(i) + "\n";
   seqlab::testing::write_text(dir.file("corpus.tsv"), corpus);
   auto run = seqlab_cli("tokenizer train --kind bpe --vocab 60 --input " + dir.file("corpus.tsv") +
                         " --out " + dir.file("bpe.tok") + " --json 2>/dev/null");
@@ -137,7 +155,8 @@ TEST_CASE("seqlab tokenizer train writes a tokenizer that loads, and reports bad
   auto json = nlohmann::json::parse(last_line(run.output));
   CHECK(json["kind"] == "bpe");
   CHECK(json["sentences"] == 60);
-  auto bad_kind = seqlab_cli("tokenizer train --kind morse --input " + dir.file("corpus.tsv") + " --out " + dir.file("x"));
+  auto bad_kind = seqlab_cli("tokenizer train --kind morse --input " + dir.file("corpus.tsv") +
+                             " --out " + dir.file("x"));
   CHECK(bad_kind.status == 2);
   CHECK_THAT(bad_kind.output, Contains("bpe, char, unigram, word"));
 }
@@ -145,16 +164,20 @@ TEST_CASE("seqlab tokenizer train writes a tokenizer that loads, and reports bad
 TEST_CASE("seqlab train --resume on a directory that holds no run is refused, naming it") {
   seqlab::testing::TempDir dir;
   seqlab::testing::write_text(dir.file("config.json"), "{}");
-  auto run = seqlab_cli("train --config " + dir.file("config.json") + " --out " + dir.file("nothing-here") + " --resume");
+  auto run = seqlab_cli("train --config " + dir.file("config.json") + " --out " +
+                        dir.file("nothing-here") + " --resume");
   CHECK(run.status == 2);
   CHECK_THAT(run.output, Contains(dir.file("nothing-here") + " holds no run to resume"));
   CHECK_FALSE(std::filesystem::exists(dir.file("nothing-here")));
 }
 
-TEST_CASE("seqlab bench compare runs both sides on equal work and prints same-run ratios with the machine") {
+TEST_CASE(
+    "seqlab bench compare runs both sides on equal work and prints same-run ratios with the "
+    "machine") {
   // Tiny sizes: this checks the comparison's bookkeeping, not speed (speed lives in benchmarks).
-  auto run = seqlab_cli("bench compare --rounds 2 --steps 1 --warmup 0 --batch-tokens 120 --sentences 3 "
-                        "--threads 1 --json 2>/dev/null");
+  auto run = seqlab_cli(
+      "bench compare --rounds 2 --steps 1 --warmup 0 --batch-tokens 120 --sentences 3 "
+      "--threads 1 --json 2>/dev/null");
   REQUIRE(run.status == 0);
   auto json = nlohmann::json::parse(last_line(run.output));
   CHECK(json["gemm_gflops_start"].get<double>() > 0);
@@ -179,16 +202,19 @@ TEST_CASE("seqlab bench compare runs both sides on equal work and prints same-ru
   CHECK(json["models"]["transformer"].contains("greedy_no_cache"));
 
   // --profile: where a training step and a greedy pass go, operator by operator, on both sides
-  auto profiled = seqlab_cli("bench compare --models gru --rounds 1 --steps 1 --warmup 0 --batch-tokens 120 "
-                             "--sentences 3 --threads 1 --profile --json 2>/dev/null");
+  auto profiled = seqlab_cli(
+      "bench compare --models gru --rounds 1 --steps 1 --warmup 0 --batch-tokens 120 "
+      "--sentences 3 --threads 1 --profile --json 2>/dev/null");
   REQUIRE(profiled.status == 0);
   auto gru = nlohmann::json::parse(last_line(profiled.output))["models"]["gru"];
-  for (const auto& [section, suffix] : {std::pair<std::string, std::string>{"profile", "_per_step"},
-                                        std::pair<std::string, std::string>{"profile_greedy", "_per_pass"}}) {
+  for (const auto& [section, suffix] :
+       {std::pair<std::string, std::string>{"profile", "_per_step"},
+        std::pair<std::string, std::string>{"profile_greedy", "_per_pass"}}) {
     INFO(section);
     for (std::string side : {"seqlab", "python"}) {
       const auto& ops = gru[section][side + "_self_ms" + suffix];
-      CHECK(ops.value("aten::addmm", 0.0) + ops.value("aten::mm", 0.0) > 0);  // the products are in it
+      CHECK(ops.value("aten::addmm", 0.0) + ops.value("aten::mm", 0.0) >
+            0);  // the products are in it
     }
   }
 }
@@ -200,11 +226,13 @@ TEST_CASE("seqlab run, results and report: bad specs and directories are input e
   CHECK(bad.status == 2);
   CHECK_THAT(bad.output, Contains("unknown key 'grdi'") && Contains("did you mean 'grid'"));
   seqlab::testing::write_text(dir.file("broken.json"), "{\"name\": ");
-  auto broken = seqlab_cli("run " + dir.file("broken.json") + " --out " + dir.file("out") + " 2>&1");
+  auto broken =
+      seqlab_cli("run " + dir.file("broken.json") + " --out " + dir.file("out") + " 2>&1");
   CHECK(broken.status == 2);
   CHECK_THAT(broken.output, Contains("not valid JSON"));
-  auto unknown_kind = seqlab_cli("run " + std::string(SEQLAB_SOURCE_DIR) + "/experiments/heads.json --out " +
-                                 dir.file("out") + " --size huge 2>&1");
+  auto unknown_kind =
+      seqlab_cli("run " + std::string(SEQLAB_SOURCE_DIR) + "/experiments/heads.json --out " +
+                 dir.file("out") + " --size huge 2>&1");
   CHECK(unknown_kind.status == 2);
   CHECK_THAT(unknown_kind.output, Contains("no size 'huge'") && Contains("full, quick"));
   auto results = seqlab_cli("results " + dir.file("nothing") + " 2>&1");
@@ -218,8 +246,11 @@ TEST_CASE("seqlab run, results and report: bad specs and directories are input e
 TEST_CASE("seqlab caption, attend --image and eval on a captioning run") {
   seqlab::testing::TempDir dir;
   const std::string corpus = seqlab::testing::write_squares_corpus(dir);
-  seqlab::testing::write_text(dir.file("config.json"), R"({
-    "data": {"task": "captioning", "corpus": ")" + corpus + R"(", "tokenizer": "word", "vocab_size": 0, "image_size": 16},
+  seqlab::testing::write_text(dir.file("config.json"),
+                              R"({
+    "data": {"task": "captioning", "corpus": ")" +
+                                  corpus +
+                                  R"(", "tokenizer": "word", "vocab_size": 0, "image_size": 16},
     "model": {"encoder": "cnn", "decoder": "bahdanau", "embedding_dim": 16, "hidden_dim": 48, "dropout": 0.0,
               "vision": {"width": 8, "layers": 2}},
     "train": {"lr": 0.005, "schedule": "constant", "batch_tokens": 400, "batch_sentences": 32, "label_smoothing": 0.0,
@@ -227,11 +258,13 @@ TEST_CASE("seqlab caption, attend --image and eval on a captioning run") {
     "run": {"threads": 2}
   })");
   const std::string run = dir.file("run");
-  auto trained = seqlab_cli("train --config " + dir.file("config.json") + " --out " + run + " 2>&1");
+  auto trained =
+      seqlab_cli("train --config " + dir.file("config.json") + " --out " + run + " 2>&1");
   REQUIRE(trained.status == 0);
 
   const std::string image = corpus + "/images/test-0.png";
-  auto caption = seqlab_cli("caption --run " + run + " --beam 3 " + image + " " + corpus + "/images/test-1.png 2>/dev/null");
+  auto caption = seqlab_cli("caption --run " + run + " --beam 3 " + image + " " + corpus +
+                            "/images/test-1.png 2>/dev/null");
   REQUIRE(caption.status == 0);
   CHECK_THAT(caption.output, Contains(image + "\t") && Contains(" square at "));
   // The first test scene's caption, as the corpus has it.
@@ -239,7 +272,8 @@ TEST_CASE("seqlab caption, attend --image and eval on a captioning run") {
   truth = truth.substr(0, truth.find('\n'));
   CHECK_THAT(caption.output, Contains(truth.substr(truth.find('\t') + 1)));
 
-  auto attend = seqlab_cli("attend --run " + run + " --image " + image + " --out " + dir.file("map.png") + " --json 2>/dev/null");
+  auto attend = seqlab_cli("attend --run " + run + " --image " + image + " --out " +
+                           dir.file("map.png") + " --json 2>/dev/null");
   REQUIRE(attend.status == 0);
   auto map = nlohmann::json::parse(last_line(attend.output));
   CHECK(std::filesystem::exists(dir.file("map.png")));
@@ -256,8 +290,10 @@ TEST_CASE("seqlab caption, attend --image and eval on a captioning run") {
 
   // The evaluation kept its item statistics: runs compare without decoding (a run with itself
   // differs by nothing), and a second beam makes the choice explicit.
-  CHECK(std::filesystem::exists(run + "/test.beam" + std::to_string(scores["beam"].get<int>()) + ".items.json"));
-  auto same = seqlab_cli("compare " + run + " " + run + " --metric cider,bleu-4 --json 2>/dev/null");
+  CHECK(std::filesystem::exists(run + "/test.beam" + std::to_string(scores["beam"].get<int>()) +
+                                ".items.json"));
+  auto same =
+      seqlab_cli("compare " + run + " " + run + " --metric cider,bleu-4 --json 2>/dev/null");
   REQUIRE(same.status == 0);
   auto compared = nlohmann::json::parse(last_line(same.output));
   REQUIRE(compared["results"].size() == 2);
@@ -283,12 +319,15 @@ TEST_CASE("seqlab caption, attend --image and eval on a captioning run") {
   auto missing = seqlab_cli("caption --run " + run + " " + dir.file("nowhere.jpg") + " 2>&1");
   CHECK(missing.status == 2);
   CHECK_THAT(missing.output, Contains("nowhere.jpg"));
-  auto text = seqlab_cli("attend --run " + run + " --text hello --out " + dir.file("x.png") + " 2>&1");
+  auto text =
+      seqlab_cli("attend --run " + run + " --text hello --out " + dir.file("x.png") + " 2>&1");
   CHECK(text.status == 2);
   CHECK_THAT(text.output, Contains("--image"));
 }
 
-TEST_CASE("a run saved before safetensors: refused without --trust-code (status 2), converted, translating as before") {
+TEST_CASE(
+    "a run saved before safetensors: refused without --trust-code (status 2), converted, "
+    "translating as before") {
   seqlab::testing::TempDir dir;
   const std::string corpus = seqlab::testing::write_reverse_corpus(dir);
   seqlab::testing::write_text(dir.file("config.json"), R"({
@@ -299,9 +338,12 @@ TEST_CASE("a run saved before safetensors: refused without --trust-code (status 
     "run": {"threads": 1}
   })");
   const std::string run = dir.file("run");
-  REQUIRE(seqlab_cli("train --config " + dir.file("config.json") + " --out " + run + " 2>&1").status == 0);
+  REQUIRE(
+      seqlab_cli("train --config " + dir.file("config.json") + " --out " + run + " 2>&1").status ==
+      0);
   seqlab::testing::write_text(dir.file("sources.txt"), "abcd\nhgfe\n");
-  auto before = seqlab_cli("translate --run " + run + " < " + dir.file("sources.txt") + " 2>/dev/null");
+  auto before =
+      seqlab_cli("translate --run " + run + " < " + dir.file("sources.txt") + " 2>/dev/null");
   REQUIRE(before.status == 0);
   // The weights in the previous format: a TorchScript archive, as the previous main wrote best.pt.
   {
@@ -314,20 +356,25 @@ TEST_CASE("a run saved before safetensors: refused without --trust-code (status 
   std::filesystem::remove(run + "/checkpoint.safetensors");
   auto refused = seqlab_cli("translate --run " + run + " < " + dir.file("sources.txt") + " 2>&1");
   CHECK(refused.status == 2);
-  CHECK_THAT(refused.output, Contains("best.pt") && Contains("--trust-code") && Contains("seqlab convert"));
-  auto trusted = seqlab_cli("translate --run " + run + " --trust-code < " + dir.file("sources.txt") + " 2>/dev/null");
+  CHECK_THAT(refused.output,
+             Contains("best.pt") && Contains("--trust-code") && Contains("seqlab convert"));
+  auto trusted = seqlab_cli("translate --run " + run + " --trust-code < " +
+                            dir.file("sources.txt") + " 2>/dev/null");
   CHECK(trusted.status == 0);
   CHECK(trusted.output == before.output);
   CHECK(seqlab_cli("convert " + run + " 2>&1").status == 2);
   auto converted = seqlab_cli("convert " + run + " --trust-code --json 2>/dev/null");
   REQUIRE(converted.status == 0);
   CHECK(nlohmann::json::parse(last_line(converted.output))["written"].size() == 1);
-  auto after = seqlab_cli("translate --run " + run + " < " + dir.file("sources.txt") + " 2>/dev/null");
+  auto after =
+      seqlab_cli("translate --run " + run + " < " + dir.file("sources.txt") + " 2>/dev/null");
   CHECK(after.status == 0);
   CHECK(after.output == before.output);
   // A damaged checkpoint is bad input naming the file, for --resume too.
-  seqlab::testing::write_text(run + "/checkpoint.safetensors", std::string("\xff\xff\0\0\0\0\0\0{}", 10));
-  auto resumed = seqlab_cli("train --config " + dir.file("config.json") + " --out " + run + " --resume 2>&1");
+  seqlab::testing::write_text(run + "/checkpoint.safetensors",
+                              std::string("\xff\xff\0\0\0\0\0\0{}", 10));
+  auto resumed =
+      seqlab_cli("train --config " + dir.file("config.json") + " --out " + run + " --resume 2>&1");
   CHECK(resumed.status == 2);
   CHECK_THAT(resumed.output, Contains("checkpoint.safetensors: not a valid safetensors file"));
 }

@@ -15,10 +15,12 @@ TEST_CASE("a child process answers line by line and reports its exit status") {
 }
 
 TEST_CASE("a program that cannot start, or exits before answering, is an error naming it") {
-  CHECK_THROWS_WITH(seqlab::ChildProcess({"/nonexistent/python3"}),
-                    Catch::Contains("cannot start /nonexistent/python3") && Catch::Contains("No such file"));
+  CHECK_THROWS_WITH(
+      seqlab::ChildProcess({"/nonexistent/python3"}),
+      Catch::Contains("cannot start /nonexistent/python3") && Catch::Contains("No such file"));
   CHECK_THROWS_AS(seqlab::ChildProcess(std::vector<std::string>{}), seqlab::Error);
   seqlab::ChildProcess quitter({"sh", "-c", "read line; exit 4"});
   quitter.write_line("request");
-  CHECK_THROWS_WITH(quitter.read_line(), Catch::Contains("sh exited before answering (exit status 4"));
+  CHECK_THROWS_WITH(quitter.read_line(),
+                    Catch::Contains("sh exited before answering (exit status 4"));
 }

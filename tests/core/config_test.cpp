@@ -4,11 +4,11 @@
 #include "core/error.h"
 #include "tests/test_support.h"
 
+using Catch::Matchers::Contains;
 using seqlab::Config;
 using seqlab::ConfigSchema;
 using seqlab::InputError;
 using seqlab::Json;
-using Catch::Matchers::Contains;
 
 namespace {
 
@@ -17,7 +17,8 @@ ConfigSchema make_schema() {
   schema.add(seqlab::key_number("train.lr", 1e-3, "learning rate").range(0, 10));
   schema.add(seqlab::key_int("train.batch_tokens", 4000, "tokens per batch").range(1, 1e7));
   schema.add(seqlab::key_bool("train.shuffle", true, "shuffle batches"));
-  schema.add(seqlab::key_string("model.cell", "gru", "recurrent cell").one_of({"gru", "lstm", "rnn"}));
+  schema.add(
+      seqlab::key_string("model.cell", "gru", "recurrent cell").one_of({"gru", "lstm", "rnn"}));
   schema.add(seqlab::key_string("model.name", nullptr, "optional name"));
   schema.add(seqlab::key_strings("data.files", Json::array(), "input files"));
   return schema;
@@ -46,8 +47,9 @@ TEST_CASE("defaults are filled in and values are typed") {
 
 TEST_CASE("an unknown key is rejected with its path, a suggestion and the valid keys") {
   auto schema = make_schema();
-  std::string message = error_of(
-      [&] { Config::from_json(Json{{"train", {{"lrr", 0.1}}}}, {}, "run.json", schema); });
+  std::string message = error_of([&] {
+    Config::from_json(Json{{"train", {{"lrr", 0.1}}}}, {}, "run.json", schema);
+  });
   CHECK_THAT(message, Contains("'train.lrr'"));
   CHECK_THAT(message, Contains("run.json"));
   CHECK_THAT(message, Contains("did you mean 'train.lr'"));
@@ -56,8 +58,9 @@ TEST_CASE("an unknown key is rejected with its path, a suggestion and the valid 
 
 TEST_CASE("a wrong type names the key and what was expected") {
   auto schema = make_schema();
-  std::string message =
-      error_of([&] { Config::from_json(Json{{"train", {{"lr", "fast"}}}}, {}, "x", schema); });
+  std::string message = error_of([&] {
+    Config::from_json(Json{{"train", {{"lr", "fast"}}}}, {}, "x", schema);
+  });
   CHECK_THAT(message, Contains("train.lr"));
   CHECK_THAT(message, Contains("expected a number"));
   message = error_of([&] {
@@ -70,10 +73,13 @@ TEST_CASE("a wrong type names the key and what was expected") {
 
 TEST_CASE("an out-of-range value and an invalid choice are rejected with what is accepted") {
   auto schema = make_schema();
-  std::string message =
-      error_of([&] { Config::from_json(Json{{"train", {{"lr", 11}}}}, {}, "x", schema); });
+  std::string message = error_of([&] {
+    Config::from_json(Json{{"train", {{"lr", 11}}}}, {}, "x", schema);
+  });
   CHECK_THAT(message, Contains("in [0, 10]"));
-  message = error_of([&] { Config::from_json(Json{{"model", {{"cell", "gur"}}}}, {}, "x", schema); });
+  message = error_of([&] {
+    Config::from_json(Json{{"model", {{"cell", "gur"}}}}, {}, "x", schema);
+  });
   CHECK_THAT(message, Contains("one of: gru, lstm, rnn"));
 }
 
@@ -98,8 +104,9 @@ TEST_CASE("overrides from --set are typed by the schema and validated") {
 TEST_CASE("includes compose presets, and the including file and --set win") {
   auto schema = make_schema();
   seqlab::testing::TempDir dir;
-  seqlab::testing::write_text(dir.file("presets/base.json"),
-                              R"({"train": {"lr": 0.1, "batch_tokens": 100}, "model": {"cell": "rnn"}})");
+  seqlab::testing::write_text(
+      dir.file("presets/base.json"),
+      R"({"train": {"lr": 0.1, "batch_tokens": 100}, "model": {"cell": "rnn"}})");
   seqlab::testing::write_text(dir.file("run.json"),
                               R"({"include": ["presets/base.json"], "train": {"lr": 0.2}})");
   Config config = Config::from_file(dir.file("run.json"), {"train.batch_tokens=7"}, schema);

@@ -55,7 +55,8 @@ TEST_CASE("oneDNN matrix products equal float64 ones for every operand layout") 
   // the shapes a model has: one row, one column, depth one
   check_close(torch::mm(a.narrow(0, 0, 1), b), torch::mm(d(a.narrow(0, 0, 1)), d(b)));
   check_close(torch::mm(a, b.narrow(1, 0, 1)), torch::mm(d(a), d(b.narrow(1, 0, 1))));
-  check_close(torch::mm(a.narrow(1, 0, 1), b.narrow(0, 0, 1)), torch::mm(d(a.narrow(1, 0, 1)), d(b.narrow(0, 0, 1))));
+  check_close(torch::mm(a.narrow(1, 0, 1), b.narrow(0, 0, 1)),
+              torch::mm(d(a.narrow(1, 0, 1)), d(b.narrow(0, 0, 1))));
 }
 
 TEST_CASE("oneDNN addmm honours bias broadcasting, alpha, beta and beta 0 ignoring NaN") {
@@ -122,7 +123,8 @@ TEST_CASE("oneDNN products leave other dtypes, empty shapes and shape errors to 
   CHECK(torch::mm(a, torch::ones({4, 2}, torch::kDouble)).sum().item<double>() == 24.0);
   CHECK(torch::mm(torch::ones({3, 0}), torch::ones({0, 2})).sum().item<float>() == 0.0f);
   CHECK(torch::mm(torch::ones({0, 4}), torch::ones({4, 2})).sizes() == torch::IntArrayRef({0, 2}));
-  CHECK_THROWS_WITH(torch::mm(torch::ones({3, 4}), torch::ones({5, 2})), Catch::Contains("cannot be multiplied"));
+  CHECK_THROWS_WITH(torch::mm(torch::ones({3, 4}), torch::ones({5, 2})),
+                    Catch::Contains("cannot be multiplied"));
 }
 
 TEST_CASE("the matrix-product backend switches both ways and SEQLAB_GEMM names the valid values") {
@@ -141,8 +143,9 @@ TEST_CASE("the matrix-product backend switches both ways and SEQLAB_GEMM names t
   const char* saved = std::getenv("SEQLAB_GEMM");
   std::string keep = saved ? saved : "";
   setenv("SEQLAB_GEMM", "mkl", 1);
-  CHECK_THROWS_WITH(seqlab::gemm_backend_from_environment(),
-                    Catch::Contains("SEQLAB_GEMM=mkl") && Catch::Contains("onednn") && Catch::Contains("blas"));
+  CHECK_THROWS_WITH(seqlab::gemm_backend_from_environment(), Catch::Contains("SEQLAB_GEMM=mkl") &&
+                                                                 Catch::Contains("onednn") &&
+                                                                 Catch::Contains("blas"));
   setenv("SEQLAB_GEMM", "blas", 1);
   CHECK(seqlab::gemm_backend_from_environment() == GemmBackend::blas);
   unsetenv("SEQLAB_GEMM");

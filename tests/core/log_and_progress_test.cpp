@@ -51,15 +51,19 @@ TEST_CASE("work done before a resume counts in the total but not in the rate") {
   progress.finish();
 }
 
-TEST_CASE("the time left under a deadline is computed when a line is drawn, not when the status was set") {
+TEST_CASE(
+    "the time left under a deadline is computed when a line is drawn, not when the status was "
+    "set") {
   seqlab::Progress progress("train", 0, "steps");
   progress.set_deadline(100);
   progress.set_status("loss 2.000");
   auto now = std::chrono::steady_clock::now();
-  CHECK_THAT(progress.line(false, now), Catch::Contains("time left 1:40") || Catch::Contains("time left 1:39"));
+  CHECK_THAT(progress.line(false, now),
+             Catch::Contains("time left 1:40") || Catch::Contains("time left 1:39"));
   CHECK_THAT(progress.line(false, now + std::chrono::seconds(30)),
              Catch::Contains("time left 1:10") || Catch::Contains("time left 1:09"));
-  CHECK_THAT(progress.line(false, now + std::chrono::seconds(300)), Catch::Contains("time left 0:00"));
+  CHECK_THAT(progress.line(false, now + std::chrono::seconds(300)),
+             Catch::Contains("time left 0:00"));
   CHECK_THAT(progress.line(true, now), !Catch::Contains("time left"));
   CHECK_THAT(progress.line(false, now), Catch::EndsWith("loss 2.000"));
 }

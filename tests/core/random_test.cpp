@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include <torch/torch.h>
+
 #include "core/random.h"
 
 TEST_CASE("the same seed gives the same stream, and state restores it") {
@@ -40,6 +42,20 @@ TEST_CASE("below(n) stays in range and covers it") {
 }
 
 TEST_CASE("stable_hash is fixed across runs and platforms") {
-  CHECK(seqlab::stable_hash("") == 0xcbf29ce484222325ULL);  // FNV-1a offset basis
+  CHECK(seqlab::stable_hash("") == 0xcbf29ce484222325ULL);   // FNV-1a offset basis
   CHECK(seqlab::stable_hash("a") == 0xaf63dc4c8601ec8cULL);  // FNV-1a reference value
+}
+
+TEST_CASE("ScopedTorchSeed draws from its seed and leaves the global generator where it was") {
+  torch::manual_seed(7);
+  const auto expected = torch::rand({4});  // what the process draws next without the scope
+  torch::manual_seed(7);
+  torch::Tensor inside;
+  {
+    seqlab::ScopedTorchSeed seed(123);
+    inside = torch::rand({4});
+  }
+  CHECK(torch::equal(torch::rand({4}), expected));
+  torch::manual_seed(123);
+  CHECK(torch::equal(torch::rand({4}), inside));
 }

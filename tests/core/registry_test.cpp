@@ -6,8 +6,10 @@ using seqlab::InputError;
 
 TEST_CASE("unknown registry name is an error listing the valid names") {
   seqlab::Registry<int, int> registry("widgets");
-  registry.add("double", [](int x) { return 2 * x; }, "doubles");
-  registry.add("square", [](int x) { return x * x; }, "squares");
+  registry.add(
+      "double", [](int x) { return 2 * x; }, "doubles");
+  registry.add(
+      "square", [](int x) { return x * x; }, "squares");
   CHECK(registry.create("square", 7) == 49);
   try {
     registry.create("cube", 3);

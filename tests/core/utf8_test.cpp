@@ -13,12 +13,12 @@ TEST_CASE("valid UTF-8 with accents and symbols passes") {
 }
 
 TEST_CASE("invalid UTF-8 is found at its byte offset") {
-  CHECK(find_invalid_utf8("abc\xFF") == 3);           // never valid
-  CHECK(find_invalid_utf8("ab\xC3") == 2);            // truncated sequence
-  CHECK(find_invalid_utf8("a\xC0\xAF") == 1);         // overlong '/'
-  CHECK(find_invalid_utf8("\xED\xA0\x80") == 0);      // UTF-16 surrogate
+  CHECK(find_invalid_utf8("abc\xFF") == 3);            // never valid
+  CHECK(find_invalid_utf8("ab\xC3") == 2);             // truncated sequence
+  CHECK(find_invalid_utf8("a\xC0\xAF") == 1);          // overlong '/'
+  CHECK(find_invalid_utf8("\xED\xA0\x80") == 0);       // UTF-16 surrogate
   CHECK(find_invalid_utf8("x\xF4\x90\x80\x80") == 1);  // above U+10FFFF
-  CHECK(find_invalid_utf8("caf\xE9") == 3);           // Latin-1, not UTF-8
+  CHECK(find_invalid_utf8("caf\xE9") == 3);            // Latin-1, not UTF-8
   CHECK_THROWS_WITH(seqlab::require_utf8("caf\xE9", "corpus.tsv:12"),
                     Catch::Matchers::Contains("corpus.tsv:12: invalid UTF-8 at byte 4"));
 }

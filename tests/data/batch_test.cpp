@@ -52,8 +52,8 @@ TEST_CASE("token-budget batches cover every example once and respect the budget"
     int64_t longest = 0;
     for (int64_t i : batch) {
       seen.insert(i);
-      longest = std::max<int64_t>(longest, std::max(examples[i].source.size(),
-                                                    examples[i].target.size() + 1));
+      longest = std::max<int64_t>(
+          longest, std::max(examples[i].source.size(), examples[i].target.size() + 1));
     }
     CHECK(longest * static_cast<int64_t>(batch.size()) <= 200);
   }
@@ -75,7 +75,8 @@ TEST_CASE("bucketing groups similar lengths, so padding stays small") {
 
 TEST_CASE("batches are deterministic for a seed and epoch and differ across epochs") {
   auto examples = make_examples(300);
-  seqlab::TokenBucketBatcher a(examples, 150, 0, 11), b(examples, 150, 0, 11), c(examples, 150, 0, 12);
+  seqlab::TokenBucketBatcher a(examples, 150, 0, 11), b(examples, 150, 0, 11),
+      c(examples, 150, 0, 12);
   CHECK(a.epoch(0) == b.epoch(0));
   CHECK(a.epoch(1) == b.epoch(1));
   CHECK(a.epoch(0) != a.epoch(1));

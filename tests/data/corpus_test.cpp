@@ -12,13 +12,14 @@ namespace seqlab {
 std::vector<SentencePair> ding_line_pairs(const std::string& line);
 }
 
-using seqlab::SentencePair;
 using Catch::Matchers::Contains;
+using seqlab::SentencePair;
 namespace fs = std::filesystem;
 
 TEST_CASE("TSV corpora read pairs and report malformed lines by file and line") {
   seqlab::testing::TempDir dir;
-  seqlab::testing::write_text(dir.file("ok.tsv"), "Open\tOuvrir\r\nClose the window\tFermer la fenêtre\n");
+  seqlab::testing::write_text(dir.file("ok.tsv"),
+                              "Open\tOuvrir\r\nClose the window\tFermer la fenêtre\n");
   auto pairs = seqlab::read_tsv(dir.file("ok.tsv"));
   REQUIRE(pairs.size() == 2);
   CHECK(pairs[0].target == "Ouvrir");  // CRLF line endings are accepted
@@ -66,17 +67,19 @@ TEST_CASE("UI messages with placeholders, markup, accelerators or odd lengths ar
   CHECK_FALSE(keep("Make it <b>bold</b> now", "Mettre en <b>gras</b>"));
   CHECK_FALSE(keep("Escape &amp; quote", "Échapper &amp; citer"));  // entity
   CHECK_FALSE(keep("Set the config_key value", "Définir la valeur config_key"));
-  CHECK_FALSE(keep("Two words", "Deux mots"));                     // fewer than 3 words
+  CHECK_FALSE(keep("Two words", "Deux mots"));                      // fewer than 3 words
   CHECK_FALSE(keep("One line\nand another", "Une ligne\net une"));  // multi-line
-  CHECK_FALSE(keep("Open the file", ""));                          // untranslated
+  CHECK_FALSE(keep("Open the file", ""));                           // untranslated
   CHECK_FALSE(keep("a b c", "un deux trois quatre cinq six sept huit neuf dix"));  // ratio
   CHECK(stats.kept == 1);
   // Accelerator marks are removed, the message kept: "_Open" and "~Ouvrir" are good text.
-  auto pair = seqlab::filter_ui_message({"", "_Open the ~file", "", {"~Ouvrir le &fichier"}}, stats);
+  auto pair =
+      seqlab::filter_ui_message({"", "_Open the ~file", "", {"~Ouvrir le &fichier"}}, stats);
   REQUIRE(pair.has_value());
   CHECK(pair->source == "Open the file");
   CHECK(pair->target == "Ouvrir le fichier");
-  CHECK(seqlab::filter_ui_message({"", "Food & Drink here", "", {"Nourriture et boissons"}}, stats));
+  CHECK(
+      seqlab::filter_ui_message({"", "Food & Drink here", "", {"Nourriture et boissons"}}, stats));
   CHECK(stats.placeholder == 5);  // four placeholders and one copied identifier
 }
 
@@ -107,6 +110,9 @@ TEST_CASE("hash splits are deterministic and independent of input order") {
 
 TEST_CASE("an unknown corpus or recipe name lists the valid ones") {
   CHECK_THROWS_WITH(seqlab::prepare_corpus("ui-klingon"),
-                    Contains("copy, ding-en-de, emoji, fashion-scenes, long-dependency, music, music-large, reverse, sentiment, sentiment-to-amazon, sentiment-to-imdb, sentiment-to-yelp, ui-de, ui-fr, wesnoth-de"));
-  CHECK_THROWS_WITH(seqlab::corpus_directory("no-such-corpus"), Contains("recipes: copy, ding-en-de"));
+                    Contains("copy, ding-en-de, emoji, fashion-scenes, long-dependency, music, "
+                             "music-large, reverse, sentiment, sentiment-to-amazon, "
+                             "sentiment-to-imdb, sentiment-to-yelp, ui-de, ui-fr, wesnoth-de"));
+  CHECK_THROWS_WITH(seqlab::corpus_directory("no-such-corpus"),
+                    Contains("recipes: copy, ding-en-de"));
 }

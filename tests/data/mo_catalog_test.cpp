@@ -5,8 +5,8 @@
 #include "core/error.h"
 #include "data/mo_catalog.h"
 
-using seqlab::MoMessage;
 using Catch::Matchers::Contains;
+using seqlab::MoMessage;
 
 namespace {
 

@@ -24,8 +24,8 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-const std::vector<std::string> kUiPackages = {"libreoffice-l10n-fr", "gimp-data", "inkscape",
-                                              "evolution-common", "gnucash-common", "gramps"};
+const std::vector<std::string> kUiPackages = {"libreoffice-l10n-fr", "gimp-data",      "inkscape",
+                                              "evolution-common",    "gnucash-common", "gramps"};
 
 void build_deb(const std::string& package, const std::string& mo_bytes, const std::string& cache) {
   seqlab::testing::TempDir tree;
@@ -39,27 +39,33 @@ void build_deb(const std::string& package, const std::string& mo_bytes, const st
                            : "usr/share/locale/fr/LC_MESSAGES";
   seqlab::testing::write_text(tree.file(mo_dir + "/" + package + ".mo"), mo_bytes);
   fs::create_directories(cache + "/packages");
-  auto result = seqlab::run_command(fmt::format("dpkg-deb --root-owner-group -b {} {}/packages/{}_1.0_all.deb",
-                                                tree.path(), cache, package));
+  auto result = seqlab::run_command(fmt::format(
+      "dpkg-deb --root-owner-group -b {} {}/packages/{}_1.0_all.deb", tree.path(), cache, package));
   REQUIRE(result.status == 0);
   // The test's package index, what apt's index would say of real packages: every .deb in the cache.
   std::string index;
   for (const auto& entry : fs::directory_iterator(cache + "/packages")) {
     const std::string name = entry.path().filename().string();
     if (entry.path().extension() != ".deb") continue;
-    index += fmt::format("Package: {}\nFilename: pool/{}\nSHA256: {}\n\n", name.substr(0, name.find('_')), name,
+    index += fmt::format("Package: {}\nFilename: pool/{}\nSHA256: {}\n\n",
+                         name.substr(0, name.find('_')), name,
                          seqlab::sha256_file_hex(entry.path().string()));
   }
   seqlab::write_file_atomic(cache + "-Packages", index);
 }
 
 std::string catalog_for(const std::string& package, int messages) {
-  std::vector<seqlab::MoMessage> entries = {{"", "", "", {"Content-Type: text/plain; charset=UTF-8"}}};
+  std::vector<seqlab::MoMessage> entries = {
+      {"", "", "", {"Content-Type: text/plain; charset=UTF-8"}}};
   for (int i = 0; i < messages; ++i)
-    entries.push_back({"ctx", fmt::format("Open document number {} of {}", i, package), "",
+    entries.push_back({"ctx",
+                       fmt::format("Open document number {} of {}", i, package),
+                       "",
                        {fmt::format("Ouvrir le document numéro {} de {}", i, package)}});
   entries.push_back({"", "Delete %s now please", "", {"Supprimer %s maintenant"}});  // dropped
-  entries.push_back({"", fmt::format("Open document number 0 of {}", package), "",
+  entries.push_back({"",
+                     fmt::format("Open document number 0 of {}", package),
+                     "",
                      {"Ouvrir le doublon numéro zéro"}});  // duplicate English: dropped
   return seqlab::write_mo(entries);
 }
@@ -72,8 +78,10 @@ struct ScopedEnv {
     setenv(name, value.c_str(), 1);
   }
   ~ScopedEnv() {
-    if (had_) setenv(name_, old_.c_str(), 1);
-    else unsetenv(name_);
+    if (had_)
+      setenv(name_, old_.c_str(), 1);
+    else
+      unsetenv(name_);
   }
   const char* name_;
   std::string old_;
@@ -97,7 +105,8 @@ TEST_CASE("the ui-fr recipe reads package catalogs, cleans, deduplicates and spl
     std::string path;
     ~RemoveIndex() { std::remove(path.c_str()); }
   } remove_index{cache.path() + "-Packages"};
-  for (const auto& package : kUiPackages) build_deb(package, catalog_for(package, 100), cache.path());
+  for (const auto& package : kUiPackages)
+    build_deb(package, catalog_for(package, 100), cache.path());
   seqlab::PreparedCorpus corpus = seqlab::prepare_corpus("ui-fr");
   CHECK(corpus.directory == cache.path() + "/ui-fr");
   CHECK(corpus.counts.at("pairs") == 600);
@@ -124,8 +133,7 @@ TEST_CASE("the ui-fr recipe reads package catalogs, cleans, deduplicates and spl
     truncated.resize(truncated.size() / 2);
     fs::remove(cache.path() + "/packages/gramps_1.0_all.deb");
     build_deb("gramps", truncated, cache.path());
-    CHECK_THROWS_WITH(seqlab::prepare_corpus("ui-fr"),
-                      Contains("gramps.mo: truncated .mo file"));
+    CHECK_THROWS_WITH(seqlab::prepare_corpus("ui-fr"), Contains("gramps.mo: truncated .mo file"));
     CHECK(seqlab::read_file(cache.path() + "/ui-fr/train.tsv") == before);
     CHECK(leftovers(cache.path()) == 0);
   }
@@ -147,10 +155,12 @@ TEST_CASE("an unprepared corpus tells the user which command prepares it") {
                     Contains("run `seqlab data prepare ui-de`"));
 }
 
-TEST_CASE("an emoji catalog's image names must be plain .png names: none writes outside the corpus") {
+TEST_CASE(
+    "an emoji catalog's image names must be plain .png names: none writes outside the corpus") {
   seqlab::testing::TempDir dir;
-  seqlab::testing::write_text(dir.file("data.json"),
-                              R"([{"hexcode": "1F600", "label": "grinning face"}, {"hexcode": "1F601", "label": "beaming"}])");
+  seqlab::testing::write_text(
+      dir.file("data.json"),
+      R"([{"hexcode": "1F600", "label": "grinning face"}, {"hexcode": "1F601", "label": "beaming"}])");
   auto catalog = [&](const std::string& image) {
     seqlab::testing::write_text(
         dir.file("emoji.json"),
@@ -162,11 +172,13 @@ TEST_CASE("an emoji catalog's image names must be plain .png names: none writes 
   auto fine = catalog("1f601.png");
   REQUIRE(fine.size() == 2);
   CHECK(fine[1].caption == "beaming");
-  for (const std::string bad : {"../../evil.png", "/tmp/evil.png", "sub/evil.png", ".hidden.png", "evil.sh"}) {
+  for (const std::string bad :
+       {"../../evil.png", "/tmp/evil.png", "sub/evil.png", ".hidden.png", "evil.sh"}) {
     INFO(bad);
     CHECK_THROWS_WITH(catalog(bad), Contains("emoji.json") && Contains("not a plain file name"));
   }
-  seqlab::testing::write_text(dir.file("emoji.json"), R"([{"unified": 5, "image": "x.png", "has_img_twitter": true}])");
+  seqlab::testing::write_text(dir.file("emoji.json"),
+                              R"([{"unified": 5, "image": "x.png", "has_img_twitter": true}])");
   CHECK_THROWS_WITH(seqlab::read_emoji_catalog(dir.file("emoji.json"), dir.file("data.json")),
                     Contains("emoji.json") && Contains("string"));
   seqlab::testing::write_text(dir.file("data.json"), "{broken");
@@ -188,7 +200,8 @@ TEST_CASE("files are read from an unpacked package only through plain names and 
   CHECK(seqlab::package_file(root.path(), "package/img/missing.png").empty());
 }
 
-TEST_CASE("a package file planted in the cache is not used: its hash is checked against the index") {
+TEST_CASE(
+    "a package file planted in the cache is not used: its hash is checked against the index") {
   seqlab::testing::TempDir cache;
   const std::string index = cache.path() + "-Packages";
   struct RemoveIndex {
@@ -197,16 +210,19 @@ TEST_CASE("a package file planted in the cache is not used: its hash is checked 
   } remove_index{index};
   ScopedEnv env("SEQLAB_PACKAGE_INDEX", index);
   // The index names the real file's hash; the cache holds another file under that name.
-  seqlab::write_file_atomic(index, fmt::format("Package: seqlab-test-pkg\nFilename: pool/seqlab-test-pkg_1.0_all.deb\n"
-                                               "SHA256: {}\n\n",
-                                               std::string(64, 'a')));
+  seqlab::write_file_atomic(
+      index, fmt::format("Package: seqlab-test-pkg\nFilename: pool/seqlab-test-pkg_1.0_all.deb\n"
+                         "SHA256: {}\n\n",
+                         std::string(64, 'a')));
   seqlab::testing::write_text(cache.file("seqlab-test-pkg_1.0_all.deb"), "planted");
-  // It is removed and fetched again, which for this made-up package fails: an error, never the plant.
+  // It is removed and fetched again, which for this made-up package fails: an error, never the
+  // plant.
   CHECK_THROWS_AS(seqlab::download_debs({"seqlab-test-pkg"}, cache.path()), seqlab::InputError);
   CHECK_FALSE(fs::exists(cache.file("seqlab-test-pkg_1.0_all.deb")));
   // The same for an npm tarball and its pinned integrity.
   seqlab::testing::write_text(cache.file("seqlab-no-such-npm-package-1.0.0.tgz"), "planted");
-  CHECK_THROWS_AS(seqlab::download_npm("seqlab-no-such-npm-package@1.0.0", "sha512-AAAA", cache.path()),
-                  seqlab::InputError);
+  CHECK_THROWS_AS(
+      seqlab::download_npm("seqlab-no-such-npm-package@1.0.0", "sha512-AAAA", cache.path()),
+      seqlab::InputError);
   CHECK_FALSE(fs::exists(cache.file("seqlab-no-such-npm-package-1.0.0.tgz")));
 }

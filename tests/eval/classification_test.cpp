@@ -7,7 +7,9 @@
 
 using seqlab::Json;
 
-TEST_CASE("score_classification: accuracy, per-label precision/recall/F1, macro-F1 and the confusion matrix") {
+TEST_CASE(
+    "score_classification: accuracy, per-label precision/recall/F1, macro-F1 and the confusion "
+    "matrix") {
   // Worked by hand: a: P 2/2 R 2/3 F1 0.8; b: P 1/2 R 1/2 F1 0.5; c: P 1/2 R 1/1 F1 2/3.
   // scikit-learn: f1_score(gold, predicted, average="macro") = 0.6556, accuracy 4/6.
   std::vector<std::string> gold = {"a", "a", "a", "b", "b", "c"};
@@ -23,7 +25,9 @@ TEST_CASE("score_classification: accuracy, per-label precision/recall/F1, macro-
   CHECK(seqlab::confusion_table(s).find("gold \\ predicted") != std::string::npos);
 }
 
-TEST_CASE("score_classification: a label of the set that never occurs stays out of macro-F1, unknown names get their own row") {
+TEST_CASE(
+    "score_classification: a label of the set that never occurs stays out of macro-F1, unknown "
+    "names get their own row") {
   Json s = seqlab::score_classification({"x", "x", ""}, {"x", "y", "y"}, {"x", "y", "z"});
   // x: P 1/2 R 1 F1 2/3; y: no prediction, F1 0; "" (predicted, never gold): F1 0; z is in
   // neither, so it is not averaged (scikit-learn averages over the labels that occur).
@@ -35,8 +39,8 @@ TEST_CASE("score_classification: a label of the set that never occurs stays out 
 }
 
 TEST_CASE("accuracy and macro_f1 are registered metrics over label lines") {
-  auto accuracy = seqlab::MetricRegistry().create("accuracy");
-  auto f1 = seqlab::MetricRegistry().create("macro_f1");
+  auto accuracy = seqlab::metric_registry().create("accuracy");
+  auto f1 = seqlab::metric_registry().create("macro_f1");
   std::vector<std::string> hyp = {"pos", "neg", "neg", "pos"}, ref = {"pos", "neg", "pos", "pos"};
   CHECK(accuracy->corpus_score(hyp, {ref}).score == Approx(75.0));
   // pos: P 1 R 2/3 F1 0.8; neg: P 1/2 R 1 F1 2/3.

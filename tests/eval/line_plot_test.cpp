@@ -30,7 +30,8 @@ TEST_CASE("picture labels are drawn in a real font and keep their accents") {
   REQUIRE(plain.width > 0);
   REQUIRE(plain.width == accented.width);
   REQUIRE(plain.height == accented.height);
-  // The grave accent adds ink above the letter: "à" is not drawn as "a" (as the old ASCII font did).
+  // The grave accent adds ink above the letter: "à" is not drawn as "a" (as the old ASCII font
+  // did).
   int64_t ink_plain = 0, ink_accented = 0;
   for (auto v : plain.on) ink_plain += v;
   for (auto v : accented.on) ink_accented += v;

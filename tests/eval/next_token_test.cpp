@@ -21,8 +21,11 @@ TEST_CASE("ngram baselines: add-one unigram and Witten-Bell bigram perplexities,
   // Witten-Bell: bos has 1 follow (4, once): p(4|bos) = (1 + 1 * 3/8) / (1 + 1);
   // 4 is followed by 4 and 5 (once each): p(5|4) = (1 + 2 * 2/8) / (2 + 2);
   // 5 is followed by eos once: p(eos|5) = (1 + 1 * 2/8) / (1 + 1).
-  const double bi = std::exp(-(std::log((1 + 3.0 / 8) / 2) + std::log((1 + 4.0 / 8) / 4) + std::log((1 + 2.0 / 8) / 2)) / 3);
+  const double bi = std::exp(
+      -(std::log((1 + 3.0 / 8) / 2) + std::log((1 + 4.0 / 8) / 4) + std::log((1 + 2.0 / 8) / 2)) /
+      3);
   CHECK(scored["bigram_perplexity"].get<double>() == Approx(bi));
-  // Most frequent followers: bos->4 (right), 4->4 (tie with 5, the smaller id wins: wrong), 5->eos (right).
+  // Most frequent followers: bos->4 (right), 4->4 (tie with 5, the smaller id wins: wrong), 5->eos
+  // (right).
   CHECK(scored["bigram_accuracy"].get<double>() == Approx(200.0 / 3));
 }

@@ -34,9 +34,9 @@ const std::vector<std::vector<std::string>> kReferences = {
 }  // namespace
 
 TEST_CASE("every metric's corpus score is its score from summed item statistics") {
-  for (const auto& name : seqlab::MetricRegistry().names()) {
+  for (const auto& name : seqlab::metric_registry().names()) {
     INFO(name);
-    auto metric = seqlab::MetricRegistry().create(name);
+    auto metric = seqlab::metric_registry().create(name);
     auto rows = metric->item_statistics(kHypotheses, kReferences);
     REQUIRE(rows.size() == kHypotheses.size());
     const double corpus = metric->corpus_score(kHypotheses, kReferences).score;
@@ -71,7 +71,7 @@ TEST_CASE("Student's t quantiles and tails match the tables") {
 }
 
 TEST_CASE("paired tests find a constructed difference and no difference where there is none") {
-  auto accuracy = seqlab::MetricRegistry().create("accuracy");
+  auto accuracy = seqlab::metric_registry().create("accuracy");
   // 400 items; the baseline is right on a quarter, the better system on three quarters.
   auto baseline = correctness(400, [](size_t i) { return i % 4 == 0; });
   auto better = correctness(400, [](size_t i) { return i % 4 != 1; });
@@ -112,7 +112,7 @@ TEST_CASE(
     "paired bootstrap of BLEU: the interval of a small difference covers zero, p near "
     "sacreBLEU's") {
   // Two systems that differ in one of five sentences only.
-  auto bleu = seqlab::MetricRegistry().create("bleu");
+  auto bleu = seqlab::metric_registry().create("bleu");
   std::vector<std::string> other = kHypotheses;
   other[4] = "two dogs are playing in the snow";
   auto a = bleu->item_statistics(kHypotheses, kReferences);
@@ -125,7 +125,7 @@ TEST_CASE(
 }
 
 TEST_CASE("paired tests refuse mismatched test sets and unknown methods") {
-  auto accuracy = seqlab::MetricRegistry().create("accuracy");
+  auto accuracy = seqlab::metric_registry().create("accuracy");
   auto ten = correctness(10, [](size_t i) { return i % 2 == 0; });
   auto nine = correctness(9, [](size_t i) { return i % 2 == 0; });
   CHECK_THROWS_WITH(seqlab::paired_test(*accuracy, ten, nine), Contains("10 and 9 items"));
@@ -139,7 +139,7 @@ TEST_CASE("paired tests refuse mismatched test sets and unknown methods") {
 }
 
 TEST_CASE("groups of runs: seed spread and test-set noise both widen the interval") {
-  auto accuracy = seqlab::MetricRegistry().create("accuracy");
+  auto accuracy = seqlab::metric_registry().create("accuracy");
   // Runs as accuracy statistics on 200 shared items; a run's score is its accuracy.
   auto run = [&](size_t period, size_t offset) {
     auto rows = correctness(200, [=](size_t i) { return (i + offset) % period != 0; });

@@ -46,12 +46,13 @@ std::vector<std::tuple<std::string, bool>> decoder_variants() {
 
 TEST_CASE("attention decoders: incremental steps equal the teacher-forced forward pass") {
   for (const auto& [decoder, feeding] : decoder_variants()) {
-    for (const auto& scorer : seqlab::ScorerRegistry().names()) {
+    for (const auto& scorer : seqlab::scorer_registry().names()) {
       DYNAMIC_SECTION(decoder << (feeding ? "+feeding" : "") << " with " << scorer) {
         torch::manual_seed(5);
         seqlab::Seq2Seq model(attention_config(decoder, scorer, feeding), 20, 20);
         model->eval();
-        std::vector<seqlab::Example> examples = {{{5, 6, 7, 8}, {9, 10, 11}}, {{12, 13}, {14, 15, 16, 17}}};
+        std::vector<seqlab::Example> examples = {{{5, 6, 7, 8}, {9, 10, 11}},
+                                                 {{12, 13}, {14, 15, 16, 17}}};
         auto batch = seqlab::collate(examples, {0, 1});
         torch::NoGradGuard no_grad;
         auto full = model->forward(source_of(batch), batch.target_in);
@@ -70,7 +71,8 @@ TEST_CASE("attention decoders: padding a batch does not change a sentence's logi
       torch::manual_seed(6);
       seqlab::Seq2Seq model(attention_config(decoder, "additive", feeding, "lstm"), 20, 20);
       model->eval();
-      std::vector<seqlab::Example> examples = {{{5, 6, 7}, {8, 9}}, {{5, 6, 7, 10, 11, 12}, {8, 9, 10, 11}}};
+      std::vector<seqlab::Example> examples = {{{5, 6, 7}, {8, 9}},
+                                               {{5, 6, 7, 10, 11, 12}, {8, 9, 10, 11}}};
       auto alone = seqlab::collate(examples, {0});
       auto padded = seqlab::collate(examples, {0, 1});
       torch::NoGradGuard no_grad;
@@ -105,8 +107,10 @@ TEST_CASE("attention decoders: beam 1 equals greedy, and decoding records one ma
   }
 }
 
-TEST_CASE("a GRU with additive attention learns to reverse sequences and without attention fails on long ones",
-          "[learning]") {
+TEST_CASE(
+    "a GRU with additive attention learns to reverse sequences and without attention fails on long "
+    "ones",
+    "[learning]") {
   using namespace seqlab::testing;
   use_learning_threads();
   const int64_t vocab = 16;
@@ -127,33 +131,41 @@ TEST_CASE("a GRU with additive attention learns to reverse sequences and without
 
   auto attention = make_model("bahdanau");
   seqlab::Rng rng(learning_seed(9));
-  ToyTrainer trainer(attention, [&] { return random_sequences(rng, 64, 5, 20, vocab, true); }, 3e-3);
+  ToyTrainer trainer(
+      attention, [&] { return random_sequences(rng, 64, 5, 20, vocab, true); }, 3e-3);
   // Criterion: every one of 500 validation sequences (an error rate of 1% would pass that with
   // probability 0.7%), so the test's 99% holds with a wide margin. Measured settings needed
-  // 1,000-4,800 steps (README, "Tests"); the cap is 2.5 times the most.
-  int steps = trainer.train_until([&] { return exact_matches(attention, valid) == 500; }, 200, 12000);
+  // 1,000-4,800 steps (docs/development.md, "Tests"); the cap is 2.5 times the most.
+  int steps =
+      trainer.train_until([&] { return exact_matches(attention, valid) == 500; }, 200, 12000);
   int exact = exact_matches(attention, held_out);
   int attention_long = exact_matches(attention, long_ones);
 
   auto plain = make_model("rnn");  // same size, same data, same number of steps, no attention
   seqlab::Rng plain_rng(learning_seed(9));
-  train_teacher_forced(plain, [&] { return random_sequences(plain_rng, 64, 5, 20, vocab, true); }, steps, 3e-3);
+  train_teacher_forced(
+      plain, [&] { return random_sequences(plain_rng, 64, 5, 20, vocab, true); }, steps, 3e-3);
   int plain_long = exact_matches(plain, long_ones);
   report_learning("bahdanau-reverse",
                   fmt::format("steps={} exact={}/300 long={}/200 plain_long={}/200", steps, exact,
                               attention_long, plain_long));
-  INFO("after " << steps << " steps, exact reversals of lengths 5-20: " << exact << " / 300; lengths 16-20: attention "
-                << attention_long << " / 200, no attention " << plain_long << " / 200");
+  INFO("after " << steps << " steps, exact reversals of lengths 5-20: " << exact
+                << " / 300; lengths 16-20: attention " << attention_long << " / 200, no attention "
+                << plain_long << " / 200");
   CHECK(exact >= 297);  // >= 99% of unseen sequences reversed exactly
   CHECK(plain_long < attention_long / 2);
 }
 
 TEST_CASE("dot attention between different widths is a clear error") {
-  Config config = Config::from_json(Json{{"model", {{"decoder", "luong"}, {"attention", "dot"}, {"hidden_dim", 8}, {"bidirectional", true}}}});
-  CHECK_THROWS_WITH(seqlab::Seq2Seq(config, 10, 10), Catch::Matchers::Contains("equal query and key widths, got 8 and 16"));
+  Config config = Config::from_json(Json{
+      {"model",
+       {{"decoder", "luong"}, {"attention", "dot"}, {"hidden_dim", 8}, {"bidirectional", true}}}});
+  CHECK_THROWS_WITH(seqlab::Seq2Seq(config, 10, 10),
+                    Catch::Matchers::Contains("equal query and key widths, got 8 and 16"));
 }
 
-TEST_CASE("bahdanau: mixing projected memory rows equals projecting the context, in value and gradient") {
+TEST_CASE(
+    "bahdanau: mixing projected memory rows equals projecting the context, in value and gradient") {
   // The CPU path projects every memory row into the cell's input gates once and mixes the
   // projections by the attention weights; the path for other devices concatenates the context to
   // the cell's input, as the equations are written. Without "context_gates" in the state the
@@ -162,8 +174,10 @@ TEST_CASE("bahdanau: mixing projected memory rows equals projecting the context,
     DYNAMIC_SECTION(cell) {
       torch::manual_seed(3);
       seqlab::Seq2Seq model(attention_config("bahdanau", "additive", false, cell), 20, 20);
-      std::vector<seqlab::Example> examples = {{{5, 6, 7, 8}, {9, 10, 11}}, {{12, 13}, {14, 15, 16, 17}}, {{}, {4}}};
-      auto batch = seqlab::collate(examples, {0, 1, 2});  // the empty source: zero attention weights
+      std::vector<seqlab::Example> examples = {
+          {{5, 6, 7, 8}, {9, 10, 11}}, {{12, 13}, {14, 15, 16, 17}}, {{}, {4}}};
+      auto batch =
+          seqlab::collate(examples, {0, 1, 2});  // the empty source: zero attention weights
       auto upstream = torch::randn({3, batch.target_in.size(1), 20});
       auto gradients = [&] {
         std::vector<torch::Tensor> out;

@@ -6,7 +6,7 @@
 #include "models/attention/attention.h"
 #include "models/attention/scorer.h"
 
-using seqlab::ScorerRegistry;
+using seqlab::scorer_registry;
 
 namespace {
 
@@ -14,7 +14,7 @@ const int64_t kQueryDim = 6, kKeyDim = 6, kHidden = 5;
 
 seqlab::Scorer make(const std::string& name, torch::Dtype dtype = torch::kFloat) {
   torch::manual_seed(11);
-  auto scorer = ScorerRegistry().create(name, seqlab::ScorerDims{kQueryDim, kKeyDim, kHidden});
+  auto scorer = scorer_registry().create(name, seqlab::ScorerDims{kQueryDim, kKeyDim, kHidden});
   scorer->to(dtype);
   return scorer;
 }
@@ -27,7 +27,7 @@ torch::Tensor key_mask(const std::vector<int64_t>& lengths, int64_t max_length) 
 }  // namespace
 
 TEST_CASE("every scorer gives [B, Tq, Tk] scores and attention rows that sum to one") {
-  for (const auto& name : ScorerRegistry().names()) {
+  for (const auto& name : scorer_registry().names()) {
     DYNAMIC_SECTION(name) {
       auto scorer = make(name);
       auto q = torch::randn({3, 4, kQueryDim});
@@ -42,7 +42,7 @@ TEST_CASE("every scorer gives [B, Tq, Tk] scores and attention rows that sum to 
 }
 
 TEST_CASE("masked positions get exactly zero attention weight") {
-  for (const auto& name : ScorerRegistry().names()) {
+  for (const auto& name : scorer_registry().names()) {
     DYNAMIC_SECTION(name) {
       auto scorer = make(name);
       auto scores = scorer->forward(torch::randn({2, 3, kQueryDim}), torch::randn({2, 6, kKeyDim}));
@@ -63,7 +63,7 @@ TEST_CASE("a fully masked row gives zero weights, not NaN") {
 }
 
 TEST_CASE("padding the keys does not change the attention over the real ones") {
-  for (const auto& name : ScorerRegistry().names()) {
+  for (const auto& name : scorer_registry().names()) {
     DYNAMIC_SECTION(name) {
       auto scorer = make(name);
       auto q = torch::randn({1, 3, kQueryDim});
@@ -77,7 +77,7 @@ TEST_CASE("padding the keys does not change the attention over the real ones") {
 }
 
 TEST_CASE("scorer gradients match finite differences in double precision") {
-  for (const auto& name : ScorerRegistry().names()) {
+  for (const auto& name : scorer_registry().names()) {
     DYNAMIC_SECTION(name) {
       auto scorer = make(name, torch::kDouble);
       auto options = torch::dtype(torch::kDouble);
@@ -122,9 +122,9 @@ TEST_CASE("the recorder captures maps only while active") {
 }
 
 TEST_CASE("the plug-in example scorer is registered with its help") {
-  CHECK(ScorerRegistry().contains("bilinear_bias"));
+  CHECK(scorer_registry().contains("bilinear_bias"));
   for (std::string name : {"additive", "dot", "general", "concat", "scaled_dot", "cosine"})
-    CHECK(ScorerRegistry().contains(name));
+    CHECK(scorer_registry().contains(name));
 }
 
 TEST_CASE("the fused single-query products and their gradients equal matmul's") {
@@ -133,8 +133,8 @@ TEST_CASE("the fused single-query products and their gradients equal matmul's") 
   // views, as split heads give) and a zero weight (a masked key) among the values.
   for (int64_t width : {1, 7, 8, 19, 64}) {
     for (int64_t length : {1, 5, 33}) {
-      auto q = torch::randn({width, 6, 1}).permute({1, 2, 0});            // [6, 1, width], strided
-      auto k = torch::randn({6, width, length}).transpose(1, 2);         // [6, length, width], strided
+      auto q = torch::randn({width, 6, 1}).permute({1, 2, 0});    // [6, 1, width], strided
+      auto k = torch::randn({6, width, length}).transpose(1, 2);  // [6, length, width], strided
       auto w = torch::softmax(torch::randn({6, 1, length}), -1);
       w.select(2, 0).zero_();
       auto v = torch::randn({6, length, width});
@@ -168,7 +168,9 @@ TEST_CASE("the fused single-query products and their gradients equal matmul's") 
   }
 }
 
-TEST_CASE("the batched small products (many queries, rows split across threads) and their gradients equal matmul's") {
+TEST_CASE(
+    "the batched small products (many queries, rows split across threads) and their gradients "
+    "equal matmul's") {
   torch::manual_seed(4);
   const int64_t rows = 24, queries = 7, keys = 9, width = 5;  // enough rows for the batched path
   auto q = torch::randn({rows, queries, width}, torch::requires_grad());
@@ -182,7 +184,8 @@ TEST_CASE("the batched small products (many queries, rows split across threads) 
   CHECK(torch::allclose(ours_c, torch::matmul(w, v), 1e-5, 1e-5));
   auto grads = torch::autograd::grad({(ours_s * g1).sum() + (ours_c * g2).sum()}, {q, k, w, v});
   auto expected = torch::autograd::grad(
-      {(torch::matmul(q, k.transpose(1, 2)) * g1).sum() + (torch::matmul(w, v) * g2).sum()}, {q, k, w, v});
+      {(torch::matmul(q, k.transpose(1, 2)) * g1).sum() + (torch::matmul(w, v) * g2).sum()},
+      {q, k, w, v});
   for (size_t i = 0; i < grads.size(); ++i) {
     INFO("input " << i);
     CHECK(torch::allclose(grads[i], expected[i], 1e-5, 1e-5));
@@ -219,10 +222,12 @@ TEST_CASE("StepMixer's deferred gradient equals weighted_values' step-by-step on
   CHECK(torch::allclose(mixed_grads.first, plain_grads.first, 1e-5, 1e-5));
   CHECK(torch::allclose(mixed_grads.second, plain_grads.second, 1e-5, 1e-5));
   seqlab::StepMixer mixer(rows_leaf * 1.0, steps);
-  CHECK_THROWS_WITH(mixer.mix(torch::ones({batch, 1, length}), steps), Catch::Contains("outside the recurrence"));
+  CHECK_THROWS_WITH(mixer.mix(torch::ones({batch, 1, length}), steps),
+                    Catch::Contains("outside the recurrence"));
 }
 
-TEST_CASE("the fused additive scores and their gradients equal tanh, sum and matrix-vector product") {
+TEST_CASE(
+    "the fused additive scores and their gradients equal tanh, sum and matrix-vector product") {
   torch::manual_seed(8);
   for (int64_t queries : {1, 3}) {
     DYNAMIC_SECTION(queries << " queries per row") {
@@ -237,9 +242,12 @@ TEST_CASE("the fused additive scores and their gradients equal tanh, sum and mat
       CHECK(torch::allclose(fused, plain, 1e-5, 1e-5));
       auto fused_grads = torch::autograd::grad({(fused * upstream).sum()}, {wq, uk, v});
       auto plain_grads = torch::autograd::grad({(plain * upstream).sum()}, {wq, uk, v});
-      for (size_t i = 0; i < 3; ++i) CHECK(torch::allclose(fused_grads[i], plain_grads[i], 1e-4, 1e-5));
+      for (size_t i = 0; i < 3; ++i)
+        CHECK(torch::allclose(fused_grads[i], plain_grads[i], 1e-4, 1e-5));
     }
   }
   auto nan = torch::full({1, 1, 8}, std::numeric_limits<float>::quiet_NaN());
-  CHECK(torch::isnan(seqlab::additive_scores(nan, torch::zeros({1, 2, 8}), torch::ones({1, 8}))).all().item<bool>());
+  CHECK(torch::isnan(seqlab::additive_scores(nan, torch::zeros({1, 2, 8}), torch::ones({1, 8})))
+            .all()
+            .item<bool>());
 }

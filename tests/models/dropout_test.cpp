@@ -1,11 +1,13 @@
 // seqlab's hashed dropout (models/dropout.h): torch::nn::Dropout's distribution and scaling, the
 // same mask in the backward pass, fixed by torch::manual_seed.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include "models/dropout.h"
 
-TEST_CASE("hashed dropout zeroes a fraction p, scales the rest by 1 / (1 - p), and is the identity in eval") {
+TEST_CASE(
+    "hashed dropout zeroes a fraction p, scales the rest by 1 / (1 - p), and is the identity in "
+    "eval") {
   for (double p : {0.1, 0.5, 0.9}) {
     DYNAMIC_SECTION("p = " << p) {
       torch::manual_seed(0);
@@ -25,7 +27,8 @@ TEST_CASE("hashed dropout zeroes a fraction p, scales the rest by 1 / (1 - p), a
   }
 }
 
-TEST_CASE("hashed dropout's gradient uses the forward mask, and torch::manual_seed fixes the masks") {
+TEST_CASE(
+    "hashed dropout's gradient uses the forward mask, and torch::manual_seed fixes the masks") {
   auto x = torch::rand({64, 33}).add_(0.5).requires_grad_(true);
   torch::manual_seed(7);
   auto y = seqlab::dropout(x, 0.3, true);
@@ -35,7 +38,8 @@ TEST_CASE("hashed dropout's gradient uses the forward mask, and torch::manual_se
   CHECK(torch::allclose(x.grad(), upstream * kept / 0.7));
   torch::manual_seed(7);
   CHECK(seqlab::dropout(x.detach(), 0.3, true).equal(y.detach()));
-  CHECK_FALSE(seqlab::dropout(x.detach(), 0.3, true).equal(y.detach()));  // the next call draws anew
+  CHECK_FALSE(
+      seqlab::dropout(x.detach(), 0.3, true).equal(y.detach()));  // the next call draws anew
   CHECK(seqlab::dropout(x, 0.0, true).equal(x));
   CHECK((seqlab::dropout(x, 1.0, true) == 0).all().item<bool>());
   CHECK_THROWS_WITH(seqlab::Dropout(1.5), Catch::Contains("not in [0, 1]"));
@@ -45,9 +49,10 @@ TEST_CASE("fused ReLU-dropout equals dropout after ReLU, in value and gradient")
   for (double p : {0.0, 0.1, 0.6}) {
     DYNAMIC_SECTION("p = " << p) {
       auto input = torch::randn({37, 129});  // odd sizes: vector tails
-      input.index_put_({0, 0}, 0.0);          // ReLU's kink: derivative 0 on both paths
+      input.index_put_({0, 0}, 0.0);         // ReLU's kink: derivative 0 on both paths
       auto upstream = torch::randn({37, 129});
-      auto fused_x = input.clone().requires_grad_(true), plain_x = input.clone().requires_grad_(true);
+      auto fused_x = input.clone().requires_grad_(true),
+           plain_x = input.clone().requires_grad_(true);
       torch::manual_seed(11);
       auto fused = seqlab::relu_dropout(fused_x, p, true);
       torch::manual_seed(11);

@@ -1,12 +1,12 @@
 // The GRU recurrence with its hand-written backward pass (models/rnn/gru_sequence.h) against
 // LibTorch's torch::gru, and the recurrent layer's per-sentence constant input against
 // concatenating it to every step.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include "models/rnn/gru_sequence.h"
-#include "models/rnn/step_linear.h"
 #include "models/rnn/recurrent_layer.h"
+#include "models/rnn/step_linear.h"
 
 namespace {
 
@@ -22,18 +22,22 @@ TEST_CASE("gru_sequence equals torch::gru in outputs and in every gradient") {
   const int64_t batch = 5, steps = 7, input = 6, hidden = 4;
   auto x0 = torch::randn({batch, steps, input});
   auto h00 = torch::randn({batch, hidden});
-  auto w_ih0 = torch::randn({3 * hidden, input}) * 0.4, w_hh0 = torch::randn({3 * hidden, hidden}) * 0.4;
+  auto w_ih0 = torch::randn({3 * hidden, input}) * 0.4,
+       w_hh0 = torch::randn({3 * hidden, hidden}) * 0.4;
   auto b_ih0 = torch::randn({3 * hidden}) * 0.2, b_hh0 = torch::randn({3 * hidden}) * 0.2;
   auto upstream = torch::randn({batch, steps, hidden});
   auto leaves = [&] {
     std::vector<torch::Tensor> v;
-    for (const auto& t : {x0, h00, w_ih0, w_hh0, b_ih0, b_hh0}) v.push_back(t.clone().requires_grad_(true));
+    for (const auto& t : {x0, h00, w_ih0, w_hh0, b_ih0, b_hh0})
+      v.push_back(t.clone().requires_grad_(true));
     return v;
   };
   auto ours = leaves(), theirs = leaves();
-  auto out = seqlab::gru_sequence(torch::nn::functional::linear(ours[0], ours[2], ours[4]), ours[1], ours[3], ours[5]);
-  auto expected = std::get<0>(torch::gru(theirs[0], theirs[1].unsqueeze(0), {theirs[2], theirs[3], theirs[4], theirs[5]},
-                                         true, 1, 0.0, false, false, true));
+  auto out = seqlab::gru_sequence(torch::nn::functional::linear(ours[0], ours[2], ours[4]), ours[1],
+                                  ours[3], ours[5]);
+  auto expected = std::get<0>(torch::gru(theirs[0], theirs[1].unsqueeze(0),
+                                         {theirs[2], theirs[3], theirs[4], theirs[5]}, true, 1, 0.0,
+                                         false, false, true));
   check_close(out, expected);
   (out * upstream).sum().backward();
   (expected * upstream).sum().backward();
@@ -42,7 +46,9 @@ TEST_CASE("gru_sequence equals torch::gru in outputs and in every gradient") {
     check_close(ours[i].grad(), theirs[i].grad());
   }
   torch::NoGradGuard no_grad;  // the inference path runs the same recurrence without a graph
-  check_close(seqlab::gru_sequence(torch::nn::functional::linear(x0, w_ih0, b_ih0), h00, w_hh0, b_hh0), expected);
+  check_close(
+      seqlab::gru_sequence(torch::nn::functional::linear(x0, w_ih0, b_ih0), h00, w_hh0, b_hh0),
+      expected);
 }
 
 TEST_CASE("a constant input projected once equals concatenating it to every step, for every cell") {
@@ -51,16 +57,21 @@ TEST_CASE("a constant input projected once equals concatenating it to every step
       torch::manual_seed(2);
       seqlab::RecurrentLayer layer(cell, 6 + 3, 5, /*layers=*/2, false, 0.0);
       auto x = torch::randn({4, 7, 6}), constant = torch::randn({4, 3});
-      seqlab::RecurrentState initial{torch::randn({2, 4, 5}), cell == "lstm" ? torch::randn({2, 4, 5}) : torch::Tensor()};
+      seqlab::RecurrentState initial{torch::randn({2, 4, 5}),
+                                     cell == "lstm" ? torch::randn({2, 4, 5}) : torch::Tensor()};
       auto [with_constant, state_a] = layer->forward(x, initial, constant);
-      auto [concatenated, state_b] = layer->forward(torch::cat({x, constant.unsqueeze(1).expand({4, 7, 3})}, -1), initial);
+      auto [concatenated, state_b] =
+          layer->forward(torch::cat({x, constant.unsqueeze(1).expand({4, 7, 3})}, -1), initial);
       check_close(with_constant, concatenated);
-      if (cell == "gru") {  // a stack of two: the same as LibTorch's own GRU module with these weights
+      if (cell ==
+          "gru") {  // a stack of two: the same as LibTorch's own GRU module with these weights
         torch::nn::GRU reference(torch::nn::GRUOptions(9, 5).num_layers(2).batch_first(true));
         torch::NoGradGuard no_grad;
         auto ours = layer->named_parameters();
-        for (auto& item : reference->named_parameters()) item.value().copy_(ours["rnn." + item.key()]);
-        auto [out, h] = reference->forward(torch::cat({x, constant.unsqueeze(1).expand({4, 7, 3})}, -1), initial.h);
+        for (auto& item : reference->named_parameters())
+          item.value().copy_(ours["rnn." + item.key()]);
+        auto [out, h] = reference->forward(
+            torch::cat({x, constant.unsqueeze(1).expand({4, 7, 3})}, -1), initial.h);
         check_close(with_constant, out);
         check_close(state_a.h, h);
       }
@@ -100,5 +111,6 @@ TEST_CASE("StepLinear's once-formed weight gradient equals linear's per-step one
   CHECK(torch::allclose(fused_total, plain_total, 1e-5, 1e-6));
   for (size_t i = 0; i < 3; ++i) CHECK(torch::allclose(fused_grads[i], plain_grads[i], 1e-4, 1e-5));
   seqlab::StepLinear layer(weight, bias, steps, batch);
-  CHECK_THROWS_WITH(layer.forward(torch::zeros({batch + 1, in}), 0), Catch::Contains("expected [5, 7]"));
+  CHECK_THROWS_WITH(layer.forward(torch::zeros({batch + 1, in}), 0),
+                    Catch::Contains("expected [5, 7]"));
 }

@@ -39,7 +39,8 @@ std::pair<torch::Tensor, torch::Tensor> make_batch(seqlab::Rng& rng, int64_t bat
     int64_t label = static_cast<int64_t>(rng.below(kClasses));
     labels[b] = label;
     t[b][0] = label;  // the class marker, tokens 0-3
-    for (int64_t i = 1; i < kLength; ++i) t[b][i] = kClasses + static_cast<int64_t>(rng.below(kVocab - kClasses));
+    for (int64_t i = 1; i < kLength; ++i)
+      t[b][i] = kClasses + static_cast<int64_t>(rng.below(kVocab - kClasses));
   }
   return {tokens, labels};
 }
@@ -108,11 +109,12 @@ double early_to_late_gradient_ratio(const std::string& cell) {
 }  // namespace
 
 TEST_CASE("an LSTM learns a 50-step dependency that a vanilla RNN cannot pick up", "[learning]") {
-  // Five independent runs of each (seeds, data): every LSTM trains to 95% validation accuracy; every
-  // tanh RNN gets a fixed 1,200 Adam steps (6-12 times what the LSTMs needed in every measured
-  // setting). At 20 steps some RNN runs picked up half of the classes (1 run in 12 measured: 0.50),
-  // which is why the dependency is 50 steps long; measured RNN runs stay near chance (0.23-0.30), and
-  // the claim is about their mean so that one lucky run cannot fail it (README, "Tests").
+  // Five independent runs of each (seeds, data): every LSTM trains to 95% validation accuracy;
+  // every tanh RNN gets a fixed 1,200 Adam steps (6-12 times what the LSTMs needed in every
+  // measured setting). At 20 steps some RNN runs picked up half of the classes (1 run in 12
+  // measured: 0.50), which is why the dependency is 50 steps long; measured RNN runs stay near
+  // chance (0.23-0.30), and the claim is about their mean so that one lucky run cannot fail it
+  // (docs/development.md, "Tests").
   constexpr int kRuns = 5;
   double lstm_mean = 0, rnn_mean = 0, lstm_worst = 1;
   std::string values;
@@ -122,12 +124,12 @@ TEST_CASE("an LSTM learns a 50-step dependency that a vanilla RNN cannot pick up
     lstm_mean += lstm.accuracy / kRuns;
     rnn_mean += rnn.accuracy / kRuns;
     lstm_worst = std::min(lstm_worst, lstm.accuracy);
-    values += fmt::format("{}run{}: lstm_steps={} lstm={:.3f} rnn={:.3f}", run ? " " : "", run, lstm.steps,
-                          lstm.accuracy, rnn.accuracy);
+    values += fmt::format("{}run{}: lstm_steps={} lstm={:.3f} rnn={:.3f}", run ? " " : "", run,
+                          lstm.steps, lstm.accuracy, rnn.accuracy);
   }
   seqlab::testing::report_learning("lstm-vs-rnn", values);
-  INFO("mean accuracy over " << kRuns << " runs: lstm " << lstm_mean << " (worst " << lstm_worst << "), rnn "
-                             << rnn_mean << " (chance 0.25); " << values);
+  INFO("mean accuracy over " << kRuns << " runs: lstm " << lstm_mean << " (worst " << lstm_worst
+                             << "), rnn " << rnn_mean << " (chance 0.25); " << values);
   CHECK(rnn_mean < 0.4);
   CHECK(lstm_worst > 0.9);
 }
@@ -135,7 +137,8 @@ TEST_CASE("an LSTM learns a 50-step dependency that a vanilla RNN cannot pick up
 TEST_CASE("the gradient reaching early time steps vanishes for a vanilla RNN", "[learning]") {
   double rnn = early_to_late_gradient_ratio("rnn");
   double lstm = early_to_late_gradient_ratio("lstm");
-  seqlab::testing::report_learning("vanishing-gradient", fmt::format("rnn={:.3g} lstm={:.3g}", rnn, lstm));
+  seqlab::testing::report_learning("vanishing-gradient",
+                                   fmt::format("rnn={:.3g} lstm={:.3g}", rnn, lstm));
   INFO("|grad x_0| / |grad x_T|: rnn " << rnn << ", lstm " << lstm);
   CHECK(rnn < 1e-3);
   CHECK(lstm > 10 * rnn);

@@ -1,7 +1,7 @@
 // The fused vocabulary projection + cross-entropy (models/output_loss.h) against the plain path,
 // output layer then torch's cross_entropy: the same loss and the same gradients.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include "core/config.h"
 #include "models/output_loss.h"
@@ -16,8 +16,9 @@ namespace F = torch::nn::functional;
 
 torch::Tensor plain_loss(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
                          const torch::Tensor& y, double eps) {
-  return F::cross_entropy(F::linear(x, w, b), y,
-                          F::CrossEntropyFuncOptions().ignore_index(0).label_smoothing(eps).reduction(torch::kSum));
+  return F::cross_entropy(
+      F::linear(x, w, b), y,
+      F::CrossEntropyFuncOptions().ignore_index(0).label_smoothing(eps).reduction(torch::kSum));
 }
 
 struct Grads {
@@ -26,20 +27,23 @@ struct Grads {
 
 template <typename Loss>
 Grads run(Loss loss_fn, const torch::Tensor& x0, const torch::Tensor& w0, const torch::Tensor& b0) {
-  auto x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true), b = b0.clone().requires_grad_(true);
+  auto x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true),
+       b = b0.clone().requires_grad_(true);
   auto loss = loss_fn(x, w, b);
   (loss * 0.37).backward();  // a scale other than 1 reaches every gradient
   return {loss.detach(), x.grad(), w.grad(), b.grad()};
 }
 
 void check_close(const torch::Tensor& a, const torch::Tensor& b, double tolerance) {
-  INFO("max difference " << (a - b).abs().max().item<double>() << ", scale " << b.abs().max().item<double>());
+  INFO("max difference " << (a - b).abs().max().item<double>() << ", scale "
+                         << b.abs().max().item<double>());
   CHECK(torch::allclose(a, b, tolerance, tolerance * b.abs().max().item<double>()));
 }
 
 }  // namespace
 
-TEST_CASE("the fused projection loss equals output layer plus cross_entropy, in value and gradient") {
+TEST_CASE(
+    "the fused projection loss equals output layer plus cross_entropy, in value and gradient") {
   torch::manual_seed(3);
   const int64_t rows = 37, features = 12, vocab = 101;
   auto x = torch::randn({rows, features});
@@ -49,10 +53,13 @@ TEST_CASE("the fused projection loss equals output layer plus cross_entropy, in 
   for (double eps : {0.0, 0.1}) {
     for (int64_t chunk : {int64_t{1}, int64_t{8}, int64_t{37}, int64_t{64}}) {
       DYNAMIC_SECTION("smoothing " << eps << ", " << chunk << " rows per chunk") {
-        auto plain = run([&](auto& x_, auto& w_, auto& b_) { return plain_loss(x_, w_, b_, y, eps); }, x, w, b);
-        auto fused = run([&](auto& x_, auto& w_, auto& b_) {
-          return seqlab::fused_projection_loss_sum(x_, w_, b_, y, eps, chunk);
-        }, x, w, b);
+        auto plain = run(
+            [&](auto& x_, auto& w_, auto& b_) { return plain_loss(x_, w_, b_, y, eps); }, x, w, b);
+        auto fused = run(
+            [&](auto& x_, auto& w_, auto& b_) {
+              return seqlab::fused_projection_loss_sum(x_, w_, b_, y, eps, chunk);
+            },
+            x, w, b);
         check_close(fused.loss, plain.loss, 1e-5);
         check_close(fused.dx, plain.dx, 1e-5);
         check_close(fused.dw, plain.dw, 1e-5);
@@ -73,16 +80,29 @@ TEST_CASE("the fused projection loss stays finite where a softmax probability un
   CHECK(fused.item<double>() == Approx(plain.item<double>()).epsilon(1e-6));
 }
 
-TEST_CASE("a model's loss_sum skips padding and equals forward plus cross_entropy, for every decoder family") {
+TEST_CASE(
+    "a model's loss_sum skips padding and equals forward plus cross_entropy, for every decoder "
+    "family") {
   const std::vector<std::pair<std::string, Json>> models = {
       {"rnn", {{"encoder", "rnn"}, {"decoder", "rnn"}, {"hidden_dim", 16}, {"embedding_dim", 8}}},
-      {"bahdanau", {{"encoder", "rnn"}, {"decoder", "bahdanau"}, {"hidden_dim", 16}, {"embedding_dim", 8}}},
-      {"luong", {{"encoder", "rnn"}, {"decoder", "luong"}, {"hidden_dim", 16}, {"embedding_dim", 8},
-                 {"input_feeding", false}}},
-      {"transformer", {{"encoder", "transformer"}, {"decoder", "transformer"},
-                       {"transformer", {{"d_model", 16}, {"heads", 2}, {"ffn_dim", 32}, {"encoder_layers", 1},
-                                        {"decoder_layers", 1}}},
-                       {"tie_embeddings", true}}},
+      {"bahdanau",
+       {{"encoder", "rnn"}, {"decoder", "bahdanau"}, {"hidden_dim", 16}, {"embedding_dim", 8}}},
+      {"luong",
+       {{"encoder", "rnn"},
+        {"decoder", "luong"},
+        {"hidden_dim", 16},
+        {"embedding_dim", 8},
+        {"input_feeding", false}}},
+      {"transformer",
+       {{"encoder", "transformer"},
+        {"decoder", "transformer"},
+        {"transformer",
+         {{"d_model", 16},
+          {"heads", 2},
+          {"ffn_dim", 32},
+          {"encoder_layers", 1},
+          {"decoder_layers", 1}}},
+        {"tie_embeddings", true}}},
   };
   for (const auto& [name, model_json] : models) {
     DYNAMIC_SECTION(name) {
@@ -107,9 +127,9 @@ TEST_CASE("a model's loss_sum skips padding and equals forward plus cross_entrop
         p.mutable_grad() = torch::Tensor();
       }
       auto logits = model->forward(src, target_in);
-      auto plain = F::cross_entropy(logits.reshape({-1, 30}), target_out.reshape(-1),
-                                    F::CrossEntropyFuncOptions().ignore_index(0).label_smoothing(0.1).reduction(
-                                        torch::kSum));
+      auto plain = F::cross_entropy(
+          logits.reshape({-1, 30}), target_out.reshape(-1),
+          F::CrossEntropyFuncOptions().ignore_index(0).label_smoothing(0.1).reduction(torch::kSum));
       plain.backward();
       CHECK(fused.item<double>() == Approx(plain.item<double>()).epsilon(1e-5));
       size_t i = 0;

@@ -29,7 +29,8 @@ struct PositionedAttention {
   bool causal;
   PositionedAttention(const std::string& name, bool causal_) : causal(causal_) {
     torch::manual_seed(21);
-    positions = seqlab::PositionalRegistry().create(name, {default_config(), kDim, kHeads, causal});
+    positions =
+        seqlab::positional_registry().create(name, {default_config(), kDim, kHeads, causal});
     seqlab::MultiHeadOptions options;
     options.model_dim = options.key_dim = kDim;
     options.heads = kHeads;
@@ -76,12 +77,13 @@ void check_gradients(const std::function<torch::Tensor()>& f, std::vector<torch:
 }  // namespace
 
 TEST_CASE("every positional encoding: shapes, gradients by finite differences, determinism") {
-  for (const auto& name : seqlab::PositionalRegistry().names()) {
+  for (const auto& name : seqlab::positional_registry().names()) {
     for (bool causal : {false, true}) {
       DYNAMIC_SECTION(name << (causal ? " (decoder)" : " (encoder)")) {
         PositionedAttention a(name, causal);
         auto x = torch::randn({2, 5, kDim}, torch::kDouble).requires_grad_(true);
-        auto p = torch::arange(5, torch::kLong).unsqueeze(0) + torch::tensor({{0}, {3}}, torch::kLong);  // [2, 5]
+        auto p = torch::arange(5, torch::kLong).unsqueeze(0) +
+                 torch::tensor({{0}, {3}}, torch::kLong);  // [2, 5]
         auto y = a(x, p);
         CHECK(y.sizes() == x.sizes());
         CHECK(torch::equal(y, a(x, p)));
@@ -90,7 +92,8 @@ TEST_CASE("every positional encoding: shapes, gradients by finite differences, d
         CHECK(torch::equal(y, again(x, p)));
         auto bias = a.positions->score_bias(p, p);
         if (bias.defined()) CHECK(bias.sizes() == torch::IntArrayRef({2, kHeads, 5, 5}));
-        auto rotated = a.positions->rotate(torch::randn({2, kHeads, 5, kDim / kHeads}, torch::kDouble), p);
+        auto rotated =
+            a.positions->rotate(torch::randn({2, kHeads, 5, kDim / kHeads}, torch::kDouble), p);
         CHECK(rotated.sizes() == torch::IntArrayRef({2, kHeads, 5, kDim / kHeads}));
         std::vector<torch::Tensor> tensors = {x};
         for (auto& parameter : a.positions->parameters()) tensors.push_back(parameter);
@@ -100,17 +103,21 @@ TEST_CASE("every positional encoding: shapes, gradients by finite differences, d
   }
 }
 
-TEST_CASE("multi-head attention rejects heads that do not divide the width, and narrower self-attention keys") {
+TEST_CASE(
+    "multi-head attention rejects heads that do not divide the width, and narrower self-attention "
+    "keys") {
   seqlab::MultiHeadOptions options;
   options.model_dim = 10;
   options.key_dim = 10;
   options.heads = 4;
-  CHECK_THROWS_WITH(seqlab::MultiHeadAttention(options, nullptr), Catch::Matchers::Contains("d_model = 10 is not divisible by heads = 4"));
+  CHECK_THROWS_WITH(seqlab::MultiHeadAttention(options, nullptr),
+                    Catch::Matchers::Contains("d_model = 10 is not divisible by heads = 4"));
   options.heads = 2;
   options.key_dim = 6;
   options.self_attention = true;
-  CHECK_THROWS_WITH(seqlab::MultiHeadAttention(options, nullptr),
-                    Catch::Matchers::Contains("self-attention needs keys as wide as queries, got 6 and 10"));
+  CHECK_THROWS_WITH(
+      seqlab::MultiHeadAttention(options, nullptr),
+      Catch::Matchers::Contains("self-attention needs keys as wide as queries, got 6 and 10"));
 }
 
 TEST_CASE("rotary, ALiBi and T5 relative scores depend only on the offset between positions") {
@@ -119,7 +126,8 @@ TEST_CASE("rotary, ALiBi and T5 relative scores depend only on the offset betwee
   auto k = torch::randn({1, kHeads, 1, kDim / kHeads}, torch::kDouble);
   auto at = [](int64_t position) { return torch::full({1, 1}, position, torch::kLong); };
   SECTION("rotary: q_m . k_n is a function of m - n") {
-    auto rotary = seqlab::PositionalRegistry().create("rotary", {default_config(), kDim, kHeads, false});
+    auto rotary =
+        seqlab::positional_registry().create("rotary", {default_config(), kDim, kHeads, false});
     auto score = [&](int64_t m, int64_t n) {
       return (rotary->rotate(q, at(m)) * rotary->rotate(k, at(n))).sum().item<double>();
     };
@@ -129,28 +137,30 @@ TEST_CASE("rotary, ALiBi and T5 relative scores depend only on the offset betwee
   }
   for (const std::string name : {"alibi", "relative"}) {
     DYNAMIC_SECTION(name << ": the bias is a function of key - query") {
-      auto encoding = seqlab::PositionalRegistry().create(name, {default_config(), kDim, kHeads, false});
+      auto encoding =
+          seqlab::positional_registry().create(name, {default_config(), kDim, kHeads, false});
       auto positions = torch::arange(12, torch::kLong).unsqueeze(0);
       auto bias = encoding->score_bias(positions, positions)[0];  // [H, 12, 12]
       auto shifted = encoding->score_bias(positions + 37, positions + 37)[0];
       CHECK(torch::allclose(bias, shifted));
       for (int64_t i = 1; i < 12; ++i)  // constant along every diagonal
-        CHECK(torch::allclose(bias.select(1, i).narrow(-1, 1, 11), bias.select(1, i - 1).narrow(-1, 0, 11)));
+        CHECK(torch::allclose(bias.select(1, i).narrow(-1, 1, 11),
+                              bias.select(1, i - 1).narrow(-1, 0, 11)));
       CHECK_FALSE(torch::allclose(bias.select(1, 5), bias.select(1, 4)));
     }
   }
   SECTION("alibi slopes follow Press et al. for 8 heads") {
-    auto alibi = seqlab::PositionalRegistry().create("alibi", {default_config(), 16, 8, false});
+    auto alibi = seqlab::positional_registry().create("alibi", {default_config(), 16, 8, false});
     auto bias = alibi->score_bias(at(0), at(1))[0].flatten();  // offset 1: -slope of each head
     for (int64_t h = 0; h < 8; ++h) CHECK(-bias[h].item<float>() == Approx(std::pow(0.5, h + 1)));
   }
 }
 
 TEST_CASE("every norm: shapes, gradients by finite differences, determinism") {
-  for (const auto& name : seqlab::NormRegistry().names()) {
+  for (const auto& name : seqlab::norm_registry().names()) {
     DYNAMIC_SECTION(name) {
       torch::manual_seed(23);
-      auto norm = seqlab::NormRegistry().create(name, {default_config(), 6});
+      auto norm = seqlab::norm_registry().create(name, {default_config(), 6});
       norm->to(torch::kDouble);
       {
         torch::NoGradGuard no_grad;  // move the parameters off their initial values
@@ -173,7 +183,7 @@ TEST_CASE("norms compute what their papers define") {
   auto make = [](const std::string& name, Json overrides = Json::object()) {
     static std::vector<Config> keep;
     keep.push_back(Config::from_json(Json{{"model", {{"norm", overrides}}}}));
-    return seqlab::NormRegistry().create(name, {keep.back(), 32});
+    return seqlab::norm_registry().create(name, {keep.back(), 32});
   };
   auto ln = make("layer_norm")(x);
   CHECK(ln.mean(-1).abs().max().item<float>() < 1e-5);
@@ -182,5 +192,6 @@ TEST_CASE("norms compute what their papers define") {
   CHECK(torch::allclose(rms.pow(2).mean(-1), torch::ones({5}), 1e-3, 1e-3));
   auto dyt = make("dyt", {{"dyt_alpha", 0.7}})(x);
   CHECK(torch::allclose(dyt, torch::tanh(0.7 * x), 1e-6, 1e-6));
-  CHECK(seqlab::NormRegistry().names() == std::vector<std::string>{"dyt", "layer_norm", "rms_norm"});
+  CHECK(seqlab::norm_registry().names() ==
+        std::vector<std::string>{"dyt", "layer_norm", "rms_norm"});
 }

@@ -4,11 +4,11 @@
 
 #include <torch/torch.h>
 
+#include "bench/forecast.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "core/registry.h"
 #include "data/mackey_glass.h"
-#include "eval/forecast.h"
 #include "models/reservoir/reservoir.h"
 #include "models/seq2seq.h"
 #include "tests/models/toy_tasks.h"
@@ -30,12 +30,9 @@ seqlab::ReservoirOptions options(int64_t units, double radius, double connectivi
 }
 
 Config reservoir_config(const std::string& encoder, const std::string& decoder, Json extra = {}) {
-  Json model = {{"encoder", encoder},
-                {"decoder", decoder},
-                {"embedding_dim", 16},
-                {"hidden_dim", 24},
-                {"dropout", 0.0},
-                {"reservoir", {{"units", 64}, {"connectivity", 0.2}}}};
+  Json model = {{"encoder", encoder},  {"decoder", decoder},
+                {"embedding_dim", 16}, {"hidden_dim", 24},
+                {"dropout", 0.0},      {"reservoir", {{"units", 64}, {"connectivity", 0.2}}}};
   for (auto& [k, v] : extra.items()) model[k] = v;
   return Config::from_json(Json{{"model", model}});
 }
@@ -106,7 +103,8 @@ TEST_CASE("streamed ridge sums give the direct least-squares solution") {
   torch::manual_seed(5);
   const int64_t n = 600, f = 24, o = 3;
   auto x = torch::randn({n, f}, torch::kFloat64) + 0.5;
-  auto y = torch::mm(x, torch::randn({f, o}, torch::kFloat64)) + 2.0 + 0.1 * torch::randn({n, o}, torch::kFloat64);
+  auto y = torch::mm(x, torch::randn({f, o}, torch::kFloat64)) + 2.0 +
+           0.1 * torch::randn({n, o}, torch::kFloat64);
   seqlab::RidgeAccumulator sums(f, o);
   for (int64_t start = 0; start < n; start += 64)
     sums.add(x.slice(0, start, std::min(n, start + 64)).to(torch::kFloat32),
@@ -123,8 +121,9 @@ TEST_CASE("streamed ridge sums give the direct least-squares solution") {
   SECTION("a penalty: the normal equations of the centred problem, bias unpenalised") {
     const double penalty = 0.05;
     auto xc = x32 - x32.mean(0), yc = y - y.mean(0);
-    auto direct = torch::linalg::solve(torch::mm(xc.t(), xc) + penalty * n * torch::eye(f, torch::kFloat64),
-                                       torch::mm(xc.t(), yc), true);
+    auto direct =
+        torch::linalg::solve(torch::mm(xc.t(), xc) + penalty * n * torch::eye(f, torch::kFloat64),
+                             torch::mm(xc.t(), yc), true);
     auto solution = solver.solve(penalty);
     CHECK(torch::allclose(solution.weight.t(), direct, 1e-8, 1e-10));
     auto predicted = solution.predict(x32);
@@ -138,11 +137,14 @@ TEST_CASE("streamed ridge sums give the direct least-squares solution") {
     seqlab::RidgeAccumulator by_class(f, o), one_hot(f, o);
     by_class.add_classes(x, classes);
     one_hot.add(x, torch::one_hot(classes, o).to(torch::kFloat64));
-    auto a = seqlab::RidgeSolver(by_class).solve(1e-3), b = seqlab::RidgeSolver(one_hot).solve(1e-3);
+    auto a = seqlab::RidgeSolver(by_class).solve(1e-3),
+         b = seqlab::RidgeSolver(one_hot).solve(1e-3);
     CHECK(torch::allclose(a.weight, b.weight, 1e-10, 1e-12));
     CHECK(torch::allclose(a.bias, b.bias, 1e-10, 1e-12));
   }
-  SECTION("the SVD of the data gives the same solution, and stays accurate where the Gram matrix cannot") {
+  SECTION(
+      "the SVD of the data gives the same solution, and stays accurate where the Gram matrix "
+      "cannot") {
     seqlab::RidgeSolver direct(x32, y);
     for (double penalty : {0.0, 1e-3}) {
       auto a = direct.solve(penalty), b = solver.solve(penalty);
@@ -153,7 +155,8 @@ TEST_CASE("streamed ridge sums give the direct least-squares solution") {
     // data solve recovers the generating weights, the normal equations lose digits.
     auto base = torch::randn({n, 1}, torch::kFloat64);
     auto close = torch::cat({base, base + 1e-7 * torch::randn({n, 1}, torch::kFloat64),
-                             torch::randn({n, 2}, torch::kFloat64)}, 1);
+                             torch::randn({n, 2}, torch::kFloat64)},
+                            1);
     auto truth = torch::tensor({{1.0}, {-2.0}, {0.5}, {3.0}}, torch::kFloat64);
     auto target = torch::mm(close, truth);
     auto from_data = seqlab::RidgeSolver(close, target).solve(0.0);
@@ -180,9 +183,14 @@ TEST_CASE("a fitted reservoir recalls the symbol it saw five steps ago", "[learn
   seqlab::RidgeAccumulator sums(200, symbols);
   sums.add_classes(fit_states, fit_targets);
   auto readout = seqlab::RidgeSolver(sums).solve(1e-6);
-  double accuracy = readout.predict(test_states.to(torch::kFloat64)).argmax(1).eq(test_targets)
-                        .to(torch::kFloat64).mean().item<double>();
-  seqlab::testing::report_learning("reservoir delayed recall", "accuracy=" + std::to_string(accuracy));
+  double accuracy = readout.predict(test_states.to(torch::kFloat64))
+                        .argmax(1)
+                        .eq(test_targets)
+                        .to(torch::kFloat64)
+                        .mean()
+                        .item<double>();
+  seqlab::testing::report_learning("reservoir delayed recall",
+                                   "accuracy=" + std::to_string(accuracy));
   INFO("held-out accuracy " << accuracy);
   CHECK(accuracy > 0.9);  // chance is 0.25
 }
@@ -209,7 +217,8 @@ TEST_CASE("bad reservoir settings are rejected naming the key and the accepted r
   // Options built in code are checked the same way.
   auto o = options(10, 0.9, 0.5);
   o.leak = 0;
-  CHECK_THROWS_WITH(seqlab::Reservoir(o), Catch::Contains("model.reservoir.leak") && Catch::Contains("(0, 1]"));
+  CHECK_THROWS_WITH(seqlab::Reservoir(o),
+                    Catch::Contains("model.reservoir.leak") && Catch::Contains("(0, 1]"));
 }
 
 TEST_CASE("the reservoir family is listed among encoders and decoders") {
@@ -229,13 +238,15 @@ TEST_CASE("the reservoir family is listed among encoders and decoders") {
 TEST_CASE("a reservoir decoder's step-by-step logits equal its teacher-forced ones") {
   for (std::string attention : {"none", "dot", "scaled_dot", "cosine"}) {
     INFO("attention " << attention);
-    auto config = reservoir_config("reservoir", "reservoir",
-                                   {{"reservoir", {{"units", 48}, {"connectivity", 0.2}, {"attention", attention}}}});
+    auto config = reservoir_config(
+        "reservoir", "reservoir",
+        {{"reservoir", {{"units", 48}, {"connectivity", 0.2}, {"attention", attention}}}});
     seqlab::Seq2Seq model(config, 20, 20);
     model->eval();
     torch::manual_seed(4);
     auto ids = torch::randint(3, 20, {3, 6}, torch::kLong);
-    seqlab::Source source{ids, torch::full({3}, 6, torch::kLong), torch::ones({3, 6}, torch::kBool), {}};
+    seqlab::Source source{
+        ids, torch::full({3}, 6, torch::kLong), torch::ones({3, 6}, torch::kBool), {}};
     auto target = torch::randint(3, 20, {3, 5}, torch::kLong);
     auto memory = model->encode(source);
     auto full = model->decoder->forward(memory, target);
@@ -243,30 +254,38 @@ TEST_CASE("a reservoir decoder's step-by-step logits equal its teacher-forced on
     CHECK(torch::allclose(model->decoder->readout()->forward(features), full));
     auto state = model->decoder->start(memory);
     for (int64_t t = 0; t < 5; ++t)
-      CHECK(torch::allclose(model->decoder->step(state, target.select(1, t)), full.select(1, t), 1e-5, 1e-5));
+      CHECK(torch::allclose(model->decoder->step(state, target.select(1, t)), full.select(1, t),
+                            1e-5, 1e-5));
     // Only the readout is a trainable parameter.
     for (const auto& item : model->named_parameters())
       if (item.value().requires_grad()) CHECK(item.key().rfind("decoder.readout.", 0) == 0);
   }
 }
 
-TEST_CASE("reservoirs mix with the other families, and gradients reach a trained encoder through a fixed reservoir") {
+TEST_CASE(
+    "reservoirs mix with the other families, and gradients reach a trained encoder through a fixed "
+    "reservoir") {
   SECTION("reservoir encoder under a GRU attention decoder") {
     seqlab::Seq2Seq model(reservoir_config("reservoir", "bahdanau"), 20, 20);
-    seqlab::Source source{torch::randint(3, 20, {2, 4}, torch::kLong), torch::full({2}, 4, torch::kLong),
-                          torch::ones({2, 4}, torch::kBool), {}};
+    seqlab::Source source{torch::randint(3, 20, {2, 4}, torch::kLong),
+                          torch::full({2}, 4, torch::kLong),
+                          torch::ones({2, 4}, torch::kBool),
+                          {}};
     auto logits = model->forward(source, torch::randint(3, 20, {2, 3}, torch::kLong));
     CHECK(logits.sizes() == std::vector<int64_t>{2, 3, 20});
     logits.sum().backward();
     for (const auto& item : model->named_parameters()) CHECK(item.key().rfind("decoder.", 0) == 0);
   }
   SECTION("GRU encoder under a reservoir decoder with attention") {
-    auto config = reservoir_config("rnn", "reservoir",
-                                   {{"reservoir", {{"units", 40}, {"connectivity", 0.2}, {"attention", "dot"}}}});
+    auto config = reservoir_config(
+        "rnn", "reservoir",
+        {{"reservoir", {{"units", 40}, {"connectivity", 0.2}, {"attention", "dot"}}}});
     seqlab::Seq2Seq model(config, 20, 20);
     model->train();
-    seqlab::Source source{torch::randint(3, 20, {2, 4}, torch::kLong), torch::full({2}, 4, torch::kLong),
-                          torch::ones({2, 4}, torch::kBool), {}};
+    seqlab::Source source{torch::randint(3, 20, {2, 4}, torch::kLong),
+                          torch::full({2}, 4, torch::kLong),
+                          torch::ones({2, 4}, torch::kBool),
+                          {}};
     auto logits = model->forward(source, torch::randint(3, 20, {2, 3}, torch::kLong));
     logits.square().sum().backward();
     double encoder_gradient = 0;
@@ -289,8 +308,9 @@ TEST_CASE("on Mackey-Glass an echo-state network forecasts far better than an EL
   o.connectivity = 0.03;
   auto rows = seqlab::run_mackey_glass(o);
   REQUIRE(rows.size() == 2);
-  seqlab::testing::report_learning("mackey-glass esn vs elm", "esn=" + std::to_string(rows[0].nrmse) +
-                                                                 " elm=" + std::to_string(rows[1].nrmse));
+  seqlab::testing::report_learning(
+      "mackey-glass esn vs elm",
+      "esn=" + std::to_string(rows[0].nrmse) + " elm=" + std::to_string(rows[1].nrmse));
   INFO("ESN NRMSE84 " << rows[0].nrmse << ", ELM " << rows[1].nrmse);
   CHECK(rows[0].nrmse < 0.05);
   CHECK(rows[1].nrmse > 10 * rows[0].nrmse);
@@ -307,7 +327,9 @@ TEST_CASE("reservoir misuse is an input error that says what was expected") {
                     Catch::Contains("expected a square matrix"));
 }
 
-TEST_CASE("an output layer's weights can be set only untied and at its own shape, and only separable decoders hand out features") {
+TEST_CASE(
+    "an output layer's weights can be set only untied and at its own shape, and only separable "
+    "decoders hand out features") {
   seqlab::OutputLayer untied(8, 5);
   untied->set_weights(torch::ones({5, 8}), torch::zeros({5}));
   CHECK(untied->forward(torch::ones({1, 8})).sum().item<double>() == 40.0);
@@ -327,16 +349,20 @@ TEST_CASE("an output layer's weights can be set only untied and at its own shape
   };
   OpaqueDecoder opaque;
   CHECK_FALSE(opaque.readout());
-  seqlab::Memory memory{torch::zeros({1, 2, 256}), torch::ones({1, 2}, torch::kBool), torch::zeros({1, 256})};
+  seqlab::Memory memory{torch::zeros({1, 2, 256}), torch::ones({1, 2}, torch::kBool),
+                        torch::zeros({1, 256})};
   CHECK_THROWS_WITH(opaque.readout_features(memory, torch::ones({1, 2}, torch::kLong)),
                     Catch::Contains("train.method=sgd"));
-  auto config = Config::from_json(Json{{"model", {{"encoder", "transformer"}, {"decoder", "transformer"}}}});
+  auto config =
+      Config::from_json(Json{{"model", {{"encoder", "transformer"}, {"decoder", "transformer"}}}});
   seqlab::Seq2Seq model(config, 20, 20);
   model->eval();
   auto target = torch::ones({1, 2}, torch::kLong);
-  seqlab::Memory wide{torch::randn({1, 2, 512}), torch::ones({1, 2}, torch::kBool), torch::zeros({1, 512})};
-  CHECK(torch::allclose(model->decoder->readout()->forward(model->decoder->readout_features(wide, target)),
-                        model->decoder->forward(wide, target)));
+  seqlab::Memory wide{torch::randn({1, 2, 512}), torch::ones({1, 2}, torch::kBool),
+                      torch::zeros({1, 512})};
+  CHECK(torch::allclose(
+      model->decoder->readout()->forward(model->decoder->readout_features(wide, target)),
+      model->decoder->forward(wide, target)));
 }
 
 TEST_CASE("ridge sums refuse rows of the wrong shape, empty fits and foreign checkpoints") {

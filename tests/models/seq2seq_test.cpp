@@ -4,11 +4,11 @@
 #include <torch/torch.h>
 
 #include "core/config.h"
+#include "core/random.h"
 #include "data/batch.h"
 #include "eval/search.h"
 #include "models/rnn/recurrent_layer.h"
 #include "models/seq2seq.h"
-#include "core/random.h"
 #include "tests/models/toy_tasks.h"
 #include "tokenizers/tokenizer.h"
 
@@ -71,7 +71,8 @@ TEST_CASE("incremental decoding gives the same logits as the full forward pass")
         torch::manual_seed(1);
         seqlab::Seq2Seq model(small_config(cell, feed), 20, 20);
         model->eval();
-        std::vector<seqlab::Example> examples = {{{5, 6, 7, 8}, {9, 10, 11}}, {{12, 13}, {14, 15, 16}}};
+        std::vector<seqlab::Example> examples = {{{5, 6, 7, 8}, {9, 10, 11}},
+                                                 {{12, 13}, {14, 15, 16}}};
         auto batch = seqlab::collate(examples, {0, 1});
         torch::NoGradGuard no_grad;
         auto full = model->forward(source_of(batch), batch.target_in);  // [B, T, V]
@@ -99,7 +100,8 @@ TEST_CASE("beam search with width 1 equals greedy search") {
   }
 }
 
-TEST_CASE("a minimum length keeps eos out until then and at the limit every hypothesis runs to it") {
+TEST_CASE(
+    "a minimum length keeps eos out until then and at the limit every hypothesis runs to it") {
   auto [model, source] = untrained_gru_and_sources();
   seqlab::SearchOptions options;
   options.max_length_ratio = 2.0;
@@ -144,18 +146,16 @@ TEST_CASE("a tiny GRU encoder-decoder learns to copy sequences", "[learning]") {
   using namespace seqlab::testing;
   torch::manual_seed(learning_seed(4));
   use_learning_threads();
-  Config config = Config::from_json(Json{{"model",
-                                          {{"cell", "gru"},
-                                           {"embedding_dim", 32},
-                                           {"hidden_dim", 64},
-                                           {"dropout", 0.0}}}});
+  Config config = Config::from_json(Json{
+      {"model", {{"cell", "gru"}, {"embedding_dim", 32}, {"hidden_dim", 64}, {"dropout", 0.0}}}});
   const int64_t vocab = 14;
   seqlab::Seq2Seq model(config, vocab, vocab);
   seqlab::Rng rng(learning_seed(5));
   seqlab::Rng held_out_rng(learning_seed(6));
   auto valid = random_sequences(held_out_rng, 100, 3, 6, vocab, false);
   auto held_out = random_sequences(held_out_rng, 200, 3, 6, vocab, false);
-  ToyTrainer trainer(model, [&] { return random_sequences(rng, 64, 3, 6, vocab, false); }, 3e-3);
+  ToyTrainer trainer(
+      model, [&] { return random_sequences(rng, 64, 3, 6, vocab, false); }, 3e-3);
   // Criterion 97% on validation; the cap is more than twice the most steps any measured setting
   // needed (600-1,300).
   int steps = trainer.train_until([&] { return exact_matches(model, valid) >= 97; }, 100, 3000);
@@ -167,7 +167,8 @@ TEST_CASE("a tiny GRU encoder-decoder learns to copy sequences", "[learning]") {
 
 TEST_CASE("an unknown encoder or cell is an error listing the choices") {
   CHECK_THROWS_WITH(Config::from_json(Json{{"model", {{"encoder", "vgg"}}}}),
-                    Catch::Matchers::Contains("one of: bag, cnn, elm, embedding, none, patch, reservoir, resnet18, resnet34, rnn, transformer"));
+                    Catch::Matchers::Contains("one of: bag, cnn, elm, embedding, none, patch, "
+                                              "reservoir, resnet18, resnet34, rnn, transformer"));
   CHECK_THROWS_WITH(Config::from_json(Json{{"model", {{"cell", "gruu"}}}}),
                     Catch::Matchers::Contains("gru, lstm, rnn"));
 }
@@ -175,7 +176,9 @@ TEST_CASE("an unknown encoder or cell is an error listing the choices") {
 TEST_CASE("tied embeddings share the decoder's input matrix with its output projection") {
   for (std::string decoder : {"rnn", "bahdanau", "luong"}) {
     DYNAMIC_SECTION(decoder) {
-      auto base = Json{{"model", {{"decoder", decoder}, {"embedding_dim", 8}, {"hidden_dim", 12}, {"dropout", 0.0}}}};
+      auto base = Json{
+          {"model",
+           {{"decoder", decoder}, {"embedding_dim", 8}, {"hidden_dim", 12}, {"dropout", 0.0}}}};
       auto tied_json = base;
       tied_json["model"]["tie_embeddings"] = true;
       seqlab::Seq2Seq untied(Config::from_json(base), 50, 50);
@@ -188,7 +191,8 @@ TEST_CASE("tied embeddings share the decoder's input matrix with its output proj
       torch::NoGradGuard no_grad;
       auto full = tied->forward(source_of(batch), batch.target_in);
       auto state = tied->decoder->start(tied->encode(source_of(batch)));
-      CHECK(torch::allclose(tied->decoder->step(state, batch.target_in.select(1, 0)), full.select(1, 0), 1e-5, 1e-5));
+      CHECK(torch::allclose(tied->decoder->step(state, batch.target_in.select(1, 0)),
+                            full.select(1, 0), 1e-5, 1e-5));
     }
   }
 }
@@ -197,10 +201,12 @@ TEST_CASE("one recurrent step through the cell kernels equals the layer on a len
   for (std::string cell : {"gru", "lstm", "rnn"}) {
     INFO(cell);
     torch::manual_seed(3);
-    seqlab::RecurrentLayer layer(cell, 5, 7, /*layers=*/2, /*bidirectional=*/false, /*dropout=*/0.3);
+    seqlab::RecurrentLayer layer(cell, 5, 7, /*layers=*/2, /*bidirectional=*/false,
+                                 /*dropout=*/0.3);
     layer->eval();
     auto input = torch::randn({4, 5});
-    seqlab::RecurrentState state{torch::randn({2, 4, 7}), cell == "lstm" ? torch::randn({2, 4, 7}) : torch::Tensor()};
+    seqlab::RecurrentState state{torch::randn({2, 4, 7}),
+                                 cell == "lstm" ? torch::randn({2, 4, 7}) : torch::Tensor()};
     auto [expected, expected_state] = layer->forward(input.unsqueeze(1), state);
     auto [output, next] = layer->step(input, state);
     CHECK(torch::allclose(output, expected.squeeze(1), 1e-5, 1e-6));
@@ -208,7 +214,8 @@ TEST_CASE("one recurrent step through the cell kernels equals the layer on a len
     if (cell == "lstm") CHECK(torch::allclose(next.c, expected_state.c, 1e-5, 1e-6));
     // No initial state means zeros, as in forward().
     auto [from_zero, unused] = layer->step(input, {});
-    CHECK(torch::allclose(from_zero, layer->forward(input.unsqueeze(1), {}).first.squeeze(1), 1e-5, 1e-6));
+    CHECK(torch::allclose(from_zero, layer->forward(input.unsqueeze(1), {}).first.squeeze(1), 1e-5,
+                          1e-6));
   }
   // A bidirectional stack has no single next step.
   seqlab::RecurrentLayer both("gru", 5, 7, 1, /*bidirectional=*/true, 0.0);

@@ -21,7 +21,9 @@ uint64_t learning_seed(uint64_t base) {
   return base + static_cast<uint64_t>(environment_integer("SEQLAB_TEST_SEED", 0)) * 1000;
 }
 
-void use_learning_threads() { at::set_num_threads(static_cast<int>(environment_integer("SEQLAB_TEST_THREADS", 1))); }
+void use_learning_threads() {
+  at::set_num_threads(static_cast<int>(environment_integer("SEQLAB_TEST_THREADS", 1)));
+}
 
 void report_learning(const std::string& test, const std::string& values) {
   std::cout << "learning: " << test << " " << values << std::endl;
@@ -32,8 +34,11 @@ std::vector<Example> random_sequences(Rng& rng, int count, int64_t min_length, i
   std::vector<Example> out;
   for (int i = 0; i < count; ++i) {
     Example ex;
-    int64_t length = min_length + static_cast<int64_t>(rng.below(static_cast<uint64_t>(max_length - min_length + 1)));
-    for (int64_t t = 0; t < length; ++t) ex.source.push_back(4 + static_cast<int64_t>(rng.below(vocab - 4)));
+    int64_t length =
+        min_length +
+        static_cast<int64_t>(rng.below(static_cast<uint64_t>(max_length - min_length + 1)));
+    for (int64_t t = 0; t < length; ++t)
+      ex.source.push_back(4 + static_cast<int64_t>(rng.below(vocab - 4)));
     ex.target = ex.source;
     if (reverse) std::reverse(ex.target.begin(), ex.target.end());
     out.push_back(ex);
@@ -47,7 +52,9 @@ std::vector<int64_t> all_indices(size_t n) {
   std::iota(indices.begin(), indices.end(), 0);
   return indices;
 }
-Source source_of(const Batch& batch) { return {batch.source, batch.source_lengths, batch.source_mask, {}}; }
+Source source_of(const Batch& batch) {
+  return {batch.source, batch.source_lengths, batch.source_mask, {}};
+}
 }  // namespace
 
 struct ToyTrainer::Optimizer {
@@ -57,7 +64,8 @@ struct ToyTrainer::Optimizer {
 ToyTrainer::ToyTrainer(Seq2Seq& model, std::function<std::vector<Example>()> next_batch, double lr)
     : model_(model),
       next_batch_(std::move(next_batch)),
-      optimizer_(new Optimizer{torch::optim::Adam(model->parameters(), torch::optim::AdamOptions(lr))}) {}
+      optimizer_(
+          new Optimizer{torch::optim::Adam(model->parameters(), torch::optim::AdamOptions(lr))}) {}
 
 ToyTrainer::~ToyTrainer() = default;
 

@@ -7,7 +7,7 @@
 // tests train until a validation criterion holds (or a step cap at least twice what any measured
 // setting needed), then check held-out data with a margin below the criterion; the negative claims
 // (no attention, a vanilla RNN) get a fixed budget and a margin above the worst case measured.
-// scripts/learning-spread.sh measures both under the settings listed in the README.
+// scripts/learning-spread.sh measures both under the settings listed in docs/development.md.
 #pragma once
 
 #include <functional>

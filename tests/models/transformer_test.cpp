@@ -41,7 +41,8 @@ seqlab::Source source_of(const seqlab::Batch& batch) {
 }
 
 std::vector<seqlab::Example> toy_examples() {
-  return {{{5, 6, 7, 8}, {9, 10, 11}}, {{12, 13}, {14, 15, 16, 17, 18}}, {{4, 5, 6, 7, 8, 9}, {10}}};
+  return {
+      {{5, 6, 7, 8}, {9, 10, 11}}, {{12, 13}, {14, 15, 16, 17, 18}}, {{4, 5, 6, 7, 8, 9}, {10}}};
 }
 
 seqlab::Batch toy_batch() {
@@ -58,18 +59,21 @@ std::vector<Arrangement> arrangements() {
   return {{"encoder-decoder", Json::object()},
           {"decoder-only over a source prefix",
            {{"encoder", "embedding"}, {"transformer", {{"decoder_only", true}}}}},
-          {"decoder-only language model", {{"encoder", "none"}, {"transformer", {{"decoder_only", true}}}}},
+          {"decoder-only language model",
+           {{"encoder", "none"}, {"transformer", {{"decoder_only", true}}}}},
           {"post-norm with GELU, rms_norm and a tied output",
            {{"tie_embeddings", true},
-            {"transformer", {{"norm_placement", "post"}, {"activation", "gelu"}, {"norm", "rms_norm"}}}}},
+            {"transformer",
+             {{"norm_placement", "post"}, {"activation", "gelu"}, {"norm", "rms_norm"}}}}},
           {"additive scorer in every head, dyt norm",
            {{"transformer", {{"attention", "additive"}, {"norm", "dyt"}}}}}};
 }
 
 }  // namespace
 
-TEST_CASE("transformer: incremental decoding with the key/value cache equals the full forward pass") {
-  for (const auto& positional : seqlab::PositionalRegistry().names()) {
+TEST_CASE(
+    "transformer: incremental decoding with the key/value cache equals the full forward pass") {
+  for (const auto& positional : seqlab::positional_registry().names()) {
     for (const auto& arrangement : arrangements()) {
       DYNAMIC_SECTION(arrangement.name << " with " << positional << " positions") {
         torch::manual_seed(3);
@@ -90,7 +94,7 @@ TEST_CASE("transformer: incremental decoding with the key/value cache equals the
 }
 
 TEST_CASE("transformer: changing a future target token changes no earlier logit") {
-  for (const auto& positional : seqlab::PositionalRegistry().names()) {
+  for (const auto& positional : seqlab::positional_registry().names()) {
     for (const auto& arrangement : arrangements()) {
       DYNAMIC_SECTION(arrangement.name << " with " << positional << " positions") {
         torch::manual_seed(4);
@@ -110,7 +114,7 @@ TEST_CASE("transformer: changing a future target token changes no earlier logit"
 }
 
 TEST_CASE("transformer encoder: permutation-equivariant without positions, not with them") {
-  for (const auto& positional : seqlab::PositionalRegistry().names()) {
+  for (const auto& positional : seqlab::positional_registry().names()) {
     DYNAMIC_SECTION(positional) {
       torch::manual_seed(5);
       seqlab::Seq2Seq model(transformer_config(positional), 20, 20);
@@ -129,7 +133,7 @@ TEST_CASE("transformer encoder: permutation-equivariant without positions, not w
 }
 
 TEST_CASE("transformer: padding a batch does not change a sentence's logits") {
-  for (const auto& positional : seqlab::PositionalRegistry().names()) {
+  for (const auto& positional : seqlab::positional_registry().names()) {
     for (const auto& arrangement : arrangements()) {
       DYNAMIC_SECTION(arrangement.name << " with " << positional << " positions") {
         torch::manual_seed(6);
@@ -147,7 +151,9 @@ TEST_CASE("transformer: padding a batch does not change a sentence's logits") {
   }
 }
 
-TEST_CASE("transformer: beam search reorders the cache (cached and recomputed beams agree, beam 1 = greedy)") {
+TEST_CASE(
+    "transformer: beam search reorders the cache (cached and recomputed beams agree, beam 1 = "
+    "greedy)") {
   for (const auto& arrangement : arrangements()) {
     DYNAMIC_SECTION(arrangement.name) {
       auto batch = toy_batch();
@@ -174,7 +180,8 @@ TEST_CASE("transformer: beam search reorders the cache (cached and recomputed be
         CHECK(cached[i].tokens == recomputed[i].tokens);
         CHECK(cached[i].score == Approx(recomputed[i].score).margin(1e-4));
         CHECK(greedy[i].tokens == plain_greedy[i].tokens);
-        for (int64_t token : cached[i].tokens) CHECK((token != 0 && token != 2));  // never pad or bos
+        for (int64_t token : cached[i].tokens)
+          CHECK((token != 0 && token != 2));  // never pad or bos
       }
     }
   }
@@ -190,9 +197,12 @@ TEST_CASE("transformer: every head of every layer reports its attention map") {
   model->forward(source_of(batch), batch.target_in);
   const int64_t source = batch.source.size(1), target = batch.target_in.size(1);
   std::map<std::string, std::vector<int64_t>> expected = {
-      {"encoder.layer0.self", {3, 4, source, source}}, {"encoder.layer1.self", {3, 4, source, source}},
-      {"decoder.layer0.self", {3, 4, target, target}}, {"decoder.layer1.self", {3, 4, target, target}},
-      {"decoder.layer0.cross", {3, 4, target, source}}, {"decoder.layer1.cross", {3, 4, target, source}}};
+      {"encoder.layer0.self", {3, 4, source, source}},
+      {"encoder.layer1.self", {3, 4, source, source}},
+      {"decoder.layer0.self", {3, 4, target, target}},
+      {"decoder.layer1.self", {3, 4, target, target}},
+      {"decoder.layer0.cross", {3, 4, target, source}},
+      {"decoder.layer1.cross", {3, 4, target, source}}};
   REQUIRE(recorder.maps().size() == expected.size());
   for (const auto& map : recorder.maps()) {
     INFO(map.name);
@@ -208,12 +218,15 @@ TEST_CASE("transformer: every head of every layer reports its attention map") {
 }
 
 TEST_CASE("transformer: d_model must divide by heads, learned positions stop at their maximum") {
-  CHECK_THROWS_WITH(seqlab::Seq2Seq(transformer_config("sinusoidal", {{"transformer", {{"heads", 3}}}}), 20, 20),
-                    Catch::Matchers::Contains("d_model = 16 is not divisible by model.transformer.heads = 3"));
-  CHECK_THROWS_WITH(seqlab::Seq2Seq(transformer_config("rotary", {{"transformer", {{"heads", 16}}}}), 20, 20),
-                    Catch::Matchers::Contains("must be even"));
-  CHECK_THROWS_WITH(seqlab::Seq2Seq(transformer_config("relative", {{"positional", {{"buckets", 2}}}}), 20, 20),
-                    Catch::Matchers::Contains("an encoder needs model.positional.buckets >= 4"));
+  CHECK_THROWS_WITH(
+      seqlab::Seq2Seq(transformer_config("sinusoidal", {{"transformer", {{"heads", 3}}}}), 20, 20),
+      Catch::Matchers::Contains("d_model = 16 is not divisible by model.transformer.heads = 3"));
+  CHECK_THROWS_WITH(
+      seqlab::Seq2Seq(transformer_config("rotary", {{"transformer", {{"heads", 16}}}}), 20, 20),
+      Catch::Matchers::Contains("must be even"));
+  CHECK_THROWS_WITH(
+      seqlab::Seq2Seq(transformer_config("relative", {{"positional", {{"buckets", 2}}}}), 20, 20),
+      Catch::Matchers::Contains("an encoder needs model.positional.buckets >= 4"));
   auto batch = toy_batch();
   Json short_table = {{"positional", {{"max_length", 4}}}};
   seqlab::Seq2Seq strict(transformer_config("learned", short_table), 20, 20);
@@ -228,21 +241,29 @@ TEST_CASE("transformer: d_model must divide by heads, learned positions stop at 
 TEST_CASE("transformer: shared embeddings are one table, owned by the encoder") {
   torch::manual_seed(9);
   seqlab::Seq2Seq separate(transformer_config("sinusoidal"), 20, 20);
-  seqlab::Seq2Seq shared(transformer_config("sinusoidal", {{"transformer", {{"share_embeddings", true}}}}), 20, 20);
+  seqlab::Seq2Seq shared(
+      transformer_config("sinusoidal", {{"transformer", {{"share_embeddings", true}}}}), 20, 20);
   CHECK(separate->parameter_count() - shared->parameter_count() == 20 * 16);
   auto names = shared->named_parameters().keys();
   CHECK(std::count_if(names.begin(), names.end(), [](const std::string& n) {
           return n.find("embedding") != std::string::npos;
         }) == 1);
   CHECK_THROWS_WITH(
-      seqlab::Seq2Seq(transformer_config("sinusoidal", {{"encoder", "rnn"}, {"transformer", {{"share_embeddings", true}}}}), 20, 20),
+      seqlab::Seq2Seq(
+          transformer_config("sinusoidal",
+                             {{"encoder", "rnn"}, {"transformer", {{"share_embeddings", true}}}}),
+          20, 20),
       Catch::Matchers::Contains("needs an encoder with token embeddings"));
-  CHECK_THROWS_WITH(seqlab::Seq2Seq(transformer_config("sinusoidal", {{"transformer", {{"share_embeddings", true}}}}), 20, 30),
-                    Catch::Matchers::Contains("the encoder's embeddings are 20 x 16, the decoder needs 30 x 16"));
+  CHECK_THROWS_WITH(
+      seqlab::Seq2Seq(
+          transformer_config("sinusoidal", {{"transformer", {{"share_embeddings", true}}}}), 20,
+          30),
+      Catch::Matchers::Contains("the encoder's embeddings are 20 x 16, the decoder needs 30 x 16"));
 }
 
-TEST_CASE("transformer and RNN pieces mix: a transformer encoder under a Bahdanau GRU decoder, and back",
-          "[learning]") {
+TEST_CASE(
+    "transformer and RNN pieces mix: a transformer encoder under a Bahdanau GRU decoder, and back",
+    "[learning]") {
   using namespace seqlab::testing;
   for (const auto& [encoder, decoder] : std::vector<std::pair<std::string, std::string>>{
            {"transformer", "bahdanau"}, {"rnn", "transformer"}}) {
@@ -259,12 +280,15 @@ TEST_CASE("transformer and RNN pieces mix: a transformer encoder under a Bahdana
       seqlab::Rng held_out_rng(learning_seed(12));
       auto valid = random_sequences(held_out_rng, 100, 3, 6, 12, false);
       auto held_out = random_sequences(held_out_rng, 100, 3, 6, 12, false);
-      ToyTrainer trainer(model, [&] { return random_sequences(rng, 32, 3, 6, 12, false); }, 3e-3);
+      ToyTrainer trainer(
+          model, [&] { return random_sequences(rng, 32, 3, 6, 12, false); }, 3e-3);
       int steps = trainer.train_until([&] { return exact_matches(model, valid) >= 95; }, 100, 3000);
       int exact = exact_matches(model, held_out);
-      report_learning("mix-" + encoder + "-" + decoder, fmt::format("steps={} exact={}/100", steps, exact));
+      report_learning("mix-" + encoder + "-" + decoder,
+                      fmt::format("steps={} exact={}/100", steps, exact));
       INFO("exact copies after " << steps << " steps: " << exact << " / 100");
-      // The criterion is 95% on validation; held-out outcomes measured 88-100 (README, "Tests").
+      // The criterion is 95% on validation; held-out outcomes measured 88-100 (docs/development.md,
+      // "Tests").
       CHECK(exact >= 80);
     }
   }
@@ -277,44 +301,54 @@ TEST_CASE("a 2-layer transformer learns to copy and to reverse sequences", "[lea
       use_learning_threads();
       torch::manual_seed(learning_seed(13));
       const int64_t vocab = 16;
-      seqlab::Seq2Seq model(transformer_config("sinusoidal", {{"transformer", {{"d_model", 32}, {"ffn_dim", 64}}}}),
-                            vocab, vocab);
+      seqlab::Seq2Seq model(
+          transformer_config("sinusoidal", {{"transformer", {{"d_model", 32}, {"ffn_dim", 64}}}}),
+          vocab, vocab);
       seqlab::Rng rng(learning_seed(14));
       seqlab::Rng held_out_rng(learning_seed(15));
       auto valid = random_sequences(held_out_rng, 300, 4, 10, vocab, reverse);
       auto held_out = random_sequences(held_out_rng, 200, 4, 10, vocab, reverse);
-      ToyTrainer trainer(model, [&] { return random_sequences(rng, 32, 4, 10, vocab, reverse); }, 1e-3);
-      // Criterion: all 300 validation sequences, so the test's 95% holds with a wide margin. The cap
-      // is more than twice the most steps any measured setting needed (README, "Tests").
-      int steps = trainer.train_until([&] { return exact_matches(model, valid) == 300; }, 100, 8000);
+      ToyTrainer trainer(
+          model, [&] { return random_sequences(rng, 32, 4, 10, vocab, reverse); }, 1e-3);
+      // Criterion: all 300 validation sequences, so the test's 95% holds with a wide margin. The
+      // cap is more than twice the most steps any measured setting needed (docs/development.md,
+      // "Tests").
+      int steps =
+          trainer.train_until([&] { return exact_matches(model, valid) == 300; }, 100, 8000);
       int exact = exact_matches(model, held_out);
       report_learning(std::string("transformer-") + (reverse ? "reverse" : "copy"),
                       fmt::format("steps={} exact={}/200", steps, exact));
-      INFO("exact " << (reverse ? "reversals" : "copies") << " after " << steps << " steps: " << exact << " / 200");
+      INFO("exact " << (reverse ? "reversals" : "copies") << " after " << steps
+                    << " steps: " << exact << " / 200");
       CHECK(exact >= 190);
     }
   }
 }
 
-TEST_CASE("transformer encoder: the packed layers over a padded batch give each sentence's states and gradients") {
+TEST_CASE(
+    "transformer encoder: the packed layers over a padded batch give each sentence's states and "
+    "gradients") {
   // A padded batch runs the encoder layers on its real positions only (packed rows); a sentence
   // alone has no padding and runs them on the padded layout. Same states, same gradients.
   for (const std::string positional : {"sinusoidal", "rotary", "alibi"}) {
     DYNAMIC_SECTION(positional) {
       torch::manual_seed(12);
-      seqlab::Seq2Seq model(transformer_config(positional, {{"transformer", {{"norm_placement", "post"}}}}), 20, 20);
+      seqlab::Seq2Seq model(
+          transformer_config(positional, {{"transformer", {{"norm_placement", "post"}}}}), 20, 20);
       auto examples = toy_examples();
       auto upstream = torch::randn({3, 6, 16});
       auto grads = [&](const seqlab::Memory& memory, const torch::Tensor& weights) {
         model->zero_grad();
         (memory.states * weights).sum().backward();
         std::vector<torch::Tensor> out;
-        for (const auto& p : model->parameters()) out.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+        for (const auto& p : model->parameters())
+          out.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
         return out;
       };
       auto batch = seqlab::collate(examples, {0, 1, 2});
       auto memory = model->encode(source_of(batch));
-      CHECK(memory.states.narrow(1, 2, 4)[1].abs().max().item<float>() == 0.0f);  // padding rows: zero
+      CHECK(memory.states.narrow(1, 2, 4)[1].abs().max().item<float>() ==
+            0.0f);  // padding rows: zero
       auto batched_grads = grads(memory, upstream.narrow(1, 0, memory.states.size(1)));
       std::vector<torch::Tensor> summed;
       for (int64_t i = 0; i < 3; ++i) {
@@ -323,10 +357,13 @@ TEST_CASE("transformer encoder: the packed layers over a padded batch give each 
         const int64_t length = single.states.size(1);
         CHECK(torch::allclose(single.states[0], memory.states[i].narrow(0, 0, length), 1e-5, 1e-5));
         auto g = grads(single, upstream.narrow(0, i, 1).narrow(1, 0, length));
-        if (summed.empty()) summed = g;
-        else for (size_t k = 0; k < g.size(); ++k) summed[k] += g[k];
+        if (summed.empty())
+          summed = g;
+        else
+          for (size_t k = 0; k < g.size(); ++k) summed[k] += g[k];
       }
-      for (size_t k = 0; k < summed.size(); ++k) CHECK(torch::allclose(batched_grads[k], summed[k], 1e-4, 1e-5));
+      for (size_t k = 0; k < summed.size(); ++k)
+        CHECK(torch::allclose(batched_grads[k], summed[k], 1e-4, 1e-5));
     }
   }
 }

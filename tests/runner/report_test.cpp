@@ -117,13 +117,15 @@ namespace {
 // A spec "v" with runs of two cells ("a" and "b"), one per score, BLEU on test stored in the
 // store; with `items`, each run also keeps item statistics: `correct` of 200 items right
 // (accuracy-like BLEU is not needed: the relation's metric is accuracy).
-void write_relation_store(const std::string& dir, const std::vector<double>& a, const std::vector<double>& b,
-                          bool items) {
+void write_relation_store(const std::string& dir, const std::vector<double>& a,
+                          const std::vector<double>& b, bool items) {
   seqlab::ResultStore store(dir + "/results.sqlite");
   store.put_spec("v",
                  Json{{"name", "v"},
                       {"kind", "train"},
-                      {"expect", {{"text", "a beats b"}, {"relations", {"accuracy(model.decoder=a) > accuracy(model.decoder=b)"}}}},
+                      {"expect",
+                       {{"text", "a beats b"},
+                        {"relations", {"accuracy(model.decoder=a) > accuracy(model.decoder=b)"}}}},
                       {"report", {{"metric", "accuracy"}, {"split", "test"}}}},
                  "");
   uint64_t seed = 1;
@@ -131,8 +133,8 @@ void write_relation_store(const std::string& dir, const std::vector<double>& a, 
     for (double score : scores) {
       const std::string run_dir = fmt::format("{}/runs/v/{}/seed-{}", dir, cell, seed);
       fs::create_directories(run_dir);
-      const int64_t run = store.ensure_run("v", cell, seed, "train", Json{{"model.decoder", cell}}, Json::object(),
-                                           run_dir);
+      const int64_t run = store.ensure_run("v", cell, seed, "train", Json{{"model.decoder", cell}},
+                                           Json::object(), run_dir);
       seqlab::RunResult result;
       result.evaluations = {{"test", 1, "accuracy", "", score, "sig"}};
       store.finish_run(run, result);
@@ -151,9 +153,11 @@ void write_relation_store(const std::string& dir, const std::vector<double>& a, 
   }
 }
 
-seqlab::Verdict verdict_of(const std::string& dir, const std::string& relation, bool with_items = true) {
+seqlab::Verdict verdict_of(const std::string& dir, const std::string& relation,
+                           bool with_items = true) {
   seqlab::ResultStore store(dir + "/results.sqlite");
-  return seqlab::check_relation(seqlab::parse_relation(relation), "test", store, "v", with_items ? dir : "");
+  return seqlab::check_relation(seqlab::parse_relation(relation), "test", store, "v",
+                                with_items ? dir : "");
 }
 
 }  // namespace
@@ -167,22 +171,25 @@ TEST_CASE("verdicts come from an interval over seeds, not from the means") {
   CHECK(v.verdict == "reproduced");
   CHECK(v.low > 18.0);
   CHECK(v.high < 22.0);
-  CHECK_THAT(v.explanation, Contains("95% interval") && Contains("3 + 3 seeds") && Contains("seeds only"));
-  CHECK(verdict_of(dir.path(), "accuracy(model.decoder=a) < accuracy(model.decoder=b)", false).outcome ==
-        seqlab::Outcome::kRefuted);
+  CHECK_THAT(v.explanation,
+             Contains("95% interval") && Contains("3 + 3 seeds") && Contains("seeds only"));
+  CHECK(verdict_of(dir.path(), "accuracy(model.decoder=a) < accuracy(model.decoder=b)", false)
+            .outcome == seqlab::Outcome::kRefuted);
   // A margin larger than the whole interval refutes "by at least 25".
-  CHECK(verdict_of(dir.path(), "accuracy(model.decoder=a) > accuracy(model.decoder=b) by 25", false).outcome ==
-        seqlab::Outcome::kRefuted);
+  CHECK(verdict_of(dir.path(), "accuracy(model.decoder=a) > accuracy(model.decoder=b) by 25", false)
+            .outcome == seqlab::Outcome::kRefuted);
   // Equivalence is refuted: the interval lies wholly outside +-2.
-  CHECK(verdict_of(dir.path(), "accuracy(model.decoder=a) ~= accuracy(model.decoder=b) within 2", false).outcome ==
-        seqlab::Outcome::kRefuted);
+  CHECK(verdict_of(dir.path(), "accuracy(model.decoder=a) ~= accuracy(model.decoder=b) within 2",
+                   false)
+            .outcome == seqlab::Outcome::kRefuted);
 }
 
 TEST_CASE("equivalence is reproduced only when the whole interval lies inside the tolerance") {
   SECTION("tight spreads, close means") {
     seqlab::testing::TempDir dir;
     write_relation_store(dir.path(), {70.0, 70.2, 69.9, 70.1}, {70.3, 70.1, 70.4, 70.0}, false);
-    auto v = verdict_of(dir.path(), "accuracy(model.decoder=a) ~= accuracy(model.decoder=b) within 1", false);
+    auto v = verdict_of(dir.path(),
+                        "accuracy(model.decoder=a) ~= accuracy(model.decoder=b) within 1", false);
     CHECK(v.outcome == seqlab::Outcome::kReproduced);
     CHECK_THAT(v.explanation, Contains("two one-sided tests"));
   }
@@ -190,7 +197,8 @@ TEST_CASE("equivalence is reproduced only when the whole interval lies inside th
     // The case the old rule called reproduced: spreads of 3 and 10 points, means 0.3 apart.
     seqlab::testing::TempDir dir;
     write_relation_store(dir.path(), {67.0, 70.0, 73.0}, {60.0, 70.0, 80.9}, false);
-    auto v = verdict_of(dir.path(), "accuracy(model.decoder=a) ~= accuracy(model.decoder=b) within 1", false);
+    auto v = verdict_of(dir.path(),
+                        "accuracy(model.decoder=a) ~= accuracy(model.decoder=b) within 1", false);
     CHECK(std::abs(v.comparison.difference) < 1.0);
     CHECK(v.outcome == seqlab::Outcome::kInconclusive);
   }
@@ -203,19 +211,22 @@ TEST_CASE("equivalence is reproduced only when the whole interval lies inside th
   }
 }
 
-TEST_CASE("the test set's sampling error widens a verdict's interval where runs kept item statistics") {
+TEST_CASE(
+    "the test set's sampling error widens a verdict's interval where runs kept item statistics") {
   seqlab::testing::TempDir dir;
   // Identical scores over seeds (no seed spread), 3 points apart on 200 items: the test set alone
   // cannot tell them apart (the standard error of the difference is about 4.5 points).
   write_relation_store(dir.path(), {60.0, 60.0, 60.0}, {57.0, 57.0, 57.0}, true);
-  auto seeds_only = verdict_of(dir.path(), "accuracy(model.decoder=a) > accuracy(model.decoder=b)", false);
+  auto seeds_only =
+      verdict_of(dir.path(), "accuracy(model.decoder=a) > accuracy(model.decoder=b)", false);
   CHECK(seeds_only.outcome == seqlab::Outcome::kReproduced);  // what ignoring the test set says
   auto both = verdict_of(dir.path(), "accuracy(model.decoder=a) > accuracy(model.decoder=b)");
   CHECK(both.comparison.items == 200);
   CHECK(both.comparison.dominant_noise() == "test items");
   CHECK(both.outcome == seqlab::Outcome::kInconclusive);
   CHECK(both.low < 0.0);
-  CHECK_THAT(both.explanation, Contains("200 test items") && Contains("noise mostly from test items"));
+  CHECK_THAT(both.explanation,
+             Contains("200 test items") && Contains("noise mostly from test items"));
   // The report carries the interval and the noise source.
   auto paths = seqlab::write_report(dir.path());
   REQUIRE(paths.verdicts.size() == 1);

@@ -36,27 +36,36 @@ const std::string kSeqlab = std::string(SEQLAB_BINARY_DIR) + "/bin/seqlab";
 
 // A tiny GRU on the reversal corpus: 40 updates, a checkpoint every 10.
 std::string write_base_config(const seqlab::testing::TempDir& dir, const std::string& corpus) {
-  Json config = {
-      {"data", {{"corpus", corpus}, {"tokenizer", "char"}, {"vocab_size", 0}}},
-      {"model", {{"embedding_dim", 16}, {"hidden_dim", 32}, {"dropout", 0.0}}},
-      {"train",
-       {{"lr", 0.005}, {"batch_tokens", 120}, {"max_steps", 40}, {"valid_every", 20},
-        {"valid_bleu_sentences", 10}, {"checkpoint_every", 10}, {"log_every", 10}, {"patience", 0}}},
-      {"eval", {{"beam", 2}}}};
+  Json config = {{"data", {{"corpus", corpus}, {"tokenizer", "char"}, {"vocab_size", 0}}},
+                 {"model", {{"embedding_dim", 16}, {"hidden_dim", 32}, {"dropout", 0.0}}},
+                 {"train",
+                  {{"lr", 0.005},
+                   {"batch_tokens", 120},
+                   {"max_steps", 40},
+                   {"valid_every", 20},
+                   {"valid_bleu_sentences", 10},
+                   {"checkpoint_every", 10},
+                   {"log_every", 10},
+                   {"patience", 0}}},
+                 {"eval", {{"beam", 2}}}};
   std::string path = dir.file("base.json");
   seqlab::testing::write_text(path, config.dump(2));
   return path;
 }
 
-std::string write_spec(const seqlab::testing::TempDir& dir, const std::string& base, Json extra = Json::object()) {
-  Json spec = {{"name", "tiny"},
-               {"title", "Tiny grid"},
-               {"base", base},
-               {"grid", {{"model.decoder", {"rnn", "bahdanau"}}}},
-               {"seeds", {1, 2}},
-               {"evaluate", {{"splits", {"test"}}, {"beam", 2}, {"length_buckets", {4, 5}}, {"attention_maps", 1}}},
-               {"expect", {{"text", "attention helps"},
-                           {"relations", {"bleu(model.decoder=bahdanau) > bleu(model.decoder=rnn)"}}}}};
+std::string write_spec(const seqlab::testing::TempDir& dir, const std::string& base,
+                       Json extra = Json::object()) {
+  Json spec = {
+      {"name", "tiny"},
+      {"title", "Tiny grid"},
+      {"base", base},
+      {"grid", {{"model.decoder", {"rnn", "bahdanau"}}}},
+      {"seeds", {1, 2}},
+      {"evaluate",
+       {{"splits", {"test"}}, {"beam", 2}, {"length_buckets", {4, 5}}, {"attention_maps", 1}}},
+      {"expect",
+       {{"text", "attention helps"},
+        {"relations", {"bleu(model.decoder=bahdanau) > bleu(model.decoder=rnn)"}}}}};
   seqlab::merge_json(spec, extra);
   std::string path = dir.file("spec.json");
   seqlab::testing::write_text(path, spec.dump(2));
@@ -69,11 +78,11 @@ pid_t spawn_run(const std::string& spec, const std::string& out, bool resume) {
     freopen("/dev/null", "w", stderr);
     freopen("/dev/null", "w", stdout);
     if (resume)
-      execl(kSeqlab.c_str(), "seqlab", "run", spec.c_str(), "--out", out.c_str(), "--jobs", "2", "--threads", "2",
-            "--resume", static_cast<char*>(nullptr));
+      execl(kSeqlab.c_str(), "seqlab", "run", spec.c_str(), "--out", out.c_str(), "--jobs", "2",
+            "--threads", "2", "--resume", static_cast<char*>(nullptr));
     else
-      execl(kSeqlab.c_str(), "seqlab", "run", spec.c_str(), "--out", out.c_str(), "--jobs", "2", "--threads", "2",
-            static_cast<char*>(nullptr));
+      execl(kSeqlab.c_str(), "seqlab", "run", spec.c_str(), "--out", out.c_str(), "--jobs", "2",
+            "--threads", "2", static_cast<char*>(nullptr));
     _exit(127);
   }
   return pid;
@@ -96,8 +105,10 @@ std::map<std::string, Json> store_rows(const std::string& dir) {
       if (e.metric != "sentences_per_s")
         row["evaluations"].push_back({e.split, e.beam, e.metric, e.bucket, e.value});
     for (const auto& m : store.metrics(r.id))
-      if (m.name == "loss" || m.name == "bleu" || m.name == "lr") row["metrics"].push_back({m.step, m.split, m.name, m.value});
-      else row["timing"].push_back({m.step, m.split, m.name});
+      if (m.name == "loss" || m.name == "bleu" || m.name == "lr")
+        row["metrics"].push_back({m.step, m.split, m.name, m.value});
+      else
+        row["timing"].push_back({m.step, m.split, m.name});
     out[fmt::format("{}/{}/seed-{}", r.spec, r.cell, r.seed)] = row;
   }
   return out;
@@ -109,8 +120,9 @@ TEST_CASE("a spec expands its grid, zip and seeds into cells and validates its k
   seqlab::testing::TempDir dir;
   std::string corpus = seqlab::testing::write_reverse_corpus(dir);
   std::string base = write_base_config(dir, corpus);
-  auto spec = seqlab::load_spec(write_spec(dir, base, {{"zip", {{"model.embedding_dim", {8, 16, 24}},
-                                                                {"model.hidden_dim", {16, 32, 48}}}}}));
+  auto spec = seqlab::load_spec(write_spec(
+      dir, base,
+      {{"zip", {{"model.embedding_dim", {8, 16, 24}}, {"model.hidden_dim", {16, 32, 48}}}}}));
   auto cells = seqlab::expand_cells(spec);
   REQUIRE(cells.size() == 2 * 3 * 2);  // grid x zip x seeds
   CHECK(cells[0].config["model"]["decoder"] == "rnn");
@@ -127,53 +139,65 @@ TEST_CASE("a spec expands its grid, zip and seeds into cells and validates its k
       seqlab::load_spec(write_spec(dir, base, {{"seedz", {1}}}));
       FAIL("no error");
     } catch (const seqlab::InputError& e) {
-      CHECK_THAT(e.what(), Catch::Contains("unknown key 'seedz'") && Catch::Contains("did you mean 'seeds'"));
+      CHECK_THAT(e.what(),
+                 Catch::Contains("unknown key 'seedz'") && Catch::Contains("did you mean 'seeds'"));
     }
   }
   SECTION("a bad config key in the grid is an error before anything runs") {
     auto bad = seqlab::load_spec(write_spec(dir, base, {{"grid", {{"model.hiden_dim", {8}}}}}));
-    CHECK_THROWS_WITH(seqlab::expand_cells(bad), Catch::Contains("model.hiden_dim") && Catch::Contains("model.hidden_dim"));
+    CHECK_THROWS_WITH(seqlab::expand_cells(bad),
+                      Catch::Contains("model.hiden_dim") && Catch::Contains("model.hidden_dim"));
   }
   SECTION("zip lists of different lengths are refused") {
-    CHECK_THROWS_WITH(seqlab::load_spec(write_spec(dir, base, {{"zip", {{"model.embedding_dim", {8, 16}},
-                                                                        {"model.hidden_dim", {16}}}}})),
-                      Catch::Contains("zip"));
+    CHECK_THROWS_WITH(
+        seqlab::load_spec(write_spec(
+            dir, base, {{"zip", {{"model.embedding_dim", {8, 16}}, {"model.hidden_dim", {16}}}}})),
+        Catch::Contains("zip"));
   }
   SECTION("sizes merge over the spec") {
     auto sized = seqlab::load_spec(
-        write_spec(dir, base, {{"sizes", {{"quick", {{"seeds", {7}}, {"set", {{"train.max_steps", 5}}}}}, {"full", Json::object()}}},
-                               {"size", "quick"}}));
+        write_spec(dir, base,
+                   {{"sizes",
+                     {{"quick", {{"seeds", {7}}, {"set", {{"train.max_steps", 5}}}}},
+                      {"full", Json::object()}}},
+                    {"size", "quick"}}));
     auto quick = seqlab::expand_cells(sized);
     REQUIRE(quick.size() == 2);
     CHECK(quick[0].seed == 7);
     CHECK(quick[0].config["train"]["max_steps"] == 5);
     CHECK(seqlab::expand_cells(seqlab::load_spec(sized.path, "full")).size() == 4);
-    CHECK_THROWS_WITH(seqlab::load_spec(sized.path, "fulll"), Catch::Contains("did you mean 'full'"));
+    CHECK_THROWS_WITH(seqlab::load_spec(sized.path, "fulll"),
+                      Catch::Contains("did you mean 'full'"));
   }
 }
 
 TEST_CASE("relations parse from their written form and are judged against the spread") {
-  auto r = seqlab::parse_relation("bleu(model.decoder=bahdanau) > bleu(model.decoder=rnn) on source length 21-40");
+  auto r = seqlab::parse_relation(
+      "bleu(model.decoder=bahdanau) > bleu(model.decoder=rnn) on source length 21-40");
   CHECK(r.metric == "bleu");
   CHECK(r.left["model.decoder"] == "bahdanau");
   CHECK(r.right["model.decoder"] == "rnn");
   CHECK(r.op == ">");
   CHECK(r.bucket == "21-40");
-  auto about = seqlab::parse_relation("bleu(model.heads=1) ~= bleu(model.heads=8) within 1.5 on source length 1-20");
+  auto about = seqlab::parse_relation(
+      "bleu(model.heads=1) ~= bleu(model.heads=8) within 1.5 on source length 1-20");
   CHECK(about.op == "~=");
   CHECK(about.tolerance == 1.5);
   CHECK(about.bucket == "1-20");
-  auto margin = seqlab::parse_relation("exact_match(cell=lstm) > exact_match(cell=rnn) on length 64 by 20");
+  auto margin =
+      seqlab::parse_relation("exact_match(cell=lstm) > exact_match(cell=rnn) on length 64 by 20");
   CHECK(margin.tolerance == 20);
   CHECK(margin.bucket == "64");
-  CHECK_THROWS_WITH(seqlab::parse_relation("bleu(a=1) > bleu(a=2) by lots"), Catch::Contains("expected a number after 'by'"));
+  CHECK_THROWS_WITH(seqlab::parse_relation("bleu(a=1) > bleu(a=2) by lots"),
+                    Catch::Contains("expected a number after 'by'"));
   CHECK(about.left["model.heads"] == 1);
   CHECK_THROWS_AS(seqlab::parse_relation("bleu(a=1) >> chrf(a=2)"), seqlab::InputError);
   CHECK_THROWS_AS(seqlab::parse_relation("bleu a=1"), seqlab::InputError);
   auto s = seqlab::stats_of({1, 2, 3, 4});
   CHECK(s.mean == Approx(2.5));
   CHECK(s.sd == Approx(1.2909944));
-  CHECK(seqlab::changed_keys(Json{{"a", 1}, {"b", {{"c", 2}}}}, Json{{"a", 1}, {"b", {{"c", 3}}}, {"d", 1}}) ==
+  CHECK(seqlab::changed_keys(Json{{"a", 1}, {"b", {{"c", 2}}}},
+                             Json{{"a", 1}, {"b", {{"c", 3}}}, {"d", 1}}) ==
         std::vector<std::string>{"b.c", "d"});
 }
 
@@ -185,7 +209,8 @@ TEST_CASE("the results store imports idempotently") {
   seqlab::RunResult result;
   result.steps = 10;
   result.metrics = {{10, "valid", "loss", 2.5}, {10, "train", "loss", 2.7}};
-  result.evaluations = {{"test", 5, "bleu", "", 12.5, "sig"}, {"test", 5, "bleu", "1-10", 14.0, "sig"}};
+  result.evaluations = {{"test", 5, "bleu", "", 12.5, "sig"},
+                        {"test", 5, "bleu", "1-10", 14.0, "sig"}};
   store.finish_run(id, result);
   store.finish_run(id, result);
   CHECK(store.metrics(id).size() == 2);
@@ -247,7 +272,8 @@ TEST_CASE("a grid killed at random moments completes with the same rows as an un
       if (record["event"] == "start") ++starts;
       if (!record.contains("step")) continue;
       INFO(entry.path().string() << ": " << record.dump());
-      CHECK(seen.insert({record["event"].get<std::string>(), record["step"].get<int64_t>()}).second);
+      CHECK(
+          seen.insert({record["event"].get<std::string>(), record["step"].get<int64_t>()}).second);
     }
     CHECK(ends == 1);
     CHECK(starts == 1);
@@ -257,7 +283,9 @@ TEST_CASE("a grid killed at random moments completes with the same rows as an un
   CHECK(store_rows(killed) == b);
 }
 
-TEST_CASE("adaptive seeds: more seeds only for undecided relations, up to the maximum, resumable after kill -9") {
+TEST_CASE(
+    "adaptive seeds: more seeds only for undecided relations, up to the maximum, resumable after "
+    "kill -9") {
   seqlab::testing::TempDir dir;
   std::string corpus = seqlab::testing::write_reverse_corpus(dir);
   const std::string base = write_base_config(dir, corpus);
@@ -273,9 +301,12 @@ TEST_CASE("adaptive seeds: more seeds only for undecided relations, up to the ma
   const std::set<uint64_t> first_two = {1, 2}, three = {1, 2, 3};
   SECTION("a relation decided by the first seeds adds none") {
     // Attention has more parameters on every seed: no spread, decided at once.
-    auto spec = write_spec(dir, base, {{"seeds", {{"min", 2}, {"max", 3}}},
-                                       {"expect", {{"relations", {"parameters(model.decoder=bahdanau) > "
-                                                                  "parameters(model.decoder=rnn)"}}}}});
+    auto spec = write_spec(dir, base,
+                           {{"seeds", {{"min", 2}, {"max", 3}}},
+                            {"expect",
+                             {{"relations",
+                               {"parameters(model.decoder=bahdanau) > "
+                                "parameters(model.decoder=rnn)"}}}}});
     seqlab::RunnerOptions options;
     options.spec_path = spec;
     options.out_dir = dir.file("decided");
@@ -292,9 +323,12 @@ TEST_CASE("adaptive seeds: more seeds only for undecided relations, up to the ma
   }
   SECTION("an undecided relation grows its cells to the maximum, also across a kill") {
     // Both cells train the same 40 steps: the difference is exactly 0 and never above the margin.
-    auto spec = write_spec(dir, base, {{"seeds", {{"min", 2}, {"max", 3}}},
-                                       {"expect", {{"relations", {"steps(model.decoder=bahdanau) > "
-                                                                  "steps(model.decoder=rnn)"}}}}});
+    auto spec = write_spec(dir, base,
+                           {{"seeds", {{"min", 2}, {"max", 3}}},
+                            {"expect",
+                             {{"relations",
+                               {"steps(model.decoder=bahdanau) > "
+                                "steps(model.decoder=rnn)"}}}}});
     const std::string straight = dir.file("straight"), killed = dir.file("killed");
     seqlab::RunnerOptions options;
     options.spec_path = spec;
@@ -325,14 +359,16 @@ TEST_CASE("adaptive seeds: more seeds only for undecided relations, up to the ma
     CHECK(store_rows(killed) == store_rows(straight));
   }
   SECTION("bad adaptive seeds are refused") {
-    CHECK_THROWS_WITH(seqlab::load_spec(write_spec(dir, base, {{"seeds", {{"min", 3}, {"max", 2}}}})),
-                      Catch::Contains("seeds.max") && Catch::Contains("below seeds.min 3"));
+    CHECK_THROWS_WITH(
+        seqlab::load_spec(write_spec(dir, base, {{"seeds", {{"min", 3}, {"max", 2}}}})),
+        Catch::Contains("seeds.max") && Catch::Contains("below seeds.min 3"));
     CHECK_THROWS_WITH(seqlab::load_spec(write_spec(dir, base, {{"seeds", {{"most", 3}}}})),
                       Catch::Contains("seeds.most") && Catch::Contains("valid: min, max, minutes"));
   }
 }
 
-TEST_CASE("a spec edited after its cells ran is refused unless they start afresh, and reports render") {
+TEST_CASE(
+    "a spec edited after its cells ran is refused unless they start afresh, and reports render") {
   seqlab::testing::TempDir dir;
   std::string corpus = seqlab::testing::write_reverse_corpus(dir);
   std::string base = write_base_config(dir, corpus);
@@ -354,7 +390,8 @@ TEST_CASE("a spec edited after its cells ran is refused unless they start afresh
   SECTION("an edit is refused naming the key, then restarts only the changed cells") {
     write_spec(dir, base, {{"set", {{"train.lr", 0.01}}}, {"seeds", {1, 2}}});
     options.resume = true;
-    CHECK_THROWS_WITH(seqlab::run_experiment(options), Catch::Contains("set.train.lr") && Catch::Contains("--restart-changed"));
+    CHECK_THROWS_WITH(seqlab::run_experiment(options),
+                      Catch::Contains("set.train.lr") && Catch::Contains("--restart-changed"));
     options.restart_changed = true;
     auto again = seqlab::run_experiment(options);
     CHECK(again.finished == 4);
@@ -364,13 +401,17 @@ TEST_CASE("a spec edited after its cells ran is refused unless they start afresh
     CHECK(more.finished == 2);
     CHECK(more.skipped == 4);
   }
-  SECTION("a store naming a cell outside --out stops --restart-changed before anything is deleted") {
+  SECTION(
+      "a store naming a cell outside --out stops --restart-changed before anything is deleted") {
     const std::string victim = dir.file("victim/seed-1");
     seqlab::testing::write_text(victim + "/keep.txt", "precious");
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open((out + "/results.sqlite").c_str(), &db) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(db, "UPDATE runs SET cell = '../../../victim', dir = '../../../victim/seed-1' WHERE id = 1",
-                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    REQUIRE(
+        sqlite3_exec(
+            db,
+            "UPDATE runs SET cell = '../../../victim', dir = '../../../victim/seed-1' WHERE id = 1",
+            nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
     options.resume = true;
     options.restart_changed = true;
@@ -384,19 +425,22 @@ TEST_CASE("a spec edited after its cells ran is refused unless they start afresh
     CHECK(results["runs"][0]["value"].is_number());
     auto paths = seqlab::write_report(out);
     std::string md = seqlab::read_file(paths.markdown);
-    CHECK_THAT(md, Catch::Contains("attention helps") && Catch::Contains("bleu(model.decoder=bahdanau)"));
+    CHECK_THAT(
+        md, Catch::Contains("attention helps") && Catch::Contains("bleu(model.decoder=bahdanau)"));
     REQUIRE(paths.verdicts.size() == 1);
     CHECK(paths.verdicts[0]["verdict"].get<std::string>().size() > 0);
     // Bars, learning curves, BLEU by length and the attention maps of the two Bahdanau... the
     // attention cell only (the rnn decoder has none).
     CHECK(paths.figures >= 4);
     std::string dom = dir.file("dom.html");
-    int status = seqlab::run_program({"chromium", "--headless", "--no-sandbox", "--disable-gpu",
-                                      "--virtual-time-budget=5000", "--dump-dom", "file://" + paths.html},
-                                     dom);
+    int status =
+        seqlab::run_program({"chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                             "--virtual-time-budget=5000", "--dump-dom", "file://" + paths.html},
+                            dom);
     REQUIRE(status == 0);
     std::string text = seqlab::read_file(dom);
-    CHECK_THAT(text, Catch::Contains(fmt::format("data-figures=\"{} shown, 0 broken\"", paths.figures)));
+    CHECK_THAT(text,
+               Catch::Contains(fmt::format("data-figures=\"{} shown, 0 broken\"", paths.figures)));
   }
 }
 
@@ -407,14 +451,16 @@ TEST_CASE("a spec name that is not a plain name is refused: it names folders und
   for (const char* name : {"../../x", "/tmp/x", "a/b", ".hidden", ""}) {
     INFO(name);
     std::string spec = write_spec(dir, base, {{"name", name}});
-    CHECK_THROWS_WITH(seqlab::load_spec(spec, ""), Catch::Contains("name") && Catch::Contains("plain name"));
+    CHECK_THROWS_WITH(seqlab::load_spec(spec, ""),
+                      Catch::Contains("name") && Catch::Contains("plain name"));
   }
   CHECK_FALSE(fs::exists(dir.file("x")));
 }
 
 TEST_CASE("every shipped experiment spec loads and expands in each of its sizes") {
   int specs = 0;
-  for (const auto& entry : fs::directory_iterator(std::string(SEQLAB_SOURCE_DIR) + "/experiments")) {
+  for (const auto& entry :
+       fs::directory_iterator(std::string(SEQLAB_SOURCE_DIR) + "/experiments")) {
     if (entry.path().extension() != ".json") continue;
     ++specs;
     const std::string path = entry.path().string();

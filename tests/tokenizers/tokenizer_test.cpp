@@ -89,7 +89,8 @@ TEST_CASE("a saved tokenizer loads back and encodes identically") {
       auto loaded = Tokenizer::load(path);
       CHECK(loaded->kind() == kind);
       CHECK(loaded->vocab_size() == tokenizer->vocab_size());
-      for (const auto& sentence : kCorpus) CHECK(loaded->encode(sentence) == tokenizer->encode(sentence));
+      for (const auto& sentence : kCorpus)
+        CHECK(loaded->encode(sentence) == tokenizer->encode(sentence));
     }
   }
 }
@@ -97,8 +98,8 @@ TEST_CASE("a saved tokenizer loads back and encodes identically") {
 TEST_CASE("the word tokenizer splits punctuation, keeps spacing and maps rare words to unk") {
   TokenizerOptions options;
   options.min_frequency = 2;
-  auto tokenizer = seqlab::train_tokenizer(
-      "word", {"the cat sat.", "the cat ran!", "a dog sat."}, options);
+  auto tokenizer =
+      seqlab::train_tokenizer("word", {"the cat sat.", "the cat ran!", "a dog sat."}, options);
   auto pieces = tokenizer->pieces("the cat sat.");
   REQUIRE(pieces.size() == 4);
   CHECK(pieces[3] == "\xEF\xBF\xAD.");  // glued to "sat": carries the joiner
@@ -172,24 +173,31 @@ TEST_CASE("a SentencePiece model whose normalisation map was altered is refused,
       file["model"] = seqlab::base64_encode(model);
       seqlab::testing::write_text(dir.file("bad.json"), file.dump());
       CHECK_THROWS_AS(Tokenizer::load(dir.file("bad.json")), seqlab::InputError);
-      CHECK_THROWS_WITH(Tokenizer::load(dir.file("bad.json")),
-                        Catch::Matchers::Contains("bad.json") && Catch::Matchers::Contains("normalisation map"));
+      CHECK_THROWS_WITH(
+          Tokenizer::load(dir.file("bad.json")),
+          Catch::Matchers::Contains("bad.json") && Catch::Matchers::Contains("normalisation map"));
       // An intact map under a rule SentencePiece does not have is refused too.
       std::string renamed = seqlab::base64_decode(
-          nlohmann::json::parse(seqlab::read_file(dir.file("good.json")))["model"].get<std::string>(), "test");
-      for (size_t at; (at = renamed.find("nmt_nfkc")) != std::string::npos;) renamed.replace(at, 8, "my_rules");
+          nlohmann::json::parse(seqlab::read_file(dir.file("good.json")))["model"]
+              .get<std::string>(),
+          "test");
+      for (size_t at; (at = renamed.find("nmt_nfkc")) != std::string::npos;)
+        renamed.replace(at, 8, "my_rules");
       file["model"] = seqlab::base64_encode(renamed);
       seqlab::testing::write_text(dir.file("renamed.json"), file.dump());
-      CHECK_THROWS_WITH(Tokenizer::load(dir.file("renamed.json")), Catch::Matchers::Contains("'my_rules'"));
+      CHECK_THROWS_WITH(Tokenizer::load(dir.file("renamed.json")),
+                        Catch::Matchers::Contains("'my_rules'"));
     }
   }
 }
 
 TEST_CASE("training sentences come from lines, and from each field of TSV lines") {
   seqlab::testing::TempDir dir;
-  seqlab::testing::write_text(dir.file("corpus.tsv"), "Open file\tOuvrir le fichier\n\nSave\tEnregistrer\n");
+  seqlab::testing::write_text(dir.file("corpus.tsv"),
+                              "Open file\tOuvrir le fichier\n\nSave\tEnregistrer\n");
   auto sentences = seqlab::read_training_sentences(dir.file("corpus.tsv"));
-  CHECK(sentences == std::vector<std::string>{"Open file", "Ouvrir le fichier", "Save", "Enregistrer"});
+  CHECK(sentences ==
+        std::vector<std::string>{"Open file", "Ouvrir le fichier", "Save", "Enregistrer"});
   seqlab::testing::write_text(dir.file("bad.txt"), "fine\nbad \xFF byte\n");
   CHECK_THROWS_WITH(seqlab::read_training_sentences(dir.file("bad.txt")),
                     Catch::Matchers::Contains("bad.txt:2: invalid UTF-8"));

@@ -4,9 +4,9 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include "core/config.h"
 #include "core/files.h"
@@ -14,25 +14,43 @@
 #include "train/evaluate.h"
 #include "train/trainer.h"
 
-
-TEST_CASE("A CNN with an attentional GRU learns to caption squares, and looks at them", "[captioning][learning]") {
+TEST_CASE("A CNN with an attentional GRU learns to caption squares, and looks at them",
+          "[captioning][learning]") {
   seqlab::testing::TempDir dir;
   const std::string corpus = seqlab::testing::write_squares_corpus(dir);
-  // SEQLAB_TEST_SEED / SEQLAB_TEST_THREADS as for every learning test (README, Tests).
+  // SEQLAB_TEST_SEED / SEQLAB_TEST_THREADS as for every learning test (docs/development.md,
+  // "Tests").
   const char* seed_env = std::getenv("SEQLAB_TEST_SEED");
   const char* threads_env = std::getenv("SEQLAB_TEST_THREADS");
   const int64_t seed = 1 + (seed_env ? std::atoll(seed_env) : 0);
   const int64_t threads = threads_env ? std::atoll(threads_env) : 1;
-  seqlab::Json json = {
-      {"data", {{"task", "captioning"}, {"corpus", corpus}, {"tokenizer", "word"}, {"vocab_size", 0},
-                {"image_size", 16}}},
-      {"model", {{"encoder", "cnn"}, {"decoder", "bahdanau"}, {"cell", "gru"}, {"embedding_dim", 16},
-                 {"hidden_dim", 48}, {"dropout", 0.0}, {"vision", {{"width", 8}, {"layers", 2}}}}},
-      {"train", {{"lr", 0.005}, {"schedule", "constant"}, {"batch_tokens", 400}, {"batch_sentences", 32},
-                 {"label_smoothing", 0.0}, {"valid_every", 100}, {"valid_bleu_sentences", 0}, {"patience", 0},
-                 {"checkpoint_every", 100}, {"max_steps", 300}}},
-      {"eval", {{"beam", 1}}},
-      {"run", {{"seed", seed}, {"threads", threads}}}};
+  seqlab::Json json = {{"data",
+                        {{"task", "captioning"},
+                         {"corpus", corpus},
+                         {"tokenizer", "word"},
+                         {"vocab_size", 0},
+                         {"image_size", 16}}},
+                       {"model",
+                        {{"encoder", "cnn"},
+                         {"decoder", "bahdanau"},
+                         {"cell", "gru"},
+                         {"embedding_dim", 16},
+                         {"hidden_dim", 48},
+                         {"dropout", 0.0},
+                         {"vision", {{"width", 8}, {"layers", 2}}}}},
+                       {"train",
+                        {{"lr", 0.005},
+                         {"schedule", "constant"},
+                         {"batch_tokens", 400},
+                         {"batch_sentences", 32},
+                         {"label_smoothing", 0.0},
+                         {"valid_every", 100},
+                         {"valid_bleu_sentences", 0},
+                         {"patience", 0},
+                         {"checkpoint_every", 100},
+                         {"max_steps", 300}}},
+                       {"eval", {{"beam", 1}}},
+                       {"run", {{"seed", seed}, {"threads", threads}}}};
   const std::string run = dir.file("run");
   seqlab::train_model(seqlab::Config::from_json(json, {}, "test"), run, false);
   seqlab::EvaluateOptions options;
@@ -53,5 +71,6 @@ TEST_CASE("A CNN with an attentional GRU learns to caption squares, and looks at
   REQUIRE(result["attention_maps"].size() == 1);
   CHECK(std::filesystem::exists(result["attention_maps"][0].get<std::string>()));
   // The hypotheses file names each image.
-  CHECK(seqlab::read_file(result["hypotheses"].get<std::string>()).find("test-0.png\t") != std::string::npos);
+  CHECK(seqlab::read_file(result["hypotheses"].get<std::string>()).find("test-0.png\t") !=
+        std::string::npos);
 }

@@ -21,9 +21,9 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "data/debian_packages.h"
+#include "models/seq2seq.h"
 #include "seqlab_paths.h"
 #include "tests/test_support.h"
-#include "models/seq2seq.h"
 #include "tokenizers/tokenizer.h"
 #include "train/distributed.h"
 #include "train/launch.h"
@@ -39,33 +39,39 @@ using seqlab::testing::logged_values;
 
 // The demo's config for `family`, shrunk to seconds on the reversal corpus. `batch_tokens` is
 // per process.
-std::string demo_arguments(const std::string& family, const std::string& corpus, int64_t batch_tokens,
-                           int64_t max_steps, double dropout) {
+std::string demo_arguments(const std::string& family, const std::string& corpus,
+                           int64_t batch_tokens, int64_t max_steps, double dropout) {
   std::string args = fmt::format(
-      "--config {}/configs/demo/{}.json --set data.corpus={} --set data.tokenizer=char --set data.vocab_size=0 "
+      "--config {}/configs/demo/{}.json --set data.corpus={} --set data.tokenizer=char --set "
+      "data.vocab_size=0 "
       "--set run.seed=5 --set run.threads=2 --set train.batch_tokens={} --set train.max_steps={} "
       "--set train.valid_every=10 --set train.checkpoint_every=3 --set train.log_every=2 "
       "--set train.valid_bleu_sentences=0 --set train.warmup_steps=0 --set train.lr=0.003",
       SEQLAB_SOURCE_DIR, family, corpus, batch_tokens, max_steps);
   if (family == "gru")
-    args += fmt::format(" --set model.embedding_dim=16 --set model.hidden_dim=32 --set model.dropout={}", dropout);
+    args += fmt::format(
+        " --set model.embedding_dim=16 --set model.hidden_dim=32 --set model.dropout={}", dropout);
   if (family == "transformer")
-    args += fmt::format(" --set model.transformer.d_model=32 --set model.transformer.ffn_dim=64 "
-                        "--set model.transformer.encoder_layers=1 --set model.transformer.decoder_layers=1 "
-                        "--set model.dropout={}", dropout);
+    args += fmt::format(
+        " --set model.transformer.d_model=32 --set model.transformer.ffn_dim=64 "
+        "--set model.transformer.encoder_layers=1 --set model.transformer.decoder_layers=1 "
+        "--set model.dropout={}",
+        dropout);
   if (family == "esn") args += " --set model.reservoir.units=120";
   return args;
 }
 
 seqlab::CommandResult seqlab_train(const std::string& arguments) {
-  return seqlab::run_command(std::string(SEQLAB_BINARY_DIR) + "/bin/seqlab train " + arguments + " 2>&1");
+  return seqlab::run_command(std::string(SEQLAB_BINARY_DIR) + "/bin/seqlab train " + arguments +
+                             " 2>&1");
 }
 
 // ||a - b|| over all weights together.
 double distance(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
   REQUIRE(a.size() == b.size());
   double sum = 0;
-  for (size_t i = 0; i < a.size(); ++i) sum += (a[i] - b[i]).to(torch::kFloat64).pow(2).sum().item<double>();
+  for (size_t i = 0; i < a.size(); ++i)
+    sum += (a[i] - b[i]).to(torch::kFloat64).pow(2).sum().item<double>();
   return std::sqrt(sum);
 }
 
@@ -99,14 +105,17 @@ TEST_CASE("shard_batch gives each rank a contiguous disjoint slice and all ranks
   CHECK(seqlab::shard_batch(batch, 8, 9).size() <= 1);
 }
 
-TEST_CASE("the process's place in a job comes from torchrun's environment, and bad values are input errors") {
+TEST_CASE(
+    "the process's place in a job comes from torchrun's environment, and bad values are input "
+    "errors") {
   struct Variable {
     const char* name;
     std::string saved;
     bool was_set;
   };
   std::vector<Variable> variables;
-  for (const char* name : {"RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "SEQLAB_COLLECTIVE_TIMEOUT"}) {
+  for (const char* name : {"RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
+                           "SEQLAB_COLLECTIVE_TIMEOUT"}) {
     const char* value = std::getenv(name);
     variables.push_back({name, value ? value : "", value != nullptr});
     unsetenv(name);
@@ -132,17 +141,21 @@ TEST_CASE("the process's place in a job comes from torchrun's environment, and b
   setenv("RANK", "4", 1);  // rank outside the world
   CHECK_THROWS_AS(seqlab::DistributedOptions::from_environment(), seqlab::InputError);
   setenv("RANK", "one", 1);
-  CHECK_THROWS_WITH(seqlab::DistributedOptions::from_environment(), Catch::Matchers::Contains("RANK=one"));
+  CHECK_THROWS_WITH(seqlab::DistributedOptions::from_environment(),
+                    Catch::Matchers::Contains("RANK=one"));
   setenv("RANK", "0", 1);
   setenv("MASTER_PORT", "70000", 1);
   CHECK_THROWS_AS(seqlab::DistributedOptions::from_environment(), seqlab::InputError);
   for (const auto& v : variables) {
-    if (v.was_set) setenv(v.name, v.saved.c_str(), 1);
-    else unsetenv(v.name);
+    if (v.was_set)
+      setenv(v.name, v.saved.c_str(), 1);
+    else
+      unsetenv(v.name);
   }
 }
 
-TEST_CASE("two processes train the demo models to the weights one process trains with twice the batch") {
+TEST_CASE(
+    "two processes train the demo models to the weights one process trains with twice the batch") {
   const std::string family = GENERATE(as<std::string>{}, "gru", "transformer");
   DYNAMIC_SECTION(family) {
     seqlab::testing::TempDir dir;
@@ -151,56 +164,69 @@ TEST_CASE("two processes train the demo models to the weights one process trains
     auto single = seqlab_train(demo_arguments(family, corpus, 240, 24, 0.0) + " --out " + one);
     INFO(single.output);
     REQUIRE(single.status == 0);
-    auto pair = seqlab_train(demo_arguments(family, corpus, 120, 24, 0.0) + " --out " + two + " --nproc 2");
+    auto pair =
+        seqlab_train(demo_arguments(family, corpus, 120, 24, 0.0) + " --out " + two + " --nproc 2");
     INFO(pair.output);
     REQUIRE(pair.status == 0);
     CHECK(pair.output.find("data parallel: 2 processes (gloo)") != std::string::npos);
 
     // The same loss at every logged step (the global batch's), the same validation losses.
-    const auto loss_one = logged_values(one, "train", "loss"), loss_two = logged_values(two, "train", "loss");
+    const auto loss_one = logged_values(one, "train", "loss"),
+               loss_two = logged_values(two, "train", "loss");
     REQUIRE(loss_one.size() == 12);
     REQUIRE(loss_two.size() == loss_one.size());
-    for (size_t i = 0; i < loss_one.size(); ++i) CHECK(loss_two[i] == Approx(loss_one[i]).epsilon(1e-4));
-    const auto valid_one = logged_values(one, "valid", "loss"), valid_two = logged_values(two, "valid", "loss");
+    for (size_t i = 0; i < loss_one.size(); ++i)
+      CHECK(loss_two[i] == Approx(loss_one[i]).epsilon(1e-4));
+    const auto valid_one = logged_values(one, "valid", "loss"),
+               valid_two = logged_values(two, "valid", "loss");
     REQUIRE(valid_two.size() == valid_one.size());
-    for (size_t i = 0; i < valid_one.size(); ++i) CHECK(valid_two[i] == Approx(valid_one[i]).epsilon(1e-4));
+    for (size_t i = 0; i < valid_one.size(); ++i)
+      CHECK(valid_two[i] == Approx(valid_one[i]).epsilon(1e-4));
 
     // The same weights, within float32 rounding of different GEMM shapes (which Adam's
     // normalisation amplifies for gradients near zero): far closer than the training moved them.
     const auto initial = [&] {
       seqlab::testing::TempDir zero;
-      auto started = seqlab_train(demo_arguments(family, corpus, 240, 1, 0.0) + " --set train.lr=0 --out " + zero.path());
+      auto started = seqlab_train(demo_arguments(family, corpus, 240, 1, 0.0) +
+                                  " --set train.lr=0 --out " + zero.path());
       REQUIRE(started.status == 0);
       return checkpoint_tensors(zero.path(), /*buffers=*/true);
     }();
-    const auto weights_one = checkpoint_tensors(one, /*buffers=*/true), weights_two = checkpoint_tensors(two, /*buffers=*/true);
+    const auto weights_one = checkpoint_tensors(one, /*buffers=*/true),
+               weights_two = checkpoint_tensors(two, /*buffers=*/true);
     const double moved = distance(initial, weights_one);
     const double apart = distance(weights_one, weights_two);
-    INFO(family << ": training moved the weights by " << moved << " (L2); one and two processes differ by "
-                << apart << ", at most " << max_difference(weights_one, weights_two) << " in one weight");
+    INFO(family << ": training moved the weights by " << moved
+                << " (L2); one and two processes differ by " << apart << ", at most "
+                << max_difference(weights_one, weights_two) << " in one weight");
     CHECK(moved > 0.1);
     CHECK(apart < 5e-3 * moved);
   }
 }
 
-TEST_CASE("two processes fit the echo-state readout to the one-process solution (all-reduced sums)") {
+TEST_CASE(
+    "two processes fit the echo-state readout to the one-process solution (all-reduced sums)") {
   seqlab::testing::TempDir dir;
   const std::string corpus = seqlab::testing::write_reverse_corpus(dir);
   const std::string one = dir.file("one"), two = dir.file("two");
   auto single = seqlab_train(demo_arguments("esn", corpus, 200, 1000, 0) + " --out " + one);
   INFO(single.output);
   REQUIRE(single.status == 0);
-  auto pair = seqlab_train(demo_arguments("esn", corpus, 200, 1000, 0) + " --out " + two + " --nproc 2");
+  auto pair =
+      seqlab_train(demo_arguments("esn", corpus, 200, 1000, 0) + " --out " + two + " --nproc 2");
   INFO(pair.output);
   REQUIRE(pair.status == 0);
   // The same rows and the same penalty chosen; the readouts agree to float64 summation order.
-  const auto rows_one = logged_values(one, "valid", "rows"), rows_two = logged_values(two, "valid", "rows");
+  const auto rows_one = logged_values(one, "valid", "rows"),
+             rows_two = logged_values(two, "valid", "rows");
   REQUIRE(rows_one.size() == 1);
   REQUIRE(rows_two.size() == 1);
   CHECK(rows_one[0] == rows_two[0]);
   CHECK(logged_values(one, "valid", "penalty") == logged_values(two, "valid", "penalty"));
-  CHECK(logged_values(two, "valid", "loss")[0] == Approx(logged_values(one, "valid", "loss")[0]).epsilon(1e-4));
-  const auto a = checkpoint_tensors(one, /*buffers=*/true), b = checkpoint_tensors(two, /*buffers=*/true);
+  CHECK(logged_values(two, "valid", "loss")[0] ==
+        Approx(logged_values(one, "valid", "loss")[0]).epsilon(1e-4));
+  const auto a = checkpoint_tensors(one, /*buffers=*/true),
+             b = checkpoint_tensors(two, /*buffers=*/true);
   double scale = 0;
   for (const auto& w : a) scale = std::max(scale, w.abs().max().item<double>());
   CHECK(max_difference(a, b) < 1e-4 * scale);
@@ -230,9 +256,11 @@ TEST_CASE("kill -9 of one worker ends the job naming the rank, and --resume comp
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (std::chrono::steady_clock::now() < deadline && !killed) {
     std::smatch match;
-    const std::string err = fs::exists(dir.file("launcher.err")) ? seqlab::read_file(dir.file("launcher.err")) : "";
+    const std::string err =
+        fs::exists(dir.file("launcher.err")) ? seqlab::read_file(dir.file("launcher.err")) : "";
     if (rank1 < 0 && std::regex_search(err, match, pids)) rank1 = std::stoi(match[2]);
-    if (rank1 > 0 && fs::exists(interrupted + "/checkpoint.safetensors") && checkpoint_step(interrupted) >= 6) {
+    if (rank1 > 0 && fs::exists(interrupted + "/checkpoint.safetensors") &&
+        checkpoint_step(interrupted) >= 6) {
       kill(rank1, SIGKILL);
       killed = true;
     }
@@ -248,7 +276,8 @@ TEST_CASE("kill -9 of one worker ends the job naming the rank, and --resume comp
   CHECK(exit.status == 1);
   const std::string err = seqlab::read_file(dir.file("launcher.err"));
   INFO(err);
-  CHECK(err.find(fmt::format("rank 1 (pid {}) was killed by signal 9", rank1)) != std::string::npos);
+  CHECK(err.find(fmt::format("rank 1 (pid {}) was killed by signal 9", rank1)) !=
+        std::string::npos);
   const int64_t killed_at = checkpoint_step(interrupted);
   CHECK(killed_at < 40);
 
@@ -256,7 +285,8 @@ TEST_CASE("kill -9 of one worker ends the job naming the rank, and --resume comp
   INFO(resumed.output);
   REQUIRE(resumed.status == 0);
   CHECK(checkpoint_step(interrupted) == 40);
-  const auto a = checkpoint_tensors(straight, /*buffers=*/true), b = checkpoint_tensors(interrupted, /*buffers=*/true);
+  const auto a = checkpoint_tensors(straight, /*buffers=*/true),
+             b = checkpoint_tensors(interrupted, /*buffers=*/true);
   REQUIRE(a.size() == b.size());
   for (size_t i = 0; i < a.size(); ++i) CHECK(torch::equal(a[i], b[i]));
   CHECK(logged_values(straight, "train", "loss") == logged_values(interrupted, "train", "loss"));
@@ -264,7 +294,8 @@ TEST_CASE("kill -9 of one worker ends the job naming the rank, and --resume comp
   // Another process count would train on other batches: refused, saying what to do, by one
   // process and by the workers of a launcher (which then exits with their status 2).
   for (const std::string nproc : {"", " --nproc 3"}) {
-    auto other = seqlab_train(arguments + " --out " + interrupted + " --resume --set train.max_steps=50" + nproc);
+    auto other = seqlab_train(arguments + " --out " + interrupted +
+                              " --resume --set train.max_steps=50" + nproc);
     INFO(other.output);
     CHECK(other.status == 2);
     CHECK_THAT(other.output, Catch::Matchers::Contains("trained by 2 process(es)") &&
@@ -272,7 +303,9 @@ TEST_CASE("kill -9 of one worker ends the job naming the rank, and --resume comp
   }
 }
 
-TEST_CASE("a rank whose job never gathers fails with the address it waited at, and --nproc excludes --rank") {
+TEST_CASE(
+    "a rank whose job never gathers fails with the address it waited at, and --nproc excludes "
+    "--rank") {
   seqlab::DistributedOptions lonely;
   lonely.world_size = 2;
   lonely.rank = 1;  // rank 0, which would serve the store, never comes
@@ -297,7 +330,9 @@ TEST_CASE("a rank whose job never gathers fails with the address it waited at, a
   CHECK_THAT(both.output, Catch::Matchers::Contains("use one or the other"));
 }
 
-TEST_CASE("the gradient reducer launches each bucket from the backward pass and writes the sums into .grad") {
+TEST_CASE(
+    "the gradient reducer launches each bucket from the backward pass and writes the sums into "
+    ".grad") {
   // One process is a world of its own: the all-reduce is the identity, which isolates the
   // bookkeeping (buckets, hooks, parameters without a gradient) from the arithmetic.
   seqlab::DistributedOptions options;

@@ -24,20 +24,19 @@ using seqlab::Json;
 namespace {
 
 Config fit_config(const std::string& corpus, std::vector<std::string> sets = {}) {
-  Json config = {
-      {"run", {{"seed", 3}, {"threads", 1}}},
-      {"data", {{"corpus", corpus}, {"tokenizer", "char"}, {"vocab_size", 0}}},
-      {"model",
-       {{"encoder", "reservoir"},
-        {"decoder", "reservoir"},
-        {"reservoir", {{"units", 120}, {"connectivity", 0.1}, {"attention", "dot"}}}}},
-      {"train",
-       {{"method", "ridge"},
-        {"batch_tokens", 200},
-        {"checkpoint_every", 2},
-        {"log_every", 2},
-        {"valid_bleu_sentences", 20}}},
-      {"eval", {{"beam", 1}}}};
+  Json config = {{"run", {{"seed", 3}, {"threads", 1}}},
+                 {"data", {{"corpus", corpus}, {"tokenizer", "char"}, {"vocab_size", 0}}},
+                 {"model",
+                  {{"encoder", "reservoir"},
+                   {"decoder", "reservoir"},
+                   {"reservoir", {{"units", 120}, {"connectivity", 0.1}, {"attention", "dot"}}}}},
+                 {"train",
+                  {{"method", "ridge"},
+                   {"batch_tokens", 200},
+                   {"checkpoint_every", 2},
+                   {"log_every", 2},
+                   {"valid_bleu_sentences", 20}}},
+                 {"eval", {{"beam", 1}}}};
   return Config::from_json(config, sets);
 }
 
@@ -46,7 +45,8 @@ std::map<std::string, torch::Tensor> run_tensors(const std::string& run_dir) {
   auto run = seqlab::load_run(run_dir);
   std::map<std::string, torch::Tensor> out;
   for (const auto& item : run.model->named_buffers()) out[item.key()] = item.value().clone();
-  for (const auto& item : run.model->named_parameters()) out[item.key()] = item.value().detach().clone();
+  for (const auto& item : run.model->named_parameters())
+    out[item.key()] = item.value().detach().clone();
   return out;
 }
 
@@ -67,7 +67,9 @@ std::string read_all(FILE* pipe) {
 
 }  // namespace
 
-TEST_CASE("a ridge fit writes the trainer's run directory and reloads in a fresh process with identical outputs") {
+TEST_CASE(
+    "a ridge fit writes the trainer's run directory and reloads in a fresh process with identical "
+    "outputs") {
   seqlab::testing::TempDir dir;
   std::string corpus = seqlab::testing::write_reverse_corpus(dir);
   std::string run_dir = dir.file("run");
@@ -75,7 +77,8 @@ TEST_CASE("a ridge fit writes the trainer's run directory and reloads in a fresh
   CHECK(result.steps > 0);
   CHECK(result.epochs == 1);
   CHECK(std::isfinite(result.best_valid_loss));
-  for (const char* file : {"config.json", "tokenizer.json", "best.safetensors", "checkpoint.safetensors", "metrics.jsonl"})
+  for (const char* file : {"config.json", "tokenizer.json", "best.safetensors",
+                           "checkpoint.safetensors", "metrics.jsonl"})
     CHECK(fs::exists(run_dir + "/" + file));
   std::map<std::string, int> counts;
   for (const auto& e : events(run_dir)) counts[e["event"].get<std::string>()]++;
@@ -87,7 +90,8 @@ TEST_CASE("a ridge fit writes the trainer's run directory and reloads in a fresh
   // The fixed matrices are saved in best.safetensors, and the reloaded model runs on those.
   auto run = seqlab::load_run(run_dir);
   seqlab::TensorFile best(run_dir + "/best.safetensors");
-  CHECK(torch::equal(best.read("encoder.reservoir.recurrent"), run.model->encoder->named_buffers()["reservoir.recurrent"]));
+  CHECK(torch::equal(best.read("encoder.reservoir.recurrent"),
+                     run.model->encoder->named_buffers()["reservoir.recurrent"]));
   CHECK(torch::equal(best.read("decoder.input"), run.model->decoder->named_buffers()["input"]));
 
   std::vector<std::string> sources = {"abcd", "hgfe", "cabbage", "dead"};
@@ -106,7 +110,8 @@ TEST_CASE("a ridge fit writes the trainer's run directory and reloads in a fresh
   CHECK(output == expected);
 }
 
-TEST_CASE("a fit stopped after two batches and resumed ends with the readout of an uninterrupted fit") {
+TEST_CASE(
+    "a fit stopped after two batches and resumed ends with the readout of an uninterrupted fit") {
   seqlab::testing::TempDir dir;
   std::string corpus = seqlab::testing::write_reverse_corpus(dir);
   std::string straight = dir.file("straight"), stopped = dir.file("stopped");
@@ -130,23 +135,27 @@ TEST_CASE("a ridge fit over trainable parts or a tied readout is refused, naming
   seqlab::testing::TempDir dir;
   std::string corpus = seqlab::testing::write_reverse_corpus(dir);
   CHECK_THROWS_WITH(
-      seqlab::train_model(fit_config(corpus, {"model.encoder=rnn", "model.embedding_dim=8", "model.hidden_dim=8"}),
-                          dir.file("a"), false),
+      seqlab::train_model(
+          fit_config(corpus, {"model.encoder=rnn", "model.embedding_dim=8", "model.hidden_dim=8"}),
+          dir.file("a"), false),
       Catch::Contains("encoder.embedding.weight") && Catch::Contains("train.method=sgd"));
-  CHECK_THROWS_WITH(seqlab::train_model(fit_config(corpus, {"model.decoder=rnn", "model.tie_embeddings=true",
-                                                            "model.embedding_dim=8", "model.hidden_dim=8"}),
-                                        dir.file("b"), false),
-                    Catch::Contains("tied") && Catch::Contains("train.method=sgd"));
-  CHECK_THROWS_WITH(seqlab::train_model(fit_config(corpus, {"model.decoder=transformer"}), dir.file("c"), false),
-                    Catch::Contains("train.method=sgd"));
+  CHECK_THROWS_WITH(
+      seqlab::train_model(fit_config(corpus, {"model.decoder=rnn", "model.tie_embeddings=true",
+                                              "model.embedding_dim=8", "model.hidden_dim=8"}),
+                          dir.file("b"), false),
+      Catch::Contains("tied") && Catch::Contains("train.method=sgd"));
+  CHECK_THROWS_WITH(
+      seqlab::train_model(fit_config(corpus, {"model.decoder=transformer"}), dir.file("c"), false),
+      Catch::Contains("train.method=sgd"));
 }
 
 TEST_CASE("SGD trains a reservoir's readout by cross-entropy and leaves the reservoir as drawn") {
   seqlab::testing::TempDir dir;
   std::string corpus = seqlab::testing::write_reverse_corpus(dir);
   std::string run_dir = dir.file("run");
-  auto config = fit_config(corpus, {"train.method=sgd", "train.max_steps=20", "train.valid_every=10",
-                                    "train.lr=0.01", "train.valid_bleu_sentences=0"});
+  auto config =
+      fit_config(corpus, {"train.method=sgd", "train.max_steps=20", "train.valid_every=10",
+                          "train.lr=0.01", "train.valid_bleu_sentences=0"});
   seqlab::train_model(config, run_dir, false);
   auto trained = run_tensors(run_dir);
   auto run = seqlab::load_run(run_dir);

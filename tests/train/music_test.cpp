@@ -25,8 +25,8 @@ using seqlab::Json;
 namespace {
 
 // Arpeggios: a root from a small set, then root, +4, +7, +12 as sixteenths, each note on/off with a
-// wait; 120 training lines, 20 valid, 20 test. Deterministic and learnable: after "on P wait1 off P"
-// the next pitch follows from the pattern.
+// wait; 120 training lines, 20 valid, 20 test. Deterministic and learnable: after "on P wait1 off
+// P" the next pitch follows from the pattern.
 std::string write_arpeggio_corpus(const seqlab::testing::TempDir& dir) {
   const std::string root = dir.file("arp");
   fs::create_directories(root);
@@ -39,7 +39,8 @@ std::string write_arpeggio_corpus(const seqlab::testing::TempDir& dir) {
       }
     return text;
   };
-  for (auto [split, count] : std::vector<std::pair<std::string, int>>{{"train", 120}, {"valid", 20}, {"test", 20}}) {
+  for (auto [split, count] :
+       std::vector<std::pair<std::string, int>>{{"train", 120}, {"valid", 20}, {"test", 20}}) {
     std::string text;
     for (int i = 0; i < count; ++i) text += line(48 + (i * 5) % 12, 3 + i % 3) + "\n";
     seqlab::testing::write_text(root + "/" + split + ".txt", text);
@@ -47,14 +48,25 @@ std::string write_arpeggio_corpus(const seqlab::testing::TempDir& dir) {
   return root;
 }
 
-Config music_config(const std::string& corpus, const Json& model, const Json& train = Json::object()) {
+Config music_config(const std::string& corpus, const Json& model,
+                    const Json& train = Json::object()) {
   Json config = {{"run", {{"seed", 3}, {"threads", 1}}},
-                 {"data", {{"task", "sequence"}, {"corpus", corpus}, {"tokenizer", "word"}, {"vocab_size", 0},
-                           {"max_length", 200}}},
+                 {"data",
+                  {{"task", "sequence"},
+                   {"corpus", corpus},
+                   {"tokenizer", "word"},
+                   {"vocab_size", 0},
+                   {"max_length", 200}}},
                  {"model", model},
                  {"train",
-                  {{"lr", 0.005}, {"batch_tokens", 600}, {"max_steps", 150}, {"valid_every", 50},
-                   {"checkpoint_every", 50}, {"log_every", 50}, {"patience", 0}, {"label_smoothing", 0.0},
+                  {{"lr", 0.005},
+                   {"batch_tokens", 600},
+                   {"max_steps", 150},
+                   {"valid_every", 50},
+                   {"checkpoint_every", 50},
+                   {"log_every", 50},
+                   {"patience", 0},
+                   {"label_smoothing", 0.0},
                    {"valid_bleu_sentences", 0}}}};
   config["model"]["encoder"] = "none";
   if (!config["model"].contains("transformer")) config["model"]["transformer"] = {{"d_model", 32}};
@@ -64,7 +76,9 @@ Config music_config(const std::string& corpus, const Json& model, const Json& tr
 
 }  // namespace
 
-TEST_CASE("next-event models: every family learns arpeggios under an empty source, past the count baselines") {
+TEST_CASE(
+    "next-event models: every family learns arpeggios under an empty source, past the count "
+    "baselines") {
   seqlab::testing::TempDir dir;
   const std::string corpus = write_arpeggio_corpus(dir);
   struct Case {
@@ -72,14 +86,34 @@ TEST_CASE("next-event models: every family learns arpeggios under an empty sourc
     Json model, train;
   };
   const std::vector<Case> cases = {
-      {"gru", {{"decoder", "rnn"}, {"cell", "gru"}, {"embedding_dim", 16}, {"hidden_dim", 48}, {"feed_summary", false}}, {}},
-      {"lstm", {{"decoder", "rnn"}, {"cell", "lstm"}, {"embedding_dim", 16}, {"hidden_dim", 48}, {"feed_summary", false}}, {}},
-      {"transformer", {{"decoder", "transformer"},
-                       {"transformer", {{"d_model", 32}, {"heads", 2}, {"ffn_dim", 64}, {"decoder_layers", 2},
-                                        {"decoder_only", true}, {"positional", "relative"}}}},
+      {"gru",
+       {{"decoder", "rnn"},
+        {"cell", "gru"},
+        {"embedding_dim", 16},
+        {"hidden_dim", 48},
+        {"feed_summary", false}},
+       {}},
+      {"lstm",
+       {{"decoder", "rnn"},
+        {"cell", "lstm"},
+        {"embedding_dim", 16},
+        {"hidden_dim", 48},
+        {"feed_summary", false}},
+       {}},
+      {"transformer",
+       {{"decoder", "transformer"},
+        {"transformer",
+         {{"d_model", 32},
+          {"heads", 2},
+          {"ffn_dim", 64},
+          {"decoder_layers", 2},
+          {"decoder_only", true},
+          {"positional", "relative"}}}},
        {{"lr", 0.003}}},
-      {"echo-state network (ridge)", {{"decoder", "reservoir"}, {"reservoir", {{"units", 300}, {"connectivity", 0.05},
-                                                                               {"leak", 0.5}, {"summary_scaling", 0.0}}}},
+      {"echo-state network (ridge)",
+       {{"decoder", "reservoir"},
+        {"reservoir",
+         {{"units", 300}, {"connectivity", 0.05}, {"leak", 0.5}, {"summary_scaling", 0.0}}}},
        {{"method", "ridge"}}},
   };
   for (const auto& c : cases) {
@@ -96,12 +130,18 @@ TEST_CASE("next-event models: every family learns arpeggios under an empty sourc
   }
 }
 
-TEST_CASE("sampling: the same seed gives the same events, another seed others, temperature and top-k are checked") {
+TEST_CASE(
+    "sampling: the same seed gives the same events, another seed others, temperature and top-k are "
+    "checked") {
   seqlab::testing::TempDir dir;
   const std::string corpus = write_arpeggio_corpus(dir);
   const std::string run_dir = dir.file("run");
-  seqlab::train_model(music_config(corpus, {{"decoder", "rnn"}, {"cell", "gru"}, {"embedding_dim", 8}, {"hidden_dim", 16},
-                                            {"feed_summary", false}},
+  seqlab::train_model(music_config(corpus,
+                                   {{"decoder", "rnn"},
+                                    {"cell", "gru"},
+                                    {"embedding_dim", 8},
+                                    {"hidden_dim", 16},
+                                    {"feed_summary", false}},
                                    {{"max_steps", 20}}),
                       run_dir, false);
   auto run = seqlab::load_run(run_dir);
@@ -123,31 +163,39 @@ TEST_CASE("sampling: the same seed gives the same events, another seed others, t
   CHECK_THROWS_AS(seqlab::sample_tokens(run.model, {}, run.device, options), seqlab::InputError);
 }
 
-TEST_CASE("seqlab generate writes a MIDI file that reads back, with a piano roll, and refuses a bad prime") {
+TEST_CASE(
+    "seqlab generate writes a MIDI file that reads back, with a piano roll, and refuses a bad "
+    "prime") {
   seqlab::testing::TempDir dir;
   const std::string corpus = write_arpeggio_corpus(dir);
   const std::string run_dir = dir.file("run");
-  seqlab::train_model(music_config(corpus, {{"decoder", "rnn"}, {"cell", "gru"}, {"embedding_dim", 16}, {"hidden_dim", 48},
+  seqlab::train_model(music_config(corpus, {{"decoder", "rnn"},
+                                            {"cell", "gru"},
+                                            {"embedding_dim", 16},
+                                            {"hidden_dim", 48},
                                             {"feed_summary", false}}),
                       run_dir, false);
   const std::string seqlab_bin = std::string(SEQLAB_BINARY_DIR) + "/bin/seqlab ";
-  auto generated = seqlab::run_command(seqlab_bin + "generate --run " + run_dir + " --out " + dir.file("a.mid") +
-                                       " --length 96 --seed 5 --piano-roll " + dir.file("a.png") + " --json");
+  auto generated =
+      seqlab::run_command(seqlab_bin + "generate --run " + run_dir + " --out " + dir.file("a.mid") +
+                          " --length 96 --seed 5 --piano-roll " + dir.file("a.png") + " --json");
   INFO(generated.output);
   REQUIRE(generated.status == 0);
   auto piece = seqlab::read_midi(dir.file("a.mid"));
   CHECK(piece.notes.size() >= 10);
   CHECK(fs::file_size(dir.file("a.png")) > 1000);
   // Same seed, same file; a prime (the piece itself) is continued.
-  seqlab::run_command(seqlab_bin + "generate --run " + run_dir + " --out " + dir.file("b.mid") + " --length 96 --seed 5");
+  seqlab::run_command(seqlab_bin + "generate --run " + run_dir + " --out " + dir.file("b.mid") +
+                      " --length 96 --seed 5");
   CHECK(seqlab::read_midi(dir.file("b.mid")).notes == piece.notes);
-  auto primed = seqlab::run_command(seqlab_bin + "generate --run " + run_dir + " --out " + dir.file("c.mid") +
-                                    " --length 16 --prime " + dir.file("a.mid"));
+  auto primed =
+      seqlab::run_command(seqlab_bin + "generate --run " + run_dir + " --out " + dir.file("c.mid") +
+                          " --length 16 --prime " + dir.file("a.mid"));
   REQUIRE(primed.status == 0);
   CHECK(seqlab::read_midi(dir.file("c.mid")).notes.size() > piece.notes.size());
   seqlab::testing::write_text(dir.file("bad.mid"), "MThd nonsense");
-  auto bad = seqlab::run_command(seqlab_bin + "generate --run " + run_dir + " --out " + dir.file("d.mid") + " --prime " +
-                                 dir.file("bad.mid"));
+  auto bad = seqlab::run_command(seqlab_bin + "generate --run " + run_dir + " --out " +
+                                 dir.file("d.mid") + " --prime " + dir.file("bad.mid"));
   CHECK(bad.status == 2);
   CHECK_THAT(bad.output, Catch::Contains("bad.mid"));
 }

@@ -1,6 +1,6 @@
 // The fused clip + AdamW update (train/optimizer_step.h) against clip_grad_norm_ + AdamW::step.
-#include <catch2/catch.hpp>
 #include <torch/torch.h>
+#include <catch2/catch.hpp>
 
 #include "train/optimizer_step.h"
 
@@ -8,8 +8,8 @@ namespace {
 
 std::vector<torch::Tensor> make_parameters() {
   torch::manual_seed(2);
-  return {torch::randn({33, 17}, torch::requires_grad()), torch::randn({70001}, torch::requires_grad()),
-          torch::randn({5}, torch::requires_grad())};
+  return {torch::randn({33, 17}, torch::requires_grad()),
+          torch::randn({70001}, torch::requires_grad()), torch::randn({5}, torch::requires_grad())};
 }
 
 // Gradients of a fixed function of the parameters, scaled so that clipping does or does not act.
@@ -41,9 +41,13 @@ TEST_CASE("fused clipping and AdamW equal clip_grad_norm_ and AdamW::step, and s
       backward(plain_params, scale);
       plain.step();
       for (size_t i = 0; i < fused_params.size(); ++i)
-        CHECK(torch::allclose(fused_params[i], plain_params[i], 1e-6, 1e-6));  // a few roundings apart
-      auto key = [](const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); };
-      auto& state = static_cast<torch::optim::AdamWParamState&>(*fused.state().at(key(fused_params[0])));
+        CHECK(torch::allclose(fused_params[i], plain_params[i], 1e-6,
+                              1e-6));  // a few roundings apart
+      auto key = [](const torch::Tensor& p) {
+        return c10::guts::to_string(p.unsafeGetTensorImpl());
+      };
+      auto& state =
+          static_cast<torch::optim::AdamWParamState&>(*fused.state().at(key(fused_params[0])));
       CHECK(state.step() == 5);
     }
   }

@@ -16,13 +16,13 @@
 #include "core/config.h"
 #include "core/files.h"
 #include "core/log.h"
-#include "data/debian_packages.h"
 #include "core/random.h"
+#include "data/debian_packages.h"
 #include "seqlab_paths.h"
 #include "tests/test_support.h"
 #include "tokenizers/tokenizer.h"
-#include "train/run_directory.h"
 #include "train/resume.h"
+#include "train/run_directory.h"
 #include "train/trainer.h"
 
 namespace fs = std::filesystem;
@@ -35,20 +35,19 @@ using seqlab::testing::checkpoint_tensors;
 
 std::string write_config(const seqlab::testing::TempDir& dir, const std::string& corpus,
                          int64_t max_steps) {
-  Json config = {
-      {"run", {{"seed", 3}, {"threads", 1}}},
-      {"data", {{"corpus", corpus}, {"tokenizer", "char"}, {"vocab_size", 0}}},
-      {"model", {{"embedding_dim", 16}, {"hidden_dim", 32}, {"dropout", 0.1}}},
-      {"train",
-       {{"lr", 0.005},
-        {"batch_tokens", 120},
-        {"max_steps", max_steps},
-        {"valid_every", 25},
-        {"valid_bleu_sentences", 10},
-        {"checkpoint_every", 3},
-        {"log_every", 10},
-        {"patience", 0}}},
-      {"eval", {{"beam", 2}}}};
+  Json config = {{"run", {{"seed", 3}, {"threads", 1}}},
+                 {"data", {{"corpus", corpus}, {"tokenizer", "char"}, {"vocab_size", 0}}},
+                 {"model", {{"embedding_dim", 16}, {"hidden_dim", 32}, {"dropout", 0.1}}},
+                 {"train",
+                  {{"lr", 0.005},
+                   {"batch_tokens", 120},
+                   {"max_steps", max_steps},
+                   {"valid_every", 25},
+                   {"valid_bleu_sentences", 10},
+                   {"checkpoint_every", 3},
+                   {"log_every", 10},
+                   {"patience", 0}}},
+                 {"eval", {{"beam", 2}}}};
   std::string path = dir.file("config.json");
   seqlab::testing::write_text(path, config.dump(2));
   return path;
@@ -129,7 +128,8 @@ TEST_CASE("training writes the run directory, logs JSON lines and the run transl
   std::string run = dir.file("run");
   auto result = seqlab::train_model(config, run, false);
   CHECK(result.steps == 50);
-  for (std::string file : {"config.json", "tokenizer.json", "checkpoint.safetensors", "best.safetensors", "metrics.jsonl"})
+  for (std::string file : {"config.json", "tokenizer.json", "checkpoint.safetensors",
+                           "best.safetensors", "metrics.jsonl"})
     CHECK(fs::exists(run + "/" + file));
   auto records = seqlab::read_json_lines(run + "/metrics.jsonl");
   int valid_events = 0, train_events = 0;
@@ -140,10 +140,12 @@ TEST_CASE("training writes the run directory, logs JSON lines and the run transl
   CHECK(valid_events == 2);
   CHECK(train_events == 5);
   auto loaded = seqlab::load_run(run);
-  auto out = seqlab::translate_sentences(loaded, {"abc", "", "hgfe"}, seqlab::search_options(loaded.config));
+  auto out = seqlab::translate_sentences(loaded, {"abc", "", "hgfe"},
+                                         seqlab::search_options(loaded.config));
   REQUIRE(out.size() == 3);
   CHECK(out[1].empty());  // an empty line stays empty, in its place
-  auto without_blank = seqlab::translate_sentences(loaded, {"abc", "hgfe"}, seqlab::search_options(loaded.config));
+  auto without_blank =
+      seqlab::translate_sentences(loaded, {"abc", "hgfe"}, seqlab::search_options(loaded.config));
   CHECK(out[0] == without_blank[0]);
   CHECK(out[2] == without_blank[1]);
 }
@@ -153,8 +155,8 @@ TEST_CASE("train.stop_min_lr ends training at the first validation that leaves t
   std::string corpus = seqlab::testing::write_reverse_corpus(dir);
   // inverse_sqrt with no warm-up: the rate after step s is 0.005 / sqrt(s + 1); validations at 25
   // (next rate 0.00098) and 50 (0.00070), so a floor of 0.0008 stops at the second.
-  auto config = seqlab::Config::from_file(write_config(dir, corpus, 100),
-                                          {"train.schedule=inverse_sqrt", "train.stop_min_lr=0.0008"});
+  auto config = seqlab::Config::from_file(
+      write_config(dir, corpus, 100), {"train.schedule=inverse_sqrt", "train.stop_min_lr=0.0008"});
   std::string run = dir.file("run");
   auto result = seqlab::train_model(config, run, false);
   CHECK(result.steps == 50);
@@ -176,7 +178,8 @@ TEST_CASE("a resume may extend the run and add a stop, but not change what it tr
   std::string config_path = write_config(dir, corpus, 25);
   std::string run = dir.file("run");
   CHECK(seqlab::train_model(seqlab::Config::from_file(config_path), run, false).steps == 25);
-  auto changed_model = seqlab::Config::from_file(config_path, {"train.max_steps=50", "model.hidden_dim=64"});
+  auto changed_model =
+      seqlab::Config::from_file(config_path, {"train.max_steps=50", "model.hidden_dim=64"});
   CHECK_THROWS_WITH(seqlab::train_model(changed_model, run, true),
                     Catch::Contains("model.hidden_dim = 32 (requested 64)"));
   auto extended = seqlab::Config::from_file(config_path, {"train.max_steps=75", "run.threads=2"});
@@ -217,8 +220,9 @@ TEST_CASE("a run loads from its checkpoint alone, and corrupt weights are an inp
   REQUIRE(actual.size() == expected.size());
   for (size_t i = 0; i < actual.size(); ++i) CHECK(torch::equal(actual[i], expected[i]));
   seqlab::testing::write_text(run + "/checkpoint.safetensors", "not a tensor file");
-  CHECK_THROWS_WITH(seqlab::load_run(run),
-                    Catch::Matchers::Contains("checkpoint.safetensors: not a valid safetensors file"));
+  CHECK_THROWS_WITH(
+      seqlab::load_run(run),
+      Catch::Matchers::Contains("checkpoint.safetensors: not a valid safetensors file"));
   fs::remove(run + "/checkpoint.safetensors");
   CHECK_THROWS_WITH(seqlab::load_run(run), Catch::Matchers::Contains("has no weights"));
 }
@@ -253,20 +257,23 @@ TEST_CASE("seqlab attend draws a heatmap with rows summing to one, and eval and 
   CHECK(result["attention_maps"].size() == 2);
   CHECK(fs::exists(run + "/attention/test-001.png"));
   CHECK(fs::exists(run + "/test.beam3.hyp"));
-  auto translate = seqlab::run_command("printf 'abc\\nbad \\377\\n' | " + binary + " translate --run " + run);
+  auto translate =
+      seqlab::run_command("printf 'abc\\nbad \\377\\n' | " + binary + " translate --run " + run);
   CHECK(translate.status == 2);
   CHECK_THAT(translate.output, Catch::Matchers::Contains("stdin:2: invalid UTF-8"));
 }
 
-TEST_CASE("seqlab attend draws every head of every transformer layer, also for a decoder-only model") {
+TEST_CASE(
+    "seqlab attend draws every head of every transformer layer, also for a decoder-only model") {
   for (bool decoder_only : {false, true}) {
     DYNAMIC_SECTION((decoder_only ? "decoder-only" : "encoder-decoder")) {
       seqlab::testing::TempDir dir;
       std::string corpus = seqlab::testing::write_reverse_corpus(dir);
-      std::vector<std::string> sets = {"model.encoder=transformer", "model.decoder=transformer",
-                                       "model.transformer.d_model=16", "model.transformer.heads=2",
-                                       "model.transformer.ffn_dim=32", "model.transformer.encoder_layers=1",
-                                       "model.transformer.decoder_layers=2"};
+      std::vector<std::string> sets = {
+          "model.encoder=transformer",         "model.decoder=transformer",
+          "model.transformer.d_model=16",      "model.transformer.heads=2",
+          "model.transformer.ffn_dim=32",      "model.transformer.encoder_layers=1",
+          "model.transformer.decoder_layers=2"};
       if (decoder_only) {
         sets.push_back("model.encoder=embedding");
         sets.push_back("model.transformer.decoder_only=true");
@@ -274,14 +281,16 @@ TEST_CASE("seqlab attend draws every head of every transformer layer, also for a
       auto config = seqlab::Config::from_file(write_config(dir, corpus, 20), sets);
       std::string run = dir.file("run");
       seqlab::train_model(config, run, false);
-      auto attend = seqlab::run_command(std::string(SEQLAB_BINARY_DIR) + "/bin/seqlab attend --run " + run +
-                                        " --text abcd --out " + dir.file("map.png") + " --json 2>/dev/null");
+      auto attend =
+          seqlab::run_command(std::string(SEQLAB_BINARY_DIR) + "/bin/seqlab attend --run " + run +
+                              " --text abcd --out " + dir.file("map.png") + " --json 2>/dev/null");
       REQUIRE(attend.status == 0);
       auto json = Json::parse(seqlab::read_file(dir.file("map.json")));
-      std::vector<std::string> expected = decoder_only
-          ? std::vector<std::string>{"decoder.layer0.self", "decoder.layer1.self"}
-          : std::vector<std::string>{"encoder.layer0.self", "decoder.layer0.self", "decoder.layer0.cross",
-                                     "decoder.layer1.self", "decoder.layer1.cross"};
+      std::vector<std::string> expected =
+          decoder_only ? std::vector<std::string>{"decoder.layer0.self", "decoder.layer1.self"}
+                       : std::vector<std::string>{"encoder.layer0.self", "decoder.layer0.self",
+                                                  "decoder.layer0.cross", "decoder.layer1.self",
+                                                  "decoder.layer1.cross"};
       std::vector<std::string> names;
       for (const auto& m : json["maps"]) {
         names.push_back(m["name"]);
@@ -317,7 +326,8 @@ TEST_CASE("seqlab attend on a model without attention explains why it cannot dra
 
 TEST_CASE("every shipped config preset is valid and builds a model") {
   size_t checked = 0;
-  for (const auto& entry : fs::recursive_directory_iterator(std::string(SEQLAB_SOURCE_DIR) + "/configs")) {
+  for (const auto& entry :
+       fs::recursive_directory_iterator(std::string(SEQLAB_SOURCE_DIR) + "/configs")) {
     if (entry.path().extension() != ".json") continue;
     INFO(entry.path().string());
     auto config = seqlab::Config::from_file(entry.path().string());
