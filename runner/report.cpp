@@ -507,16 +507,16 @@ ReportPaths write_report(const std::string& dir) {
         Verdict v = check_relation(relation, split, store, spec_name, dir);
         rows.push_back(
             {v.relation, stats_text(v.left), stats_text(v.right), v.verdict, v.explanation});
-        classes.push_back(v.outcome == Outcome::kReproduced ? "yes"
-                          : v.outcome == Outcome::kRefuted  ? "no"
-                                                            : "maybe");
+        const bool reproduced = v.outcome == Outcome::kReproduced,
+                   refuted = v.outcome == Outcome::kRefuted;
+        classes.push_back(reproduced ? "yes" : refuted ? "no" : "maybe");
         paths.verdicts.push_back(
             {{"spec", spec_name},
              {"relation", v.relation},
              {"verdict", v.verdict},
-             {"outcome", classes.back() == "yes"  ? "reproduced"
-                         : classes.back() == "no" ? "refuted"
-                                                  : "inconclusive"},
+             {"outcome", reproduced ? "reproduced"
+                         : refuted  ? "refuted"
+                                    : "inconclusive"},
              {"explanation", v.explanation},
              {"left", v.left.mean},
              {"right", v.right.mean},

@@ -44,13 +44,18 @@ std::string seqlab_part(std::string line) {
   return trim(line);
 }
 
-std::vector<Command> documented_commands() {
+// README.md, then docs/*.md in name order: the user guide.
+std::vector<fs::path> guide_files() {
   std::vector<fs::path> files = {fs::path(SEQLAB_SOURCE_DIR) / "README.md"};
   for (const auto& entry : fs::directory_iterator(fs::path(SEQLAB_SOURCE_DIR) / "docs"))
     if (entry.path().extension() == ".md") files.push_back(entry.path());
   std::sort(files.begin() + 1, files.end());
+  return files;
+}
+
+std::vector<Command> documented_commands() {
   std::vector<Command> commands;
-  for (const auto& file : files) {
+  for (const auto& file : guide_files()) {
     std::ifstream in(file);
     std::string line, pending;
     bool shell = false;
@@ -102,11 +107,8 @@ TEST_CASE("every seqlab command of README.md and docs/ parses against the CLI") 
 }
 
 TEST_CASE("every relative link and picture of README.md and docs/ points at a file that exists") {
-  std::vector<fs::path> files = {fs::path(SEQLAB_SOURCE_DIR) / "README.md"};
-  for (const auto& entry : fs::directory_iterator(fs::path(SEQLAB_SOURCE_DIR) / "docs"))
-    if (entry.path().extension() == ".md") files.push_back(entry.path());
   int links = 0;
-  for (const auto& file : files) {
+  for (const auto& file : guide_files()) {
     std::ifstream in(file);
     std::stringstream text;
     text << in.rdbuf();
