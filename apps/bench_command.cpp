@@ -2,6 +2,8 @@
 #include <iostream>
 #include <memory>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <CLI/CLI.hpp>
 
 #include "apps/commands.h"
@@ -26,13 +28,16 @@ void add_bench_command(CLI::App& app, Action& action) {
     std::vector<std::string> sets;
   };
   auto args = std::make_shared<Args>();
+  std::vector<std::string> whats = benchmark_registry().names();
+  whats.insert(whats.end(), {"fit", "compare"});
   bench
       ->add_option("what", args->what,
-                   "train, decode, attention, fit (the ridge readout fit against the "
-                   "machine's GEMM), or compare (seqlab against the same models in "
-                   "Python PyTorch, side by side in one run)")
+                   fmt::format("{} (`seqlab list benchmarks`), fit (the ridge readout fit against "
+                               "the machine's GEMM), or compare (seqlab against the same models "
+                               "in Python PyTorch, side by side in one run)",
+                               fmt::join(benchmark_registry().names(), ", ")))
       ->required()
-      ->check(CLI::IsMember({"train", "decode", "attention", "fit", "compare"}));
+      ->check(CLI::IsMember(whats));
   bench
       ->add_option("--rows", args->fit.rows, "fit: states streamed into the sums (default 1000000)")
       ->check(CLI::Range(int64_t(1), int64_t(1e10)));
@@ -117,9 +122,9 @@ void add_bench_command(CLI::App& app, Action& action) {
           std::cout << format_fit(result);
         return 0;
       }
-      Config config = bench_config(args->preset, args->sets);
       if (args->what == "train" && args->worker) {  // one process of a scaling run: rank 0 reports
-        Json result = bench_train_worker(config, args->batch_tokens, args->steps,
+        Json result = bench_train_worker(bench_config(args->preset, args->sets), args->batch_tokens,
+                                         args->steps,
                                          args->threads > 0 ? static_cast<int>(args->threads) : 1);
         if (console_rank() == 0) print_json(result.dump());
         return 0;
@@ -137,13 +142,14 @@ void add_bench_command(CLI::App& app, Action& action) {
           std::cout << format_scaling(result);
         return 0;
       }
-      Json result;
-      if (args->what == "train")
-        result = bench_train(config, args->batch_tokens, args->steps, args->lengths);
-      else if (args->what == "decode")
-        result = bench_decode(config, args->sentences, args->lengths);
-      else
-        result = bench_attention(args->steps);
+      BenchmarkRequest request;
+      request.model = args->preset;
+      request.sets = args->sets;
+      request.steps = args->steps;
+      request.sentences = args->sentences;
+      request.batch_tokens = args->batch_tokens;
+      request.lengths = args->lengths;
+      Json result = benchmark_registry().create(args->what, request);
       if (args->json)
         print_json(result.dump());
       else

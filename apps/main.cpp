@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
   if (const char* check = std::getenv("SEQLAB_CHECK_ARGS"); check && std::string(check) == "1")
     return 0;
   try {
-    seqlab::set_gemm_backend(seqlab::gemm_backend_from_environment());
+    seqlab::GemmBackendScope gemm(seqlab::gemm_backend_from_environment());
     seqlab::CodeTrust trust(trust_code);
     return action ? action() : 0;
   } catch (const std::exception& e) {

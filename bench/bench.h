@@ -3,6 +3,11 @@
 // the side-by-side comparison with the same models in Python PyTorch (bench/compare.cpp, the twins
 // in bench/pytorch_twins.py), the ridge fit (bench/fit.cpp), data-parallel scaling
 // (bench/scaling.cpp); Mackey-Glass forecasting has its own header (bench/forecast.h).
+//
+// The benchmarks a bench cell of an experiment can name ("bench": {"what": NAME}) are registered
+// by name like every other component (benchmark_registry below; `seqlab list benchmarks`): adding
+// one is a file that registers a function of a BenchmarkRequest, and `seqlab bench NAME` and the
+// runner pick it up.
 #pragma once
 
 #include <string>
@@ -11,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/config.h"
+#include "core/registry.h"
 #include "data/batch.h"
 #include "models/seq2seq.h"
 
@@ -57,6 +63,21 @@ nlohmann::json bench_decode(const Config& config, int64_t sentences,
                             const std::vector<int64_t>& lengths);
 // `seqlab bench attention`: forward + backward of every registered scorer at a fixed size.
 nlohmann::json bench_attention(int64_t repeats);
+
+// What `seqlab bench NAME` (or a bench cell) asks of a registered benchmark.
+struct BenchmarkRequest {
+  std::string model = "gru";      // --model: a preset or a config file (bench_config)
+  std::vector<std::string> sets;  // --set: model overrides
+  int64_t steps = 20;             // --steps: timed steps (or repeats)
+  int64_t sentences = 500;        // --sentences: sentences decoded
+  int64_t batch_tokens = 4000;    // --batch-tokens: padded tokens per training batch
+  std::vector<int64_t> lengths;   // --lengths: fixed lengths to time, each a "by_length" row
+};
+
+// Name -> the benchmark; its result is one JSON object with "benchmark" (the name) and, for
+// measurements by length, "by_length": [{"length": L, metric: value, ...}] (what a bench cell's
+// store rows and report figures are made from).
+SEQLAB_DECLARE_REGISTRY(benchmark_registry, nlohmann::json, const BenchmarkRequest&);
 
 struct CompareOptions {
   std::vector<std::string> models = {"gru", "gru-bahdanau", "transformer"};

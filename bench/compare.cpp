@@ -306,11 +306,8 @@ std::string format_profile(const std::string& title, const Json& seqlab, const J
 // The fp32 GEMM rate of LibTorch's own BLAS kernel (the one Python's torch runs on), whatever
 // seqlab's backend is.
 double blas_gflops() {
-  GemmBackend backend = gemm_backend();
-  set_gemm_backend(GemmBackend::blas);
-  double rate = gemm_gflops();
-  set_gemm_backend(backend);
-  return rate;
+  GemmBackendScope blas(GemmBackend::blas);
+  return gemm_gflops();
 }
 
 }  // namespace

@@ -263,4 +263,27 @@ Json bench_attention(int64_t repeats) {
   return result;
 }
 
+SEQLAB_DEFINE_REGISTRY(benchmark_registry, "benchmarks");
+
+namespace {
+
+const bool train_added = benchmark_registry().add(
+    "train",
+    [](const BenchmarkRequest& r) {
+      return bench_train(bench_config(r.model, r.sets), r.batch_tokens, r.steps, r.lengths);
+    },
+    "timed training steps (forward, backward, AdamW) on synthetic pairs: tokens/s, ms per step");
+const bool decode_added = benchmark_registry().add(
+    "decode",
+    [](const BenchmarkRequest& r) {
+      return bench_decode(bench_config(r.model, r.sets), r.sentences, r.lengths);
+    },
+    "greedy and beam-5 decoding of an untrained model: sentences/s (transformers with and without "
+    "the key/value cache)");
+const bool attention_added = benchmark_registry().add(
+    "attention", [](const BenchmarkRequest& r) { return bench_attention(r.steps); },
+    "forward + backward of every registered scorer at a fixed size");
+
+}  // namespace
+
 }  // namespace seqlab

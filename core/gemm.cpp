@@ -149,7 +149,9 @@ GemmBackend gemm_backend_from_environment() {
                   value));
 }
 
-void set_gemm_backend(GemmBackend backend) {
+namespace {
+
+void switch_backend(GemmBackend backend) {
   std::lock_guard<std::mutex> lock(g_mutex);
   if (backend == GemmBackend::blas) {
     g_library.reset();  // the registrations leave with it; LibTorch's kernels come back
@@ -172,6 +174,14 @@ void set_gemm_backend(GemmBackend backend) {
   library->impl("addmm_", TORCH_FN(addmm_inplace));
   g_library = std::move(library);
 }
+
+}  // namespace
+
+GemmBackendScope::GemmBackendScope(GemmBackend backend) : previous_(gemm_backend()) {
+  switch_backend(backend);
+}
+
+GemmBackendScope::~GemmBackendScope() { switch_backend(previous_); }
 
 GemmBackend gemm_backend() {
   std::lock_guard<std::mutex> lock(g_mutex);

@@ -8,8 +8,8 @@
 // of these models; on an AVX2-only CPU the two are about equal (see docs/benchmarks.md).
 //
 // With the oneDNN backend, seqlab re-registers the CPU kernels of aten::mm and aten::addmm (the
-// functional, out= and in-place forms) for the life of the process: fp32 strided 2-D operands go
-// to dnnl_sgemm, everything else (other dtypes, empty shapes) to LibTorch's own kernel. Values
+// functional, out= and in-place forms) while a GemmBackendScope holds it: fp32 strided 2-D operands
+// go to dnnl_sgemm, everything else (other dtypes, empty shapes) to LibTorch's own kernel. Values
 // differ from the BLAS's by rounding only (another summation order); both are deterministic for a
 // given thread count.
 #pragma once
@@ -24,9 +24,22 @@ enum class GemmBackend { blas, onednn };
 // naming the valid values.
 GemmBackend gemm_backend_from_environment();
 
-// Switches the backend for the whole process (idempotent). Not to be called while other threads
-// run matrix products.
-void set_gemm_backend(GemmBackend backend);
+// Holds `backend` for the whole process while it lives and puts back the one before it when it
+// ends. Without any scope the process runs LibTorch's own kernels (blas). The CLI's main and the
+// tests' main hold one for their lifetime (from SEQLAB_GEMM); `bench compare` holds blas around
+// the measurement of the BLAS's rate. Scopes nest last-in first-out; none may begin or end while
+// other threads run matrix products.
+class GemmBackendScope {
+ public:
+  explicit GemmBackendScope(GemmBackend backend);
+  ~GemmBackendScope();
+  GemmBackendScope(const GemmBackendScope&) = delete;
+  GemmBackendScope& operator=(const GemmBackendScope&) = delete;
+
+ private:
+  GemmBackend previous_;
+};
+
 GemmBackend gemm_backend();
 
 // "onednn (avx512_core)" / "blas": the backend and, for oneDNN, the instruction set it runs.

@@ -24,15 +24,20 @@ namespace seqlab {
 Json run_train_cell(const std::string& dir, int threads,
                     const DistributedOptions& distributed = {});
 
-// The command line that runs a cell of any kind in a child process: `seqlab cell` for train
-// cells, `seqlab bench ...` or `seqlab reservoir mackey-glass ...` (with --json) for the others.
-// `nproc` > 1 trains a train cell with that many data-parallel processes sharing `threads`.
+// The command line that runs a cell of any kind (runner/cell_kind.h) in a child process:
+// `seqlab cell` for train cells, `seqlab bench ...` or `seqlab reservoir mackey-glass ...` (with
+// --json) for the others. `nproc` > 1 trains a train cell with that many data-parallel processes
+// sharing `threads`.
 std::vector<std::string> cell_command(const std::string& executable, const Json& cell,
                                       const std::string& dir, int threads, int nproc = 1);
 
-// What the store keeps of a finished cell: result.json's evaluations (bucketed scores included),
-// the metrics log (train/valid events), parameters, training time and steps; `max_rss_kib` is
-// the child's peak memory.
+// After the cell's process exited with status 0: its kind leaves dir/result.json (a command that
+// prints its result has it written there); returns why it could not, or "".
+std::string collect_cell_result(const Json& cell, const std::string& dir);
+
+// What the store keeps of a finished cell, as its kind imports it: for a train cell result.json's
+// evaluations (bucketed scores included), the metrics log (train/valid events), parameters,
+// training time and steps; `max_rss_kib` is the child's peak memory.
 RunResult read_cell_result(const Json& cell, const std::string& dir, int64_t max_rss_kib);
 
 }  // namespace seqlab

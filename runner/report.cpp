@@ -18,6 +18,7 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "eval/metric.h"
+#include "runner/cell_kind.h"
 
 namespace fs = std::filesystem;
 
@@ -241,17 +242,14 @@ std::string store_path(const std::string& dir) {
   return dir + "/results.sqlite";
 }
 
-// A spec's kind and the metric and split its tables lead with.
-std::tuple<std::string, std::string, std::string> headline_of(const Json& spec) {
-  const std::string kind = spec.value("kind", "train");
+// The kind of a stored spec (a store from elsewhere may name any kind: InputError then).
+const CellKind& kind_of(const Json& spec) { return cell_kind(spec.value("kind", "train")); }
+
+// The metric and split a spec's tables lead with: its "report", else its kind's.
+std::pair<std::string, std::string> headline_of(const Json& spec) {
+  const CellKindReport defaults = kind_of(spec).report();
   const Json report = spec.value("report", Json::object());
-  return {kind,
-          report.value("metric", kind == "bench"       ? "ms_per_step"
-                                 : kind == "reservoir" ? "nrmse"
-                                                       : "bleu"),
-          report.value("split", kind == "bench"       ? "bench"
-                                : kind == "reservoir" ? "series"
-                                                      : "test")};
+  return {report.value("metric", defaults.metric), report.value("split", defaults.split)};
 }
 
 struct CellRuns {
@@ -459,6 +457,333 @@ Verdict check_relation(const Relation& relation, const std::string& split, const
   return v;
 }
 
+namespace {
+
+// One spec's runs as the report's sections see them.
+struct SpecRuns {
+  std::string name, slug, title, metric, split;
+  std::string dir;  // the experiment directory
+  Json spec;
+  CellKindReport layout;
+  std::vector<RunRow> runs;
+  std::map<std::string, CellRuns> cells;
+  std::vector<std::string> order;  // cells in the order of their first run
+};
+
+SpecRuns spec_runs(const ResultStore& store, const std::string& dir, const std::string& name) {
+  SpecRuns s;
+  s.name = name;
+  s.slug = file_slug(name);
+  s.dir = dir;
+  s.spec = *store.spec(name);
+  s.title = s.spec.value("title", name);
+  s.layout = kind_of(s.spec).report();
+  std::tie(s.metric, s.split) = headline_of(s.spec);
+  s.runs = store.runs(name);
+  for (const auto& run : s.runs) {
+    if (!s.cells.count(run.cell)) s.order.push_back(run.cell);
+    auto& c = s.cells[run.cell];
+    c.name = run.cell;
+    c.overrides = run.overrides;
+    ++c.total;
+    if (run.status == "finished") c.runs.push_back(&run);
+  }
+  return s;
+}
+
+const char* outcome_word(Outcome outcome) {
+  return outcome == Outcome::kReproduced ? "reproduced"
+         : outcome == Outcome::kRefuted  ? "refuted"
+                                         : "inconclusive";
+}
+
+// The expected outcome and a verdict per relation.
+void write_expectations(const SpecRuns& s, const ResultStore& store, Section& doc,
+                        std::vector<Json>& verdicts) {
+  const Json expect = s.spec.value("expect", Json::object());
+  if (expect.empty()) return;
+  doc.heading(3, "Expected outcome");
+  doc.paragraph(expect.value("text", "") + (expect.value("source", "").empty()
+                                                ? ""
+                                                : " (" + expect.value("source", "") + ")"));
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> classes;
+  for (const auto& text : expect.value("relations", Json::array())) {
+    Relation relation = parse_relation(text.get<std::string>());
+    Verdict v = check_relation(relation, s.split, store, s.name, s.dir);
+    rows.push_back({v.relation, stats_text(v.left), stats_text(v.right), v.verdict, v.explanation});
+    classes.push_back(v.outcome == Outcome::kReproduced ? "yes"
+                      : v.outcome == Outcome::kRefuted  ? "no"
+                                                        : "maybe");
+    verdicts.push_back(
+        {{"spec", s.name},
+         {"relation", v.relation},
+         {"verdict", v.verdict},
+         {"outcome", outcome_word(v.outcome)},
+         {"explanation", v.explanation},
+         {"left", v.left.mean},
+         {"right", v.right.mean},
+         {"interval", std::isfinite(v.low) && std::isfinite(v.high) ? Json{v.low, v.high} : Json()},
+         {"p_value", std::isfinite(v.comparison.p_value) ? Json(v.comparison.p_value) : Json()},
+         {"seeds", {v.comparison.left_seeds, v.comparison.right_seeds}},
+         {"items", v.comparison.items},
+         {"dominant_noise", v.comparison.dominant_noise()}});
+  }
+  if (!rows.empty()) doc.table({"relation", "left", "right", "verdict", "why"}, rows, classes, 3);
+}
+
+// The table of cells (mean and sd over seeds) and the headline per cell as bars. Returns the
+// buckets the headline metric was evaluated on.
+std::set<std::string> write_cell_table(const SpecRuns& s, const ResultStore& store,
+                                       Plotter& plotter, Section& doc) {
+  doc.heading(3, "Results");
+  std::set<std::string> buckets_seen;
+  std::vector<std::vector<std::string>> rows;
+  std::string bar_data = "$bars << EOD\n";
+  bool any_bar = false, positive = true;
+  for (const auto& name : s.order) {
+    const auto& c = s.cells.at(name);
+    std::vector<double> headline, params, seconds, steps, speed, rss;
+    for (const auto* run : c.runs) {
+      if (auto v = value_of(store, *run, s.metric, s.split, "")) headline.push_back(*v);
+      if (auto v = value_of(store, *run, "sentences_per_s", s.split, ""))
+        speed.push_back(*v);
+      else if (auto i = value_of(store, *run, "images_per_s", s.split, ""))
+        speed.push_back(*i);  // captioning
+      params.push_back(double(run->parameters));
+      seconds.push_back(run->train_seconds);
+      steps.push_back(double(run->steps));
+      rss.push_back(run->max_rss_mib);
+      for (const auto& e : store.evaluations(run->id))
+        if (e.metric == s.metric && e.split == s.split && !e.bucket.empty())
+          buckets_seen.insert(e.bucket);
+    }
+    Stats h = stats_of(headline);
+    std::vector<std::string> row = {name, fmt::format("{}/{}", c.runs.size(), c.total),
+                                    stats_text(h)};
+    if (s.layout.training)
+      row.insert(row.end(), {stats_text(stats_of(params)), stats_text(stats_of(seconds)),
+                             stats_text(stats_of(steps)), stats_text(stats_of(speed))});
+    row.push_back(stats_text(stats_of(rss)));
+    rows.push_back(row);
+    if (h.n > 0) {
+      bar_data += fmt::format("{} {} {}\n", gp_data_string(name), h.mean, h.sd);
+      any_bar = true;
+      positive = positive && h.mean > 0;
+    }
+  }
+  std::vector<std::string> header = {"cell", "runs", fmt::format("{} ({})", s.metric, s.split)};
+  if (s.layout.training)
+    header.insert(header.end(),
+                  {"parameters", "training s", "steps", "decode sentences (images)/s"});
+  header.push_back("peak memory MiB");
+  doc.table(header, rows);
+  bar_data += "EOD\n";
+  if (any_bar && s.layout.bars) {
+    std::string png = plotter.draw(
+        s.slug + "-bars", bar_data,
+        fmt::format("set style data histogram\nset style histogram errorbars gap 1 lw 1\n"
+                    "set style fill solid 0.5 border -1\nset xtics rotate by -25 scale 0\n{}set "
+                    "ylabel {}\n"
+                    "set title {}\nset key off\nplot $bars using 2:3:xtic(1) lc rgb '#3b6ea8'\n",
+                    s.layout.log_bars && positive ? "set logscale y\n" : "set yrange [0:*]\n",
+                    gp_quote(s.metric + " (" + s.split + "), mean and sd over seeds"),
+                    gp_quote(s.title)));
+    doc.figure(png, fmt::format("{}: {} per cell", s.name, s.metric), s.dir);
+  }
+  return buckets_seen;
+}
+
+// Validation loss by step, mean over seeds, a line per cell.
+void write_learning_curves(const SpecRuns& s, const ResultStore& store, Plotter& plotter,
+                           Section& doc) {
+  std::string data, plot;
+  int series = 0;
+  for (const auto& name : s.order) {
+    std::map<int64_t, std::vector<double>> by_step;
+    for (const auto* run : s.cells.at(name).runs)
+      for (const auto& m : store.metrics(run->id))
+        if (m.split == "valid" && m.name == "loss") by_step[m.step].push_back(m.value);
+    if (by_step.empty()) continue;
+    data += fmt::format("$c{} << EOD\n", series);
+    for (const auto& [step, values] : by_step)
+      data += fmt::format("{} {}\n", step, stats_of(values).mean);
+    data += "EOD\n";
+    plot += fmt::format("{}$c{} using 1:2 with linespoints pt 7 ps 0.6 title {}",
+                        plot.empty() ? "plot " : ", ", series++, gp_quote(name));
+  }
+  if (series == 0) return;
+  std::string png = plotter.draw(s.slug + "-curves", data,
+                                 "set xlabel 'update'\nset ylabel 'validation loss per token'\n"
+                                 "set title 'Learning curves (mean over seeds)'\n" +
+                                     plot + "\n");
+  doc.figure(png, fmt::format("{}: validation loss by update", s.name), s.dir);
+}
+
+// "21-30" -> 21, "41+" -> 41, "256" -> 256.
+double bucket_key(const std::string& bucket) { return std::atof(bucket.c_str()); }
+
+// A run's line in the by-length figures: its cell, or for sequence-length buckets its cell
+// without the length key (and the keys zipped with it), the length being the x axis.
+std::string series_name(const SpecRuns& s, const RunRow& run) {
+  if (s.layout.buckets != "sequence length") return run.cell;
+  std::set<std::string> along_x = {"bench.length"};
+  if (s.spec.value("zip", Json::object()).contains("bench.length"))
+    for (const auto& item : s.spec["zip"].items()) along_x.insert(item.key());
+  std::string name;
+  for (const auto& item : run.overrides.items())
+    if (!along_x.count(item.key()))
+      name += (name.empty() ? "" : ",") + item.key().substr(item.key().rfind('.') + 1) + "=" +
+              value_text(item.value());
+  return name.empty() ? std::string("all") : name;
+}
+
+// Peak resident memory against sequence length, a line per series.
+void write_memory_by_length(const SpecRuns& s, const ResultStore& store, Plotter& plotter,
+                            Section& doc) {
+  std::string data, plot;
+  int n = 0;
+  std::map<std::string, std::map<double, std::vector<double>>> rss;
+  for (const auto& name : s.order)
+    for (const auto* run : s.cells.at(name).runs)
+      for (const auto& e : store.evaluations(run->id))
+        if (e.metric == "peak_rss_mib")
+          rss[series_name(s, *run)][bucket_key(e.bucket)].push_back(e.value);
+  for (const auto& [series, points] : rss) {
+    data += fmt::format("$m{} << EOD\n", n);
+    for (const auto& [length, values] : points)
+      data += fmt::format("{} {}\n", length, stats_of(values).mean);
+    data += "EOD\n";
+    plot += fmt::format("{}$m{} using 1:2 with linespoints pt 7 lw 2 title {}",
+                        plot.empty() ? "plot " : ", ", n++, gp_quote(series));
+  }
+  if (n == 0) return;
+  std::string png = plotter.draw(
+      s.slug + "-memory", data,
+      "set logscale x\nset xlabel 'sequence length (tokens)'\n"
+      "set ylabel 'peak resident memory (MiB)'\nset title 'Peak memory of the process'\n" +
+          plot + "\n");
+  doc.figure(png, fmt::format("{}: peak memory by length", s.name), s.dir);
+}
+
+// The headline by bucket: source length (translation) or sequence length (benchmarks).
+void write_buckets(const SpecRuns& s, const ResultStore& store,
+                   const std::set<std::string>& buckets_seen, Plotter& plotter, Section& doc) {
+  if (buckets_seen.empty() || s.layout.buckets.empty()) return;
+  const bool lengths = s.layout.buckets == "sequence length";
+  std::vector<std::string> buckets(buckets_seen.begin(), buckets_seen.end());
+  std::sort(buckets.begin(), buckets.end(),
+            [](const auto& a, const auto& b) { return bucket_key(a) < bucket_key(b); });
+  std::map<std::string, std::map<std::string, std::vector<double>>> lines;  // series -> bucket
+  std::vector<std::string> series_order;
+  for (const auto& name : s.order)
+    for (const auto* run : s.cells.at(name).runs) {
+      std::string series = series_name(s, *run);
+      if (!lines.count(series)) series_order.push_back(series);
+      for (const auto& e : store.evaluations(run->id))
+        if (e.metric == s.metric && e.split == s.split && !e.bucket.empty())
+          lines[series][e.bucket].push_back(e.value);
+    }
+  std::string data, plot;
+  std::vector<std::vector<std::string>> bucket_rows;
+  int n = 0;
+  for (const auto& series : series_order) {
+    data += fmt::format("$b{} << EOD\n", n);
+    std::vector<std::string> row = {series};
+    for (size_t i = 0; i < buckets.size(); ++i) {
+      auto it = lines[series].find(buckets[i]);
+      if (it == lines[series].end()) {
+        row.push_back("–");
+        continue;
+      }
+      Stats st = stats_of(it->second);
+      row.push_back(stats_text(st));
+      if (lengths)
+        data += fmt::format("{} {} {}\n", buckets[i], st.mean, st.sd);
+      else
+        data += fmt::format("{} {} {} {}\n", i, gp_data_string(buckets[i]), st.mean, st.sd);
+    }
+    bucket_rows.push_back(row);
+    data += "EOD\n";
+    plot += fmt::format("{}$b{} using {} with linespoints pt 7 lw 2 title {}",
+                        plot.empty() ? "plot " : ", ", n++, lengths ? "1:2" : "1:3:xtic(2)",
+                        gp_quote(series));
+  }
+  std::vector<std::string> header = {lengths ? "series \\ length" : "cell \\ source words"};
+  header.insert(header.end(), buckets.begin(), buckets.end());
+  doc.heading(3, fmt::format("{} by {}", s.metric, s.layout.buckets));
+  doc.table(header, bucket_rows);
+  std::string axes = lengths ? "set logscale xy\nset xlabel 'sequence length (tokens)'\n"
+                             : "set xlabel 'source length (words)'\n";
+  std::string png =
+      plotter.draw(s.slug + "-buckets", data,
+                   axes +
+                       fmt::format("set ylabel {}\nset title {}\n",
+                                   gp_quote(s.metric + " (" + s.split + ")"), gp_quote(s.title)) +
+                       plot + "\n");
+  doc.figure(png, fmt::format("{}: {} by length", s.name, s.metric), s.dir);
+  if (lengths) write_memory_by_length(s, store, plotter, doc);
+}
+
+// The attention map of the best run of each cell.
+void write_attention_maps(const SpecRuns& s, const ResultStore& store, Section& doc) {
+  bool heading_done = false;
+  for (const auto& name : s.order) {
+    const RunRow* best = nullptr;
+    double best_value = -std::numeric_limits<double>::infinity();
+    for (const auto* run : s.cells.at(name).runs) {
+      double v = value_of(store, *run, s.metric, s.split, "").value_or(-1e300);
+      if (!best || v > best_value) best = run, best_value = v;
+    }
+    if (!best) continue;
+    std::string map = best->dir + "/attention/" + file_slug(s.split) + "-001.png";
+    if (!lies_inside(map, s.dir) || !fs::exists(map))
+      continue;  // a store from elsewhere points anywhere
+    if (!heading_done) doc.heading(3, "Attention maps (best run of each cell, first sentence)");
+    heading_done = true;
+    std::string copy = fmt::format("{}/report/{}-attention-{}.png", s.dir, s.slug, file_slug(name));
+    fs::copy_file(map, copy, fs::copy_options::overwrite_existing);
+    doc.figure(copy, fmt::format("{} seed {}", name, best->seed), s.dir);
+  }
+}
+
+void write_failures(const SpecRuns& s, Section& doc) {
+  std::vector<std::vector<std::string>> failures;
+  for (const auto& r : s.runs)
+    if (r.status == "failed") {
+      std::string first = r.error.substr(0, r.error.find('\n', r.error.find('\n') + 1));
+      failures.push_back({fmt::format("{}/seed-{}", r.cell, r.seed), first, r.dir + "/log.txt"});
+    }
+  if (failures.empty()) return;
+  doc.heading(3, "Failed runs");
+  doc.table({"run", "error", "log"}, failures);
+}
+
+std::string html_page(const std::string& body) {
+  return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>seqlab "
+         "report</title>\n<style>\n"
+         "body{font-family:'DejaVu Sans',sans-serif;max-width:1100px;margin:2em auto;padding:0 "
+         "1em;color:#222}\n"
+         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px "
+         "8px;text-align:left}\n"
+         "th{background:#f0f0f0}td.yes{background:#d8f0d8}td.no{background:#f6d6d6}td.maybe{"
+         "background:#f6efd0}\n"
+         "figure{margin:1em "
+         "0}img{max-width:100%}figcaption{color:#555;font-size:90%}\n</style></head>\n<body>\n" +
+         body +
+         // Marks the page with how many figures loaded, for a headless browser (and a reader) to
+         // check.
+         "<script>\nwindow.addEventListener('load', function () {\n"
+         "  var images = Array.from(document.images);\n"
+         "  var broken = images.filter(function (i) { return !i.complete || i.naturalWidth === 0; "
+         "});\n"
+         "  document.body.setAttribute('data-figures', images.length + ' shown, ' + broken.length "
+         "+ ' broken');\n"
+         "});\n</script>\n</body></html>\n";
+}
+
+}  // namespace
+
 ReportPaths write_report(const std::string& dir) {
   ResultStore store(store_path(dir));
   Plotter plotter(dir + "/report");
@@ -467,316 +792,26 @@ ReportPaths write_report(const std::string& dir) {
   doc.heading(1, "seqlab report");
   doc.paragraph(fmt::format("Results store: {}/results.sqlite (any SQLite client reads it).", dir));
   for (const auto& spec_name : store.spec_names()) {
-    Json spec = *store.spec(spec_name);
-    // Plain names rather than a structured binding: lambdas below capture them.
-    const auto headline = headline_of(spec);
-    const std::string kind = std::get<0>(headline), metric = std::get<1>(headline),
-                      split = std::get<2>(headline);
-    auto runs = store.runs(spec_name);
-    std::map<std::string, CellRuns> cells;
-    std::vector<std::string> order;
-    for (const auto& run : runs) {
-      if (!cells.count(run.cell)) order.push_back(run.cell);
-      auto& c = cells[run.cell];
-      c.name = run.cell;
-      c.overrides = run.overrides;
-      ++c.total;
-      if (run.status == "finished") c.runs.push_back(&run);
-    }
-    const std::string slug = file_slug(spec_name);
-    doc.heading(2, spec.value("title", spec_name));
+    const SpecRuns s = spec_runs(store, dir, spec_name);
+    doc.heading(2, s.title);
     int64_t finished = 0, failed = 0;
-    for (const auto& r : runs) finished += r.status == "finished", failed += r.status == "failed";
-    doc.paragraph(spec.value("description", ""));
+    for (const auto& r : s.runs) finished += r.status == "finished", failed += r.status == "failed";
+    doc.paragraph(s.spec.value("description", ""));
+    const std::string size = s.spec.value("size", "");
     doc.paragraph(fmt::format("Spec `{}`, size {}: {} cells, {} runs ({} finished, {} failed).",
-                              spec_name,
-                              spec.value("size", "") == "" ? "default" : spec.value("size", ""),
-                              cells.size(), runs.size(), finished, failed));
-
-    // Expected against measured.
-    const Json expect = spec.value("expect", Json::object());
-    if (!expect.empty()) {
-      doc.heading(3, "Expected outcome");
-      doc.paragraph(expect.value("text", "") + (expect.value("source", "").empty()
-                                                    ? ""
-                                                    : " (" + expect.value("source", "") + ")"));
-      std::vector<std::vector<std::string>> rows;
-      std::vector<std::string> classes;
-      for (const auto& text : expect.value("relations", Json::array())) {
-        Relation relation = parse_relation(text.get<std::string>());
-        Verdict v = check_relation(relation, split, store, spec_name, dir);
-        rows.push_back(
-            {v.relation, stats_text(v.left), stats_text(v.right), v.verdict, v.explanation});
-        const bool reproduced = v.outcome == Outcome::kReproduced,
-                   refuted = v.outcome == Outcome::kRefuted;
-        classes.push_back(reproduced ? "yes" : refuted ? "no" : "maybe");
-        paths.verdicts.push_back(
-            {{"spec", spec_name},
-             {"relation", v.relation},
-             {"verdict", v.verdict},
-             {"outcome", reproduced ? "reproduced"
-                         : refuted  ? "refuted"
-                                    : "inconclusive"},
-             {"explanation", v.explanation},
-             {"left", v.left.mean},
-             {"right", v.right.mean},
-             {"interval",
-              std::isfinite(v.low) && std::isfinite(v.high) ? Json{v.low, v.high} : Json()},
-             {"p_value", std::isfinite(v.comparison.p_value) ? Json(v.comparison.p_value) : Json()},
-             {"seeds", {v.comparison.left_seeds, v.comparison.right_seeds}},
-             {"items", v.comparison.items},
-             {"dominant_noise", v.comparison.dominant_noise()}});
-      }
-      if (!rows.empty())
-        doc.table({"relation", "left", "right", "verdict", "why"}, rows, classes, 3);
-    }
-
-    // The table of cells.
-    doc.heading(3, "Results");
-    std::set<std::string> buckets_seen;
-    std::vector<std::vector<std::string>> rows;
-    std::string bar_data = "$bars << EOD\n";
-    bool any_bar = false, positive = true;
-    for (const auto& name : order) {
-      const auto& c = cells[name];
-      std::vector<double> headline, params, seconds, steps, speed, rss;
-      for (const auto* run : c.runs) {
-        if (auto v = value_of(store, *run, metric, split, "")) headline.push_back(*v);
-        if (auto v = value_of(store, *run, "sentences_per_s", split, ""))
-          speed.push_back(*v);
-        else if (auto i = value_of(store, *run, "images_per_s", split, ""))
-          speed.push_back(*i);  // captioning
-        params.push_back(double(run->parameters));
-        seconds.push_back(run->train_seconds);
-        steps.push_back(double(run->steps));
-        rss.push_back(run->max_rss_mib);
-        for (const auto& e : store.evaluations(run->id))
-          if (e.metric == metric && e.split == split && !e.bucket.empty())
-            buckets_seen.insert(e.bucket);
-      }
-      Stats h = stats_of(headline);
-      std::vector<std::string> row = {name, fmt::format("{}/{}", c.runs.size(), c.total),
-                                      stats_text(h)};
-      if (kind == "train")
-        row.insert(row.end(), {stats_text(stats_of(params)), stats_text(stats_of(seconds)),
-                               stats_text(stats_of(steps)), stats_text(stats_of(speed))});
-      row.push_back(stats_text(stats_of(rss)));
-      rows.push_back(row);
-      if (h.n > 0) {
-        bar_data += fmt::format("{} {} {}\n", gp_data_string(name), h.mean, h.sd);
-        any_bar = true;
-        positive = positive && h.mean > 0;
-      }
-    }
-    std::vector<std::string> header = {"cell", "runs", fmt::format("{} ({})", metric, split)};
-    if (kind == "train")
-      header.insert(header.end(),
-                    {"parameters", "training s", "steps", "decode sentences (images)/s"});
-    header.push_back("peak memory MiB");
-    doc.table(header, rows);
-    bar_data += "EOD\n";
-    if (any_bar && kind != "bench") {
-      std::string png = plotter.draw(
-          slug + "-bars", bar_data,
-          fmt::format("set style data histogram\nset style histogram errorbars gap 1 lw 1\n"
-                      "set style fill solid 0.5 border -1\nset xtics rotate by -25 scale 0\n{}set "
-                      "ylabel {}\n"
-                      "set title {}\nset key off\nplot $bars using 2:3:xtic(1) lc rgb '#3b6ea8'\n",
-                      kind == "reservoir" && positive ? "set logscale y\n" : "set yrange [0:*]\n",
-                      gp_quote(metric + " (" + split + "), mean and sd over seeds"),
-                      gp_quote(spec.value("title", spec_name))));
-      doc.figure(png, fmt::format("{}: {} per cell", spec_name, metric), dir);
-    }
-
-    // Learning curves: validation loss by step, mean over seeds.
-    if (kind == "train") {
-      std::string data, plot;
-      int series = 0;
-      for (const auto& name : order) {
-        std::map<int64_t, std::vector<double>> by_step;
-        for (const auto* run : cells[name].runs)
-          for (const auto& m : store.metrics(run->id))
-            if (m.split == "valid" && m.name == "loss") by_step[m.step].push_back(m.value);
-        if (by_step.empty()) continue;
-        data += fmt::format("$c{} << EOD\n", series);
-        for (const auto& [step, values] : by_step)
-          data += fmt::format("{} {}\n", step, stats_of(values).mean);
-        data += "EOD\n";
-        plot += fmt::format("{}$c{} using 1:2 with linespoints pt 7 ps 0.6 title {}",
-                            plot.empty() ? "plot " : ", ", series++, gp_quote(name));
-      }
-      if (series > 0) {
-        std::string png =
-            plotter.draw(slug + "-curves", data,
-                         "set xlabel 'update'\nset ylabel 'validation loss per token'\n"
-                         "set title 'Learning curves (mean over seeds)'\n" +
-                             plot + "\n");
-        doc.figure(png, fmt::format("{}: validation loss by update", spec_name), dir);
-      }
-    }
-
-    // A line per cell; for benchmark cells a line per cell without its length (and the keys zipped
-    // with the length), the length being the x axis.
-    std::set<std::string> along_x = {"bench.length"};
-    if (spec.value("zip", Json::object()).contains("bench.length"))
-      for (const auto& item : spec["zip"].items()) along_x.insert(item.key());
-    auto series_name = [&](const RunRow& run) {
-      if (kind != "bench") return run.cell;
-      std::string name;
-      for (const auto& item : run.overrides.items())
-        if (!along_x.count(item.key()))
-          name += (name.empty() ? "" : ",") + item.key().substr(item.key().rfind('.') + 1) + "=" +
-                  value_text(item.value());
-      return name.empty() ? std::string("all") : name;
-    };
-
-    // Scores by bucket: source length (train) or sequence length (bench).
-    if (!buckets_seen.empty() &&
-        kind != "reservoir") {  // a reservoir cell's buckets are its models
-      std::vector<std::string> buckets(buckets_seen.begin(), buckets_seen.end());
-      auto key = [](const std::string& b) {
-        return std::atof(b.c_str());
-      };  // "21-30" -> 21, "41+" -> 41
-      std::sort(buckets.begin(), buckets.end(),
-                [&](const auto& a, const auto& b) { return key(a) < key(b); });
-      // Bench cells vary the length in the grid: one line per cell without its length key.
-      std::map<std::string, std::map<std::string, std::vector<double>>>
-          lines;  // series -> bucket -> values
-      std::vector<std::string> series_order;
-      for (const auto& name : order)
-        for (const auto* run : cells[name].runs) {
-          std::string series = series_name(*run);
-          if (!lines.count(series)) series_order.push_back(series);
-          for (const auto& e : store.evaluations(run->id))
-            if (e.metric == metric && e.split == split && !e.bucket.empty())
-              lines[series][e.bucket].push_back(e.value);
-        }
-      std::string data, plot;
-      std::vector<std::vector<std::string>> bucket_rows;
-      int s = 0;
-      for (const auto& series : series_order) {
-        data += fmt::format("$b{} << EOD\n", s);
-        std::vector<std::string> row = {series};
-        for (size_t i = 0; i < buckets.size(); ++i) {
-          auto it = lines[series].find(buckets[i]);
-          if (it == lines[series].end()) {
-            row.push_back("–");
-            continue;
-          }
-          Stats st = stats_of(it->second);
-          row.push_back(stats_text(st));
-          if (kind == "bench")
-            data += fmt::format("{} {} {}\n", buckets[i], st.mean, st.sd);
-          else
-            data += fmt::format("{} {} {} {}\n", i, gp_data_string(buckets[i]), st.mean, st.sd);
-        }
-        bucket_rows.push_back(row);
-        data += "EOD\n";
-        plot += fmt::format("{}$b{} using {} with linespoints pt 7 lw 2 title {}",
-                            plot.empty() ? "plot " : ", ", s++,
-                            kind == "bench" ? "1:2" : "1:3:xtic(2)", gp_quote(series));
-      }
-      std::vector<std::string> bucket_header = {kind == "bench" ? "series \\ length"
-                                                                : "cell \\ source words"};
-      bucket_header.insert(bucket_header.end(), buckets.begin(), buckets.end());
-      doc.heading(3, kind == "bench" ? fmt::format("{} by sequence length", metric)
-                                     : fmt::format("{} by source length", metric));
-      doc.table(bucket_header, bucket_rows);
-      std::string axes = kind == "bench"
-                             ? "set logscale xy\nset xlabel 'sequence length (tokens)'\n"
-                             : "set xlabel 'source length (words)'\n";
-      std::string png = plotter.draw(
-          slug + "-buckets", data,
-          axes +
-              fmt::format("set ylabel {}\nset title {}\n", gp_quote(metric + " (" + split + ")"),
-                          gp_quote(spec.value("title", spec_name))) +
-              plot + "\n");
-      doc.figure(png, fmt::format("{}: {} by length", spec_name, metric), dir);
-      if (kind == "bench") {  // memory against length too
-        std::string mdata, mplot;
-        int m = 0;
-        std::map<std::string, std::map<double, std::vector<double>>> rss;
-        for (const auto& name : order)
-          for (const auto* run : cells[name].runs)
-            for (const auto& e : store.evaluations(run->id))
-              if (e.metric == "peak_rss_mib") {
-                rss[series_name(*run)][key(e.bucket)].push_back(e.value);
-              }
-        for (const auto& [series, points] : rss) {
-          mdata += fmt::format("$m{} << EOD\n", m);
-          for (const auto& [length, values] : points)
-            mdata += fmt::format("{} {}\n", length, stats_of(values).mean);
-          mdata += "EOD\n";
-          mplot += fmt::format("{}$m{} using 1:2 with linespoints pt 7 lw 2 title {}",
-                               mplot.empty() ? "plot " : ", ", m++, gp_quote(series));
-        }
-        if (m > 0) {
-          std::string mpng = plotter.draw(
-              slug + "-memory", mdata,
-              "set logscale x\nset xlabel 'sequence length (tokens)'\n"
-              "set ylabel 'peak resident memory (MiB)'\nset title 'Peak memory of the process'\n" +
-                  mplot + "\n");
-          doc.figure(mpng, fmt::format("{}: peak memory by length", spec_name), dir);
-        }
-      }
-    }
-
-    // The attention map of the best run of each cell.
-    bool heading_done = false;
-    for (const auto& name : order) {
-      const RunRow* best = nullptr;
-      double best_value = -std::numeric_limits<double>::infinity();
-      for (const auto* run : cells[name].runs) {
-        double v = value_of(store, *run, metric, split, "").value_or(-1e300);
-        if (!best || v > best_value) best = run, best_value = v;
-      }
-      if (!best) continue;
-      std::string map = best->dir + "/attention/" + file_slug(split) + "-001.png";
-      if (!lies_inside(map, dir) || !fs::exists(map))
-        continue;  // a store from elsewhere points anywhere
-      if (!heading_done) doc.heading(3, "Attention maps (best run of each cell, first sentence)");
-      heading_done = true;
-      std::string copy = fmt::format("{}/report/{}-attention-{}.png", dir, slug, file_slug(name));
-      fs::copy_file(map, copy, fs::copy_options::overwrite_existing);
-      doc.figure(copy, fmt::format("{} seed {}", name, best->seed), dir);
-    }
-
-    std::vector<std::vector<std::string>> failures;
-    for (const auto& r : runs)
-      if (r.status == "failed") {
-        std::string first = r.error.substr(0, r.error.find('\n', r.error.find('\n') + 1));
-        failures.push_back({fmt::format("{}/seed-{}", r.cell, r.seed), first, r.dir + "/log.txt"});
-      }
-    if (!failures.empty()) {
-      doc.heading(3, "Failed runs");
-      doc.table({"run", "error", "log"}, failures);
-    }
+                              spec_name, size.empty() ? "default" : size, s.cells.size(),
+                              s.runs.size(), finished, failed));
+    write_expectations(s, store, doc, paths.verdicts);
+    const auto buckets = write_cell_table(s, store, plotter, doc);
+    if (s.layout.training) write_learning_curves(s, store, plotter, doc);
+    write_buckets(s, store, buckets, plotter, doc);
+    write_attention_maps(s, store, doc);
+    write_failures(s, doc);
   }
-
   paths.markdown = dir + "/report.md";
   paths.html = dir + "/report.html";
   write_file_atomic(paths.markdown, doc.md);
-  std::string html =
-      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>seqlab "
-      "report</title>\n<style>\n"
-      "body{font-family:'DejaVu Sans',sans-serif;max-width:1100px;margin:2em auto;padding:0 "
-      "1em;color:#222}\n"
-      "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px "
-      "8px;text-align:left}\n"
-      "th{background:#f0f0f0}td.yes{background:#d8f0d8}td.no{background:#f6d6d6}td.maybe{"
-      "background:#f6efd0}\n"
-      "figure{margin:1em "
-      "0}img{max-width:100%}figcaption{color:#555;font-size:90%}\n</style></head>\n<body>\n" +
-      doc.html +
-      // Marks the page with how many figures loaded, for a headless browser (and a reader) to
-      // check.
-      "<script>\nwindow.addEventListener('load', function () {\n"
-      "  var images = Array.from(document.images);\n"
-      "  var broken = images.filter(function (i) { return !i.complete || i.naturalWidth === 0; "
-      "});\n"
-      "  document.body.setAttribute('data-figures', images.length + ' shown, ' + broken.length + ' "
-      "broken');\n"
-      "});\n</script>\n</body></html>\n";
+  const std::string html = html_page(doc.html);
   write_file_atomic(paths.html, html);
   paths.figures = 0;
   for (size_t at = html.find("<img"); at != std::string::npos; at = html.find("<img", at + 1))
@@ -788,7 +823,7 @@ Json cell_summary(const std::string& dir, const std::string& spec_name) {
   ResultStore store(store_path(dir));
   auto spec = store.spec(spec_name);
   if (!spec) throw InputError(fmt::format("{} holds no spec '{}'", dir, spec_name));
-  const std::string split = std::get<2>(headline_of(*spec));
+  const std::string split = headline_of(*spec).second;
   std::vector<std::string> order;
   std::map<std::string, std::map<std::string, std::vector<double>>> values;
   for (const auto& run : store.runs(spec_name)) {
@@ -829,10 +864,7 @@ Json results_json(const std::string& dir) {
   Json runs = Json::array();
   for (const auto& spec_name : store.spec_names()) {
     Json spec = *store.spec(spec_name);
-    // Plain names rather than a structured binding: lambdas below capture them.
-    const auto headline = headline_of(spec);
-    const std::string kind = std::get<0>(headline), metric = std::get<1>(headline),
-                      split = std::get<2>(headline);
+    const auto [metric, split] = headline_of(spec);
     for (const auto& r : store.runs(spec_name)) {
       Json evaluations = Json::array();
       for (const auto& e : store.evaluations(r.id))

@@ -24,6 +24,7 @@
 #include "core/progress.h"
 #include "data/recipe.h"
 #include "runner/cell.h"
+#include "runner/cell_kind.h"
 #include "runner/report.h"
 #include "runner/spec.h"
 #include "runner/store.h"
@@ -87,14 +88,13 @@ std::string last_progress(const std::string& log) {
 // at a time, so that cells never race to build the same corpus.
 void prepare_corpora(const std::vector<Cell>& cells) {
   std::set<std::string> done;
-  for (const auto& cell : cells) {
-    if (cell.kind != "train") continue;
-    const std::string corpus = cell.config.at("data").at("corpus");
-    if (!done.insert(corpus).second || fs::is_directory(corpus)) continue;
-    if (fs::exists(fs::path(data_cache_dir()) / corpus / "meta.json")) continue;
-    log_info(fmt::format("preparing corpus {} into {}", corpus, data_cache_dir()));
-    prepare_corpus(corpus);
-  }
+  for (const auto& cell : cells)
+    for (const std::string& corpus : cell_kind(cell.kind).corpora(cell.config)) {
+      if (!done.insert(corpus).second || fs::is_directory(corpus)) continue;
+      if (fs::exists(fs::path(data_cache_dir()) / corpus / "meta.json")) continue;
+      log_info(fmt::format("preparing corpus {} into {}", corpus, data_cache_dir()));
+      prepare_corpus(corpus);
+    }
 }
 
 struct Job {
@@ -340,14 +340,9 @@ RunnerSummary run_experiment(const RunnerOptions& options) {
         Job& job = running[i];
         bool ok = exit.status == 0;
         std::string error;
-        if (ok && job.cell->kind != "train") {
-          // bench / reservoir: the command's --json object is its last line of output.
-          auto lines = read_lines(job.dir + "/stdout.txt");
-          Json result = lines.empty() ? Json() : Json::parse(lines.back(), nullptr, false);
-          if (result.is_object())
-            write_file_atomic(job.dir + "/result.json", result.dump(2) + "\n");
-          else
-            ok = false, error = "no JSON result on the last line of stdout.txt\n";
+        if (ok) {
+          error = collect_cell_result(job.cell->to_json(), job.dir);
+          ok = error.empty();
         }
         if (ok) {
           try {

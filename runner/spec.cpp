@@ -11,40 +11,38 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/suggest.h"
+#include "runner/cell_kind.h"
 
 namespace fs = std::filesystem;
 
 namespace seqlab {
 namespace {
 
-const std::vector<std::string> kTopKeys = {
-    "name",  "title",    "description", "kind",      "base",   "set",    "grid", "zip",
-    "seeds", "evaluate", "bench",       "reservoir", "expect", "report", "size", "sizes"};
+// The keys every spec may have; each cell kind adds its arguments' section ("bench": {...}).
+const std::vector<std::string> kCommonKeys = {
+    "name", "title", "description", "kind",   "base",   "set",  "grid",
+    "zip",  "seeds", "evaluate",    "expect", "report", "size", "sizes"};
 const std::vector<std::string> kEvaluateKeys = {"splits", "beam", "beams", "length_buckets",
                                                 "attention_maps"};
 const std::vector<std::string> kExpectKeys = {"text", "source", "relations"};
 const std::vector<std::string> kReportKeys = {"metric", "split"};
-const std::vector<std::string> kSizeKeys = {"base",     "set",   "grid",      "zip",   "seeds",
-                                            "evaluate", "bench", "reservoir", "expect"};
-// The arguments of the commands a bench or reservoir cell runs (`seqlab bench`, `seqlab reservoir
-// mackey-glass`).
-const std::vector<std::string> kBenchKeys = {"what",  "model",     "length",
-                                             "steps", "sentences", "batch_tokens"};
-const std::vector<std::string> kReservoirKeys = {"units",
-                                                 "horizon",
-                                                 "trials",
-                                                 "gru_trials",
-                                                 "gru_updates",
-                                                 "models",
-                                                 "train_steps",
-                                                 "washout",
-                                                 "spectral_radius",
-                                                 "connectivity",
-                                                 "feedback_scaling",
-                                                 "input_scaling",
-                                                 "noise",
-                                                 "ridge",
-                                                 "seed"};
+const std::vector<std::string> kCommonSizeKeys = {"base",  "set",      "grid",  "zip",
+                                                  "seeds", "evaluate", "expect"};
+
+// The kinds' argument sections.
+std::vector<std::string> argument_sections() {
+  std::vector<std::string> out;
+  for (const auto& name : cell_kind_names()) {
+    const std::string section = cell_kind(name).arguments_section();
+    if (!section.empty()) out.push_back(section);
+  }
+  return out;
+}
+
+std::vector<std::string> with_sections(std::vector<std::string> keys) {
+  for (const auto& section : argument_sections()) keys.push_back(section);
+  return keys;
+}
 
 [[noreturn]] void fail(const std::string& where, const std::string& what) {
   throw InputError(fmt::format("{}: {}", where, what));
@@ -66,11 +64,6 @@ std::string string_at(const Json& json, const std::string& key, const std::strin
   return json[key].get<std::string>();
 }
 
-// "key=value" as Config's --set reads it: strings bare, anything else as JSON.
-std::string assignment(const std::string& key, const Json& value) {
-  return key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
-}
-
 std::string value_text(const Json& value) {
   return value.is_string() ? value.get<std::string>() : value.dump();
 }
@@ -82,16 +75,6 @@ std::string safe_name(std::string name) {
           c == '-' || c == '_'))
       c = '_';
   return name;
-}
-
-std::string resolve_base(const std::string& base, const std::string& spec_path) {
-  fs::path beside = fs::path(spec_path).parent_path() / base;
-  if (fs::exists(beside)) return beside.string();
-  fs::path home = fs::path(seqlab_home()) / base;
-  if (fs::exists(home)) return home.string();
-  if (fs::exists(base)) return base;
-  throw InputError(fmt::format("{}: base config '{}' not found (looked beside the spec and in {})",
-                               spec_path, base, seqlab_home()));
 }
 
 // "name(k=v, k=v)" -> name and {k: v}; values parse as JSON where they can.
@@ -188,6 +171,20 @@ void flatten(const Json& json, const std::string& prefix, std::map<std::string, 
 
 }  // namespace
 
+std::string config_assignment(const std::string& key, const Json& value) {
+  return key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+}
+
+std::string resolve_base(const std::string& base, const std::string& spec_path) {
+  fs::path beside = fs::path(spec_path).parent_path() / base;
+  if (fs::exists(beside)) return beside.string();
+  fs::path home = fs::path(seqlab_home()) / base;
+  if (fs::exists(home)) return home.string();
+  if (fs::exists(base)) return base;
+  throw InputError(fmt::format("{}: base config '{}' not found (looked beside the spec and in {})",
+                               spec_path, base, seqlab_home()));
+}
+
 Relation parse_relation(const std::string& text) {
   const std::string where = fmt::format("relation '{}'", text);
   Relation r;
@@ -264,7 +261,7 @@ ExperimentSpec load_spec(const std::string& path, const std::string& size) {
   } catch (const Json::exception& e) {
     throw InputError(fmt::format("{}: not valid JSON ({})", path, e.what()));
   }
-  check_keys(json, kTopKeys, path);
+  check_keys(json, with_sections(kCommonKeys), path);
   ExperimentSpec spec;
   spec.path = path;
   // The size first: its sections merge over the spec's.
@@ -273,7 +270,8 @@ ExperimentSpec load_spec(const std::string& path, const std::string& size) {
     if (!json["sizes"].is_object())
       fail(path + ": sizes", "expected {\"quick\": {...}, \"full\": {...}}");
     for (const auto& item : json["sizes"].items())
-      check_keys(item.value(), kSizeKeys, fmt::format("{}: sizes.{}", path, item.key()));
+      check_keys(item.value(), with_sections(kCommonSizeKeys),
+                 fmt::format("{}: sizes.{}", path, item.key()));
     if (!spec.size.empty()) {
       if (!json["sizes"].contains(spec.size)) {
         std::vector<std::string> names;
@@ -305,9 +303,11 @@ ExperimentSpec load_spec(const std::string& path, const std::string& size) {
   spec.title = string_at(json, "title", path, spec.name);
   spec.description = string_at(json, "description", path);
   spec.kind = string_at(json, "kind", path, "train");
-  if (spec.kind != "train" && spec.kind != "bench" && spec.kind != "reservoir")
-    fail(path + ": kind",
-         fmt::format("unknown kind '{}'; kinds: train, bench, reservoir", spec.kind));
+  if (!cell_kind_registry().contains(spec.kind))
+    fail(path + ": kind", fmt::format("unknown kind '{}'{}; kinds: {}", spec.kind,
+                                      did_you_mean(spec.kind, cell_kind_names()),
+                                      fmt::join(cell_kind_names(), ", ")));
+  const CellKind& kind = cell_kind(spec.kind);
   for (const char* section : {"set", "grid", "zip"}) {
     Json value = json.value(section, Json::object());
     if (!value.is_object())
@@ -366,10 +366,14 @@ ExperimentSpec load_spec(const std::string& path, const std::string& size) {
     }
   }
   spec.evaluation = parse_evaluation(json.value("evaluate", Json::object()), path + ": evaluate");
-  spec.bench = json.value("bench", Json::object());
-  check_keys(spec.bench, kBenchKeys, path + ": bench");
-  spec.reservoir = json.value("reservoir", Json::object());
-  check_keys(spec.reservoir, kReservoirKeys, path + ": reservoir");
+  for (const auto& name : cell_kind_names()) {
+    const CellKind& k = cell_kind(name);
+    const std::string section = k.arguments_section();
+    if (!section.empty() && json.contains(section))
+      check_keys(json[section], k.argument_keys(), path + ": " + section);
+  }
+  if (!kind.arguments_section().empty())
+    spec.arguments = json.value(kind.arguments_section(), Json::object());
   if (json.contains("expect")) {
     check_keys(json["expect"], kExpectKeys, path + ": expect");
     spec.expect_text = string_at(json["expect"], "text", path + ": expect");
@@ -379,32 +383,15 @@ ExperimentSpec load_spec(const std::string& path, const std::string& size) {
       spec.relations.push_back(parse_relation(r.get<std::string>()));
     }
   }
+  const CellKindReport defaults = kind.report();
+  spec.report_metric = defaults.metric;
+  spec.report_split = defaults.split;
   if (json.contains("report")) {
     check_keys(json["report"], kReportKeys, path + ": report");
     spec.report_metric = string_at(json["report"], "metric", path + ": report", spec.report_metric);
     spec.report_split = string_at(json["report"], "split", path + ": report", spec.report_split);
-  } else if (spec.kind == "bench") {
-    spec.report_metric = "ms_per_step";
-    spec.report_split = "bench";
-  } else if (spec.kind == "reservoir") {
-    spec.report_metric = "nrmse";
-    spec.report_split = "series";
   }
-  if (spec.kind == "train") {
-    const bool varied = spec.grid.contains("base") || spec.zip.contains("base");
-    if (varied) {
-      for (const Json* section : {&spec.grid, &spec.zip})
-        if (section->contains("base"))
-          for (const auto& b : (*section)["base"]) {
-            if (!b.is_string()) fail(path + ": base", "expected config paths");
-            resolve_base(b.get<std::string>(), path);  // exists
-          }
-    } else if (!json.contains("base")) {
-      fail(path, "a train spec needs \"base\": the base config (or a grid over \"base\")");
-    } else {
-      spec.base = resolve_base(string_at(json, "base", path), path);
-    }
-  }
+  kind.check_spec(spec, json);
   // Every relation's selectors must name keys the grid varies.
   for (const auto& r : spec.relations)
     for (const Json* side : {&r.left, &r.right})
@@ -472,49 +459,7 @@ std::vector<Cell> expand_cells(const ExperimentSpec& spec, const std::vector<uin
       cell.seed = seed;
       cell.kind = spec.kind;
       cell.evaluate = evaluation_json(spec.evaluation);
-      if (spec.kind == "train") {
-        std::vector<std::string> sets;
-        for (const auto& item : spec.set.items())
-          sets.push_back(assignment(item.key(), item.value()));
-        for (const auto& item : overrides.items())
-          if (item.key() != "base") sets.push_back(assignment(item.key(), item.value()));
-        sets.push_back(assignment("run.seed", seed));
-        // A grid over "base" compares whole presets (the families side by side).
-        const std::string base = overrides.contains("base")
-                                     ? resolve_base(overrides["base"].get<std::string>(), spec.path)
-                                     : spec.base;
-        try {
-          cell.config = Config::from_file(base, sets).resolved();
-        } catch (const InputError& e) {
-          throw InputError(fmt::format("{}: cell {}: {}", spec.path, cell.id(), e.what()));
-        }
-      } else {
-        // bench.* / reservoir.* keys are the command's arguments; other keys are config
-        // overrides (--set) for a bench cell.
-        const std::string prefix = spec.kind + ".";
-        Json args = spec.kind == "bench" ? spec.bench : spec.reservoir;
-        Json sets = Json::array();
-        for (const Json* section : {&spec.set, &overrides})
-          for (const auto& item : section->items()) {
-            if (item.key().rfind(prefix, 0) == 0) {
-              std::string arg = item.key().substr(prefix.size());
-              const auto& valid = spec.kind == "bench" ? kBenchKeys : kReservoirKeys;
-              if (std::find(valid.begin(), valid.end(), arg) == valid.end())
-                fail(fmt::format("{}: {}", spec.path, item.key()),
-                     fmt::format("unknown {} argument '{}'{}; valid: {}", spec.kind, arg,
-                                 did_you_mean(arg, valid), fmt::join(valid, ", ")));
-              args[arg] = item.value();
-            } else if (spec.kind == "bench") {
-              sets.push_back(assignment(item.key(), item.value()));
-            } else {
-              fail(fmt::format("{}: {}", spec.path, item.key()),
-                   "a reservoir spec's grid keys are reservoir.* arguments");
-            }
-          }
-        if (spec.kind == "bench") args["set"] = sets;
-        if (spec.kind == "reservoir" && !args.contains("seed")) args["seed"] = seed;
-        cell.config = args;
-      }
+      cell.config = cell_kind(spec.kind).resolve(spec, overrides, seed, cell.id());
       cells.push_back(std::move(cell));
     }
   }

@@ -82,7 +82,7 @@ struct ExperimentSpec {
   double seed_minutes =
       0;  // adaptive seeds: the wall-clock budget of one `seqlab run` for adding them
   EvaluationSpec evaluation;
-  Json bench = Json::object(), reservoir = Json::object();
+  Json arguments = Json::object();  // the kind's own section ("bench": {...}), if it has one
   std::string expect_text, expect_source;
   std::vector<Relation> relations;
   std::string report_metric = "bleu", report_split = "test";
@@ -101,5 +101,12 @@ std::vector<Cell> expand_cells(const ExperimentSpec& spec, const std::vector<uin
 // Top-level keys whose values differ between two resolved specs (for "the spec changed" errors),
 // as dotted paths ("grid.model.decoder").
 std::vector<std::string> changed_keys(const Json& before, const Json& after);
+
+// "key=value" as Config's --set reads it: strings bare, anything else as JSON.
+std::string config_assignment(const std::string& key, const Json& value);
+
+// A base config named in a spec: beside the spec, then in the seqlab tree, then as given;
+// InputError when none exists.
+std::string resolve_base(const std::string& base, const std::string& spec_path);
 
 }  // namespace seqlab

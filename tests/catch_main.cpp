@@ -6,6 +6,6 @@
 #include "core/gemm.h"
 
 int main(int argc, char** argv) {
-  seqlab::set_gemm_backend(seqlab::gemm_backend_from_environment());
+  seqlab::GemmBackendScope gemm(seqlab::gemm_backend_from_environment());
   return Catch::Session().run(argc, argv);
 }

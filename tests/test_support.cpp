@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -122,6 +124,25 @@ std::vector<double> logged_values(const std::string& run_dir, const std::string&
 int64_t checkpoint_step(const std::string& run_dir) {
   TensorFile file(run_dir + "/checkpoint.safetensors");
   return nlohmann::json::parse(file.metadata("state"))["step"].get<int64_t>();
+}
+
+namespace {
+int64_t environment_integer(const char* name, int64_t fallback) {
+  const char* text = std::getenv(name);
+  return text && *text ? std::stoll(text) : fallback;
+}
+}  // namespace
+
+uint64_t learning_seed(uint64_t base) {
+  return base + static_cast<uint64_t>(environment_integer("SEQLAB_TEST_SEED", 0)) * 1000;
+}
+
+void use_learning_threads() {
+  at::set_num_threads(static_cast<int>(environment_integer("SEQLAB_TEST_THREADS", 1)));
+}
+
+void report_learning(const std::string& test, const std::string& values) {
+  std::cout << "learning: " << test << " " << values << std::endl;
 }
 
 }  // namespace seqlab::testing

@@ -43,4 +43,14 @@ std::vector<torch::Tensor> checkpoint_tensors(const std::string& run_dir, bool b
 std::vector<double> logged_values(const std::string& run_dir, const std::string& event,
                                   const std::string& key);
 
+// `base` shifted by SEQLAB_TEST_SEED (default 0): the spread script reruns every learning test
+// under other seeds without another build.
+uint64_t learning_seed(uint64_t base);
+
+// Intra-op threads for a learning test: SEQLAB_TEST_THREADS, default 1.
+void use_learning_threads();
+
+// One line "learning: <test> key=value ..." on stdout, whatever the outcome, for the spread script.
+void report_learning(const std::string& test, const std::string& values);
+
 }  // namespace seqlab::testing

@@ -16,10 +16,8 @@ using seqlab::GemmBackend;
 namespace {
 
 // The oneDNN backend for the test's duration, whatever SEQLAB_GEMM says; restored after.
-struct OnednnBackend {
-  GemmBackend previous = seqlab::gemm_backend();
-  OnednnBackend() { seqlab::set_gemm_backend(GemmBackend::onednn); }
-  ~OnednnBackend() { seqlab::set_gemm_backend(previous); }
+struct OnednnBackend : seqlab::GemmBackendScope {
+  OnednnBackend() : GemmBackendScope(GemmBackend::onednn) {}
 };
 
 // Every product checked against the same product in float64 (LibTorch's own kernel: the backend
@@ -127,18 +125,25 @@ TEST_CASE("oneDNN products leave other dtypes, empty shapes and shape errors to 
                     Catch::Contains("cannot be multiplied"));
 }
 
-TEST_CASE("the matrix-product backend switches both ways and SEQLAB_GEMM names the valid values") {
-  GemmBackend previous = seqlab::gemm_backend();
-  seqlab::set_gemm_backend(GemmBackend::blas);
-  CHECK(seqlab::describe_gemm_backend() == "blas");
+TEST_CASE("backend scopes switch both ways, nest, and put back the backend before them") {
+  const GemmBackend before = seqlab::gemm_backend();
   auto a = torch::randn({64, 64});
-  auto blas = torch::mm(a, a);
-  CHECK(torch::equal(blas, at::cpu::mm(a, a)));
-  seqlab::set_gemm_backend(GemmBackend::onednn);
-  seqlab::set_gemm_backend(GemmBackend::onednn);  // idempotent
-  CHECK_THAT(seqlab::describe_gemm_backend(), Catch::StartsWith("onednn ("));
-  CHECK(torch::allclose(torch::mm(a, a), blas, 1e-4, 1e-4));
-  seqlab::set_gemm_backend(previous);
+  torch::Tensor blas;
+  {
+    seqlab::GemmBackendScope outer(GemmBackend::blas);
+    CHECK(seqlab::describe_gemm_backend() == "blas");
+    blas = torch::mm(a, a);
+    CHECK(torch::equal(blas, at::cpu::mm(a, a)));
+    {
+      seqlab::GemmBackendScope inner(GemmBackend::onednn);
+      seqlab::GemmBackendScope again(GemmBackend::onednn);  // holding it twice changes nothing
+      CHECK_THAT(seqlab::describe_gemm_backend(), Catch::StartsWith("onednn ("));
+      CHECK(torch::allclose(torch::mm(a, a), blas, 1e-4, 1e-4));
+    }
+    CHECK(seqlab::gemm_backend() == GemmBackend::blas);
+    CHECK(torch::equal(torch::mm(a, a), blas));  // LibTorch's own kernel is back
+  }
+  CHECK(seqlab::gemm_backend() == before);
 
   const char* saved = std::getenv("SEQLAB_GEMM");
   std::string keep = saved ? saved : "";

@@ -1,19 +1,18 @@
-// The reservoir family: fixed random matrices as configured, the echo-state property, the ridge
-// readout, forecasting, and the seq2seq encoder/decoder meeting the other families.
+// The reservoir family: fixed random matrices as configured, the echo-state property, and the
+// seq2seq encoder/decoder meeting the other families (the ridge readout is tested in
+// tests/train/ridge_test.cpp, series models in tests/train/series_test.cpp, forecasting in
+// tests/bench/forecast_test.cpp).
 #include <catch2/catch.hpp>
 
 #include <torch/torch.h>
 
-#include "bench/forecast.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "core/registry.h"
-#include "data/mackey_glass.h"
 #include "models/reservoir/reservoir.h"
 #include "models/seq2seq.h"
 #include "tests/models/toy_tasks.h"
 #include "train/ridge.h"
-#include "train/series.h"
 
 using seqlab::Config;
 using seqlab::Json;
@@ -97,74 +96,6 @@ TEST_CASE("padding does not move a reservoir's state, and the ELM has no recurre
   CHECK_FALSE(elm->recurrent_weight().defined());
   auto alone = elm->run(drive.slice(1, 2, 3));
   CHECK(torch::allclose(elm->run(drive).select(1, 2), alone.select(1, 0)));
-}
-
-TEST_CASE("streamed ridge sums give the direct least-squares solution") {
-  torch::manual_seed(5);
-  const int64_t n = 600, f = 24, o = 3;
-  auto x = torch::randn({n, f}, torch::kFloat64) + 0.5;
-  auto y = torch::mm(x, torch::randn({f, o}, torch::kFloat64)) + 2.0 +
-           0.1 * torch::randn({n, o}, torch::kFloat64);
-  seqlab::RidgeAccumulator sums(f, o);
-  for (int64_t start = 0; start < n; start += 64)
-    sums.add(x.slice(0, start, std::min(n, start + 64)).to(torch::kFloat32),
-             y.slice(0, start, std::min(n, start + 64)));
-  seqlab::RidgeSolver solver(sums);
-  auto x32 = x.to(torch::kFloat32).to(torch::kFloat64);  // what the sums saw
-  SECTION("no penalty: ordinary least squares with an intercept") {
-    auto design = torch::cat({x32, torch::ones({n, 1}, torch::kFloat64)}, 1);
-    auto direct = std::get<0>(torch::linalg::lstsq(design, y, {}, {}));  // [F + 1, O]
-    auto solution = solver.solve(0.0);
-    CHECK(torch::allclose(solution.weight.t(), direct.slice(0, 0, f), 1e-7, 1e-9));
-    CHECK(torch::allclose(solution.bias, direct[f], 1e-7, 1e-9));
-  }
-  SECTION("a penalty: the normal equations of the centred problem, bias unpenalised") {
-    const double penalty = 0.05;
-    auto xc = x32 - x32.mean(0), yc = y - y.mean(0);
-    auto direct =
-        torch::linalg::solve(torch::mm(xc.t(), xc) + penalty * n * torch::eye(f, torch::kFloat64),
-                             torch::mm(xc.t(), yc), true);
-    auto solution = solver.solve(penalty);
-    CHECK(torch::allclose(solution.weight.t(), direct, 1e-8, 1e-10));
-    auto predicted = solution.predict(x32);
-    CHECK(predicted.mean(0).sub(y.mean(0)).abs().max().item<double>() < 1e-9);
-    // The error computed from sums equals the error of the predictions.
-    double mse = (predicted - y).square().mean().item<double>();
-    CHECK(seqlab::ridge_mean_squared_error(solution, sums) == Approx(mse).epsilon(1e-6));
-  }
-  SECTION("class targets without one-hot rows equal explicit one-hot targets") {
-    auto classes = torch::randint(0, o, {n}, torch::kLong);
-    seqlab::RidgeAccumulator by_class(f, o), one_hot(f, o);
-    by_class.add_classes(x, classes);
-    one_hot.add(x, torch::one_hot(classes, o).to(torch::kFloat64));
-    auto a = seqlab::RidgeSolver(by_class).solve(1e-3),
-         b = seqlab::RidgeSolver(one_hot).solve(1e-3);
-    CHECK(torch::allclose(a.weight, b.weight, 1e-10, 1e-12));
-    CHECK(torch::allclose(a.bias, b.bias, 1e-10, 1e-12));
-  }
-  SECTION(
-      "the SVD of the data gives the same solution, and stays accurate where the Gram matrix "
-      "cannot") {
-    seqlab::RidgeSolver direct(x32, y);
-    for (double penalty : {0.0, 1e-3}) {
-      auto a = direct.solve(penalty), b = solver.solve(penalty);
-      CHECK(torch::allclose(a.weight, b.weight, 1e-7, 1e-9));
-      CHECK(torch::allclose(a.bias, b.bias, 1e-7, 1e-9));
-    }
-    // Nearly collinear columns (condition number ~1e7, squared ~1e14 in the Gram matrix): the
-    // data solve recovers the generating weights, the normal equations lose digits.
-    auto base = torch::randn({n, 1}, torch::kFloat64);
-    auto close = torch::cat({base, base + 1e-7 * torch::randn({n, 1}, torch::kFloat64),
-                             torch::randn({n, 2}, torch::kFloat64)},
-                            1);
-    auto truth = torch::tensor({{1.0}, {-2.0}, {0.5}, {3.0}}, torch::kFloat64);
-    auto target = torch::mm(close, truth);
-    auto from_data = seqlab::RidgeSolver(close, target).solve(0.0);
-    CHECK(torch::allclose(from_data.weight.t(), truth, 1e-5, 1e-5));
-  }
-  SECTION("sums that do not match their rows are an input error") {
-    CHECK_THROWS_AS(sums.add(torch::randn({4, f + 1}), torch::randn({4, o})), seqlab::InputError);
-  }
 }
 
 TEST_CASE("a fitted reservoir recalls the symbol it saw five steps ago", "[learning]") {
@@ -296,26 +227,6 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("on Mackey-Glass an echo-state network forecasts far better than an ELM", "[learning]") {
-  seqlab::testing::use_learning_threads();
-  seqlab::ForecastOptions o;
-  o.seed = seqlab::testing::learning_seed(1);
-  o.models = {"esn", "elm"};
-  o.trials = 3;
-  o.units = 300;
-  o.train_steps = 1500;
-  o.washout = 300;
-  o.connectivity = 0.03;
-  auto rows = seqlab::run_mackey_glass(o);
-  REQUIRE(rows.size() == 2);
-  seqlab::testing::report_learning(
-      "mackey-glass esn vs elm",
-      "esn=" + std::to_string(rows[0].nrmse) + " elm=" + std::to_string(rows[1].nrmse));
-  INFO("ESN NRMSE84 " << rows[0].nrmse << ", ELM " << rows[1].nrmse);
-  CHECK(rows[0].nrmse < 0.05);
-  CHECK(rows[1].nrmse > 10 * rows[0].nrmse);
-}
-
 TEST_CASE("reservoir misuse is an input error that says what was expected") {
   // A recurrent matrix with no cycle (radius 0) cannot be rescaled.
   CHECK_THROWS_WITH(seqlab::Reservoir(options(50, 0.9, 1e-4)),
@@ -363,43 +274,4 @@ TEST_CASE(
   CHECK(torch::allclose(
       model->decoder->readout()->forward(model->decoder->readout_features(wide, target)),
       model->decoder->forward(wide, target)));
-}
-
-TEST_CASE("ridge sums refuse rows of the wrong shape, empty fits and foreign checkpoints") {
-  seqlab::RidgeAccumulator sums(4, 3);
-  CHECK_THROWS_WITH(sums.add_classes(torch::zeros({2, 5}), torch::zeros({2}, torch::kLong)),
-                    Catch::Contains("expected x [N, 4] and classes [N]"));
-  CHECK_THROWS_WITH(sums.add(torch::zeros({2, 4}), torch::zeros({3, 3})),
-                    Catch::Contains("expected x [N, 4] and y [N, 3]"));
-  CHECK_THROWS_WITH(seqlab::RidgeSolver(sums), Catch::Contains("no rows"));
-  CHECK_THROWS_WITH(seqlab::RidgeSolver(torch::zeros({0, 4}), torch::zeros({0, 3})),
-                    Catch::Contains("no rows"));
-  auto tensors = sums.tensors();
-  tensors.erase("yx");
-  CHECK_THROWS_WITH(sums.load(tensors), Catch::Contains("'yx' missing"));
-  tensors = seqlab::RidgeAccumulator(5, 3).tensors();
-  CHECK_THROWS_WITH(sums.load(tensors), Catch::Contains("wrong shape"));
-}
-
-TEST_CASE("series and forecast settings that leave nothing to fit or measure are input errors") {
-  CHECK_THROWS_AS(seqlab::mackey_glass(-1, 1), seqlab::InputError);
-  CHECK(seqlab::mackey_glass(5, 1).size() == 5);
-  seqlab::ForecastOptions o;
-  o.washout = o.train_steps;
-  CHECK_THROWS_WITH(seqlab::run_mackey_glass(o), Catch::Contains("--washout"));
-  o = {};
-  o.horizon = 0;
-  CHECK_THROWS_WITH(seqlab::run_mackey_glass(o), Catch::Contains("--horizon"));
-  o = {};
-  o.models = {"lstm"};
-  CHECK_THROWS_WITH(seqlab::run_mackey_glass(o), Catch::Contains("valid: esn, elm, gru"));
-
-  seqlab::SeriesReservoirOptions r;
-  r.reservoir = options(20, 0.8, 0.2);
-  seqlab::SeriesReservoir esn(r);
-  CHECK_THROWS_AS(esn.generate(3), seqlab::Error);
-  CHECK_THROWS_WITH(esn.fit({0.1, 0.2, 0.3}, 3), Catch::Contains("washout"));
-  seqlab::SeriesGru gru({});
-  CHECK_THROWS_AS(gru.generate(3), seqlab::Error);
-  CHECK_THROWS_WITH(gru.fit({0.1}, 0), Catch::Contains("at least 2 steps"));
 }

@@ -10,25 +10,6 @@
 
 namespace seqlab::testing {
 
-namespace {
-int64_t environment_integer(const char* name, int64_t fallback) {
-  const char* text = std::getenv(name);
-  return text && *text ? std::stoll(text) : fallback;
-}
-}  // namespace
-
-uint64_t learning_seed(uint64_t base) {
-  return base + static_cast<uint64_t>(environment_integer("SEQLAB_TEST_SEED", 0)) * 1000;
-}
-
-void use_learning_threads() {
-  at::set_num_threads(static_cast<int>(environment_integer("SEQLAB_TEST_THREADS", 1)));
-}
-
-void report_learning(const std::string& test, const std::string& values) {
-  std::cout << "learning: " << test << " " << values << std::endl;
-}
-
 std::vector<Example> random_sequences(Rng& rng, int count, int64_t min_length, int64_t max_length,
                                       int64_t vocab, bool reverse) {
   std::vector<Example> out;

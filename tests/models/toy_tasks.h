@@ -18,18 +18,9 @@
 #include "core/random.h"
 #include "data/batch.h"
 #include "models/seq2seq.h"
+#include "tests/test_support.h"  // learning_seed, use_learning_threads, report_learning
 
 namespace seqlab::testing {
-
-// `base` shifted by SEQLAB_TEST_SEED (default 0): the spread script reruns every learning test
-// under other seeds without another build.
-uint64_t learning_seed(uint64_t base);
-
-// Intra-op threads for a learning test: SEQLAB_TEST_THREADS, default 1.
-void use_learning_threads();
-
-// One line "learning: <test> key=value ..." on stdout, whatever the outcome, for the spread script.
-void report_learning(const std::string& test, const std::string& values);
 
 // Random token sequences of length [min_length, max_length] over ids 4..vocab-1; the target is
 // the source, reversed when `reverse`.
