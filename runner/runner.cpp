@@ -170,6 +170,89 @@ SeedRound next_seed_round(const ExperimentSpec& spec, const std::vector<Cell>& a
   return round;
 }
 
+// A cell's process has exited: its result collected and imported (finished), or the run marked
+// failed with the exit status, the reason and the end of its log. True when it finished.
+bool conclude(ResultStore& store, const Job& job, const BackgroundProcess::Exit& exit) {
+  bool ok = exit.status == 0;
+  std::string error;
+  if (ok) {
+    error = collect_cell_result(job.cell->to_json(), job.dir);
+    ok = error.empty();
+  }
+  if (ok) {
+    try {
+      ok = import_result(store, job, exit.max_rss_kib);
+      if (!ok) error = "the cell exited without writing result.json\n";
+    } catch (const std::exception& e) {
+      ok = false;
+      error = std::string(e.what()) + "\n";
+    }
+  }
+  if (ok) return true;
+  error =
+      fmt::format("exit status {}\n{}{}", exit.status, error, last_lines(job.dir + "/log.txt", 15));
+  store.mark_failed(job.run, error);
+  log_warning(fmt::format("cell {} failed ({}/log.txt):\n{}", job.cell->id(), job.dir, error));
+  return false;
+}
+
+// A stored run's folder, derived from its (checked) cell name rather than read from the store:
+// a results.sqlite someone sent must not point a deletion or a read outside --out.
+std::string stored_run_dir(const std::string& out, const std::string& spec, const RunRow& row) {
+  if (!is_plain_name(row.cell))
+    throw InputError(
+        fmt::format("{}/results.sqlite: run {} has the cell name '{}', which is not a plain name; "
+                    "the store is damaged or was not written by seqlab",
+                    out, row.id, row.cell));
+  return fmt::format("{}/runs/{}/{}/seed-{}", out, spec, row.cell, row.seed);
+}
+
+// Stored runs whose cell the spec no longer has, or whose cell.json differs from the spec's cell
+// now: an InputError naming the changed keys, or with --restart-changed their folders and rows
+// deleted so they run afresh.
+void restart_changed_cells(const ExperimentSpec& spec, const RunnerOptions& options,
+                           const std::vector<RunRow>& existing,
+                           const std::map<std::string, const Cell*>& by_id, ResultStore& store) {
+  const std::string& out = options.out_dir;
+  std::vector<const RunRow*> changed;
+  for (const auto& row : existing) {
+    const std::string id = fmt::format("{}/seed-{}", row.cell, row.seed);
+    auto it = by_id.find(id);
+    if (it == by_id.end()) {
+      changed.push_back(&row);
+      continue;
+    }
+    const std::string recorded = stored_run_dir(out, spec.name, row) + "/cell.json";
+    if (row.status != "pending" && fs::exists(recorded) &&
+        Json::parse(read_file(recorded), nullptr, false) != it->second->to_json())
+      changed.push_back(&row);
+  }
+  if (!changed.empty()) {
+    std::vector<std::string> ids, keys;
+    for (const auto* row : changed) ids.push_back(fmt::format("{}/seed-{}", row->cell, row->seed));
+    if (auto before = store.spec(spec.name)) keys = changed_keys(*before, spec.json);
+    if (!options.restart_changed)
+      throw InputError(fmt::format(
+          "{} changed since its cells in {} ran: changed keys: {}; cells affected: {}. Add "
+          "--restart-changed to start those cells afresh (their results are deleted), or restore "
+          "the spec",
+          options.spec_path, out,
+          keys.empty() ? "(the cells' resolved configs)" : fmt::format("{}", fmt::join(keys, ", ")),
+          fmt::join(ids, ", ")));
+    std::vector<std::string> dirs;  // every name checked before anything is deleted
+    for (const auto* row : changed) dirs.push_back(stored_run_dir(out, spec.name, *row));
+    for (size_t i = 0; i < changed.size(); ++i) {
+      const auto* row = changed[i];
+      log_info(fmt::format("starting afresh: {}/seed-{}", row->cell, row->seed));
+      const std::string& dir = dirs[i];
+      fs::remove_all(dir);
+      std::error_code ignored;  // the cell's directory too once its last seed is gone
+      fs::remove(fs::path(dir).parent_path(), ignored);
+      store.delete_run(row->id);
+    }
+  }
+}
+
 }  // namespace
 
 RunnerSummary run_experiment(const RunnerOptions& options) {
@@ -189,16 +272,6 @@ RunnerSummary run_experiment(const RunnerOptions& options) {
   ResultStore store(out + "/results.sqlite");
   auto cell_dir = [&](const Cell& c) {
     return fmt::format("{}/runs/{}/{}/seed-{}", out, spec.name, c.name, c.seed);
-  };
-  // A stored run's folder, derived from its (checked) cell name rather than read from the store:
-  // a results.sqlite someone sent must not point a deletion or a read outside --out.
-  auto stored_dir = [&](const RunRow& row) {
-    if (!is_plain_name(row.cell))
-      throw InputError(fmt::format(
-          "{}/results.sqlite: run {} has the cell name '{}', which is not a plain name; "
-          "the store is damaged or was not written by seqlab",
-          out, row.id, row.cell));
-    return fmt::format("{}/runs/{}/{}/seed-{}", out, spec.name, row.cell, row.seed);
   };
 
   // What the directory already holds of this spec.
@@ -221,43 +294,7 @@ RunnerSummary run_experiment(const RunnerOptions& options) {
     for (const auto& c : all_cells)
       if (first_seeds.count(c.seed) || stored.count(c.id())) cells.push_back(&c);
   }
-  std::vector<const RunRow*> changed;
-  for (const auto& row : existing) {
-    const std::string id = fmt::format("{}/seed-{}", row.cell, row.seed);
-    auto it = by_id.find(id);
-    if (it == by_id.end()) {
-      changed.push_back(&row);
-      continue;
-    }
-    const std::string recorded = stored_dir(row) + "/cell.json";
-    if (row.status != "pending" && fs::exists(recorded) &&
-        Json::parse(read_file(recorded), nullptr, false) != it->second->to_json())
-      changed.push_back(&row);
-  }
-  if (!changed.empty()) {
-    std::vector<std::string> ids, keys;
-    for (const auto* row : changed) ids.push_back(fmt::format("{}/seed-{}", row->cell, row->seed));
-    if (auto before = store.spec(spec.name)) keys = changed_keys(*before, spec.json);
-    if (!options.restart_changed)
-      throw InputError(fmt::format(
-          "{} changed since its cells in {} ran: changed keys: {}; cells affected: {}. Add "
-          "--restart-changed to start those cells afresh (their results are deleted), or restore "
-          "the spec",
-          options.spec_path, out,
-          keys.empty() ? "(the cells' resolved configs)" : fmt::format("{}", fmt::join(keys, ", ")),
-          fmt::join(ids, ", ")));
-    std::vector<std::string> dirs;  // every name checked before anything is deleted
-    for (const auto* row : changed) dirs.push_back(stored_dir(*row));
-    for (size_t i = 0; i < changed.size(); ++i) {
-      const auto* row = changed[i];
-      log_info(fmt::format("starting afresh: {}/seed-{}", row->cell, row->seed));
-      const std::string& dir = dirs[i];
-      fs::remove_all(dir);
-      std::error_code ignored;  // the cell's directory too once its last seed is gone
-      fs::remove(fs::path(dir).parent_path(), ignored);
-      store.delete_run(row->id);
-    }
-  }
+  restart_changed_cells(spec, options, existing, by_id, store);
   store.put_spec(spec.name, spec.json, spec.size);
   write_file_atomic(fmt::format("{}/specs/{}.json", out, spec.name), spec.json.dump(2) + "\n");
   prepare_corpora(all_cells);
@@ -337,32 +374,10 @@ RunnerSummary run_experiment(const RunnerOptions& options) {
           ++i;
           continue;
         }
-        Job& job = running[i];
-        bool ok = exit.status == 0;
-        std::string error;
-        if (ok) {
-          error = collect_cell_result(job.cell->to_json(), job.dir);
-          ok = error.empty();
-        }
-        if (ok) {
-          try {
-            ok = import_result(store, job, exit.max_rss_kib);
-            if (!ok) error = "the cell exited without writing result.json\n";
-          } catch (const std::exception& e) {
-            ok = false;
-            error = std::string(e.what()) + "\n";
-          }
-        }
-        if (ok) {
+        if (conclude(store, running[i], exit))
           ++summary.finished;
-        } else {
+        else
           ++summary.failed;
-          error = fmt::format("exit status {}\n{}{}", exit.status, error,
-                              last_lines(job.dir + "/log.txt", 15));
-          store.mark_failed(job.run, error);
-          log_warning(
-              fmt::format("cell {} failed ({}/log.txt):\n{}", job.cell->id(), job.dir, error));
-        }
         running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
         show();
         progress->advance();

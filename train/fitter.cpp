@@ -15,6 +15,7 @@
 #include "train/resume.h"
 #include "train/ridge.h"
 #include "train/run_directory.h"
+#include "train/run_session.h"
 #include "train/training_data.h"
 
 namespace seqlab {
@@ -115,141 +116,35 @@ void check_ridge_fittable(Seq2Seq& model) {
   }
 }
 
-TrainResult fit_readout(const Config& requested, const std::string& run_dir, bool resume,
-                        const DistributedOptions& distributed) {
-  auto started = std::chrono::steady_clock::now();
-  RunStart run = start_run(requested, run_dir, resume, distributed);
-  const Config& config = run.config;
-  const bool main = distributed.is_main();
-  const int world = distributed.world_size;
-  std::unique_ptr<Communicator> communicator;
-  if (distributed.active()) communicator = std::make_unique<Communicator>(distributed, run.device);
-  TrainingData data = load_training_data(config, run_dir, run.resume, communicator.get());
-  const int64_t vocab = data.tokenizer->vocab_size();
-  const int64_t target_vocab = data.target_vocab();
-  Seq2Seq model(config, vocab, target_vocab);
-  model->to(run.device);
-  check_ridge_fittable(model);
-  OutputLayer readout = model->decoder->readout();
-  RidgeAccumulator sums(readout->in_features(), target_vocab);
+namespace {
 
-  TrainState state;
-  if (run.resume) {
-    auto tensors = sums.tensors();
-    state = read_checkpoint(run.checkpoint_path, *model, nullptr, &tensors);
-    // The checkpoint holds the sums over every rank so far: rank 0 carries them on, the others
-    // add what they see from here.
-    if (main) {
-      sums.load(tensors);
-      trim_run_log(run_dir + "/metrics.jsonl", state.step, {"fit"});
-    }
-    log_info(fmt::format("resuming the fit in {} after {} batches ({} rows)", run_dir, state.step,
-                         int64_t(sums.rows())));
-  }
-  carry_world_size(state, run.resume, world, run_dir);
-  if (communicator) broadcast_module(*communicator, *model);  // rank 0's fixed weights everywhere
-  // The sums over every rank (the fitter's one collective): in place at the end of the pass, in
-  // a copy for a checkpoint written mid-pass.
-  auto reduced = [&](bool in_place) {
-    auto tensors = sums.tensors();
-    if (!communicator) return tensors;
-    std::vector<torch::Tensor> list;
-    for (auto& [name, tensor] : tensors) {
-      if (!in_place) tensor = tensor.clone();
-      list.push_back(tensor);
-    }
-    communicator->all_reduce(list);
-    return tensors;
-  };
-  // A fit that starts over (no checkpoint to resume from) starts its log over too. Rank 0 logs.
-  JsonLinesLog log =
-      main ? JsonLinesLog(run_dir + "/metrics.jsonl", /*append=*/run.resume) : JsonLinesLog();
-  int64_t fixed = 0;
-  for (const auto& b : model->buffers()) fixed += b.numel();
-  if (!run.resume)
-    log.write({{"event", "start"},
-               {"method", "ridge"},
-               {"parameters", model->parameter_count()},
-               {"fixed", fixed},
-               {"features", sums.features()},
-               {"train_pairs", data.train.size()},
-               {"vocab", vocab},
-               {"processes", world}});
+struct SolvedReadout {
+  RidgeSolution solution;  // the chosen penalty's
+  double valid_mse = 0;    // its mean squared error on the validation split
+  double temperature = 1;  // folded into the readout's weights
+};
 
-  const int64_t washout = config.get_int("train.washout");
-  const int64_t max_steps = config.get_int("train.max_steps");
-  const double max_minutes = config.get_number("train.max_minutes");
-  const int64_t checkpoint_every = config.get_int("train.checkpoint_every");
-  const int64_t log_every = config.get_int("train.log_every");
-  const double elapsed_before = state.elapsed_seconds;
-  auto elapsed = [&] {
-    return elapsed_before +
-           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  };
-  // One pass in length order: a sum does not care about order, and similar lengths pad least.
-  auto batches = TokenBucketBatcher(data.train, config.get_int("train.batch_tokens"),
-                                    config.get_int("train.batch_sentences"), run.seed)
-                     .sorted();
-  const int64_t total = std::min<int64_t>(int64_t(batches.size()), max_steps);
-  Progress progress("fit", total, "batches");
-  progress.resume_at(state.step);
-  model->train();  // state noise (model.reservoir.noise) applies while fitting only
-  auto window_start = std::chrono::steady_clock::now();
-  double window_rows = sums.rows();
-  // Rank r takes batches r, r + N, r + 2N, ... of the pass; state.step counts the batches taken
-  // by all ranks together, so checkpoints and logs mean the same with any N.
-  auto crossed = [](int64_t before, int64_t after, int64_t every) {
-    return after / every > before / every;
-  };
-  while (state.step < total) {
-    if (max_minutes > 0) {  // rank 0's clock decides for everyone
-      bool out_of_time = elapsed() >= max_minutes * 60;
-      if (communicator)
-        out_of_time = communicator->broadcast_values({out_of_time ? 1.0 : 0.0})[0] > 0;
-      if (out_of_time) break;
-    }
-    const int64_t index = state.step + distributed.rank;
-    if (index < total) {
-      Batch batch = data.train_batch(batches[size_t(index)]).to(run.device);
-      accumulate(model, batch, washout, sums);
-    }
-    const int64_t before = state.step;
-    state.step = std::min(total, state.step + world);
-    state.batch_in_epoch = state.step;
-    progress.advance(state.step - before);
-    if (crossed(before, state.step, log_every)) {
-      double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
-      double rows = communicator ? communicator->all_reduce_values({sums.rows()})[0] : sums.rows();
-      log.write({{"event", "fit"},
-                 {"step", state.step},
-                 {"rows", rows},
-                 {"rows_per_s", (rows - window_rows) / std::max(1e-9, seconds)}});
-      window_rows = rows;
-      window_start = std::chrono::steady_clock::now();
-    }
-    if (crossed(before, state.step, checkpoint_every) && state.step < total) {
-      state.elapsed_seconds = elapsed();
-      auto tensors = reduced(/*in_place=*/false);
-      if (main) write_checkpoint(run.checkpoint_path, *model, nullptr, state, tensors);
-    }
-  }
-  reduced(/*in_place=*/true);
-  progress.finish();
-  if (!main) return TrainResult::from_state(state);  // rank 0 solves, validates and writes the run
-  if (state.step == int64_t(batches.size())) state.epoch = 1;
-
+// The readout from the summed rows: the penalty fixed, or the grid's best mean squared error on
+// the validation split (each logged); then the temperature fitted on the first 4096 validation
+// rows, and the readout's weights set to the solution times the temperature.
+SolvedReadout solve_readout(RunSession& session, const RidgeAccumulator& sums,
+                            OutputLayer& readout) {
+  const Config& config = session.config();
+  Seq2Seq& model = session.model();
+  JsonLinesLog& log = session.log();
   // The penalty: fixed, or the grid's best mean squared error on the validation split. The first
   // 4096 validation rows are kept to fit the temperature.
   model->eval();
-  RidgeAccumulator valid_sums(sums.features(), target_vocab);
+  RidgeAccumulator valid_sums(sums.features(), session.data().target_vocab());
   constexpr int64_t kTemperatureRows = 4096;
   std::vector<torch::Tensor> kept_rows, kept_targets;
   int64_t kept = 0;
   for (const auto& indices :
-       TokenBucketBatcher(data.valid, config.get_int("train.batch_tokens"), 0, run.seed).sorted()) {
+       TokenBucketBatcher(session.data().valid, config.get_int("train.batch_tokens"), 0,
+                          session.seed())
+           .sorted()) {
     auto [rows, targets] =
-        accumulate(model, data.valid_batch(indices).to(run.device), 0, valid_sums);
+        accumulate(model, session.data().valid_batch(indices).to(session.device()), 0, valid_sums);
     if (kept >= kTemperatureRows) continue;
     kept_rows.push_back(rows);
     kept_targets.push_back(targets);
@@ -282,9 +177,129 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
   readout->set_weights((best.weight * temperature).to(torch::kFloat32),
                        (best.bias * temperature).to(torch::kFloat32));
   log.write({{"event", "temperature"}, {"value", temperature}});
+  return {best, best_mse, temperature};
+}
+
+}  // namespace
+
+TrainResult fit_readout(const Config& requested, const std::string& run_dir, bool resume,
+                        const DistributedOptions& distributed) {
+  RunSession session(requested, run_dir, resume, distributed);
+  const Config& config = session.config();
+  const bool main = session.main();
+  const int world = session.world();
+  Communicator* communicator = session.communicator();
+  TrainingData& data = session.data();
+  const int64_t vocab = data.tokenizer->vocab_size();
+  const int64_t target_vocab = data.target_vocab();
+  Seq2Seq& model = session.model();
+  check_ridge_fittable(model);
+  OutputLayer readout = model->decoder->readout();
+  RidgeAccumulator sums(readout->in_features(), target_vocab);
+
+  TrainState state;
+  if (session.resume()) {
+    auto tensors = sums.tensors();
+    state = read_checkpoint(session.checkpoint_path(), *model, nullptr, &tensors);
+    // The checkpoint holds the sums over every rank so far: rank 0 carries them on, the others
+    // add what they see from here.
+    if (main) sums.load(tensors);
+    log_info(fmt::format("resuming the fit in {} after {} batches ({} rows)", run_dir, state.step,
+                         int64_t(sums.rows())));
+  }
+  session.begin(state, {"fit"});  // the pass is kept; the penalty search runs again
+  JsonLinesLog& log = session.log();
+  if (communicator) broadcast_module(*communicator, *model);  // rank 0's fixed weights everywhere
+  // The sums over every rank (the fitter's one collective): in place at the end of the pass, in
+  // a copy for a checkpoint written mid-pass.
+  auto reduced = [&](bool in_place) {
+    auto tensors = sums.tensors();
+    if (!communicator) return tensors;
+    std::vector<torch::Tensor> list;
+    for (auto& [name, tensor] : tensors) {
+      if (!in_place) tensor = tensor.clone();
+      list.push_back(tensor);
+    }
+    communicator->all_reduce(list);
+    return tensors;
+  };
+  int64_t fixed = 0;
+  for (const auto& b : model->buffers()) fixed += b.numel();
+  if (!session.resume())
+    log.write({{"event", "start"},
+               {"method", "ridge"},
+               {"parameters", model->parameter_count()},
+               {"fixed", fixed},
+               {"features", sums.features()},
+               {"train_pairs", data.train.size()},
+               {"vocab", vocab},
+               {"processes", world}});
+
+  const int64_t washout = config.get_int("train.washout");
+  const int64_t max_steps = config.get_int("train.max_steps");
+  const double max_minutes = config.get_number("train.max_minutes");
+  const int64_t checkpoint_every = config.get_int("train.checkpoint_every");
+  const int64_t log_every = config.get_int("train.log_every");
+  auto elapsed = [&] { return session.elapsed(); };
+  // One pass in length order: a sum does not care about order, and similar lengths pad least.
+  auto batches = TokenBucketBatcher(data.train, config.get_int("train.batch_tokens"),
+                                    config.get_int("train.batch_sentences"), session.seed())
+                     .sorted();
+  const int64_t total = std::min<int64_t>(int64_t(batches.size()), max_steps);
+  Progress progress("fit", total, "batches");
+  progress.resume_at(state.step);
+  model->train();  // state noise (model.reservoir.noise) applies while fitting only
+  auto window_start = std::chrono::steady_clock::now();
+  double window_rows = sums.rows();
+  // Rank r takes batches r, r + N, r + 2N, ... of the pass; state.step counts the batches taken
+  // by all ranks together, so checkpoints and logs mean the same with any N.
+  auto crossed = [](int64_t before, int64_t after, int64_t every) {
+    return after / every > before / every;
+  };
+  while (state.step < total) {
+    if (max_minutes > 0) {  // rank 0's clock decides for everyone
+      bool out_of_time = elapsed() >= max_minutes * 60;
+      if (communicator)
+        out_of_time = communicator->broadcast_values({out_of_time ? 1.0 : 0.0})[0] > 0;
+      if (out_of_time) break;
+    }
+    const int64_t index = state.step + distributed.rank;
+    if (index < total) {
+      Batch batch = data.train_batch(batches[size_t(index)]).to(session.device());
+      accumulate(model, batch, washout, sums);
+    }
+    const int64_t before = state.step;
+    state.step = std::min(total, state.step + world);
+    state.batch_in_epoch = state.step;
+    progress.advance(state.step - before);
+    if (crossed(before, state.step, log_every)) {
+      double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
+      double rows = communicator ? communicator->all_reduce_values({sums.rows()})[0] : sums.rows();
+      log.write({{"event", "fit"},
+                 {"step", state.step},
+                 {"rows", rows},
+                 {"rows_per_s", (rows - window_rows) / std::max(1e-9, seconds)}});
+      window_rows = rows;
+      window_start = std::chrono::steady_clock::now();
+    }
+    if (crossed(before, state.step, checkpoint_every) && state.step < total) {
+      state.elapsed_seconds = elapsed();
+      auto tensors = reduced(/*in_place=*/false);
+      if (main) write_checkpoint(session.checkpoint_path(), *model, nullptr, state, tensors);
+    }
+  }
+  reduced(/*in_place=*/true);
+  progress.finish();
+  if (!main) return session.finish(state);  // rank 0 solves, validates and writes the run
+  if (state.step == int64_t(batches.size())) state.epoch = 1;
+
+  const SolvedReadout solved = solve_readout(session, sums, readout);
+  const RidgeSolution& best = solved.solution;
+  const double best_mse = solved.valid_mse, temperature = solved.temperature;
   save_weights(*model, run_dir + "/" + kBestWeightsFile);
 
-  ValidationScore score = validate_model(model, data, config, run.device);
+  ValidationScore score = validate_model(model, data, config, session.device());
   state.best_valid_loss = score.loss;
   state.best_valid_bleu = score.bleu;
   state.extra = {{"penalty", best.penalty},
@@ -301,10 +316,8 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
                       {"rows", sums.rows()}});
   log.write(record);
   state.elapsed_seconds = elapsed();
-  write_checkpoint(run.checkpoint_path, *model, nullptr, state, sums.tensors());
-  TrainResult result = TrainResult::from_state(state);
-  log.write({{"event", "end"}, {"result", result.to_json()}});
-  return result;
+  write_checkpoint(session.checkpoint_path(), *model, nullptr, state, sums.tensors());
+  return session.finish(state);
 }
 
 }  // namespace seqlab

@@ -7,6 +7,9 @@
 
 #include "core/error.h"
 #include "core/random.h"
+#include "train/optimizer_step.h"
+#include "train/optimizers.h"
+#include "train/schedule.h"
 
 namespace seqlab {
 
@@ -118,14 +121,17 @@ void SeriesGru::fit(const std::vector<double>& series, int64_t washout) {
   auto values = torch::tensor(series, torch::kFloat32);
   std::vector<torch::Tensor> parameters = m.gru->parameters();
   for (const auto& p : m.output->parameters()) parameters.push_back(p);
+  // Adam with its default betas (the series models' own choice), on the trainer's schedule and
+  // clip-and-step path: cosine decay to 0 over the updates, gradients clipped at norm 1.
   torch::optim::Adam adam(parameters, torch::optim::AdamOptions(m.options.lr));
+  ScheduleOptions schedule_options;
+  schedule_options.max_steps = m.options.updates;
+  auto schedule = schedule_registry().create("cosine", schedule_options);
   torch::Generator generator = at::detail::createCPUGenerator(m.options.seed);
   // Windows start anywhere; the first `washout` steps of each window only warm the state up.
   const int64_t warm = std::min<int64_t>(washout, window / 2);
   for (int64_t update = 0; update < m.options.updates; ++update) {
-    double lr =
-        0.5 * m.options.lr * (1 + std::cos(M_PI * double(update) / double(m.options.updates)));
-    for (auto& group : adam.param_groups()) group.options().set_lr(lr);
+    set_lr(adam, m.options.lr * schedule->factor(update));
     auto starts = torch::randint(0, length - window, {m.options.batch}, generator, torch::kLong);
     auto offsets = torch::arange(window + 1, torch::kLong);
     auto chunks = values.index({starts.unsqueeze(1) + offsets.unsqueeze(0)});  // [B, W+1]
@@ -136,8 +142,7 @@ void SeriesGru::fit(const std::vector<double>& series, int64_t washout) {
     auto loss = torch::mse_loss(predictions.slice(1, warm), targets.slice(1, warm));
     adam.zero_grad();
     loss.backward();
-    torch::nn::utils::clip_grad_norm_(parameters, 1.0);
-    adam.step();
+    clip_and_step(adam, parameters, 1.0);
   }
   torch::NoGradGuard no_grad;
   auto inputs = values.slice(0, 0, length - 1).view({1, length - 1, 1});

@@ -20,6 +20,7 @@
 #include "train/optimizers.h"
 #include "train/resume.h"
 #include "train/run_directory.h"
+#include "train/run_session.h"
 #include "train/schedule.h"
 #include "train/training_data.h"
 
@@ -124,24 +125,80 @@ uint64_t step_seed(uint64_t seed, int rank, int64_t step) {
   return stable_hash(fmt::format("{}/{}/{}", seed, rank, step), seed);
 }
 
+// A validation at state.step: rank 0 scores the model and the others take its loss and metric,
+// so schedules and stopping agree everywhere; the best state (and best.safetensors) follows
+// train.early_stop_metric. Logs the scores; true when training stops early here (patience, or
+// the next rate below train.stop_min_lr).
+bool validate_step(RunSession& session, TrainState& state, Schedule& schedule, Progress& progress) {
+  const Config& config = session.config();
+  Seq2Seq& model = session.model();
+  Communicator* communicator = session.communicator();
+  JsonLinesLog& log = session.log();
+  const bool main = session.main();
+  const std::string stop_metric = config.get_string("train.early_stop_metric");
+  const double base_lr = config.get_number("train.lr");
+  const int64_t patience = config.get_int("train.patience");
+  const double stop_min_lr = config.get_number("train.stop_min_lr");
+  const int64_t warmup_steps = config.get_int("train.warmup_steps");
+  // Rank 0 validates; the others take its loss, so schedules and stopping agree everywhere.
+  ValidationScore score;
+  if (main) score = validate_model(model, session.data(), config, session.device());
+  double metric_value = main ? score.value(stop_metric) : 0.0;
+  if (communicator) {
+    const auto values = communicator->broadcast_values({score.loss, metric_value});
+    score.loss = values[0];
+    metric_value = values[1];
+  }
+  const double valid_loss = score.loss, valid_bleu = score.bleu;
+  schedule.on_validation(valid_loss);
+  bool improved = valid_loss < state.best_valid_loss;
+  if (stop_metric != "loss")  // every other metric is better higher
+    improved = !state.extra.is_object() || !state.extra.contains("best_valid_metric") ||
+               metric_value > state.extra["best_valid_metric"].get<double>();
+  if (improved) {
+    if (stop_metric != "loss") state.extra["best_valid_metric"] = metric_value;
+    state.best_valid_loss = valid_loss;
+    state.best_valid_bleu = valid_bleu;
+    if (score.accuracy >= 0) state.extra["best_valid_accuracy"] = score.accuracy;
+    state.validations_without_improvement = 0;
+    if (main) save_weights(*model, session.run_dir() + "/" + kBestWeightsFile);
+  } else {
+    ++state.validations_without_improvement;
+  }
+  Json record = {{"event", "valid"}, {"step", state.step}, {"loss", valid_loss}};
+  merge_json(record, score.scores());
+  record["best"] = improved;
+  log.write(record);
+  progress.set_status(
+      score.accuracy >= 0
+          ? fmt::format("valid loss {:.3f} accuracy {:.1f}%", valid_loss, score.accuracy)
+          : fmt::format("valid loss {:.3f} BLEU {:.2f}", valid_loss, valid_bleu));
+  const char* stop_reason = nullptr;
+  double next_lr = base_lr * schedule.factor(state.step + 1);
+  if (patience > 0 && state.validations_without_improvement >= patience)
+    stop_reason = "patience";
+  else if (stop_min_lr > 0 && state.step >= warmup_steps && next_lr < stop_min_lr)
+    stop_reason = "min_lr";
+  if (!stop_reason) return false;
+  log.write(
+      {{"event", "early_stop"}, {"step", state.step}, {"reason", stop_reason}, {"lr", next_lr}});
+  state.early_stopped = true;
+  return true;
+}
+
 TrainResult gradient_train(const Config& requested, const std::string& run_dir, bool resume,
                            const DistributedOptions& distributed) {
-  auto started = std::chrono::steady_clock::now();
-  RunStart run = start_run(requested, run_dir, resume, distributed);
-  const Config& config = run.config;
-  resume = run.resume;
-  const torch::Device device = run.device;
-  const uint64_t seed = run.seed;
-  const std::string& checkpoint_path = run.checkpoint_path;
-  const bool main = distributed.is_main();
-  const int world = distributed.world_size;
-  std::unique_ptr<Communicator> communicator;
-  if (distributed.active()) communicator = std::make_unique<Communicator>(distributed, device);
-
-  TrainingData data = load_training_data(config, run_dir, resume, communicator.get());
+  RunSession session(requested, run_dir, resume, distributed);
+  const Config& config = session.config();
+  resume = session.resume();
+  const torch::Device device = session.device();
+  const uint64_t seed = session.seed();
+  const bool main = session.main();
+  const int world = session.world();
+  Communicator* communicator = session.communicator();
+  TrainingData& data = session.data();
   const int64_t vocab = data.tokenizer->vocab_size();
-  Seq2Seq model(config, vocab, data.target_vocab());
-  model->to(device);
+  Seq2Seq& model = session.model();
   auto optimizer = make_optimizer(config, model->parameters());
   ScheduleOptions schedule_options;
   schedule_options.warmup_steps = config.get_int("train.warmup_steps");
@@ -152,13 +209,13 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
 
   TrainState state;
   if (resume) {
-    state = read_checkpoint(checkpoint_path, *model, optimizer.get());
+    state = read_checkpoint(session.checkpoint_path(), *model, optimizer.get());
     schedule->restore(state.schedule);
-    if (main) trim_run_log(run_dir + "/metrics.jsonl", state.step);
     log_info(fmt::format("resuming {} at step {} (epoch {}, batch {})", run_dir, state.step,
                          state.epoch, state.batch_in_epoch));
   }
-  carry_world_size(state, resume, world, run_dir);
+  session.begin(state);
+  JsonLinesLog& log = session.log();
   std::unique_ptr<GradientReducer> reducer;
   if (communicator) {
     broadcast_module(*communicator, *model);
@@ -170,9 +227,6 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
         world, communicator->backend(), reducer->buckets(), reducer->gradient_elements(),
         at::get_num_threads()));
   }
-  // A run that starts over (no checkpoint to resume from) starts its log over too. Rank 0 logs.
-  JsonLinesLog log =
-      main ? JsonLinesLog(run_dir + "/metrics.jsonl", /*append=*/resume) : JsonLinesLog();
   if (!resume)
     log.write({{"event", "start"},
                {"parameters", model->parameter_count()},
@@ -192,7 +246,6 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   const int64_t valid_every = config.get_int("train.valid_every");
   const int64_t checkpoint_every = config.get_int("train.checkpoint_every");
   const int64_t log_every = config.get_int("train.log_every");
-  const int64_t patience = config.get_int("train.patience");
   const int64_t keep_last = config.get_int("train.keep_last");
   // What picks best.safetensors and counts patience; its best value is kept in the checkpoint
   // (state.extra), so a resumed run stops where an uninterrupted one does.
@@ -206,8 +259,6 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
         stop_metric));
   if (stop_metric == "accuracy" && !classifies && data.task != "sequence")
     throw InputError("train.early_stop_metric accuracy needs a classification or sequence task");
-  const double stop_min_lr = config.get_number("train.stop_min_lr");
-  const int64_t warmup_steps = config.get_int("train.warmup_steps");
   const AugmentOptions augment = AugmentOptions::from_config(config);
   // Under a time budget the step limit is rarely what ends training: show time left instead.
   Progress progress("train", max_minutes > 0 ? 0 : max_steps, "steps");
@@ -223,10 +274,7 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   }
   auto window_start = std::chrono::steady_clock::now();
   const double elapsed_before = state.elapsed_seconds;
-  auto elapsed = [&] {
-    return elapsed_before +
-           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  };
+  auto elapsed = [&] { return session.elapsed(); };
   // Rank 0 writes checkpoints; every rank keeps the state they hold. The last one is written once,
   // whether the loop ends on a stop (in it) or on the epoch limit (after it).
   int64_t saved_step = -1, saved_epoch = -1;
@@ -234,7 +282,7 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
     state.schedule = schedule->state();
     state.extra["log_window"] = {{"loss", window_loss}, {"tokens", window_tokens}};
     state.elapsed_seconds = elapsed();
-    if (main) write_checkpoint(checkpoint_path, *model, optimizer.get(), state);
+    if (main) write_checkpoint(session.checkpoint_path(), *model, optimizer.get(), state);
     if (main && keep_last > 0) keep_step_weights(*model, run_dir, state.step, keep_last);
     saved_step = state.step;
     saved_epoch = state.epoch;
@@ -299,53 +347,7 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
         window_start = std::chrono::steady_clock::now();
       }
       if (state.step % valid_every == 0 || state.step == max_steps || out_of_time) {
-        // Rank 0 validates; the others take its loss, so schedules and stopping agree everywhere.
-        ValidationScore score;
-        if (main) score = validate_model(model, data, config, device);
-        double metric_value = main ? score.value(stop_metric) : 0.0;
-        if (communicator) {
-          const auto values = communicator->broadcast_values({score.loss, metric_value});
-          score.loss = values[0];
-          metric_value = values[1];
-        }
-        const double valid_loss = score.loss, valid_bleu = score.bleu;
-        schedule->on_validation(valid_loss);
-        bool improved = valid_loss < state.best_valid_loss;
-        if (stop_metric != "loss")  // every other metric is better higher
-          improved = !state.extra.is_object() || !state.extra.contains("best_valid_metric") ||
-                     metric_value > state.extra["best_valid_metric"].get<double>();
-        if (improved) {
-          if (stop_metric != "loss") state.extra["best_valid_metric"] = metric_value;
-          state.best_valid_loss = valid_loss;
-          state.best_valid_bleu = valid_bleu;
-          if (score.accuracy >= 0) state.extra["best_valid_accuracy"] = score.accuracy;
-          state.validations_without_improvement = 0;
-          if (main) save_weights(*model, run_dir + "/" + kBestWeightsFile);
-        } else {
-          ++state.validations_without_improvement;
-        }
-        Json record = {{"event", "valid"}, {"step", state.step}, {"loss", valid_loss}};
-        merge_json(record, score.scores());
-        record["best"] = improved;
-        log.write(record);
-        progress.set_status(
-            score.accuracy >= 0
-                ? fmt::format("valid loss {:.3f} accuracy {:.1f}%", valid_loss, score.accuracy)
-                : fmt::format("valid loss {:.3f} BLEU {:.2f}", valid_loss, valid_bleu));
-        const char* stop_reason = nullptr;
-        double next_lr = base_lr * schedule->factor(state.step + 1);
-        if (patience > 0 && state.validations_without_improvement >= patience)
-          stop_reason = "patience";
-        else if (stop_min_lr > 0 && state.step >= warmup_steps && next_lr < stop_min_lr)
-          stop_reason = "min_lr";
-        if (stop_reason) {
-          log.write({{"event", "early_stop"},
-                     {"step", state.step},
-                     {"reason", stop_reason},
-                     {"lr", next_lr}});
-          state.early_stopped = true;
-          stop = true;
-        }
+        if (validate_step(session, state, *schedule, progress)) stop = true;
       }
       if (out_of_time || state.step >= max_steps) stop = true;
       if (state.step % checkpoint_every == 0 || stop) save_checkpoint();
@@ -357,12 +359,7 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   }
   if (saved_step != state.step || saved_epoch != state.epoch) save_checkpoint();
   progress.finish();
-  TrainResult result = TrainResult::from_state(state);
-  log.write({{"event", "end"}, {"result", result.to_json()}});
-  // Nobody leaves before rank 0 has written the last checkpoint (a launcher that sees a rank
-  // exit may take the job for finished).
-  if (communicator) communicator->barrier();
-  return result;
+  return session.finish(state);
 }
 
 }  // namespace
