@@ -1,6 +1,6 @@
-// seqlab generate: samples a new piece from a sequence-task run (music events) and writes a
-// standard MIDI file; optionally a WAV through FluidSynth with the General MIDI sound font, and a
-// piano-roll PNG. Sampling is reproducible from --seed.
+// seqlab generate: samples a new piece from a sequence-task run (music events; the sampling is
+// eval/generate_music.h's) and writes a standard MIDI file; optionally a WAV through FluidSynth
+// with the General MIDI sound font, and a piano-roll PNG. Sampling is reproducible from --seed.
 #include <filesystem>
 #include <iostream>
 
@@ -13,8 +13,7 @@
 #include "core/runtime.h"
 #include "data/debian_packages.h"
 #include "data/midi.h"
-#include "data/music.h"
-#include "eval/next_token.h"
+#include "eval/generate_music.h"
 #include "eval/piano_roll.h"
 #include "train/run_directory.h"
 
@@ -83,54 +82,24 @@ void add_generate_command(CLI::App& app, Action& action) {
             "--wav needs FluidSynth and the General MIDI sound font ({}): apt-get install "
             "fluidsynth fluid-soundfont-gm",
             kSoundFont));
-      const MusicOptions music;
-      MidiPiece piece;
-      piece.ppqn = 480;
-      std::vector<int64_t> prefix;
-      if (!args->prime.empty()) {
-        MidiPiece prime = read_midi(args->prime);
-        std::vector<MidiNote> melodic;
-        for (const auto& n : prime.notes)
-          if (n.channel != 9) melodic.push_back(n);
-        if (melodic.empty())
-          throw InputError(args->prime + ": no notes outside the percussion channel to start from");
-        auto events = notes_to_events(melodic, prime.ppqn, music);
-        prefix = run.tokenizer->encode(fmt::format("{}", fmt::join(events, " ")));
-        if (!prime.tempos.empty())
-          piece.tempos.push_back({0, prime.tempos.front().microseconds_per_quarter});
-      }
-      if (args->bpm > 0) piece.tempos = {{0, int64_t(std::llround(60e6 / args->bpm))}};
-      SampleOptions options;
+      MusicGenerationOptions options;
       options.length = args->length;
       options.temperature = args->temperature;
       options.top_k = args->top_k;
       options.seed = static_cast<uint64_t>(args->seed);
-      auto sampled = sample_tokens(run.model, prefix, run.device, options);
-      std::vector<int64_t> all = prefix;
-      all.insert(all.end(), sampled.begin(), sampled.end());
-      std::vector<std::string> words;
-      for (int64_t id : all) words.push_back(run.tokenizer->piece(id));
-      int64_t skipped = 0;
-      piece.notes = events_to_notes(words, piece.ppqn, music, 0, 80, &skipped);
-      if (piece.notes.empty())
-        throw Error(fmt::format(
-            "the model sampled {} events with no note in them; try another --seed or a lower "
-            "--temperature",
-            sampled.size()));
-      piece.programs[0] = static_cast<int>(args->program);
+      options.prime = args->prime;
+      options.bpm = args->bpm;
+      options.program = static_cast<int>(args->program);
+      const GeneratedMusic music = generate_music(run.model, *run.tokenizer, run.device, options);
+      const MidiPiece& piece = music.piece;
       write_midi(args->out, piece);
-      double beats = 0;
-      for (const auto& n : piece.notes) beats = std::max(beats, double(n.end) / piece.ppqn);
-      const double bpm = piece.tempos.empty()
-                             ? 120.0
-                             : 60e6 / double(piece.tempos.front().microseconds_per_quarter);
       Json result = {{"midi", args->out},
-                     {"events", sampled.size()},
-                     {"prime_events", prefix.size()},
+                     {"events", music.sampled_events},
+                     {"prime_events", music.prime_events},
                      {"notes", piece.notes.size()},
-                     {"skipped_words", skipped},
-                     {"beats", beats},
-                     {"seconds", beats * 60.0 / bpm},
+                     {"skipped_words", music.skipped_words},
+                     {"beats", music.beats},
+                     {"seconds", music.seconds()},
                      {"seed", args->seed}};
       if (!args->piano_roll.empty()) {
         write_piano_roll(
@@ -153,7 +122,8 @@ void add_generate_command(CLI::App& app, Action& action) {
       } else {
         std::cout << fmt::format(
             "{}: {} notes, {:.0f} beats ({:.0f} s at {:.0f} bpm) from {} sampled events{}{}\n",
-            args->out, piece.notes.size(), beats, beats * 60.0 / bpm, bpm, sampled.size(),
+            args->out, piece.notes.size(), music.beats, music.seconds(), music.bpm,
+            music.sampled_events,
             args->piano_roll.empty() ? "" : "; piano roll " + args->piano_roll,
             args->wav.empty() ? "" : "; audio " + args->wav);
       }

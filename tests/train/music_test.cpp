@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "data/debian_packages.h"
 #include "data/midi.h"
+#include "eval/generate_music.h"
 #include "eval/next_token.h"
 #include "seqlab_paths.h"
 #include "tests/test_support.h"
@@ -184,6 +185,18 @@ TEST_CASE(
   auto piece = seqlab::read_midi(dir.file("a.mid"));
   CHECK(piece.notes.size() >= 10);
   CHECK(fs::file_size(dir.file("a.png")) > 1000);
+  // The library's generate_music gives the command's piece.
+  {
+    auto run = seqlab::load_run(run_dir);
+    seqlab::MusicGenerationOptions options;
+    options.length = 96;
+    options.seed = 5;
+    auto music = seqlab::generate_music(run.model, *run.tokenizer, run.device, options);
+    CHECK(music.sampled_events == 96);
+    CHECK(music.beats > 0);
+    seqlab::write_midi(dir.file("library.mid"), music.piece);
+    CHECK(seqlab::read_midi(dir.file("library.mid")).notes == piece.notes);
+  }
   // Same seed, same file; a prime (the piece itself) is continued.
   seqlab::run_command(seqlab_bin + "generate --run " + run_dir + " --out " + dir.file("b.mid") +
                       " --length 96 --seed 5");
