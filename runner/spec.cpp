@@ -254,6 +254,76 @@ Json Cell::to_json() const {
           {"overrides", overrides}, {"config", config}, {"evaluate", evaluate}};
 }
 
+namespace {
+
+// Merges sizes.<size> over the spec (objects key by key, anything else replaced); `asked`: the
+// size came from --size, an error when the spec has no sizes.
+void apply_size(Json& json, const std::string& size, bool asked, const std::string& path) {
+  if (json.contains("sizes")) {
+    if (!json["sizes"].is_object())
+      fail(path + ": sizes", "expected {\"quick\": {...}, \"full\": {...}}");
+    for (const auto& item : json["sizes"].items())
+      check_keys(item.value(), with_sections(kCommonSizeKeys),
+                 fmt::format("{}: sizes.{}", path, item.key()));
+    if (!size.empty()) {
+      if (!json["sizes"].contains(size)) {
+        std::vector<std::string> names;
+        for (const auto& item : json["sizes"].items()) names.push_back(item.key());
+        throw InputError(fmt::format("{}: no size '{}'{}; sizes: {}", path, size,
+                                     did_you_mean(size, names), fmt::join(names, ", ")));
+      }
+      for (const auto& item : json["sizes"][size].items()) {
+        if (item.value().is_object() && json.contains(item.key()) && json[item.key()].is_object())
+          merge_json(json[item.key()], item.value());
+        else
+          json[item.key()] = item.value();
+      }
+    }
+  } else if (!size.empty() && asked) {
+    throw InputError(fmt::format("{}: --size {} given but the spec has no sizes", path, size));
+  }
+}
+
+// "seeds": a list, or adaptive {"min", "max", "minutes"} (seeds 1..min first, more up to max).
+void parse_seeds(const Json& json, const std::string& path, ExperimentSpec& spec) {
+  if (json.contains("seeds") && json["seeds"].is_object()) {
+    // Adaptive: seeds 1..min first, then more (up to max) for the cells of undecided relations.
+    const Json& adaptive = json["seeds"];
+    for (const auto& item : adaptive.items())
+      if (item.key() != "min" && item.key() != "max" && item.key() != "minutes")
+        fail(fmt::format("{}: seeds.{}", path, item.key()),
+             "unknown key; valid: min, max, minutes");
+    auto count = [&](const char* key, int64_t fallback) {
+      if (!adaptive.contains(key)) return fallback;
+      if (!adaptive[key].is_number_integer() || adaptive[key].get<int64_t>() < 1 ||
+          adaptive[key].get<int64_t>() > 1000)
+        fail(fmt::format("{}: seeds.{}", path, key), "expected an integer from 1 to 1000");
+      return adaptive[key].get<int64_t>();
+    };
+    const int64_t min = count("min", 2), max = count("max", std::max<int64_t>(min, 8));
+    if (max < min) fail(path + ": seeds.max", fmt::format("is {}, below seeds.min {}", max, min));
+    if (adaptive.contains("minutes") &&
+        (!adaptive["minutes"].is_number() || adaptive["minutes"].get<double>() < 0))
+      fail(path + ": seeds.minutes", "expected a number of minutes >= 0 (0: no time budget)");
+    spec.seeds.clear();
+    for (int64_t s = 1; s <= min; ++s) spec.seeds.push_back(static_cast<uint64_t>(s));
+    spec.max_seeds = max;
+    spec.seed_minutes = adaptive.value("minutes", 0.0);
+  } else if (json.contains("seeds")) {
+    spec.seeds.clear();
+    if (!json["seeds"].is_array() || json["seeds"].empty())
+      fail(path + ": seeds",
+           "expected a non-empty list of integers, or {\"min\": N, \"max\": M, \"minutes\": T}");
+    for (const auto& s : json["seeds"]) {
+      if (!s.is_number_unsigned())
+        fail(path + ": seeds", "expected a non-empty list of integers >= 0");
+      spec.seeds.push_back(s.get<uint64_t>());
+    }
+  }
+}
+
+}  // namespace
+
 ExperimentSpec load_spec(const std::string& path, const std::string& size) {
   Json json;
   try {
@@ -266,29 +336,7 @@ ExperimentSpec load_spec(const std::string& path, const std::string& size) {
   spec.path = path;
   // The size first: its sections merge over the spec's.
   spec.size = size.empty() ? string_at(json, "size", path, "") : size;
-  if (json.contains("sizes")) {
-    if (!json["sizes"].is_object())
-      fail(path + ": sizes", "expected {\"quick\": {...}, \"full\": {...}}");
-    for (const auto& item : json["sizes"].items())
-      check_keys(item.value(), with_sections(kCommonSizeKeys),
-                 fmt::format("{}: sizes.{}", path, item.key()));
-    if (!spec.size.empty()) {
-      if (!json["sizes"].contains(spec.size)) {
-        std::vector<std::string> names;
-        for (const auto& item : json["sizes"].items()) names.push_back(item.key());
-        throw InputError(fmt::format("{}: no size '{}'{}; sizes: {}", path, spec.size,
-                                     did_you_mean(spec.size, names), fmt::join(names, ", ")));
-      }
-      for (const auto& item : json["sizes"][spec.size].items()) {
-        if (item.value().is_object() && json.contains(item.key()) && json[item.key()].is_object())
-          merge_json(json[item.key()], item.value());
-        else
-          json[item.key()] = item.value();
-      }
-    }
-  } else if (!spec.size.empty() && !size.empty()) {
-    throw InputError(fmt::format("{}: --size {} given but the spec has no sizes", path, size));
-  }
+  apply_size(json, spec.size, !size.empty(), path);
   json.erase("sizes");
   json["size"] = spec.size;
   spec.json = json;
@@ -331,40 +379,7 @@ ExperimentSpec load_spec(const std::string& path, const std::string& size) {
   for (const auto& item : spec.zip.items())
     if (spec.grid.contains(item.key()))
       fail(fmt::format("{}: zip.{}", path, item.key()), "is also in grid");
-  if (json.contains("seeds") && json["seeds"].is_object()) {
-    // Adaptive: seeds 1..min first, then more (up to max) for the cells of undecided relations.
-    const Json& adaptive = json["seeds"];
-    for (const auto& item : adaptive.items())
-      if (item.key() != "min" && item.key() != "max" && item.key() != "minutes")
-        fail(fmt::format("{}: seeds.{}", path, item.key()),
-             "unknown key; valid: min, max, minutes");
-    auto count = [&](const char* key, int64_t fallback) {
-      if (!adaptive.contains(key)) return fallback;
-      if (!adaptive[key].is_number_integer() || adaptive[key].get<int64_t>() < 1 ||
-          adaptive[key].get<int64_t>() > 1000)
-        fail(fmt::format("{}: seeds.{}", path, key), "expected an integer from 1 to 1000");
-      return adaptive[key].get<int64_t>();
-    };
-    const int64_t min = count("min", 2), max = count("max", std::max<int64_t>(min, 8));
-    if (max < min) fail(path + ": seeds.max", fmt::format("is {}, below seeds.min {}", max, min));
-    if (adaptive.contains("minutes") &&
-        (!adaptive["minutes"].is_number() || adaptive["minutes"].get<double>() < 0))
-      fail(path + ": seeds.minutes", "expected a number of minutes >= 0 (0: no time budget)");
-    spec.seeds.clear();
-    for (int64_t s = 1; s <= min; ++s) spec.seeds.push_back(static_cast<uint64_t>(s));
-    spec.max_seeds = max;
-    spec.seed_minutes = adaptive.value("minutes", 0.0);
-  } else if (json.contains("seeds")) {
-    spec.seeds.clear();
-    if (!json["seeds"].is_array() || json["seeds"].empty())
-      fail(path + ": seeds",
-           "expected a non-empty list of integers, or {\"min\": N, \"max\": M, \"minutes\": T}");
-    for (const auto& s : json["seeds"]) {
-      if (!s.is_number_unsigned())
-        fail(path + ": seeds", "expected a non-empty list of integers >= 0");
-      spec.seeds.push_back(s.get<uint64_t>());
-    }
-  }
+  parse_seeds(json, path, spec);
   spec.evaluation = parse_evaluation(json.value("evaluate", Json::object()), path + ": evaluate");
   for (const auto& name : cell_kind_names()) {
     const CellKind& k = cell_kind(name);
