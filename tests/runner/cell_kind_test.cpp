@@ -16,6 +16,7 @@
 #include "runner/runner.h"
 #include "runner/spec.h"
 #include "runner/store.h"
+#include "tests/runner/tiny_spec.h"
 #include "tests/test_support.h"
 
 using seqlab::Json;
@@ -155,13 +156,8 @@ TEST_CASE("a kind added in one file runs through the runner, the store and the r
                   {"expect",
                    {{"text", "two beats one"},
                     {"relations", {"score(echo.score=2.0) > score(echo.score=1.0)"}}}}});
-  seqlab::RunnerOptions options;
-  options.spec_path = spec;
-  options.out_dir = dir.file("out");
-  options.jobs = 2;
-  options.threads = 2;
+  auto options = seqlab::testing::runner_options(spec, dir.file("out"));
   options.executable = "unused";
-  options.progress = false;
   auto summary = seqlab::run_experiment(options);
   CHECK(summary.finished == 6);
   CHECK(summary.failed == 0);

@@ -169,13 +169,7 @@ TEST_CASE(
                              {{"relations",
                                {"parameters(model.decoder=bahdanau) > "
                                 "parameters(model.decoder=rnn)"}}}}});
-    seqlab::RunnerOptions options;
-    options.spec_path = spec;
-    options.out_dir = dir.file("decided");
-    options.jobs = 2;
-    options.threads = 2;
-    options.executable = kSeqlab;
-    options.progress = false;
+    auto options = seqlab::testing::runner_options(spec, dir.file("decided"));
     auto summary = seqlab::run_experiment(options);
     CHECK(summary.undecided == 0);
     CHECK(summary.added_seeds == 0);
@@ -192,13 +186,7 @@ TEST_CASE(
                                {"steps(model.decoder=bahdanau) > "
                                 "steps(model.decoder=rnn)"}}}}});
     const std::string straight = dir.file("straight"), killed = dir.file("killed");
-    seqlab::RunnerOptions options;
-    options.spec_path = spec;
-    options.out_dir = straight;
-    options.jobs = 2;
-    options.threads = 2;
-    options.executable = kSeqlab;
-    options.progress = false;
+    auto options = seqlab::testing::runner_options(spec, straight);
     auto summary = seqlab::run_experiment(options);
     CHECK(summary.undecided == 1);
     CHECK(summary.added_seeds == 2);
@@ -236,12 +224,8 @@ TEST_CASE(
   std::string base = write_base_config(dir, corpus);
   std::string spec = write_spec(dir, base);
   std::string out = dir.file("out");
-  seqlab::RunnerOptions options;
-  options.spec_path = spec;
-  options.out_dir = out;
-  options.jobs = 2;
-  options.threads = 2;
-  options.executable = kSeqlab;
+  auto options = seqlab::testing::runner_options(spec, out);
+  options.progress = true;
   auto summary = seqlab::run_experiment(options);
   CHECK(summary.finished == 4);
   CHECK(summary.failed == 0);

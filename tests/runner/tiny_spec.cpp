@@ -1,5 +1,7 @@
 #include "tests/runner/tiny_spec.h"
 
+#include "seqlab_paths.h"
+
 namespace seqlab::testing {
 
 std::string write_base_config(const TempDir& dir, const std::string& corpus) {
@@ -36,6 +38,17 @@ std::string write_spec(const TempDir& dir, const std::string& base, Json extra) 
   std::string path = dir.file("spec.json");
   write_text(path, spec.dump(2));
   return path;
+}
+
+RunnerOptions runner_options(const std::string& spec, const std::string& out) {
+  RunnerOptions options;
+  options.spec_path = spec;
+  options.out_dir = out;
+  options.jobs = 2;
+  options.threads = 2;
+  options.executable = std::string(SEQLAB_BINARY_DIR) + "/bin/seqlab";
+  options.progress = false;
+  return options;
 }
 
 }  // namespace seqlab::testing
