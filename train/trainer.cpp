@@ -125,6 +125,46 @@ uint64_t step_seed(uint64_t seed, int rank, int64_t step) {
   return stable_hash(fmt::format("{}/{}/{}", seed, rank, step), seed);
 }
 
+// The logging window: the loss and tokens since the last "train" record. They are kept in
+// checkpoints, so a resumed run logs the same losses as an uninterrupted one even when it resumes
+// mid-window.
+class LogWindow {
+ public:
+  void restore(const TrainState& state) {
+    if (!state.extra.is_object() || !state.extra.contains("log_window")) return;
+    loss_ = state.extra["log_window"].value("loss", 0.0);
+    tokens_ = state.extra["log_window"].value("tokens", int64_t(0));
+  }
+  Json to_json() const { return {{"loss", loss_}, {"tokens", tokens_}}; }
+  void add(double loss, int64_t tokens) {
+    loss_ += loss;
+    tokens_ += tokens;
+    tokens_now_ += tokens;
+  }
+  // The "train" record at the state's step (the loss per token of the window, and this session's
+  // token rate), and the window starts over.
+  Json record(const TrainState& state, double lr) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    Json record = {{"event", "train"},
+                   {"step", state.step},
+                   {"epoch", state.epoch},
+                   {"loss", loss_ / double(std::max<int64_t>(1, tokens_))},
+                   {"lr", lr},
+                   {"tokens_per_s", double(tokens_now_) / std::max(1e-9, seconds)}};
+    loss_ = 0;
+    tokens_ = 0;
+    tokens_now_ = 0;
+    start_ = std::chrono::steady_clock::now();
+    return record;
+  }
+
+ private:
+  double loss_ = 0;
+  int64_t tokens_ = 0, tokens_now_ = 0;  // the latter: this session's, for the rate
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
 // A validation at state.step: rank 0 scores the model and the others take its loss and metric,
 // so schedules and stopping agree everywhere; the best state (and best.safetensors) follows
 // train.early_stop_metric. Logs the scores; true when training stops early here (patience, or
@@ -264,15 +304,8 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   Progress progress("train", max_minutes > 0 ? 0 : max_steps, "steps");
   progress.resume_at(state.step);
   model->train();
-  // The logging window: its loss and tokens are kept in checkpoints, so a resumed run logs the
-  // same losses as an uninterrupted one even when it resumes mid-window.
-  double window_loss = 0;
-  int64_t window_tokens = 0, window_tokens_now = 0;  // the latter: this session's, for the rate
-  if (resume && state.extra.is_object() && state.extra.contains("log_window")) {
-    window_loss = state.extra["log_window"].value("loss", 0.0);
-    window_tokens = state.extra["log_window"].value("tokens", int64_t(0));
-  }
-  auto window_start = std::chrono::steady_clock::now();
+  LogWindow window;
+  if (resume) window.restore(state);
   const double elapsed_before = state.elapsed_seconds;
   auto elapsed = [&] { return session.elapsed(); };
   // Rank 0 writes checkpoints; every rank keeps the state they hold. The last one is written once,
@@ -280,7 +313,7 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   int64_t saved_step = -1, saved_epoch = -1;
   auto save_checkpoint = [&] {
     state.schedule = schedule->state();
-    state.extra["log_window"] = {{"loss", window_loss}, {"tokens", window_tokens}};
+    state.extra["log_window"] = window.to_json();
     state.elapsed_seconds = elapsed();
     if (main) write_checkpoint(session.checkpoint_path(), *model, optimizer.get(), state);
     if (main && keep_last > 0) keep_step_weights(*model, run_dir, state.step, keep_last);
@@ -320,31 +353,17 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
         step_loss = sums[0];
         out_of_time = sums[1] > 0;
       }
-      window_loss += step_loss;
-      window_tokens += batch_tokens;
-      window_tokens_now += batch_tokens;
+      window.add(step_loss, batch_tokens);
       progress.advance();
 
       if (state.step % log_every == 0) {
-        double seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - window_start).count();
-        double loss = window_loss / double(std::max<int64_t>(1, window_tokens));
-        Json record = {{"event", "train"},
-                       {"step", state.step},
-                       {"epoch", state.epoch},
-                       {"loss", loss},
-                       {"lr", lr},
-                       {"tokens_per_s", double(window_tokens_now) / std::max(1e-9, seconds)}};
+        Json record = window.record(state, lr);
         if (reducer) {  // the all-reduce time the backward pass did not hide
           record["allreduce_wait_s"] = reducer->wait_seconds() / double(log_every);
           reducer->reset_wait_seconds();
         }
         log.write(record);
-        progress.set_status(fmt::format("loss {:.3f} lr {:.2e}", loss, lr));
-        window_loss = 0;
-        window_tokens = 0;
-        window_tokens_now = 0;
-        window_start = std::chrono::steady_clock::now();
+        progress.set_status(fmt::format("loss {:.3f} lr {:.2e}", record["loss"].get<double>(), lr));
       }
       if (state.step % valid_every == 0 || state.step == max_steps || out_of_time) {
         if (validate_step(session, state, *schedule, progress)) stop = true;
