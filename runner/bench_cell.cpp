@@ -13,6 +13,7 @@ class BenchCell : public CellKind {
     r.split = "bench";
     r.bars = false;  // the length is the x axis: lines, not bars
     r.buckets = "sequence length";
+    r.length_key = "bench.length";
     return r;
   }
 

@@ -31,6 +31,8 @@ struct CellKindReport {
   // "sequence length" (numbers on a log axis, one line per cell without its length key, and peak
   // memory against length) or "" (buckets that are not lengths: no figure).
   std::string buckets;
+  // With "sequence length" buckets: the grid key that sets the length (the x axis, not a line).
+  std::string length_key;
 };
 
 class CellKind {

@@ -468,6 +468,9 @@ struct SpecRuns {
   std::vector<RunRow> runs;
   std::map<std::string, CellRuns> cells;
   std::vector<std::string> order;  // cells in the order of their first run
+  // Sequence-length buckets: the grid keys on the x axis (the kind's length key and the keys
+  // zipped with it), left out of a run's line name.
+  std::set<std::string> along_x;
 };
 
 SpecRuns spec_runs(const ResultStore& store, const std::string& dir, const std::string& name) {
@@ -479,6 +482,11 @@ SpecRuns spec_runs(const ResultStore& store, const std::string& dir, const std::
   s.title = s.spec.value("title", name);
   s.layout = kind_of(s.spec).report();
   std::tie(s.metric, s.split) = headline_of(s.spec);
+  if (!s.layout.length_key.empty()) {
+    s.along_x.insert(s.layout.length_key);
+    if (s.spec.value("zip", Json::object()).contains(s.layout.length_key))
+      for (const auto& item : s.spec["zip"].items()) s.along_x.insert(item.key());
+  }
   s.runs = store.runs(name);
   for (const auto& run : s.runs) {
     if (!s.cells.count(run.cell)) s.order.push_back(run.cell);
@@ -627,12 +635,9 @@ double bucket_key(const std::string& bucket) { return std::atof(bucket.c_str());
 // without the length key (and the keys zipped with it), the length being the x axis.
 std::string series_name(const SpecRuns& s, const RunRow& run) {
   if (s.layout.buckets != "sequence length") return run.cell;
-  std::set<std::string> along_x = {"bench.length"};
-  if (s.spec.value("zip", Json::object()).contains("bench.length"))
-    for (const auto& item : s.spec["zip"].items()) along_x.insert(item.key());
   std::string name;
   for (const auto& item : run.overrides.items())
-    if (!along_x.count(item.key()))
+    if (!s.along_x.count(item.key()))
       name += (name.empty() ? "" : ",") + item.key().substr(item.key().rfind('.') + 1) + "=" +
               value_text(item.value());
   return name.empty() ? std::string("all") : name;

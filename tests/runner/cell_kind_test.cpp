@@ -75,6 +75,13 @@ TEST_CASE("every cell kind names its headline and the keys of its own section") 
     CHECK_FALSE(kind.report().metric.empty());
     CHECK_FALSE(kind.report().split.empty());
     CHECK(kind.arguments_section().empty() == kind.argument_keys().empty());
+    // Lines against length need the grid key that sets the length (one of its own arguments).
+    if (kind.report().buckets == "sequence length") {
+      const std::string key = kind.report().length_key;
+      REQUIRE(key.rfind(kind.arguments_section() + ".", 0) == 0);
+      const auto keys = kind.argument_keys();
+      CHECK(std::find(keys.begin(), keys.end(), key.substr(key.find('.') + 1)) != keys.end());
+    }
   }
   CHECK_THROWS_WITH(seqlab::cell_kind("benhc"),
                     Catch::Contains("unknown cell kind 'benhc'") && Catch::Contains("bench"));
