@@ -242,12 +242,21 @@ std::string store_path(const std::string& dir) {
   return dir + "/results.sqlite";
 }
 
-// The kind of a stored spec (a store from elsewhere may name any kind: InputError then).
-const CellKind& kind_of(const Json& spec) { return cell_kind(spec.value("kind", "train")); }
+// The kind of the stored spec `name` (a store from elsewhere may name anything: an InputError
+// naming the store and the spec then).
+const CellKind& kind_of(const Json& spec, const std::string& name) {
+  const Json kind = spec.value("kind", Json("train"));
+  try {
+    if (!kind.is_string()) throw InputError("kind: expected a string");
+    return cell_kind(kind.get<std::string>());
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("results.sqlite: spec '{}': {}", name, e.what()));
+  }
+}
 
-// The metric and split a spec's tables lead with: its "report", else its kind's.
-std::pair<std::string, std::string> headline_of(const Json& spec) {
-  const CellKindReport defaults = kind_of(spec).report();
+// The metric and split the stored spec `name`'s tables lead with: its "report", else its kind's.
+std::pair<std::string, std::string> headline_of(const Json& spec, const std::string& name) {
+  const CellKindReport defaults = kind_of(spec, name).report();
   const Json report = spec.value("report", Json::object());
   return {report.value("metric", defaults.metric), report.value("split", defaults.split)};
 }
@@ -480,8 +489,8 @@ SpecRuns spec_runs(const ResultStore& store, const std::string& dir, const std::
   s.dir = dir;
   s.spec = *store.spec(name);
   s.title = s.spec.value("title", name);
-  s.layout = kind_of(s.spec).report();
-  std::tie(s.metric, s.split) = headline_of(s.spec);
+  s.layout = kind_of(s.spec, name).report();
+  std::tie(s.metric, s.split) = headline_of(s.spec, name);
   if (!s.layout.length_key.empty()) {
     s.along_x.insert(s.layout.length_key);
     if (s.spec.value("zip", Json::object()).contains(s.layout.length_key))
@@ -828,7 +837,7 @@ Json cell_summary(const std::string& dir, const std::string& spec_name) {
   ResultStore store(store_path(dir));
   auto spec = store.spec(spec_name);
   if (!spec) throw InputError(fmt::format("{} holds no spec '{}'", dir, spec_name));
-  const std::string split = headline_of(*spec).second;
+  const std::string split = headline_of(*spec, spec_name).second;
   std::vector<std::string> order;
   std::map<std::string, std::map<std::string, std::vector<double>>> values;
   for (const auto& run : store.runs(spec_name)) {
@@ -869,7 +878,7 @@ Json results_json(const std::string& dir) {
   Json runs = Json::array();
   for (const auto& spec_name : store.spec_names()) {
     Json spec = *store.spec(spec_name);
-    const auto [metric, split] = headline_of(spec);
+    const auto [metric, split] = headline_of(spec, spec_name);
     for (const auto& r : store.runs(spec_name)) {
       Json evaluations = Json::array();
       for (const auto& e : store.evaluations(r.id))

@@ -110,6 +110,15 @@ TEST_CASE("a store row that is not JSON is an input error naming the store and t
           "UPDATE runs SET overrides = '{}'; UPDATE specs SET spec = 'x'");
   CHECK_THROWS_WITH(seqlab::write_report(dir.path()),
                     Contains("results.sqlite: spec 's': not valid JSON"));
+  // A kind no cell kind registered, or not a name at all.
+  execute(dir.file("results.sqlite"), "UPDATE specs SET spec = '{\"kind\": \"gizmo\"}'");
+  CHECK_THROWS_WITH(
+      seqlab::write_report(dir.path()),
+      Contains("results.sqlite: spec 's': unknown cell kind 'gizmo'") && Contains("train"));
+  CHECK_THROWS_WITH(seqlab::results_json(dir.path()), Contains("unknown cell kind 'gizmo'"));
+  execute(dir.file("results.sqlite"), "UPDATE specs SET spec = '{\"kind\": 5}'");
+  CHECK_THROWS_WITH(seqlab::write_report(dir.path()),
+                    Contains("results.sqlite: spec 's': kind: expected a string"));
 }
 
 namespace {
