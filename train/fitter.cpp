@@ -132,19 +132,19 @@ SolvedReadout solve_readout(RunSession& session, const RidgeAccumulator& sums,
   const Config& config = session.config();
   Seq2Seq& model = session.model();
   JsonLinesLog& log = session.log();
+  const TrainingData& data = session.data();
   // The penalty: fixed, or the grid's best mean squared error on the validation split. The first
   // 4096 validation rows are kept to fit the temperature.
   model->eval();
-  RidgeAccumulator valid_sums(sums.features(), session.data().target_vocab());
+  RidgeAccumulator valid_sums(sums.features(), data.target_vocab());
   constexpr int64_t kTemperatureRows = 4096;
   std::vector<torch::Tensor> kept_rows, kept_targets;
   int64_t kept = 0;
   for (const auto& indices :
-       TokenBucketBatcher(session.data().valid, config.get_int("train.batch_tokens"), 0,
-                          session.seed())
+       TokenBucketBatcher(data.valid, config.get_int("train.batch_tokens"), 0, session.seed())
            .sorted()) {
     auto [rows, targets] =
-        accumulate(model, session.data().valid_batch(indices).to(session.device()), 0, valid_sums);
+        accumulate(model, data.valid_batch(indices).to(session.device()), 0, valid_sums);
     if (kept >= kTemperatureRows) continue;
     kept_rows.push_back(rows);
     kept_targets.push_back(targets);
@@ -240,7 +240,6 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
   const double max_minutes = config.get_number("train.max_minutes");
   const int64_t checkpoint_every = config.get_int("train.checkpoint_every");
   const int64_t log_every = config.get_int("train.log_every");
-  auto elapsed = [&] { return session.elapsed(); };
   // One pass in length order: a sum does not care about order, and similar lengths pad least.
   auto batches = TokenBucketBatcher(data.train, config.get_int("train.batch_tokens"),
                                     config.get_int("train.batch_sentences"), session.seed())
@@ -258,7 +257,7 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
   };
   while (state.step < total) {
     if (max_minutes > 0) {  // rank 0's clock decides for everyone
-      bool out_of_time = elapsed() >= max_minutes * 60;
+      bool out_of_time = session.elapsed() >= max_minutes * 60;
       if (communicator)
         out_of_time = communicator->broadcast_values({out_of_time ? 1.0 : 0.0})[0] > 0;
       if (out_of_time) break;
@@ -284,7 +283,7 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
       window_start = std::chrono::steady_clock::now();
     }
     if (crossed(before, state.step, checkpoint_every) && state.step < total) {
-      state.elapsed_seconds = elapsed();
+      state.elapsed_seconds = session.elapsed();
       auto tensors = reduced(/*in_place=*/false);
       if (main) write_checkpoint(session.checkpoint_path(), *model, nullptr, state, tensors);
     }
@@ -315,7 +314,7 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
                       {"temperature", temperature},
                       {"rows", sums.rows()}});
   log.write(record);
-  state.elapsed_seconds = elapsed();
+  state.elapsed_seconds = session.elapsed();
   write_checkpoint(session.checkpoint_path(), *model, nullptr, state, sums.tensors());
   return session.finish(state);
 }

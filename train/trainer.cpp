@@ -307,20 +307,19 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   LogWindow window;
   if (resume) window.restore(state);
   const double elapsed_before = state.elapsed_seconds;
-  auto elapsed = [&] { return session.elapsed(); };
   // Rank 0 writes checkpoints; every rank keeps the state they hold. The last one is written once,
   // whether the loop ends on a stop (in it) or on the epoch limit (after it).
   int64_t saved_step = -1, saved_epoch = -1;
   auto save_checkpoint = [&] {
     state.schedule = schedule->state();
     state.extra["log_window"] = window.to_json();
-    state.elapsed_seconds = elapsed();
+    state.elapsed_seconds = session.elapsed();
     if (main) write_checkpoint(session.checkpoint_path(), *model, optimizer.get(), state);
     if (main && keep_last > 0) keep_step_weights(*model, run_dir, state.step, keep_last);
     saved_step = state.step;
     saved_epoch = state.epoch;
   };
-  if (max_minutes > 0) progress.set_deadline(max_minutes * 60 - elapsed());
+  if (max_minutes > 0) progress.set_deadline(max_minutes * 60 - session.elapsed());
   bool stop = state.early_stopped || (max_minutes > 0 && elapsed_before >= max_minutes * 60);
   while (!stop && state.step < max_steps && (max_epochs == 0 || state.epoch < max_epochs)) {
     auto batches = batcher.epoch(state.epoch);
@@ -346,7 +345,7 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
       ++state.step;
       state.batch_in_epoch = static_cast<int64_t>(b) + 1;
       // Rank 0's clock decides the time budget for everyone; the loss logged is the global batch's.
-      bool out_of_time = max_minutes > 0 && elapsed() >= max_minutes * 60;
+      bool out_of_time = max_minutes > 0 && session.elapsed() >= max_minutes * 60;
       if (communicator) {
         const auto sums =
             communicator->all_reduce_values({step_loss, main && out_of_time ? 1.0 : 0.0});
