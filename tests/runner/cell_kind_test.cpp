@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -149,6 +150,21 @@ TEST_CASE("bench and reservoir cells become their commands' flags") {
         seqlab::cell_command("seqlab", {{"kind", "gizmo"}, {"config", Json::object()}}, dir.path(),
                              1),
         Catch::Contains(dir.path() + "/cell.json") && Catch::Contains("unknown cell kind 'gizmo'"));
+    CHECK_THROWS_WITH(
+        seqlab::cell_command("seqlab", {{"kind", 3}, {"config", Json::object()}}, dir.path(), 1),
+        Catch::Contains(dir.path() + "/cell.json: kind: expected a string"));
+  }
+  SECTION("a command whose last line of output is not a JSON object leaves no result") {
+    const Json cell = {{"kind", "bench"}, {"config", Json::object()}};
+    seqlab::testing::write_text(dir.file("stdout.txt"), "{\"ms\": 1}\nnot json\n");
+    CHECK_THAT(seqlab::collect_cell_result(cell, dir.path()),
+               Catch::Contains("no JSON result on the last line of stdout.txt"));
+    seqlab::testing::write_text(dir.file("stdout.txt"), "[1, 2]\n");
+    CHECK_THAT(seqlab::collect_cell_result(cell, dir.path()), Catch::Contains("no JSON result"));
+    CHECK_FALSE(std::filesystem::exists(dir.file("result.json")));
+    seqlab::testing::write_text(dir.file("stdout.txt"), "progress\n{\"by_length\": []}\n");
+    CHECK(seqlab::collect_cell_result(cell, dir.path()).empty());
+    CHECK(seqlab::read_file(dir.file("result.json")).find("by_length") != std::string::npos);
   }
 }
 
