@@ -17,7 +17,7 @@ namespace seqlab::apps {
 void add_bench_command(CLI::App& app, Action& action) {
   auto* bench = app.add_subcommand("bench", "Measure training and decoding throughput");
   struct Args {
-    std::string what, preset = "gru", python = "/usr/bin/python3";
+    std::string what, preset = "gru", python = "/usr/bin/python3", precision = "fp32";
     std::vector<int64_t> lengths;
     std::vector<std::string> models;
     bool json = false, profile = false, worker = false;
@@ -71,6 +71,10 @@ void add_bench_command(CLI::App& app, Action& action) {
                    "train/decode: fixed source (and target) lengths to time instead, e.g. 16,32,64")
       ->delimiter(',');
   bench->add_option("--set", args->sets, "Override a model key of the benchmark configuration");
+  bench
+      ->add_option("--precision", args->precision,
+                   "decode: int8 also times the model with int8 weights beside fp32")
+      ->check(CLI::IsMember({"fp32", "int8"}));
   bench->add_flag("--profile", args->profile,
                   "compare: also profile a training pass and a greedy decoding pass on "
                   "each side (self time per operator)");
@@ -149,6 +153,7 @@ void add_bench_command(CLI::App& app, Action& action) {
       request.sentences = args->sentences;
       request.batch_tokens = args->batch_tokens;
       request.lengths = args->lengths;
+      request.precision = args->precision;
       Json result = benchmark_registry().create(args->what, request);
       if (args->json)
         print_json(result.dump());

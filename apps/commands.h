@@ -44,4 +44,7 @@ const std::vector<std::string>& command_line();
 // Prints `json` as the last line of stdout (the --json contract).
 void print_json(const std::string& json);
 
+// --precision {fp32,int8} on a decoding command (default: the run's eval.precision).
+void add_precision_option(CLI::App* command, std::string& precision);
+
 }  // namespace seqlab::apps

@@ -30,11 +30,19 @@ std::vector<std::string> read_stdin_lines() {
 
 }  // namespace
 
+void add_precision_option(CLI::App* command, std::string& precision) {
+  command
+      ->add_option("--precision", precision,
+                   "fp32, or int8: linear layers' weights quantized per output channel "
+                   "(default: the run's eval.precision)")
+      ->check(CLI::IsMember({"fp32", "int8"}));
+}
+
 void add_eval_command(CLI::App& app, Action& action) {
   auto* eval =
       app.add_subcommand("eval", "Translate (or caption) a split of the run's corpus and score it");
   struct Args {
-    std::string run, split = "test", device;
+    std::string run, split = "test", device, precision;
     int64_t beam = 0, attention_maps = 0;
     bool json = false;
   };
@@ -47,6 +55,7 @@ void add_eval_command(CLI::App& app, Action& action) {
   eval->add_option("--beam", args->beam, "Beam size (default: the run's eval.beam; 1 = greedy)")
       ->check(CLI::Range(1, 256));
   eval->add_option("--device", args->device, "Override the run's device");
+  add_precision_option(eval, args->precision);
   eval->add_flag("--json", args->json, "Print one JSON object");
   eval->callback([&action, args] {
     action = [args] {
@@ -54,6 +63,7 @@ void add_eval_command(CLI::App& app, Action& action) {
       options.split = args->split;
       options.beam = args->beam;
       options.device = args->device;
+      options.precision = args->precision;
       options.attention_maps = args->attention_maps;
       Json result = evaluate_run(args->run, options);
       if (args->json) {
@@ -97,17 +107,19 @@ void add_eval_command(CLI::App& app, Action& action) {
 void add_translate_command(CLI::App& app, Action& action) {
   auto* translate = app.add_subcommand("translate", "Translate stdin to stdout, one line each");
   struct Args {
-    std::string run, device;
+    std::string run, device, precision;
     int64_t beam = 0;
   };
   auto args = std::make_shared<Args>();
   translate->add_option("--run", args->run, "Run directory")->required();
+  add_precision_option(translate, args->precision);
   translate->add_option("--beam", args->beam, "Beam size (default: the run's eval.beam)")
       ->check(CLI::Range(1, 256));
   translate->add_option("--device", args->device, "Override the run's device");
   translate->callback([&action, args] {
     action = [args] {
       LoadedRun run = load_run(args->run, args->device);
+      if (!args->precision.empty()) use_precision(run, args->precision);
       configure_threads(static_cast<int>(run.config.get_int("run.threads")));
       if (!run.labels.empty())
         throw InputError(
@@ -124,7 +136,7 @@ void add_translate_command(CLI::App& app, Action& action) {
 void add_caption_command(CLI::App& app, Action& action) {
   auto* caption = app.add_subcommand("caption", "Caption images: one line IMAGE<TAB>caption each");
   struct Args {
-    std::string run, device;
+    std::string run, device, precision;
     std::vector<std::string> images;
     int64_t beam = 0;
   };
@@ -133,10 +145,12 @@ void add_caption_command(CLI::App& app, Action& action) {
   caption->add_option("--beam", args->beam, "Beam size (default: the run's eval.beam; 1 = greedy)")
       ->check(CLI::Range(1, 256));
   caption->add_option("--device", args->device, "Override the run's device");
+  add_precision_option(caption, args->precision);
   caption->add_option("images", args->images, "PNG or JPEG files")->required();
   caption->callback([&action, args] {
     action = [args] {
       LoadedRun run = load_run(args->run, args->device);
+      if (!args->precision.empty()) use_precision(run, args->precision);
       configure_threads(static_cast<int>(run.config.get_int("run.threads")));
       if (!make_task(run.config)->reads_images())
         throw InputError(fmt::format("{} is a {} run, not a captioning run (use seqlab translate)",
@@ -163,14 +177,16 @@ void add_classify_command(CLI::App& app, Action& action) {
       "classify",
       "Label stdin, one line each: LABEL<TAB>probability (an empty line gives an empty line)");
   struct Args {
-    std::string run, device;
+    std::string run, device, precision;
   };
   auto args = std::make_shared<Args>();
+  add_precision_option(classify, args->precision);
   classify->add_option("--run", args->run, "Run directory (a classification run)")->required();
   classify->add_option("--device", args->device, "Override the run's device");
   classify->callback([&action, args] {
     action = [args] {
       LoadedRun run = load_run(args->run, args->device);
+      if (!args->precision.empty()) use_precision(run, args->precision);
       configure_threads(static_cast<int>(run.config.get_int("run.threads")));
       if (run.labels.empty())
         throw InputError(

@@ -38,7 +38,7 @@ void add_generate_command(CLI::App& app, Action& action) {
   auto* generate = app.add_subcommand(
       "generate", "Sample a new piece from a music (sequence-task) run into a MIDI file");
   struct Args {
-    std::string run, out, prime, wav, piano_roll, device;
+    std::string run, out, prime, wav, piano_roll, device, precision;
     int64_t length = 512, top_k = 0, seed = 1, program = 0;
     double temperature = 1.0, bpm = 0;
     bool json = false;
@@ -67,10 +67,12 @@ void add_generate_command(CLI::App& app, Action& action) {
   generate->add_option("--piano-roll", args->piano_roll,
                        "Also draw a piano-roll PNG (the first 64 beats)");
   generate->add_option("--device", args->device, "Override the run's device");
+  add_precision_option(generate, args->precision);
   generate->add_flag("--json", args->json, "Print one JSON object");
   generate->callback([&action, args] {
     action = [args] {
       LoadedRun run = load_run(args->run, args->device);
+      if (!args->precision.empty()) use_precision(run, args->precision);
       configure_threads(static_cast<int>(run.config.get_int("run.threads")));
       if (run.config.get_string("data.task") != "sequence")
         throw InputError(fmt::format(

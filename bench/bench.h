@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/config.h"
+#include "core/int8_gemm.h"
 #include "core/registry.h"
 #include "data/batch.h"
 #include "models/seq2seq.h"
@@ -58,20 +59,22 @@ std::vector<Example> synthetic_pairs(int64_t count, int64_t vocab, uint64_t seed
 nlohmann::json bench_train(const Config& config, int64_t batch_tokens, int64_t steps,
                            const std::vector<int64_t>& lengths);
 // `seqlab bench decode`: greedy and beam-5 decoding of an untrained model (transformers also
-// without the key/value cache).
+// without the key/value cache; with int8, also with int8 weights).
 nlohmann::json bench_decode(const Config& config, int64_t sentences,
-                            const std::vector<int64_t>& lengths);
+                            const std::vector<int64_t>& lengths,
+                            Precision precision = Precision::fp32);
 // `seqlab bench attention`: forward + backward of every registered scorer at a fixed size.
 nlohmann::json bench_attention(int64_t repeats);
 
 // What `seqlab bench NAME` (or a bench cell) asks of a registered benchmark.
 struct BenchmarkRequest {
-  std::string model = "gru";      // --model: a preset or a config file (bench_config)
-  std::vector<std::string> sets;  // --set: model overrides
-  int64_t steps = 20;             // --steps: timed steps (or repeats)
-  int64_t sentences = 500;        // --sentences: sentences decoded
-  int64_t batch_tokens = 4000;    // --batch-tokens: padded tokens per training batch
-  std::vector<int64_t> lengths;   // --lengths: fixed lengths to time, each a "by_length" row
+  std::string model = "gru";       // --model: a preset or a config file (bench_config)
+  std::vector<std::string> sets;   // --set: model overrides
+  int64_t steps = 20;              // --steps: timed steps (or repeats)
+  int64_t sentences = 500;         // --sentences: sentences decoded
+  int64_t batch_tokens = 4000;     // --batch-tokens: padded tokens per training batch
+  std::vector<int64_t> lengths;    // --lengths: fixed lengths to time, each a "by_length" row
+  std::string precision = "fp32";  // --precision: int8 adds int8 decoding beside fp32
 };
 
 // Name -> the benchmark; its result is one JSON object with "benchmark" (the name) and, for

@@ -168,12 +168,15 @@ namespace {
 // 1.2 x source + 2): sentences and tokens per second into result["greedy" + suffix] and
 // result["beam5" + suffix].
 void decode_throughput(const Config& config, const std::vector<Example>& examples,
-                       const std::string& suffix, Json& result) {
+                       const std::string& suffix, Json& result,
+                       Precision precision = Precision::fp32) {
   const int64_t vocab = 8000;
   const auto sentences = static_cast<int64_t>(examples.size());
   torch::manual_seed(0);
   Seq2Seq model(config, vocab, vocab);
   model->eval();
+  std::unique_ptr<Int8Weights> int8;
+  if (precision == Precision::int8) int8 = std::make_unique<Int8Weights>(*model);
   result["model"] = describe(config, model);
   for (int64_t beam : {1, 5}) {
     SearchOptions options;
@@ -198,11 +201,19 @@ void decode_throughput(const Config& config, const std::vector<Example>& example
 }  // namespace
 
 // Transformers are also timed with model.transformer.kv_cache = false, which recomputes the whole
-// prefix at every step: the cache's speed-up.
-Json bench_decode(const Config& config, int64_t sentences, const std::vector<int64_t>& lengths) {
+// prefix at every step: the cache's speed-up. With int8, the same model is timed again with int8
+// weights: "greedy_int8", "beam5_int8" and their speed-ups over fp32.
+Json bench_decode(const Config& config, int64_t sentences, const std::vector<int64_t>& lengths,
+                  Precision precision) {
   const int64_t vocab = 8000;
   auto measure = [&](const std::vector<Example>& examples, Json& into) {
     decode_throughput(config, examples, "", into);
+    if (precision == Precision::int8) {
+      decode_throughput(config, examples, "_int8", into, Precision::int8);
+      for (std::string name : {"greedy", "beam5"})
+        into[name + "_int8_speedup"] = into[name + "_int8"]["tokens_per_s"].get<double>() /
+                                       into[name]["tokens_per_s"].get<double>();
+    }
     if (config.get_string("model.decoder") != "transformer") return;
     decode_throughput(config.with("model.transformer.kv_cache=false"), examples, "_no_cache", into);
     for (std::string name : {"greedy", "beam5"})
@@ -211,6 +222,7 @@ Json bench_decode(const Config& config, int64_t sentences, const std::vector<int
   };
   Json result = {
       {"benchmark", "decode"}, {"sentences", sentences}, {"threads", at::get_num_threads()}};
+  if (precision == Precision::int8) result["int8_path"] = describe_int8_path();
   if (lengths.empty()) {  // UI-corpus-like sources of 5-25 tokens
     measure(synthetic_pairs(sentences, vocab, 2), result);
     return result;
@@ -276,7 +288,8 @@ const bool train_added = benchmark_registry().add(
 const bool decode_added = benchmark_registry().add(
     "decode",
     [](const BenchmarkRequest& r) {
-      return bench_decode(bench_config(r.model, r.sets), r.sentences, r.lengths);
+      return bench_decode(bench_config(r.model, r.sets), r.sentences, r.lengths,
+                          parse_precision(r.precision));
     },
     "greedy and beam-5 decoding of an untrained model: sentences/s (transformers with and without "
     "the key/value cache)");

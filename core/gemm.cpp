@@ -14,6 +14,7 @@
 #include <torch/library.h>
 
 #include "core/error.h"
+#include "core/int8_gemm.h"
 
 namespace seqlab {
 namespace {
@@ -79,6 +80,7 @@ bool fp32_out(const Tensor& t) {
 
 Tensor mm(const Tensor& self, const Tensor& mat2) {
   if (!takes(self, mat2)) return at::cpu::mm(self, mat2);
+  if (auto int8 = find_int8_weight(mat2)) return int8_linear(self, *int8);
   Tensor out = at::empty({self.size(0), mat2.size(1)}, self.options());
   product_into(out, self, mat2, 1.0f, 0.0f, {});
   return out;
@@ -107,6 +109,11 @@ Tensor addmm(const Tensor& self, const Tensor& mat1, const Tensor& mat2, const a
              const at::Scalar& alpha) {
   if (!takes(mat1, mat2) || !takes_bias(self, mat1, mat2))
     return at::cpu::addmm(self, mat1, mat2, beta, alpha);
+  if (auto int8 = find_int8_weight(mat2); int8 && alpha.toFloat() == 1.0f) {
+    Tensor out = int8_linear(mat1, *int8);
+    if (beta.toFloat() != 0.0f) out.add_(self.expand({out.size(0), out.size(1)}), beta);
+    return out;
+  }
   Tensor out = at::empty({mat1.size(0), mat2.size(1)}, mat1.options());
   product_into(out, mat1, mat2, alpha.toFloat(), beta.toFloat(), self);
   return out;

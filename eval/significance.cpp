@@ -333,9 +333,9 @@ void write_item_statistics(const std::string& path, const ItemStatisticsFile& fi
   write_file_atomic(path, file.to_json().dump() + "\n");
 }
 
-std::string item_statistics_path(const std::string& run_dir, const std::string& split,
-                                 int64_t beam) {
-  return fmt::format("{}/{}.beam{}.items.json", run_dir, split, beam);
+std::string item_statistics_path(const std::string& run_dir, const std::string& split, int64_t beam,
+                                 const std::string& variant) {
+  return fmt::format("{}/{}.beam{}{}.items.json", run_dir, split, beam, variant);
 }
 
 ItemStatisticsFile read_item_statistics(const std::string& path) {

@@ -106,9 +106,10 @@ void write_item_statistics(const std::string& path, const ItemStatisticsFile& fi
 // Validated whole (format, counts, widths, finite values, known metric names); InputError naming
 // the file and the key.
 ItemStatisticsFile read_item_statistics(const std::string& path);
-// The file an evaluation of `split` at `beam` keeps in `run_dir`.
-std::string item_statistics_path(const std::string& run_dir, const std::string& split,
-                                 int64_t beam);
+// The file an evaluation of `split` at `beam` keeps in `run_dir`; `variant` (".int8") names a
+// decoding in another precision than the run's own.
+std::string item_statistics_path(const std::string& run_dir, const std::string& split, int64_t beam,
+                                 const std::string& variant = "");
 
 // "p = 0.0123", or "p < 0.0001" below that.
 std::string format_p_value(double p);

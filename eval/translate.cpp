@@ -17,7 +17,12 @@ const bool declared =
             .range(0, 5)) &&
     ConfigSchema::global().add(
         key_number("eval.max_length_ratio", 2.0, "max output tokens per source token")
-            .range(0.1, 100));
+            .range(0.1, 100)) &&
+    ConfigSchema::global().add(
+        key_string("eval.precision", "fp32",
+                   "weights of linear layers when decoding: fp32, or int8 (per output channel, "
+                   "activations per row; CPU only)")
+            .one_of({"fp32", "int8"}));
 
 }  // namespace
 

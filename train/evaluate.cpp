@@ -29,9 +29,10 @@ namespace {
 
 // Keeps an evaluation's item statistics beside its hypotheses (RUN/<split>.beam<N>.items.json)
 // and names the file in its result.
-void keep_item_statistics(const ItemStatisticsFile& items, const std::string& run_dir,
-                          const std::string& split, int64_t beam, Json& result) {
-  const std::string path = item_statistics_path(run_dir, split, beam);
+void keep_item_statistics(const ItemStatisticsFile& items, const LoadedRun& run,
+                          const std::string& run_dir, const std::string& split, int64_t beam,
+                          Json& result) {
+  const std::string path = item_statistics_path(run_dir, split, beam, run.file_variant);
   write_item_statistics(path, items);
   result["item_statistics"] = path;
 }
@@ -105,7 +106,8 @@ Json evaluate_captions(LoadedRun& run, const std::string& run_dir, const Task& t
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::string text;
   for (size_t i = 0; i < hypotheses.size(); ++i) text += sources[i] + "\t" + hypotheses[i] + "\n";
-  std::string hyp_path = fmt::format("{}/{}.beam{}.hyp", run_dir, options.split, search.beam);
+  std::string hyp_path =
+      fmt::format("{}/{}.beam{}{}.hyp", run_dir, options.split, search.beam, run.file_variant);
   write_file_atomic(hyp_path, text);
   Json result = {{"run", run_dir},
                  {"split", options.split},
@@ -115,7 +117,7 @@ Json evaluate_captions(LoadedRun& run, const std::string& run_dir, const Task& t
   merge_json(result, score_captions(hypotheses, kept));
   keep_item_statistics(
       compute_item_statistics({"cider", "bleu-1", "bleu-2", "bleu-3", "bleu-4"}, hypotheses, kept),
-      run_dir, options.split, search.beam, result);
+      run, run_dir, options.split, search.beam, result);
   result["skipped_images"] = images.skipped.size();
   result["decode_seconds"] = seconds;
   result["images_per_s"] = double(hypotheses.size()) / std::max(1e-9, seconds);
@@ -174,7 +176,7 @@ Json evaluate_classification(LoadedRun& run, const std::string& run_dir, Task& t
     predicted.push_back(p.label < 0 ? "" : run.labels[size_t(p.label)]);
     text += p.label < 0 ? "\n" : fmt::format("{}\t{:.4f}\n", predicted.back(), p.probability);
   }
-  const std::string path = fmt::format("{}/{}.labels", run_dir, options.split);
+  const std::string path = fmt::format("{}/{}{}.labels", run_dir, options.split, run.file_variant);
   write_file_atomic(path, text);
   Json result = {{"run", run_dir},
                  {"split", options.split},
@@ -182,7 +184,7 @@ Json evaluate_classification(LoadedRun& run, const std::string& run_dir, Task& t
                  {"predictions", path},
                  {"task", task.name()}};
   merge_json(result, score_classification(predicted, gold, run.labels));
-  keep_item_statistics(compute_item_statistics({"accuracy", "macro_f1"}, predicted, {gold}),
+  keep_item_statistics(compute_item_statistics({"accuracy", "macro_f1"}, predicted, {gold}), run,
                        run_dir, options.split, 1, result);
   result["decode_seconds"] = seconds;
   result["sentences_per_s"] = double(sentences.size()) / std::max(1e-9, seconds);
@@ -207,16 +209,9 @@ Json evaluate_sequence(LoadedRun& run, const std::string& run_dir, Task& task,
   return result;
 }
 
-}  // namespace
-
-Json evaluate_run(const std::string& run_dir, const EvaluateOptions& options) {
-  LoadedRun run = load_run(run_dir, options.device);
-  configure_threads(static_cast<int>(run.config.get_int("run.threads")));
-  auto task = make_task(run.config);
-  if (task->reads_images()) return evaluate_captions(run, run_dir, *task, options);
-  if (task->has_labels()) return evaluate_classification(run, run_dir, *task, options);
-  if (task->name() == "sequence") return evaluate_sequence(run, run_dir, *task, options);
-  auto pairs = task->read_split(options.split);
+Json evaluate_translation(LoadedRun& run, const std::string& run_dir, Task& task,
+                          const EvaluateOptions& options) {
+  auto pairs = task.read_split(options.split);
   std::vector<std::string> sources, references;
   for (const auto& p : pairs) {
     sources.push_back(p.source);
@@ -230,7 +225,8 @@ Json evaluate_run(const std::string& run_dir, const EvaluateOptions& options) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::string text;
   for (const auto& h : hypotheses) text += h + "\n";
-  std::string hyp_path = fmt::format("{}/{}.beam{}.hyp", run_dir, options.split, search.beam);
+  std::string hyp_path =
+      fmt::format("{}/{}.beam{}{}.hyp", run_dir, options.split, search.beam, run.file_variant);
   write_file_atomic(hyp_path, text);
   Json result = {
       {"run", run_dir}, {"split", options.split}, {"beam", search.beam}, {"hypotheses", hyp_path}};
@@ -240,7 +236,7 @@ Json evaluate_run(const std::string& run_dir, const EvaluateOptions& options) {
         compute_item_statistics({"bleu", "chrf", "exact_match"}, hypotheses, {references});
     for (const auto& source : sources)
       items.source_words.push_back(static_cast<int64_t>(split_whitespace(source).size()));
-    keep_item_statistics(items, run_dir, options.split, search.beam, result);
+    keep_item_statistics(items, run, run_dir, options.split, search.beam, result);
   }
   result["decode_seconds"] = seconds;
   result["sentences_per_s"] = double(sources.size()) / std::max(1e-9, seconds);
@@ -263,6 +259,26 @@ Json evaluate_run(const std::string& run_dir, const EvaluateOptions& options) {
     }
     result["attention_maps"] = maps;
   }
+  return result;
+}
+
+Json evaluate_task(LoadedRun& run, const std::string& run_dir, Task& task,
+                   const EvaluateOptions& options) {
+  if (task.reads_images()) return evaluate_captions(run, run_dir, task, options);
+  if (task.has_labels()) return evaluate_classification(run, run_dir, task, options);
+  if (task.name() == "sequence") return evaluate_sequence(run, run_dir, task, options);
+  return evaluate_translation(run, run_dir, task, options);
+}
+
+}  // namespace
+
+Json evaluate_run(const std::string& run_dir, const EvaluateOptions& options) {
+  LoadedRun run = load_run(run_dir, options.device);
+  if (!options.precision.empty()) use_precision(run, options.precision);
+  configure_threads(static_cast<int>(run.config.get_int("run.threads")));
+  auto task = make_task(run.config);
+  Json result = evaluate_task(run, run_dir, *task, options);
+  result["precision"] = run.config.get_string("eval.precision");
   return result;
 }
 

@@ -80,7 +80,23 @@ LoadedRun load_run(const std::string& run_dir, const std::string& device_overrid
   }
   run.model->to(run.device);
   run.model->eval();
+  use_precision(run);
   return run;
+}
+
+void use_precision(LoadedRun& run, const std::string& name) {
+  if (run.own_precision.empty()) run.own_precision = run.config.get_string("eval.precision");
+  const std::string chosen = name.empty() ? run.own_precision : name;
+  const Precision precision = parse_precision(chosen);
+  run.file_variant = chosen == run.own_precision ? "" : "." + chosen;
+  run.int8.reset();
+  if (precision == Precision::int8) {
+    if (!run.device.is_cpu())
+      throw InputError(
+          fmt::format("precision int8 runs on the CPU only (this run is on {})", run.device.str()));
+    run.int8 = std::make_shared<Int8Weights>(*run.model);
+  }
+  run.config = run.config.with("eval.precision=" + chosen);
 }
 
 std::vector<Example> encode_pairs(const Tokenizer& tokenizer,

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/config.h"
+#include "core/int8_gemm.h"
 #include "data/batch.h"
 #include "data/parallel_corpus.h"
 #include "eval/search.h"
@@ -26,6 +27,11 @@ struct LoadedRun {
   std::vector<std::string> labels;  // classification runs; empty otherwise
   Seq2Seq model{nullptr};
   torch::Device device{torch::kCPU};
+  // Set while the model decodes with int8 weights (eval.precision or --precision int8).
+  std::shared_ptr<Int8Weights> int8;
+  // The precision the run's config.json names, and what files an evaluation writes carry before
+  // their extension: empty in that precision, ".int8" (".fp32") when another was asked for.
+  std::string own_precision, file_variant;
 };
 
 // The files of a run directory's weights, and those of runs from before safetensors (TorchScript
@@ -35,9 +41,15 @@ constexpr const char* kCheckpointFile = "checkpoint.safetensors";
 constexpr const char* kLegacyBestWeightsFile = "best.pt";
 constexpr const char* kLegacyCheckpointFile = "checkpoint.pt";
 
-// Loads config, tokenizer and weights (best, else the checkpoint's). InputError when the
-// directory is not a run, or its weights do not fit the model its config builds.
+// Loads config, tokenizer and weights (best, else the checkpoint's), in the config's
+// eval.precision. InputError when the directory is not a run, or its weights do not fit the model
+// its config builds.
 LoadedRun load_run(const std::string& run_dir, const std::string& device_override = "");
+
+// Puts the model in the precision `name` names ("fp32", "int8"; empty: the config's
+// eval.precision) and records it in the run's config. int8 needs the model on the CPU
+// (InputError otherwise).
+void use_precision(LoadedRun& run, const std::string& name = "");
 
 // The config, tokenizer, labels and a freshly built model of a run, without its weights.
 LoadedRun load_run_without_weights(const std::string& run_dir,

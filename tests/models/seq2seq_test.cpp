@@ -160,9 +160,13 @@ TEST_CASE("a tiny GRU encoder-decoder learns to copy sequences", "[learning]") {
   // needed (600-1,300).
   int steps = trainer.train_until([&] { return exact_matches(model, valid) >= 97; }, 100, 3000);
   int exact = exact_matches(model, held_out);
-  report_learning("gru-copy", fmt::format("steps={} exact={}/200", steps, exact));
-  INFO("exact copies after " << steps << " steps: " << exact << " / 200");
+  int int8_same = int8_agreement(model, held_out);
+  report_learning("gru-copy",
+                  fmt::format("steps={} exact={}/200 int8_same={}/200", steps, exact, int8_same));
+  INFO("exact copies after " << steps << " steps: " << exact << " / 200; int8 weights decode "
+                             << int8_same << " / 200 as fp32 does");
   CHECK(exact >= 180);  // >= 90% of unseen sequences
+  CHECK(int8_same >= 190);
 }
 
 TEST_CASE("an unknown encoder or cell is an error listing the choices") {

@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include "core/int8_gemm.h"
 #include "eval/search.h"
 
 namespace seqlab::testing {
@@ -88,6 +89,17 @@ int exact_matches(Seq2Seq& model, const std::vector<Example>& held_out) {
   int exact = 0;
   for (size_t i = 0; i < held_out.size(); ++i) exact += found[i].tokens == held_out[i].target;
   return exact;
+}
+
+int int8_agreement(Seq2Seq& model, const std::vector<Example>& held_out) {
+  torch::NoGradGuard no_grad;
+  auto batch = collate(held_out, all_indices(held_out.size()));
+  auto fp32 = greedy_search(model, source_of(batch), {});
+  Int8Weights int8(*model);
+  auto quantized = greedy_search(model, source_of(batch), {});
+  int same = 0;
+  for (size_t i = 0; i < held_out.size(); ++i) same += fp32[i].tokens == quantized[i].tokens;
+  return same;
 }
 
 }  // namespace seqlab::testing

@@ -54,4 +54,8 @@ void train_teacher_forced(Seq2Seq& model, const std::function<std::vector<Exampl
 // How many held-out examples greedy search reproduces exactly.
 int exact_matches(Seq2Seq& model, const std::vector<Example>& held_out);
 
+// How many held-out examples greedy search decodes to the same tokens with int8 weights
+// (core/int8_gemm.h) as with fp32.
+int int8_agreement(Seq2Seq& model, const std::vector<Example>& held_out);
+
 }  // namespace seqlab::testing

@@ -316,11 +316,15 @@ TEST_CASE("a 2-layer transformer learns to copy and to reverse sequences", "[lea
       int steps =
           trainer.train_until([&] { return exact_matches(model, valid) == 300; }, 100, 8000);
       int exact = exact_matches(model, held_out);
-      report_learning(std::string("transformer-") + (reverse ? "reverse" : "copy"),
-                      fmt::format("steps={} exact={}/200", steps, exact));
+      int int8_same = int8_agreement(model, held_out);
+      report_learning(
+          std::string("transformer-") + (reverse ? "reverse" : "copy"),
+          fmt::format("steps={} exact={}/200 int8_same={}/200", steps, exact, int8_same));
       INFO("exact " << (reverse ? "reversals" : "copies") << " after " << steps
-                    << " steps: " << exact << " / 200");
+                    << " steps: " << exact << " / 200; int8 weights decode " << int8_same
+                    << " / 200 as fp32 does");
       CHECK(exact >= 190);
+      CHECK(int8_same >= 190);
     }
   }
 }

@@ -261,6 +261,26 @@ TEST_CASE("seqlab attend draws a heatmap with rows summing to one, and eval and 
       seqlab::run_command("printf 'abc\\nbad \\377\\n' | " + binary + " translate --run " + run);
   CHECK(translate.status == 2);
   CHECK_THAT(translate.output, Catch::Matchers::Contains("stdin:2: invalid UTF-8"));
+
+  // int8 weights: the same evaluation beside the fp32 one, in files of its own.
+  auto int8 = seqlab::run_command(binary + " eval --run " + run +
+                                  " --split test --beam 3 --precision int8 --json 2>/dev/null");
+  REQUIRE(int8.status == 0);
+  output = int8.output;
+  while (!output.empty() && output.back() == '\n') output.pop_back();
+  auto int8_result = Json::parse(output.substr(output.rfind('\n') + 1));
+  CHECK(int8_result["precision"] == "int8");
+  CHECK(result["precision"] == "fp32");
+  CHECK(int8_result["hypotheses"] == run + "/test.beam3.int8.hyp");
+  CHECK(fs::exists(run + "/test.beam3.int8.items.json"));
+  CHECK(fs::exists(run + "/test.beam3.items.json"));
+  CHECK(std::abs(int8_result["chrf"].get<double>() - result["chrf"].get<double>()) < 10.0);
+  auto translated = seqlab::run_command("printf 'abc\\n' | " + binary + " translate --run " + run +
+                                        " --precision int8 2>/dev/null");
+  CHECK(translated.status == 0);
+  auto bad = seqlab::run_command(binary + " translate --run " + run + " --precision int4 2>&1");
+  CHECK(bad.status == 2);
+  CHECK_THAT(bad.output, Catch::Matchers::Contains("int8"));
 }
 
 TEST_CASE(
