@@ -43,7 +43,7 @@ void add_eval_command(CLI::App& app, Action& action) {
       app.add_subcommand("eval", "Translate (or caption) a split of the run's corpus and score it");
   struct Args {
     std::string run, split = "test", device, precision;
-    int64_t beam = 0, attention_maps = 0;
+    int64_t beam = 0, attention_maps = 0, shortlist = -1;
     bool json = false;
   };
   auto args = std::make_shared<Args>();
@@ -56,6 +56,10 @@ void add_eval_command(CLI::App& app, Action& action) {
       ->check(CLI::Range(1, 256));
   eval->add_option("--device", args->device, "Override the run's device");
   add_precision_option(eval, args->precision);
+  eval->add_option("--shortlist", args->shortlist,
+                   "Translation: decode over a lexical shortlist of K candidates per source token "
+                   "(0 = none; default: the run's eval.shortlist)")
+      ->check(CLI::Range(0, 100000));
   eval->add_flag("--json", args->json, "Print one JSON object");
   eval->callback([&action, args] {
     action = [args] {
@@ -64,6 +68,7 @@ void add_eval_command(CLI::App& app, Action& action) {
       options.beam = args->beam;
       options.device = args->device;
       options.precision = args->precision;
+      options.shortlist = args->shortlist;
       options.attention_maps = args->attention_maps;
       Json result = evaluate_run(args->run, options);
       if (args->json) {
@@ -108,11 +113,16 @@ void add_translate_command(CLI::App& app, Action& action) {
   auto* translate = app.add_subcommand("translate", "Translate stdin to stdout, one line each");
   struct Args {
     std::string run, device, precision;
-    int64_t beam = 0;
+    int64_t beam = 0, shortlist = -1;
   };
   auto args = std::make_shared<Args>();
   translate->add_option("--run", args->run, "Run directory")->required();
   add_precision_option(translate, args->precision);
+  translate
+      ->add_option("--shortlist", args->shortlist,
+                   "Decode over a lexical shortlist of K candidates per source token (0 = none; "
+                   "default: the run's eval.shortlist)")
+      ->check(CLI::Range(0, 100000));
   translate->add_option("--beam", args->beam, "Beam size (default: the run's eval.beam)")
       ->check(CLI::Range(1, 256));
   translate->add_option("--device", args->device, "Override the run's device");
@@ -124,6 +134,7 @@ void add_translate_command(CLI::App& app, Action& action) {
       if (!run.labels.empty())
         throw InputError(
             fmt::format("{} is a classification run (use seqlab classify)", args->run));
+      use_shortlist(run, args->shortlist);
       auto sources = read_stdin_lines();
       SearchOptions options = search_options(run.config);
       if (args->beam > 0) options.beam = args->beam;

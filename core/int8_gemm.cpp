@@ -83,6 +83,12 @@ Int8Matrix quantize_rows(const torch::Tensor& weight) {
   return {values.contiguous(), scales.contiguous(), row_sums.contiguous()};
 }
 
+Int8Matrix select_rows(const Int8Matrix& matrix, const torch::Tensor& ids) {
+  return {matrix.values.index_select(0, ids).contiguous(),
+          matrix.scales.index_select(0, ids).contiguous(),
+          matrix.row_sums.index_select(0, ids).contiguous()};
+}
+
 torch::Tensor int8_linear(const torch::Tensor& input, const Int8Matrix& weight,
                           const torch::Tensor& bias) {
   const int64_t n = weight.values.size(0), k = weight.values.size(1);

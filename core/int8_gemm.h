@@ -33,6 +33,8 @@ struct Int8Matrix {
 };
 
 Int8Matrix quantize_rows(const torch::Tensor& weight);
+// Rows `ids` ([N'] int64) of a quantized matrix (a vocabulary shortlist's output rows).
+Int8Matrix select_rows(const Int8Matrix& matrix, const torch::Tensor& ids);
 
 // x [M, K] fp32 -> x W^T [M, N] fp32 (+ bias [N] when defined) through the int8 GEMM.
 torch::Tensor int8_linear(const torch::Tensor& x, const Int8Matrix& weight,

@@ -49,11 +49,34 @@ torch::Tensor next_log_probs(Seq2Seq& model, DecoderState& state, const torch::T
   return log_probs;
 }
 
+// Restricts the decoder's output layer to the batch's shortlist while it lives.
+class ShortlistScope {
+ public:
+  ShortlistScope(Seq2Seq& model, const Source& source, const Shortlist* shortlist) {
+    if (shortlist == nullptr) return;
+    if (!source.ids.defined())
+      throw InputError("a vocabulary shortlist is built from source tokens; images have none");
+    layer_ = model->decoder->readout();
+    if (!layer_)
+      throw InputError("this decoder has no separable output layer to restrict to a shortlist");
+    layer_->restrict_to(shortlist->for_sources(source.ids).to(source.device()));
+  }
+  ~ShortlistScope() {
+    if (layer_) layer_->restrict_to({});
+  }
+  ShortlistScope(const ShortlistScope&) = delete;
+  ShortlistScope& operator=(const ShortlistScope&) = delete;
+
+ private:
+  OutputLayer layer_{nullptr};
+};
+
 }  // namespace
 
 std::vector<Hypothesis> greedy_search(Seq2Seq& model, const Source& source,
                                       const SearchOptions& options) {
   torch::InferenceMode inference;
+  ShortlistScope shortlist(model, source, options.shortlist.get());
   Memory memory = model->encode(source);
   DecoderState state = model->decoder->start(memory);
   const int64_t batch = source.batch_size();
@@ -83,6 +106,7 @@ std::vector<Hypothesis> beam_search(Seq2Seq& model, const Source& source,
                                     const SearchOptions& options) {
   if (options.beam < 1) throw InputError("beam size must be >= 1");
   torch::InferenceMode inference;
+  ShortlistScope shortlist(model, source, options.shortlist.get());
   const int64_t batch = source.batch_size(), beam = options.beam;
   auto device = source.device();
   auto long_options = torch::dtype(torch::kInt64).device(device);

@@ -2,8 +2,10 @@
 // family it drives; the decoder's state is reordered through Decoder::reorder.
 #pragma once
 
+#include <memory>
 #include <vector>
 
+#include "eval/shortlist.h"
 #include "models/seq2seq.h"
 
 namespace seqlab {
@@ -19,6 +21,9 @@ struct SearchOptions {
   // hypothesis runs to the limit: benchmarks use it so that both sides of a comparison decode the
   // same number of tokens whatever the model predicts.
   int64_t min_length = 0;
+  // Decode over a lexical shortlist (eval/shortlist.h) of each batch's source tokens: the output
+  // layer computes those rows only. Text sources only.
+  std::shared_ptr<const Shortlist> shortlist;
 };
 
 struct Hypothesis {

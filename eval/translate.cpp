@@ -22,7 +22,16 @@ const bool declared =
         key_string("eval.precision", "fp32",
                    "weights of linear layers when decoding: fp32, or int8 (per output channel, "
                    "activations per row; CPU only)")
-            .one_of({"fp32", "int8"}));
+            .one_of({"fp32", "int8"})) &&
+    ConfigSchema::global().add(
+        key_int("eval.shortlist", 0,
+                "decode translations over a lexical shortlist of this many candidates per source "
+                "token (0 = the whole vocabulary)")
+            .range(0, 100000)) &&
+    ConfigSchema::global().add(
+        key_int("eval.shortlist_frequent", 100,
+                "the shortlist also holds this many of the most frequent target tokens")
+            .range(0, 1000000));
 
 }  // namespace
 

@@ -1,10 +1,13 @@
 #include "models/seq2seq.h"
 
+#include <limits>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "core/int8_gemm.h"
 #include "models/output_loss.h"
 #include "tokenizers/tokenizer.h"
 
@@ -87,7 +90,36 @@ void OutputLayerImpl::set_weights(const torch::Tensor& weight, const torch::Tens
   output_->bias.copy_(bias);
 }
 
+void OutputLayerImpl::restrict_to(const torch::Tensor& ids) {
+  restricted_int8_.reset();
+  restricted_weight_ = restricted_bias_ = torch::Tensor();
+  restricted_ids_ = ids;
+  if (!ids.defined()) return;
+  torch::NoGradGuard no_grad;
+  const torch::Tensor full_weight = weight(), full_bias = bias();
+  if (auto int8 = find_int8_weight(full_weight.t()))
+    restricted_int8_ = std::make_shared<Int8Matrix>(select_rows(*int8, ids.to(torch::kCPU)));
+  else
+    restricted_weight_ = full_weight.index_select(0, ids);
+  if (full_bias.defined()) restricted_bias_ = full_bias.index_select(0, ids);
+}
+
+torch::Tensor OutputLayerImpl::restricted_logits(const torch::Tensor& features) {
+  const int64_t vocab = weight().size(0);
+  const torch::Tensor rows = features.reshape({-1, features.size(-1)});
+  torch::Tensor selected =
+      restricted_int8_ ? int8_linear(rows, *restricted_int8_, restricted_bias_)
+                       : torch::nn::functional::linear(rows, restricted_weight_, restricted_bias_);
+  torch::Tensor logits = torch::full({rows.size(0), vocab}, -std::numeric_limits<float>::infinity(),
+                                     selected.options());
+  logits.index_copy_(1, restricted_ids_, selected);
+  std::vector<int64_t> sizes = features.sizes().vec();
+  sizes.back() = vocab;
+  return logits.view(sizes);
+}
+
 torch::Tensor OutputLayerImpl::forward(const torch::Tensor& features) {
+  if (restricted_ids_.defined()) return restricted_logits(features);
   if (output_) return output_(features);
   return torch::nn::functional::linear(features, embedding_->weight, bias_);
 }

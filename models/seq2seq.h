@@ -21,6 +21,8 @@
 
 namespace seqlab {
 
+struct Int8Matrix;  // core/int8_gemm.h
+
 // What any encoder hands any decoder.
 struct Memory {
   torch::Tensor states;   // [B, S, D] one vector per source position
@@ -97,10 +99,20 @@ class OutputLayerImpl : public torch::nn::Module {
   torch::Tensor bias() const;
   void set_weights(const torch::Tensor& weight, const torch::Tensor& bias);  // [V, F], [V]
 
+  // Decoding over a lexical shortlist (eval/shortlist.h): logits for the sorted ids `ids` ([V']
+  // int64 on the layer's device) only, the rest -infinity; the rows are copied once here (int8
+  // rows when the weight is registered in core/int8_gemm.h). An undefined tensor lifts it.
+  void restrict_to(const torch::Tensor& ids);
+  bool restricted() const { return restricted_ids_.defined(); }
+
  private:
+  torch::Tensor restricted_logits(const torch::Tensor& features);
+
   torch::nn::Embedding embedding_{nullptr};
   torch::nn::Linear output_{nullptr};
   torch::Tensor bias_;
+  torch::Tensor restricted_ids_, restricted_weight_, restricted_bias_;
+  std::shared_ptr<const Int8Matrix> restricted_int8_;
 };
 TORCH_MODULE(OutputLayer);
 

@@ -211,6 +211,7 @@ Json evaluate_sequence(LoadedRun& run, const std::string& run_dir, Task& task,
 
 Json evaluate_translation(LoadedRun& run, const std::string& run_dir, Task& task,
                           const EvaluateOptions& options) {
+  use_shortlist(run, options.shortlist);
   auto pairs = task.read_split(options.split);
   std::vector<std::string> sources, references;
   for (const auto& p : pairs) {
@@ -228,8 +229,11 @@ Json evaluate_translation(LoadedRun& run, const std::string& run_dir, Task& task
   std::string hyp_path =
       fmt::format("{}/{}.beam{}{}.hyp", run_dir, options.split, search.beam, run.file_variant);
   write_file_atomic(hyp_path, text);
-  Json result = {
-      {"run", run_dir}, {"split", options.split}, {"beam", search.beam}, {"hypotheses", hyp_path}};
+  Json result = {{"run", run_dir},
+                 {"split", options.split},
+                 {"beam", search.beam},
+                 {"hypotheses", hyp_path},
+                 {"shortlist", run.shortlist ? run.shortlist->per_source() : 0}};
   merge_json(result, score_translations(sources, hypotheses, references));
   {
     ItemStatisticsFile items =

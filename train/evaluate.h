@@ -15,6 +15,7 @@ struct EvaluateOptions {
   int64_t beam = 0;            // 0: the run's eval.beam
   std::string device;          // empty: the run's run.device
   std::string precision;       // empty: the run's eval.precision (fp32 or int8)
+  int64_t shortlist = -1;      // translation: -1 the run's eval.shortlist; 0 none; K candidates
   int64_t attention_maps = 0;  // draw the maps of the first N sentences into RUN/attention/
   std::vector<size_t> length_edges = {10, 20, 30, 40};  // BLEU by source length: 1-10, ..., 41+
   size_t grounding_images = 200;  // captioning corpora with <split>.regions.json: images checked

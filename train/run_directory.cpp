@@ -42,6 +42,7 @@ LoadedRun load_run_without_weights(const std::string& run_dir, const std::string
                      " is not a seqlab run directory (no config.json / tokenizer.json; "
                      "make one with `seqlab train --out DIR`)");
   LoadedRun run;
+  run.dir = run_dir;
   run.config = Config::from_file((dir / "config.json").string());
   run.tokenizer = Tokenizer::load((dir / "tokenizer.json").string());
   run.device =
@@ -111,7 +112,35 @@ std::vector<Example> encode_pairs(const Tokenizer& tokenizer,
 std::vector<std::string> translate_sentences(LoadedRun& run,
                                              const std::vector<std::string>& sources,
                                              const SearchOptions& options, int64_t batch_tokens) {
-  return translate_sentences(run.model, *run.tokenizer, run.device, sources, options, batch_tokens);
+  SearchOptions search = options;
+  if (!search.shortlist) search.shortlist = run.shortlist;
+  return translate_sentences(run.model, *run.tokenizer, run.device, sources, search, batch_tokens);
+}
+
+void use_shortlist(LoadedRun& run, int64_t per_source) {
+  const int64_t own = run.config.get_int("eval.shortlist");
+  const int64_t k = per_source < 0 ? own : per_source;
+  run.shortlist.reset();
+  if (k == 0) return;
+  auto task = make_task(run.config);
+  if (task->reads_images() || task->has_labels() || task->name() == "sequence")
+    throw InputError(fmt::format(
+        "{} is a {} run: a vocabulary shortlist is for translating text (source words to "
+        "target words)",
+        run.dir, run.config.get_string("data.task")));
+  const int64_t frequent = run.config.get_int("eval.shortlist_frequent");
+  const int64_t vocab = run.tokenizer->vocab_size();
+  const std::string path =
+      (fs::path(run.dir) / fmt::format("shortlist-k{}-f{}.safetensors", k, frequent)).string();
+  if (fs::exists(path)) {
+    run.shortlist = std::make_shared<Shortlist>(load_shortlist(path, vocab));
+  } else {
+    auto examples = encode_pairs(*run.tokenizer, task->read_split("train"));
+    auto built = std::make_shared<Shortlist>(build_shortlist(examples, vocab, k, frequent));
+    save_shortlist(*built, path);
+    run.shortlist = built;
+  }
+  if (k != own) run.file_variant += fmt::format(".shortlist{}", k);
 }
 
 }  // namespace seqlab

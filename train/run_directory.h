@@ -32,6 +32,9 @@ struct LoadedRun {
   // The precision the run's config.json names, and what files an evaluation writes carry before
   // their extension: empty in that precision, ".int8" (".fp32") when another was asked for.
   std::string own_precision, file_variant;
+  std::string dir;  // where it was loaded from
+  // The lexical shortlist translation decodes over (use_shortlist), or null.
+  std::shared_ptr<const Shortlist> shortlist;
 };
 
 // The files of a run directory's weights, and those of runs from before safetensors (TorchScript
@@ -51,6 +54,12 @@ LoadedRun load_run(const std::string& run_dir, const std::string& device_overrid
 // (InputError otherwise).
 void use_precision(LoadedRun& run, const std::string& name = "");
 
+// Decodes translations over a lexical shortlist of `per_source` candidates per source token plus
+// the config's eval.shortlist_frequent most frequent targets (-1: the config's eval.shortlist;
+// 0: none). Kept in the run as shortlist-k<K>-f<F>.safetensors, built from the training split on
+// first use. Text-to-text runs only (InputError otherwise).
+void use_shortlist(LoadedRun& run, int64_t per_source = -1);
+
 // The config, tokenizer, labels and a freshly built model of a run, without its weights.
 LoadedRun load_run_without_weights(const std::string& run_dir,
                                    const std::string& device_override = "");
@@ -60,7 +69,7 @@ torch::Device parse_device(const std::string& name);
 std::vector<Example> encode_pairs(const Tokenizer& tokenizer,
                                   const std::vector<SentencePair>& pairs);
 
-// translate_sentences (eval/translate.h) with the run's model, tokenizer and device.
+// translate_sentences (eval/translate.h) with the run's model, tokenizer, device and shortlist.
 std::vector<std::string> translate_sentences(LoadedRun& run,
                                              const std::vector<std::string>& sources,
                                              const SearchOptions& options,

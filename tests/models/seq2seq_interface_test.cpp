@@ -4,12 +4,17 @@
 // decoder (any encoder works with any decoder), all at toy sizes, in eval mode.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
+#include <numeric>
 
 #include <torch/torch.h>
 
 #include "core/config.h"
+#include "core/int8_gemm.h"
 #include "core/tensor_file.h"
+#include "eval/search.h"
+#include "eval/shortlist.h"
 #include "models/seq2seq.h"
 #include "tests/test_support.h"
 
@@ -123,5 +128,60 @@ TEST_CASE("every registered decoder keeps the decoder contract (under a GRU enco
 TEST_CASE("every registered encoder keeps the encoder contract (under a GRU decoder)") {
   for (const auto& name : seqlab::encoder_registry().names()) DYNAMIC_SECTION(name) {
       check_contract(name, "rnn");
+    }
+}
+
+namespace {
+
+// A shortlist whose "frequent" list is `ids` and which has no per-source candidates.
+std::shared_ptr<seqlab::Shortlist> fixed_shortlist(const std::vector<int64_t>& ids) {
+  auto shortlist = std::make_shared<seqlab::Shortlist>();
+  shortlist->vocab = kVocab;
+  shortlist->by_source = torch::full({kVocab, 1}, -1, torch::kInt64);
+  shortlist->frequent = torch::tensor(ids, torch::kInt64);
+  return shortlist;
+}
+
+void check_same_search(seqlab::Seq2Seq& model, const seqlab::Source& source,
+                       seqlab::SearchOptions options) {
+  auto full = seqlab::search(model, source, options);
+  std::vector<int64_t> all(kVocab);
+  std::iota(all.begin(), all.end(), 0);
+  options.shortlist = fixed_shortlist(all);
+  auto listed = seqlab::search(model, source, options);
+  REQUIRE(full.size() == listed.size());
+  for (size_t i = 0; i < full.size(); ++i) {
+    CHECK(full[i].tokens == listed[i].tokens);
+    CHECK(full[i].score == Approx(listed[i].score).margin(1e-4));
+  }
+}
+
+}  // namespace
+
+TEST_CASE(
+    "every decoder: a shortlist of the whole vocabulary searches as the full softmax does, "
+    "a smaller one keeps every token inside it") {
+  for (const auto& name : seqlab::decoder_registry().names()) DYNAMIC_SECTION(name) {
+      auto model = toy_model("rnn", name, 21);
+      torch::manual_seed(22);
+      const auto source = toy_source(false);
+      seqlab::SearchOptions options;
+      options.max_length_extra = 6;
+      for (int64_t beam : {1, 3}) {
+        options.beam = beam;
+        check_same_search(model, source, options);
+        {
+          seqlab::Int8Weights int8(*model);  // the shortlist's rows of the int8 output matrix
+          check_same_search(model, source, options);
+        }
+        const std::vector<int64_t> allowed = {0, 1, 2, 3, 5, 8, 13};
+        options.shortlist = fixed_shortlist(allowed);
+        for (const auto& hypothesis : seqlab::search(model, source, options))
+          for (int64_t token : hypothesis.tokens)
+            CHECK(std::find(allowed.begin(), allowed.end(), token) != allowed.end());
+        options.shortlist.reset();
+      }
+      // The layer is unrestricted again after search.
+      CHECK(!model->decoder->readout()->restricted());
     }
 }

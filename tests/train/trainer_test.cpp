@@ -278,6 +278,17 @@ TEST_CASE("seqlab attend draws a heatmap with rows summing to one, and eval and 
   auto translated = seqlab::run_command("printf 'abc\\n' | " + binary + " translate --run " + run +
                                         " --precision int8 2>/dev/null");
   CHECK(translated.status == 0);
+  // A lexical shortlist: built from the training split on first use and kept in the run.
+  auto listed = seqlab::run_command(binary + " eval --run " + run +
+                                    " --split test --beam 3 --shortlist 2 --json 2>/dev/null");
+  REQUIRE(listed.status == 0);
+  output = listed.output;
+  while (!output.empty() && output.back() == '\n') output.pop_back();
+  auto listed_result = Json::parse(output.substr(output.rfind('\n') + 1));
+  CHECK(listed_result["shortlist"] == 2);
+  CHECK(result["shortlist"] == 0);
+  CHECK(listed_result["hypotheses"] == run + "/test.beam3.shortlist2.hyp");
+  CHECK(fs::exists(run + "/shortlist-k2-f100.safetensors"));
   auto bad = seqlab::run_command(binary + " translate --run " + run + " --precision int4 2>&1");
   CHECK(bad.status == 2);
   CHECK_THAT(bad.output, Catch::Matchers::Contains("int8"));
