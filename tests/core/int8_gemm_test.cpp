@@ -104,7 +104,7 @@ TEST_CASE("int8 weights route a module's linear products while they live, infere
   CHECK(torch::allclose(linear(x), fp32, 1e-5, 1e-6));
 }
 
-TEST_CASE("precision names are fp32 and int8; anything else is an input error naming both") {
+TEST_CASE("precision names are fp32 and int8, anything else is an input error naming both") {
   CHECK(seqlab::parse_precision("fp32") == seqlab::Precision::fp32);
   CHECK(seqlab::parse_precision("int8") == seqlab::Precision::int8);
   CHECK_THROWS_WITH(seqlab::parse_precision("int4"),
