@@ -89,14 +89,22 @@ void use_precision(LoadedRun& run, const std::string& name) {
   if (run.own_precision.empty()) run.own_precision = run.config.get_string("eval.precision");
   const std::string chosen = name.empty() ? run.own_precision : name;
   const Precision precision = parse_precision(chosen);
-  run.file_variant = chosen == run.own_precision ? "" : "." + chosen;
   run.int8.reset();
   if (precision == Precision::int8) {
     if (!run.device.is_cpu())
       throw InputError(
           fmt::format("precision int8 runs on the CPU only (this run is on {})", run.device.str()));
+    // A least-squares readout weighs thousands of correlated reservoir features with large
+    // coefficients that cancel; 8 bits of them (and 7 of the features) do not cancel: a fitted
+    // fashion-scenes captioner decodes word salad in int8 (measured 2026-12-04).
+    if (run.config.get_string("train.method") == "ridge")
+      throw InputError(fmt::format(
+          "{} has a readout fitted in closed form (train.method=ridge), whose large, cancelling "
+          "coefficients int8 cannot hold; decode it in fp32",
+          run.dir));
     run.int8 = std::make_shared<Int8Weights>(*run.model);
   }
+  run.file_variant = chosen == run.own_precision ? "" : "." + chosen;
   run.config = run.config.with("eval.precision=" + chosen);
 }
 

@@ -50,8 +50,9 @@ constexpr const char* kLegacyCheckpointFile = "checkpoint.pt";
 LoadedRun load_run(const std::string& run_dir, const std::string& device_override = "");
 
 // Puts the model in the precision `name` names ("fp32", "int8"; empty: the config's
-// eval.precision) and records it in the run's config. int8 needs the model on the CPU
-// (InputError otherwise).
+// eval.precision) and records it in the run's config. int8 needs the model on the CPU and a
+// gradient-trained model: a readout fitted in closed form (train.method=ridge) is refused
+// (InputError).
 void use_precision(LoadedRun& run, const std::string& name = "");
 
 // Decodes translations over a lexical shortlist of `per_source` candidates per source token plus

@@ -108,6 +108,11 @@ TEST_CASE(
   std::string expected;
   for (const auto& h : here) expected += h + "\n";
   CHECK(output == expected);
+
+  // A closed-form readout is refused in int8: its coefficients cancel (a fitted fashion-scenes
+  // captioner decodes word salad with them quantized).
+  CHECK_THROWS_WITH(seqlab::use_precision(run, "int8"), Catch::Contains("ridge"));
+  CHECK(!run.int8);
 }
 
 TEST_CASE(
