@@ -185,3 +185,12 @@ TEST_CASE(
       CHECK(!model->decoder->readout()->restricted());
     }
 }
+
+TEST_CASE("a shortlist over an image source is an input error: images have no source tokens") {
+  auto model = toy_model("cnn", "rnn", 23);
+  seqlab::SearchOptions options;
+  options.shortlist = fixed_shortlist({0, 1, 2, 3});
+  CHECK_THROWS_WITH(seqlab::search(model, toy_source(true), options),
+                    Catch::Contains("images have none"));
+  CHECK(!model->decoder->readout()->restricted());
+}

@@ -12,6 +12,7 @@
 #include "core/files.h"
 #include "tests/test_support.h"
 #include "train/evaluate.h"
+#include "train/run_directory.h"
 #include "train/trainer.h"
 
 TEST_CASE("A CNN with an attentional GRU learns to caption squares, and looks at them",
@@ -73,4 +74,8 @@ TEST_CASE("A CNN with an attentional GRU learns to caption squares, and looks at
   // The hypotheses file names each image.
   CHECK(seqlab::read_file(result["hypotheses"].get<std::string>()).find("test-0.png\t") !=
         std::string::npos);
+  // A vocabulary shortlist is for text sources: a captioning run refuses one, naming the task.
+  auto loaded = seqlab::load_run(run);
+  CHECK_THROWS_WITH(seqlab::use_shortlist(loaded, 5), Catch::Contains("captioning run"));
+  CHECK(!loaded.shortlist);
 }
