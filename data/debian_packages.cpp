@@ -145,8 +145,16 @@ std::vector<std::string> download_debs(const std::vector<std::string>& packages,
       fs::create_directories(partial);
       CommandResult result = run_command(fmt::format("cd {} && apt-get download -q {}",
                                                      shell_quote(partial), shell_quote(package)));
-      const fs::path fetched = fs::path(partial) / indexed.file;
-      if (result.status != 0 || !fs::exists(fetched)) {
+      // apt names the file after the version with its epoch ("_4%3a7.4.7-1_all.deb"), the
+      // index's Filename without it: take the one .deb the folder holds.
+      fs::path fetched;
+      int found = 0;
+      for (const auto& entry : fs::directory_iterator(partial))
+        if (entry.is_regular_file() && entry.path().extension() == ".deb") {
+          fetched = entry.path();
+          ++found;
+        }
+      if (result.status != 0 || found != 1) {
         fs::remove_all(partial);
         throw InputError(fmt::format(
             "package '{}' could not be downloaded with `apt-get download` (exit {}):\n{}\n"

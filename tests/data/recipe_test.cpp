@@ -139,6 +139,18 @@ TEST_CASE("the ui-fr recipe reads package catalogs, cleans, deduplicates and spl
   }
 }
 
+TEST_CASE("a package whose version has an epoch downloads (apt names the file with it)") {
+  // wesnoth-music 1:1.16.9-1, a 1 kB transitional package: apt-get download writes
+  // wesnoth-music_1%3a1.16.9-1_all.deb while the index's Filename has no epoch. So do
+  // libreoffice-l10n-fr and others the ui-fr corpus is built from.
+  seqlab::testing::TempDir cache;
+  auto debs = seqlab::download_debs({"wesnoth-music"}, cache.path());
+  REQUIRE(debs.size() == 1);
+  CHECK(fs::file_size(debs[0]) > 0);
+  CHECK(debs == seqlab::download_debs({"wesnoth-music"}, cache.path()));  // cached: the same file
+  CHECK(leftovers(cache.path()) == 0);
+}
+
 TEST_CASE("a package apt does not know is an error naming it") {
   seqlab::testing::TempDir cache;
   CHECK_THROWS_WITH(seqlab::download_debs({"seqlab-no-such-package-xyz"}, cache.path()),
