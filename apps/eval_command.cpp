@@ -1,3 +1,6 @@
+#include <unistd.h>
+
+#include <algorithm>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -11,6 +14,7 @@
 #include "data/task.h"
 #include "eval/caption.h"
 #include "eval/classify.h"
+#include "eval/stream_translate.h"
 #include "train/evaluate.h"
 #include "train/run_directory.h"
 
@@ -110,10 +114,15 @@ void add_eval_command(CLI::App& app, Action& action) {
 }
 
 void add_translate_command(CLI::App& app, Action& action) {
-  auto* translate = app.add_subcommand("translate", "Translate stdin to stdout, one line each");
+  auto* translate = app.add_subcommand(
+      "translate",
+      "Translate stdin to stdout, one line each, as a stream (any size of input; output in input "
+      "order)");
   struct Args {
     std::string run, device, precision;
-    int64_t beam = 0, shortlist = -1;
+    int64_t beam = 0, shortlist = -1, chunk = 5000, batch_tokens = 4000;
+    int threads = -1, workers = 1;
+    bool json = false, alignments = false;
   };
   auto args = std::make_shared<Args>();
   translate->add_option("--run", args->run, "Run directory")->required();
@@ -126,19 +135,69 @@ void add_translate_command(CLI::App& app, Action& action) {
   translate->add_option("--beam", args->beam, "Beam size (default: the run's eval.beam)")
       ->check(CLI::Range(1, 256));
   translate->add_option("--device", args->device, "Override the run's device");
+  translate
+      ->add_option("--threads", args->threads,
+                   "Intra-op CPU threads in all (0 = all cores; default: the run's run.threads)")
+      ->check(CLI::Range(0, 1024));
+  translate
+      ->add_option("--workers", args->workers,
+                   "Batches decoded side by side, each on threads/workers cores (default 1)")
+      ->check(CLI::Range(1, 256));
+  translate
+      ->add_option("--chunk", args->chunk,
+                   "Lines read ahead, sorted into length buckets and written back in order "
+                   "(bounds memory; default 5000)")
+      ->check(CLI::Range(1, 10000000));
+  translate
+      ->add_option("--batch-tokens", args->batch_tokens,
+                   "Padded source tokens per batch, divided by the beam (default 4000)")
+      ->check(CLI::Range(1, 10000000));
+  translate->add_flag("--json", args->json,
+                      "JSON lines: line, source, translation, score (sum of log-probabilities), "
+                      "tokens");
+  translate->add_flag("--alignments", args->alignments,
+                      "JSON lines with source/target pieces and a hard alignment \"s-t ...\" "
+                      "from the last cross-attention (attention models)");
   translate->callback([&action, args] {
     action = [args] {
-      LoadedRun run = load_run(args->run, args->device);
-      if (!args->precision.empty()) use_precision(run, args->precision);
-      configure_threads(static_cast<int>(run.config.get_int("run.threads")));
-      if (!run.labels.empty())
-        throw InputError(
-            fmt::format("{} is a classification run (use seqlab classify)", args->run));
-      use_shortlist(run, args->shortlist);
-      auto sources = read_stdin_lines();
-      SearchOptions options = search_options(run.config);
-      if (args->beam > 0) options.beam = args->beam;
-      for (const auto& line : translate_sentences(run, sources, options)) std::cout << line << "\n";
+      // One model per worker with a shortlist (it restricts the output layer); else one shared.
+      auto load = [&] {
+        LoadedRun run = load_run(args->run, args->device);
+        if (!args->precision.empty()) use_precision(run, args->precision);
+        if (!run.labels.empty())
+          throw InputError(
+              fmt::format("{} is a classification run (use seqlab classify)", args->run));
+        use_shortlist(run, args->shortlist);
+        return run;
+      };
+      std::vector<LoadedRun> runs;
+      runs.push_back(load());
+      LoadedRun& run = runs.front();
+      if (make_task(run.config)->reads_images())
+        throw InputError(fmt::format("{} is a captioning run (use seqlab caption)", args->run));
+      const int threads = configure_threads(
+          args->threads >= 0 ? args->threads : static_cast<int>(run.config.get_int("run.threads")));
+      if (run.shortlist)
+        while (runs.size() < size_t(args->workers)) runs.push_back(load());
+      std::vector<Seq2Seq> models;
+      for (auto& r : runs) models.push_back(r.model);
+      StreamTranslateOptions options;
+      options.search = search_options(run.config);
+      if (args->beam > 0) options.search.beam = args->beam;
+      options.search.shortlist = run.shortlist;
+      options.batch_tokens = args->batch_tokens;
+      options.chunk_sentences = args->chunk;
+      options.workers = args->workers;
+      options.intra_threads = threads;
+      options.json = args->json || args->alignments;
+      options.alignments = args->alignments;
+      options.progress = isatty(2) != 0;
+      auto stats =
+          translate_stream(models, *run.tokenizer, run.device, std::cin, std::cout, options);
+      if (options.progress)
+        std::cerr << fmt::format("{} lines, {} tokens in {:.1f} s ({:.0f} tokens/s)\n", stats.lines,
+                                 stats.output_tokens, stats.seconds,
+                                 double(stats.output_tokens) / std::max(stats.seconds, 1e-9));
       return 0;
     };
   });

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -18,6 +19,7 @@
 #include "core/log.h"
 #include "core/random.h"
 #include "data/debian_packages.h"
+#include "eval/stream_translate.h"
 #include "seqlab_paths.h"
 #include "tests/test_support.h"
 #include "tokenizers/tokenizer.h"
@@ -68,6 +70,13 @@ pid_t spawn_train(const std::string& config, const std::string& out, bool resume
     _exit(127);
   }
   return pid;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
 }
 
 int wait_for(pid_t pid) {
@@ -292,6 +301,110 @@ TEST_CASE("seqlab attend draws a heatmap with rows summing to one, and eval and 
   auto bad = seqlab::run_command(binary + " translate --run " + run + " --precision int4 2>&1");
   CHECK(bad.status == 2);
   CHECK_THAT(bad.output, Catch::Matchers::Contains("int8"));
+}
+
+TEST_CASE("streaming translate writes the batch path's lines in input order, also from workers") {
+  seqlab::testing::TempDir dir;
+  std::string corpus = seqlab::testing::write_reverse_corpus(dir);
+  auto config = seqlab::Config::from_file(write_config(dir, corpus, 60),
+                                          {"model.decoder=bahdanau", "model.attention=additive"});
+  std::string run = dir.file("run");
+  seqlab::train_model(config, run, false);
+  // The test split's sources, with blank lines and a repeated line among them.
+  std::vector<std::string> sources;
+  for (const auto& line : seqlab::read_lines(corpus + "/test.tsv")) {
+    sources.push_back(line.substr(0, line.find('\t')));
+    if (sources.size() % 9 == 0) sources.push_back(sources.size() % 2 ? "" : "  ");
+  }
+  sources.push_back(sources.front());
+  std::string input;
+  for (const auto& s : sources) input += s + "\n";
+
+  auto loaded = seqlab::load_run(run);
+  for (int beam : {1, 3})
+    for (int workers : {1, 3})
+      for (int64_t chunk : {int64_t(7), int64_t(1000)}) {
+        INFO("beam " << beam << ", " << workers << " workers, chunks of " << chunk);
+        auto options = seqlab::search_options(loaded.config);
+        options.beam = beam;
+        auto expected = seqlab::translate_sentences(loaded, sources, options);
+        seqlab::StreamTranslateOptions stream;
+        stream.search = options;
+        stream.workers = workers;
+        stream.intra_threads = workers;
+        stream.chunk_sentences = chunk;
+        stream.batch_tokens = 40;  // several batches per chunk
+        std::istringstream in(input);
+        std::ostringstream out;
+        auto stats = seqlab::translate_stream({loaded.model}, *loaded.tokenizer, loaded.device, in,
+                                              out, stream);
+        CHECK(stats.lines == int64_t(sources.size()));
+        auto lines = split_lines(out.str());
+        CHECK(lines == expected);
+        CHECK(std::count(lines.begin(), lines.end(), "") >= 2);  // the empty lines
+      }
+
+  {  // A shortlist needs a model per worker, and then agrees too.
+    auto first = seqlab::load_run(run), second = seqlab::load_run(run);
+    seqlab::use_shortlist(first, 3);
+    auto options = seqlab::search_options(first.config);
+    options.beam = 2;
+    auto expected = seqlab::translate_sentences(first, sources, options);
+    seqlab::StreamTranslateOptions stream;
+    stream.search = options;
+    stream.search.shortlist = first.shortlist;
+    stream.workers = 2;
+    stream.chunk_sentences = 11;
+    stream.batch_tokens = 40;
+    std::istringstream in(input);
+    std::ostringstream out;
+    CHECK_THROWS_AS(
+        seqlab::translate_stream({first.model}, *first.tokenizer, first.device, in, out, stream),
+        seqlab::InputError);
+    seqlab::translate_stream({first.model, second.model}, *first.tokenizer, first.device, in, out,
+                             stream);
+    CHECK(split_lines(out.str()) == expected);
+  }
+
+  {  // JSON lines carry the score and an alignment for every generated token.
+    std::string binary = std::string(SEQLAB_BINARY_DIR) + "/bin/seqlab";
+    seqlab::testing::write_text(dir.file("input.txt"), input);
+    auto result = seqlab::run_command(binary + " translate --run " + run +
+                                      " --beam 1 --workers 2 --chunk 5 --alignments < " +
+                                      dir.file("input.txt") + " 2>/dev/null");
+    REQUIRE(result.status == 0);
+    auto options = seqlab::search_options(loaded.config);
+    options.beam = 1;
+    auto expected = seqlab::translate_sentences(loaded, sources, options);
+    std::istringstream written(result.output);
+    size_t n = 0;
+    for (std::string line; std::getline(written, line); ++n) {
+      REQUIRE(n < sources.size());
+      auto record = Json::parse(line);
+      CHECK(record["line"] == n + 1);
+      CHECK(record["source"] == sources[n]);
+      CHECK(record["translation"] == expected[n]);
+      const auto tokens = record["target_tokens"].size();
+      CHECK(record["tokens"] == tokens);
+      CHECK(record["score"].get<double>() <= 0.0);
+      // "s-t" for t = 0 .. tokens-1, s a source position.
+      std::istringstream pairs(record["alignment"].get<std::string>());
+      size_t t = 0;
+      for (std::string pair; pairs >> pair; ++t) {
+        auto dash = pair.find('-');
+        REQUIRE(dash != std::string::npos);
+        CHECK(std::stoul(pair.substr(dash + 1)) == t);
+        CHECK(std::stoul(pair.substr(0, dash)) < record["source_tokens"].size());
+      }
+      CHECK(t == tokens);
+    }
+    CHECK(n == sources.size());
+    // Invalid UTF-8 names its line (the chunks before it have been written).
+    auto bad = seqlab::run_command("printf 'abc\\nab\\377\\n' | " + binary + " translate --run " +
+                                   run + " --chunk 1 2>&1");
+    CHECK(bad.status == 2);
+    CHECK_THAT(bad.output, Catch::Matchers::Contains("stdin:2: invalid UTF-8"));
+  }
 }
 
 TEST_CASE(
