@@ -20,7 +20,7 @@ void add_bench_command(CLI::App& app, Action& action) {
     std::string what, preset = "gru", python = "/usr/bin/python3", precision = "fp32";
     std::vector<int64_t> lengths;
     std::vector<std::string> models;
-    bool json = false, profile = false, worker = false;
+    bool json = false, profile = false, worker = false, fp32_only = false;
     int nproc = 0;
     double gbit_per_s = 10, latency_us = 50;
     int64_t threads = 0, steps = 20, sentences = 500, batch_tokens = 4000, rounds = 3, warmup = 2;
@@ -75,6 +75,9 @@ void add_bench_command(CLI::App& app, Action& action) {
       ->add_option("--precision", args->precision,
                    "decode: int8 also times the model with int8 weights beside fp32")
       ->check(CLI::IsMember({"fp32", "int8"}));
+  bench->add_flag("--fp32-only", args->fp32_only,
+                  "compare: time decoding in fp32 only (default: also with int8 weights, a "
+                  "lexical shortlist, and both, on both sides)");
   bench->add_flag("--profile", args->profile,
                   "compare: also profile a training pass and a greedy decoding pass on "
                   "each side (self time per operator)");
@@ -111,6 +114,7 @@ void add_bench_command(CLI::App& app, Action& action) {
         options.batch_tokens = args->batch_tokens;
         options.python = args->python;
         options.profile = args->profile;
+        options.decode_options = !args->fp32_only;
         Json result = bench_compare(options);
         if (args->json)
           print_json(result.dump());

@@ -1,3 +1,4 @@
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -122,7 +123,7 @@ void add_translate_command(CLI::App& app, Action& action) {
     std::string run, device, precision;
     int64_t beam = 0, shortlist = -1, chunk = 5000, batch_tokens = 4000;
     int threads = -1, workers = 1;
-    bool json = false, alignments = false;
+    bool json = false, alignments = false, stats = false;
   };
   auto args = std::make_shared<Args>();
   translate->add_option("--run", args->run, "Run directory")->required();
@@ -158,6 +159,9 @@ void add_translate_command(CLI::App& app, Action& action) {
   translate->add_flag("--alignments", args->alignments,
                       "JSON lines with source/target pieces and a hard alignment \"s-t ...\" "
                       "from the last cross-attention (attention models)");
+  translate->add_flag("--stats", args->stats,
+                      "At the end, one JSON line on stderr: lines, tokens, seconds, tokens/s, "
+                      "threads, workers, precision, shortlist and peak resident memory (MB)");
   translate->callback([&action, args] {
     action = [args] {
       // One model per worker with a shortlist (it restricts the output layer); else one shared.
@@ -194,10 +198,26 @@ void add_translate_command(CLI::App& app, Action& action) {
       options.progress = isatty(2) != 0;
       auto stats =
           translate_stream(models, *run.tokenizer, run.device, std::cin, std::cout, options);
+      const double rate = double(stats.output_tokens) / std::max(stats.seconds, 1e-9);
       if (options.progress)
         std::cerr << fmt::format("{} lines, {} tokens in {:.1f} s ({:.0f} tokens/s)\n", stats.lines,
-                                 stats.output_tokens, stats.seconds,
-                                 double(stats.output_tokens) / std::max(stats.seconds, 1e-9));
+                                 stats.output_tokens, stats.seconds, rate);
+      if (args->stats) {
+        struct rusage usage {};
+        getrusage(RUSAGE_SELF, &usage);
+        Json line = {{"lines", stats.lines},
+                     {"sentences", stats.sentences},
+                     {"output_tokens", stats.output_tokens},
+                     {"seconds", stats.seconds},
+                     {"tokens_per_s", rate},
+                     {"threads", threads},
+                     {"workers", args->workers},
+                     {"beam", options.search.beam},
+                     {"precision", run.int8 ? "int8" : "fp32"},
+                     {"shortlist", run.shortlist ? run.shortlist->per_source() : 0},
+                     {"peak_rss_mb", double(usage.ru_maxrss) / 1024.0}};
+        std::cerr << line.dump() << std::endl;
+      }
       return 0;
     };
   });

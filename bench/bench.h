@@ -90,6 +90,8 @@ struct CompareOptions {
   int64_t batch_tokens = 4000;  // padded tokens per training batch
   int64_t sentences = 200;      // decoded per round and beam width
   bool profile = false;         // also profile a training pass per side: self time per operator
+  // Also time decoding with int8 weights, with a lexical shortlist and with both, on both sides.
+  bool decode_options = true;
   std::string python = "/usr/bin/python3";  // Debian's, where python3-torch is installed
 };
 

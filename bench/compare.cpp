@@ -22,8 +22,11 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/gemm.h"
+#include "core/int8_gemm.h"
+#include "core/random.h"
 #include "core/runtime.h"
 #include "eval/search.h"
+#include "eval/shortlist.h"
 #include "train/training_data.h"
 
 namespace seqlab {
@@ -33,12 +36,58 @@ using Clock = std::chrono::steady_clock;
 constexpr double kMaxLengthRatio = 1.2;
 constexpr int64_t kMaxLengthExtra = 2;
 constexpr int64_t kBeams[] = {1, 5};
+// The lexical shortlist decoding is timed with: candidates per source token, frequent targets.
+constexpr int64_t kShortlistPerSource = 20;
+constexpr int64_t kShortlistFrequent = 100;
+
+// A decoding option timed beside fp32: int8 weights, the shortlist, or both.
+struct DecodeOption {
+  std::string suffix;  // of the task name: "greedy" + suffix
+  bool int8 = false, shortlist = false;
+};
+const DecodeOption kDecodeOptions[] = {{"", false, false},
+                                       {"_int8", true, false},
+                                       {"_shortlist", false, true},
+                                       {"_int8_shortlist", true, true}};
 
 struct Workload {
   std::vector<Example> train_examples, decode_examples;
   std::vector<std::vector<int64_t>> train_batches;                      // warmup + steps
   std::map<int64_t, std::vector<std::vector<int64_t>>> decode_batches;  // by beam width
+  std::shared_ptr<const Shortlist> shortlist;
+  std::map<int64_t, std::vector<torch::Tensor>> shortlist_rows;  // per decoding batch
 };
+
+// Pairs over a Zipf-distributed vocabulary (exponent 1, as the words of text are) whose target is
+// a fixed one-to-one mapping of the source tokens, a tenth of them replaced by other words, with
+// synthetic_pairs' lengths: a lexical shortlist learns the mapping from them, and a batch of them
+// holds about as many distinct tokens as a batch of text. (Uniform tokens would put nearly the
+// whole vocabulary in every batch's shortlist.)
+std::vector<Example> lexical_pairs(int64_t count, int64_t vocab, uint64_t seed) {
+  const int64_t words = vocab - 4;
+  std::vector<double> cumulative(static_cast<size_t>(words));
+  double total = 0;
+  for (int64_t r = 0; r < words; ++r) cumulative[size_t(r)] = total += 1.0 / double(r + 1);
+  Rng rng(seed);
+  auto draw = [&] {
+    double u = rng.uniform() * total;
+    return 4 + static_cast<int64_t>(std::upper_bound(cumulative.begin(), cumulative.end(), u) -
+                                    cumulative.begin());
+  };
+  auto translate = [&](int64_t token) { return 4 + ((token - 4) * 7919 + 13) % words; };
+  std::vector<Example> out;
+  for (int64_t i = 0; i < count; ++i) {
+    Example ex;
+    int64_t source_len = 5 + static_cast<int64_t>(rng.below(21));
+    int64_t target_len = std::max<int64_t>(3, source_len + static_cast<int64_t>(rng.below(7)) - 2);
+    for (int64_t t = 0; t < source_len; ++t) ex.source.push_back(std::min(draw(), vocab - 1));
+    for (int64_t t = 0; t < target_len; ++t)
+      ex.target.push_back(t < source_len && rng.below(10) != 0 ? translate(ex.source[size_t(t)])
+                                                               : std::min(draw(), vocab - 1));
+    out.push_back(ex);
+  }
+  return out;
+}
 
 Workload make_workload(const CompareOptions& o) {
   Workload w;
@@ -49,10 +98,16 @@ Workload make_workload(const CompareOptions& o) {
     throw InputError(
         fmt::format("--steps: at most {} batches of {} tokens", epoch.size(), o.batch_tokens));
   w.train_batches.assign(epoch.begin(), epoch.begin() + static_cast<std::ptrdiff_t>(wanted));
-  w.decode_examples = synthetic_pairs(o.sentences, kBenchVocab, 2);
-  for (int64_t beam : kBeams)  // as `seqlab bench decode` batches them
+  w.decode_examples = lexical_pairs(o.sentences, kBenchVocab, 2);
+  w.shortlist = std::make_shared<Shortlist>(build_shortlist(
+      lexical_pairs(20000, kBenchVocab, 1), kBenchVocab, kShortlistPerSource, kShortlistFrequent));
+  for (int64_t beam : kBeams) {  // as `seqlab bench decode` batches them
     w.decode_batches[beam] =
         TokenBucketBatcher(w.decode_examples, std::max<int64_t>(64, 2000 / beam), 0, 0).sorted();
+    for (const auto& b : w.decode_batches[beam])
+      w.shortlist_rows[beam].push_back(
+          w.shortlist->for_sources(collate(w.decode_examples, b).source));
+  }
   return w;
 }
 
@@ -70,7 +125,13 @@ void write_workload(const Workload& w, const CompareOptions& o, const std::strin
   Json decode = Json::object();
   for (const auto& [beam, batches] : w.decode_batches) {
     Json list = Json::array();
-    for (const auto& b : batches) list.push_back({{"source", ids(w.decode_examples, b, true)}});
+    for (size_t i = 0; i < batches.size(); ++i) {
+      const auto& rows = w.shortlist_rows.at(beam)[i];
+      list.push_back(
+          {{"source", ids(w.decode_examples, batches[i], true)},
+           {"shortlist", std::vector<int64_t>(rows.data_ptr<int64_t>(),
+                                              rows.data_ptr<int64_t>() + rows.numel())}});
+    }
     decode[std::to_string(beam)] = list;
   }
   Json workload = {{"vocab", kBenchVocab},
@@ -85,7 +146,7 @@ void write_workload(const Workload& w, const CompareOptions& o, const std::strin
 // seqlab's side: the model and optimizer live across rounds, as the Python twin's do.
 class SeqlabSide {
  public:
-  SeqlabSide(const Config& config, const Workload& w) : model_(nullptr) {
+  SeqlabSide(const Config& config, const Workload& w) : model_(nullptr), shortlist_(w.shortlist) {
     torch::manual_seed(0);
     model_ = Seq2Seq(config, kBenchVocab, kBenchVocab);
     optimizer_ = std::make_unique<torch::optim::AdamW>(model_->parameters(),
@@ -162,13 +223,18 @@ class SeqlabSide {
     return profile([&] { decode(1); }, 1.0);
   }
 
-  Json decode(int64_t beam) {
+  // With int8, the weights are quantized before the clock starts (as `seqlab translate` does once
+  // at load); the shortlist's rows are looked up per batch inside the timed region.
+  Json decode(int64_t beam, const DecodeOption& option = {}) {
     model_->eval();
     SearchOptions options;
     options.beam = beam;
     options.max_length_ratio = kMaxLengthRatio;
     options.max_length_extra = kMaxLengthExtra;
     options.min_length = std::numeric_limits<int32_t>::max();  // never stop before the limit
+    if (option.shortlist) options.shortlist = shortlist_;
+    std::unique_ptr<Int8Weights> int8;
+    if (option.int8) int8 = std::make_unique<Int8Weights>(*model_);
     int64_t sentences = 0, produced = 0;
     auto start = Clock::now();
     for (const Batch& batch : decode_[beam]) {
@@ -183,6 +249,7 @@ class SeqlabSide {
 
  private:
   Seq2Seq model_;
+  std::shared_ptr<const Shortlist> shortlist_;
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   std::vector<Batch> train_;
   std::map<int64_t, std::vector<Batch>> decode_;
@@ -329,6 +396,20 @@ Json bench_compare(const CompareOptions& o) {
   result["gemm_gflops_start"] = gemm_gflops();
   result["blas_gflops_start"] = blas_gflops();
   Workload workload = make_workload(o);
+  if (o.decode_options) {
+    double rows = 0;
+    int64_t batches = 0;
+    for (const auto& [beam, list] : workload.shortlist_rows)
+      for (const auto& ids : list) {
+        rows += double(ids.numel());
+        ++batches;
+      }
+    result["shortlist"] = {{"per_source", kShortlistPerSource},
+                           {"frequent", kShortlistFrequent},
+                           {"mean_rows", rows / double(std::max<int64_t>(1, batches))},
+                           {"vocab", kBenchVocab}};
+    result["int8_path"] = describe_int8_path();
+  }
   auto directory =
       std::filesystem::temp_directory_path() / fmt::format("seqlab-compare-{}", getpid());
   std::filesystem::create_directories(directory);
@@ -350,14 +431,21 @@ Json bench_compare(const CompareOptions& o) {
           [&] {
             return python.ask({{"op", "train"}, {"model", name}});
           });
-      for (int64_t beam : kBeams) {
-        std::string task = beam == 1 ? "greedy" : fmt::format("beam{}", beam);
-        entry[task] = alternate(
-            o.rounds, "output_tokens", name + " " + task, [&] { return seqlab.decode(beam); },
-            [&] {
-              return python.ask({{"op", "decode"}, {"model", name}, {"beam", beam}});
-            });
-      }
+      for (int64_t beam : kBeams)
+        for (const auto& option : kDecodeOptions) {
+          if ((option.int8 || option.shortlist) && !o.decode_options) continue;
+          std::string task = (beam == 1 ? "greedy" : fmt::format("beam{}", beam)) + option.suffix;
+          entry[task] = alternate(
+              o.rounds, "output_tokens", name + " " + task,
+              [&] { return seqlab.decode(beam, option); },
+              [&] {
+                return python.ask({{"op", "decode"},
+                                   {"model", name},
+                                   {"beam", beam},
+                                   {"int8", option.int8},
+                                   {"shortlist", option.shortlist}});
+              });
+        }
       if (name == "transformer") {  // the same algorithm as nn.Transformer's loop: no cache
         SeqlabSide recompute(config.with("model.transformer.kv_cache=false"), workload);
         for (int64_t beam : kBeams) {
@@ -420,8 +508,8 @@ std::string format_compare(const Json& r) {
       "fp32 GEMM 1024^3, GFLOP/s at the start / end: seqlab's {:.0f} / {:.0f}, LibTorch's BLAS "
       "(Python's) {:.0f} / {:.0f}\n"
       "{} rounds, alternating; training: {} timed steps of {} padded tokens per round; decoding: "
-      "{} "
-      "sentences, every hypothesis forced to int(1.2 x source) + 2 tokens on both sides\n\n",
+      "{} sentences of Zipf-distributed words, every hypothesis forced to int(1.2 x source) + 2 "
+      "tokens on both sides\n\n",
       m["cpu"].get<std::string>(), m["cpu_family_model"].get<std::string>(), m["cores"].get<int>(),
       m["threads"].get<int>(), simd, m["aten_capability"].get<std::string>(),
       m["blas"].get<std::string>(), m["blas_core"].get<std::string>(),
@@ -432,13 +520,25 @@ std::string format_compare(const Json& r) {
       r["blas_gflops_start"].get<double>(), r["blas_gflops_end"].get<double>(),
       r["rounds"].get<int64_t>(), r["steps"].get<int64_t>(), r["batch_tokens"].get<int64_t>(),
       r["sentences"].get<int64_t>());
-  out += fmt::format("{:<13} {:<16} {:<16} {:>9} {:>9}  {:<20} {}\n", "model", "task", "unit",
+  if (r.contains("shortlist"))
+    out =
+        out.substr(0, out.size() - 1) +
+        fmt::format(
+            "int8: weights per output channel on both sides (seqlab: {}; Python: "
+            "quantize_dynamic, engine {}); shortlist: {} candidates per source token + {} "
+            "frequent, {:.0f} of {} rows per batch on average, the same rows on both sides\n\n",
+            r["int8_path"].get<std::string>(), r["python"].value("quantized_engine", "?"),
+            r["shortlist"]["per_source"].get<int64_t>(), r["shortlist"]["frequent"].get<int64_t>(),
+            r["shortlist"]["mean_rows"].get<double>(), r["shortlist"]["vocab"].get<int64_t>());
+  out += fmt::format("{:<13} {:<21} {:<16} {:>9} {:>9}  {:<20} {}\n", "model", "task", "unit",
                      "seqlab", "python", "ratio (min-max)", "GEMM share seqlab / python");
   for (const auto& name : {"gru", "gru-bahdanau", "transformer"}) {
     if (!r["models"].contains(name)) continue;
     const Json& entry = r["models"][name];
     for (const std::string task :
-         {"train", "greedy", "beam5", "greedy_no_cache", "beam5_no_cache"}) {
+         {"train", "greedy", "greedy_int8", "greedy_shortlist", "greedy_int8_shortlist", "beam5",
+          "beam5_int8", "beam5_shortlist", "beam5_int8_shortlist", "greedy_no_cache",
+          "beam5_no_cache"}) {
       if (!entry.contains(task)) continue;
       const Json& row = entry[task];
       std::string share =
@@ -447,7 +547,7 @@ std::string format_compare(const Json& r) {
                             100 * row["gemm_share_python"].get<double>())
               : "";
       out += fmt::format(
-          "{:<13} {:<16} {:<16} {:>9.0f} {:>9.0f}  {:<20} {}\n", name, task,
+          "{:<13} {:<21} {:<16} {:>9.0f} {:>9.0f}  {:<20} {}\n", name, task,
           row["unit"].get<std::string>(), row["seqlab"].get<double>(), row["python"].get<double>(),
           fmt::format("{:.2f} ({:.2f}-{:.2f})", row["ratio"].get<double>(),
                       row["ratio_min"].get<double>(), row["ratio_max"].get<double>()),

@@ -21,6 +21,13 @@ Training: AdamW, label smoothing 0.1, clipping 1.0, dropout 0.1. Decoding: greed
 with eos (and pad, bos) banned, so every hypothesis runs to the limit int(1.2 x source) + 2, as
 seqlab's side is told to do: the same number of output tokens on both sides.
 
+Decoding options, as a PyTorch user would write them: int8 weights through
+torch.ao.quantization.quantize_dynamic over the Linear, GRU and GRUCell modules (the default
+dynamic qconfig, on the default quantized engine; a quantized copy is made before the clock
+starts), and a lexical shortlist: the output layer computes the rows seqlab's shortlist gives for
+the batch (written into the workload, so both sides use the same rows), argmax and beams over them,
+ids mapped back; with int8 those rows are quantized per batch.
+
     apt-get install python3-torch      # Debian's PyTorch: the same libtorch 1.13 as seqlab links
     seqlab bench compare               # starts this script itself
 """
@@ -193,8 +200,10 @@ class Twins:
         self.models, self.optimizers = {}, {}
         # Collated once, outside the timed region, as seqlab collates outside its timer.
         self.train_batches = [collate(b["source"], b["target"]) for b in workload["train"]]
-        self.decode_batches = {int(beam): [collate(b["source"]) for b in batches]
-                               for beam, batches in workload["decode"].items()}
+        self.decode_batches = {
+            int(beam): [collate(b["source"]) + (torch.tensor(b["shortlist"], dtype=torch.long),)
+                        for b in batches]
+            for beam, batches in workload["decode"].items()}
 
     def model(self, name):
         if name not in self.models:
@@ -259,25 +268,61 @@ class Twins:
             units = len(batches)
         return {"self_ms": {e.key: e.self_cpu_time_total / 1000 / units for e in profile.key_averages()}}
 
-    def decode(self, name, beam):
+    def decode(self, name, beam, int8=False, shortlist=False):
         model = self.model(name)
         model.eval()
+        fp32_output = model.output
+        if int8:  # a quantized copy, made before the clock starts
+            model = torch.ao.quantization.quantize_dynamic(
+                model, {nn.Linear, nn.GRU, nn.GRUCell}, dtype=torch.qint8)
+            # torch 1.13's encoder-layer fast path reads linear.weight as a tensor, which a
+            # quantized Linear's is not (AttributeError): the quantized copy takes the plain path.
+            for layer in getattr(getattr(model, "core", None), "encoder", nn.Module()).children():
+                for sublayer in layer if isinstance(layer, nn.ModuleList) else [layer]:
+                    if hasattr(sublayer, "activation_relu_or_gelu"):
+                        sublayer.activation_relu_or_gelu = False
         ratio, extra = self.workload["max_length_ratio"], self.workload["max_length_extra"]
         start = time.perf_counter()
         sentences, produced = 0, 0
         with torch.inference_mode():
-            for src, lengths in self.decode_batches[beam]:
+            for src, lengths, rows in self.decode_batches[beam]:
                 steps = int(ratio * src.size(1)) + extra
-                tokens = search(model, src, lengths, beam, steps)
+                if shortlist:
+                    full = model.output
+                    model.output = Shortlisted(fp32_output, rows, int8)
+                    tokens = rows[search(model, src, lengths, beam, steps, rows)]
+                    model.output = full
+                else:
+                    tokens = search(model, src, lengths, beam, steps)
                 sentences += src.size(0)
                 produced += tokens.numel()
         return {"seconds": time.perf_counter() - start, "sentences": sentences,
                 "output_tokens": produced}
 
 
-def search(model, src, lengths, beam, steps):
+class Shortlisted(nn.Module):
+    """The output layer restricted to the shortlist's rows: logits over those alone."""
+
+    def __init__(self, output, rows, int8):
+        super().__init__()
+        weight, bias = output.weight.index_select(0, rows), output.bias.index_select(0, rows)
+        self.linear = None
+        if int8:
+            scale = weight.abs().max().item() / 127.0
+            packed = torch.ops.quantized.linear_prepack(
+                torch.quantize_per_tensor(weight, scale, 0, torch.qint8), bias)
+            self.linear = lambda x: torch.ops.quantized.linear_dynamic(x, packed)
+        else:
+            self.linear = lambda x: F.linear(x, weight, bias)
+
+    def forward(self, x):
+        return self.linear(x)
+
+
+def search(model, src, lengths, beam, steps, rows=None):
     """Greedy (beam 1) or beam search for exactly `steps` tokens: pad, bos and eos are banned.
-    Returns the best hypotheses' tokens [B, steps]."""
+    Returns the best hypotheses' tokens [B, steps]; with a shortlist (the output layer computes
+    `rows` only), positions in `rows`."""
     batch = src.size(0)
     memory = model.encode(src, lengths)
     if beam > 1:
@@ -285,13 +330,17 @@ def search(model, src, lengths, beam, steps):
     state = model.start(memory)
     previous = torch.full((batch * beam,), BOS, dtype=torch.long)
     banned = torch.tensor([PAD, BOS, EOS])
+    if rows is not None:
+        banned = torch.nonzero(torch.isin(rows, banned)).squeeze(1)
+    ids = (lambda position: rows[position]) if rows is not None else (lambda token: token)
     if beam == 1:
         out = []
         for _ in range(steps):
             log_probs = torch.log_softmax(model.step(state, previous), -1)
             log_probs.index_fill_(-1, banned, float("-inf"))
-            previous = log_probs.argmax(-1)
-            out.append(previous)
+            position = log_probs.argmax(-1)
+            previous = ids(position)
+            out.append(position)
         return torch.stack(out, 1)
     scores = torch.full((batch, beam), float("-inf"))
     scores[:, 0] = 0.0
@@ -307,7 +356,7 @@ def search(model, src, lengths, beam, steps):
         model.reorder(state, (origin + row_offset).view(-1))
         history = torch.cat([history.gather(1, origin.unsqueeze(-1).expand(-1, -1, history.size(2))),
                              token.unsqueeze(-1)], 2)
-        previous = token.view(-1)
+        previous = ids(token.view(-1))
     return history[:, 0]
 
 
@@ -320,7 +369,8 @@ def main():
     with open(args.workload) as f:
         twins = Twins(json.load(f))
     reply = {"ready": True, "torch": torch.__version__, "python": sys.version.split()[0],
-             "threads": torch.get_num_threads()}
+             "threads": torch.get_num_threads(),
+             "quantized_engine": torch.backends.quantized.engine}
     print(json.dumps(reply), flush=True)
     for line in sys.stdin:
         request = json.loads(line)
@@ -336,7 +386,8 @@ def main():
         elif op == "flops":
             reply = twins.flops(name)
         elif op == "decode":
-            reply = twins.decode(name, request["beam"])
+            reply = twins.decode(name, request["beam"], request.get("int8", False),
+                                 request.get("shortlist", False))
         else:
             raise ValueError(f"unknown request {op!r}")
         print(json.dumps(reply), flush=True)
