@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -174,7 +175,8 @@ void add_translate_command(CLI::App& app, Action& action) {
         use_shortlist(run, args->shortlist);
         return run;
       };
-      std::vector<LoadedRun> runs;
+      // A deque: loading the workers' models must not move the first run (`run` refers to it).
+      std::deque<LoadedRun> runs;
       runs.push_back(load());
       LoadedRun& run = runs.front();
       if (make_task(run.config)->reads_images())

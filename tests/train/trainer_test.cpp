@@ -364,11 +364,17 @@ TEST_CASE("streaming translate writes the batch path's lines in input order, als
     seqlab::translate_stream({first.model, second.model}, *first.tokenizer, first.device, in, out,
                              stream);
     CHECK(split_lines(out.str()) == expected);
+    // The CLI loads a model per worker itself.
+    seqlab::testing::write_text(dir.file("input.txt"), input);
+    auto cli = seqlab::run_command(std::string(SEQLAB_BINARY_DIR) + "/bin/seqlab translate --run " +
+                                   run + " --beam 2 --shortlist 3 --workers 2 --chunk 11 < " +
+                                   dir.file("input.txt") + " 2>&1");
+    REQUIRE(cli.status == 0);
+    CHECK(split_lines(cli.output) == expected);
   }
 
   {  // JSON lines carry the score and an alignment for every generated token.
     std::string binary = std::string(SEQLAB_BINARY_DIR) + "/bin/seqlab";
-    seqlab::testing::write_text(dir.file("input.txt"), input);
     auto result = seqlab::run_command(binary + " translate --run " + run +
                                       " --beam 1 --workers 2 --chunk 5 --alignments < " +
                                       dir.file("input.txt") + " 2>/dev/null");
