@@ -91,6 +91,20 @@ int exact_matches(Seq2Seq& model, const std::vector<Example>& held_out) {
   return exact;
 }
 
+double int8_worst_error(Seq2Seq& model) {
+  torch::NoGradGuard no_grad;
+  auto generator = at::detail::createCPUGenerator(7);
+  double worst = 0;
+  for (const auto& weight : model->parameters()) {
+    if (weight.dim() != 2 || weight.size(0) < 8 || weight.size(1) < 8) continue;
+    auto x = at::randn({32, weight.size(1)}, generator);
+    auto fp32 = torch::mm(x, weight.t());
+    auto int8 = int8_linear(x, quantize_rows(weight));
+    worst = std::max(worst, (int8 - fp32).norm().item<double>() / fp32.norm().item<double>());
+  }
+  return worst;
+}
+
 int int8_agreement(Seq2Seq& model, const std::vector<Example>& held_out) {
   torch::NoGradGuard no_grad;
   auto batch = collate(held_out, all_indices(held_out.size()));

@@ -57,5 +57,8 @@ int exact_matches(Seq2Seq& model, const std::vector<Example>& held_out);
 // How many held-out examples greedy search decodes to the same tokens with int8 weights
 // (core/int8_gemm.h) as with fp32.
 int int8_agreement(Seq2Seq& model, const std::vector<Example>& held_out);
+// The largest relative error ||int8 - fp32|| / ||fp32|| of x W^T over the model's trained
+// matrices (2-D parameters of at least 8 x 8), x 32 rows of standard normal activations.
+double int8_worst_error(Seq2Seq& model);
 
 }  // namespace seqlab::testing
