@@ -123,7 +123,7 @@ void add_translate_command(CLI::App& app, Action& action) {
   struct Args {
     std::string run, device, precision;
     int64_t beam = 0, shortlist = -1, chunk = 5000, batch_tokens = 4000;
-    int threads = -1, workers = 1;
+    int threads = -1, workers = 0;
     bool json = false, alignments = false, stats = false;
   };
   auto args = std::make_shared<Args>();
@@ -143,8 +143,10 @@ void add_translate_command(CLI::App& app, Action& action) {
       ->check(CLI::Range(0, 1024));
   translate
       ->add_option("--workers", args->workers,
-                   "Batches decoded side by side, each on threads/workers cores (default 1)")
-      ->check(CLI::Range(1, 256));
+                   "Batches decoded side by side, each on threads/workers cores; 0 (default): "
+                   "measured on the first chunk, one worker on all threads against one per "
+                   "thread")
+      ->check(CLI::Range(0, 256));
   translate
       ->add_option("--chunk", args->chunk,
                    "Lines read ahead, sorted into length buckets and written back in order "
@@ -183,8 +185,10 @@ void add_translate_command(CLI::App& app, Action& action) {
         throw InputError(fmt::format("{} is a captioning run (use seqlab caption)", args->run));
       const int threads = configure_threads(
           args->threads >= 0 ? args->threads : static_cast<int>(run.config.get_int("run.threads")));
+      const int most_workers =
+          args->workers > 0 ? args->workers : std::min(std::max(threads, 1), kMaxAutoWorkers);
       if (run.shortlist)
-        while (runs.size() < size_t(args->workers)) runs.push_back(load());
+        while (runs.size() < size_t(most_workers)) runs.push_back(load());
       std::vector<Seq2Seq> models;
       for (auto& r : runs) models.push_back(r.model);
       StreamTranslateOptions options;
@@ -213,7 +217,8 @@ void add_translate_command(CLI::App& app, Action& action) {
                      {"seconds", stats.seconds},
                      {"tokens_per_s", rate},
                      {"threads", threads},
-                     {"workers", args->workers},
+                     {"workers", stats.workers},
+                     {"workers_measured_speedup", stats.measured_speedup},
                      {"beam", options.search.beam},
                      {"precision", run.int8 ? "int8" : "fp32"},
                      {"shortlist", run.shortlist ? run.shortlist->per_source() : 0},

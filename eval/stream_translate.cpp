@@ -96,14 +96,14 @@ void align_batch(Seq2Seq& model, Chunk& chunk, const std::vector<int64_t>& indic
 // (a per-thread setting), so `workers` batches run side by side on their share of the cores.
 class WorkerPool {
  public:
+  // `workers` threads of `threads` OpenMP threads each (one worker keeps the caller's setting).
   WorkerPool(const std::vector<Seq2Seq>& models, torch::Device device,
-             const StreamTranslateOptions& options)
+             const StreamTranslateOptions& options, int workers, int threads)
       : models_(models), device_(device), options_(options) {
-    const int workers = std::max(1, options.workers);
-    const int threads = std::max(1, options.intra_threads / workers);
     for (int w = 0; w < workers; ++w)
-      threads_.emplace_back([this, w, threads] { work(size_t(w), threads); });
+      threads_.emplace_back([this, w, threads, workers] { work(size_t(w), workers, threads); });
   }
+  int workers() const { return static_cast<int>(threads_.size()); }
   ~WorkerPool() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -131,8 +131,8 @@ class WorkerPool {
   }
 
  private:
-  void work(size_t w, int threads) {
-    if (options_.workers > 1) {
+  void work(size_t w, int workers, int threads) {
+    if (workers > 1) {
       at::internal::lazy_init_num_threads();  // ATen's own per-thread setup first, then ours
       omp_set_num_threads(threads);
     }
@@ -234,23 +234,40 @@ StreamTranslateStats translate_stream(const std::vector<Seq2Seq>& models,
                                       std::istream& in, std::ostream& out,
                                       const StreamTranslateOptions& options) {
   if (models.empty()) throw std::invalid_argument("translate_stream: no model");
-  if (options.workers < 1 || options.chunk_sentences < 1 || options.batch_tokens < 1)
-    throw InputError("translate: workers, chunk size and batch tokens must be at least 1");
-  if (options.search.shortlist && options.workers > 1) {
-    for (size_t a = 0; a < models.size(); ++a)
-      for (size_t b = a + 1; b < models.size(); ++b)
-        if (models[a].get() == models[b].get())
-          throw InputError(
-              "a shortlist restricts the model's output layer: several workers with "
-              "a shortlist need a model each");
-    if (models.size() < size_t(options.workers))
-      throw InputError(fmt::format(
-          "a shortlist restricts the model's output layer: {} workers need {} models, not {}",
-          options.workers, options.workers, models.size()));
+  if (options.workers < 0 || options.chunk_sentences < 1 || options.batch_tokens < 1)
+    throw InputError(
+        "translate: chunk size and batch tokens must be at least 1, workers at least 0 (auto)");
+  // With a shortlist (which restricts a model's output layer) every worker needs a model of its
+  // own.
+  size_t distinct = 0;
+  for (size_t a = 0; a < models.size(); ++a) {
+    bool seen = false;
+    for (size_t b = 0; b < a; ++b) seen = seen || models[a].get() == models[b].get();
+    distinct += !seen;
+  }
+  const bool automatic = options.workers == 0;
+  const int threads = std::max(1, options.intra_threads);
+  int workers = automatic ? std::min(threads, kMaxAutoWorkers) : options.workers;
+  if (options.search.shortlist && workers > 1 && distinct < size_t(workers)) {
+    if (!automatic)
+      throw InputError(
+          fmt::format("a shortlist restricts the model's output layer: {} workers need {} models "
+                      "of their own, not {}",
+                      workers, workers, distinct));
+    workers = 1;
   }
   const auto start = std::chrono::steady_clock::now();
   StreamTranslateStats stats;
-  WorkerPool pool(models, device, options);
+  // Auto: one worker on every thread, and `workers` single-threaded ones, timed on the same work
+  // (alternate batches of the first chunk with enough of them); the faster one goes on.
+  std::unique_ptr<WorkerPool> solo, several;
+  if (workers > 1)
+    several = std::make_unique<WorkerPool>(models, device, options, workers,
+                                           std::max(1, threads / workers));
+  if (workers == 1 || automatic)
+    solo = std::make_unique<WorkerPool>(models, device, options, 1, threads);
+  WorkerPool* pool = automatic && several ? nullptr : (several ? several.get() : solo.get());
+  stats.workers = pool ? pool->workers() : 1;
   std::unique_ptr<Progress> progress;
   if (options.progress) progress = std::make_unique<Progress>("translate", 0, "lines");
   // Beams multiply the rows: keep the padded token count per batch about the same.
@@ -292,7 +309,34 @@ StreamTranslateStats translate_stream(const std::vector<Seq2Seq>& models,
       };
       std::stable_sort(batches.begin(), batches.end(),
                        [&](const auto& a, const auto& b) { return padded(a) > padded(b); });
-      pool.run(chunk, std::move(batches));
+      const size_t needed = size_t(1 + 3 * workers);
+      if (!pool && batches.size() >= needed) {
+        // Both pools decode a warm-up share first (threads started, kernels generated, memory
+        // allocated), untimed; then alternate batches of equal sizes, timed.
+        std::vector<std::vector<int64_t>> warm_one, warm_many, one, many;
+        double one_tokens = 0, many_tokens = 0;
+        warm_one.push_back(std::move(batches[0]));
+        for (size_t i = 1; i <= size_t(workers); ++i) warm_many.push_back(std::move(batches[i]));
+        for (size_t i = size_t(workers) + 1; i < needed; ++i) {
+          const bool to_many = (i - size_t(workers)) % 2 == 0;
+          (to_many ? many_tokens : one_tokens) += double(padded(batches[i]));
+          (to_many ? many : one).push_back(std::move(batches[i]));
+        }
+        batches.erase(batches.begin(), batches.begin() + static_cast<std::ptrdiff_t>(needed));
+        solo->run(chunk, std::move(warm_one));
+        several->run(chunk, std::move(warm_many));
+        auto timed = [&](WorkerPool& p, std::vector<std::vector<int64_t>> work) {
+          auto begin = std::chrono::steady_clock::now();
+          p.run(chunk, std::move(work));
+          return std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+        };
+        const double one_rate = one_tokens / std::max(timed(*solo, std::move(one)), 1e-9);
+        const double many_rate = many_tokens / std::max(timed(*several, std::move(many)), 1e-9);
+        pool = many_rate > one_rate ? several.get() : solo.get();
+        stats.workers = pool->workers();
+        stats.measured_speedup = many_rate / one_rate;
+      }
+      (pool ? pool : solo.get())->run(chunk, std::move(batches));
     }
     write_chunk(chunk, tokenizer, options, out, stats);
     stats.lines += static_cast<int64_t>(chunk.lines.size());

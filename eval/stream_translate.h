@@ -19,6 +19,10 @@
 
 namespace seqlab {
 
+// At most this many workers when their number is chosen by measuring (each holds its batch's
+// activations, and with a shortlist a model of its own).
+constexpr int kMaxAutoWorkers = 8;
+
 struct StreamTranslateOptions {
   SearchOptions search;
   int64_t batch_tokens = 4000;  // padded source tokens per batch (divided by the beam)
@@ -26,7 +30,10 @@ struct StreamTranslateOptions {
       5000;  // lines read, sorted and decoded together; memory is bounded by it
   // Batches in flight. Each worker decodes its own batch on intra_threads / workers intra-op
   // threads (at least one). Workers share one model, except with a shortlist (which restricts the
-  // model's output layer): then each worker needs a model of its own.
+  // model's output layer): then each worker needs a model of its own. 0 = choose by measuring:
+  // on the first chunk with 1 + 3W batches (W = min(intra_threads, 8)), after a warm-up share
+  // each, alternate batches go to one worker on every thread and to W single-threaded workers;
+  // the faster goes on (one worker where a shortlist lacks the models).
   int workers = 1;
   int intra_threads = 1;    // the intra-op threads in effect for the whole translation
   bool json = false;        // JSON lines instead of plain text
@@ -40,6 +47,8 @@ struct StreamTranslateStats {
   int64_t sentences = 0;      // non-empty lines decoded
   int64_t output_tokens = 0;  // generated tokens, eos excluded
   double seconds = 0;
+  int workers = 1;              // batches in flight (as chosen, with workers = 0)
+  double measured_speedup = 0;  // workers = 0: several workers' rate over one's (0: not measured)
 };
 
 // Translates `in` to `out`, one output line per input line, flushed after every chunk. `models`

@@ -310,19 +310,20 @@ TEST_CASE("streaming translate writes the batch path's lines in input order, als
                                           {"model.decoder=bahdanau", "model.attention=additive"});
   std::string run = dir.file("run");
   seqlab::train_model(config, run, false);
-  // The test split's sources, with blank lines and a repeated line among them.
+  // The test and validation splits' sources, with blank lines and a repeated line among them.
   std::vector<std::string> sources;
-  for (const auto& line : seqlab::read_lines(corpus + "/test.tsv")) {
-    sources.push_back(line.substr(0, line.find('\t')));
-    if (sources.size() % 9 == 0) sources.push_back(sources.size() % 2 ? "" : "  ");
-  }
+  for (const std::string split : {"test", "valid"})
+    for (const auto& line : seqlab::read_lines(corpus + "/" + split + ".tsv")) {
+      sources.push_back(line.substr(0, line.find('\t')));
+      if (sources.size() % 9 == 0) sources.push_back(sources.size() % 2 ? "" : "  ");
+    }
   sources.push_back(sources.front());
   std::string input;
   for (const auto& s : sources) input += s + "\n";
 
   auto loaded = seqlab::load_run(run);
   for (int beam : {1, 3})
-    for (int workers : {1, 3})
+    for (int workers : {1, 3, 0})  // 0: chosen by measuring, on 2 threads
       for (int64_t chunk : {int64_t(7), int64_t(1000)}) {
         INFO("beam " << beam << ", " << workers << " workers, chunks of " << chunk);
         auto options = seqlab::search_options(loaded.config);
@@ -331,14 +332,19 @@ TEST_CASE("streaming translate writes the batch path's lines in input order, als
         seqlab::StreamTranslateOptions stream;
         stream.search = options;
         stream.workers = workers;
-        stream.intra_threads = workers;
+        stream.intra_threads = workers == 0 ? 2 : workers;
         stream.chunk_sentences = chunk;
-        stream.batch_tokens = 40;  // several batches per chunk
+        stream.batch_tokens = 40;  // several batches per chunk (at least 64 tokens each)
         std::istringstream in(input);
         std::ostringstream out;
         auto stats = seqlab::translate_stream({loaded.model}, *loaded.tokenizer, loaded.device, in,
                                               out, stream);
         CHECK(stats.lines == int64_t(sources.size()));
+        if (workers > 0) CHECK(stats.workers == workers);
+        if (workers == 0) {  // measured when a chunk has 7 batches (the whole input has more)
+          CHECK((stats.workers == 1 || stats.workers == 2));
+          CHECK((chunk == 7 || stats.measured_speedup > 0));
+        }
         auto lines = split_lines(out.str());
         CHECK(lines == expected);
         CHECK(std::count(lines.begin(), lines.end(), "") >= 2);  // the empty lines
