@@ -136,7 +136,7 @@ class WorkerPool {
       at::internal::lazy_init_num_threads();  // ATen's own per-thread setup first, then ours
       omp_set_num_threads(threads);
     }
-    Seq2Seq model = models_[models_.size() == 1 ? 0 : w];
+    Seq2Seq model = models_[w % models_.size()];
     for (;;) {
       std::vector<int64_t> indices;
       Chunk* chunk = nullptr;
@@ -237,23 +237,24 @@ StreamTranslateStats translate_stream(const std::vector<Seq2Seq>& models,
   if (options.workers < 0 || options.chunk_sentences < 1 || options.batch_tokens < 1)
     throw InputError(
         "translate: chunk size and batch tokens must be at least 1, workers at least 0 (auto)");
-  // With a shortlist (which restricts a model's output layer) every worker needs a model of its
-  // own.
-  size_t distinct = 0;
-  for (size_t a = 0; a < models.size(); ++a) {
-    bool seen = false;
-    for (size_t b = 0; b < a; ++b) seen = seen || models[a].get() == models[b].get();
-    distinct += !seen;
-  }
   const bool automatic = options.workers == 0;
   const int threads = std::max(1, options.intra_threads);
   int workers = automatic ? std::min(threads, kMaxAutoWorkers) : options.workers;
-  if (options.search.shortlist && workers > 1 && distinct < size_t(workers)) {
+  // Worker w decodes with models[w % models.size()]. A shortlist restricts a model's output
+  // layer, so then the first `workers` models must be different ones.
+  auto own_models = [&](int count) {
+    if (models.size() < size_t(count)) return false;
+    for (int a = 0; a < count; ++a)
+      for (int b = 0; b < a; ++b)
+        if (models[size_t(a)].get() == models[size_t(b)].get()) return false;
+    return true;
+  };
+  if (options.search.shortlist && workers > 1 && !own_models(workers)) {
     if (!automatic)
       throw InputError(
           fmt::format("a shortlist restricts the model's output layer: {} workers need {} models "
-                      "of their own, not {}",
-                      workers, workers, distinct));
+                      "of their own ({} given)",
+                      workers, workers, models.size()));
     workers = 1;
   }
   const auto start = std::chrono::steady_clock::now();
