@@ -26,15 +26,20 @@ void add_bench_command(CLI::App& app, Action& action) {
     int64_t threads = 0, steps = 20, sentences = 500, batch_tokens = 4000, rounds = 3, warmup = 2;
     FitBenchOptions fit;
     std::vector<std::string> sets;
+    DataBenchOptions data;
+    DataCellOptions cell;
+    bool data_cell = false;
   };
   auto args = std::make_shared<Args>();
   std::vector<std::string> whats = benchmark_registry().names();
-  whats.insert(whats.end(), {"fit", "compare"});
+  whats.insert(whats.end(), {"fit", "compare", "data"});
   bench
       ->add_option("what", args->what,
                    fmt::format("{} (`seqlab list benchmarks`), fit (the ridge readout fit against "
                                "the machine's GEMM), or compare (seqlab against the same models "
-                               "in Python PyTorch, side by side in one run)",
+                               "in Python PyTorch, side by side in one run), or data (the data "
+                               "layer at 1x/10x/100x ui-fr and on 100k images, from memory and "
+                               "streamed)",
                                fmt::join(benchmark_registry().names(), ", ")))
       ->required()
       ->check(CLI::IsMember(whats));
@@ -97,6 +102,30 @@ void add_bench_command(CLI::App& app, Action& action) {
       ->check(CLI::NonNegativeNumber);
   bench->add_flag("--worker", args->worker, "")
       ->group("");  // one process of a --nproc run (hidden)
+  bench
+      ->add_option("--scales", args->data.scales,
+                   "data: copies of ui-fr's training split to measure (default 1,10,100)")
+      ->delimiter(',')
+      ->check(CLI::Range(int64_t(1), int64_t(100000)));
+  bench
+      ->add_option("--images", args->data.images,
+                   "data: generated captioning images (default 100000; 0 = none)")
+      ->check(CLI::Range(int64_t(0), int64_t(100000000)));
+  bench
+      ->add_option("--modes", args->data.modes,
+                   "data: memory, stream or both (default memory,stream)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"memory", "stream"}));
+  bench->add_option("--work", args->data.work,
+                    "data: where corpora, runs and logs go (default <data cache>/bench-data)");
+  bench->add_flag("--cell", args->data_cell, "")->group("");  // one cell of `bench data` (hidden)
+  bench->add_option("--task", args->cell.task, "")->group("");
+  bench->add_option("--corpus", args->cell.corpus, "")->group("");
+  bench->add_option("--mode", args->cell.mode, "")->group("");
+  bench->add_option("--run", args->cell.run_dir, "")->group("");
+  bench
+      ->add_option("--image-size", args->data.image_size, "data: image side in pixels (default 64)")
+      ->check(CLI::Range(int64_t(8), int64_t(1024)));
   bench->add_flag("--json", args->json, "Print one JSON object");
   bench->callback([&action, args, bench] {
     bool steps_given = bench->count("--steps") > 0,
@@ -120,6 +149,24 @@ void add_bench_command(CLI::App& app, Action& action) {
           print_json(result.dump());
         else
           std::cout << format_compare(result);
+        return 0;
+      }
+      if (args->what == "data") {
+        Json result;
+        if (args->data_cell) {
+          DataCellOptions cell = args->cell;
+          cell.steps = steps_given ? args->steps : 200;
+          cell.image_size = args->data.image_size;
+          result = bench_data_cell(cell);
+        } else {
+          DataBenchOptions options = args->data;
+          if (steps_given) options.steps = args->steps;
+          result = bench_data(options);
+        }
+        if (args->json || args->data_cell)
+          print_json(result.dump());
+        else
+          std::cout << format_data(result);
         return 0;
       }
       if (args->what == "fit") {

@@ -24,6 +24,7 @@
 namespace seqlab {
 class Communicator;
 class GradientReducer;
+
 }  // namespace seqlab
 
 namespace seqlab {
@@ -124,5 +125,30 @@ nlohmann::json bench_train_worker(const Config& config, int64_t batch_tokens, in
 nlohmann::json bench_train_scaling(const std::vector<std::string>& worker_argv, int nproc,
                                    int threads, double gbit_per_s, double latency_us);
 std::string format_scaling(const nlohmann::json& result);
+
+// `seqlab bench data` (bench/data.cpp): the data layer as the corpus grows, read from memory and
+// streamed (data.streaming), one process per cell.
+struct DataBenchOptions {
+  std::vector<int64_t> scales = {1, 10, 100};  // copies of ui-fr's training split (with variation)
+  int64_t images = 100000;                     // generated captioning images; 0 = none
+  int64_t image_size = 64;
+  int64_t steps = 200;  // training updates per cell
+  std::vector<std::string> modes = {"memory", "stream"};
+  std::string work;  // corpora, runs and cell logs; default <data cache>/bench-data
+};
+struct DataCellOptions {
+  std::string task = "translation", corpus, mode = "stream", run_dir;
+  int64_t steps = 200, image_size = 64;
+};
+nlohmann::json bench_data(const DataBenchOptions& options);
+// One cell, in its own process: prepare (tokenizer, shards), the first batch, the loader alone,
+// then `steps` training updates with the loader beside the trainer; peak memory.
+nlohmann::json bench_data_cell(const DataCellOptions& options);
+std::string format_data(const nlohmann::json& result);
+// ui-fr's training split `scale` times (copy r > 0 shuffled, each side marked "(r)"), with its
+// valid and test splits, as a corpus directory.
+void write_scaled_corpus(const std::string& base, int64_t scale, const std::string& out);
+// A captioning corpus of `images` generated PNG scenes (a coloured square in a corner).
+void write_scenes_corpus(const std::string& out, int64_t images, int64_t size);
 
 }  // namespace seqlab

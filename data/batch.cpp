@@ -99,11 +99,23 @@ Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& 
 
 TokenBucketBatcher::TokenBucketBatcher(const std::vector<Example>& examples, int64_t max_tokens,
                                        int64_t max_sentences, uint64_t seed)
-    : max_tokens_(max_tokens), max_sentences_(max_sentences), seed_(seed) {
+    : TokenBucketBatcher(bucket_lengths(examples), max_tokens, max_sentences, seed) {}
+
+TokenBucketBatcher::TokenBucketBatcher(std::vector<int64_t> lengths, int64_t max_tokens,
+                                       int64_t max_sentences, uint64_t seed)
+    : lengths_(std::move(lengths)),
+      max_tokens_(max_tokens),
+      max_sentences_(max_sentences),
+      seed_(seed) {
   if (max_tokens <= 0) throw InputError("batch token budget must be positive");
-  lengths_.reserve(examples.size());
+}
+
+std::vector<int64_t> TokenBucketBatcher::bucket_lengths(const std::vector<Example>& examples) {
+  std::vector<int64_t> lengths;
+  lengths.reserve(examples.size());
   for (const auto& ex : examples)
-    lengths_.push_back(static_cast<int64_t>(std::max(ex.source.size(), ex.target.size() + 1)));
+    lengths.push_back(static_cast<int64_t>(std::max(ex.source.size(), ex.target.size() + 1)));
+  return lengths;
 }
 
 std::vector<std::vector<int64_t>> TokenBucketBatcher::chunk(

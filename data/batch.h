@@ -53,6 +53,11 @@ class TokenBucketBatcher {
  public:
   TokenBucketBatcher(const std::vector<Example>& examples, int64_t max_tokens,
                      int64_t max_sentences, uint64_t seed);
+  // The same from each example's bucket length, max(source, target + 1) (bucket_lengths()): a
+  // split on disk (data/shards.h) batches without loading its examples, into the same batches.
+  TokenBucketBatcher(std::vector<int64_t> lengths, int64_t max_tokens, int64_t max_sentences,
+                     uint64_t seed);
+  static std::vector<int64_t> bucket_lengths(const std::vector<Example>& examples);
 
   // The batches of one epoch: shuffled within equal lengths, bucketed, batch order shuffled.
   // The same (seed, epoch) gives the same batches.

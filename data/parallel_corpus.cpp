@@ -1,5 +1,7 @@
 #include "data/parallel_corpus.h"
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -10,29 +12,78 @@
 
 namespace seqlab {
 
-std::vector<SentencePair> read_tsv(const std::string& path) {
-  auto lines = read_lines(path);
-  std::vector<SentencePair> pairs;
-  pairs.reserve(lines.size());
-  for (size_t i = 0; i < lines.size(); ++i) {
-    const std::string& line = lines[i];
-    std::string where = fmt::format("{}:{}", path, i + 1);
-    if (line.empty()) {
-      if (i + 1 == lines.size()) break;  // a trailing empty line is harmless
-      throw InputError(where + ": empty line (expected source<TAB>target)");
+void BadLines::add(const std::string& message) {
+  if (named.size() < kNamed) named.push_back(message);
+  ++count;
+}
+
+std::string BadLines::summary() const {
+  if (count == 0) return "";
+  std::string text = fmt::format("skipped {} bad line(s) (data.skip_bad_lines): ", count);
+  for (size_t i = 0; i < named.size(); ++i) text += (i ? "; " : "") + named[i];
+  if (count > static_cast<int64_t>(named.size()))
+    text += fmt::format("; and {} more", count - static_cast<int64_t>(named.size()));
+  return text;
+}
+
+namespace {
+
+// The pair on one TSV line, or the reason it is not one ("" when it is).
+std::string parse_tsv_line(const std::string& line, SentencePair& pair) {
+  if (size_t at = find_invalid_utf8(line); at != std::string::npos)
+    return fmt::format("invalid UTF-8 at byte {} (expected UTF-8 text)", at + 1);
+  auto tab = line.find('\t');
+  if (tab == std::string::npos) return "no tab (expected source<TAB>target)";
+  if (line.find('\t', tab + 1) != std::string::npos)
+    return "more than one tab (expected exactly 2 fields: source<TAB>target)";
+  if (tab == 0) return "empty source side (expected source<TAB>target)";
+  if (tab + 1 == line.size()) return "empty target side (expected source<TAB>target)";
+  pair.source.assign(line, 0, tab);
+  pair.target.assign(line, tab + 1, std::string::npos);
+  return "";
+}
+
+}  // namespace
+
+int64_t for_each_tsv_pair(const std::string& path,
+                          const std::function<void(SentencePair&&, int64_t line)>& each,
+                          BadLines* bad) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError("cannot read " + path + ": " + std::strerror(errno));
+  int64_t number = 0, pending_empty = 0;  // an empty line is harmless only as the last one
+  auto reject = [&](int64_t at, const std::string& reason) {
+    std::string message = fmt::format("{}:{}: {}", path, at, reason);
+    if (!bad) throw InputError(message);
+    bad->add(message);
+  };
+  std::string line;
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (pending_empty) {
+      reject(pending_empty, "empty line (expected source<TAB>target)");
+      pending_empty = 0;
     }
-    require_utf8(line, where);
-    auto tab = line.find('\t');
-    if (tab == std::string::npos) throw InputError(where + ": no tab (expected source<TAB>target)");
-    if (line.find('\t', tab + 1) != std::string::npos)
-      throw InputError(where +
-                       ": more than one tab (expected exactly 2 fields: source<TAB>target)");
-    SentencePair pair{line.substr(0, tab), line.substr(tab + 1)};
-    if (pair.source.empty() || pair.target.empty())
-      throw InputError(where + ": empty " + (pair.source.empty() ? "source" : "target") +
-                       " side (expected source<TAB>target)");
-    pairs.push_back(std::move(pair));
+    if (line.empty()) {
+      pending_empty = number;
+      continue;
+    }
+    SentencePair pair;
+    std::string reason = parse_tsv_line(line, pair);
+    if (!reason.empty()) {
+      reject(number, reason);
+      continue;
+    }
+    each(std::move(pair), number);
   }
+  if (in.bad()) throw InputError("cannot read " + path + ": " + std::strerror(errno));
+  return number;
+}
+
+std::vector<SentencePair> read_tsv(const std::string& path, BadLines* bad) {
+  std::vector<SentencePair> pairs;
+  for_each_tsv_pair(
+      path, [&](SentencePair&& pair, int64_t) { pairs.push_back(std::move(pair)); }, bad);
   return pairs;
 }
 

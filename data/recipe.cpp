@@ -75,12 +75,17 @@ std::string corpus_directory(const std::string& name) {
       name, join_names(dataset_registry().names())));
 }
 
-std::vector<SentencePair> load_corpus_split(const std::string& corpus, const std::string& split) {
+std::string corpus_split_path(const std::string& corpus, const std::string& split) {
   fs::path path = fs::path(corpus_directory(corpus)) / (split + ".tsv");
   if (!fs::exists(path))
     throw InputError(
         fmt::format("corpus '{}' has no {} split ({} is missing)", corpus, split, path.string()));
-  return read_tsv(path.string());
+  return path.string();
+}
+
+std::vector<SentencePair> load_corpus_split(const std::string& corpus, const std::string& split,
+                                            BadLines* bad) {
+  return read_tsv(corpus_split_path(corpus, split), bad);
 }
 
 }  // namespace seqlab

@@ -46,7 +46,10 @@ PreparedCorpus write_splits(const std::string& dir, const Splits& splits, Json m
 // Where a named corpus lives in the cache, and its splits. InputError telling the user to run
 // `seqlab data prepare NAME` when it has not been prepared.
 std::string corpus_directory(const std::string& name);
-std::vector<SentencePair> load_corpus_split(const std::string& corpus, const std::string& split);
+std::vector<SentencePair> load_corpus_split(const std::string& corpus, const std::string& split,
+                                            BadLines* bad = nullptr);
+// The TSV file of a corpus split (InputError when it is missing).
+std::string corpus_split_path(const std::string& corpus, const std::string& split);
 
 // ASCII-lowercased copy (for deduplication keys).
 std::string lowercase_ascii(std::string text);

@@ -26,15 +26,26 @@ const bool declared =
     ConfigSchema::global().add(
         key_string("data.image_dir", "",
                    "captioning: folder the corpus's image names are relative "
-                   "to; empty = <corpus>/images, else the corpus folder"));
+                   "to; empty = <corpus>/images, else the corpus folder")) &&
+    ConfigSchema::global().add(
+        key_bool("data.skip_bad_lines", false,
+                 "translation: skip malformed corpus lines (no tab, an empty side, bad UTF-8), "
+                 "naming the first few by file:line and counting the rest, instead of stopping "
+                 "at the first"));
 
 class TranslationTask : public Task {
  public:
   explicit TranslationTask(const Config& config)
-      : corpus_(config.get_string("data.corpus")), max_length_(config.get_int("data.max_length")) {}
+      : corpus_(config.get_string("data.corpus")),
+        max_length_(config.get_int("data.max_length")),
+        skip_bad_lines_(config.get_bool("data.skip_bad_lines")) {}
   std::string name() const override { return "translation"; }
   std::vector<SentencePair> read_split(const std::string& split) const override {
-    return load_corpus_split(corpus_, split);
+    if (!skip_bad_lines_) return load_corpus_split(corpus_, split);
+    BadLines bad;
+    auto pairs = load_corpus_split(corpus_, split, &bad);
+    if (bad.count > 0) log_warning(bad.summary());
+    return pairs;
   }
   std::vector<std::string> tokenizer_texts(const std::vector<SentencePair>& pairs) const override {
     std::vector<std::string> texts;
@@ -63,6 +74,7 @@ class TranslationTask : public Task {
  private:
   std::string corpus_;
   int64_t max_length_;
+  bool skip_bad_lines_;
 };
 
 class CaptioningTask : public Task {
@@ -71,7 +83,8 @@ class CaptioningTask : public Task {
       : corpus_(config.get_string("data.corpus")),
         image_dir_(config.get_string("data.image_dir")),
         max_length_(config.get_int("data.max_length")),
-        images_(ImageOptions::from_config(config)) {}
+        images_(ImageOptions::from_config(config)),
+        streaming_(config.get_bool("data.streaming")) {}
   std::string name() const override { return "captioning"; }
   bool reads_images() const override { return true; }
   std::vector<SentencePair> read_split(const std::string& split) const override {
@@ -93,6 +106,20 @@ class CaptioningTask : public Task {
     std::vector<std::string> paths;
     paths.reserve(kept.size());
     for (const auto& pair : kept) paths.push_back(pair.source);
+    if (training && streaming_) {  // rows of the distinct paths; pixels decoded on demand
+      TaskSplit split;
+      std::unordered_map<std::string, int64_t> row;
+      for (size_t i = 0; i < kept.size(); ++i) {
+        auto [it, inserted] = row.emplace(paths[i], static_cast<int64_t>(split.image_paths.size()));
+        if (inserted) split.image_paths.push_back(paths[i]);
+        Example example;
+        example.target = std::move(targets[i]);
+        example.image = it->second;
+        split.examples.push_back(std::move(example));
+        split.pairs.push_back(kept[i]);
+      }
+      return split;
+    }
     ImageSet set;
     auto rows = image_rows(paths, images_, set);
     TaskSplit split;
@@ -116,6 +143,7 @@ class CaptioningTask : public Task {
   std::string corpus_, image_dir_;
   int64_t max_length_;
   ImageOptions images_;
+  bool streaming_;
 };
 
 const bool registered = task_registry().add(

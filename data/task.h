@@ -31,6 +31,9 @@ struct TaskSplit {
       pairs;             // the text of each example (source: the image path for captions)
   torch::Tensor images;  // [N, C, H, W] uint8; undefined for text tasks
   std::vector<std::string> skipped;  // bad images left out (data.skip_bad_images), with the reason
+  // Streaming captioning (data.streaming, training split): the distinct image files that
+  // Example::image indexes, not decoded (`images` stays undefined; data/image_store.h decodes).
+  std::vector<std::string> image_paths;
   Framing framing = Framing::kSentence;
   Batch collate(const std::vector<int64_t>& indices) const {
     return seqlab::collate(examples, indices, images, framing);

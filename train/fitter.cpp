@@ -231,7 +231,7 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
                {"parameters", model->parameter_count()},
                {"fixed", fixed},
                {"features", sums.features()},
-               {"train_pairs", data.train.size()},
+               {"train_pairs", data.train_size()},
                {"vocab", vocab},
                {"processes", world}});
 
@@ -241,7 +241,7 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
   const int64_t checkpoint_every = config.get_int("train.checkpoint_every");
   const int64_t log_every = config.get_int("train.log_every");
   // One pass in length order: a sum does not care about order, and similar lengths pad least.
-  auto batches = TokenBucketBatcher(data.train, config.get_int("train.batch_tokens"),
+  auto batches = TokenBucketBatcher(data.train_lengths(), config.get_int("train.batch_tokens"),
                                     config.get_int("train.batch_sentences"), session.seed())
                      .sorted();
   const int64_t total = std::min<int64_t>(int64_t(batches.size()), max_steps);
@@ -264,8 +264,8 @@ TrainResult fit_readout(const Config& requested, const std::string& run_dir, boo
     }
     const int64_t index = state.step + distributed.rank;
     if (index < total) {
-      Batch batch = data.train_batch(batches[size_t(index)]).to(session.device());
-      accumulate(model, batch, washout, sums);
+      Batch batch = data.train_batch(batches[size_t(index)]);
+      if (batch.size() > 0) accumulate(model, batch.to(session.device()), washout, sums);
     }
     const int64_t before = state.step;
     state.step = std::min(total, state.step + world);

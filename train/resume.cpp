@@ -33,7 +33,12 @@ constexpr const char* kResumeMayChange[] = {"run.threads",
                                             "train.log_every",
                                             "train.valid_bleu_sentences",
                                             "train.bucket_mb",
-                                            "train.keep_last"};
+                                            "train.keep_last",
+                                            "data.streaming",
+                                            "data.shard_lines",
+                                            "data.loader_threads",
+                                            "data.prefetch_batches",
+                                            "data.image_disk_cache"};
 
 }  // namespace
 

@@ -13,6 +13,9 @@
 #include "core/progress.h"
 #include "core/random.h"
 #include "data/image.h"
+#include "data/image_store.h"
+#include "data/prefetch.h"
+#include "data/shards.h"
 #include "train/average.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
@@ -270,12 +273,12 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   if (!resume)
     log.write({{"event", "start"},
                {"parameters", model->parameter_count()},
-               {"train_pairs", data.train.size()},
+               {"train_pairs", data.train_size()},
                {"vocab", vocab},
                {"processes", world}});
 
   // The global batch: N x the per-process budget; rank r trains on its slice (shard_batch).
-  TokenBucketBatcher batcher(data.train, config.get_int("train.batch_tokens") * world,
+  TokenBucketBatcher batcher(data.train_lengths(), config.get_int("train.batch_tokens") * world,
                              config.get_int("train.batch_sentences") * world, seed);
   const int64_t max_steps = config.get_int("train.max_steps");
   const int64_t max_epochs = config.get_int("train.max_epochs");
@@ -321,21 +324,49 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
   };
   if (max_minutes > 0) progress.set_deadline(max_minutes * 60 - session.elapsed());
   bool stop = state.early_stopped || (max_minutes > 0 && elapsed_before >= max_minutes * 60);
+  // Streaming (data.streaming): the loader's threads make the batches ahead (data/prefetch.h); a
+  // batch depends only on its indices and the epoch, so the run is the same as from memory.
+  const bool streaming = data.train_shards || data.train_image_store;
+  if (data.train_shards) {  // the shards a checkpoint was trained on are the ones it resumes on
+    const std::string fingerprint = data.train_shards->fingerprint();
+    if (resume && state.extra.is_object() && state.extra.contains("train_shards") &&
+        state.extra["train_shards"] != fingerprint)
+      throw InputError(fmt::format(
+          "{}: the checkpoint was trained on other shards than {}/shards holds now (another "
+          "corpus, tokenizer or filter); resume with the run's own data",
+          run_dir, run_dir));
+    state.extra["train_shards"] = fingerprint;
+  }
+  const int loader_threads = static_cast<int>(config.get_int("data.loader_threads"));
+  const int prefetch_batches = static_cast<int>(config.get_int("data.prefetch_batches"));
+  double loader_wait = 0;
   while (!stop && state.step < max_steps && (max_epochs == 0 || state.epoch < max_epochs)) {
     auto batches = batcher.epoch(state.epoch);
-    for (size_t b = static_cast<size_t>(state.batch_in_epoch); b < batches.size() && !stop; ++b) {
+    const int64_t epoch = state.epoch;
+    // This rank's slice of a global batch, collated (and augmented), on the host.
+    auto make_batch = [&, epoch](const std::vector<int64_t>& global) {
       const std::vector<int64_t> mine =
-          communicator ? shard_batch(batches[b], distributed.rank, world) : batches[b];
+          communicator ? shard_batch(global, distributed.rank, world) : global;
       Batch batch;
-      if (!mine.empty()) {
-        batch = data.train_batch(mine);
-        if (augment.any() && batch.images.defined())
-          batch.images = augment_images(batch.images, mine, seed, state.epoch, augment);
-        batch = batch.to(device);
+      if (mine.empty()) return batch;
+      batch = data.train_batch(mine);
+      if (augment.any() && batch.images.defined())
+        batch.images = augment_images(batch.images, batch.indices, seed, epoch, augment);
+      return batch;
+    };
+    std::unique_ptr<BatchPrefetcher> loader;
+    if (streaming && static_cast<size_t>(state.batch_in_epoch) < batches.size())
+      loader = std::make_unique<BatchPrefetcher>(batches, static_cast<size_t>(state.batch_in_epoch),
+                                                 make_batch, loader_threads, prefetch_batches);
+    for (size_t b = static_cast<size_t>(state.batch_in_epoch); b < batches.size() && !stop; ++b) {
+      Batch batch = loader ? loader->next() : make_batch(batches[b]);
+      if (batch.size() > 0) batch = batch.to(device);
+      if (!communicator && batch.size() == 0) {  // every image of it bad (data.skip_bad_images)
+        state.batch_in_epoch = static_cast<int64_t>(b) + 1;
+        continue;
       }
-      const int64_t batch_tokens = communicator
-                                       ? count_target_tokens(data.train, batches[b], data.framing)
-                                       : batch.target_tokens;
+      const int64_t batch_tokens =
+          communicator ? data.train_target_tokens(batches[b]) : batch.target_tokens;
       if (communicator) seed_everything(step_seed(seed, distributed.rank, state.step));
       double lr = base_lr * schedule->factor(state.step + 1);
       set_lr(*optimizer, lr);
@@ -370,11 +401,19 @@ TrainResult gradient_train(const Config& requested, const std::string& run_dir, 
       if (out_of_time || state.step >= max_steps) stop = true;
       if (state.step % checkpoint_every == 0 || stop) save_checkpoint();
     }
+    if (loader) loader_wait += loader->wait_seconds();
     if (!stop) {
       ++state.epoch;
       state.batch_in_epoch = 0;
     }
   }
+  if (streaming)
+    log.write({{"event", "loader"},
+               {"step", state.step},
+               {"wait_s", loader_wait},
+               {"threads", loader_threads},
+               {"images_decoded",
+                data.train_image_store ? data.train_image_store->decoded() : int64_t(0)}});
   if (saved_step != state.step || saved_epoch != state.epoch) save_checkpoint();
   progress.finish();
   return session.finish(state);

@@ -2,12 +2,17 @@
 
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <map>
 
 #include <torch/torch.h>
 
+#include "core/digest.h"
 #include "core/error.h"
+#include "core/log.h"
+#include "data/image_store.h"
 #include "data/recipe.h"
+#include "data/shards.h"
 #include "data/task.h"
 #include "eval/classify.h"
 #include "eval/metric.h"
@@ -36,27 +41,124 @@ const bool declared =
                          "training pairs with more tokens on either side are skipped")
                      .range(1, 100000)) &&
     schema().add(key_int("data.train_limit", 0, "use only the first N training pairs; 0 = all")
+                     .range(0, 1e12)) &&
+    schema().add(key_bool(
+        "data.streaming", false,
+        "read the training split from disk as batches ask for it, for corpora larger than memory: "
+        "translation text tokenized once into memory-mapped shards (RUN/shards), captioning "
+        "images decoded by the loader's threads (into a disk cache with data.image_disk_cache); "
+        "the same batches in the same order as in memory")) &&
+    schema().add(key_int("data.shard_lines", 100000,
+                         "data.streaming: input lines per shard file (the unit a stopped "
+                         "tokenization resumes from)")
+                     .range(1, 1e9)) &&
+    schema().add(key_int("data.loader_threads", 2,
+                         "data.streaming: threads making batches ahead of the trainer")
+                     .range(1, 256)) &&
+    schema().add(key_int("data.prefetch_batches", 16,
+                         "data.streaming: batches the loader holds ready at most")
+                     .range(1, 100000)) &&
+    schema().add(key_bool("data.image_disk_cache", true,
+                          "data.streaming captioning: keep decoded images in a memory-mapped "
+                          "uint8 file (RUN/shards/train-images.u8) so each is decoded once")) &&
+    schema().add(key_int("data.tokenizer_sample", 1000000,
+                         "texts the tokenizer is trained on: a uniform sample (reservoir, seeded "
+                         "by run.seed) when the training split has more; 0 = all")
                      .range(0, 1e12));
+
+// What the tokenizer is trained on: `texts`, or a seeded uniform sample of data.tokenizer_sample
+// of them (the streaming path feeds the same sequence to the same sampler).
+std::unique_ptr<TextSample> tokenizer_sampler(const Config& config) {
+  const int64_t cap = config.get_int("data.tokenizer_sample");
+  return std::make_unique<TextSample>(cap > 0 ? cap : std::numeric_limits<int64_t>::max(),
+                                      static_cast<uint64_t>(config.get_int("run.seed")));
+}
+
+std::unique_ptr<Tokenizer> train_run_tokenizer(const Config& config, std::vector<std::string> texts,
+                                               const std::string& path) {
+  TokenizerOptions options;
+  options.vocab_size = config.get_int("data.vocab_size");
+  if (config.get_int("data.tokenizer_sample") > 0)
+    options.max_sentences =
+        std::max<int64_t>(options.max_sentences, static_cast<int64_t>(texts.size()));
+  auto tokenizer = train_tokenizer(config.get_string("data.tokenizer"), texts, options);
+  tokenizer->save(path);
+  return tokenizer;
+}
+
+// data.streaming for translation: the tokenizer trained on a sample read line by line, the
+// training split tokenized into shards (data/shards.h).
+void load_streaming_text(const Config& config, const std::string& run_dir, bool resume,
+                         TrainingData& data) {
+  const std::string corpus = config.get_string("data.corpus");
+  const std::string train_path = corpus_split_path(corpus, "train");
+  const bool skip_bad = config.get_bool("data.skip_bad_lines");
+  const int64_t limit = config.get_int("data.train_limit");
+  const std::string tokenizer_path = run_dir + "/tokenizer.json";
+  if (resume && fs::exists(tokenizer_path)) {
+    data.tokenizer = Tokenizer::load(tokenizer_path);
+  } else {
+    auto sample = tokenizer_sampler(config);
+    BadLines ignored;  // reported by the tokenizing pass below
+    int64_t pairs = 0;
+    for_each_tsv_pair(
+        train_path,
+        [&](SentencePair&& pair, int64_t) {
+          if (limit > 0 && pairs >= limit) return;
+          ++pairs;
+          sample->add(std::move(pair.source));
+          sample->add(std::move(pair.target));
+        },
+        skip_bad ? &ignored : nullptr);
+    if (sample->seen() > static_cast<int64_t>(config.get_int("data.tokenizer_sample")) &&
+        config.get_int("data.tokenizer_sample") > 0)
+      log_info(fmt::format("tokenizer trained on {} of {} texts (data.tokenizer_sample, seed {})",
+                           config.get_int("data.tokenizer_sample"), sample->seen(),
+                           config.get_int("run.seed")));
+    data.tokenizer = train_run_tokenizer(config, sample->take(), tokenizer_path);
+  }
+  ShardBuildOptions options;
+  options.pairs_per_shard = config.get_int("data.shard_lines");
+  options.threads = std::max(1, at::get_num_threads());
+  options.max_length = config.get_int("data.max_length");
+  options.limit = limit;
+  BadLines bad;
+  if (skip_bad) options.bad = &bad;
+  data.train_shards = std::make_shared<ShardSet>(build_text_shards(
+      train_path, *data.tokenizer, sha256_file_hex(tokenizer_path), run_dir + "/shards", options));
+  if (bad.count > 0) log_warning(bad.summary());
+  if (data.train_shards->size() == 0) throw InputError("no training pairs within data.max_length");
+}
 
 }  // namespace
 
 TrainingData load_training_data(const Config& config, const std::string& run_dir, bool resume) {
   TrainingData data;
   auto task = make_task(config);
-  auto train_pairs = task->read_split("train");
+  const bool streaming = config.get_bool("data.streaming");
+  if (streaming && task->name() != "translation" && task->name() != "captioning")
+    throw InputError(fmt::format(
+        "data.streaming reads translation corpora (text shards) and captioning corpora (images "
+        "on demand); the {} task reads its corpus into memory: set data.streaming false",
+        task->name()));
+  const bool text_shards = streaming && task->name() == "translation";
   auto valid_pairs = task->read_split("valid");
-  if (int64_t limit = config.get_int("data.train_limit");
-      limit > 0 && static_cast<size_t>(limit) < train_pairs.size())
-    train_pairs.resize(static_cast<size_t>(limit));
-  std::string tokenizer_path = run_dir + "/tokenizer.json";
-  if (resume && fs::exists(tokenizer_path)) {
-    data.tokenizer = Tokenizer::load(tokenizer_path);
+  std::vector<SentencePair> train_pairs;
+  if (text_shards) {
+    load_streaming_text(config, run_dir, resume, data);
   } else {
-    TokenizerOptions options;
-    options.vocab_size = config.get_int("data.vocab_size");
-    data.tokenizer = train_tokenizer(config.get_string("data.tokenizer"),
-                                     task->tokenizer_texts(train_pairs), options);
-    data.tokenizer->save(tokenizer_path);
+    train_pairs = task->read_split("train");
+    if (int64_t limit = config.get_int("data.train_limit");
+        limit > 0 && static_cast<size_t>(limit) < train_pairs.size())
+      train_pairs.resize(static_cast<size_t>(limit));
+    std::string tokenizer_path = run_dir + "/tokenizer.json";
+    if (resume && fs::exists(tokenizer_path)) {
+      data.tokenizer = Tokenizer::load(tokenizer_path);
+    } else {
+      auto sample = tokenizer_sampler(config);
+      for (auto& text : task->tokenizer_texts(train_pairs)) sample->add(std::move(text));
+      data.tokenizer = train_run_tokenizer(config, sample->take(), tokenizer_path);
+    }
   }
   if (task->has_labels()) {
     const std::string labels_path = run_dir + "/labels.json";
@@ -71,11 +173,17 @@ TrainingData load_training_data(const Config& config, const std::string& run_dir
     valid_pairs = task->read_split("valid");  // now checked against the label set
   }
   data.task = task->name();
-  TaskSplit train = task->encode(train_pairs, *data.tokenizer, /*training=*/true);
-  if (train.examples.empty()) throw InputError("no training pairs within data.max_length");
+  if (!text_shards) {
+    TaskSplit train = task->encode(train_pairs, *data.tokenizer, /*training=*/true);
+    if (train.examples.empty()) throw InputError("no training pairs within data.max_length");
+    data.train = std::move(train.examples);
+    data.train_images = train.images;
+    if (!train.image_paths.empty())  // streaming captioning: decoded as batches ask
+      data.train_image_store = std::make_shared<ImageStore>(
+          std::move(train.image_paths), ImageOptions::from_config(config),
+          config.get_bool("data.image_disk_cache") ? run_dir + "/shards/train-images.u8" : "");
+  }
   TaskSplit valid = task->encode(valid_pairs, *data.tokenizer, /*training=*/false);
-  data.train = std::move(train.examples);
-  data.train_images = train.images;
   data.valid = std::move(valid.examples);
   data.valid_images = valid.images;
   if (task->reads_images()) {
@@ -94,6 +202,36 @@ TrainingData load_training_data(const Config& config, const std::string& run_dir
     }
   }
   return data;
+}
+
+int64_t TrainingData::train_size() const {
+  return train_shards ? train_shards->size() : static_cast<int64_t>(train.size());
+}
+
+std::vector<int64_t> TrainingData::train_lengths() const {
+  return train_shards ? train_shards->bucket_lengths() : TokenBucketBatcher::bucket_lengths(train);
+}
+
+int64_t TrainingData::train_target_tokens(const std::vector<int64_t>& indices) const {
+  return train_shards ? train_shards->target_tokens(indices, framing)
+                      : count_target_tokens(train, indices, framing);
+}
+
+Batch TrainingData::train_batch(const std::vector<int64_t>& indices) const {
+  if (train_shards) return train_shards->collate(indices, framing);
+  if (!train_image_store) return collate(train, indices, train_images, framing);
+  std::vector<int64_t> kept;
+  std::vector<torch::Tensor> pixels;
+  for (int64_t i : indices) {
+    torch::Tensor image = train_image_store->get(train[static_cast<size_t>(i)].image);
+    if (!image.defined()) continue;  // bad, skipped under data.skip_bad_images
+    kept.push_back(i);
+    pixels.push_back(std::move(image));
+  }
+  if (kept.empty()) return {};
+  Batch batch = collate(train, kept, {}, framing);
+  batch.images = torch::stack(pixels);
+  return batch;
 }
 
 int64_t TrainingData::target_vocab() const {

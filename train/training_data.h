@@ -17,9 +17,18 @@
 
 namespace seqlab {
 
+class ShardSet;
+class ImageStore;
+
 struct TrainingData {
   std::unique_ptr<Tokenizer> tokenizer;
+  // The training split: in memory (`train`), or with data.streaming as memory-mapped shards
+  // (`train_shards`, text) and images decoded as batches ask for them (`train_image_store`,
+  // captioning). Read it through train_size(), train_lengths(), train_batch() and
+  // train_target_tokens(), which serve both.
   std::vector<Example> train, valid;
+  std::shared_ptr<const ShardSet> train_shards;
+  std::shared_ptr<ImageStore> train_image_store;
   torch::Tensor train_images, valid_images;  // image tasks: what Example::image points at
   // Validation BLEU: the sources to decode (an example index each) and all their references.
   std::vector<int64_t> valid_bleu_examples;
@@ -28,9 +37,14 @@ struct TrainingData {
   std::vector<std::string> labels;
   Framing framing = Framing::kSentence;
   std::string task;  // the task's name (data/task.h)
-  Batch train_batch(const std::vector<int64_t>& indices) const {
-    return collate(train, indices, train_images, framing);
-  }
+  int64_t train_size() const;
+  // What TokenBucketBatcher buckets the training split by (per example max(source, target + 1)).
+  std::vector<int64_t> train_lengths() const;
+  int64_t train_target_tokens(const std::vector<int64_t>& indices) const;
+  // Collates training examples (thread-safe: the streaming loader calls it from its workers).
+  // Streaming captioning: an example whose image turns out bad is left out of the batch under
+  // data.skip_bad_images (the batch may then be empty), else an InputError naming the file.
+  Batch train_batch(const std::vector<int64_t>& indices) const;
   Batch valid_batch(const std::vector<int64_t>& indices) const {
     return collate(valid, indices, valid_images, framing);
   }

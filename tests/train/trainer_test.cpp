@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/random.h"
 #include "data/debian_packages.h"
+#include "data/shards.h"
 #include "eval/stream_translate.h"
 #include "seqlab_paths.h"
 #include "tests/test_support.h"
@@ -26,6 +27,7 @@
 #include "train/resume.h"
 #include "train/run_directory.h"
 #include "train/trainer.h"
+#include "train/training_data.h"
 
 namespace fs = std::filesystem;
 using seqlab::Json;
@@ -51,6 +53,20 @@ std::string write_config(const seqlab::testing::TempDir& dir, const std::string&
                    {"patience", 0}}},
                  {"eval", {{"beam", 2}}}};
   std::string path = dir.file("config.json");
+  seqlab::testing::write_text(path, config.dump(2));
+  return path;
+}
+
+// The same run read through the streaming loader: shards of 50 lines, two loader threads, a
+// queue of three batches.
+std::string write_streaming_config(const seqlab::testing::TempDir& dir, const std::string& corpus,
+                                   int64_t max_steps) {
+  Json config = Json::parse(seqlab::read_file(write_config(dir, corpus, max_steps)));
+  config["data"]["streaming"] = true;
+  config["data"]["shard_lines"] = 50;
+  config["data"]["loader_threads"] = 2;
+  config["data"]["prefetch_batches"] = 3;
+  std::string path = dir.file("streaming.json");
   seqlab::testing::write_text(path, config.dump(2));
   return path;
 }
@@ -517,4 +533,139 @@ TEST_CASE("a resumed run's metrics log is cut back to its checkpoint: no step tw
   CHECK(records[1]["event"] == "train");
   seqlab::trim_run_log(dir.file("absent.jsonl"), 5);  // nothing to do
   CHECK_FALSE(fs::exists(dir.file("absent.jsonl")));
+}
+
+TEST_CASE(
+    "streaming from shards gives the in-memory batches, weights and a kill -9 resume exactly") {
+  seqlab::testing::TempDir dir;
+  std::string corpus = seqlab::testing::write_reverse_corpus(dir);
+  const std::string memory_config = write_config(dir, corpus, 45);
+  const std::string streaming_config = write_streaming_config(dir, corpus, 45);
+  // The same batches, collated from the shard index and from memory, for several epochs.
+  {
+    auto memory = seqlab::load_training_data(seqlab::Config::from_file(memory_config),
+                                             dir.file("data-memory"), false);
+    auto streamed = seqlab::load_training_data(seqlab::Config::from_file(streaming_config),
+                                               dir.file("data-streamed"), false);
+    REQUIRE(streamed.train_shards);
+    CHECK(streamed.train.empty());  // nothing of the training split held in memory
+    REQUIRE(streamed.train_size() == memory.train_size());
+    CHECK(streamed.train_shards->shards().size() == 8);  // 400 lines in shards of 50
+    seqlab::TokenBucketBatcher a(memory.train_lengths(), 120, 0, 3),
+        b(streamed.train_lengths(), 120, 0, 3);
+    for (int64_t epoch = 0; epoch < 3; ++epoch) {
+      auto batches = a.epoch(epoch);
+      REQUIRE(batches == b.epoch(epoch));
+      for (const auto& indices : batches) {
+        auto x = memory.train_batch(indices), y = streamed.train_batch(indices);
+        REQUIRE(torch::equal(x.source, y.source));
+        REQUIRE(torch::equal(x.target_in, y.target_in));
+        REQUIRE(torch::equal(x.target_out, y.target_out));
+        REQUIRE(x.target_tokens == streamed.train_target_tokens(indices));
+      }
+    }
+  }
+  const std::string memory = dir.file("memory"), straight = dir.file("straight"),
+                    interrupted = dir.file("interrupted");
+  for (auto [config, out] : {std::pair{memory_config, memory}, {streaming_config, straight}}) {
+    int status = wait_for(spawn_train(config, out, false));
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+  }
+  auto reference = checkpoint_tensors(memory);
+  auto check_same = [&](const std::string& run) {
+    auto tensors = checkpoint_tensors(run);
+    REQUIRE(tensors.size() == reference.size());
+    for (size_t i = 0; i < tensors.size(); ++i) CHECK(torch::equal(tensors[i], reference[i]));
+  };
+  check_same(straight);
+  // kill -9 mid-training, then --resume: the reader picks up at the checkpoint's batch.
+  pid_t pid = spawn_train(streaming_config, interrupted, false);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  bool killed = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (fs::exists(interrupted + "/checkpoint.safetensors") && checkpoint_step(interrupted) >= 6) {
+      kill(pid, SIGKILL);
+      killed = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  wait_for(pid);
+  REQUIRE(killed);
+  INFO("killed after checkpoint at step " << checkpoint_step(interrupted));
+  CHECK(checkpoint_step(interrupted) < 45);
+  int status = wait_for(spawn_train(streaming_config, interrupted, true));
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  CHECK(checkpoint_step(interrupted) == 45);
+  check_same(interrupted);
+  using seqlab::testing::logged_values;
+  CHECK(logged_values(memory, "train", "loss") == logged_values(interrupted, "train", "loss"));
+
+  // The corpus changed under the run: its shards are made again, and the checkpoint, trained on
+  // the old ones, refuses to resume on them.
+  std::string train = seqlab::read_file(corpus + "/train.tsv");
+  seqlab::testing::write_text(corpus + "/train.tsv", train + "abc\tcba\n");
+  Json extended = Json::parse(seqlab::read_file(streaming_config));
+  extended["train"]["max_steps"] = 60;
+  CHECK_THROWS_WITH(
+      seqlab::train_model(seqlab::Config::from_json(extended, {}, "test"), straight, true),
+      Catch::Contains("trained on other shards"));
+}
+
+TEST_CASE(
+    "streaming captioning decodes images on the loader's threads into the disk cache and "
+    "trains the in-memory weights") {
+  seqlab::testing::TempDir dir;
+  const std::string corpus = seqlab::testing::write_squares_corpus(dir);
+  Json json = {{"data",
+                {{"task", "captioning"},
+                 {"corpus", corpus},
+                 {"tokenizer", "word"},
+                 {"vocab_size", 0},
+                 {"image_size", 16},
+                 {"augment", {{"shift", 1}}}}},
+               {"model",
+                {{"encoder", "cnn"},
+                 {"decoder", "bahdanau"},
+                 {"cell", "gru"},
+                 {"embedding_dim", 8},
+                 {"hidden_dim", 16},
+                 {"dropout", 0.0},
+                 {"vision", {{"width", 4}, {"layers", 2}}}}},
+               {"train",
+                {{"lr", 0.005},
+                 {"batch_tokens", 200},
+                 {"valid_every", 100},
+                 {"valid_bleu_sentences", 0},
+                 {"patience", 0},
+                 {"max_steps", 15}}},
+               {"run", {{"seed", 5}, {"threads", 1}}}};
+  const std::string memory = dir.file("memory"), streamed = dir.file("streamed");
+  seqlab::train_model(seqlab::Config::from_json(json, {}, "test"), memory, false);
+  json["data"]["streaming"] = true;
+  json["data"]["loader_threads"] = 3;
+  seqlab::train_model(seqlab::Config::from_json(json, {}, "test"), streamed, false);
+  CHECK(fs::exists(streamed + "/shards/train-images.u8"));
+  auto a = checkpoint_tensors(memory), b = checkpoint_tensors(streamed);
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) CHECK(torch::equal(a[i], b[i]));
+  bool logged = false;
+  for (const auto& record : seqlab::read_json_lines(streamed + "/metrics.jsonl"))
+    if (record["event"] == "loader") {
+      logged = true;
+      CHECK(record["images_decoded"].get<int64_t>() > 0);
+    }
+  CHECK(logged);
+}
+
+TEST_CASE("data.streaming for a task that reads its corpus into memory is refused, naming it") {
+  seqlab::testing::TempDir dir;
+  std::string corpus = seqlab::testing::write_reverse_corpus(dir);
+  Json config = Json::parse(seqlab::read_file(write_streaming_config(dir, corpus, 5)));
+  config["data"]["task"] = "classification";
+  CHECK_THROWS_WITH(seqlab::load_training_data(seqlab::Config::from_json(config, {}, "test"),
+                                               dir.file("run"), false),
+                    Catch::Contains("the classification task reads its corpus into memory"));
 }
