@@ -137,6 +137,7 @@ Json bench_data_cell(const DataCellOptions& o) {
                {"mode", o.mode},
                {"corpus", o.corpus},
                {"train_examples", data.train_size()},
+               {"vocab", data.tokenizer->vocab_size()},
                {"batches_per_epoch", batches.size()},
                {"prepare_s", prepare_s}};
   {

@@ -1,5 +1,7 @@
 #include "train/training_data.h"
 
+#include <malloc.h>
+
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -201,6 +203,9 @@ TrainingData load_training_data(const Config& config, const std::string& run_dir
       data.valid_references[0].push_back(valid.pairs[i].target);
     }
   }
+  // Hand what reading needed (the pairs as text, the tokenizer's training) back to the system:
+  // glibc keeps freed heap otherwise, and a long run would hold it for nothing.
+  malloc_trim(0);
   return data;
 }
 

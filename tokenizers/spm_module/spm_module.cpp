@@ -1,5 +1,7 @@
 // libseqlab_spm.so: the only code that touches libsentencepiece. Built as a MODULE library and
 // loaded in its own link namespace (see spm_c_api.h for why). No C++ type crosses this boundary.
+#include <malloc.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -69,6 +71,9 @@ int seqlab_spm_train(const char* args, const char* const* sentences, const size_
     VectorIterator iterator(sentences, lengths, count);
     std::string serialized;
     auto status = sentencepiece::SentencePieceTrainer::Train(args, &iterator, &serialized);
+    // The module has a C library (and heap) of its own in its namespace: what training freed is
+    // handed back to the system here, or the trainer would hold it for the whole run.
+    malloc_trim(0);
     if (!status.ok()) {
       *error = copy_out(status.ToString(), nullptr);
       return 1;
