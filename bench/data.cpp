@@ -116,6 +116,13 @@ Json cell_config(const DataCellOptions& o) {
 Json bench_data_cell(const DataCellOptions& o) {
   AnonymousPeak anonymous;
   const Config config = Config::from_json(cell_config(o), {}, "bench data");
+  // The cell's run directory is made afresh; one that holds anything but an earlier cell's run
+  // is not removed.
+  if (o.run_dir.empty()) throw InputError("bench data --cell needs --run DIR");
+  if (fs::exists(o.run_dir) && !fs::is_empty(o.run_dir) &&
+      !fs::exists(fs::path(o.run_dir) / "tokenizer.json"))
+    throw InputError(
+        fmt::format("{}: not empty and not a bench data run; give a new --run", o.run_dir));
   fs::remove_all(o.run_dir);
   fs::create_directories(o.run_dir);
   const auto start = Clock::now();
@@ -311,9 +318,9 @@ Json bench_data(const DataBenchOptions& o) {
 
 std::string format_data(const Json& result) {
   std::string out =
-      fmt::format("{:<16} {:<7} {:>10} {:>9} {:>9} {:>12} {:>12} {:>7} {:>10} {:>10}\n", "corpus",
-                  "mode", "examples", "prepare", "1st batch", "loader ex/s", "trainer ex/s", "wait",
-                  "peak RSS", "peak anon");
+      fmt::format("{:<16} {:<7} {:>10} {:>9} {:>9} {:>12} {:>12} {:>7} {:>10} {:>12} {:>12}\n",
+                  "corpus", "mode", "examples", "prepare", "1st batch", "loader ex/s",
+                  "trainer ex/s", "wait", "peak RSS", "anon prepare", "anon train");
   for (const auto& cell : result["cells"]) {
     if (cell.contains("error")) {
       out += fmt::format("{:<16} {:<7} {}\n", cell["label"].get<std::string>(),

@@ -80,9 +80,9 @@ std::unique_ptr<Tokenizer> train_run_tokenizer(const Config& config, std::vector
                                                const std::string& path) {
   TokenizerOptions options;
   options.vocab_size = config.get_int("data.vocab_size");
-  if (config.get_int("data.tokenizer_sample") > 0)
-    options.max_sentences =
-        std::max<int64_t>(options.max_sentences, static_cast<int64_t>(texts.size()));
+  // SentencePiece trains on every text it is given: the sample above is the only one.
+  options.max_sentences =
+      std::max<int64_t>(options.max_sentences, static_cast<int64_t>(texts.size()));
   auto tokenizer = train_tokenizer(config.get_string("data.tokenizer"), texts, options);
   tokenizer->save(path);
   return tokenizer;

@@ -101,6 +101,24 @@ int wait_for(pid_t pid) {
   return status;
 }
 
+// Starts `seqlab train` and kills it with SIGKILL once its checkpoint is at step 6 or later;
+// false when that did not happen within two minutes.
+bool train_and_kill(const std::string& config, const std::string& out) {
+  pid_t pid = spawn_train(config, out, false);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  bool killed = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (fs::exists(out + "/checkpoint.safetensors") && checkpoint_step(out) >= 6) {
+      kill(pid, SIGKILL);
+      killed = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  wait_for(pid);
+  return killed;
+}
+
 }  // namespace
 
 TEST_CASE("resume after kill -9 ends with the same weights as an uninterrupted run") {
@@ -113,20 +131,8 @@ TEST_CASE("resume after kill -9 ends with the same weights as an uninterrupted r
   REQUIRE(WIFEXITED(status));
   REQUIRE(WEXITSTATUS(status) == 0);
 
-  pid_t pid = spawn_train(config, interrupted, false);
   // Kill it hard once it has written a checkpoint past the first save, mid-training.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  bool killed = false;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (fs::exists(interrupted + "/checkpoint.safetensors") && checkpoint_step(interrupted) >= 6) {
-      kill(pid, SIGKILL);
-      killed = true;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  wait_for(pid);
-  REQUIRE(killed);
+  REQUIRE(train_and_kill(config, interrupted));
   int64_t killed_at = checkpoint_step(interrupted);
   INFO("killed after checkpoint at step " << killed_at);
   CHECK(killed_at < 60);
@@ -580,19 +586,7 @@ TEST_CASE(
   };
   check_same(straight);
   // kill -9 mid-training, then --resume: the reader picks up at the checkpoint's batch.
-  pid_t pid = spawn_train(streaming_config, interrupted, false);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  bool killed = false;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (fs::exists(interrupted + "/checkpoint.safetensors") && checkpoint_step(interrupted) >= 6) {
-      kill(pid, SIGKILL);
-      killed = true;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  wait_for(pid);
-  REQUIRE(killed);
+  REQUIRE(train_and_kill(streaming_config, interrupted));
   INFO("killed after checkpoint at step " << checkpoint_step(interrupted));
   CHECK(checkpoint_step(interrupted) < 45);
   int status = wait_for(spawn_train(streaming_config, interrupted, true));
