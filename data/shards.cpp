@@ -14,6 +14,7 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "core/random.h"
 
 namespace fs = std::filesystem;
 
@@ -161,6 +162,7 @@ ShardSet build_text_shards(const std::string& tsv_path, const Tokenizer& tokeniz
   std::vector<std::unique_ptr<Shard>> shards;
   std::vector<SentencePair> pending;
   int64_t first_line = 1, last_line = 0;
+  uint64_t content = 0;  // FNV-1a over the piece's pairs: an edit of the same size is seen too
   bool limit_reached = false;
   auto flush = [&] {
     const std::string path = fmt::format("{}/train-{:05d}.shard", dir, piece);
@@ -169,6 +171,7 @@ ShardSet build_text_shards(const std::string& tsv_path, const Tokenizer& tokeniz
                         {"first_line", first_line},
                         {"last_line", last_line},
                         {"pairs", pending.size()},
+                        {"content", fmt::format("{:016x}", content)},
                         {"max_length", options.max_length},
                         {"filter", "source non-empty, both sides <= max_length"}};
     std::unique_ptr<Shard> shard;
@@ -190,6 +193,7 @@ ShardSet build_text_shards(const std::string& tsv_path, const Tokenizer& tokeniz
     }
     shards.push_back(std::move(shard));
     pending.clear();
+    content = 0;
     ++piece;
     first_line = last_line + 1;
     progress.set_status(fmt::format("{} shard(s)", piece));
@@ -210,6 +214,8 @@ ShardSet build_text_shards(const std::string& tsv_path, const Tokenizer& tokeniz
           bytes_read += line_bytes;
           if (((bytes_read - line_bytes) >> 10) != (bytes_read >> 10))
             progress.advance((bytes_read >> 10) - ((bytes_read - line_bytes) >> 10));
+          content =
+              stable_hash(pair.target, stable_hash(pair.source, content) ^ 0x9e3779b97f4a7c15ULL);
           pending.push_back(std::move(pair));
           if (options.limit > 0 && ++pairs_read >= options.limit) throw Stop{};
         },

@@ -4,6 +4,7 @@
 // stays bounded, and the image store's disk cache decodes each image once.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -229,6 +230,21 @@ TEST_CASE(
     check(set, expected.size());
     CHECK(fs::last_write_time(piece0) == written);
     CHECK(fs::exists(piece2));
+  }
+  // An edit that keeps the file's size and lines (one letter for another) is seen: the piece
+  // holding it is made again, and only that one.
+  {
+    std::string edited = seqlab::read_file(tsv);
+    const size_t at = edited.find('\n', edited.size() / 2) + 1;  // a line in piece 3
+    edited[at] = edited[at] == 'a' ? 'b' : 'a';
+    seqlab::testing::write_text(tsv, edited);
+    const auto before = fs::last_write_time(shards + "/train-00001.shard");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    auto set = seqlab::build_text_shards(tsv, *tokenizer, digest, shards, build);
+    CHECK(fs::last_write_time(shards + "/train-00001.shard") == before);
+    const auto line = static_cast<size_t>(std::count(edited.begin(), edited.begin() + at, '\n'));
+    const auto& pair = seqlab::read_tsv(tsv, &read_bad)[line];
+    CHECK(set.example(static_cast<int64_t>(line)).source == tokenizer->encode(pair.source));
   }
   // Another tokenizer: every piece is made again, and the old digest is refused.
   auto words = seqlab::train_tokenizer("word", texts, options);
