@@ -8,9 +8,9 @@
 //   u64 source_offsets[N + 1] | u64 target_offsets[N + 1] | i32 source_ids[S] | i32 target_ids[T]
 // The header names what the shard was made with: {"format": "seqlab-shard", "version": 1,
 // "tokenizer": SHA-256 of the tokenizer file, "vocab", "examples": N, "source_ids": S,
-// "target_ids": T, "input": what was read (file, size, line range, filters, a hash of the pairs)}. A shard made with
-// another tokenizer is refused; every offset and id is checked when a shard is opened, so a
-// crafted file is an InputError, never a read out of bounds.
+// "target_ids": T, "input": what was read (file, size, line range, filters, a hash of the pairs)}.
+// A shard made with another tokenizer is refused; every offset and id is checked when a shard is
+// opened, so a crafted file is an InputError, never a read out of bounds.
 #pragma once
 
 #include <cstdint>
