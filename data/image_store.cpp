@@ -9,7 +9,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <limits>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -19,6 +18,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "data/image.h"
 
 namespace fs = std::filesystem;
 
@@ -29,15 +29,6 @@ constexpr char kMagic[8] = {'S', 'E', 'Q', 'I', 'M', 'G', 'C', '1'};
 constexpr uint8_t kEmpty = 0, kDecoded = 1, kBad = 2;
 
 uint64_t padded8(uint64_t n) { return (n + 7) / 8 * 8; }
-
-std::string read_image_file(const std::string& path) {
-  if (!fs::exists(path)) throw InputError(fmt::format("{}: image file not found", path));
-  std::error_code error;
-  auto bytes = fs::file_size(path, error);
-  if (!error && bytes > static_cast<uintmax_t>(std::numeric_limits<int>::max()))
-    throw InputError(fmt::format("{}: {} bytes is larger than an image file can be", path, bytes));
-  return read_file(path);
-}
 
 }  // namespace
 
@@ -129,9 +120,9 @@ torch::Tensor ImageStore::get(int64_t row) {
           .clone();
     if (state == kBad) return {};  // reported when it was found
   }
-  DecodedImage image;
+  torch::Tensor chw;  // [C, S, S] uint8, contiguous (data/image.h)
   try {
-    image = decode_image_pixels(read_image_file(paths_[r]), paths_[r], options_);
+    chw = load_image(paths_[r], options_);
   } catch (const InputError& e) {
     if (!options_.skip_bad) throw;
     std::lock_guard<std::mutex> lock(skipped_mutex_);
@@ -144,8 +135,6 @@ torch::Tensor ImageStore::get(int64_t row) {
     return {};
   }
   ++decoded_;
-  auto hwc = torch::from_blob(image.pixels.data(), {s, s, image.channels}, torch::kUInt8);
-  torch::Tensor chw = hwc.permute({2, 0, 1}).clone(at::MemoryFormat::Contiguous);
   if (state_) {
     std::memcpy(pixels_ + r * static_cast<size_t>(row_bytes_), chw.data_ptr<uint8_t>(),
                 static_cast<size_t>(row_bytes_));
