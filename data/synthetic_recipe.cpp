@@ -5,6 +5,9 @@
 //   copy, reverse    sources of 1-20 symbols from a 20-letter alphabet; the target is the source
 //                    (reversed). valid has the training lengths; test has 1-40, so scores by
 //                    source length show what happens beyond the training length.
+//   reverse-40,      the same with 1-40 (1-60) symbols in every split: long sequences seen in
+//   copy-60          training, so a fixed-size summary of the source is the bottleneck the
+//                    attention ablations measure, not the lengths never seen.
 //   long-dependency  a class marker (one of 4) followed by 49 distractors; the target is the
 //                    marker: the encoder must carry its first input over 50 steps (Bengio et al.
 //                    1994; Hochreiter and Schmidhuber 1997).
@@ -43,11 +46,13 @@ std::string reversed(const std::string& sentence) {
 
 class SequenceRecipe : public Recipe {
  public:
-  explicit SequenceRecipe(bool reverse) : reverse_(reverse) {}
+  // Training and validation sources of 1..train_max symbols, test sources of 1..test_max.
+  SequenceRecipe(bool reverse, size_t train_max, size_t test_max)
+      : reverse_(reverse), train_max_(train_max), test_max_(test_max) {}
   PreparedCorpus prepare(const std::string& name, const std::string& out_dir) const override {
     std::vector<std::string> alphabet;
     for (char c = 'a'; c < 'a' + 20; ++c) alphabet.emplace_back(1, c);
-    Rng rng(reverse_ ? 2 : 1);
+    Rng rng((reverse_ ? 2 : 1) + 10 * (train_max_ == 20 ? 0 : train_max_));
     auto draw = [&](size_t count, size_t max_length) {
       std::vector<SentencePair> pairs;
       for (size_t i = 0; i < count; ++i) {
@@ -57,15 +62,15 @@ class SequenceRecipe : public Recipe {
       return pairs;
     };
     Splits splits;
-    splits.train = draw(kTrain, 20);
-    splits.valid = draw(kValid, 20);
-    splits.test = draw(kTest, 40);
+    splits.train = draw(kTrain, train_max_);
+    splits.valid = draw(kValid, train_max_);
+    splits.test = draw(kTest, test_max_);
     StagingDirectory staging(out_dir);
     PreparedCorpus corpus = write_splits(staging.path(), splits,
                                          {{"recipe", name},
                                           {"task", reverse_ ? "reverse" : "copy"},
-                                          {"train_lengths", "1-20"},
-                                          {"test_lengths", "1-40"},
+                                          {"train_lengths", fmt::format("1-{}", train_max_)},
+                                          {"test_lengths", fmt::format("1-{}", test_max_)},
                                           {"alphabet", alphabet.size()}});
     staging.commit();
     corpus.directory = out_dir;
@@ -74,6 +79,7 @@ class SequenceRecipe : public Recipe {
 
  private:
   bool reverse_;
+  size_t train_max_, test_max_;
 };
 
 class LongDependencyRecipe : public Recipe {
@@ -109,11 +115,17 @@ class LongDependencyRecipe : public Recipe {
 
 const bool registered =
     dataset_registry().add(
-        "copy", [] { return std::unique_ptr<Recipe>(new SequenceRecipe(false)); },
+        "copy", [] { return std::unique_ptr<Recipe>(new SequenceRecipe(false, 20, 40)); },
         "synthetic: copy 1-20 symbols (test 1-40, for length generalisation)") &&
     dataset_registry().add(
-        "reverse", [] { return std::unique_ptr<Recipe>(new SequenceRecipe(true)); },
+        "reverse", [] { return std::unique_ptr<Recipe>(new SequenceRecipe(true, 20, 40)); },
         "synthetic: reverse 1-20 symbols (test 1-40)") &&
+    dataset_registry().add(
+        "reverse-40", [] { return std::unique_ptr<Recipe>(new SequenceRecipe(true, 40, 40)); },
+        "synthetic: reverse 1-40 symbols in every split (attention as sources grow)") &&
+    dataset_registry().add(
+        "copy-60", [] { return std::unique_ptr<Recipe>(new SequenceRecipe(false, 60, 60)); },
+        "synthetic: copy 1-60 symbols in every split (attention as sources grow)") &&
     dataset_registry().add(
         "long-dependency", [] { return std::unique_ptr<Recipe>(new LongDependencyRecipe()); },
         "synthetic: name the first of 50 symbols (a 50-step dependency)");

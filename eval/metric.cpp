@@ -1,6 +1,7 @@
 #include "eval/metric.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -192,9 +193,40 @@ class ExactMatch : public Metric {
   }
 };
 
-const bool registered = metric_registry().add(
-    "exact_match", [] { return std::unique_ptr<Metric>(new ExactMatch()); },
-    "% of hypotheses equal to a reference, character for character");
+// Perplexity of a next-token model, exp(sum nll / sum tokens), from per-sequence [nll in nats,
+// tokens] (eval/next_token.h); text alone cannot be scored with it.
+class Perplexity : public Metric {
+ public:
+  std::vector<std::vector<double>> item_statistics(
+      const std::vector<std::string>&,
+      const std::vector<std::vector<std::string>>&) const override {
+    throw InputError(refusal());
+  }
+  double score_from_statistics(const std::vector<double>& sums) const override {
+    if (sums.size() != 2)
+      throw InputError(fmt::format("perplexity statistics have {} values, not 2", sums.size()));
+    return sums[1] > 0 ? std::exp(sums[0] / sums[1]) : 0.0;
+  }
+  MetricScore corpus_score(const std::vector<std::string>&,
+                           const std::vector<std::vector<std::string>>&) const override {
+    throw InputError(refusal());
+  }
+  bool scores_text() const override { return false; }
+
+ private:
+  static std::string refusal() {
+    return "perplexity is a model's, not a text's: `seqlab eval` of a sequence-task run keeps its "
+           "per-sequence statistics";
+  }
+};
+
+const bool registered =
+    metric_registry().add(
+        "exact_match", [] { return std::unique_ptr<Metric>(new ExactMatch()); },
+        "% of hypotheses equal to a reference, character for character") &&
+    metric_registry().add(
+        "perplexity", [] { return std::unique_ptr<Metric>(new Perplexity()); },
+        "next-token perplexity of a sequence model (from `seqlab eval`; not a text metric)");
 
 }  // namespace
 

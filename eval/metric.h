@@ -37,6 +37,9 @@ class Metric {
       const std::vector<std::vector<std::string>>& references) const = 0;
   // The corpus score (0-100, as `score`) from column sums of item_statistics() rows.
   virtual double score_from_statistics(const std::vector<double>& sums) const = 0;
+  // False for a metric of a model's probabilities (perplexity): its item statistics come from the
+  // evaluation that scored the model, and the text entry points throw InputError.
+  virtual bool scores_text() const { return true; }
 };
 
 // Column sums of item statistics (the whole set: what corpus_score scores); `width` zeros when

@@ -14,24 +14,42 @@
 namespace seqlab {
 
 Json score_next_tokens(Seq2Seq& model, const std::vector<Example>& examples, torch::Device device,
-                       int64_t batch_tokens) {
+                       int64_t batch_tokens, std::vector<NextTokenCounts>* per_example) {
   torch::NoGradGuard no_grad;
   const bool was_training = model->is_training();
   model->eval();
-  double loss = 0;
-  int64_t tokens = 0, right = 0;
+  std::vector<NextTokenCounts> counts(examples.size());
   for (const auto& indices : TokenBucketBatcher(examples, batch_tokens, 0, 0).sorted()) {
     Batch batch = collate(examples, indices).to(device);
     auto logits = model->forward(Source::of(batch), batch.target_in);  // [B, T, V]
     namespace F = torch::nn::functional;
-    loss += F::cross_entropy(
-                logits.reshape({-1, logits.size(-1)}), batch.target_out.reshape(-1),
-                F::CrossEntropyFuncOptions().ignore_index(Tokenizer::kPad).reduction(torch::kSum))
-                .item<double>();
-    right += (logits.argmax(-1).eq(batch.target_out) & batch.target_mask).sum().item<int64_t>();
-    tokens += batch.target_tokens;
+    // Per sequence, in one transfer a batch: [B, 3] of nll, tokens, right.
+    auto nll =
+        F::cross_entropy(
+            logits.reshape({-1, logits.size(-1)}), batch.target_out.reshape(-1),
+            F::CrossEntropyFuncOptions().ignore_index(Tokenizer::kPad).reduction(torch::kNone))
+            .reshape(batch.target_out.sizes())
+            .to(torch::kDouble)
+            .sum(1);
+    auto right = (logits.argmax(-1).eq(batch.target_out) & batch.target_mask).sum(1);
+    auto rows = torch::stack(
+                    {nll, batch.target_mask.sum(1).to(torch::kDouble), right.to(torch::kDouble)}, 1)
+                    .to(torch::kCPU)
+                    .contiguous();
+    const double* row = rows.data_ptr<double>();
+    for (size_t b = 0; b < indices.size(); ++b, row += 3)
+      counts[static_cast<size_t>(indices[b])] = {row[0], static_cast<int64_t>(row[1]),
+                                                 static_cast<int64_t>(row[2])};
   }
   if (was_training) model->train();
+  double loss = 0;
+  int64_t tokens = 0, right = 0;
+  for (const auto& c : counts) {
+    loss += c.nll;
+    tokens += c.tokens;
+    right += c.right;
+  }
+  if (per_example) *per_example = std::move(counts);
   const double per_token = tokens ? loss / double(tokens) : 0.0;
   return {{"tokens", tokens},
           {"loss", per_token},

@@ -14,10 +14,21 @@
 
 namespace seqlab {
 
+// What one sequence contributes: summed negative log-likelihood (nats), target tokens (eos
+// included) and how many of them are the model's argmax. The split's perplexity is
+// exp(sum nll / sum tokens), its accuracy sum right / sum tokens: sufficient statistics for a
+// bootstrap over sequences (the "perplexity" and "accuracy" item statistics).
+struct NextTokenCounts {
+  double nll = 0;
+  int64_t tokens = 0, right = 0;
+};
+
 // Over every target token of `examples` (eos included): {"tokens", "loss" (nats per token),
 // "perplexity", "accuracy" (% of tokens that are the model's argmax)}. Eval mode inside.
+// `per_example`, when given, receives each example's counts in the order of `examples`.
 Json score_next_tokens(Seq2Seq& model, const std::vector<Example>& examples, torch::Device device,
-                       int64_t batch_tokens = 4000);
+                       int64_t batch_tokens = 4000,
+                       std::vector<NextTokenCounts>* per_example = nullptr);
 
 // Count baselines fitted on `train`'s targets, scored on `test`'s the same way (bos before, eos
 // after every sequence): {"unigram_perplexity" (add-one), "bigram_perplexity" (Witten-Bell

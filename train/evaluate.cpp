@@ -195,14 +195,28 @@ Json evaluate_classification(LoadedRun& run, const std::string& run_dir, Task& t
 // split, beside unigram and bigram baselines fitted on the training split.
 Json evaluate_sequence(LoadedRun& run, const std::string& run_dir, Task& task,
                        const EvaluateOptions& options) {
-  auto examples =
-      task.encode(task.read_split(options.split), *run.tokenizer, /*training=*/false).examples;
+  const TaskSplit split =
+      task.encode(task.read_split(options.split), *run.tokenizer, /*training=*/false);
+  const auto& examples = split.examples;
   auto train = task.encode(task.read_split("train"), *run.tokenizer, /*training=*/true).examples;
   const auto start = std::chrono::steady_clock::now();
   Json result = {{"run", run_dir}, {"split", options.split}, {"beam", 1}, {"task", task.name()}};
-  merge_json(result, score_next_tokens(run.model, examples, run.device));
+  std::vector<NextTokenCounts> counts;
+  merge_json(result, score_next_tokens(run.model, examples, run.device, 4000, &counts));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  {  // per-sequence statistics: perplexity [nll, tokens], next-token accuracy [right, tokens]
+    std::vector<std::string> targets;
+    for (const auto& p : split.pairs) targets.push_back(p.target);
+    ItemStatisticsFile items;
+    items.items = static_cast<int64_t>(counts.size());
+    items.references_sha256 = references_digest({targets});
+    for (const auto& c : counts) {
+      items.metrics["perplexity"].push_back({c.nll, double(c.tokens)});
+      items.metrics["accuracy"].push_back({double(c.right), double(c.tokens)});
+    }
+    keep_item_statistics(items, run, run_dir, options.split, 1, result);
+  }
   merge_json(result, ngram_baselines(train, examples, run.tokenizer->vocab_size()));
   result["sequences"] = examples.size();
   result["tokens_per_s"] = result["tokens"].get<double>() / std::max(1e-9, seconds);

@@ -181,4 +181,12 @@ void RecurrentLayerImpl::set_forget_bias(double value) {
     if (item.key().rfind("bias_ih", 0) == 0) item.value().narrow(0, hidden, hidden).fill_(value);
 }
 
+void RecurrentLayerImpl::shift_update_bias(double value) {
+  if (!gru_ || value == 0) return;
+  torch::NoGradGuard no_grad;
+  const int64_t hidden = gru_->options.hidden_size();
+  for (auto& item : gru_->named_parameters())  // gate order r, z, n
+    if (item.key().rfind("bias_ih", 0) == 0) item.value().narrow(0, hidden, hidden).add_(value);
+}
+
 }  // namespace seqlab

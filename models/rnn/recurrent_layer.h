@@ -65,6 +65,10 @@ class RecurrentLayerImpl : public torch::nn::Module {
   // LSTM only: the forget-gate bias of every layer (input-hidden bias; 1 at construction). About
   // log(T) gives a memory time scale of T steps (chrono initialisation, Tallec and Ollivier 2018).
   void set_forget_bias(double value);
+  // GRU only: adds `value` to the update gate's input-hidden bias of every layer (0 leaves the
+  // initialisation as it is). h' = (1 - z) n + z h, so a bias of about log(T) keeps the state for
+  // T steps at the start, the GRU's form of the chrono initialisation.
+  void shift_update_bias(double value);
   const std::string& cell() const { return cell_; }
 
  private:

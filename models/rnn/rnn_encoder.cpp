@@ -23,6 +23,12 @@ const bool declared =
         key_number("model.forget_bias", 1.0,
                    "LSTM forget-gate bias at initialisation (encoder and decoder); "
                    "about log(T) for T-step dependencies (Tallec and Ollivier 2018)")
+            .range(-20, 20)) &&
+    ConfigSchema::global().add(
+        key_number("model.update_bias", 0.0,
+                   "added to the GRU update-gate bias at initialisation (encoder and decoder; 0 "
+                   "leaves it as initialised); about log(T) keeps the state for T steps, as "
+                   "model.forget_bias does for the LSTM")
             .range(-20, 20));
 
 class RnnEncoderImpl : public EncoderImpl {
@@ -40,6 +46,7 @@ class RnnEncoderImpl : public EncoderImpl {
         RecurrentLayer(config.get_string("model.cell"), config.get_int("model.embedding_dim"),
                        hidden_dim_, layers_, directions_ == 2, config.get_number("model.dropout")));
     rnn_->set_forget_bias(config.get_number("model.forget_bias"));
+    rnn_->shift_update_bias(config.get_number("model.update_bias"));
   }
 
   Memory forward(const Source& source) override {

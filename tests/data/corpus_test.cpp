@@ -1,11 +1,13 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/error.h"
 #include "data/parallel_corpus.h"
 #include "data/recipe.h"
 #include "data/ui_message_filter.h"
+#include "eval/metric.h"
 #include "tests/test_support.h"
 
 namespace seqlab {
@@ -110,9 +112,40 @@ TEST_CASE("hash splits are deterministic and independent of input order") {
 
 TEST_CASE("an unknown corpus or recipe name lists the valid ones") {
   CHECK_THROWS_WITH(seqlab::prepare_corpus("ui-klingon"),
-                    Contains("copy, ding-en-de, emoji, fashion-scenes, long-dependency, music, "
-                             "music-large, reverse, sentiment, sentiment-to-amazon, "
-                             "sentiment-to-imdb, sentiment-to-yelp, ui-de, ui-fr, wesnoth-de"));
+                    Contains("copy, copy-60, ding-en-de, emoji, fashion-scenes, long-dependency, "
+                             "music, music-large, reverse, reverse-40, sentiment, "
+                             "sentiment-to-amazon, sentiment-to-imdb, sentiment-to-yelp, ui-de, "
+                             "ui-fr, wesnoth-de"));
   CHECK_THROWS_WITH(seqlab::corpus_directory("no-such-corpus"),
-                    Contains("recipes: copy, ding-en-de"));
+                    Contains("recipes: copy, copy-60, ding-en-de"));
+}
+
+TEST_CASE(
+    "the long synthetic corpora have their lengths in every split, targets reversed or copied") {
+  seqlab::testing::TempDir dir;
+  struct Case {
+    std::string name;
+    size_t max_length;
+    bool reverse;
+  };
+  for (const Case& c : {Case{"reverse-40", 40, true}, Case{"copy-60", 60, false}}) {
+    INFO(c.name);
+    const auto corpus = seqlab::prepare_corpus(c.name, dir.file(c.name));
+    for (const std::string split : {"train", "valid", "test"}) {
+      const auto pairs = seqlab::read_tsv(corpus.directory + "/" + split + ".tsv");
+      REQUIRE(!pairs.empty());
+      size_t longest = 0, over_half = 0;
+      for (const auto& p : pairs) {
+        auto words = seqlab::split_whitespace(p.source);
+        longest = std::max(longest, words.size());
+        over_half += words.size() > c.max_length / 2;
+        if (c.reverse) std::reverse(words.begin(), words.end());
+        std::string expected;
+        for (const auto& w : words) expected += (expected.empty() ? "" : " ") + w;
+        REQUIRE(p.target == expected);
+      }
+      CHECK(longest == c.max_length);
+      CHECK(over_half > pairs.size() / 3);  // long sources are trained on, not only tested
+    }
+  }
 }

@@ -114,3 +114,22 @@ TEST_CASE("StepLinear's once-formed weight gradient equals linear's per-step one
   CHECK_THROWS_WITH(layer.forward(torch::zeros({batch + 1, in}), 0),
                     Catch::Contains("expected [5, 7]"));
 }
+
+TEST_CASE("the GRU's update-gate bias shift moves only z's input bias, in every layer") {
+  torch::manual_seed(3);
+  seqlab::RecurrentLayer gru("gru", 4, 8, 2, /*bidirectional=*/false, 0.0);
+  std::vector<torch::Tensor> before;
+  for (int64_t l = 0; l < 2; ++l) before.push_back(gru->layer_weights(l)[2].detach().clone());
+  gru->shift_update_bias(3.0);
+  for (int64_t l = 0; l < 2; ++l) {
+    auto after = gru->layer_weights(l)[2];                                  // b_ih, gates r, z, n
+    CHECK(torch::equal(after.narrow(0, 0, 8), before[l].narrow(0, 0, 8)));  // r
+    CHECK(torch::allclose(after.narrow(0, 8, 8), before[l].narrow(0, 8, 8) + 3));  // z
+    CHECK(torch::equal(after.narrow(0, 16, 8), before[l].narrow(0, 16, 8)));       // n
+  }
+  // An LSTM has no update gate: unchanged.
+  seqlab::RecurrentLayer lstm("lstm", 4, 8, 1, false, 0.0);
+  auto lstm_bias = lstm->layer_weights(0)[2].detach().clone();
+  lstm->shift_update_bias(3.0);
+  CHECK(torch::equal(lstm->layer_weights(0)[2], lstm_bias));
+}

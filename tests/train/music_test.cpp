@@ -12,7 +12,9 @@
 #include "data/debian_packages.h"
 #include "data/midi.h"
 #include "eval/generate_music.h"
+#include "eval/metric.h"
 #include "eval/next_token.h"
+#include "eval/significance.h"
 #include "seqlab_paths.h"
 #include "tests/test_support.h"
 #include "train/evaluate.h"
@@ -127,6 +129,19 @@ TEST_CASE(
       CHECK(scored["perplexity"].get<double>() < scored["unigram_perplexity"].get<double>() / 2);
       CHECK(scored["perplexity"].get<double>() < scored["bigram_perplexity"].get<double>());
       CHECK(scored["accuracy"].get<double>() > 60.0);
+      // Per-sequence statistics beside it: their sums give the same perplexity and accuracy, so
+      // a bootstrap over test sequences needs no model.
+      const auto items = seqlab::read_item_statistics(scored["item_statistics"].get<std::string>());
+      REQUIRE(items.metrics.count("perplexity") == 1);
+      CHECK(items.items > 1);
+      CHECK(seqlab::metric_registry()
+                .create("perplexity")
+                ->score_from_statistics(seqlab::sum_statistics(items.metrics.at("perplexity"))) ==
+            Approx(scored["perplexity"].get<double>()).epsilon(1e-9));
+      CHECK(seqlab::metric_registry()
+                .create("accuracy")
+                ->score_from_statistics(seqlab::sum_statistics(items.metrics.at("accuracy"))) ==
+            Approx(scored["accuracy"].get<double>()).epsilon(1e-9));
     }
   }
 }
