@@ -15,11 +15,11 @@ void add_demo_command(CLI::App& app, Action& action) {
                                   "The README's main job: the families side by side on en-fr UI "
                                   "translation (GRU, GRU with attention, "
                                   "transformer, echo-state network; experiments/families.json, "
-                                  "about 20 minutes on 2 cores), then the "
+                                  "two to four seeds each, 12 to 25 minutes on 2 cores), then the "
                                   "headline table and report.html");
   struct Args {
     std::string out = "runs/demo", size;
-    int jobs = 1;
+    int jobs = 2;
     bool json = false;
   };
   auto args = std::make_shared<Args>();
@@ -28,7 +28,8 @@ void add_demo_command(CLI::App& app, Action& action) {
   demo->add_option(
       "--size", args->size,
       "quick (default, the demo) or full (each model trained until it stops improving)");
-  demo->add_option("--jobs", args->jobs, "Cells at a time (default 1: each gets every core)")
+  demo->add_option("--jobs", args->jobs,
+                   "Cells at a time (default 2: two seeds' runs side by side, the cores divided)")
       ->check(CLI::Range(1, 64));
   demo->add_flag("--json", args->json, "Print one JSON object");
   demo->callback([&action, args] {

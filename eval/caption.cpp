@@ -33,18 +33,25 @@ Json score_captions(const std::vector<std::string>& hypotheses,
     result["bleu_" + std::to_string(k)] = bleu.score;
     if (k == 4) result["bleu_summary"] = bleu.summary;
   }
-  size_t exact = 0;
+  double exact = 0;
+  for (double e : caption_exact_matches(hypotheses, references)) exact += e;
+  result["exact_match"] = hypotheses.empty() ? 0.0 : 100.0 * exact / double(hypotheses.size());
+  return result;
+}
+
+std::vector<double> caption_exact_matches(const std::vector<std::string>& hypotheses,
+                                          const std::vector<std::vector<std::string>>& references) {
+  check_reference_lengths(hypotheses, references);
+  std::vector<double> exact(hypotheses.size(), 0.0);
   for (size_t i = 0; i < hypotheses.size(); ++i) {
     auto tokens = caption_tokens(hypotheses[i]);
     for (const auto& column : references)
       if (!column[i].empty() && caption_tokens(column[i]) == tokens) {
-        ++exact;
+        exact[i] = 1.0;
         break;
       }
   }
-  result["exact_match"] =
-      hypotheses.empty() ? 0.0 : 100.0 * double(exact) / double(hypotheses.size());
-  return result;
+  return exact;
 }
 
 }  // namespace seqlab

@@ -20,6 +20,11 @@ std::vector<std::string> caption_images(Seq2Seq& model, const Tokenizer& tokeniz
                                         torch::Device device, const torch::Tensor& images,
                                         const SearchOptions& options, int64_t batch_images = 128);
 
+// Per caption: 1 when it equals one of its references after caption tokenization, else 0 (the
+// exact_match item statistics are [this, 1]).
+std::vector<double> caption_exact_matches(const std::vector<std::string>& hypotheses,
+                                          const std::vector<std::vector<std::string>>& references);
+
 // CIDEr-D and coco-caption BLEU-1..4 against every reference (references[k][i], "" where image
 // i has fewer), and exact match (% of captions equal to one of their references after caption
 // tokenization): {"images", "cider", "bleu_1", "bleu_2", "bleu_3", "bleu_4", "exact_match",

@@ -115,9 +115,13 @@ Json evaluate_captions(LoadedRun& run, const std::string& run_dir, const Task& t
                  {"hypotheses", hyp_path},
                  {"task", task.name()}};
   merge_json(result, score_captions(hypotheses, kept));
-  keep_item_statistics(
-      compute_item_statistics({"cider", "bleu-1", "bleu-2", "bleu-3", "bleu-4"}, hypotheses, kept),
-      run, run_dir, options.split, search.beam, result);
+  {
+    ItemStatisticsFile items = compute_item_statistics(
+        {"cider", "bleu-1", "bleu-2", "bleu-3", "bleu-4"}, hypotheses, kept);
+    for (double e : caption_exact_matches(hypotheses, kept))  // as score_captions counts it
+      items.metrics["exact_match"].push_back({e, 1.0});
+    keep_item_statistics(items, run, run_dir, options.split, search.beam, result);
+  }
   result["skipped_images"] = images.skipped.size();
   result["decode_seconds"] = seconds;
   result["images_per_s"] = double(hypotheses.size()) / std::max(1e-9, seconds);

@@ -148,6 +148,10 @@ TEST_CASE("score_captions: CIDEr-D, BLEU-4 and exact match against any reference
                                        {{"a red bag", "a blue shoe"}, {"red bag", ""}});
   CHECK(result["images"] == 2);
   CHECK(result["exact_match"].get<double>() == Approx(50.0));
+  // Per caption, under the same rule (the exact_match item statistics): only the first matches.
+  CHECK(seqlab::caption_exact_matches({"A red bag.", "a shoe"},
+                                      {{"a red bag", "a blue shoe"}, {"red bag", ""}}) ==
+        std::vector<double>{1.0, 0.0});
   CHECK(result.contains("cider"));
   CHECK(result.contains("bleu_4"));
 }

@@ -10,6 +10,8 @@
 
 #include "core/config.h"
 #include "core/files.h"
+#include "eval/metric.h"
+#include "eval/significance.h"
 #include "tests/test_support.h"
 #include "train/evaluate.h"
 #include "train/run_directory.h"
@@ -63,6 +65,14 @@ TEST_CASE("A CNN with an attentional GRU learns to caption squares, and looks at
   // Three colours x four places: right on most test scenes.
   CHECK(result["exact_match"].get<double>() >= 80.0);
   CHECK(result["cider"].get<double>() > 5.0);
+  {  // kept per image, so a verdict on exact match counts the test set's own error
+    const auto items = seqlab::read_item_statistics(result["item_statistics"].get<std::string>());
+    REQUIRE(items.metrics.count("exact_match") == 1);
+    CHECK(seqlab::metric_registry()
+              .create("exact_match")
+              ->score_from_statistics(seqlab::sum_statistics(items.metrics.at("exact_match"))) ==
+          Approx(result["exact_match"].get<double>()));
+  }
   // The colour word's attention is on the 6 x 6 square: the grid is 4 x 4 (cells of 4 pixels), the
   // square holds 1 to 4 cell centres, so attention spread evenly would put about 10% there.
   REQUIRE(result.contains("attention_grounding"));
