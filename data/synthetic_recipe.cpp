@@ -46,13 +46,14 @@ std::string reversed(const std::string& sentence) {
 
 class SequenceRecipe : public Recipe {
  public:
-  // Training and validation sources of 1..train_max symbols, test sources of 1..test_max.
-  SequenceRecipe(bool reverse, size_t train_max, size_t test_max)
-      : reverse_(reverse), train_max_(train_max), test_max_(test_max) {}
+  // Training and validation sources of 1..train_max symbols, test sources of 1..test_max, drawn
+  // from `seed`.
+  SequenceRecipe(bool reverse, size_t train_max, size_t test_max, uint64_t seed)
+      : reverse_(reverse), train_max_(train_max), test_max_(test_max), seed_(seed) {}
   PreparedCorpus prepare(const std::string& name, const std::string& out_dir) const override {
     std::vector<std::string> alphabet;
     for (char c = 'a'; c < 'a' + 20; ++c) alphabet.emplace_back(1, c);
-    Rng rng((reverse_ ? 2 : 1) + 10 * (train_max_ == 20 ? 0 : train_max_));
+    Rng rng(seed_);
     auto draw = [&](size_t count, size_t max_length) {
       std::vector<SentencePair> pairs;
       for (size_t i = 0; i < count; ++i) {
@@ -80,6 +81,7 @@ class SequenceRecipe : public Recipe {
  private:
   bool reverse_;
   size_t train_max_, test_max_;
+  uint64_t seed_;
 };
 
 class LongDependencyRecipe : public Recipe {
@@ -115,16 +117,16 @@ class LongDependencyRecipe : public Recipe {
 
 const bool registered =
     dataset_registry().add(
-        "copy", [] { return std::unique_ptr<Recipe>(new SequenceRecipe(false, 20, 40)); },
+        "copy", [] { return std::unique_ptr<Recipe>(new SequenceRecipe(false, 20, 40, 1)); },
         "synthetic: copy 1-20 symbols (test 1-40, for length generalisation)") &&
     dataset_registry().add(
-        "reverse", [] { return std::unique_ptr<Recipe>(new SequenceRecipe(true, 20, 40)); },
+        "reverse", [] { return std::unique_ptr<Recipe>(new SequenceRecipe(true, 20, 40, 2)); },
         "synthetic: reverse 1-20 symbols (test 1-40)") &&
     dataset_registry().add(
-        "reverse-40", [] { return std::unique_ptr<Recipe>(new SequenceRecipe(true, 40, 40)); },
+        "reverse-40", [] { return std::unique_ptr<Recipe>(new SequenceRecipe(true, 40, 40, 402)); },
         "synthetic: reverse 1-40 symbols in every split (attention as sources grow)") &&
     dataset_registry().add(
-        "copy-60", [] { return std::unique_ptr<Recipe>(new SequenceRecipe(false, 60, 60)); },
+        "copy-60", [] { return std::unique_ptr<Recipe>(new SequenceRecipe(false, 60, 60, 601)); },
         "synthetic: copy 1-60 symbols in every split (attention as sources grow)") &&
     dataset_registry().add(
         "long-dependency", [] { return std::unique_ptr<Recipe>(new LongDependencyRecipe()); },

@@ -22,7 +22,8 @@ std::vector<std::string> caption_images(Seq2Seq& model, const Tokenizer& tokeniz
 }
 
 Json score_captions(const std::vector<std::string>& hypotheses,
-                    const std::vector<std::vector<std::string>>& references) {
+                    const std::vector<std::vector<std::string>>& references,
+                    std::vector<double>* exact_matches) {
   Json result = {{"images", hypotheses.size()}};
   auto cider = metric_registry().create("cider")->corpus_score(hypotheses, references);
   result["cider"] = cider.score;
@@ -33,9 +34,11 @@ Json score_captions(const std::vector<std::string>& hypotheses,
     result["bleu_" + std::to_string(k)] = bleu.score;
     if (k == 4) result["bleu_summary"] = bleu.summary;
   }
+  std::vector<double> matches = caption_exact_matches(hypotheses, references);
   double exact = 0;
-  for (double e : caption_exact_matches(hypotheses, references)) exact += e;
+  for (double e : matches) exact += e;
   result["exact_match"] = hypotheses.empty() ? 0.0 : 100.0 * exact / double(hypotheses.size());
+  if (exact_matches) *exact_matches = std::move(matches);
   return result;
 }
 

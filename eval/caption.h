@@ -29,7 +29,9 @@ std::vector<double> caption_exact_matches(const std::vector<std::string>& hypoth
 // i has fewer), and exact match (% of captions equal to one of their references after caption
 // tokenization): {"images", "cider", "bleu_1", "bleu_2", "bleu_3", "bleu_4", "exact_match",
 // "cider_signature", "bleu_summary"}.
+// `exact_matches`, when given, receives caption_exact_matches() (computed once for both).
 Json score_captions(const std::vector<std::string>& hypotheses,
-                    const std::vector<std::vector<std::string>>& references);
+                    const std::vector<std::vector<std::string>>& references,
+                    std::vector<double>* exact_matches = nullptr);
 
 }  // namespace seqlab

@@ -114,12 +114,12 @@ Json evaluate_captions(LoadedRun& run, const std::string& run_dir, const Task& t
                  {"beam", search.beam},
                  {"hypotheses", hyp_path},
                  {"task", task.name()}};
-  merge_json(result, score_captions(hypotheses, kept));
+  std::vector<double> exact_matches;  // per caption, as score_captions counts them
+  merge_json(result, score_captions(hypotheses, kept, &exact_matches));
   {
     ItemStatisticsFile items = compute_item_statistics(
         {"cider", "bleu-1", "bleu-2", "bleu-3", "bleu-4"}, hypotheses, kept);
-    for (double e : caption_exact_matches(hypotheses, kept))  // as score_captions counts it
-      items.metrics["exact_match"].push_back({e, 1.0});
+    for (double e : exact_matches) items.metrics["exact_match"].push_back({e, 1.0});
     keep_item_statistics(items, run, run_dir, options.split, search.beam, result);
   }
   result["skipped_images"] = images.skipped.size();

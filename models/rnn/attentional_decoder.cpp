@@ -61,8 +61,7 @@ class AttentionalDecoderImpl : public DecoderImpl {
     if (input_feeding_) input_dim += hidden_dim_;
     rnn_ = register_module("rnn", RecurrentLayer(cell, input_dim, hidden_dim_, layers_, false,
                                                  config.get_number("model.dropout")));
-    rnn_->set_forget_bias(config.get_number("model.forget_bias"));
-    rnn_->shift_update_bias(config.get_number("model.update_bias"));
+    rnn_->init_gate_biases(config);
     if (style_ == Style::kBahdanau) {
       combine_ = register_module(
           "deep_output",

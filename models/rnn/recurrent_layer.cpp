@@ -181,6 +181,11 @@ void RecurrentLayerImpl::set_forget_bias(double value) {
     if (item.key().rfind("bias_ih", 0) == 0) item.value().narrow(0, hidden, hidden).fill_(value);
 }
 
+void RecurrentLayerImpl::init_gate_biases(const Config& config) {
+  set_forget_bias(config.get_number("model.forget_bias"));
+  shift_update_bias(config.get_number("model.update_bias"));
+}
+
 void RecurrentLayerImpl::shift_update_bias(double value) {
   if (!gru_ || value == 0) return;
   torch::NoGradGuard no_grad;

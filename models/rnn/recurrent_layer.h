@@ -8,6 +8,8 @@
 #include <torch/nn/modules/rnn.h>
 #include <torch/nn/utils/rnn.h>
 
+#include "core/config.h"
+
 namespace seqlab {
 
 // Hidden state of a stack: h [layers * directions, B, H], and c for LSTMs (undefined otherwise).
@@ -69,6 +71,8 @@ class RecurrentLayerImpl : public torch::nn::Module {
   // initialisation as it is). h' = (1 - z) n + z h, so a bias of about log(T) keeps the state for
   // T steps at the start, the GRU's form of the chrono initialisation.
   void shift_update_bias(double value);
+  // Both of the above from model.forget_bias and model.update_bias (each acts on its own cell).
+  void init_gate_biases(const Config& config);
   const std::string& cell() const { return cell_; }
 
  private:

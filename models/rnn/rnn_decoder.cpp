@@ -36,8 +36,7 @@ class RnnDecoderImpl : public DecoderImpl {
         "rnn",
         RecurrentLayer(cell, embedding_dim_ + (feed_summary_ ? summary_dim : 0), hidden_dim_,
                        layers_, /*bidirectional=*/false, config.get_number("model.dropout")));
-    rnn_->set_forget_bias(config.get_number("model.forget_bias"));
-    rnn_->shift_update_bias(config.get_number("model.update_bias"));
+    rnn_->init_gate_biases(config);
     // Output: hidden -> embedding width (so it can be tied) -> vocabulary.
     pre_output_ = register_module("pre_output", torch::nn::Linear(hidden_dim_, embedding_dim_));
     output_ = register_module("output", OutputLayer(embedding_, context.target_vocab,

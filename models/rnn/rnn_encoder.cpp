@@ -45,8 +45,7 @@ class RnnEncoderImpl : public EncoderImpl {
         "rnn",
         RecurrentLayer(config.get_string("model.cell"), config.get_int("model.embedding_dim"),
                        hidden_dim_, layers_, directions_ == 2, config.get_number("model.dropout")));
-    rnn_->set_forget_bias(config.get_number("model.forget_bias"));
-    rnn_->shift_update_bias(config.get_number("model.update_bias"));
+    rnn_->init_gate_biases(config);
   }
 
   Memory forward(const Source& source) override {
