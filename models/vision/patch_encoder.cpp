@@ -3,8 +3,6 @@
 // channels encode the row, half the column, as in MAE, He et al. 2022), then the transformer
 // family's encoder layers (model.transformer.*: width, heads, layers, norm, scorer). Relative
 // positional variants (ALiBi, T5 buckets, rotary) see the patches in row-major order.
-#include <cmath>
-
 #include <fmt/format.h>
 #include <torch/torch.h>
 
@@ -14,24 +12,6 @@
 
 namespace seqlab {
 namespace {
-
-// [h * w, D] fixed positions: sin/cos of the row in the first D/2 channels, of the column in the
-// rest.
-torch::Tensor sinusoidal_2d(int64_t height, int64_t width, int64_t dim) {
-  const int64_t half = dim / 2, quarter = half / 2;
-  auto frequencies = torch::exp(torch::arange(quarter, torch::kFloat) *
-                                (-std::log(10000.0) / double(std::max<int64_t>(1, quarter))));
-  auto encode = [&](const torch::Tensor& positions) {  // [N] -> [N, 2 * quarter]
-    auto angles = positions.to(torch::kFloat).unsqueeze(1) * frequencies.unsqueeze(0);
-    return torch::cat({angles.sin(), angles.cos()}, 1);
-  };
-  auto rows = torch::arange(height).repeat_interleave(width);
-  auto cols = torch::arange(width).repeat({height});
-  auto table = torch::zeros({height * width, dim});
-  table.narrow(1, 0, 2 * quarter).copy_(encode(rows));
-  table.narrow(1, half, 2 * quarter).copy_(encode(cols));
-  return table;
-}
 
 class PatchEncoderImpl : public EncoderImpl {
  public:

@@ -1,5 +1,7 @@
 #include "models/vision/vision.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -46,6 +48,13 @@ const bool declared =
                    "as .safetensors (no code), or a TorchScript module (images "
                    "-> feature map) or torch state dict, which are code that "
                    "runs when loaded and need --trust-code")) &&
+    ConfigSchema::global().add(
+        key_string("model.vision.positions", "none",
+                   "cnn/resnet: none, or sinusoidal: add a fixed 2-D position to "
+                   "every region (as DETR does), so a decoder attending to a "
+                   "region knows where it is; the mean summary only shifts by a "
+                   "constant")
+            .one_of({"none", "sinusoidal"})) &&
     ConfigSchema::global().add(key_bool("model.vision.freeze", false,
                                         "keep the (pretrained) backbone fixed: no gradients, "
                                         "BatchNorm statistics kept"));
@@ -60,7 +69,24 @@ VisionSettings::VisionSettings(const Config& config)
       normalize(config.get_string("model.vision.normalize")),
       stem(config.get_string("model.vision.stem")),
       pretrained(config.get_string("model.vision.pretrained")),
-      freeze(config.get_bool("model.vision.freeze")) {}
+      freeze(config.get_bool("model.vision.freeze")),
+      positions(config.get_string("model.vision.positions")) {}
+
+torch::Tensor sinusoidal_2d(int64_t height, int64_t width, int64_t dim) {
+  const int64_t half = dim / 2, quarter = half / 2;
+  auto frequencies = torch::exp(torch::arange(quarter, torch::kFloat) *
+                                (-std::log(10000.0) / double(std::max<int64_t>(1, quarter))));
+  auto encode = [&](const torch::Tensor& positions) {  // [N] -> [N, 2 * quarter]
+    auto angles = positions.to(torch::kFloat).unsqueeze(1) * frequencies.unsqueeze(0);
+    return torch::cat({angles.sin(), angles.cos()}, 1);
+  };
+  auto rows = torch::arange(height).repeat_interleave(width);
+  auto cols = torch::arange(width).repeat({height});
+  auto table = torch::zeros({height * width, dim});
+  table.narrow(1, 0, 2 * quarter).copy_(encode(rows));
+  table.narrow(1, half, 2 * quarter).copy_(encode(cols));
+  return table;
+}
 
 torch::Tensor normalise_pixels(const torch::Tensor& images, const std::string& mode) {
   if (images.dim() != 4)
@@ -202,6 +228,13 @@ Memory ConvImageEncoderImpl::forward(const Source& source) {
   auto features = backbone_features(pixels);
   if (features.dim() == 2) features = features.unsqueeze(-1).unsqueeze(-1);
   if (projection_) features = projection_(features);
+  if (settings_.positions == "sinusoidal") {
+    const int64_t dim = features.size(1), height = features.size(2), width = features.size(3);
+    features = features + sinusoidal_2d(height, width, dim)
+                              .to(features.device(), features.scalar_type())
+                              .t()
+                              .reshape({1, dim, height, width});
+  }
   return memory_from_grid(features);
 }
 

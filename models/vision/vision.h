@@ -32,11 +32,17 @@ struct VisionSettings {
   std::string stem;  // ResNets: "small" (3x3, stride 1) or "imagenet" (7x7 stride 2 + max-pool)
   std::string pretrained;
   bool freeze;
+  std::string positions;  // model.vision.positions: "none" or "sinusoidal" (cnn/resnet regions)
   explicit VisionSettings(const Config& config);
 };
 
 // uint8 [B, C, H, W] -> float, normalised per `mode`.
 torch::Tensor normalise_pixels(const torch::Tensor& images, const std::string& mode);
+
+// [h * w, D] fixed 2-D positions, row-major: sin/cos of the row in the first D/2 channels, of the
+// column in the rest (MAE, He et al. 2022; the ViT encoder's and, with
+// model.vision.positions = sinusoidal, the convolutional encoders' regions).
+torch::Tensor sinusoidal_2d(int64_t height, int64_t width, int64_t dim);
 
 // Feature map [B, D, h, w] -> Memory (states [B, h*w, D], an all-true mask, the mean as summary).
 Memory memory_from_grid(const torch::Tensor& features);

@@ -9,6 +9,7 @@
 #include "core/tensor_file.h"
 #include "core/trust.h"
 #include "models/seq2seq.h"
+#include "models/vision/vision.h"
 #include "tests/test_support.h"
 
 using seqlab::Config;
@@ -70,6 +71,33 @@ TEST_CASE("Image encoders give one state per grid cell, the grid's shape and a p
                       torch::ones({1, 3}, torch::kBool),
                       {}};
   CHECK_THROWS_AS(model->encode(text), seqlab::InputError);
+}
+
+TEST_CASE("Region positions tell apart two regions with the same content, not the summary",
+          "[vision]") {
+  auto encoder = GENERATE(std::string("cnn"), std::string("resnet18"));
+  CAPTURE(encoder);
+  const auto source = images(2);
+  auto encode = [&](const std::string& positions) {
+    torch::manual_seed(1);  // the same weights both times
+    seqlab::Seq2Seq model(
+        vision_config(encoder, "bahdanau", {{"model", {{"vision", {{"positions", positions}}}}}}),
+        20, 20);
+    model->eval();
+    return model->encode(source);
+  };
+  auto plain = encode("none"), placed = encode("sinusoidal");
+  const int64_t dim = plain.states.size(2);
+  auto table = seqlab::sinusoidal_2d(plain.grid_height, plain.grid_width, dim);
+  // Each region gains its own row-major position; the rows and columns differ from each other.
+  CHECK(torch::allclose(placed.states - plain.states, table.unsqueeze(0).expand_as(plain.states),
+                        1e-5, 1e-5));
+  CHECK_FALSE(torch::allclose(table[0], table[1]));
+  CHECK_FALSE(torch::allclose(table[0], table[plain.grid_width]));
+  // The pooled summary moves by one constant vector, the same for every image.
+  auto shift = placed.summary - plain.summary;
+  CHECK(torch::allclose(shift[0], table.mean(0), 1e-5, 1e-5));
+  CHECK(torch::allclose(shift[0], shift[1], 1e-5, 1e-5));
 }
 
 TEST_CASE("Every decoder family reads images, and decodes incrementally as in a full pass",
