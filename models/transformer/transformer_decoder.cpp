@@ -74,17 +74,25 @@ class TransformerDecoderImpl : public DecoderImpl {
   // The last layer's output [B, T, D] for every target position (before the final norm).
   torch::Tensor features(const Memory& memory, const torch::Tensor& target_in) {
     const int64_t batch = target_in.size(0), length = target_in.size(1);
+    // Positions are [1, T] whenever every row has the same ones (the positional encodings and the
+    // causal mask broadcast over the batch), so score biases, offsets and the mask are built once
+    // per layer rather than once per row (T5 buckets over [B, T, T]: dropping them doubled the
+    // training tokens/s of the music spec's 2 x 64 transformer on 260-event sequences).
     if (!settings_.decoder_only) {
-      auto positions = position_range(batch, length, {}, target_in.options());
+      auto positions = position_range(1, length, {}, target_in.options());
       return run_layers(embed_tokens(target_in, positions), positions, {}, &memory, nullptr);
     }
     // Decoder-only: [prefix; target] in one causal pass; target positions continue each row's
     // real prefix, so padding inside the prefix never shifts them.
     const int64_t prefix_length = memory.states.size(1);
     auto real = memory.mask.sum(1);  // [B]
-    auto positions = torch::cat({position_range(batch, prefix_length, {}, target_in.options()),
-                                 position_range(batch, length, real, target_in.options())},
-                                1);
+    const bool shared =
+        batch == 1 || prefix_length == 0 || (real == prefix_length).all().item<bool>();
+    auto positions =
+        shared ? position_range(1, prefix_length + length, {}, target_in.options())
+               : torch::cat({position_range(batch, prefix_length, {}, target_in.options()),
+                             position_range(batch, length, real, target_in.options())},
+                            1);
     auto mask = torch::cat({memory.mask, torch::ones({batch, length}, memory.mask.options())}, 1);
     auto x = torch::cat({embed_prefix(memory.states, positions.narrow(1, 0, prefix_length)),
                          embed_tokens(target_in, positions.narrow(1, prefix_length, length))},
