@@ -25,10 +25,10 @@ Batch Batch::to(const torch::Device& device) const {
 
 int64_t count_target_tokens(const std::vector<Example>& examples,
                             const std::vector<int64_t>& indices, Framing framing) {
-  if (framing == Framing::kLabel) return static_cast<int64_t>(indices.size());
   int64_t tokens = 0;
   for (int64_t i : indices)
-    tokens += static_cast<int64_t>(examples[static_cast<size_t>(i)].target.size()) + 1;
+    tokens += framed_target_tokens(
+        static_cast<int64_t>(examples[static_cast<size_t>(i)].target.size()), framing);
   return tokens;
 }
 
@@ -61,9 +61,9 @@ Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& 
     // An empty source still gets one (padding) position so shapes stay valid; its mask is false.
     lengths[b] = static_cast<int64_t>(ex.source.size());
     tin[b][0] = Tokenizer::kBos;
+    batch.target_tokens += framed_target_tokens(static_cast<int64_t>(ex.target.size()), framing);
     if (label) {
       tout[b][0] = ex.target[0];
-      ++batch.target_tokens;
       continue;
     }
     for (size_t t = 0; t < ex.target.size(); ++t) {
@@ -71,7 +71,6 @@ Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& 
       tout[b][t] = ex.target[t];
     }
     tout[b][ex.target.size()] = Tokenizer::kEos;
-    batch.target_tokens += static_cast<int64_t>(ex.target.size()) + 1;
   }
   auto positions = torch::arange(source_len, torch::kInt64).unsqueeze(0);
   batch.source = source;
@@ -114,7 +113,8 @@ std::vector<int64_t> TokenBucketBatcher::bucket_lengths(const std::vector<Exampl
   std::vector<int64_t> lengths;
   lengths.reserve(examples.size());
   for (const auto& ex : examples)
-    lengths.push_back(static_cast<int64_t>(std::max(ex.source.size(), ex.target.size() + 1)));
+    lengths.push_back(bucket_length(static_cast<int64_t>(ex.source.size()),
+                                    static_cast<int64_t>(ex.target.size())));
   return lengths;
 }
 

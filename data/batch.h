@@ -37,6 +37,16 @@ struct Batch {
 //              nothing follows it, so no eos is predicted)
 enum class Framing { kSentence, kLabel };
 
+// The two rules every batcher shares, for in-memory examples and shards alike: the real target
+// tokens one example adds to a batch (its tokens and eos; one label), and the length a token
+// budget buckets it by (the longer of its source and its bos-framed target).
+inline int64_t framed_target_tokens(int64_t target_length, Framing framing) {
+  return framing == Framing::kLabel ? 1 : target_length + 1;
+}
+inline int64_t bucket_length(int64_t source_length, int64_t target_length) {
+  return source_length > target_length + 1 ? source_length : target_length + 1;
+}
+
 // Pads the examples at `indices` into a batch. With `images` ([N, C, H, W] uint8, a split's
 // decoded images), the batch also holds each example's image (Example::image is its row).
 Batch collate(const std::vector<Example>& examples, const std::vector<int64_t>& indices,

@@ -65,16 +65,15 @@ std::vector<int64_t> ShardSet::bucket_lengths() const {
   lengths.reserve(static_cast<size_t>(total_));
   for (const auto& shard : shards_)
     for (int64_t i = 0; i < shard->size(); ++i)
-      lengths.push_back(std::max(shard->source_length(i), shard->target_length(i) + 1));
+      lengths.push_back(bucket_length(shard->source_length(i), shard->target_length(i)));
   return lengths;
 }
 
 int64_t ShardSet::target_tokens(const std::vector<int64_t>& indices, Framing framing) const {
-  if (framing == Framing::kLabel) return static_cast<int64_t>(indices.size());
   int64_t tokens = 0;
   for (int64_t i : indices) {
     auto [shard, local] = locate(i);
-    tokens += shard->target_length(local) + 1;
+    tokens += framed_target_tokens(shard->target_length(local), framing);
   }
   return tokens;
 }

@@ -40,6 +40,13 @@ TEST_CASE("every metric's corpus score is its score from summed item statistics"
     if (!metric->scores_text()) {  // perplexity: a model's, from its evaluation
       CHECK_THROWS_AS(metric->item_statistics(kHypotheses, kReferences), seqlab::InputError);
       CHECK_THROWS_AS(metric->corpus_score(kHypotheses, kReferences), seqlab::InputError);
+      // Its statistics are [nll in nats, tokens]: exp(nll / tokens), and any other shape (a
+      // store written by another metric, a hand-edited file) is refused, not misread.
+      CHECK(metric->score_from_statistics({std::log(4.0) * 10, 10}) == Approx(4.0));
+      CHECK(metric->score_from_statistics({0.0, 0.0}) == 0.0);
+      CHECK_THROWS_WITH(metric->score_from_statistics({1.0, 2.0, 3.0}),
+                        Catch::Contains("3 values, not 2"));
+      CHECK_THROWS_AS(metric->score_from_statistics({}), seqlab::InputError);
       continue;
     }
     auto rows = metric->item_statistics(kHypotheses, kReferences);
