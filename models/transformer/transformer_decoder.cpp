@@ -86,8 +86,7 @@ class TransformerDecoderImpl : public DecoderImpl {
     // real prefix, so padding inside the prefix never shifts them.
     const int64_t prefix_length = memory.states.size(1);
     auto real = memory.mask.sum(1);  // [B]
-    const bool shared =
-        batch == 1 || prefix_length == 0 || (real == prefix_length).all().item<bool>();
+    const bool shared = prefix_length == 0 || (real == prefix_length).all().item<bool>();
     auto positions =
         shared ? position_range(1, prefix_length + length, {}, target_in.options())
                : torch::cat({position_range(batch, prefix_length, {}, target_in.options()),

@@ -93,6 +93,40 @@ TEST_CASE(
   }
 }
 
+TEST_CASE(
+    "transformer: decoder-only over prefixes of one length (positions shared by the rows) or an "
+    "empty one, incremental decoding equals the full pass") {
+  // Equal prefixes take the one-row-of-positions path of the full pass; an empty source is one
+  // padding position, after which the target starts at position 0 in both paths.
+  const std::vector<std::vector<seqlab::Example>> batches = {
+      {{{5, 6, 7}, {9, 10, 11}}, {{12, 13, 14}, {15, 16}}},
+      {{{}, {9, 10, 11}}},
+      {{{5, 6}, {9, 10}}, {{}, {11, 12, 13}}}};
+  for (const auto& positional : seqlab::positional_registry().names()) {
+    for (size_t b = 0; b < batches.size(); ++b) {
+      DYNAMIC_SECTION("batch " << b << " with " << positional << " positions") {
+        torch::manual_seed(3);
+        seqlab::Seq2Seq model(
+            transformer_config(
+                positional, {{"encoder", "embedding"}, {"transformer", {{"decoder_only", true}}}}),
+            20, 20);
+        model->eval();
+        std::vector<int64_t> order(batches[b].size());
+        for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+        auto batch = seqlab::collate(batches[b], order);
+        torch::NoGradGuard no_grad;
+        auto full = model->forward(source_of(batch), batch.target_in);
+        auto state = model->decoder->start(model->encode(source_of(batch)));
+        for (int64_t t = 0; t < batch.target_in.size(1); ++t) {
+          auto logits = model->decoder->step(state, batch.target_in.select(1, t));
+          INFO("step " << t);
+          CHECK(torch::allclose(logits, full.select(1, t), 1e-5, 1e-5));
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("transformer: changing a future target token changes no earlier logit") {
   for (const auto& positional : seqlab::positional_registry().names()) {
     for (const auto& arrangement : arrangements()) {
