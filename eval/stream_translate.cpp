@@ -23,6 +23,7 @@
 #include "core/progress.h"
 #include "core/utf8.h"
 #include "data/batch.h"
+#include "eval/translate.h"
 #include "models/attention/attention.h"
 
 namespace seqlab {
@@ -272,7 +273,7 @@ StreamTranslateStats translate_stream(const std::vector<Seq2Seq>& models,
   std::unique_ptr<Progress> progress;
   if (options.progress) progress = std::make_unique<Progress>("translate", 0, "lines");
   // Beams multiply the rows: keep the padded token count per batch about the same.
-  const int64_t batch_tokens = std::max<int64_t>(64, options.batch_tokens / options.search.beam);
+  const int64_t batch_tokens = beam_batch_tokens(options.batch_tokens, options.search.beam);
   int64_t line_number = 0;
   bool more = true;
   while (more) {
@@ -290,13 +291,9 @@ StreamTranslateStats translate_stream(const std::vector<Seq2Seq>& models,
       chunk.lines.push_back(line);
     }
     if (chunk.lines.empty()) break;
-    // An empty (or all-blank) line translates to an empty line, as in translate_sentences.
-    for (size_t i = 0; i < chunk.lines.size(); ++i) {
-      auto ids = tokenizer.encode(chunk.lines[i]);
-      if (ids.empty()) continue;
-      chunk.examples.push_back({std::move(ids), {}});
-      chunk.line_of.push_back(i);
-    }
+    auto sources = encode_sources(tokenizer, chunk.lines);  // empty lines stay empty
+    chunk.examples = std::move(sources.examples);
+    chunk.line_of = std::move(sources.line_of);
     chunk.found.resize(chunk.examples.size());
     if (options.alignments) chunk.alignment.resize(chunk.examples.size());
     if (!chunk.examples.empty()) {

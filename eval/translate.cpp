@@ -1,5 +1,7 @@
 #include "eval/translate.h"
 
+#include <algorithm>
+
 #include <torch/torch.h>
 
 #include "data/batch.h"
@@ -44,24 +46,29 @@ SearchOptions search_options(const Config& config) {
   return options;
 }
 
+SourceExamples encode_sources(const Tokenizer& tokenizer, const std::vector<std::string>& lines) {
+  SourceExamples sources;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    auto ids = tokenizer.encode(lines[i]);
+    if (ids.empty()) continue;
+    sources.examples.push_back({std::move(ids), {}});
+    sources.line_of.push_back(i);
+  }
+  return sources;
+}
+
+int64_t beam_batch_tokens(int64_t batch_tokens, int64_t beam) {
+  return std::max<int64_t>(64, batch_tokens / std::max<int64_t>(1, beam));
+}
+
 std::vector<std::string> translate_sentences(Seq2Seq& model, const Tokenizer& tokenizer,
                                              torch::Device device,
                                              const std::vector<std::string>& sources,
                                              const SearchOptions& options, int64_t batch_tokens) {
-  // An empty (or all-blank) line translates to an empty line, as in Marian, rather than to
-  // whatever the model says after nothing but end-of-sentence.
-  std::vector<Example> examples;
-  std::vector<size_t> line_of;  // examples[i] is sources[line_of[i]]
-  for (size_t i = 0; i < sources.size(); ++i) {
-    auto ids = tokenizer.encode(sources[i]);
-    if (ids.empty()) continue;
-    examples.push_back({std::move(ids), {}});
-    line_of.push_back(i);
-  }
+  auto [examples, line_of] = encode_sources(tokenizer, sources);
   std::vector<std::string> out(sources.size());
   if (examples.empty()) return out;
-  // Beams multiply the rows: keep the padded token count per batch about the same.
-  TokenBucketBatcher batcher(examples, std::max<int64_t>(64, batch_tokens / options.beam), 0, 0);
+  TokenBucketBatcher batcher(examples, beam_batch_tokens(batch_tokens, options.beam), 0, 0);
   for (const auto& indices : batcher.sorted()) {
     Batch batch = collate(examples, indices).to(device);
     Source source = Source::of(batch);

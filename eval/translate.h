@@ -9,6 +9,7 @@
 #include <torch/types.h>
 
 #include "core/config.h"
+#include "data/batch.h"
 #include "eval/search.h"
 #include "models/seq2seq.h"
 #include "tokenizers/tokenizer.h"
@@ -18,6 +19,19 @@ namespace seqlab {
 // Search options from the config's eval.* keys (declared here: eval.beam, eval.length_penalty,
 // eval.max_length_ratio).
 SearchOptions search_options(const Config& config);
+
+// The lines of a translation job as examples: the non-empty ones' source ids, and the line each
+// came from. An empty (or all-blank) line is left out and translates to an empty line, as in
+// Marian, rather than to whatever the model says after nothing but end-of-sentence.
+struct SourceExamples {
+  std::vector<Example> examples;
+  std::vector<size_t> line_of;  // examples[i] is lines[line_of[i]]
+};
+SourceExamples encode_sources(const Tokenizer& tokenizer, const std::vector<std::string>& lines);
+
+// The padded tokens a batch of sources may hold when each becomes `beam` rows: the budget divided
+// by the beam, so a batch costs about the same at any width (at least 64).
+int64_t beam_batch_tokens(int64_t batch_tokens, int64_t beam);
 
 // Translates sentences in length-sorted batches of about `batch_tokens` padded tokens; returns
 // detokenized text in input order. An empty line translates to an empty line.

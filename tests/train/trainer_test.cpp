@@ -179,6 +179,14 @@ TEST_CASE("training writes the run directory, logs JSON lines and the run transl
       seqlab::translate_sentences(loaded, {"abc", "hgfe"}, seqlab::search_options(loaded.config));
   CHECK(out[0] == without_blank[0]);
   CHECK(out[2] == without_blank[1]);
+  // The rules translate_sentences and translate_stream share: empty lines left out (and put back
+  // in their places), the batch budget divided among the beam's rows.
+  auto sources = seqlab::encode_sources(*loaded.tokenizer, {"abc", "", "hgfe", ""});
+  CHECK(sources.line_of == std::vector<size_t>{0, 2});
+  REQUIRE(sources.examples.size() == 2);
+  CHECK(sources.examples[1].source == loaded.tokenizer->encode("hgfe"));
+  CHECK(seqlab::beam_batch_tokens(4000, 5) == 800);
+  CHECK(seqlab::beam_batch_tokens(100, 5) == 64);
 }
 
 TEST_CASE("train.stop_min_lr ends training at the first validation that leaves the rate below it") {
