@@ -272,7 +272,6 @@ StreamTranslateStats translate_stream(const std::vector<Seq2Seq>& models,
   stats.workers = pool ? pool->workers() : 1;
   std::unique_ptr<Progress> progress;
   if (options.progress) progress = std::make_unique<Progress>("translate", 0, "lines");
-  // Beams multiply the rows: keep the padded token count per batch about the same.
   const int64_t batch_tokens = beam_batch_tokens(options.batch_tokens, options.search.beam);
   int64_t line_number = 0;
   bool more = true;

@@ -45,7 +45,7 @@ class PatchEncoderImpl : public EncoderImpl {
     auto grid = embed_(normalise_pixels(source.images, vision_.normalize));  // [B, D, h, w]
     const int64_t height = grid.size(2), width = grid.size(3), d = grid.size(1);
     auto x = grid.flatten(2).transpose(1, 2);  // [B, h*w, D]
-    x = dropout_(x + sinusoidal_2d(height, width, d).to(x.device()).unsqueeze(0));
+    x = dropout_(x + sinusoidal_2d(height, width, d, x.options()).unsqueeze(0));
     auto mask = torch::ones({x.size(0), x.size(1)}, torch::dtype(torch::kBool).device(x.device()));
     auto positions =
         position_range(1, x.size(1), {}, torch::dtype(torch::kInt64).device(x.device()));

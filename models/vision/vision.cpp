@@ -72,20 +72,23 @@ VisionSettings::VisionSettings(const Config& config)
       freeze(config.get_bool("model.vision.freeze")),
       positions(config.get_string("model.vision.positions")) {}
 
-torch::Tensor sinusoidal_2d(int64_t height, int64_t width, int64_t dim) {
+torch::Tensor sinusoidal_2d(int64_t height, int64_t width, int64_t dim,
+                            const torch::TensorOptions& options) {
   const int64_t half = dim / 2, quarter = half / 2;
-  auto frequencies = torch::exp(torch::arange(quarter, torch::kFloat) *
+  const auto floats = torch::TensorOptions().dtype(torch::kFloat).device(options.device());
+  const auto longs = floats.dtype(torch::kLong);
+  auto frequencies = torch::exp(torch::arange(quarter, floats) *
                                 (-std::log(10000.0) / double(std::max<int64_t>(1, quarter))));
   auto encode = [&](const torch::Tensor& positions) {  // [N] -> [N, 2 * quarter]
     auto angles = positions.to(torch::kFloat).unsqueeze(1) * frequencies.unsqueeze(0);
     return torch::cat({angles.sin(), angles.cos()}, 1);
   };
-  auto rows = torch::arange(height).repeat_interleave(width);
-  auto cols = torch::arange(width).repeat({height});
-  auto table = torch::zeros({height * width, dim});
+  auto rows = torch::arange(height, longs).repeat_interleave(width);
+  auto cols = torch::arange(width, longs).repeat({height});
+  auto table = torch::zeros({height * width, dim}, floats);
   table.narrow(1, 0, 2 * quarter).copy_(encode(rows));
   table.narrow(1, half, 2 * quarter).copy_(encode(cols));
-  return table;
+  return table.to(options.dtype());
 }
 
 torch::Tensor normalise_pixels(const torch::Tensor& images, const std::string& mode) {
@@ -230,10 +233,9 @@ Memory ConvImageEncoderImpl::forward(const Source& source) {
   if (projection_) features = projection_(features);
   if (settings_.positions == "sinusoidal") {
     const int64_t dim = features.size(1), height = features.size(2), width = features.size(3);
-    features = features + sinusoidal_2d(height, width, dim)
-                              .to(features.device(), features.scalar_type())
-                              .t()
-                              .reshape({1, dim, height, width});
+    features =
+        features +
+        sinusoidal_2d(height, width, dim, features.options()).t().reshape({1, dim, height, width});
   }
   return memory_from_grid(features);
 }

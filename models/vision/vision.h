@@ -41,8 +41,10 @@ torch::Tensor normalise_pixels(const torch::Tensor& images, const std::string& m
 
 // [h * w, D] fixed 2-D positions, row-major: sin/cos of the row in the first D/2 channels, of the
 // column in the rest (MAE, He et al. 2022; the ViT encoder's and, with
-// model.vision.positions = sinusoidal, the convolutional encoders' regions).
-torch::Tensor sinusoidal_2d(int64_t height, int64_t width, int64_t dim);
+// model.vision.positions = sinusoidal, the convolutional encoders' regions). Built with `options`
+// (device and dtype), so a forward pass on a GPU makes it there rather than copying it over.
+torch::Tensor sinusoidal_2d(int64_t height, int64_t width, int64_t dim,
+                            const torch::TensorOptions& options = {});
 
 // Feature map [B, D, h, w] -> Memory (states [B, h*w, D], an all-true mask, the mean as summary).
 Memory memory_from_grid(const torch::Tensor& features);
