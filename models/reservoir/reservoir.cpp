@@ -38,7 +38,10 @@ const bool declared =
     schema().add(key_string("model.reservoir.activation", "tanh", "reservoir unit nonlinearity")
                      .one_of({"tanh", "identity"})) &&
     schema().add(
-        key_int("model.reservoir.seed", 1, "seed of the random matrices (independent of run.seed)")
+        key_int("model.reservoir.seed", 0,
+                "seed of the random matrices; 0: run.seed, so a run's seed replicates the "
+                "reservoir as it does a network's initial weights (set it to hold the matrices "
+                "fixed across runs)")
             .range(0, 4e18));
 
 }  // namespace
@@ -54,7 +57,8 @@ ReservoirOptions ReservoirOptions::from_config(const Config& config) {
   o.bias_scaling = config.get_number("model.reservoir.bias_scaling");
   o.noise = config.get_number("model.reservoir.noise");
   o.activation = config.get_string("model.reservoir.activation");
-  o.seed = static_cast<uint64_t>(config.get_int("model.reservoir.seed"));
+  const int64_t seed = config.get_int("model.reservoir.seed");
+  o.seed = static_cast<uint64_t>(seed > 0 ? seed : config.get_int("run.seed"));
   return o;
 }
 

@@ -52,6 +52,25 @@ TEST_CASE("the recurrent matrix has the configured spectral radius, dense and sp
   }
 }
 
+TEST_CASE("a run's seed draws its reservoir unless model.reservoir.seed holds it fixed") {
+  // Seeds of an experiment cell are replicates: an ESN cell whose matrices ignored run.seed
+  // repeated one reservoir, and its spread over seeds was a false zero.
+  auto matrix = [](int64_t run_seed, int64_t reservoir_seed) {
+    Json reservoir = {{"units", 30}, {"connectivity", 0.3}};
+    if (reservoir_seed > 0) reservoir["seed"] = reservoir_seed;
+    auto config = Config::from_json(
+        Json{{"run", {{"seed", run_seed}}}, {"model", {{"reservoir", reservoir}}}});
+    auto options = seqlab::ReservoirOptions::from_config(config);
+    return seqlab::Reservoir(options)->recurrent_weight().clone();
+  };
+  CHECK(seqlab::ReservoirOptions::from_config(Config::from_json(Json::object())).seed == 1);
+  CHECK(torch::equal(matrix(2, 0), matrix(2, 0)));
+  CHECK_FALSE(torch::equal(matrix(1, 0), matrix(2, 0)));
+  CHECK(torch::equal(matrix(1, 0), matrix(1, 1)));  // run.seed 1 is the former default
+  CHECK(torch::equal(matrix(1, 9), matrix(2, 9)));
+  CHECK_FALSE(torch::equal(matrix(1, 9), matrix(1, 0)));
+}
+
 TEST_CASE("Gelfand's formula finds the spectral radius of rotations and non-normal matrices") {
   torch::manual_seed(3);
   // A random orthogonal matrix times 0.7: every eigenvalue has modulus 0.7 (complex pairs).
