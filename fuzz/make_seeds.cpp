@@ -159,6 +159,18 @@ int main(int argc, char** argv) {
            "zip": {"train.lr": [0.1, 0.2], "train.max_steps": [5, 6]}, "seeds": [1, 2],
            "sizes": {"quick": {"seeds": [1]}},
            "expect": {"text": "attention helps", "relations": ["bleu(model.decoder=bahdanau) > bleu(model.decoder=rnn) by 1"]}})");
+  seed("spec_fuzzer", "bench.json",
+       R"({"name": "cost", "title": "Cost", "kind": "bench", "bench": {"what": "train", "steps": 2},
+           "grid": {"bench.model": ["gru", "transformer"], "bench.length": [8, 32]},
+           "seeds": {"min": 2, "max": 3, "minutes": 1},
+           "report": {"metric": "ms_per_step", "split": "bench"},
+           "expect": {"relations": ["ms_per_step(bench.model=gru) < ms_per_step(bench.model=transformer) on length 32"]}})");
+  seed(
+      "spec_fuzzer", "reservoir.json",
+      R"({"name": "mg", "title": "MG", "kind": "reservoir", "reservoir": {"units": 200, "trials": 2},
+           "grid": {"reservoir.models": ["esn", "elm"]}, "seeds": [1, 2],
+           "report": {"metric": "nrmse", "split": "series"},
+           "expect": {"relations": ["nrmse(reservoir.models=esn) < nrmse(reservoir.models=elm) on esn"]}})");
   seed("spec_fuzzer", "relation",
        "bleu(model.heads=1) ~= bleu(model.heads=8) within 1.5 on source length 1-20");
   return 0;
