@@ -38,8 +38,7 @@ bool ends_with(const std::string& text, const std::string& tail) {
 struct Chunk {
   int64_t first_line = 0;  // 1-based number of lines[0]
   std::vector<std::string> lines;
-  std::vector<Example> examples;
-  std::vector<size_t> line_of;  // examples[i] is lines[line_of[i]]
+  SourceExamples sources;  // the non-empty lines (sources.line_of: where each came from)
   std::vector<Hypothesis> found;
   std::vector<std::string> alignment;  // "s-t ..." per example, when asked for
 };
@@ -67,7 +66,7 @@ void align_batch(Seq2Seq& model, Chunk& chunk, const std::vector<int64_t>& indic
   std::vector<Example> forced(indices.size());
   std::vector<int64_t> order(indices.size());
   for (size_t i = 0; i < indices.size(); ++i) {
-    forced[i].source = chunk.examples[size_t(indices[i])].source;
+    forced[i].source = chunk.sources.examples[size_t(indices[i])].source;
     forced[i].target = chunk.found[size_t(indices[i])].tokens;
     order[i] = static_cast<int64_t>(i);
   }
@@ -164,7 +163,7 @@ class WorkerPool {
   }
 
   void decode(Seq2Seq& model, Chunk& chunk, const std::vector<int64_t>& indices) {
-    Batch batch = collate(chunk.examples, indices).to(device_);
+    Batch batch = collate(chunk.sources.examples, indices).to(device_);
     Source source = Source::of(batch);
     auto hypotheses = search(model, source, options_.search);
     for (size_t i = 0; i < indices.size(); ++i)
@@ -191,9 +190,9 @@ void write_chunk(const Chunk& chunk, const Tokenizer& tokenizer,
                  StreamTranslateStats& stats) {
   std::vector<const Hypothesis*> hypothesis_of(chunk.lines.size(), nullptr);
   std::vector<const std::string*> alignment_of(chunk.lines.size(), nullptr);
-  for (size_t i = 0; i < chunk.examples.size(); ++i) {
-    hypothesis_of[chunk.line_of[i]] = &chunk.found[i];
-    if (options.alignments) alignment_of[chunk.line_of[i]] = &chunk.alignment[i];
+  for (size_t i = 0; i < chunk.sources.examples.size(); ++i) {
+    hypothesis_of[chunk.sources.line_of[i]] = &chunk.found[i];
+    if (options.alignments) alignment_of[chunk.sources.line_of[i]] = &chunk.alignment[i];
   }
   std::string text;
   for (size_t l = 0; l < chunk.lines.size(); ++l) {
@@ -213,7 +212,7 @@ void write_chunk(const Chunk& chunk, const Tokenizer& tokenizer,
     if (options.alignments) {
       std::vector<std::string> source_pieces, target_pieces;
       if (found) {
-        for (int64_t id : chunk.examples[size_t(found - chunk.found.data())].source)
+        for (int64_t id : chunk.sources.examples[size_t(found - chunk.found.data())].source)
           source_pieces.push_back(tokenizer.piece(id));
         for (int64_t id : found->tokens) target_pieces.push_back(tokenizer.piece(id));
       }
@@ -290,18 +289,16 @@ StreamTranslateStats translate_stream(const std::vector<Seq2Seq>& models,
       chunk.lines.push_back(line);
     }
     if (chunk.lines.empty()) break;
-    auto sources = encode_sources(tokenizer, chunk.lines);  // empty lines stay empty
-    chunk.examples = std::move(sources.examples);
-    chunk.line_of = std::move(sources.line_of);
-    chunk.found.resize(chunk.examples.size());
-    if (options.alignments) chunk.alignment.resize(chunk.examples.size());
-    if (!chunk.examples.empty()) {
-      auto batches = TokenBucketBatcher(chunk.examples, batch_tokens, 0, 0).sorted();
+    chunk.sources = encode_sources(tokenizer, chunk.lines);  // empty lines stay empty
+    chunk.found.resize(chunk.sources.examples.size());
+    if (options.alignments) chunk.alignment.resize(chunk.sources.examples.size());
+    if (!chunk.sources.examples.empty()) {
+      auto batches = TokenBucketBatcher(chunk.sources.examples, batch_tokens, 0, 0).sorted();
       // Largest batches first, so that the last ones to finish are small (several workers).
       auto padded = [&](const std::vector<int64_t>& batch) {
         size_t longest = 0;
         for (int64_t i : batch)
-          longest = std::max(longest, chunk.examples[size_t(i)].source.size());
+          longest = std::max(longest, chunk.sources.examples[size_t(i)].source.size());
         return longest * batch.size();
       };
       std::stable_sort(batches.begin(), batches.end(),
@@ -337,7 +334,7 @@ StreamTranslateStats translate_stream(const std::vector<Seq2Seq>& models,
     }
     write_chunk(chunk, tokenizer, options, out, stats);
     stats.lines += static_cast<int64_t>(chunk.lines.size());
-    stats.sentences += static_cast<int64_t>(chunk.examples.size());
+    stats.sentences += static_cast<int64_t>(chunk.sources.examples.size());
     if (progress) {
       progress->advance(static_cast<int64_t>(chunk.lines.size()));
       const double seconds =

@@ -258,12 +258,8 @@ void restart_changed_cells(const ExperimentSpec& spec, const RunnerOptions& opti
 RunnerSummary run_experiment(const RunnerOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   ExperimentSpec spec = load_spec(options.spec_path, options.size);
-  // Every cell the spec may run: its seeds, or with adaptive seeds every seed up to the maximum
-  // (those beyond the first run only while a relation is undecided).
-  std::vector<uint64_t> all_seeds = spec.seeds;
-  for (int64_t s = static_cast<int64_t>(spec.seeds.size()) + 1; s <= spec.max_seeds; ++s)
-    all_seeds.push_back(static_cast<uint64_t>(s));
-  const std::vector<Cell> all_cells = expand_cells(spec, all_seeds);
+  // Every cell the spec may run (seeds beyond the first run only while a relation is undecided).
+  const std::vector<Cell> all_cells = expand_cells(spec, every_seed(spec));
   const std::set<uint64_t> first_seeds(spec.seeds.begin(), spec.seeds.end());
   if (options.jobs < 1) throw InputError("--jobs must be at least 1");
   const std::string out = options.out_dir;

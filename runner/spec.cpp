@@ -421,6 +421,13 @@ std::vector<Cell> expand_cells(const ExperimentSpec& spec) {
   return expand_cells(spec, spec.seeds);
 }
 
+std::vector<uint64_t> every_seed(const ExperimentSpec& spec) {
+  std::vector<uint64_t> seeds = spec.seeds;
+  for (int64_t s = static_cast<int64_t>(spec.seeds.size()) + 1; s <= spec.max_seeds; ++s)
+    seeds.push_back(static_cast<uint64_t>(s));
+  return seeds;
+}
+
 std::vector<Cell> expand_cells(const ExperimentSpec& spec, const std::vector<uint64_t>& seeds) {
   // Cartesian product of the grid, each combined with every position of the zip.
   std::vector<Json> combos = {Json::object()};

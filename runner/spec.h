@@ -97,6 +97,8 @@ ExperimentSpec load_spec(const std::string& path, const std::string& size = "");
 std::vector<Cell> expand_cells(const ExperimentSpec& spec);
 // The same cells with other seeds (adaptive seeds: 1..max_seeds).
 std::vector<Cell> expand_cells(const ExperimentSpec& spec, const std::vector<uint64_t>& seeds);
+// Every seed the spec may run: its list, or with adaptive seeds every seed up to the maximum.
+std::vector<uint64_t> every_seed(const ExperimentSpec& spec);
 
 // Top-level keys whose values differ between two resolved specs (for "the spec changed" errors),
 // as dotted paths ("grid.model.decoder").
