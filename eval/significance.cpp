@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <optional>
 #include <random>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -224,6 +227,28 @@ std::string GroupComparison::dominant_noise() const {
   return seed_variance >= item_variance ? "seeds" : "test items";
 }
 
+namespace {
+
+// The per-seed differences left - right when both sides ran the same 2+ seeds, each once.
+std::optional<std::vector<double>> paired_differences(const RunGroup& left, const RunGroup& right) {
+  if (left.seeds.size() != left.scores.size() || right.seeds.size() != right.scores.size() ||
+      left.seeds.size() != right.seeds.size() || left.seeds.size() < 2)
+    return std::nullopt;
+  std::map<uint64_t, double> by_seed;
+  for (size_t i = 0; i < left.seeds.size(); ++i)
+    if (!by_seed.emplace(left.seeds[i], left.scores[i]).second) return std::nullopt;
+  std::vector<double> differences;
+  std::set<uint64_t> seen;
+  for (size_t i = 0; i < right.seeds.size(); ++i) {
+    auto it = by_seed.find(right.seeds[i]);
+    if (it == by_seed.end() || !seen.insert(right.seeds[i]).second) return std::nullopt;
+    differences.push_back(it->second - right.scores[i]);
+  }
+  return differences;
+}
+
+}  // namespace
+
 GroupComparison compare_groups(const Metric* metric, const RunGroup& left, const RunGroup& right,
                                const GroupComparisonOptions& options) {
   if (left.scores.empty() || right.scores.empty())
@@ -232,11 +257,24 @@ GroupComparison compare_groups(const Metric* metric, const RunGroup& left, const
   c.left_seeds = static_cast<int64_t>(left.scores.size());
   c.right_seeds = static_cast<int64_t>(right.scores.size());
   c.difference = mean_of(left.scores) - mean_of(right.scores);
-  // Seeds: Welch's variance of a difference of two means.
-  const double var_left = variance_of(left.scores), var_right = variance_of(right.scores);
-  const double part_left = var_left / double(c.left_seeds),
-               part_right = var_right / double(c.right_seeds);
-  c.seed_variance = part_left + part_right;  // NaN with one run on a side
+  // Seeds: paired when both sides ran the same seeds (two or more), otherwise Welch's variance of
+  // a difference of two means. `seed_df_term` is the seed part's share of the Welch-Satterthwaite
+  // denominator.
+  double seed_df_term = 0;
+  const auto paired = paired_differences(left, right);
+  if (paired) {
+    c.paired = true;
+    const double n = double(paired->size());
+    c.seed_variance = variance_of(*paired) / n;
+    seed_df_term = c.seed_variance * c.seed_variance / (n - 1);
+  } else {
+    const double part_left = variance_of(left.scores) / double(c.left_seeds),
+                 part_right = variance_of(right.scores) / double(c.right_seeds);
+    c.seed_variance = part_left + part_right;  // NaN with one run on a side
+    if (c.seeds_known())
+      seed_df_term = part_left * part_left / double(c.left_seeds - 1) +
+                     part_right * part_right / double(c.right_seeds - 1);
+  }
   // Test items: one bootstrap over the shared items for every run of both sides.
   c.item_variance = kNaN;
   const bool have_items = metric && left.items.size() == left.scores.size() &&
@@ -278,8 +316,7 @@ GroupComparison compare_groups(const Metric* metric, const RunGroup& left, const
   double variance = 0, denominator = 0;
   if (c.seeds_known()) {
     variance += c.seed_variance;
-    denominator += part_left * part_left / double(c.left_seeds - 1) +
-                   part_right * part_right / double(c.right_seeds - 1);
+    denominator += seed_df_term;
   }
   if (c.items_known()) variance += c.item_variance;
   if (!c.seeds_known() && !c.items_known()) {

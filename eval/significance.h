@@ -8,9 +8,12 @@
 //     as the observed difference (>=, as Riezler and Maxwell write it; sacreBLEU counts >, which
 //     differs only on exact ties and calls a system compared with itself significant);
 //   - groups of runs (seeds) of two configurations on one test set: the difference of their mean
-//     scores with an interval that carries both sources of noise, the spread over seeds (Welch's
-//     variance of two means) and the test set's sampling error (a bootstrap over test items shared
-//     by every run), combined with a Welch-Satterthwaite t.
+//     scores with an interval that carries both sources of noise, the spread over seeds and the
+//     test set's sampling error (a bootstrap over test items shared by every run), combined with
+//     a Welch-Satterthwaite t. The seed part is paired when both sides ran the same seeds (the
+//     runner's seed i shuffles the data and seeds both models' initialisation alike, so their
+//     scores move together): the variance of the per-seed differences over n, n - 1 degrees of
+//     freedom. Otherwise it is Welch's variance of two independent means.
 // Everything is seeded and reproducible: the same statistics and seed give the same figures on
 // every machine (own index draws from std::mt19937_64, whose sequence the standard fixes).
 #pragma once
@@ -58,6 +61,7 @@ PairedTestResult paired_test(const Metric& metric, const ItemStatistics& baselin
 struct RunGroup {
   std::vector<double> scores;
   std::vector<ItemStatistics> items;  // empty, or one per score
+  std::vector<uint64_t> seeds;        // empty (unknown: never paired), or one per score
 };
 
 struct GroupComparisonOptions {
@@ -70,6 +74,7 @@ struct GroupComparison {
   int64_t left_seeds = 0, right_seeds = 0, items = 0;  // items 0: no item statistics
   double seed_variance = 0;  // variance of the difference from the spread over seeds (NaN: unknown)
   double item_variance = 0;  // from the test set's sampling error (NaN: unknown)
+  bool paired = false;       // the seed part from per-seed differences (the same seeds a side)
   double standard_error = 0, degrees_of_freedom = 0;  // of the combined variance
   double p_value = 1;        // two-sided, H0: no difference (NaN when no variance is known)
   bool seeds_known() const;  // 2+ seeds a side

@@ -380,6 +380,7 @@ Verdict check_relation(const Relation& relation, const std::string& split, const
       auto value = value_of(store, run, relation.metric, split, relation.bucket);
       if (!value) continue;
       into->scores.push_back(*value);
+      into->seeds.push_back(run.seed);
       if (!all_items) continue;
       auto rows = item_rows_of(store, run, relation.metric, split, relation.bucket, experiment_dir,
                                references);
@@ -409,7 +410,8 @@ Verdict check_relation(const Relation& relation, const std::string& split, const
   v.low = ci95.first;
   v.high = ci95.second;
   // What the interval rests on, in words.
-  std::string basis = fmt::format("{} + {} seeds", c.left_seeds, c.right_seeds);
+  std::string basis = c.paired ? fmt::format("{} seeds paired", c.left_seeds)
+                               : fmt::format("{} + {} seeds", c.left_seeds, c.right_seeds);
   if (c.items > 0) basis += fmt::format(", {} test items", c.items);
   std::string noise;
   if (c.seeds_known() && c.items_known())
@@ -543,6 +545,7 @@ void write_expectations(const SpecRuns& s, const ResultStore& store, Section& do
          {"interval", std::isfinite(v.low) && std::isfinite(v.high) ? Json{v.low, v.high} : Json()},
          {"p_value", std::isfinite(v.comparison.p_value) ? Json(v.comparison.p_value) : Json()},
          {"seeds", {v.comparison.left_seeds, v.comparison.right_seeds}},
+         {"paired", v.comparison.paired},
          {"items", v.comparison.items},
          {"dominant_noise", v.comparison.dominant_noise()}});
   }

@@ -203,6 +203,47 @@ TEST_CASE("groups of runs: seed spread and test-set noise both widen the interva
   CHECK(std::isinf(bare.interval(0.95).second));
 }
 
+TEST_CASE("groups run on the same seeds are compared seed by seed") {
+  // Seed i moves both sides alike (the shared spread is 10 points), the difference is 1 +- 0.5:
+  // unpaired, the shared spread swamps the difference; paired, it cancels.
+  seqlab::RunGroup left{{11.0, 21.5, 30.5}, {}, {1, 2, 3}}, right{{10, 20, 30}, {}, {1, 2, 3}};
+  auto paired = seqlab::compare_groups(nullptr, left, right);
+  CHECK(paired.paired);
+  CHECK(paired.difference == Approx(1.0));
+  // Differences 1, 1.5, 0.5: variance 0.25, over 3 seeds; n - 1 = 2 degrees of freedom.
+  CHECK(paired.seed_variance == Approx(0.25 / 3));
+  CHECK(paired.degrees_of_freedom == Approx(2.0));
+  auto [low, high] = paired.interval(0.95);
+  const double half = 4.302653 * std::sqrt(0.25 / 3);  // t(0.975, 2)
+  CHECK(low == Approx(1.0 - half).epsilon(1e-4));
+  CHECK(high == Approx(1.0 + half).epsilon(1e-4));
+  CHECK(low > -0.5);
+
+  // The order of the runs does not matter, only which seed each score belongs to.
+  seqlab::RunGroup shuffled{{30, 10, 20}, {}, {3, 1, 2}};
+  auto again = seqlab::compare_groups(nullptr, left, shuffled);
+  CHECK(again.paired);
+  CHECK(again.seed_variance == Approx(paired.seed_variance));
+
+  // Other seeds on one side, a repeated seed, or no seeds known: Welch's two independent means.
+  for (const auto& other :
+       {seqlab::RunGroup{{10, 20, 30}, {}, {1, 2, 4}},
+        seqlab::RunGroup{{10, 20, 30}, {}, {1, 1, 2}}, seqlab::RunGroup{{10, 20, 30}, {}, {}}}) {
+    auto welch = seqlab::compare_groups(nullptr, left, other);
+    CHECK_FALSE(welch.paired);
+    CHECK(welch.seed_variance > 60.0);  // (90.25 + 100) / 3 with the shared spread left in
+    CHECK(welch.interval(0.95).first < -20.0);
+  }
+  // Four seeds a side but only three in common: not paired either.
+  seqlab::RunGroup four{{10, 20, 30, 40}, {}, {1, 2, 3, 4}};
+  CHECK_FALSE(seqlab::compare_groups(nullptr, left, four).paired);
+  // One seed a side: nothing to pair, the spread is unknown.
+  seqlab::RunGroup one_left{{11}, {}, {1}}, one_right{{10}, {}, {1}};
+  auto one = seqlab::compare_groups(nullptr, one_left, one_right);
+  CHECK_FALSE(one.paired);
+  CHECK_FALSE(one.seeds_known());
+}
+
 TEST_CASE("item statistics files round-trip and crafted ones are refused by name") {
   seqlab::testing::TempDir dir;
   auto file = seqlab::compute_item_statistics({"bleu", "chrf"}, kHypotheses, kReferences);

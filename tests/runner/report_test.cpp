@@ -125,9 +125,10 @@ namespace {
 
 // A spec "v" with runs of two cells ("a" and "b"), one per score, BLEU on test stored in the
 // store; with `items`, each run also keeps item statistics: `correct` of 200 items right
-// (accuracy-like BLEU is not needed: the relation's metric is accuracy).
+// (accuracy-like BLEU is not needed: the relation's metric is accuracy). Seeds run on from a's
+// runs into b's (nothing shared), or with `same_seeds` start again at 1 for b (paired).
 void write_relation_store(const std::string& dir, const std::vector<double>& a,
-                          const std::vector<double>& b, bool items) {
+                          const std::vector<double>& b, bool items, bool same_seeds = false) {
   seqlab::ResultStore store(dir + "/results.sqlite");
   store.put_spec("v",
                  Json{{"name", "v"},
@@ -139,6 +140,7 @@ void write_relation_store(const std::string& dir, const std::vector<double>& a,
                  "");
   uint64_t seed = 1;
   for (auto [cell, scores] : {std::pair<std::string, std::vector<double>>{"a", a}, {"b", b}}) {
+    if (same_seeds) seed = 1;
     for (double score : scores) {
       const std::string run_dir = fmt::format("{}/runs/v/{}/seed-{}", dir, cell, seed);
       fs::create_directories(run_dir);
@@ -191,6 +193,28 @@ TEST_CASE("verdicts come from an interval over seeds, not from the means") {
   CHECK(verdict_of(dir.path(), "accuracy(model.decoder=a) ~= accuracy(model.decoder=b) within 2",
                    false)
             .outcome == seqlab::Outcome::kRefuted);
+}
+
+TEST_CASE("cells run on the same seeds are compared seed by seed") {
+  // The seeds spread both cells by 20 points alike; a is ahead of b by about 0.5 on every seed.
+  const std::vector<double> a = {70.4, 80.6, 90.5}, b = {70.0, 80.0, 90.0};
+  seqlab::testing::TempDir paired_dir, apart_dir;
+  write_relation_store(paired_dir.path(), a, b, false, true);
+  write_relation_store(apart_dir.path(), a, b, false, false);
+  const std::string relation = "accuracy(model.decoder=a) > accuracy(model.decoder=b)";
+  auto paired = verdict_of(paired_dir.path(), relation, false);
+  CHECK(paired.comparison.paired);
+  CHECK(paired.outcome == seqlab::Outcome::kReproduced);
+  CHECK(paired.low > 0.0);
+  CHECK_THAT(paired.explanation, Contains("3 seeds paired"));
+  // The same scores on seeds 1-3 against 4-6 share nothing: the spread stays in, undecided.
+  auto apart = verdict_of(apart_dir.path(), relation, false);
+  CHECK_FALSE(apart.comparison.paired);
+  CHECK(apart.outcome == seqlab::Outcome::kInconclusive);
+  CHECK_THAT(apart.explanation, Contains("3 + 3 seeds"));
+  auto paths = seqlab::write_report(paired_dir.path());
+  REQUIRE(paths.verdicts.size() == 1);
+  CHECK(paths.verdicts[0]["paired"] == true);
 }
 
 TEST_CASE("equivalence is reproduced only when the whole interval lies inside the tolerance") {
