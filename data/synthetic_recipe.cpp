@@ -5,6 +5,11 @@
 //   copy, reverse    sources of 1-20 symbols from a 20-letter alphabet; the target is the source
 //                    (reversed). valid has the training lengths; test has 1-40, so scores by
 //                    source length show what happens beyond the training length.
+//   copy-suffix      sources of 1-20 symbols (test 1-40); the target is the last 5 (all of a
+//                    shorter source): every output depends on the symbols just before it, at
+//                    offsets that do not grow with the source, as a language model's next word
+//                    depends mostly on the last few (the setting of Press et al. 2022). Beyond
+//                    the training length only the positions are new, not the offsets.
 //   reverse-40,      the same with 1-40 (1-60) symbols in every split: long sequences seen in
 //   copy-60          training, so a fixed-size summary of the source is the bottleneck the
 //                    attention ablations measure, not the lengths never seen.
@@ -44,12 +49,24 @@ std::string reversed(const std::string& sentence) {
   return out;
 }
 
+// The last `count` space-separated words of `sentence` (all of a shorter one).
+std::string last_words(const std::string& sentence, size_t count) {
+  size_t start = sentence.size();
+  for (size_t seen = 0; start > 0; --start)
+    if (sentence[start - 1] == ' ' && ++seen == count) break;
+  return sentence.substr(start);
+}
+
 class SequenceRecipe : public Recipe {
  public:
   // Training and validation sources of 1..train_max symbols, test sources of 1..test_max, drawn
-  // from `seed`.
-  SequenceRecipe(bool reverse, size_t train_max, size_t test_max, uint64_t seed)
-      : reverse_(reverse), train_max_(train_max), test_max_(test_max), seed_(seed) {}
+  // from `seed`; with `suffix` > 0 the target keeps only the source's last `suffix` symbols.
+  SequenceRecipe(bool reverse, size_t train_max, size_t test_max, uint64_t seed, size_t suffix = 0)
+      : reverse_(reverse),
+        train_max_(train_max),
+        test_max_(test_max),
+        seed_(seed),
+        suffix_(suffix) {}
   PreparedCorpus prepare(const std::string& name, const std::string& out_dir) const override {
     std::vector<std::string> alphabet;
     for (char c = 'a'; c < 'a' + 20; ++c) alphabet.emplace_back(1, c);
@@ -58,7 +75,9 @@ class SequenceRecipe : public Recipe {
       std::vector<SentencePair> pairs;
       for (size_t i = 0; i < count; ++i) {
         std::string source = symbols(rng, 1 + rng.below(max_length), alphabet);
-        pairs.push_back({source, reverse_ ? reversed(source) : source});
+        std::string target = reverse_ ? reversed(source) : source;
+        if (suffix_ > 0) target = last_words(target, suffix_);
+        pairs.push_back({source, target});
       }
       return pairs;
     };
@@ -69,7 +88,7 @@ class SequenceRecipe : public Recipe {
     StagingDirectory staging(out_dir);
     PreparedCorpus corpus = write_splits(staging.path(), splits,
                                          {{"recipe", name},
-                                          {"task", reverse_ ? "reverse" : "copy"},
+                                          {"task", task()},
                                           {"train_lengths", fmt::format("1-{}", train_max_)},
                                           {"test_lengths", fmt::format("1-{}", test_max_)},
                                           {"alphabet", alphabet.size()}});
@@ -79,9 +98,15 @@ class SequenceRecipe : public Recipe {
   }
 
  private:
+  std::string task() const {
+    const std::string base = reverse_ ? "reverse" : "copy";
+    return suffix_ > 0 ? fmt::format("{} the last {}", base, suffix_) : base;
+  }
+
   bool reverse_;
   size_t train_max_, test_max_;
   uint64_t seed_;
+  size_t suffix_;
 };
 
 class LongDependencyRecipe : public Recipe {
@@ -119,6 +144,10 @@ const bool registered =
     dataset_registry().add(
         "copy", [] { return std::unique_ptr<Recipe>(new SequenceRecipe(false, 20, 40, 1)); },
         "synthetic: copy 1-20 symbols (test 1-40, for length generalisation)") &&
+    dataset_registry().add(
+        "copy-suffix",
+        [] { return std::unique_ptr<Recipe>(new SequenceRecipe(false, 20, 40, 5, 5)); },
+        "synthetic: copy the last 5 of 1-20 symbols (test 1-40; offsets that do not grow)") &&
     dataset_registry().add(
         "reverse", [] { return std::unique_ptr<Recipe>(new SequenceRecipe(true, 20, 40, 2)); },
         "synthetic: reverse 1-20 symbols (test 1-40)") &&

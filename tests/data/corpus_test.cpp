@@ -111,13 +111,14 @@ TEST_CASE("hash splits are deterministic and independent of input order") {
 }
 
 TEST_CASE("an unknown corpus or recipe name lists the valid ones") {
-  CHECK_THROWS_WITH(seqlab::prepare_corpus("ui-klingon"),
-                    Contains("copy, copy-60, ding-en-de, emoji, fashion-scenes, long-dependency, "
-                             "music, music-large, reverse, reverse-40, sentiment, "
-                             "sentiment-to-amazon, sentiment-to-imdb, sentiment-to-yelp, ui-de, "
-                             "ui-fr, wesnoth-de"));
+  CHECK_THROWS_WITH(
+      seqlab::prepare_corpus("ui-klingon"),
+      Contains("copy, copy-60, copy-suffix, ding-en-de, emoji, fashion-scenes, long-dependency, "
+               "music, music-large, reverse, reverse-40, sentiment, "
+               "sentiment-to-amazon, sentiment-to-imdb, sentiment-to-yelp, ui-de, "
+               "ui-fr, wesnoth-de"));
   CHECK_THROWS_WITH(seqlab::corpus_directory("no-such-corpus"),
-                    Contains("recipes: copy, copy-60, ding-en-de"));
+                    Contains("recipes: copy, copy-60, copy-suffix, ding-en-de"));
 }
 
 TEST_CASE(
@@ -147,5 +148,26 @@ TEST_CASE(
       CHECK(longest == c.max_length);
       CHECK(over_half > pairs.size() / 3);  // long sources are trained on, not only tested
     }
+  }
+}
+
+TEST_CASE("copy-suffix keeps the last five symbols; test sources run past the training length") {
+  seqlab::testing::TempDir dir;
+  const auto corpus = seqlab::prepare_corpus("copy-suffix", dir.file("copy-suffix"));
+  for (const std::string split : {"train", "valid", "test"}) {
+    INFO(split);
+    const auto pairs = seqlab::read_tsv(corpus.directory + "/" + split + ".tsv");
+    REQUIRE(!pairs.empty());
+    size_t longest = 0, short_sources = 0;
+    for (const auto& p : pairs) {
+      const auto words = seqlab::split_whitespace(p.source);
+      const auto target = seqlab::split_whitespace(p.target);
+      longest = std::max(longest, words.size());
+      short_sources += words.size() < 5;
+      REQUIRE(target.size() == std::min<size_t>(5, words.size()));
+      REQUIRE(std::equal(target.begin(), target.end(), words.end() - target.size()));
+    }
+    CHECK(longest == (split == "test" ? 40u : 20u));
+    CHECK(short_sources > 0);  // sources shorter than the suffix are copied whole
   }
 }
