@@ -7,6 +7,8 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <tuple>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -229,23 +231,40 @@ std::string GroupComparison::dominant_noise() const {
 
 namespace {
 
-// The per-seed differences left - right when both sides ran the same 2+ seeds, each once.
-std::optional<std::vector<double>> paired_differences(const RunGroup& left, const RunGroup& right) {
-  if (left.seeds.size() != left.scores.size() || right.seeds.size() != right.scores.size() ||
-      left.seeds.size() != right.seeds.size() || left.seeds.size() < 2)
+// The runs of both sides on the seeds they share, in one order, when they share 2+ seeds and no
+// side ran a seed twice (a side that spans several cells); nullopt otherwise.
+std::optional<std::pair<RunGroup, RunGroup>> matched_runs(const RunGroup& left,
+                                                          const RunGroup& right) {
+  if (left.seeds.size() != left.scores.size() || right.seeds.size() != right.scores.size())
     return std::nullopt;
-  std::map<uint64_t, double> by_seed;
-  for (size_t i = 0; i < left.seeds.size(); ++i)
-    if (!by_seed.emplace(left.seeds[i], left.scores[i]).second) return std::nullopt;
-  std::vector<double> differences;
-  std::set<uint64_t> seen;
-  for (size_t i = 0; i < right.seeds.size(); ++i) {
-    auto it = by_seed.find(right.seeds[i]);
-    if (it == by_seed.end() || !seen.insert(right.seeds[i]).second) return std::nullopt;
-    differences.push_back(it->second - right.scores[i]);
+  auto index_of = [](const RunGroup& g) -> std::optional<std::map<uint64_t, size_t>> {
+    std::map<uint64_t, size_t> index;
+    for (size_t i = 0; i < g.seeds.size(); ++i)
+      if (!index.emplace(g.seeds[i], i).second) return std::nullopt;
+    return index;
+  };
+  const auto left_index = index_of(left), right_index = index_of(right);
+  if (!left_index || !right_index) return std::nullopt;
+  std::pair<RunGroup, RunGroup> matched;
+  const bool items = !left.items.empty() && !right.items.empty();
+  for (const auto& [seed, i] : *left_index) {
+    auto it = right_index->find(seed);
+    if (it == right_index->end()) continue;
+    const size_t j = it->second;
+    for (auto [group, from, k] :
+         {std::tuple<RunGroup*, const RunGroup*, size_t>{&matched.first, &left, i},
+          {&matched.second, &right, j}}) {
+      group->scores.push_back(from->scores[k]);
+      group->seeds.push_back(seed);
+      if (items) group->items.push_back(from->items[k]);
+    }
   }
-  return differences;
+  if (matched.first.scores.size() < 2) return std::nullopt;
+  return matched;
 }
+
+GroupComparison compare_runs(const Metric* metric, const RunGroup& left, const RunGroup& right,
+                             const GroupComparisonOptions& options, bool paired);
 
 }  // namespace
 
@@ -253,6 +272,22 @@ GroupComparison compare_groups(const Metric* metric, const RunGroup& left, const
                                const GroupComparisonOptions& options) {
   if (left.scores.empty() || right.scores.empty())
     throw InputError("a comparison needs at least one run a side");
+  // Paired: only the seeds both sides ran; a run without its partner is left out.
+  const auto matched = matched_runs(left, right);
+  if (matched) {
+    GroupComparison c = compare_runs(metric, matched->first, matched->second, options, true);
+    c.unpaired_runs = static_cast<int64_t>(left.scores.size() + right.scores.size() -
+                                           2 * matched->first.scores.size());
+    return c;
+  }
+  return compare_runs(metric, left, right, options, false);
+}
+
+namespace {
+
+// The comparison itself; `paired`: left and right hold the same seeds in the same order.
+GroupComparison compare_runs(const Metric* metric, const RunGroup& left, const RunGroup& right,
+                             const GroupComparisonOptions& options, bool paired) {
   GroupComparison c;
   c.left_seeds = static_cast<int64_t>(left.scores.size());
   c.right_seeds = static_cast<int64_t>(right.scores.size());
@@ -261,11 +296,13 @@ GroupComparison compare_groups(const Metric* metric, const RunGroup& left, const
   // a difference of two means. `seed_df_term` is the seed part's share of the Welch-Satterthwaite
   // denominator.
   double seed_df_term = 0;
-  const auto paired = paired_differences(left, right);
-  if (paired) {
+  if (paired) {  // left and right hold the same seeds in the same order
     c.paired = true;
-    const double n = double(paired->size());
-    c.seed_variance = variance_of(*paired) / n;
+    std::vector<double> differences;
+    for (size_t i = 0; i < left.scores.size(); ++i)
+      differences.push_back(left.scores[i] - right.scores[i]);
+    const double n = double(differences.size());
+    c.seed_variance = variance_of(differences) / n;
     seed_df_term = c.seed_variance * c.seed_variance / (n - 1);
   } else {
     const double part_left = variance_of(left.scores) / double(c.left_seeds),
@@ -334,6 +371,8 @@ GroupComparison compare_groups(const Metric* metric, const RunGroup& left, const
   }
   return c;
 }
+
+}  // namespace
 
 Json ItemStatisticsFile::to_json() const {
   Json out = {{"format", "seqlab-item-statistics"},

@@ -10,10 +10,11 @@
 //   - groups of runs (seeds) of two configurations on one test set: the difference of their mean
 //     scores with an interval that carries both sources of noise, the spread over seeds and the
 //     test set's sampling error (a bootstrap over test items shared by every run), combined with
-//     a Welch-Satterthwaite t. The seed part is paired when both sides ran the same seeds (the
-//     runner's seed i shuffles the data and seeds both models' initialisation alike, so their
-//     scores move together): the variance of the per-seed differences over n, n - 1 degrees of
-//     freedom. Otherwise it is Welch's variance of two independent means.
+//     a Welch-Satterthwaite t. The comparison is paired when the two sides share two or more
+//     seeds (the runner's seed i shuffles the data and seeds both models' initialisation alike,
+//     so their scores move together): over the shared seeds only (a run whose seed the other
+//     side lacks is left out), the variance of the per-seed differences over n, n - 1 degrees of
+//     freedom. Otherwise it is Welch's variance of two independent means over every run.
 // Everything is seeded and reproducible: the same statistics and seed give the same figures on
 // every machine (own index draws from std::mt19937_64, whose sequence the standard fixes).
 #pragma once
@@ -71,10 +72,11 @@ struct GroupComparisonOptions {
 
 struct GroupComparison {
   double difference = 0;                               // mean(left) - mean(right)
-  int64_t left_seeds = 0, right_seeds = 0, items = 0;  // items 0: no item statistics
+  int64_t left_seeds = 0, right_seeds = 0, items = 0;  // runs compared; items 0: none kept
   double seed_variance = 0;  // variance of the difference from the spread over seeds (NaN: unknown)
   double item_variance = 0;  // from the test set's sampling error (NaN: unknown)
-  bool paired = false;       // the seed part from per-seed differences (the same seeds a side)
+  bool paired = false;       // over the seeds both sides ran, from per-seed differences
+  int64_t unpaired_runs = 0;  // paired: runs left out, their seed missing on the other side
   double standard_error = 0, degrees_of_freedom = 0;  // of the combined variance
   double p_value = 1;        // two-sided, H0: no difference (NaN when no variance is known)
   bool seeds_known() const;  // 2+ seeds a side

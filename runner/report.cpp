@@ -412,6 +412,9 @@ Verdict check_relation(const Relation& relation, const std::string& split, const
   // What the interval rests on, in words.
   std::string basis = c.paired ? fmt::format("{} seeds paired", c.left_seeds)
                                : fmt::format("{} + {} seeds", c.left_seeds, c.right_seeds);
+  if (c.unpaired_runs > 0)
+    basis += fmt::format(" ({} run{} without a partner seed left out)", c.unpaired_runs,
+                         c.unpaired_runs == 1 ? "" : "s");
   if (c.items > 0) basis += fmt::format(", {} test items", c.items);
   std::string noise;
   if (c.seeds_known() && c.items_known())

@@ -225,18 +225,36 @@ TEST_CASE("groups run on the same seeds are compared seed by seed") {
   CHECK(again.paired);
   CHECK(again.seed_variance == Approx(paired.seed_variance));
 
-  // Other seeds on one side, a repeated seed, or no seeds known: Welch's two independent means.
+  // Only the seeds both sides ran are paired: a fourth seed on one side is left out, and the
+  // result is the three-seed comparison.
+  seqlab::RunGroup four{{10, 20, 30, 45}, {}, {1, 2, 3, 4}};
+  auto partial = seqlab::compare_groups(nullptr, left, four);
+  CHECK(partial.paired);
+  CHECK(partial.unpaired_runs == 1);
+  CHECK(partial.left_seeds == 3);
+  CHECK(partial.difference == Approx(1.0));
+  CHECK(partial.seed_variance == Approx(paired.seed_variance));
+  CHECK(paired.unpaired_runs == 0);
+  // Two seeds in common of three a side: paired over those two.
+  seqlab::RunGroup other_third{{10, 20, 35}, {}, {1, 2, 7}};
+  auto two = seqlab::compare_groups(nullptr, left, other_third);
+  CHECK(two.paired);
+  CHECK(two.left_seeds == 2);
+  CHECK(two.unpaired_runs == 2);
+  CHECK(two.difference == Approx(1.25));  // (1 + 1.5) / 2
+  CHECK(two.degrees_of_freedom == Approx(1.0));
+
+  // One seed in common, a repeated seed, or no seeds known: Welch's two independent means over
+  // every run.
   for (const auto& other :
-       {seqlab::RunGroup{{10, 20, 30}, {}, {1, 2, 4}},
+       {seqlab::RunGroup{{10, 20, 30}, {}, {1, 5, 6}},
         seqlab::RunGroup{{10, 20, 30}, {}, {1, 1, 2}}, seqlab::RunGroup{{10, 20, 30}, {}, {}}}) {
     auto welch = seqlab::compare_groups(nullptr, left, other);
     CHECK_FALSE(welch.paired);
+    CHECK(welch.left_seeds == 3);
     CHECK(welch.seed_variance > 60.0);  // (90.25 + 100) / 3 with the shared spread left in
     CHECK(welch.interval(0.95).first < -20.0);
   }
-  // Four seeds a side but only three in common: not paired either.
-  seqlab::RunGroup four{{10, 20, 30, 40}, {}, {1, 2, 3, 4}};
-  CHECK_FALSE(seqlab::compare_groups(nullptr, left, four).paired);
   // One seed a side: nothing to pair, the spread is unknown.
   seqlab::RunGroup one_left{{11}, {}, {1}}, one_right{{10}, {}, {1}};
   auto one = seqlab::compare_groups(nullptr, one_left, one_right);

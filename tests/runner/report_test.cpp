@@ -215,6 +215,15 @@ TEST_CASE("cells run on the same seeds are compared seed by seed") {
   auto paths = seqlab::write_report(paired_dir.path());
   REQUIRE(paths.verdicts.size() == 1);
   CHECK(paths.verdicts[0]["paired"] == true);
+  // A fourth seed on one side (a cell that another relation gave more seeds) has no partner: the
+  // comparison stays paired over the three shared seeds, and says what it left out.
+  seqlab::testing::TempDir extra_dir;
+  write_relation_store(extra_dir.path(), a, {70.0, 80.0, 90.0, 60.0}, false, true);
+  auto extra = verdict_of(extra_dir.path(), relation, false);
+  CHECK(extra.comparison.paired);
+  CHECK(extra.outcome == seqlab::Outcome::kReproduced);
+  CHECK(extra.comparison.difference == Approx(paired.comparison.difference));
+  CHECK_THAT(extra.explanation, Contains("3 seeds paired (1 run without a partner seed left out)"));
 }
 
 TEST_CASE("equivalence is reproduced only when the whole interval lies inside the tolerance") {
