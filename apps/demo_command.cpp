@@ -15,7 +15,7 @@ void add_demo_command(CLI::App& app, Action& action) {
                                   "The README's main job: the families side by side on en-fr UI "
                                   "translation (GRU, GRU with attention, "
                                   "transformer, echo-state network; experiments/families.json, "
-                                  "two to four seeds each, about 20 minutes on 2 cores), then the "
+                                  "two to four seeds each, about 16 minutes on 2 cores), then the "
                                   "headline table and report.html");
   struct Args {
     std::string out = "runs/demo", size;
