@@ -246,7 +246,9 @@ std::optional<std::pair<RunGroup, RunGroup>> matched_runs(const RunGroup& left,
   const auto left_index = index_of(left), right_index = index_of(right);
   if (!left_index || !right_index) return std::nullopt;
   std::pair<RunGroup, RunGroup> matched;
-  const bool items = !left.items.empty() && !right.items.empty();
+  // Item statistics travel with their runs when every run of both sides has them.
+  const bool items = left.items.size() == left.scores.size() &&
+                     right.items.size() == right.scores.size() && !left.items.empty();
   for (const auto& [seed, i] : *left_index) {
     auto it = right_index->find(seed);
     if (it == right_index->end()) continue;
@@ -292,8 +294,8 @@ GroupComparison compare_runs(const Metric* metric, const RunGroup& left, const R
   c.left_seeds = static_cast<int64_t>(left.scores.size());
   c.right_seeds = static_cast<int64_t>(right.scores.size());
   c.difference = mean_of(left.scores) - mean_of(right.scores);
-  // Seeds: paired when both sides ran the same seeds (two or more), otherwise Welch's variance of
-  // a difference of two means. `seed_df_term` is the seed part's share of the Welch-Satterthwaite
+  // Seeds: paired (the shared seeds, matched by compare_groups), otherwise Welch's variance of a
+  // difference of two means. `seed_df_term` is the seed part's share of the Welch-Satterthwaite
   // denominator.
   double seed_df_term = 0;
   if (paired) {  // left and right hold the same seeds in the same order

@@ -255,6 +255,16 @@ TEST_CASE("groups run on the same seeds are compared seed by seed") {
     CHECK(welch.seed_variance > 60.0);  // (90.25 + 100) / 3 with the shared spread left in
     CHECK(welch.interval(0.95).first < -20.0);
   }
+  // Item statistics on one side only: paired over seeds, the test set's error unknown.
+  auto accuracy = seqlab::metric_registry().create("accuracy");
+  seqlab::RunGroup with_items = left;
+  for (size_t s = 0; s < 3; ++s)
+    with_items.items.push_back(correctness(50, [=](size_t i) { return (i + s) % 2 == 0; }));
+  auto one_sided = seqlab::compare_groups(accuracy.get(), with_items, right);
+  CHECK(one_sided.paired);
+  CHECK_FALSE(one_sided.items_known());
+  CHECK(one_sided.seed_variance == Approx(paired.seed_variance));
+
   // One seed a side: nothing to pair, the spread is unknown.
   seqlab::RunGroup one_left{{11}, {}, {1}}, one_right{{10}, {}, {1}};
   auto one = seqlab::compare_groups(nullptr, one_left, one_right);
