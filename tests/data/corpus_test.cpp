@@ -151,7 +151,8 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("copy-suffix keeps the last five symbols; test sources run past the training length") {
+TEST_CASE(
+    "copy-suffix keeps the last five symbols, and test sources run past the training length") {
   seqlab::testing::TempDir dir;
   const auto corpus = seqlab::prepare_corpus("copy-suffix", dir.file("copy-suffix"));
   for (const std::string split : {"train", "valid", "test"}) {
