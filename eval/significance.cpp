@@ -6,7 +6,6 @@
 #include <map>
 #include <optional>
 #include <random>
-#include <set>
 #include <tuple>
 #include <utility>
 
@@ -265,28 +264,6 @@ std::optional<std::pair<RunGroup, RunGroup>> matched_runs(const RunGroup& left,
   return matched;
 }
 
-GroupComparison compare_runs(const Metric* metric, const RunGroup& left, const RunGroup& right,
-                             const GroupComparisonOptions& options, bool paired);
-
-}  // namespace
-
-GroupComparison compare_groups(const Metric* metric, const RunGroup& left, const RunGroup& right,
-                               const GroupComparisonOptions& options) {
-  if (left.scores.empty() || right.scores.empty())
-    throw InputError("a comparison needs at least one run a side");
-  // Paired: only the seeds both sides ran; a run without its partner is left out.
-  const auto matched = matched_runs(left, right);
-  if (matched) {
-    GroupComparison c = compare_runs(metric, matched->first, matched->second, options, true);
-    c.unpaired_runs = static_cast<int64_t>(left.scores.size() + right.scores.size() -
-                                           2 * matched->first.scores.size());
-    return c;
-  }
-  return compare_runs(metric, left, right, options, false);
-}
-
-namespace {
-
 // The comparison itself; `paired`: left and right hold the same seeds in the same order.
 GroupComparison compare_runs(const Metric* metric, const RunGroup& left, const RunGroup& right,
                              const GroupComparisonOptions& options, bool paired) {
@@ -375,6 +352,21 @@ GroupComparison compare_runs(const Metric* metric, const RunGroup& left, const R
 }
 
 }  // namespace
+
+GroupComparison compare_groups(const Metric* metric, const RunGroup& left, const RunGroup& right,
+                               const GroupComparisonOptions& options) {
+  if (left.scores.empty() || right.scores.empty())
+    throw InputError("a comparison needs at least one run a side");
+  // Paired: only the seeds both sides ran; a run without its partner is left out.
+  const auto matched = matched_runs(left, right);
+  if (matched) {
+    GroupComparison c = compare_runs(metric, matched->first, matched->second, options, true);
+    c.unpaired_runs = static_cast<int64_t>(left.scores.size() + right.scores.size() -
+                                           2 * matched->first.scores.size());
+    return c;
+  }
+  return compare_runs(metric, left, right, options, false);
+}
 
 Json ItemStatisticsFile::to_json() const {
   Json out = {{"format", "seqlab-item-statistics"},

@@ -45,7 +45,7 @@ struct Verdict {
 // Checks a relation against the finished runs of a spec: values of relation.metric on `split`
 // (bucket relation.bucket) of the runs whose overrides match each side. The difference of the
 // two sides' means gets an interval from both sources of noise (eval/significance.h): the spread
-// over seeds (paired seed by seed when both sides ran the same seeds) and, where every run kept
+// over seeds (paired seed by seed over the seeds both sides ran) and, where every run kept
 // item statistics inside `experiment_dir`, the test set's sampling error. With one seed on a side
 // the seed spread is unknown and the verdict stays inconclusive. `>` / `<`: reproduced when the 95%
 // interval lies above the margin, refuted when below it. `~=`: reproduced when the 90% interval
